@@ -1,0 +1,61 @@
+"""Options shared by several commands, and the error handling of the CLI."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..errors import LayerValidationError, SpatialprogError
+
+def _console(stderr: bool) -> Console:
+    c = Console(stderr=stderr, highlight=False)
+    if not c.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+        c = Console(stderr=stderr, highlight=False, width=140)
+    return c
+
+
+console = _console(False)
+err_console = _console(True)
+
+project_argument = click.argument(
+    "project", type=click.Path(path_type=Path, dir_okay=False), metavar="PROJECT.toml"
+)
+
+
+def report_error(e: BaseException) -> None:
+    """Print a user error: one line per problem, in red, on stderr."""
+    lines = e.lines() if isinstance(e, LayerValidationError) else [str(e)]
+    for line in lines[:50]:
+        err_console.print(f"[bold red]error:[/] {line}", soft_wrap=True, markup=True, highlight=False)
+    if len(lines) > 50:
+        err_console.print(f"[red]... and {len(lines) - 50} more problems[/]")
+
+
+class SpatialprogGroup(click.Group):
+    """A click group that turns SpatialprogError into one-line messages and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SpatialprogError as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            report_error(e)
+            sys.exit(e.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[red]interrupted[/]; previous outputs are left as they were")
+            sys.exit(130)
+        except Exception as e:  # a bug: say so in one line, keep the traceback for --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            err_console.print(
+                f"[bold red]internal error:[/] {type(e).__name__}: {' '.join(str(e).split())[:300]} - this is a bug in "
+                f"spatialprog; rerun with --debug and report it", soft_wrap=True,
+            )
+            sys.exit(1)

@@ -1,0 +1,70 @@
+"""Rich summaries printed by the commands."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.table import Table
+
+from .. import fields as F
+from ..config import BASE_VARIANT
+from ..errors import NoticeLog
+from .options import console
+
+
+def print_notices(notices: NoticeLog, *, limit: int = 15) -> None:
+    """Print repairs and warnings (info-level notices are counted only)."""
+    warn = [n for n in notices if n.level == "warning"]
+    info = [n for n in notices if n.level != "warning"]
+    for n in warn[:limit]:
+        console.print(f"[yellow]warning:[/] {n}", soft_wrap=True, highlight=False)
+    if len(warn) > limit:
+        console.print(f"[yellow]... and {len(warn) - limit} more warnings (see notices.csv)[/]")
+    if info:
+        console.print(f"[dim]{len(info)} remark(s), e.g. {info[0]}[/]", soft_wrap=True, highlight=False)
+
+
+def worst_substations(headroom: pd.DataFrame, shortfall: pd.DataFrame, names: pd.Series, *, n: int = 10,
+                      variant: str = BASE_VARIANT) -> pd.DataFrame:
+    """The substations with the least offtake headroom over the horizon (for the summary)."""
+    h = headroom[(headroom[F.VARIANT] == variant) & (headroom[F.DIRECTION] == F.OFFTAKE)]
+    first_y, last_y = h[F.YEAR].min(), h[F.YEAR].max()
+    g = h.groupby(F.SUBSTATION_ID)
+    df = pd.DataFrame({
+        "min_headroom_mw": g[F.HEADROOM_MW].min(),
+        "capacity_now_mw": h[h[F.YEAR] == first_y].set_index(F.SUBSTATION_ID)[F.CAPACITY_MW],
+        "headroom_now_mw": h[h[F.YEAR] == first_y].set_index(F.SUBSTATION_ID)[F.HEADROOM_MW],
+        "headroom_end_mw": h[h[F.YEAR] == last_y].set_index(F.SUBSTATION_ID)[F.HEADROOM_MW],
+        "status_end": h[h[F.YEAR] == last_y].set_index(F.SUBSTATION_ID)[F.STATUS],
+        "rule": h[h[F.YEAR] == first_y].set_index(F.SUBSTATION_ID)[F.FIRM_RULE],
+    })
+    s = shortfall[(shortfall[F.VARIANT] == variant) & (shortfall[F.DIRECTION] == F.OFFTAKE)].set_index(F.SUBSTATION_ID)
+    df["first_shortfall"] = s[F.FIRST_SHORTFALL_YEAR]
+    df["name"] = names
+    df = df.reset_index().sort_values(["min_headroom_mw", F.SUBSTATION_ID], kind="stable").head(n)
+    return df
+
+
+def print_summary(result) -> None:
+    """The worst substations (offtake, base variant) and per-variant counts."""
+    subs = result.plan.layers["substations"]
+    names = subs.set_index("id")["name"] if "name" in subs else pd.Series(dtype=object)
+    w = worst_substations(result.headroom, result.shortfall, names)
+    years = result.project.years
+    t = Table(title=f"Least offtake headroom, variant '{BASE_VARIANT}' ({years[0]}-{years[-1]})", title_justify="left")
+    for col, j in [("substation", "left"), ("name", "left"), ("rule", "left"), (f"capacity {years[0]} MW", "right"),
+                   (f"headroom {years[0]} MW", "right"), (f"headroom {years[-1]} MW", "right"),
+                   ("first shortfall", "right"), (f"status {years[-1]}", "left")]:
+        t.add_column(col, justify=j)
+    colours = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange", "congestie": "red"}
+    for r in w.itertuples(index=False):
+        fs = "" if pd.isna(r.first_shortfall) else str(int(r.first_shortfall))
+        t.add_row(r.substation_id, str(r.name if isinstance(r.name, str) else ""), r.rule, f"{r.capacity_now_mw:.1f}",
+                  f"{r.headroom_now_mw:.1f}", f"{r.headroom_end_mw:.1f}", fs,
+                  f"[{colours.get(r.status_end, 'white')}]{r.status_end}[/]")
+    console.print(t)
+    sf = result.shortfall
+    for v in result.variants:
+        for d in F.DIRECTIONS:
+            k = sf[(sf[F.VARIANT] == v) & (sf[F.DIRECTION] == d) & sf[F.FIRST_SHORTFALL_YEAR].notna()]
+            console.print(f"  variant [bold]{v}[/], {F.DIRECTION_NL[d]}: {len(k)} of {len(subs)} substations short "
+                          f"within the horizon")

@@ -1,0 +1,33 @@
+"""``spatialprog validate``: check the project file and layers only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import console, project_argument
+from .report import print_notices
+
+
+@click.command()
+@project_argument
+def validate(project: Path) -> None:
+    """Check PROJECT.toml and every layer it names; compute nothing.
+
+    Reports every problem (one line each, naming layer, feature and field)
+    and every repair. Exit code 0 when valid, 2 when not.
+
+    \b
+    Example:
+      spatialprog validate layers/example_region.toml
+    """
+    from ..pipeline import read_plan
+
+    with console.status("validating ..."):
+        plan = read_plan(project)
+    for kind, df in plan.layers.items():
+        console.print(f"  [green]ok[/] {kind:<18} {len(df):>6} features")
+    print_notices(plan.notices)
+    console.print(f"[bold green]valid:[/] {plan.project.name} ({len(plan.layers)} layers, "
+                  f"{len(plan.project.variants)} variants, horizon {plan.project.years[0]}-{plan.project.years[-1]})")

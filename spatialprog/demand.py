@@ -1,0 +1,311 @@
+"""Site -> demand per year: offtake and feed-in MW of every new development.
+
+Pure functions: validated layers and a :class:`~spatialprog.params.ParameterSet`
+in, a tidy table out. Each function returns one row per site and horizon year,
+in the order of the input rows, so results stay aligned to their input.
+
+The figures (kW per dwelling by heating type after diversity, kW per EV,
+charging simultaneity, MW per hectare by business-park category, feed-in
+factors) all come from ``data/parameters.toml``; see the README for their
+sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import fields as F
+from .errors import LayerValidationError, NoticeLog, Problem
+from .layers import parse_phasing
+from .params import ParameterSet
+
+__all__ = [
+    "housing_demand",
+    "industrial_demand",
+    "charging_demand",
+    "heat_network_demand",
+    "generation_feedin",
+    "site_demand",
+    "demand_points",
+]
+
+DEMAND_COLUMNS = [F.LAYER, F.SITE_ID, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED, F.DWELLINGS_ON_HEAT_NETWORK]
+
+
+def _long(layer: str, ids: Sequence[str], years: Sequence[int], offtake: np.ndarray, feedin: np.ndarray,
+          dwellings: np.ndarray | None = None, on_hn: np.ndarray | None = None) -> pd.DataFrame:
+    n, m = len(ids), len(years)
+    zeros = np.zeros((n, m))
+    return pd.DataFrame(
+        {
+            F.LAYER: layer,
+            F.SITE_ID: np.repeat(np.asarray(ids, dtype=object), m),
+            F.YEAR: np.tile(np.asarray(years, dtype=int), n),
+            F.OFFTAKE_MW: offtake.reshape(-1),
+            F.FEEDIN_MW: feedin.reshape(-1),
+            F.DWELLINGS_DELIVERED: (dwellings if dwellings is not None else zeros).reshape(-1),
+            F.DWELLINGS_ON_HEAT_NETWORK: (on_hn if on_hn is not None else zeros).reshape(-1),
+        },
+        columns=DEMAND_COLUMNS,
+    )
+
+
+def delivered_dwellings(sites: pd.DataFrame, years: Sequence[int], *, delay_years: int = 0,
+                        delivery_share: float = 1.0) -> np.ndarray:
+    """Cumulative dwellings delivered on each site by each year.
+
+    A ``phasing`` text (``"2027:120;2028:80"``) wins; else dwellings are
+    spread evenly over ``delivery_start_year .. delivery_end_year``.
+
+    Returns
+    -------
+    ndarray, shape (n_sites, n_years)
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"dwellings": [300], "delivery_start_year": [2026], "delivery_end_year": [2028]})
+    >>> delivered_dwellings(df, [2025, 2026, 2027, 2028, 2029]).tolist()
+    [[0.0, 100.0, 200.0, 300.0, 300.0]]
+    """
+    yrs = np.asarray(years, dtype=float)
+    out = np.zeros((len(sites), len(yrs)))
+    phasing = sites["phasing"] if "phasing" in sites else pd.Series([None] * len(sites), index=sites.index)
+    start = sites["delivery_start_year"] if "delivery_start_year" in sites else pd.Series(np.nan, index=sites.index)
+    end = sites["delivery_end_year"] if "delivery_end_year" in sites else pd.Series(np.nan, index=sites.index)
+    for k, i in enumerate(sites.index):
+        ph = phasing[i]
+        if isinstance(ph, str) and ph.strip():
+            for y, n in parse_phasing(ph).items():
+                out[k] += n * (yrs >= y + delay_years)
+        else:
+            s = float(start[i]) + delay_years
+            e = (float(end[i]) if pd.notna(end[i]) else float(start[i])) + delay_years
+            span = e - s + 1
+            out[k] = float(sites["dwellings"][i]) * np.clip((yrs - s + 1) / span, 0.0, 1.0)
+    return out * delivery_share
+
+
+def heat_network_share(sites: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | None,
+                       years: Sequence[int]) -> np.ndarray:
+    """Share of each site's area inside a heat network that supplies by each year.
+
+    Overlapping networks are unioned, so the share never exceeds 1.
+
+    Returns
+    -------
+    ndarray, shape (n_sites, n_years)
+    """
+    yrs = np.asarray(years)
+    share = np.zeros((len(sites), len(yrs)))
+    if networks is None or len(networks) == 0 or len(sites) == 0:
+        return share
+    geoms = np.asarray(sites.geometry.values)
+    area = shapely.area(geoms)
+    starts = sorted(int(s) for s in networks["start_year"].dropna().unique())
+    for s in starts:
+        supply = shapely.union_all(np.asarray(networks.geometry.values)[networks["start_year"].to_numpy() <= s])
+        shapely.prepare(supply)
+        inter = shapely.area(shapely.intersection(geoms, supply))
+        frac = np.divide(inter, area, out=np.zeros_like(inter), where=area > 0)
+        frac = np.clip(frac, 0.0, 1.0)
+        share[:, yrs >= s] = frac[:, None]
+    return share
+
+
+def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
+                   heat_networks: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Peak offtake of housing sites per year.
+
+    ``offtake = delivered x ((1 - s) x kW[heating] + s x kW[heat_network]) + delivered x ev_share x kW_ev``
+    where ``s`` is the share of the site inside a heat network already
+    supplying that year.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        A validated ``housing_sites`` layer.
+    params : ParameterSet
+    years : sequence of int
+    heat_networks : GeoDataFrame, optional
+
+    Returns
+    -------
+    DataFrame
+        One row per site and year (site order kept).
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> from spatialprog.params import load_parameters
+    >>> s = gpd.GeoDataFrame({"id": ["H1"], "dwellings": [100], "delivery_start_year": [2026],
+    ...     "heating": ["all_electric"], "ev_share": [0.5]}, geometry=[box(0, 0, 100, 100)], crs=28992)
+    >>> d = housing_demand(s, load_parameters(), [2025, 2026])
+    >>> d["offtake_mw"].round(3).tolist()  # 100 x (3.5 + 0.5 x 1.4) kW
+    [0.0, 0.42]
+    """
+    kw = params.group("demand.dwelling_kw")
+    delivered = delivered_dwellings(
+        sites, years, delay_years=int(params["housing.delay_years"]), delivery_share=float(params["housing.delivery_share"])
+    )
+    s = heat_network_share(sites, heat_networks, years)
+    heating = sites["heating"].to_numpy()
+    kw_own = np.array([kw[h] for h in heating], dtype=float)[:, None]
+    ev_default = float(params["demand.ev_share_default"])
+    ev = sites["ev_share"].fillna(ev_default).to_numpy(dtype=float) if "ev_share" in sites else np.full(len(sites), ev_default)
+    per_dw_kw = (1 - s) * kw_own + s * float(kw["heat_network"])
+    offtake_kw = delivered * per_dw_kw + delivered * ev[:, None] * float(params["demand.ev_kw_per_ev"])
+    on_hn = delivered * s
+    return _long("housing_sites", sites["id"].tolist(), years, offtake_kw / 1000.0, np.zeros_like(offtake_kw),
+                 delivered, on_hn)
+
+
+def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+    """Peak offtake of business parks per year.
+
+    A zone with ``contracted_mw`` takes it in full from its start year. Else
+    ``area_ha x MW/ha[category]`` (area from the geometry when not given),
+    filled linearly over ``demand.business_park_rampup_years``.
+
+    Raises
+    ------
+    LayerValidationError
+        For a category that has no MW-per-hectare parameter and no contracted MW.
+    """
+    mwha = params.group("demand.business_park_mw_per_ha")
+    yrs = np.asarray(years, dtype=float)
+    problems = []
+    cats = zones["category"].astype(str).str.lower().to_numpy()
+    contracted = zones["contracted_mw"].to_numpy(dtype=float) if "contracted_mw" in zones else np.full(len(zones), np.nan)
+    for fid, c, cm in zip(zones["id"], cats, contracted, strict=True):
+        if c not in mwha and np.isnan(cm):
+            problems.append(Problem("industrial_zones", f"unknown category '{c}'", fid, "category",
+                                    fix=f"use one of: {', '.join(sorted(mwha))}, give contracted_mw, or add "
+                                        f"demand.business_park_mw_per_ha.{c} under [parameters]"))
+    if problems:
+        raise LayerValidationError(problems)
+    geo_ha = shapely.area(np.asarray(zones.geometry.values)) / 1e4
+    area_ha = zones["area_ha"].to_numpy(dtype=float) if "area_ha" in zones else np.full(len(zones), np.nan)
+    area_ha = np.where(np.isnan(area_ha), geo_ha, area_ha)
+    est = area_ha * np.array([mwha.get(c, 0.0) for c in cats], dtype=float)
+    full = np.where(np.isnan(contracted), est, contracted)
+    start = zones["start_year"].to_numpy(dtype=float)[:, None]
+    ramp = float(params["demand.business_park_rampup_years"])
+    frac_est = np.clip((yrs[None, :] - start + 1) / max(ramp, 1.0), 0.0, 1.0)
+    frac_con = (yrs[None, :] >= start).astype(float)
+    frac = np.where(np.isnan(contracted)[:, None], frac_est, frac_con)
+    off = full[:, None] * frac
+    return _long("industrial_zones", zones["id"].tolist(), years, off, np.zeros_like(off))
+
+
+def charging_demand(hubs: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+    """Peak offtake of charging hubs: points x kW x simultaneity[segment], from the year in service.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> from spatialprog.params import load_parameters
+    >>> h = gpd.GeoDataFrame({"id": ["L1"], "charge_points": [10], "kw_per_point": [350.0], "year": [2027],
+    ...     "segment": ["freight"]}, geometry=[Point(0, 0)], crs=28992)
+    >>> charging_demand(h, load_parameters(), [2026, 2027])["offtake_mw"].tolist()
+    [0.0, 3.5]
+    """
+    sim = params.group("demand.charging_simultaneity")
+    yrs = np.asarray(years)
+    mw = (hubs["charge_points"].to_numpy(dtype=float) * hubs["kw_per_point"].to_numpy(dtype=float)
+          * np.array([sim[s] for s in hubs["segment"]], dtype=float) / 1000.0)
+    on = yrs[None, :] >= hubs["year"].to_numpy(dtype=float)[:, None]
+    off = mw[:, None] * on
+    return _long("charging_hubs", hubs["id"].tolist(), years, off, np.zeros_like(off))
+
+
+def heat_network_demand(networks: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+    """Electric load of each heat network's source, in full from its start year."""
+    yrs = np.asarray(years)
+    on = yrs[None, :] >= networks["start_year"].to_numpy(dtype=float)[:, None]
+    off = networks["source_load_mw"].to_numpy(dtype=float)[:, None] * on
+    return _long("heat_networks", networks["id"].tolist(), years, off, np.zeros_like(off))
+
+
+def generation_feedin(gen: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+    """Peak feed-in of solar and wind: MW x feed-in factor, from the year in service."""
+    fac = params.group("generation.feedin_factor")
+    yrs = np.asarray(years)
+    mw = gen["capacity_mw"].to_numpy(dtype=float) * np.array([fac[t] for t in gen["technology"]], dtype=float)
+    on = yrs[None, :] >= gen["year"].to_numpy(dtype=float)[:, None]
+    feed = mw[:, None] * on
+    return _long("generation", gen["id"].tolist(), years, np.zeros_like(feed), feed)
+
+
+def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+    """Demand and feed-in of every site of every kind, per year.
+
+    Parameters
+    ----------
+    layers : mapping
+        Validated layers keyed by kind; absent kinds are skipped.
+    params : ParameterSet
+    years : sequence of int
+
+    Returns
+    -------
+    DataFrame
+        Columns layer, site_id, year, offtake_mw, feedin_mw,
+        dwellings_delivered, dwellings_on_heat_network.
+    """
+    parts = []
+    hn = layers.get("heat_networks")
+    if (df := layers.get("housing_sites")) is not None and len(df):
+        parts.append(housing_demand(df, params, years, heat_networks=hn))
+    if (df := layers.get("industrial_zones")) is not None and len(df):
+        parts.append(industrial_demand(df, params, years))
+    if (df := layers.get("charging_hubs")) is not None and len(df):
+        parts.append(charging_demand(df, params, years))
+    if hn is not None and len(hn):
+        parts.append(heat_network_demand(hn, params, years))
+    if (df := layers.get("generation")) is not None and len(df):
+        parts.append(generation_feedin(df, params, years))
+    if not parts:
+        return pd.DataFrame(columns=DEMAND_COLUMNS).astype({F.YEAR: int, F.OFFTAKE_MW: float, F.FEEDIN_MW: float})
+    return pd.concat(parts, ignore_index=True)
+
+
+def demand_points(layers: Mapping[str, gpd.GeoDataFrame], *, notices: NoticeLog | None = None) -> gpd.GeoDataFrame:
+    """The geometry at which each site's demand enters the grid.
+
+    The site's own geometry, except for heat networks: their load enters at
+    the source (``source_x_m``, ``source_y_m``), or at a point inside the
+    supply area when no source location is given (reported).
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns layer, site_id, geometry.
+    """
+    notices = notices if notices is not None else NoticeLog()
+    parts = []
+    crs = None
+    for kind in ("housing_sites", "industrial_zones", "charging_hubs", "heat_networks", "generation"):
+        df = layers.get(kind)
+        if df is None or len(df) == 0:
+            continue
+        crs = df.crs
+        geom = np.asarray(df.geometry.values)
+        if kind == "heat_networks":
+            x = df["source_x_m"].to_numpy(dtype=float) if "source_x_m" in df else np.full(len(df), np.nan)
+            y = df["source_y_m"].to_numpy(dtype=float) if "source_y_m" in df else np.full(len(df), np.nan)
+            has = ~np.isnan(x) & ~np.isnan(y)
+            pts = shapely.points(np.where(has, x, 0.0), np.where(has, y, 0.0))
+            geom = np.where(has, pts, shapely.point_on_surface(geom))
+            for fid, h in zip(df["id"], has, strict=True):
+                if not h:
+                    notices.add(kind, "no source location: its source load is placed inside the supply area",
+                                feature=fid, field="source_x_m", fix="give source_x_m and source_y_m", level="info")
+        parts.append(gpd.GeoDataFrame({F.LAYER: kind, F.SITE_ID: df["id"].to_numpy()}, geometry=geom, crs=df.crs))
+    if not parts:
+        return gpd.GeoDataFrame({F.LAYER: [], F.SITE_ID: []}, geometry=[], crs=crs)
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,281 @@
+"""Per-substation capacity, load and headroom per year, per variant, per direction.
+
+``headroom_mw = capacity_mw - load_mw`` where
+
+* ``capacity_mw = (firm capacity + reinforcements in service) x power factor``;
+  firm offtake capacity is N-1 (installed minus the largest transformer) at
+  stations of ``grid.n1_min_kv`` and up with two or more transformers, N-0
+  otherwise; feed-in uses N-0 unless ``grid.feedin_n1`` is 1; a firm capacity
+  the operator publishes (``firm_offtake_mva``) is taken as it is;
+* ``load_mw = existing load x (1 + growth)^(year - base year) + new demand``;
+  the existing load is the current peak, or capacity minus the published
+  headroom where only that is known (VIVET).
+
+Status classes follow the national capacity map (data/status_classes.csv).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import fields as F
+from .params import ParameterSet, load_status_classes
+
+__all__ = [
+    "firm_capacity",
+    "reinforcement_table",
+    "headroom_table",
+    "classify_status",
+    "first_shortfall",
+]
+
+
+def _max_kv(v) -> float:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return np.nan
+    nums = [float(x) for x in re.findall(r"\d+(?:[.,]\d+)?", str(v).replace(",", "."))]
+    return max(nums) if nums else np.nan
+
+
+def firm_capacity(substations: pd.DataFrame, params: ParameterSet) -> pd.DataFrame:
+    """Installed and firm capacity of each substation, offtake and feed-in.
+
+    Parameters
+    ----------
+    substations : DataFrame
+        A validated substations layer.
+    params : ParameterSet
+
+    Returns
+    -------
+    DataFrame
+        Indexed like the input: ``substation_id, installed_mva,
+        firm_offtake_mva, firm_feedin_mva, firm_rule_offtake,
+        firm_rule_feedin``.
+
+    Examples
+    --------
+    >>> from spatialprog.params import load_parameters
+    >>> s = pd.DataFrame({"id": ["A"], "voltage_kv": ["150/20"], "n_transformers": [2], "transformer_mva": [40.0]})
+    >>> firm_capacity(s, load_parameters())[["installed_mva", "firm_offtake_mva", "firm_feedin_mva"]].values.tolist()
+    [[80.0, 40.0, 80.0]]
+    """
+    def col(name):
+        return substations[name].astype(float) if name in substations else pd.Series(np.nan, index=substations.index)
+
+    n = col("n_transformers")
+    unit = col("transformer_mva")
+    installed = (n * unit).where(n.notna() & unit.notna(), col("installed_mva"))
+    kv = substations["voltage_kv"].map(_max_kv) if "voltage_kv" in substations else pd.Series(np.nan, index=substations.index)
+    n1_kv = float(params["grid.n1_min_kv"])
+    # N-1 applies when the station is at or above the threshold voltage (unknown voltage: conservative, applies)
+    n1_applies = (kv.isna() | (kv >= n1_kv)) & (n >= 2) & unit.notna()
+    n1 = (installed - unit).where(n1_applies, installed)
+    firm_off = col("firm_offtake_mva").where(col("firm_offtake_mva").notna(), n1)
+    feed_n1 = bool(params["grid.feedin_n1"])
+    firm_feed_calc = n1 if feed_n1 else installed
+    firm_feed = col("firm_feedin_mva")
+    firm_feed = firm_feed.where(firm_feed.notna(), firm_feed_calc)
+    # with only a published offtake figure and nothing else, feed-in falls back to it
+    firm_feed = firm_feed.where(firm_feed.notna(), firm_off)
+    installed = installed.where(installed.notna(), firm_off)
+
+    def rule(published: pd.Series, applies: pd.Series) -> pd.Series:
+        r = pd.Series(np.where(applies, "N-1", "N-0"), index=substations.index, dtype=object)
+        return r.where(published.isna(), "published")
+
+    return pd.DataFrame(
+        {
+            F.SUBSTATION_ID: substations["id"].to_numpy(),
+            F.INSTALLED_MVA: installed.to_numpy(),
+            "firm_offtake_mva": firm_off.to_numpy(),
+            "firm_feedin_mva": firm_feed.to_numpy(),
+            "firm_rule_offtake": rule(col("firm_offtake_mva"), n1_applies).to_numpy(),
+            "firm_rule_feedin": rule(col("firm_feedin_mva"), n1_applies & feed_n1).to_numpy(),
+        },
+        index=substations.index,
+    )
+
+
+def reinforcement_table(substations: pd.DataFrame, extra: Iterable[dict] = ()) -> pd.DataFrame:
+    """Planned reinforcements: from the layer's columns plus the project file's list.
+
+    Returns
+    -------
+    DataFrame
+        ``substation_id, year, reinforcement_mva, source``.
+    """
+    rows = []
+    if "reinforcement_year" in substations and "reinforcement_mva" in substations:
+        has = substations["reinforcement_year"].notna() & substations["reinforcement_mva"].notna()
+        for sid, y, mva in substations.loc[has, ["id", "reinforcement_year", "reinforcement_mva"]].itertuples(index=False):
+            if mva > 0:
+                rows.append({F.SUBSTATION_ID: sid, F.YEAR: int(y), F.REINFORCEMENT_MVA: float(mva), "source": "layer"})
+    for r in extra:
+        rows.append({F.SUBSTATION_ID: r["substation"], F.YEAR: int(r["year"]), F.REINFORCEMENT_MVA: float(r["added_mva"]),
+                     "source": r.get("description") or "project file"})
+    return pd.DataFrame(rows, columns=[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA, "source"])
+
+
+def existing_load(substations: pd.DataFrame, capacity: pd.DataFrame, params: ParameterSet) -> pd.DataFrame:
+    """Current peak offtake and feed-in (MW) of each substation in the base year."""
+    pf = float(params["grid.power_factor"])
+
+    def col(name):
+        return substations[name].astype(float) if name in substations else pd.Series(np.nan, index=substations.index)
+
+    off = col("peak_offtake_mw")
+    off = off.where(off.notna(), (capacity["firm_offtake_mva"] - col("available_offtake_mva")) * pf)
+    feed = col("peak_feedin_mw")
+    feed = feed.where(feed.notna(), (capacity["firm_feedin_mva"] - col("available_feedin_mva")) * pf)
+    return pd.DataFrame({F.OFFTAKE: off.fillna(0.0).to_numpy(), F.FEEDIN: feed.fillna(0.0).to_numpy()},
+                        index=substations.index)
+
+
+def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: pd.DataFrame | None = None) -> np.ndarray:
+    """Status class per value, from the headroom as a share of capacity.
+
+    Examples
+    --------
+    >>> classify_status(np.array([50.0, 15.0, 5.0, -1.0]), np.array([100.0] * 4)).tolist()
+    ['ruimte', 'schaars', 'waarschuwing', 'congestie']
+    """
+    classes = load_status_classes() if classes is None else classes
+    share = np.divide(headroom_mw, capacity_mw, out=np.where(headroom_mw < 0, -np.inf, 0.0),
+                      where=capacity_mw > 0)
+    out = np.full(share.shape, classes["status"].iat[-1], dtype=object)
+    # classes sorted best-first; assign from worst to best so the best matching wins
+    for status, lo in zip(classes["status"][::-1], classes["min_headroom_share"][::-1], strict=True):
+        out[share >= lo] = status
+    out[headroom_mw < 0] = "congestie" if "congestie" in set(classes["status"]) else out[headroom_mw < 0]
+    return out
+
+
+def headroom_table(
+    substations: pd.DataFrame,
+    allocated: pd.DataFrame,
+    params: ParameterSet,
+    years: Sequence[int],
+    *,
+    base_year: int,
+    variant: str,
+    reinforcements: pd.DataFrame | None = None,
+    classes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Long-format headroom: one row per substation, year and direction.
+
+    Parameters
+    ----------
+    substations : DataFrame
+        Validated substations layer.
+    allocated : DataFrame
+        Demand split over substations (:func:`spatialprog.network.allocate`).
+    params : ParameterSet
+        Parameters of this variant.
+    years : sequence of int
+    base_year : int
+        Year of the existing load figures; growth compounds from here.
+    variant : str
+    reinforcements : DataFrame, optional
+        From :func:`reinforcement_table`.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`spatialprog.fields.HEADROOM_COLUMNS`, sorted by
+        substation, year, direction.
+    """
+    classes = load_status_classes() if classes is None else classes
+    cap = firm_capacity(substations, params)
+    load0 = existing_load(substations, cap, params)
+    pf = float(params["grid.power_factor"])
+    yrs = np.asarray(years, dtype=int)
+    sids = substations["id"].to_numpy()
+    ns, ny = len(sids), len(yrs)
+    pos = {s: i for i, s in enumerate(sids)}
+
+    reinf = np.zeros((ns, ny))
+    if reinforcements is not None and len(reinforcements):
+        for sid, y, mva in reinforcements[[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA]].itertuples(index=False):
+            if sid in pos:
+                reinf[pos[sid]] += mva * (yrs >= y)
+
+    new = {F.OFFTAKE: np.zeros((ns, ny)), F.FEEDIN: np.zeros((ns, ny))}
+    if len(allocated):
+        a = allocated[allocated[F.SUBSTATION_ID].notna() & allocated[F.YEAR].isin(yrs)]
+        g = a.groupby([F.SUBSTATION_ID, F.YEAR], sort=True)[[F.OFFTAKE_MW, F.FEEDIN_MW]].sum().reset_index()
+        g = g[g[F.SUBSTATION_ID].isin(pos)]
+        r = g[F.SUBSTATION_ID].map(pos).to_numpy()
+        c = np.searchsorted(yrs, g[F.YEAR].to_numpy())
+        new[F.OFFTAKE][r, c] = g[F.OFFTAKE_MW].to_numpy()
+        new[F.FEEDIN][r, c] = g[F.FEEDIN_MW].to_numpy()
+
+    growth = {F.OFFTAKE: float(params["growth.offtake_pct_per_year"]) / 100.0,
+              F.FEEDIN: float(params["growth.feedin_pct_per_year"]) / 100.0}
+    parts = []
+    for direction in F.DIRECTIONS:
+        firm = cap[f"firm_{direction}_mva"].to_numpy(dtype=float)[:, None] + reinf
+        capacity_mw = firm * pf
+        elapsed = np.maximum(yrs - base_year, 0)[None, :]
+        existing = load0[direction].to_numpy(dtype=float)[:, None] * (1.0 + growth[direction]) ** elapsed
+        load = existing + new[direction]
+        head = capacity_mw - load
+        util = np.divide(load, capacity_mw, out=np.full_like(load, np.nan), where=capacity_mw > 0)
+        status = classify_status(head, capacity_mw, classes)
+        parts.append(
+            pd.DataFrame(
+                {
+                    F.SUBSTATION_ID: np.repeat(sids, ny),
+                    F.VARIANT: variant,
+                    F.YEAR: np.tile(yrs, ns),
+                    F.DIRECTION: direction,
+                    F.FIRM_RULE: np.repeat(cap[f"firm_rule_{direction}"].to_numpy(), ny),
+                    F.FIRM_CAPACITY_MVA: firm.reshape(-1),
+                    F.CAPACITY_MW: capacity_mw.reshape(-1),
+                    F.EXISTING_LOAD_MW: existing.reshape(-1),
+                    F.NEW_LOAD_MW: new[direction].reshape(-1),
+                    F.LOAD_MW: load.reshape(-1),
+                    F.HEADROOM_MW: head.reshape(-1),
+                    F.UTILISATION: util.reshape(-1),
+                    F.STATUS: status.reshape(-1),
+                }
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    labels = dict(zip(classes["status"], classes["label_nl"], strict=True))
+    out[F.STATUS_LABEL] = out[F.STATUS].map(labels)
+    dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
+    out = out.sort_values([F.SUBSTATION_ID, F.YEAR, F.DIRECTION], key=lambda s: s.map(dir_order) if s.name == F.DIRECTION else s,
+                          kind="stable").reset_index(drop=True)
+    return out[F.HEADROOM_COLUMNS]
+
+
+def first_shortfall(headroom: pd.DataFrame) -> pd.DataFrame:
+    """First year with negative headroom per substation, variant and direction.
+
+    Returns
+    -------
+    DataFrame
+        ``substation_id, variant, direction, first_shortfall_year`` (``<NA>``
+        where the substation fits through the horizon), plus the largest
+        shortfall in the horizon as ``max_shortfall_mw`` (0 where none).
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"substation_id": ["A"] * 3, "variant": "basis", "direction": "offtake",
+    ...                   "year": [2025, 2026, 2027], "headroom_mw": [1.0, -0.5, -2.0]})
+    >>> first_shortfall(h)[["first_shortfall_year", "max_shortfall_mw"]].values.tolist()
+    [[2026, 2.0]]
+    """
+    keys = [F.SUBSTATION_ID, F.VARIANT, F.DIRECTION]
+    h = headroom.sort_values(keys + [F.YEAR], kind="stable")
+    short = h[h[F.HEADROOM_MW] < 0]
+    first = short.groupby(keys, sort=True)[F.YEAR].min().rename(F.FIRST_SHORTFALL_YEAR)
+    worst = (-h[F.HEADROOM_MW]).clip(lower=0).groupby([h[k] for k in keys], sort=True).max().rename("max_shortfall_mw")
+    out = pd.concat([first, worst], axis=1).reset_index()
+    out[F.FIRST_SHORTFALL_YEAR] = out[F.FIRST_SHORTFALL_YEAR].astype("Int64")
+    return out[keys + [F.FIRST_SHORTFALL_YEAR, "max_shortfall_mw"]]

@@ -1,0 +1,302 @@
+"""Run outputs: result layers, tables and the manifest, written atomically.
+
+:func:`result_layers` and :func:`result_tables` turn a
+:class:`~spatialprog.pipeline.RunResult` into GeoDataFrames and DataFrames
+(pure). :func:`write_run` writes them into the output folder: everything is
+first written into a staging folder inside it, then each file is renamed into
+place, so a failed run leaves the previous outputs intact and nothing
+half-written behind.
+
+Files in the output folder
+--------------------------
+``results.gpkg``
+    substations and service_areas with their results, every site layer with
+    its demand and assigned substation, the assignment.
+``headroom.csv`` / ``headroom.xlsx``
+    The long headroom table (substation, variant, year, direction, ...).
+``demand.csv``, ``assignment.csv``, ``shortfall.csv``, ``notices.csv``
+``manifest.json``
+    Inputs with checksums, parameters used with their sources, versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from . import fields as F
+from .config import BASE_VARIANT
+from .errors import OutputError
+from .pipeline import RunResult
+
+__all__ = ["result_layers", "result_tables", "write_run", "milestone_years", "atomic_output_dir", "RESULTS_GPKG"]
+
+RESULTS_GPKG = "results.gpkg"
+
+
+def milestone_years(years: list[int]) -> list[int]:
+    """First year, every year divisible by 5, last year.
+
+    Examples
+    --------
+    >>> milestone_years(list(range(2025, 2041)))
+    [2025, 2030, 2035, 2040]
+    """
+    ms = [years[0], *[y for y in years if y % 5 == 0], years[-1]]
+    return sorted(set(ms))
+
+
+def _wide_headroom(h: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    hb = h[(h[F.VARIANT] == BASE_VARIANT) & h[F.YEAR].isin(years)]
+    hw = hb.pivot_table(index=F.SUBSTATION_ID, columns=[F.DIRECTION, F.YEAR], values=F.HEADROOM_MW, aggfunc="first")
+    hw.columns = [f"headroom_{d}_mw_{y}" for d, y in hw.columns]
+    sw = hb.pivot_table(index=F.SUBSTATION_ID, columns=[F.DIRECTION, F.YEAR], values=F.STATUS, aggfunc="first")
+    sw.columns = [f"status_{d}_{y}" for d, y in sw.columns]
+    return hw.join(sw)
+
+
+def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
+    """The spatial results, for the GeoPackage (base variant in wide columns).
+
+    Returns
+    -------
+    dict of str -> GeoDataFrame
+        ``substations``, ``service_areas`` and one layer per site kind.
+    """
+    project = result.project
+    years = project.years
+    ms = milestone_years(years)
+    layers = result.plan.layers
+    cap = result.capacity.set_index(F.SUBSTATION_ID)
+    h = result.headroom
+    wide = _wide_headroom(h, ms)
+    sf = result.shortfall[result.shortfall[F.VARIANT] == BASE_VARIANT].pivot(
+        index=F.SUBSTATION_ID, columns=F.DIRECTION, values=F.FIRST_SHORTFALL_YEAR)
+    sf.columns = [f"first_shortfall_{d}_year" for d in sf.columns]
+    base0 = h[(h[F.VARIANT] == BASE_VARIANT) & (h[F.YEAR] == years[0])].pivot(
+        index=F.SUBSTATION_ID, columns=F.DIRECTION, values=F.EXISTING_LOAD_MW)
+    base0.columns = [f"load_{d}_mw_{years[0]}" for d in base0.columns]
+
+    subs = layers["substations"].copy()
+    res = cap[["installed_mva", "firm_offtake_mva", "firm_feedin_mva", "firm_rule_offtake", "firm_rule_feedin"]]
+    res = res.join(base0).join(sf).join(wide)
+    subs = subs.merge(res, left_on="id", right_index=True, how="left")
+    out: dict[str, gpd.GeoDataFrame] = {"substations": subs}
+
+    areas = result.service_areas.copy()
+    areas["assignment_method"] = result.assignment_method
+    keep = [c for c in res.columns if c.startswith(("first_shortfall", "headroom_", "status_"))]
+    areas = areas.merge(res[keep], left_on=F.SUBSTATION_ID, right_index=True, how="left")
+    out["service_areas"] = areas
+
+    d_last = result.demand[(result.demand[F.VARIANT] == BASE_VARIANT) & (result.demand[F.YEAR] == years[-1])]
+    d_last = d_last.set_index([F.LAYER, F.SITE_ID])
+    asg = result.assignment.copy()
+    asg["_o"] = asg[F.SUBSTATION_ID].fillna("~")
+    primary = (asg.sort_values([F.LAYER, F.SITE_ID, F.SHARE, "_o"], ascending=[True, True, False, True], kind="stable")
+               .drop_duplicates([F.LAYER, F.SITE_ID]).set_index([F.LAYER, F.SITE_ID]))
+    counts = asg[asg[F.SUBSTATION_ID].notna()].groupby([F.LAYER, F.SITE_ID]).size()
+    subs_list = (asg[asg[F.SUBSTATION_ID].notna()].sort_values([F.LAYER, F.SITE_ID, "_o"])
+                 .groupby([F.LAYER, F.SITE_ID])[F.SUBSTATION_ID].agg(lambda s: ";".join(s)))
+    for kind in ("housing_sites", "industrial_zones", "charging_hubs", "heat_networks", "generation"):
+        df = layers.get(kind)
+        if df is None:
+            continue
+        g = df.copy()
+        key = pd.MultiIndex.from_arrays([[kind] * len(g), g["id"]])
+        g[f"offtake_mw_{years[-1]}"] = d_last[F.OFFTAKE_MW].reindex(key).to_numpy() if len(d_last) else np.nan
+        g[f"feedin_mw_{years[-1]}"] = d_last[F.FEEDIN_MW].reindex(key).to_numpy() if len(d_last) else np.nan
+        g[F.SUBSTATION_ID] = primary[F.SUBSTATION_ID].reindex(key).to_numpy() if len(primary) else None
+        g["substation_ids"] = subs_list.reindex(key).to_numpy() if len(subs_list) else None
+        g["n_substations"] = counts.reindex(key).fillna(0).astype(int).to_numpy() if len(counts) else 0
+        g["assignment_method"] = primary[F.METHOD].reindex(key).to_numpy() if len(primary) else None
+        out[kind] = g
+    return out
+
+
+def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
+    """The tabular results: headroom, demand, assignment, shortfall, capacity, notices."""
+    notices = pd.DataFrame(
+        [{"level": n.level, "layer": n.layer, "feature": n.feature, "field": n.field, "message": n.message,
+          "fix": n.fix} for n in result.notices],
+        columns=["level", "layer", "feature", "field", "message", "fix"],
+    )
+    return {
+        "headroom": result.headroom,
+        "demand": result.demand,
+        "assignment": result.assignment,
+        "shortfall": result.shortfall,
+        "capacity": result.capacity,
+        "reinforcements": result.reinforcements,
+        "notices": notices,
+    }
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import pyogrio
+    import pyproj
+    import shapely
+
+    return {
+        "spatialprog": __version__,
+        "python": platform.python_version(),
+        "geopandas": gpd.__version__,
+        "shapely": shapely.__version__,
+        "pyogrio": pyogrio.__version__,
+        "gdal": pyogrio.__gdal_version_string__,
+        "pyproj": pyproj.__version__,
+        "proj": pyproj.proj_version_str,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def manifest(result: RunResult, files: list[str], *, run_date: datetime | None = None) -> dict:
+    """The run manifest: inputs with checksums, parameters with sources, versions."""
+    project = result.project
+    inputs = []
+    seen = set()
+    if project.path is not None:
+        inputs.append({"role": "project", "path": str(project.path), "sha256": _sha256(Path(project.path))})
+    for key, src in sorted(project.layers.items()):
+        entry = {"role": f"layers.{key}", "path": str(src.path), "layer": src.layer}
+        if src.path not in seen and Path(src.path).is_file():
+            entry["sha256"] = _sha256(Path(src.path))
+        entry["features"] = int(len(result.plan.layers.get(key, [])))
+        inputs.append(entry)
+    params = {
+        v: [
+            {k: (val if not isinstance(val, float) or np.isfinite(val) else None) for k, val in row.items()}
+            for row in ps.to_frame().to_dict("records")
+        ]
+        for v, ps in project.variants.items()
+    }
+    return {
+        "spatialprog_run": 1,
+        "project": project.name,
+        "fictional_data": project.fictional,
+        "run_date": (run_date or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "crs": project.crs,
+        "base_year": project.base_year,
+        "horizon": [project.years[0], project.years[-1]],
+        "variants": {v: project.variant_descriptions.get(v, "") for v in project.variants},
+        "assignment_method": result.assignment_method,
+        "inputs": inputs,
+        "parameters": params,
+        "versions": _versions(),
+        "outputs": sorted(files),
+        "notices": len(result.notices),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
+    }
+
+
+class atomic_output_dir:  # noqa: N801 - used as a context manager
+    """Stage files in a hidden folder inside ``out_dir``; rename them into place on success.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> with atomic_output_dir(d) as stage:
+    ...     _ = (stage / "a.txt").write_text("x")
+    >>> sorted(p.name for p in d.iterdir())
+    ['a.txt']
+    """
+
+    def __init__(self, out_dir: str | Path):
+        self.out_dir = Path(out_dir)
+
+    def __enter__(self) -> Path:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.out_dir))
+        except OSError as e:
+            raise OutputError(f"--out {self.out_dir}: cannot create the output folder: {e.strerror} - choose a "
+                              f"writable folder") from None
+        return self.stage
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                for p in sorted(self.stage.iterdir()):
+                    os.replace(p, self.out_dir / p.name)
+        finally:
+            shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def _write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str) -> None:
+    import pyogrio
+
+    df = gdf.copy()
+    for c in df.columns:
+        if str(df[c].dtype) in ("string", "str") or df[c].dtype == object:
+            if c != getattr(df, "geometry", pd.Series(name=None)).name:
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+    if isinstance(df, gpd.GeoDataFrame):
+        pyogrio.write_dataframe(df, path, layer=name, driver="GPKG", promote_to_multi=False)
+    else:
+        pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
+
+
+def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] | None = None,
+              run_date: datetime | None = None) -> list[Path]:
+    """Write every output of a run into ``out_dir``.
+
+    Parameters
+    ----------
+    result : RunResult
+    out_dir : path
+        Created if missing; files already there are replaced only when the
+        whole set has been written.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    files: list[str] = []
+    with atomic_output_dir(out_dir) as stage:
+        if progress:
+            progress("writing results.gpkg")
+        gpkg = stage / RESULTS_GPKG
+        for name, gdf in result_layers(result).items():
+            _write_gpkg_layer(gdf, gpkg, name)
+        _write_gpkg_layer(result.assignment, gpkg, "assignment")
+        files.append(RESULTS_GPKG)
+        if progress:
+            progress("writing tables")
+        tables = result_tables(result)
+        for name, df in tables.items():
+            df.to_csv(stage / f"{name}.csv", index=False, float_format="%.6g")
+            files.append(f"{name}.csv")
+        with pd.ExcelWriter(stage / "headroom.xlsx", engine="openpyxl") as xw:
+            tables["headroom"].to_excel(xw, sheet_name="headroom", index=False)
+            tables["shortfall"].to_excel(xw, sheet_name="shortfall", index=False)
+            result.project.variants[BASE_VARIANT].to_frame().to_excel(xw, sheet_name="parameters", index=False)
+        files.append("headroom.xlsx")
+        man = manifest(result, files + ["manifest.json"], run_date=run_date)
+        (stage / "manifest.json").write_text(json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n",
+                                             encoding="utf-8")
+        files.append("manifest.json")
+    return [Path(out_dir) / f for f in files]

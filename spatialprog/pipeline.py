@@ -1,0 +1,269 @@
+"""The one-way pipeline: read layers -> validate -> working CRS -> compute -> (write).
+
+:func:`read_plan` is the input edge (it opens files); :func:`compute` is pure:
+it takes the validated :class:`Plan` and returns a :class:`RunResult` holding
+the assignment (computed once, for every variant), demand per variant and the
+long headroom table. Writing lives in :mod:`spatialprog.outputs`.
+
+Examples
+--------
+>>> from spatialprog.pipeline import read_plan, compute
+>>> plan = read_plan("layers/example_region.toml")
+>>> result = compute(plan)
+>>> sorted(result.headroom["direction"].unique())
+['feedin', 'offtake']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import fields as F
+from .config import BASE_VARIANT, Project, load_project
+from .demand import demand_points, site_demand
+from .errors import LayerValidationError, NoticeLog, ProjectError
+from .headroom import first_shortfall, firm_capacity, headroom_table, reinforcement_table
+from .layers import LAYER_KINDS, SITE_KINDS, read_layer
+from .network import allocate, assign_sites, derive_service_areas
+from .params import load_status_classes
+
+__all__ = ["Plan", "RunResult", "read_plan", "compute", "region_of"]
+
+#: reading order: substations first (others are checked against them)
+READ_ORDER = ("substations", "service_areas", "boundaries", *SITE_KINDS)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Plan:
+    """A project with its validated layers, ready to compute.
+
+    Attributes
+    ----------
+    project : Project
+    layers : dict of str -> GeoDataFrame
+        Validated, in the working CRS, keyed by layer kind.
+    notices : NoticeLog
+        Repairs and remarks from reading.
+    """
+
+    project: Project
+    layers: dict[str, gpd.GeoDataFrame]
+    notices: NoticeLog = field(default_factory=NoticeLog)
+
+    @property
+    def region(self) -> shapely.Geometry:
+        """The study region: union of the boundaries, or a hull around all layers."""
+        return region_of(self.layers)
+
+
+def region_of(layers: dict[str, gpd.GeoDataFrame], *, margin_m: float = 2000.0) -> shapely.Geometry:
+    """The study region of a set of layers.
+
+    The union of the ``boundaries`` layer where there is one; else the convex
+    hull of every feature, buffered by ``margin_m``.
+    """
+    b = layers.get("boundaries")
+    if b is not None and len(b):
+        return shapely.union_all(np.asarray(b.geometry.values))
+    geoms = [np.asarray(df.geometry.values) for df in layers.values() if df is not None and len(df)]
+    if not geoms:
+        return shapely.Polygon()
+    return shapely.convex_hull(shapely.union_all(np.concatenate(geoms))).buffer(margin_m)
+
+
+def read_plan(project: Project | str | Path, *, progress: Progress | None = None) -> Plan:
+    """Read and validate every layer of a project.
+
+    Parameters
+    ----------
+    project : Project or path
+        A loaded project or the path to its TOML file.
+    progress : callable, optional
+        Called with a short text before each layer is read.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    SpatialprogError
+        With every problem of the first failing layer.
+    """
+    if not isinstance(project, Project):
+        project = load_project(project)
+    notices = NoticeLog()
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for kind in READ_ORDER:
+        src = project.layers.get(kind)
+        if src is None:
+            continue
+        if progress:
+            progress(f"reading {kind}")
+        layers[kind] = read_layer(src, LAYER_KINDS[kind], working_crs=project.crs, notices=notices)
+    _check_references(project, layers)
+    return Plan(project=project, layers=layers, notices=notices)
+
+
+def _check_references(project: Project, layers: dict[str, gpd.GeoDataFrame]) -> None:
+    subs = set(layers["substations"]["id"])
+    for i, r in enumerate(project.reinforcements):
+        if r["substation"] not in subs:
+            raise ProjectError(
+                f"{project.path.name if project.path else 'project'}: reinforcements[{i}].substation: "
+                f"'{r['substation']}' is not a substation id - use an id of the substations layer"
+            )
+    if "service_areas" in layers:
+        from .errors import Problem
+
+        sa = layers["service_areas"]
+        probs = [
+            Problem("service_areas", f"substation_id '{s}' is not a substation id", fid, "substation_id",
+                    fix="use an id of the substations layer")
+            for fid, s in zip(sa["id"], sa["substation_id"], strict=True) if s not in subs
+        ]
+        if probs:
+            raise LayerValidationError(probs)
+
+
+@dataclass
+class RunResult:
+    """Everything a run computes; the input of outputs, maps, export and ranking.
+
+    Attributes
+    ----------
+    plan : Plan
+    service_areas : GeoDataFrame
+        The areas used (given, or Voronoi-derived), with ``substation_id``.
+    assignment_method : str
+        ``service_areas``, ``voronoi`` or ``nearest``.
+    points : GeoDataFrame
+        Where each site's demand enters the grid.
+    assignment : DataFrame
+        ``layer, site_id, substation_id, share, method, dist_m``.
+    capacity : DataFrame
+        Installed and firm capacity per substation (base parameters).
+    reinforcements : DataFrame
+    demand : DataFrame
+        Per variant, site and year (``variant`` column).
+    allocated : DataFrame
+        Demand split over substations, per variant.
+    headroom : DataFrame
+        The long headroom table, all variants.
+    shortfall : DataFrame
+        First shortfall year per substation, variant, direction.
+    notices : NoticeLog
+    """
+
+    plan: Plan
+    service_areas: gpd.GeoDataFrame
+    assignment_method: str
+    points: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    capacity: pd.DataFrame
+    reinforcements: pd.DataFrame
+    demand: pd.DataFrame
+    allocated: pd.DataFrame
+    headroom: pd.DataFrame
+    shortfall: pd.DataFrame
+    notices: NoticeLog
+
+    @property
+    def project(self) -> Project:
+        return self.plan.project
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self.project.variants)
+
+
+def _assignment_method(project: Project, layers: dict[str, gpd.GeoDataFrame]) -> str:
+    m = project.assignment.method
+    if m == "auto":
+        if "service_areas" in layers and len(layers["service_areas"]):
+            return "service_areas"
+        return "voronoi"
+    if m == "service_areas" and "service_areas" not in layers:
+        raise ProjectError("assignment.method: 'service_areas' needs a service_areas layer - add one under [layers]")
+    return m
+
+
+def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress | None = None) -> RunResult:
+    """Assignment, demand and headroom for every variant (pure: no I/O).
+
+    Parameters
+    ----------
+    plan : Plan
+    variants : list of str, optional
+        Subset of the project's variants (default: all, base first).
+    progress : callable, optional
+
+    Returns
+    -------
+    RunResult
+    """
+    project = plan.project
+    layers = plan.layers
+    notices = NoticeLog()
+    notices.extend(plan.notices)
+    names = variants or list(project.variants)
+    unknown = [v for v in names if v not in project.variants]
+    if unknown:
+        raise ProjectError(f"variant '{unknown[0]}' is not in the project - known: {', '.join(project.variants)}")
+    base = project.variants[BASE_VARIANT]
+    subs = layers["substations"]
+
+    if progress:
+        progress("assigning sites to substations")
+    method = _assignment_method(project, layers)
+    if method == "service_areas":
+        areas = layers["service_areas"]
+    else:
+        areas = derive_service_areas(subs, plan.region)
+        if method == "voronoi" and "boundaries" not in layers:
+            notices.add("service_areas", "no service areas and no boundaries: service areas are Voronoi cells of the "
+                        "substations, clipped to a hull around all layers (+2 km)", level="info",
+                        fix="add a boundaries or service_areas layer for a better region")
+    points = demand_points(layers, notices=notices)
+    assignment = assign_sites(points, subs, areas, method=method,
+                              max_distance_m=float(base["assignment.max_distance_m"]),
+                              outside=project.assignment.outside, notices=notices)
+
+    reinf = reinforcement_table(subs, project.reinforcements)
+    demand_parts, alloc_parts, head_parts = [], [], []
+    for v in names:
+        if progress:
+            progress(f"demand and headroom, variant {v}")
+        params = project.variants[v]
+        d = site_demand(layers, params, project.years)
+        d.insert(0, F.VARIANT, v)
+        a = allocate(d, assignment)
+        h = headroom_table(subs, a, params, project.years, base_year=project.base_year, variant=v,
+                           reinforcements=reinf, classes=load_status_classes())
+        demand_parts.append(d)
+        alloc_parts.append(a)
+        head_parts.append(h)
+    headroom = pd.concat(head_parts, ignore_index=True)
+    return RunResult(
+        plan=plan,
+        service_areas=areas,
+        assignment_method=method,
+        points=points,
+        assignment=assignment,
+        capacity=firm_capacity(subs, base),
+        reinforcements=reinf,
+        demand=pd.concat(demand_parts, ignore_index=True),
+        allocated=pd.concat(alloc_parts, ignore_index=True),
+        headroom=headroom,
+        shortfall=first_shortfall(headroom),
+        notices=notices,
+    )
