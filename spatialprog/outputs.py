@@ -90,7 +90,7 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         index=F.SUBSTATION_ID, columns=F.DIRECTION, values=F.EXISTING_LOAD_MW)
     base0.columns = [f"load_{d}_mw_{years[0]}" for d in base0.columns]
 
-    subs = layers["substations"].copy()
+    subs = layers["substations"].drop(columns=["installed_mva"], errors="ignore")
     res = cap[["installed_mva", "firm_offtake_mva", "firm_feedin_mva", "firm_rule_offtake", "firm_rule_feedin"]]
     res = res.join(base0).join(sf).join(wide)
     subs = subs.merge(res, left_on="id", right_index=True, how="left")
@@ -300,3 +300,81 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
                                              encoding="utf-8")
         files.append("manifest.json")
     return [Path(out_dir) / f for f in files]
+
+
+# --------------------------------------------------------------------------------------
+# a finished run, as maps, export and ranking consume it
+
+
+class RunOutputs:
+    """The outputs of a run: result layers, tables and manifest.
+
+    Maps, the QGIS export and later stages read a run through this one
+    object, whether it was just computed (:meth:`from_result`) or is read
+    back from an output folder (:meth:`read`) without recomputing.
+
+    Attributes
+    ----------
+    layers : dict of str -> GeoDataFrame
+        ``substations``, ``service_areas``, the site layers (working CRS).
+    tables : dict of str -> DataFrame
+        ``headroom``, ``demand``, ``assignment``, ``shortfall``, ``capacity``,
+        ``reinforcements``, ``notices``.
+    manifest : dict
+    out_dir : Path or None
+    """
+
+    def __init__(self, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame], manifest: dict,
+                 out_dir: Path | None = None):
+        self.layers = layers
+        self.tables = tables
+        self.manifest = manifest
+        self.out_dir = out_dir
+
+    @property
+    def project_name(self) -> str:
+        return self.manifest.get("project", "")
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self.manifest.get("variants", {BASE_VARIANT: ""}))
+
+    @property
+    def years(self) -> list[int]:
+        a, b = self.manifest["horizon"]
+        return list(range(int(a), int(b) + 1))
+
+    @classmethod
+    def from_result(cls, result: RunResult, *, run_date: datetime | None = None) -> RunOutputs:
+        """Build from a computed result (no files read)."""
+        return cls(result_layers(result), result_tables(result), manifest(result, [], run_date=run_date))
+
+    @classmethod
+    def read(cls, out_dir: str | Path) -> RunOutputs:
+        """Read a finished run from its output folder.
+
+        Raises
+        ------
+        OutputError
+            When the folder is not the output of ``spatialprog run``.
+        """
+        import pyogrio
+
+        out_dir = Path(out_dir)
+        man_path = out_dir / "manifest.json"
+        gpkg = out_dir / RESULTS_GPKG
+        if not man_path.is_file() or not gpkg.is_file():
+            raise OutputError(f"{out_dir}: not the output folder of a run (no manifest.json / {RESULTS_GPKG}) - run "
+                              f"'spatialprog run PROJECT.toml --out {out_dir}' first")
+        man = json.loads(man_path.read_text(encoding="utf-8"))
+        layers = {}
+        for name, gtype in pyogrio.list_layers(gpkg):
+            if gtype is None:
+                continue
+            layers[str(name)] = pyogrio.read_dataframe(gpkg, layer=str(name))
+        tables = {}
+        for name in ("headroom", "demand", "assignment", "shortfall", "capacity", "reinforcements", "notices"):
+            p = out_dir / f"{name}.csv"
+            if p.is_file():
+                tables[name] = pd.read_csv(p, dtype={F.SUBSTATION_ID: object, F.SITE_ID: object})
+        return cls(layers, tables, man, out_dir)
