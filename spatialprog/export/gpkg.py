@@ -1,0 +1,125 @@
+"""Writing the GeoPackage: layers, metadata, ``layer_styles`` and ``qgis_projects``.
+
+Layers are written with pyogrio as GeoPackage 1.2 (``VERSION=1.2``: QGIS 3.22
+with GDAL 3.6 warns on 1.4), with their title and abstract as the
+gpkg_contents ``identifier`` and ``description``. The two QGIS tables are then
+added with plain SQLite, exactly as QGIS creates them:
+
+``layer_styles``
+    The DDL QGIS's OGR provider uses (``QgsOgrProviderUtils``), registered in
+    gpkg_contents as ``attributes``; one default style (``useAsDefault = 1``)
+    per table, ``f_table_catalog`` and ``f_table_schema`` the empty string
+    (QGIS ignores rows where they are NULL), ``f_geometry_column`` ``geom``
+    (empty for attribute tables).
+``qgis_projects``
+    ``name TEXT PRIMARY KEY, metadata BLOB, content BLOB``: ``content`` holds
+    the ``.qgz`` bytes **hex-encoded as text**, as QGIS's
+    ``QgsGeoPackageProjectStorage`` writes and reads them; ``metadata`` a small
+    JSON object with the modification time and user.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyogrio
+
+from .catalog import ExportLayer
+
+__all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "QGIS_PROJECTS_DDL", "write_layer", "add_styles",
+           "add_project", "set_last_change"]
+
+GEOMETRY_COLUMN = "geom"
+
+#: the layer_styles table as QGIS 3.22 creates it in a GeoPackage (column names and types)
+LAYER_STYLES_DDL = (
+    'CREATE TABLE IF NOT EXISTS "layer_styles" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+    '"f_table_catalog" TEXT(256), "f_table_schema" TEXT(256), "f_table_name" TEXT(256), '
+    '"f_geometry_column" TEXT(256), "styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT, '
+    '"useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30), '
+    "\"update_time\" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+)
+
+QGIS_PROJECTS_DDL = "CREATE TABLE IF NOT EXISTS qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)"
+
+
+def write_layer(path: Path, layer: ExportLayer, *, first: bool) -> None:
+    """Write one layer or table with pyogrio (GeoPackage 1.2, EPSG of the data)."""
+    ds_opts = {"VERSION": "1.2"} if first else None
+    lyr_opts = {"IDENTIFIER": layer.title, "DESCRIPTION": layer.abstract}
+    if layer.is_spatial:
+        lyr_opts["GEOMETRY_NAME"] = GEOMETRY_COLUMN
+        pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", promote_to_multi=False,
+                                geometry_type=layer.geometry_type, dataset_options=ds_opts, layer_options=lyr_opts)
+    else:
+        pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", dataset_options=ds_opts,
+                                layer_options=lyr_opts)
+
+
+def _ensure_layer_styles(con: sqlite3.Connection, timestamp: str) -> None:
+    exists = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='layer_styles'").fetchone()
+    if exists:
+        return
+    con.execute(LAYER_STYLES_DDL)
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
+        "VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?, 0)", (timestamp,))
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='gpkg_ogr_contents'").fetchone():
+        con.execute("INSERT OR REPLACE INTO gpkg_ogr_contents (table_name, feature_count) VALUES ('layer_styles', 0)")
+
+
+def add_styles(path: Path, styles: Iterable[tuple[str, bool, str, str, str]], *, timestamp: str) -> None:
+    """Add default styles to ``layer_styles`` (created when missing).
+
+    Parameters
+    ----------
+    path : Path
+        The GeoPackage.
+    styles : iterable of (table, spatial, style name, QML, description)
+    timestamp : str
+        ``update_time`` (ISO 8601, UTC), e.g. the run date.
+    """
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            _ensure_layer_styles(con, timestamp)
+            for table, spatial, name, qml, desc in styles:
+                geom = GEOMETRY_COLUMN if spatial else ""
+                con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ? AND "
+                            "f_geometry_column = ?", (table, geom))
+                con.execute(
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                    "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+                    "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, ?)",
+                    (table, geom, name, qml, desc, timestamp))
+            if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='gpkg_ogr_contents'").fetchone():
+                con.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM layer_styles) "
+                            "WHERE table_name = 'layer_styles'")
+    finally:
+        con.close()
+
+
+def add_project(path: Path, name: str, qgz: bytes, *, timestamp: str, user: str = "spatialprog") -> None:
+    """Store a ``.qgz`` in the ``qgis_projects`` table (replacing one of the same name)."""
+    meta = json.dumps({"last_modified_time": timestamp, "last_modified_user": user})
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.execute(QGIS_PROJECTS_DDL)
+            con.execute("INSERT OR REPLACE INTO qgis_projects (name, metadata, content) VALUES (?, ?, ?)",
+                        (name, meta, qgz.hex()))
+    finally:
+        con.close()
+
+
+def set_last_change(path: Path, timestamp: str) -> None:
+    """Set gpkg_contents.last_change of every table to ``timestamp`` (the run date: reproducible files)."""
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.execute("UPDATE gpkg_contents SET last_change = ?", (timestamp,))
+    finally:
+        con.close()

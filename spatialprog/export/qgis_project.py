@@ -1,0 +1,231 @@
+"""A QGIS project (``.qgs`` XML, zipped as ``.qgz``) over the exported GeoPackage.
+
+The project has the layer-tree groups of :data:`~spatialprog.export.catalog.GROUPS`
+(only those with layers), project CRS EPSG:28992 (``projectCrs`` with its WKT,
+``ProjectionsEnabled`` set), relative paths (``./spatialprog.gpkg|layername=...``,
+valid both for the ``.qgz`` beside the GeoPackage and for the copy stored in
+the GeoPackage's ``qgis_projects`` table), and every layer's style inline,
+because a project does not read ``layer_styles``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pyproj import CRS
+
+from .catalog import GROUPS, ExportLayer
+from .qml import QGIS_VERSION, LayerStyle, _el, _serialise, style_elements
+
+__all__ = ["ProjectRaster", "project_xml", "qgz_bytes", "layer_id", "srs_element"]
+
+
+@dataclass
+class ProjectRaster:
+    """A raster for the project: a file relative to the project, with its QML."""
+
+    name: str
+    title: str
+    path: str
+    qml: str
+    group: str = "results"
+    abstract: str = ""
+    extent: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    visible: bool = True
+    keywords: list[str] = field(default_factory=list)
+
+
+def layer_id(name: str) -> str:
+    """A stable layer id (deterministic, unique per table name)."""
+    return f"spatialprog_{name}"
+
+
+@functools.lru_cache(maxsize=8)
+def _srs_parts(crs: str) -> tuple[tuple[str, str], ...]:
+    c = CRS.from_user_input(crs)
+    epsg = c.to_epsg()
+    with warnings.catch_warnings():  # PROJ strings lose information; QGIS writes one anyway (informative)
+        warnings.simplefilter("ignore", UserWarning)
+        proj4 = (c.to_proj4() or "").replace(" +type=crs", "")
+    acronym = next((p.split("=", 1)[1] for p in proj4.split() if p.startswith("+proj=")), "")
+    ell = c.ellipsoid
+    ell_id = (ell.to_json_dict().get("id") or {}) if ell is not None else {}
+    ell_epsg = ell_id.get("code") if ell_id.get("authority") == "EPSG" else None
+    return (
+        ("wkt", c.to_wkt("WKT2_2019")),
+        ("proj4", proj4),
+        ("srid", str(epsg or 0)),
+        ("authid", f"EPSG:{epsg}" if epsg else ""),
+        ("description", c.name),
+        ("projectionacronym", acronym),
+        ("ellipsoidacronym", f"EPSG:{ell_epsg}" if ell_epsg else ""),
+        ("geographicflag", "true" if c.is_geographic else "false"),
+    )
+
+
+def srs_element(crs: str = "EPSG:28992") -> ET.Element:
+    """``<spatialrefsys>`` as QGIS writes it (WKT2, proj4, authid)."""
+    return _el("spatialrefsys", children=[_el(k, text=v) for k, v in _srs_parts(crs)])
+
+
+def _extent(tag: str, b: Sequence[float]) -> ET.Element:
+    return _el(tag, children=[_el(k, text=f"{v:.3f}") for k, v in zip(("xmin", "ymin", "xmax", "ymax"), b,
+                                                                      strict=True)])
+
+
+def _metadata(ident: str, title: str, abstract: str, crs: str, keywords: Sequence[str], history: str
+              ) -> ET.Element:
+    kw = _el("keywords", {"vocabulary": "spatialprog"}, children=[_el("keyword", text=k) for k in keywords])
+    return _el("resourceMetadata", children=[
+        _el("identifier", text=ident), _el("parentidentifier", text=""), _el("language", text="nl"),
+        _el("type", text="dataset"), _el("title", text=title), _el("abstract", text=abstract), kw,
+        _el("links"), _el("fees", text=""), _el("encoding", text=""), _el("crs", children=[srs_element(crs)]),
+        _el("extent"), _el("history", text=history),
+    ])
+
+
+def _maplayer(layer: ExportLayer, style: LayerStyle, source: str, crs: str, history: str) -> ET.Element:
+    attrs, children = style_elements(style)
+    if layer.is_spatial:
+        gname = {"Point": "Point", "Line": "Line", "Polygon": "Polygon"}
+        base = layer.geometry_type.replace("Multi", "").replace("String", "")
+        attrs = {"type": "vector", "geometry": gname.get(base, "Polygon"), "wkbType": layer.geometry_type, **attrs}
+    else:
+        attrs = {"type": "vector", "geometry": "No geometry", "wkbType": "NoGeometry", **attrs}
+    ml = _el("maplayer", attrs)
+    if layer.is_spatial and len(layer.data):
+        ml.append(_extent("extent", layer.data.total_bounds))
+    ml.append(_el("id", text=layer_id(layer.name)))
+    ml.append(_el("datasource", text=source))
+    ml.append(_el("keywordList", children=[_el("value", text=layer.group)]))
+    ml.append(_el("layername", text=layer.title))
+    if layer.is_spatial:
+        ml.append(_el("srs", children=[srs_element(crs)]))
+    ml.append(_metadata(layer.name, layer.title, layer.abstract, crs, [layer.group, layer.source], history))
+    ml.append(_el("provider", {"encoding": "UTF-8"}, text="ogr"))
+    ml.extend(children)
+    return ml
+
+
+def _raster_maplayer(r: ProjectRaster, crs: str, history: str) -> ET.Element:
+    root = ET.fromstring(r.qml.split("\n", 1)[1] if r.qml.startswith("<!DOCTYPE") else r.qml)
+    ml = _el("maplayer", {"type": "raster", "hasScaleBasedVisibilityFlag": "0", "minScale": "1e+08",
+                          "maxScale": "0", "styleCategories": "AllStyleCategories"})
+    ml.append(_extent("extent", r.extent))
+    ml.extend([_el("id", text=layer_id(r.name)), _el("datasource", text=r.path),
+               _el("keywordList", children=[_el("value", text=r.group)]), _el("layername", text=r.title),
+               _el("srs", children=[srs_element(crs)]),
+               _metadata(r.name, r.title, r.abstract, crs, [r.group, "raster", *r.keywords], history),
+               _el("provider", text="gdal")])
+    ml.extend(list(root))
+    return ml
+
+
+def _tree_layer(lid: str, title: str, source: str, provider: str, visible: bool) -> ET.Element:
+    return _el("layer-tree-layer", {"id": lid, "name": title, "source": source, "providerKey": provider,
+                                    "checked": "Qt::Checked" if visible else "Qt::Unchecked", "expanded": "0",
+                                    "legend_exp": "", "patch_size": "-1,-1", "legend_split_behavior": "0"},
+               children=[_el("customproperties", children=[_el("Option")])])
+
+
+def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str, *, title: str,
+                crs: str = "EPSG:28992", rasters: Sequence[ProjectRaster] = (), history: str = "",
+                save_datetime: str = "") -> str:
+    """The ``.qgs`` XML of the project.
+
+    Parameters
+    ----------
+    layers : sequence of (ExportLayer, LayerStyle)
+        In layer-tree order (top first); only those with ``in_project``.
+    gpkg_name : str
+        File name of the GeoPackage, relative to the project.
+    title : str
+        Project title.
+    crs : str
+        Project CRS.
+    rasters : sequence of ProjectRaster
+    history : str
+        Written into each layer's metadata (run date, version).
+    save_datetime : str
+        ISO date written as the save date (the run date: deterministic).
+
+    Returns
+    -------
+    str
+    """
+    root = _el("qgis", {"projectname": title, "version": QGIS_VERSION, "saveUser": "spatialprog",
+                        "saveUserFull": "spatialprog", "saveDateTime": save_datetime})
+    root.extend([_el("homePath", {"path": ""}), _el("title", text=title), _el("autotransaction", {"active": "0"}),
+                 _el("evaluateDefaultValues", {"active": "0"}), _el("trust", {"active": "0"}),
+                 _el("projectCrs", children=[srs_element(crs)])])
+    tree = _el("layer-tree-group", children=[_el("customproperties", children=[_el("Option")])])
+    projectlayers = _el("projectlayers")
+    order: list[str] = []
+    bounds: list[Sequence[float]] = []
+    entries: dict[str, list[tuple[ET.Element, ET.Element, str]]] = {g: [] for g in GROUPS}
+    for layer, style in layers:
+        if not layer.in_project:
+            continue
+        source = f"./{gpkg_name}|layername={layer.name}"
+        lid = layer_id(layer.name)
+        entries.setdefault(layer.group, []).append((
+            _tree_layer(lid, layer.title, source, "ogr", layer.visible),
+            _maplayer(layer, style, source, crs, history), lid))
+        if layer.is_spatial and len(layer.data) and layer.visible:
+            bounds.append(layer.data.total_bounds)
+    for r in rasters:
+        lid = layer_id(r.name)
+        entries.setdefault(r.group, []).insert(0, (_tree_layer(lid, r.title, r.path, "gdal", r.visible),
+                                                   _raster_maplayer(r, crs, history), lid))
+    for g, items in entries.items():
+        if not items:
+            continue
+        grp = _el("layer-tree-group", {"name": GROUPS.get(g, g), "checked": "Qt::Checked", "expanded": "1"},
+                  children=[_el("customproperties", children=[_el("Option")])])
+        for tree_el, ml, lid in items:
+            grp.append(tree_el)
+            projectlayers.append(ml)
+            order.append(lid)
+        tree.append(grp)
+    tree.append(_el("custom-order", {"enabled": "0"}, children=[_el("item", text=i) for i in order]))
+    root.append(tree)
+    if bounds:
+        xs = [b[0] for b in bounds] + [b[2] for b in bounds]
+        ys = [b[1] for b in bounds] + [b[3] for b in bounds]
+        ext = (min(xs), min(ys), max(xs), max(ys))
+    else:
+        ext = (13000.0, 306000.0, 278000.0, 620000.0)  # the Netherlands in RD New
+    root.append(_el("mapcanvas", {"name": "theMapCanvas", "annotationsVisible": "1"}, children=[
+        _el("units", text="meters"), _extent("extent", ext), _el("rotation", text="0"),
+        _el("destinationsrs", children=[srs_element(crs)]), _el("rendermaptile", text="0")]))
+    root.append(projectlayers)
+    root.append(_el("layerorder", children=[_el("layer", {"id": i}) for i in order]))
+    props = _el("properties", children=[
+        _el("Paths", children=[_el("Absolute", {"type": "bool"}, text="false")]),
+        _el("SpatialRefSys", children=[_el("ProjectionsEnabled", {"type": "int"}, text="1")]),
+        _el("Measurement", children=[_el("DistanceUnits", {"type": "QString"}, text="meters"),
+                                     _el("AreaUnits", {"type": "QString"}, text="m2")]),
+    ])
+    root.append(props)
+    root.append(_el("projectMetadata", children=[
+        _el("identifier", text=""), _el("parentidentifier", text=""), _el("language", text="nl"),
+        _el("type", text="project"), _el("title", text=title), _el("abstract", text=history),
+        _el("links"), _el("author", text="spatialprog"), _el("creation", text=save_datetime),
+    ]))
+    return _serialise(root)
+
+
+def qgz_bytes(qgs_xml: str, qgs_name: str) -> bytes:
+    """Zip the project XML as QGIS does for ``.qgz`` (one ``.qgs`` member), deterministically."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        info = zipfile.ZipInfo(qgs_name, date_time=(2000, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(info, qgs_xml.encode("utf-8"))
+    return buf.getvalue()
