@@ -78,7 +78,7 @@ class Column:
     max: float | None = None
 
 
-RowCheck = Callable[[gpd.GeoDataFrame, str], list[Problem]]
+RowCheck = Callable[[gpd.GeoDataFrame, str, NoticeLog], list[Problem]]
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def _ids(gdf: gpd.GeoDataFrame) -> pd.Series:
     return gdf["id"].astype(str) if "id" in gdf else pd.Series(gdf.index.astype(str), index=gdf.index)
 
 
-def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
+def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
     has = lambda c: gdf[c].notna() if c in gdf else pd.Series(False, index=gdf.index)  # noqa: E731
     transformers = has("n_transformers") & has("transformer_mva")
@@ -140,16 +140,15 @@ def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str) -> list[Proble
             Problem(layer, "no current load given", fid, "peak_offtake_mw",
                     fix="give peak_offtake_mw, or available_offtake_mva (current headroom) with the capacity")
         )
-    half = has("reinforcement_year") ^ has("reinforcement_mva")
+    mva = gdf["reinforcement_mva"] if "reinforcement_mva" in gdf else pd.Series(np.nan, index=gdf.index)
+    half = has("reinforcement_year") ^ (mva.fillna(0) > 0)
     for fid in _ids(gdf)[half]:
-        probs.append(
-            Problem(layer, "a planned reinforcement needs both a year and the added MVA", fid, "reinforcement_mva",
-                    fix="fill both reinforcement_year and reinforcement_mva, or neither")
-        )
+        notices.add(layer, "a planned reinforcement without both a year and an added MVA is ignored", feature=fid,
+                    field="reinforcement_year", fix="fill both reinforcement_year and reinforcement_mva, or neither")
     return probs
 
 
-def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
+def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
     ids = _ids(gdf)
     for i in gdf.index:
@@ -178,7 +177,7 @@ def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
     return probs
 
 
-def _check_heat_source(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
+def _check_heat_source(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
     if "source_x_m" in gdf and "source_y_m" in gdf:
         half = gdf["source_x_m"].notna() ^ gdf["source_y_m"].notna()
@@ -787,7 +786,7 @@ def validate_layer(
 
     # cross-field checks
     for check in kind.checks:
-        problems.extend(check(gdf, label))
+        problems.extend(check(gdf, label, notices))
     if problems:
         raise LayerValidationError(problems)
 
