@@ -31,8 +31,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import run, validate
+    from . import export, run, validate
 
+    cli.add_command(export.export)
     cli.add_command(run.run)
     cli.add_command(validate.validate)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -16,12 +17,14 @@ from .report import print_notices, print_summary
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
               show_default=True, help="Output folder (created; previous outputs are replaced only on success).")
 @click.option("--variant", "variants", multiple=True, help="Run only these variants (repeatable; default all).")
-def run(project: Path, out_dir: Path, variants: tuple[str, ...]) -> None:
+@click.option("--no-qgis", is_flag=True, help="Do not write spatialprog.gpkg / spatialprog.qgz (the QGIS hand-off).")
+def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_qgis: bool) -> None:
     """Compute demand, assignment and headroom for PROJECT.toml and write the outputs.
 
     Writes results.gpkg, headroom.csv/.xlsx (long format: substation, variant,
     year, direction, firm capacity, load, headroom, status), demand.csv,
-    assignment.csv, shortfall.csv, notices.csv and manifest.json into --out.
+    assignment.csv, shortfall.csv, notices.csv and manifest.json into --out,
+    and spatialprog.gpkg + spatialprog.qgz for QGIS (styled, with a project).
 
     \b
     Examples:
@@ -35,7 +38,18 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...]) -> None:
     with console.status("reading layers ...") as status:
         plan = read_plan(project, progress=lambda s: status.update(s + " ..."))
         result = compute(plan, variants=list(variants) or None, progress=lambda s: status.update(s + " ..."))
-        files = write_run(result, out_dir, progress=lambda s: status.update(s + " ..."))
+        run_date = datetime.now(UTC)
+        files = write_run(result, out_dir, progress=lambda s: status.update(s + " ..."), run_date=run_date)
+        # --- QGIS hand-off (spatialprog.export; issue 6) ---------------------------------
+        if not no_qgis:
+            from ..export import export_qgis
+            from ..outputs import RunOutputs
+
+            status.update("writing spatialprog.gpkg (QGIS) ...")
+            gpkg = export_qgis(RunOutputs.from_result(result, run_date=run_date), out_dir / "spatialprog.gpkg",
+                               inputs=plan.layers)
+            files += [gpkg, gpkg.with_suffix(".qgz")]
+        # --- end QGIS hand-off -------------------------------------------------------------
     print_notices(result.notices)
     print_summary(result)
     console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(files)} files in {out_dir}/")

@@ -195,13 +195,15 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
 
     tmp = _atomic_tmp(dest, ".gpkg")
     try:
-        for i, (layer, _style) in enumerate(styled):
-            G.write_layer(tmp, layer, first=i == 0)
+        with G.fast_sqlite():
+            for i, (layer, _style) in enumerate(styled):
+                G.write_layer(tmp, layer, first=i == 0)
         G.add_styles(tmp, [(lyr.name, lyr.is_spatial, f"spatialprog {lyr.name}", style_qml(st),
                             f"{lyr.title}: default style written by spatialprog") for lyr, st in styled],
                      timestamp=ts)
         G.add_project(tmp, dest.stem, zbytes, timestamp=ts.replace(".000Z", ""))
         G.set_last_change(tmp, ts)
+        G.fsync(tmp)
         os.replace(tmp, dest)
         if qgz:
             tq = _atomic_tmp(dest.with_suffix(".qgz"), ".qgz")

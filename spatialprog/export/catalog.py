@@ -175,7 +175,16 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^first_shortfall_{_DIR}_year$"), F.FIRST_SHORTFALL_YEAR),
     (re.compile(rf"^firm_rule_{_DIR}$"), F.FIRM_RULE),
 ]
+#: aliases of result columns not (yet) in fields.ALIASES_NL (candidates to move there)
 _EXTRA_NL = {
+    "max_shortfall_mw": "grootste tekort (MW)",
+    # reinforcements and notices tables
+    "source": "bron",
+    "level": "niveau",
+    "feature": "object",
+    "field": "veld",
+    "message": "melding",
+    "fix": "oplossing",
     "substation_ids": "onderstations",
     "n_substations": "aantal onderstations",
     "assignment_method": "toewijzingsmethode",
@@ -329,14 +338,14 @@ def _abstract(what: str, manifest: dict[str, Any], kind: str | None) -> str:
 
 
 def _layer_entries(name: str, gdf: gpd.GeoDataFrame, *, kind: str | None, title: str, what: str, group: str,
-                   source: str, visible: bool, manifest: dict[str, Any]) -> list[ExportLayer]:
+                   source: str, visible: bool, manifest: dict[str, Any], suffix_nl: str = "") -> list[ExportLayer]:
     clean, original = _clean_frame(gdf)
     clean = _valid(clean)
     parts = split_by_geometry(clean)
     out = []
     for fam, (part, gtype) in parts.items():
         suffix = f"_{fam}" if len(parts) > 1 else ""
-        t = f"{title} ({_FAMILY_NL[fam]})" if len(parts) > 1 else title
+        t = (f"{title}, {_FAMILY_NL[fam]}" if len(parts) > 1 else title) + suffix_nl
         aliases = {c: alias_nl(original.get(c, c), kind) for c in part.columns if c != "geometry"}
         out.append(ExportLayer(
             name=f"{name}{suffix}", title=t, abstract=_abstract(what, manifest, kind), group=group, data=part,
@@ -394,11 +403,11 @@ def collect_layers(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.Dat
         order.sort(key=lambda k: (_RESULT_ORDER.index(k) if k in _RESULT_ORDER else -1))
         for kind in order:
             lk = LAYER_KINDS.get(kind)
-            title = f"{lk.title_nl if lk else kind} (invoer)"
+            title = lk.title_nl if lk else kind
             what = (lk.description if lk else f"Input layer {kind}.") + " As read and validated (working CRS)."
             out += _layer_entries(f"input_{safe_name(kind)}", inputs[kind], kind=kind if lk else None, title=title,
                                   what=what, group="inputs", source="input", visible=kind not in layers,
-                                  manifest=manifest)
+                                  manifest=manifest, suffix_nl=" (invoer)")
     seen: set[str] = set()
     for e in out:
         if e.name in seen:

@@ -21,8 +21,10 @@ added with plain SQLite, exactly as QGIS creates them:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyogrio
@@ -30,7 +32,7 @@ import pyogrio
 from .catalog import ExportLayer
 
 __all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "QGIS_PROJECTS_DDL", "write_layer", "add_styles",
-           "add_project", "set_last_change"]
+           "add_project", "set_last_change", "fast_sqlite", "fsync"]
 
 GEOMETRY_COLUMN = "geom"
 
@@ -57,6 +59,26 @@ def write_layer(path: Path, layer: ExportLayer, *, first: bool) -> None:
     else:
         pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", dataset_options=ds_opts,
                                 layer_options=lyr_opts)
+
+
+@contextmanager
+def fast_sqlite() -> Iterator[None]:
+    """Let GDAL write SQLite without a sync per transaction (the file is fsynced once, before its rename)."""
+    old = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": old})
+
+
+def fsync(path: Path) -> None:
+    """Flush a file to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _ensure_layer_styles(con: sqlite3.Connection, timestamp: str) -> None:

@@ -367,7 +367,7 @@ def build_style(kind: str | None, geometry_type: str | None, columns: Sequence[s
         if kind == "substations":
             sym = {"size": 4.5, "outline": "#202020"}
         elif family == "areas":
-            sym = {"fill_alpha": 150}
+            sym = {"fill_alpha": 110 if kind == "service_areas" else 170}
         if rule.method == "categorized" and col is not None:
             cats = _categories(rule, kind, col, None if values is None else values.get(col))
             elements.append(_renderer_categorized(col, cats, family, **sym))
@@ -376,7 +376,7 @@ def build_style(kind: str | None, geometry_type: str | None, columns: Sequence[s
             elements.append(_renderer_graduated(col, family, **sym))
             renderer, column = "graduatedSymbol", col
         elif rule.method == "outline":
-            elements.append(_renderer_single(family, "#505050", no_fill=True, size=0.6, outline="#505050"))
+            elements.append(_renderer_single(family, "#404040", no_fill=True, size=0.8, outline="#404040"))
             renderer = "singleSymbol"
         else:
             i = sum(map(ord, name or kind or "")) % len(PALETTE)
