@@ -27,18 +27,12 @@ from spatialprog.errors import OutputError
 from spatialprog.export import alias_nl, export_layers, export_qgis, safe_name, write_cog
 from spatialprog.export import gpkg as G
 from spatialprog.export.catalog import split_by_geometry
+from spatialprog.export.gpkg import LAYER_STYLES_COLUMNS
 from spatialprog.layers import LAYER_KINDS
 from spatialprog.outputs import RunOutputs
 from spatialprog.params import load_status_classes
 
 RUN_DATE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-#: layer_styles as QGIS 3.22 creates it in a GeoPackage (test_export_qgis compares with real QGIS)
-QGIS_LAYER_STYLES = [
-    ("id", "INTEGER"), ("f_table_catalog", "TEXT(256)"), ("f_table_schema", "TEXT(256)"),
-    ("f_table_name", "TEXT(256)"), ("f_geometry_column", "TEXT(256)"), ("styleName", "TEXT(30)"),
-    ("styleQML", "TEXT"), ("styleSLD", "TEXT"), ("useAsDefault", "BOOLEAN"), ("description", "TEXT"),
-    ("owner", "TEXT(30)"), ("ui", "TEXT(30)"), ("update_time", "DATETIME"),
-]
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -200,7 +194,7 @@ def test_layer_metadata_names_sources_and_run_date(exported):
 
 def test_layer_styles_table_as_qgis_creates_it(exported):
     cols = [(r[1], r[2]) for r in _sql(exported, "PRAGMA table_info(layer_styles)")]
-    assert cols == QGIS_LAYER_STYLES
+    assert cols == list(LAYER_STYLES_COLUMNS)
     assert _sql(exported, "SELECT data_type FROM gpkg_contents WHERE table_name='layer_styles'") == [("attributes",)]
     rows = _sql(exported, "SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, useAsDefault "
                           "FROM layer_styles")

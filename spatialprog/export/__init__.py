@@ -151,7 +151,9 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
         ``input_<kind>`` in the *inputs* group.
     rasters : dict of str -> path, optional
         Rasters to add to the project (written with :func:`write_cog`; their
-        ``.qml`` is embedded). Paths are stored relative to ``dest``.
+        ``.qml`` is embedded). Paths are stored relative to ``dest``. They
+        sit at the bottom of the *results* group, unchecked (a surface under
+        the filled service areas; the planner switches it on).
     qgz : bool
         Also write the project as ``DEST.qgz`` beside the GeoPackage.
 
@@ -187,7 +189,7 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
         rel = os.path.relpath(p.resolve(), dest.parent.resolve()).replace(os.sep, "/")
         prasters.append(ProjectRaster(name=safe_name(name), title=name.replace("_", " ").capitalize(),
                                       path=rel if rel.startswith(".") else f"./{rel}", qml=qml, extent=bounds,
-                                      abstract=f"Raster {name}. {history}."))
+                                      abstract=f"Raster {name}. {history}.", visible=False))
 
     xml = project_xml(styled, dest.name, title=title, rasters=prasters, history=history,
                       save_datetime=ts.replace(".000Z", ""))

@@ -31,7 +31,7 @@ import pyogrio
 
 from .catalog import ExportLayer
 
-__all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "QGIS_PROJECTS_DDL", "write_layer", "add_styles",
+__all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "LAYER_STYLES_COLUMNS", "QGIS_PROJECTS_DDL", "write_layer", "add_styles",
            "add_project", "set_last_change", "fast_sqlite", "fsync"]
 
 GEOMETRY_COLUMN = "geom"
@@ -43,6 +43,14 @@ LAYER_STYLES_DDL = (
     '"f_geometry_column" TEXT(256), "styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT, '
     '"useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30), '
     "\"update_time\" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+)
+
+#: (name, declared type) of layer_styles, as ``PRAGMA table_info`` shows it for a table QGIS created
+LAYER_STYLES_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "INTEGER"), ("f_table_catalog", "TEXT(256)"), ("f_table_schema", "TEXT(256)"),
+    ("f_table_name", "TEXT(256)"), ("f_geometry_column", "TEXT(256)"), ("styleName", "TEXT(30)"),
+    ("styleQML", "TEXT"), ("styleSLD", "TEXT"), ("useAsDefault", "BOOLEAN"), ("description", "TEXT"),
+    ("owner", "TEXT(30)"), ("ui", "TEXT(30)"), ("update_time", "DATETIME"),
 )
 
 QGIS_PROJECTS_DDL = "CREATE TABLE IF NOT EXISTS qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)"

@@ -181,8 +181,9 @@ def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str
             bounds.append(layer.data.total_bounds)
     for r in rasters:
         lid = layer_id(r.name)
-        entries.setdefault(r.group, []).insert(0, (_tree_layer(lid, r.title, r.path, "gdal", r.visible),
-                                                   _raster_maplayer(r, crs, history), lid))
+        # at the bottom of its group: a surface under the vector layers
+        entries.setdefault(r.group, []).append((_tree_layer(lid, r.title, r.path, "gdal", r.visible),
+                                                _raster_maplayer(r, crs, history), lid))
     for g, items in entries.items():
         if not items:
             continue

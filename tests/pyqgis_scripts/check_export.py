@@ -157,7 +157,21 @@ def render(uri: str, png: str) -> dict:
                 n += k
         return n
 
+    # each substation's symbol, at its own location, has the colour of its status category
+    subs = next(lyr for lyr in layers if lyr.source().endswith("layername=substations"))
+    renderer = subs.renderer()
+    colour_of = {c.value(): c.symbol().color().name() for c in renderer.categories()}
+    m2p = settings.mapToPixel()
+    hits, checked = 0, 0
+    for f in subs.getFeatures():
+        pt = m2p.transform(f.geometry().asPoint())
+        want = colour_of.get(f[renderer.classAttribute()])
+        got = QColor(img.pixel(int(round(pt.x())), int(round(pt.y())))).name()
+        checked += 1
+        hits += int(want is not None and got == want)
+    del subs, renderer, f
     info = {"size": [w, h], "layers": [lyr.name() for lyr in layers], "nonwhite_share": nonwhite / total,
+            "substation_symbols": [hits, checked],
             "colours": len(colours),
             "status_pixels": {h_: near(h_) for h_ in ("#e30613", "#f7931e", "#ffd400", "#8cc63f")}}
     del job, img, layers, lyr
@@ -178,7 +192,8 @@ def qgis_layer_styles_schema() -> list:
     opts.layerName = "p"
     from qgis.core import QgsCoordinateTransformContext
 
-    QgsVectorFileWriter.writeAsVectorFormatV2(mem, path, QgsCoordinateTransformContext(), opts)
+    write = getattr(QgsVectorFileWriter, "writeAsVectorFormatV3", None) or QgsVectorFileWriter.writeAsVectorFormatV2
+    write(mem, path, QgsCoordinateTransformContext(), opts)
     del mem
     layer = QgsVectorLayer(f"{path}|layername=p", "p", "ogr")
     layer.saveStyleToDatabase("default", "", True, "")
