@@ -185,7 +185,9 @@ def headroom_table(
         Year of the existing load figures; growth compounds from here.
     variant : str
     reinforcements : DataFrame, optional
-        From :func:`reinforcement_table`.
+        From :func:`reinforcement_table`. Each adds its MVA from its year on;
+        one dated in or before ``base_year`` counts from ``base_year + 1``
+        (the base year's figures are as measured).
 
     Returns
     -------
@@ -206,7 +208,9 @@ def headroom_table(
     if reinforcements is not None and len(reinforcements):
         for sid, y, mva in reinforcements[[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA]].itertuples(index=False):
             if sid in pos:
-                reinf[pos[sid]] += mva * (yrs >= y)
+                # the base year's capacity and load are as measured: a reinforcement dated in or
+                # before the base year is not in those figures yet, so it counts from the year after
+                reinf[pos[sid]] += mva * (yrs >= max(int(y), base_year + 1))
 
     new = {F.OFFTAKE: np.zeros((ns, ny)), F.FEEDIN: np.zeros((ns, ny))}
     if len(allocated):

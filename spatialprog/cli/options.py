@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..errors import LayerValidationError, SpatialprogError
 
+
 def _console(stderr: bool) -> Console:
     c = Console(stderr=stderr, highlight=False)
     if not c.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
