@@ -865,16 +865,38 @@ def overlap_pairs(
     return OverlapPairs(ia[order], ib[order], area[order].astype("float64"), inter[order])
 
 
-def _first_vertices(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First coordinate of each geometry and a mask of non-empty geometries."""
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+_N_SAMPLE = 4  # vertices per geometry used for the cheap distance upper bound
+
+
+def _vertex_sample(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Four vertices spread along the coordinate sequence of each geometry.
+
+    Vertices belong to their geometry, so the distance between any vertex of
+    ``a`` and any vertex of ``b`` is an upper bound of ``distance(a, b)``.
+
+    Returns
+    -------
+    x, y : numpy.ndarray, shape (n, 4)
+        Coordinates of the sampled vertices (NaN for empty geometries).
+    has : numpy.ndarray of bool, shape (n,)
+        False for empty or missing geometries.
+    """
     n = len(geoms)
-    has = np.zeros(n, dtype=bool)
-    has[idx] = True
-    first = np.searchsorted(idx, np.arange(n))
-    first = np.clip(first, 0, max(len(coords) - 1, 0))
-    xy = coords[first] if len(coords) else np.full((n, 2), np.nan)
-    return xy, has
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(idx, minlength=n)
+    has = counts > 0
+    if not len(coords):
+        nan = np.full((n, _N_SAMPLE), np.nan)
+        return nan, nan.copy(), has
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    pos = starts[:, None] + (counts[:, None] * np.arange(_N_SAMPLE)[None, :]) // _N_SAMPLE
+    pos = np.minimum(pos, len(coords) - 1)
+    x = coords[pos, 0]
+    y = coords[pos, 1]
+    x[~has] = np.nan
+    y[~has] = np.nan
+    return x, y, has
 
 
 def pairs_within_distance(
@@ -895,9 +917,10 @@ def pairs_within_distance(
        own distance, against a tree on ``a``;
     2. a numpy filter dropping pairs whose bounding boxes are further apart
        than the distance (a lower bound of the true distance);
-    3. the exact test on what is left: ``shapely.distance`` when distances are
-       wanted, else ``shapely.dwithin``, after accepting without GEOS every pair
-       whose first vertices are already within the distance (an upper bound).
+    3. the exact GEOS test on what is left: ``shapely.distance`` when distances
+       are wanted, else ``shapely.dwithin`` after accepting without GEOS every
+       pair with two vertices (of four sampled per geometry) within the
+       distance (an upper bound of the true distance).
 
     Parameters
     ----------
@@ -942,51 +965,50 @@ def pairs_within_distance(
     tree = tree_a if tree_a is not None else shapely.STRtree(a)
     bounds_a = shapely.bounds(a)
     bounds_b = shapely.bounds(b)
-    grow = np.where(np.isnan(d_b), 0.0, d_b)
     usable_b = ~np.isnan(d_b) & ~np.isnan(bounds_b[:, 0])
-    bounds_b_q = np.where(usable_b[:, None], bounds_b, 0.0)
+    grow = np.where(usable_b, d_b, 0.0)
+    # building the query boxes holds the GIL; everything in `work` releases it
+    boxes = _boxes(np.where(usable_b[:, None], bounds_b, 0.0), grow)
+    if not with_distance:
+        xa, ya, has_a = _vertex_sample(a)
+        xb, yb, has_b = _vertex_sample(b)
 
-    def query(s: slice) -> tuple[np.ndarray, np.ndarray]:
-        boxes = _boxes(bounds_b_q[s], grow[s])
-        ib, ia = tree.query(boxes)
-        return ia, ib + s.start
+    def work(s: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        ib, ia = tree.query(boxes[s])
+        ib = ib + s.start
+        keep = usable_b[ib]
+        if same:
+            keep &= ia < ib
+        ia, ib = ia[keep], ib[keep]
+        d_pair = d_b[ib]
+        # lower bound: distance between the bounding boxes
+        A, B = bounds_a[ia], bounds_b[ib]
+        dx = np.maximum(0.0, np.maximum(A[:, 0] - B[:, 2], B[:, 0] - A[:, 2]))
+        dy = np.maximum(0.0, np.maximum(A[:, 1] - B[:, 3], B[:, 1] - A[:, 3]))
+        d2 = d_pair * d_pair
+        keep = dx * dx + dy * dy <= d2
+        ia, ib, d_pair, d2 = ia[keep], ib[keep], d_pair[keep], d2[keep]
+        if with_distance:
+            dd = shapely.distance(a[ia], b[ib])
+            ok = dd <= d_pair
+            return ia[ok], ib[ok], dd[ok]
+        # upper bound: nearest pair of sampled vertices; pairs under it need no GEOS
+        pxa, pya, pxb, pyb = xa[ia], ya[ia], xb[ib], yb[ib]
+        upper2 = np.full(len(ia), np.inf)
+        for i in range(_N_SAMPLE):
+            for j in range(_N_SAMPLE):
+                ex = pxa[:, i] - pxb[:, j]
+                ey = pya[:, i] - pyb[:, j]
+                np.fmin(upper2, ex * ex + ey * ey, out=upper2)
+        ok = has_a[ia] & has_b[ib] & (upper2 <= d2)
+        rest = np.flatnonzero(~ok)
+        ok[rest] = shapely.dwithin(a[ia[rest]], b[ib[rest]], d_pair[rest])
+        return ia[ok], ib[ok], None
 
-    ia, ib = _concat_pairs(_chunked(query, len(b), nthreads))
-    keep = usable_b[ib]
-    if same:
-        keep &= ia < ib
-    # lower bound: distance between bounding boxes
-    A, B = bounds_a[ia], bounds_b[ib]
-    dx = np.maximum(0.0, np.maximum(A[:, 0] - B[:, 2], B[:, 0] - A[:, 2]))
-    dy = np.maximum(0.0, np.maximum(A[:, 1] - B[:, 3], B[:, 1] - A[:, 3]))
-    d_pair = d_b[ib]
-    keep &= np.hypot(dx, dy) <= d_pair
-    ia, ib, d_pair = ia[keep], ib[keep], d_pair[keep]
-
-    if with_distance:
-
-        def dist(s: slice) -> np.ndarray:
-            return shapely.distance(a[ia[s]], b[ib[s]])
-
-        parts = _chunked(dist, len(ia), nthreads)
-        dd = np.concatenate(parts) if len(ia) else np.empty(0)
-        ok = dd <= d_pair
-        ia, ib, dd = ia[ok], ib[ok], dd[ok]
-    else:
-        va, has_a = _first_vertices(a)
-        vb, has_b = _first_vertices(b)
-        sure = has_a[ia] & has_b[ib]
-        sure &= np.hypot(va[ia, 0] - vb[ib, 0], va[ia, 1] - vb[ib, 1]) <= d_pair
-        ua, ub, ud = ia[~sure], ib[~sure], d_pair[~sure]
-
-        def within(s: slice) -> np.ndarray:
-            return shapely.dwithin(a[ua[s]], b[ub[s]], ud[s])
-
-        parts = _chunked(within, len(ua), nthreads)
-        exact = np.concatenate(parts) if len(ua) else np.empty(0, dtype=bool)
-        ok = sure.copy()
-        ok[~sure] = exact
-        ia, ib, dd = ia[ok], ib[ok], None
+    parts = _chunked(work, len(b), nthreads)
+    ia = np.concatenate([p[0] for p in parts]).astype(np.intp, copy=False)
+    ib = np.concatenate([p[1] for p in parts]).astype(np.intp, copy=False)
+    dd = np.concatenate([p[2] for p in parts]) if with_distance else None
     order = np.lexsort((ib, ia))
     return DistancePairs(ia[order], ib[order], None if dd is None else dd[order])
 
@@ -1003,14 +1025,17 @@ class _Layer:
     ids: np.ndarray  # str ids, by position
     geoms: np.ndarray  # repaired geometries, None where unusable
     polys: np.ndarray  # polygonal part of each geometry, None where none
-    _tree: shapely.STRtree | None = None
-    _poly_tree: shapely.STRtree | None = None
+    _rank: np.ndarray | None = None
 
     @property
-    def tree(self) -> shapely.STRtree:
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.geoms)
-        return self._tree
+    def rank(self) -> np.ndarray:
+        """Position of each feature when the layer is sorted by id."""
+        if self._rank is None:
+            order = np.argsort(self.ids.astype(str), kind="stable")
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            self._rank = rank
+        return self._rank
 
 
 def _prepare_layer(name: str, frame: Any, crs: CRS, notices: NoticeLog) -> _Layer:
@@ -1148,27 +1173,33 @@ def _frame_rows(
     dist: np.ndarray | None = None,
     rule_distance: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    order = np.lexsort((lb.rank[ib], la.rank[ia]))  # sorted by id_a, then id_b
+
+    def pick(values: np.ndarray | None) -> np.ndarray:
+        return np.full(len(ia), np.nan) if values is None else np.asarray(values, "float64")[order]
+
+    ia, ib = ia[order], ib[order]
     n = len(ia)
-    nan = np.full(n, np.nan)
-    id_a, id_b = la.ids[ia], lb.ids[ib]
+    id_a = pd.Series(la.ids[ia], dtype="str")
+    id_b = pd.Series(lb.ids[ib], dtype="str")
     return pd.DataFrame(
         {
-            "conflict_id": [f"{rule.rule_id}:{x}:{y}" for x, y in zip(id_a, id_b, strict=True)],
+            "conflict_id": (rule.rule_id + ":" + id_a + ":" + id_b).to_numpy(),
             "rule_id": rule.rule_id,
             "kind": rule.kind,
             "severity": rule.severity,
             "severity_rank": np.full(n, rule.severity_rank, dtype="int64"),
             "description_nl": rule.description_nl,
             "layer_a": rule.layer_a,
-            "id_a": id_a,
+            "id_a": id_a.to_numpy(),
             "layer_b": rule.layer_b,
-            "id_b": id_b,
-            "area_m2": nan if area is None else area,
-            "share_a": nan if share_a is None else share_a,
-            "share_b": nan if share_b is None else share_b,
-            "dist_m": nan if dist is None else dist,
-            "rule_distance_m": nan if rule_distance is None else rule_distance,
-            "geometry": geometry,
+            "id_b": id_b.to_numpy(),
+            "area_m2": pick(area),
+            "share_a": pick(share_a),
+            "share_b": pick(share_b),
+            "dist_m": pick(dist),
+            "rule_distance_m": pick(rule_distance),
+            "geometry": np.asarray(geometry, dtype=object)[order],
             "_pos_a": ia,
             "_pos_b": ib,
         },
@@ -1315,16 +1346,17 @@ def _run_distance(rule: Rule, rules: RuleSet, la: _Layer, lb: _Layer, same: bool
     sel_a = np.flatnonzero(la.geoms != None)  # noqa: E711
     sel_b = np.flatnonzero(lb.geoms != None)  # noqa: E711
     res = pairs_within_distance(la.geoms[sel_a], lb.geoms[sel_b], d_b[sel_b], same=same,
-                                threads=threads)
+                                with_distance=False, threads=threads)
     ia, ib = sel_a[res.index_a], sel_b[res.index_b]
-    nthreads = _n_threads(threads)
 
-    def lines(s: slice) -> np.ndarray:
-        return shapely.shortest_line(la.geoms[ia[s]], lb.geoms[ib[s]])
+    def lines(s: slice) -> tuple[np.ndarray, np.ndarray]:
+        line = shapely.shortest_line(la.geoms[ia[s]], lb.geoms[ib[s]])
+        return line, shapely.length(line)  # the length of the shortest line is the distance
 
-    parts = _chunked(lines, len(ia), nthreads)
-    geom = np.concatenate(parts) if len(ia) else np.empty(0, dtype=object)
-    return _frame_rows(rule, la, lb, ia, ib, geom, dist=res.dist_m, rule_distance=d_b[ib])
+    parts = _chunked(lines, len(ia), threads)
+    geom = np.concatenate([p[0] for p in parts]) if len(ia) else np.empty(0, dtype=object)
+    dist = np.concatenate([p[1] for p in parts]) if len(ia) else np.empty(0)
+    return _frame_rows(rule, la, lb, ia, ib, geom, dist=dist, rule_distance=d_b[ib])
 
 
 def _empty_conflicts(crs: CRS) -> gpd.GeoDataFrame:
@@ -1338,35 +1370,64 @@ def _empty_conflicts(crs: CRS) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
+def _join_codes(fpos: np.ndarray, fcode: np.ndarray, names: np.ndarray, n: int) -> np.ndarray:
+    """Comma-join the sorted rule names per feature from unique (feature, code) pairs."""
+    out = np.full(n, "", dtype=object)
+    if not len(fpos):
+        return out
+    if len(names) <= 62:
+        # one bit per rule; the few distinct combinations are joined once each
+        mask = np.zeros(n, dtype=np.int64)
+        np.bitwise_or.at(mask, fpos, np.left_shift(np.int64(1), fcode.astype(np.int64)))
+        combos, inverse = np.unique(mask[fpos], return_inverse=True)
+        text = np.array(
+            [",".join(names[[k for k in range(len(names)) if (int(c) >> k) & 1]]) for c in combos],
+            dtype=object,
+        )
+        out[fpos] = text[inverse]
+        return out
+    starts = np.flatnonzero(np.r_[True, fpos[1:] != fpos[:-1]])
+    ends = np.r_[starts[1:], len(fpos)]
+    out[fpos[starts]] = [",".join(names[fcode[i:j]]) for i, j in zip(starts, ends, strict=True)]
+    return out
+
+
 def _summaries(prepared: Mapping[str, _Layer], rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    sides = []
-    for side in ("a", "b"):
-        part = rows[[f"layer_{side}", f"_pos_{side}", "rule_id", "severity_rank"]]
-        part.columns = ["layer", "pos", "rule_id", "severity_rank"]
-        sides.append(part)
-    long = pd.concat(sides, ignore_index=True) if sides else pd.DataFrame()
     inv_rank = {v: k for k, v in SEVERITY_RANK.items()}
+    labels = np.array([pd.NA] + [inv_rank.get(i, pd.NA) for i in range(1, max(SEVERITY_RANK.values()) + 1)],
+                      dtype=object)
+    if len(rows):
+        codes, uniq = pd.factorize(rows["rule_id"], sort=True)
+        names = np.asarray(uniq, dtype=object).astype(str)
+        sev_all = rows["severity_rank"].to_numpy(dtype=np.int64)
+    else:
+        codes, names, sev_all = np.zeros(0, np.int64), np.array([], dtype=str), np.zeros(0, np.int64)
     out: dict[str, pd.DataFrame] = {}
     for name, layer in prepared.items():
         n = len(layer.ids)
-        n_conf = np.zeros(n, dtype="int64")
+        pos_parts, code_parts, sev_parts = [], [], []
+        for side in ("a", "b"):
+            if not len(rows):
+                continue
+            mine = (rows[f"layer_{side}"] == name).to_numpy(dtype=bool)
+            pos_parts.append(rows[f"_pos_{side}"].to_numpy(dtype=np.intp)[mine])
+            code_parts.append(codes[mine])
+            sev_parts.append(sev_all[mine])
+        pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.intp)
+        code = np.concatenate(code_parts) if code_parts else np.zeros(0, np.int64)
+        sev = np.concatenate(sev_parts) if sev_parts else np.zeros(0, np.int64)
+        n_conf = np.bincount(pos, minlength=n).astype("int64")
         worst = np.zeros(n, dtype="int64")
-        rule_ids = np.full(n, "", dtype=object)
-        mine = long[long["layer"] == name] if len(long) else long
-        if len(mine):
-            pos = mine["pos"].to_numpy(dtype=np.intp)
-            n_conf += np.bincount(pos, minlength=n)
-            np.maximum.at(worst, pos, mine["severity_rank"].to_numpy(dtype="int64"))
-            joined = mine.groupby("pos")["rule_id"].agg(lambda s: ",".join(sorted(set(s))))
-            rule_ids[joined.index.to_numpy(dtype=np.intp)] = joined.to_numpy(dtype=object)
-        worst_label = pd.Series([inv_rank.get(int(w), pd.NA) for w in worst], dtype="str")
+        np.maximum.at(worst, pos, sev)
+        key = np.unique(pos.astype(np.int64) * max(len(names), 1) + code)
+        rule_ids = _join_codes(key // max(len(names), 1), key % max(len(names), 1), names, n)
         out[name] = pd.DataFrame(
             {
-                "id": pd.Series(layer.ids, dtype="str").to_numpy(),
+                "id": layer.ids,
                 "n_conflicts": n_conf,
-                "worst_severity": worst_label.to_numpy(),
+                "worst_severity": labels[worst],
                 "worst_severity_rank": worst,
-                "rule_ids": pd.Series(rule_ids, dtype="str").to_numpy(),
+                "rule_ids": rule_ids,
             },
             index=layer.frame.index,
         ).astype({"id": "str", "worst_severity": "str", "rule_ids": "str"})
@@ -1381,14 +1442,15 @@ def _matrix(run: list[Rule], rows: pd.DataFrame) -> pd.DataFrame:
                              "n_rules": pd.Series([], dtype="int64"),
                              "n_conflicts": pd.Series([], dtype="int64"),
                              "area_m2": pd.Series([], dtype="float64")})
-    n_rules = base.groupby(["layer_a", "layer_b"]).size().rename("n_rules")
+    out = base.groupby(["layer_a", "layer_b"], as_index=False).agg(n_rules=("rule_id", "size"))
     if len(rows):
-        agg = rows.groupby(["layer_a", "layer_b"]).agg(
+        agg = rows.groupby(["layer_a", "layer_b"], as_index=False).agg(
             n_conflicts=("rule_id", "size"), area_m2=("area_m2", lambda s: float(np.nansum(s)))
         )
+        out = out.merge(agg, on=["layer_a", "layer_b"], how="left")
     else:
-        agg = pd.DataFrame(columns=["n_conflicts", "area_m2"])
-    out = n_rules.to_frame().join(agg, how="left").reset_index()
+        out["n_conflicts"] = 0
+        out["area_m2"] = 0.0
     out["n_conflicts"] = out["n_conflicts"].fillna(0).astype("int64")
     out["area_m2"] = out["area_m2"].fillna(0.0).astype("float64")
     return out.sort_values(["layer_a", "layer_b"], ignore_index=True)[list(MATRIX_COLUMNS)]
@@ -1516,8 +1578,9 @@ def compute_conflicts(
 
     frames = [f for f in frames if len(f)]
     if frames:
+        # each frame is sorted by id_a, id_b; order the frames by rule id
+        frames.sort(key=lambda f: str(f["rule_id"].iloc[0]))
         rows = pd.concat(frames, ignore_index=True)
-        rows = rows.sort_values(["rule_id", "id_a", "id_b"], ignore_index=True, kind="stable")
         conflicts = gpd.GeoDataFrame(
             rows[list(CONFLICT_COLUMNS)].astype(
                 {c: "str" for c in ("conflict_id", "rule_id", "kind", "severity", "description_nl",
