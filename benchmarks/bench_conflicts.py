@@ -17,11 +17,16 @@ Every measurement runs in its own fresh subprocess, so imports, caches and the
 memory high-water mark of one do not leak into the next. The layers are built
 before the clock starts; the timed part includes building the STRtree.
 
-Memory: ``tracemalloc`` does not see GEOS allocations, so a thread samples the
-process RSS (``psutil``) every 2 ms while the job runs; the figure is the peak
-RSS minus the RSS just before the job (the extra memory the job needs on top
-of its inputs). ``ru_maxrss`` of the subprocess (whole-process peak, including
-Python, the libraries and the input layers) is printed beside it.
+Memory: ``tracemalloc`` does not see GEOS allocations, and a sampler thread in
+the measured process would need the GIL that a long GEOS call may hold. So the
+parent process samples the child's RSS (``psutil``) every 2 ms; the figure is
+the peak RSS while the job runs minus the RSS just before it (the memory the
+job needs on top of its inputs). ``ru_maxrss`` of the child (whole-process
+peak, including Python, the libraries and the input layers) is printed beside.
+
+Warm-up: each process first runs the same job on 2 000 features (ours and
+geopandas alike) so one-off costs are not timed; ``--no-warmup`` times the
+very first call instead.
 
 Agreement: pair counts and a checksum of the (a, b) pair indices must match the
 geopandas result exactly; total overlap area must match to 1e-9 relative.
@@ -39,7 +44,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,39 +107,14 @@ def _checksum(ia: np.ndarray, ib: np.ndarray, n: int) -> int:
     return int(np.sum(key % np.int64(1_000_000_007)))
 
 
-class _RssSampler:
-    """Peak resident memory of this process while a job runs (psutil sampling)."""
-
-    def __init__(self, interval_s: float = 0.002) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self.start_rss = self._proc.memory_info().rss
-        self.peak_rss = self.start_rss
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            rss = self._proc.memory_info().rss
-            if rss > self.peak_rss:
-                self.peak_rss = rss
-            time.sleep(self._interval)
-
-    def __enter__(self) -> _RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        rss = self._proc.memory_info().rss
-        self.peak_rss = max(self.peak_rss, rss)
-
-
-def _job(name: str, n: int, threads: int) -> dict[str, Any]:
+def _job(name: str, n: int, threads: int, warmup: bool) -> dict[str, Any]:
+    """Run one job in this (fresh) process and return its figures."""
+    if warmup:
+        # one small run first, so one-off costs (lazy imports, first allocations, thread
+        # start-up) are not timed; done the same way for our code and for geopandas
+        _job(name, 2_000, threads, warmup=False)
     import geopandas as gpd
+    import psutil
 
     from spatialprog.conflicts import (
         Rule,
@@ -203,30 +182,49 @@ def _job(name: str, n: int, threads: int) -> dict[str, Any]:
         "engine_overlap": engine("overlap"),
         "engine_within": engine("within"),
     }
-    with _RssSampler() as mem:
-        t0 = time.perf_counter()
-        jobs[name]()
-        seconds = time.perf_counter() - t0
+    start_rss = psutil.Process().memory_info().rss
+    wall0 = time.time()
+    t0 = time.perf_counter()
+    jobs[name]()
+    seconds = time.perf_counter() - t0
+    wall1 = time.time()
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
-    out.update(job=name, seconds=seconds, peak_delta_mb=(mem.peak_rss - mem.start_rss) / 2**20,
+    out.update(job=name, seconds=seconds, start_rss=start_rss, wall0=wall0, wall1=wall1,
                maxrss_mb=maxrss_kb / 1024)
     return out
 
 
-def _spawn(name: str, n: int, threads: int) -> dict[str, Any]:
+def _spawn(name: str, n: int, threads: int, warmup: bool) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ)
     env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--n", str(n),
-           "--threads", str(threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+           "--threads", str(threads)] + (["--no-warmup"] if not warmup else [])
+    import psutil
+
+    # the parent samples the child's RSS: a sampler thread inside the child would need the
+    # GIL, which a long GEOS call may hold, and tracemalloc does not see GEOS allocations
+    samples: list[tuple[float, int]] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as proc:
+        child = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                samples.append((time.time(), child.memory_info().rss))
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.002)
+        stdout, stderr = proc.communicate()
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark job {name} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"benchmark job {name} failed:\n{stderr}")
+    res = json.loads(stdout.strip().splitlines()[-1])
+    during = [rss for t, rss in samples if res["wall0"] <= t <= res["wall1"]]
+    res["peak_delta_mb"] = (max(during, default=res["start_rss"]) - res["start_rss"]) / 2**20
+    return res
 
 
-def _best(name: str, n: int, threads: int, repeat: int) -> dict[str, Any]:
-    runs = [_spawn(name, n, threads) for _ in range(repeat)]
+def _best(name: str, n: int, threads: int, repeat: int, warmup: bool) -> dict[str, Any]:
+    runs = [_spawn(name, n, threads, warmup) for _ in range(repeat)]
     return min(runs, key=lambda r: r["seconds"])
 
 
@@ -237,17 +235,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run with n = 20 000")
     p.add_argument("--threads", type=int, default=2, help="worker threads for our engine")
     p.add_argument("--repeat", type=int, default=1, help="runs per job; the fastest is shown")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false",
+                   help="time the very first call in each process (no 2 000-feature warm-up run)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     n = 20_000 if args.quick else args.n
     if args.worker:
-        print(json.dumps(_job(args.worker, n, args.threads)))
+        print(json.dumps(_job(args.worker, n, args.threads, args.warmup)))
         return 0
 
     print(f"spatialprog conflicts benchmark: 2 x {n:,} polygons (8 vertices, 50-150 m) over "
           f"{EXTENT_M / 1000:.0f} x {EXTENT_M / 1000:.0f} km, EPSG:28992, seed {SEED}, "
           f"{args.threads} threads, {os.cpu_count()} CPUs, shapely {shapely.__version__} / "
-          f"GEOS {shapely.geos_version_string}")
+          f"GEOS {shapely.geos_version_string}, best of {args.repeat}, "
+          f"{'with' if args.warmup else 'without'} warm-up, load average {os.getloadavg()[0]:.2f}")
     rows = []
     groups = [
         ("overlap", "overlaps + areas", "ours_overlap", "gpd_overlay", ["engine_overlap"]),
@@ -260,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     ok_all = True
     for key, label, ours, base, extra in groups:
-        r_o = _best(ours, n, args.threads, args.repeat)
-        r_b = _best(base, n, args.threads, args.repeat)
+        r_o = _best(ours, n, args.threads, args.repeat, args.warmup)
+        r_b = _best(base, n, args.threads, args.repeat, args.warmup)
         agree = r_o["pairs"] == r_b["pairs"] and r_o["checksum"] == r_b["checksum"]
         if "area_m2" in r_o:
             agree &= abs(r_o["area_m2"] - r_b["area_m2"]) <= 1e-9 * max(r_b["area_m2"], 1.0)
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'  baseline ' + base:<38}{'':>8}{'':>8}{'':>7}{'':>11}{'':>11}{'':>7}"
               f"{r_b['peak_delta_mb']:>10.0f}{r_b['maxrss_mb']:>10.0f}")
         for name in extra:
-            r_e = _best(name, n, args.threads, args.repeat)
+            r_e = _best(name, n, args.threads, args.repeat, args.warmup)
             agree_e = r_e["pairs"] == r_b["pairs"] and r_e["checksum"] == r_b["checksum"]
             if "area_m2" in r_b and name.startswith("engine_overlap"):
                 agree_e &= abs(r_e["area_m2"] - r_b["area_m2"]) <= 1e-9 * max(r_b["area_m2"], 1.0)
@@ -290,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"target overlaps  <= {t_ov:g} s and <= {mem_ov:g} MB peak: {ov['seconds']:.2f} s, "
           f"{ov['peak_delta_mb']:.0f} MB -> {'met' if ov['seconds'] <= t_ov and ov['peak_delta_mb'] <= mem_ov else 'NOT met'}")
     print(f"target within    <= {t_wi:g} s: {wi['seconds']:.2f} s -> {'met' if wi['seconds'] <= t_wi else 'NOT met'}")
-    print("peak+ MB = peak RSS minus RSS before the job (psutil, 2 ms sampling); "
-          "maxrss MB = whole-process peak (ru_maxrss)")
+    print("peak+ MB = peak RSS during the job minus RSS just before it (child sampled by the parent "
+          "with psutil every 2 ms); maxrss MB = whole-process peak incl. inputs (ru_maxrss)")
     print(f"agreement with geopandas: {'all' if ok_all else 'NOT all'} jobs agree")
     return 0 if ok_all else 1
 
