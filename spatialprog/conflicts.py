@@ -1123,8 +1123,9 @@ class ConflictResult:
         carry ``dist_m``, the applied ``rule_distance_m`` and the shortest line
         between the two features as geometry. Columns that do not apply are NaN.
     summary : dict of str to pandas.DataFrame
-        For every input layer a table aligned to that layer's index (every
-        feature, zero where none) with :data:`SUMMARY_COLUMNS`. A conflict counts
+        For every input layer that an enabled rule refers to, a table aligned
+        to that layer's index (every feature, zero where none) with
+        :data:`SUMMARY_COLUMNS`. A conflict counts
         for both features in it. ``worst_severity`` is missing (NA) and
         ``worst_severity_rank`` 0 where a feature has no conflict; ``rule_ids``
         is the sorted, comma-joined list of rule ids.
@@ -1550,7 +1551,7 @@ def compute_conflicts(
         rules.validate(known)
     notices = NoticeLog()
     prepared: dict[str, _Layer] = {}
-    for name in sorted(layers):
+    for name in sorted(set(layers) & rules.layers()):  # layers no rule uses are not touched
         prepared[name] = _prepare_layer(name, layers[name], work_crs, notices)
 
     frames: list[pd.DataFrame] = []

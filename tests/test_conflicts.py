@@ -631,3 +631,13 @@ def test_substation_reserve_in_real_natura2000(rules):
     assert hits["area_m2"].iloc[0] == pytest.approx(2000.00, abs=0.01)
     assert hits["share_a"].iloc[0] == pytest.approx(1.0)
     assert "far" not in set(res.conflicts["id_a"])  # no Natura 2000 area 5 km north of it
+
+
+def test_layers_no_rule_uses_are_not_touched(rules):
+    # a layer no rule refers to is neither validated nor summarised (here: it has no id column)
+    housing = layer(["h1"], [sq(0, 0, 100)])
+    other = gpd.GeoDataFrame({"name": ["x"]}, geometry=[sq(0, 0, 10)], crs=WORKING_CRS)
+    res = compute_conflicts({"housing_sites": housing, "demand_points": other}, only(rules, "R01"))
+    assert set(res.summary) == {"housing_sites"}
+    with pytest.raises(LayerValidationError, match="industrial_zones, field 'id': no 'id' column"):
+        compute_conflicts({"housing_sites": housing, "industrial_zones": other}, only(rules, "R01"))
