@@ -25,16 +25,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Examples:
       spatialprog validate layers/example_region.toml
       spatialprog run layers/example_region.toml --out out/
+      spatialprog map out/
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
 
 def _register() -> None:
+    from . import map as map_cmd
     from . import run, validate
 
     cli.add_command(run.run)
     cli.add_command(validate.validate)
+    cli.add_command(map_cmd.map_)
 
 
 _register()

@@ -16,7 +16,8 @@ from .report import print_notices, print_summary
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
               show_default=True, help="Output folder (created; previous outputs are replaced only on success).")
 @click.option("--variant", "variants", multiple=True, help="Run only these variants (repeatable; default all).")
-def run(project: Path, out_dir: Path, variants: tuple[str, ...]) -> None:
+@click.option("--no-maps", is_flag=True, help="Do not draw map.html and the static maps.")
+def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool) -> None:
     """Compute demand, assignment and headroom for PROJECT.toml and write the outputs.
 
     Writes results.gpkg, headroom.csv/.xlsx (long format: substation, variant,
@@ -36,6 +37,14 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...]) -> None:
         plan = read_plan(project, progress=lambda s: status.update(s + " ..."))
         result = compute(plan, variants=list(variants) or None, progress=lambda s: status.update(s + " ..."))
         files = write_run(result, out_dir, progress=lambda s: status.update(s + " ..."))
+        # --- maps (spatialprog.maps): drawn from the outputs just written, not recomputed ---
+        if not no_maps:
+            from ..maps import write_maps
+            from ..outputs import RunOutputs
+
+            files += write_maps(RunOutputs.read(out_dir), out_dir, progress=lambda s: status.update(s + " ..."))
+        # --- end maps ---
     print_notices(result.notices)
     print_summary(result)
     console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(files)} files in {out_dir}/")
+
