@@ -516,6 +516,29 @@ class _Panel(MacroElement):
             setattr(self, k, v)
 
 
+class _RankMarkers(MacroElement):
+    """Numbered markers of the ranked programme (plain Leaflet: folium's Popup needs jQuery)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  {{ this.rows|tojson }}.forEach(function (r) {
+    L.marker([r.lat, r.lon], {
+      icon: L.divIcon({html: "<div class='sp-rank'>" + r.rank + "</div>", className: "", iconSize: [26, 26],
+                       iconAnchor: [13, 13]}),
+      title: "rang " + r.rank, zIndexOffset: 1000 - r.rank
+    }).bindPopup(r.popup, {maxWidth: 360}).addTo({{ this._parent.get_name() }});
+  });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, rows: list[dict]) -> None:
+        super().__init__()
+        self._name = "RankMarkers"
+        self.rows = rows
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -724,16 +747,13 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     if programme is not None:
         gp = D.display_copy(programme, tolerance_m=tol, to_wgs84=True)
         fg = folium.FeatureGroup(name=D.PROGRAMME_TITLE_NL, show=True)
+        rows = []
         for r in gp.itertuples(index=False):
             rec = r._asdict()
-            rows = [(lab, _cell(rec.get(col))) for col, lab in D.PROGRAMME_COLUMNS_NL.items() if col in rec]
-            folium.Marker(
-                [r.geometry.y, r.geometry.x],
-                icon=folium.DivIcon(html=f"<div class='sp-rank'>{int(rec['rank'])}</div>",
-                                    icon_size=(26, 26), icon_anchor=(13, 28)),
-                popup=folium.Popup(f"<div class='sp-pop'><table class='sp-kv'>{_rows(rows)}</table></div>",
-                                   max_width=360),
-            ).add_to(fg)
+            kv = [(lab, _cell(rec.get(col))) for col, lab in D.PROGRAMME_COLUMNS_NL.items() if col in rec]
+            rows.append({"rank": int(rec["rank"]), "lat": r.geometry.y, "lon": r.geometry.x,
+                         "popup": f"<div class='sp-pop'><table class='sp-kv'>{_rows(kv)}</table></div>"})
+        fg.add_child(_RankMarkers(rows))
         fg.add_to(m)
 
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
