@@ -278,6 +278,7 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
                     color="white", fontweight="bold", zorder=6,
                     bbox={"boxstyle": "circle,pad=0.3", "fc": "#111", "ec": "white", "lw": 1.2})
     _frame(ax, extent)
+    ax.set_anchor("N")
     add_scale_bar(ax)
     add_north_arrow(ax)
     cols = [c for c in D.PROGRAMME_COLUMNS_NL if c in shown.columns][:6]
@@ -289,7 +290,8 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
                       cellLoc="left", colLoc="left")
         t.auto_set_font_size(False)
         t.set_fontsize(7.5)
-        t.scale(1, 1.25)
+        t.auto_set_column_width(list(range(len(cols))))
+        t.scale(1, 1.3)
     _header(fig, f"Programma: rangorde van de maatregelen \u2013 {outputs.project_name}",
             f"De eerste {len(shown)} van {len(prog)} maatregelen; nummer = rang")
     _footer(fig, outputs)
@@ -300,8 +302,11 @@ def _fmt(v: object) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return ""
     if isinstance(v, float | np.floating):
-        return f"{v:,.0f}".replace(",", ".") if abs(v) >= 100 else f"{v:.1f}".replace(".", ",")
-    return str(v)
+        if abs(v) >= 100:
+            return f"{v:,.0f}".replace(",", ".")
+        return (f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}").replace(".", ",")
+    text = str(v)
+    return text if len(text) <= 38 else text[:37] + "\u2026"
 
 
 def static_figures(outputs: RunOutputs) -> dict[str, Figure]:
