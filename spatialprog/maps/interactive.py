@@ -631,7 +631,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
                    max_zoom=MAX_ZOOM, control_scale=False, zoom_control="bottomright", prefer_canvas=False)
     _no_cdn(m)
     # folium hands the zoom limits only to a tile layer; MarkerCluster needs them on the map itself
-    m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM)
+    m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
     root = m.get_root()
     root.title = f"{outputs.project_name} - netruimte"
     root.header.add_child(Element(inline_head(markercluster=True)), name="spatialprog_assets", index=0)
