@@ -690,7 +690,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
             ).add_to(fg)
         if is_point.any():
             gp = gd[is_point]
-            mc = _no_cdn(MarkerCluster(control=False, options={"maxClusterRadius": 40, "disableClusteringAtZoom": 15,
+            mc = _no_cdn(MarkerCluster(control=False, options={"maxClusterRadius": 60, "disableClusteringAtZoom": 15,
                                                                "showCoverageOnHover": False}))
             folium.GeoJson(
                 _feature_collection(gp, {"_popup": gp["_popup"], "_tip": gp["_tip"]}), control=False,

@@ -51,7 +51,7 @@ def _nice_length(span_m: float) -> float:
     Examples
     --------
     >>> _nice_length(40_000), _nice_length(7_000), _nice_length(300_000)
-    (10000.0, 2000.0, 50000.0)
+    (10000.0, 1000.0, 50000.0)
     """
     target = span_m / 4
     p = 10 ** math.floor(math.log10(target))
