@@ -107,7 +107,7 @@ def build() -> dict[str, gpd.GeoDataFrame]:
                                   "niveau": "municipality"}, geometry=[g[2] for g in gm], crs=CRS)
 
     def municipality(pt):
-        for code, name, geom in gm:
+        for _code, name, geom in gm:
             if geom.contains(pt):
                 return name
         return None

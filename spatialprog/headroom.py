@@ -25,7 +25,11 @@ import pandas as pd
 from . import fields as F
 from .params import ParameterSet, load_status_classes
 
+#: a substation is short when its headroom is at or below this (MW): no capacity left
+SHORTFALL_AT_MW = 1e-6
+
 __all__ = [
+    "SHORTFALL_AT_MW",
     "firm_capacity",
     "reinforcement_table",
     "headroom_table",
@@ -141,8 +145,8 @@ def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: p
 
     Examples
     --------
-    >>> classify_status(np.array([50.0, 15.0, 5.0, -1.0]), np.array([100.0] * 4)).tolist()
-    ['ruimte', 'schaars', 'waarschuwing', 'congestie']
+    >>> classify_status(np.array([50.0, 15.0, 5.0, 0.0, -1.0]), np.array([100.0] * 5)).tolist()
+    ['ruimte', 'schaars', 'waarschuwing', 'congestie', 'congestie']
     """
     classes = load_status_classes() if classes is None else classes
     share = np.divide(headroom_mw, capacity_mw, out=np.where(headroom_mw < 0, -np.inf, 0.0),
@@ -151,7 +155,7 @@ def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: p
     # classes sorted best-first; assign from worst to best so the best matching wins
     for status, lo in zip(classes["status"][::-1], classes["min_headroom_share"][::-1], strict=True):
         out[share >= lo] = status
-    out[headroom_mw < 0] = "congestie" if "congestie" in set(classes["status"]) else out[headroom_mw < 0]
+    out[headroom_mw < SHORTFALL_AT_MW] = classes["status"].iat[-1]  # no capacity left: the worst class
     return out
 
 
@@ -181,7 +185,9 @@ def headroom_table(
         Year of the existing load figures; growth compounds from here.
     variant : str
     reinforcements : DataFrame, optional
-        From :func:`reinforcement_table`.
+        From :func:`reinforcement_table`. Each adds its MVA from its year on;
+        one dated in or before ``base_year`` counts from ``base_year + 1``
+        (the base year's figures are as measured).
 
     Returns
     -------
@@ -202,7 +208,9 @@ def headroom_table(
     if reinforcements is not None and len(reinforcements):
         for sid, y, mva in reinforcements[[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA]].itertuples(index=False):
             if sid in pos:
-                reinf[pos[sid]] += mva * (yrs >= y)
+                # the base year's capacity and load are as measured: a reinforcement dated in or
+                # before the base year is not in those figures yet, so it counts from the year after
+                reinf[pos[sid]] += mva * (yrs >= max(int(y), base_year + 1))
 
     new = {F.OFFTAKE: np.zeros((ns, ny)), F.FEEDIN: np.zeros((ns, ny))}
     if len(allocated):
@@ -255,7 +263,7 @@ def headroom_table(
 
 
 def first_shortfall(headroom: pd.DataFrame) -> pd.DataFrame:
-    """First year with negative headroom per substation, variant and direction.
+    """First year without headroom (zero or negative) per substation, variant and direction.
 
     Returns
     -------
@@ -273,7 +281,7 @@ def first_shortfall(headroom: pd.DataFrame) -> pd.DataFrame:
     """
     keys = [F.SUBSTATION_ID, F.VARIANT, F.DIRECTION]
     h = headroom.sort_values(keys + [F.YEAR], kind="stable")
-    short = h[h[F.HEADROOM_MW] < 0]
+    short = h[h[F.HEADROOM_MW] < SHORTFALL_AT_MW]
     first = short.groupby(keys, sort=True)[F.YEAR].min().rename(F.FIRST_SHORTFALL_YEAR)
     worst = (-h[F.HEADROOM_MW]).clip(lower=0).groupby([h[k] for k in keys], sort=True).max().rename("max_shortfall_mw")
     out = pd.concat([first, worst], axis=1).reset_index()

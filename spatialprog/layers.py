@@ -17,6 +17,7 @@ layer, the feature id and the field.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,7 @@ class Column:
     max: float | None = None
 
 
-RowCheck = Callable[[gpd.GeoDataFrame, str], list[Problem]]
+RowCheck = Callable[[gpd.GeoDataFrame, str, NoticeLog], list[Problem]]
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def _ids(gdf: gpd.GeoDataFrame) -> pd.Series:
     return gdf["id"].astype(str) if "id" in gdf else pd.Series(gdf.index.astype(str), index=gdf.index)
 
 
-def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
+def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
     has = lambda c: gdf[c].notna() if c in gdf else pd.Series(False, index=gdf.index)  # noqa: E731
     transformers = has("n_transformers") & has("transformer_mva")
@@ -140,16 +141,15 @@ def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str) -> list[Proble
             Problem(layer, "no current load given", fid, "peak_offtake_mw",
                     fix="give peak_offtake_mw, or available_offtake_mva (current headroom) with the capacity")
         )
-    half = has("reinforcement_year") ^ has("reinforcement_mva")
+    mva = gdf["reinforcement_mva"] if "reinforcement_mva" in gdf else pd.Series(np.nan, index=gdf.index)
+    half = has("reinforcement_year") ^ (mva.fillna(0) > 0)
     for fid in _ids(gdf)[half]:
-        probs.append(
-            Problem(layer, "a planned reinforcement needs both a year and the added MVA", fid, "reinforcement_mva",
-                    fix="fill both reinforcement_year and reinforcement_mva, or neither")
-        )
+        notices.add(layer, "a planned reinforcement without both a year and an added MVA is ignored", feature=fid,
+                    field="reinforcement_year", fix="fill both reinforcement_year and reinforcement_mva, or neither")
     return probs
 
 
-def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
+def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
     ids = _ids(gdf)
     for i in gdf.index:
@@ -178,7 +178,7 @@ def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
     return probs
 
 
-def _check_heat_source(gdf: gpd.GeoDataFrame, layer: str) -> list[Problem]:
+def _check_heat_source(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
     if "source_x_m" in gdf and "source_y_m" in gdf:
         half = gdf["source_x_m"].notna() ^ gdf["source_y_m"].notna()
@@ -494,10 +494,19 @@ def read_layer(
             f"{label}: file '{path}' does not exist - check 'path' in the project file (relative paths are "
             f"read from the project file's folder)"
         )
+    if path.suffix.lower() in (".parquet", ".geoparquet"):
+        gdf = _read_parquet(path, label, bbox, working_crs)
+        gdf = _apply_mapping(gdf, source, kind, label)
+        gdf = _set_crs(gdf, source, label, working_crs)
+        return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
     try:
-        layers_in_file = [str(n) for n, _ in pyogrio.list_layers(path)]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            layers_in_file = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as e:  # pyogrio raises DataSourceError and friends
         raise LayerReadError(f"{label}: cannot open '{path}': {_one_line(e)} - is it a valid GIS file?") from None
+    for w in caught:
+        notices.add(label, f"GDAL: {_one_line(w.message)}", level="info")
     if source.layer is not None and source.layer not in layers_in_file:
         raise LayerReadError(
             f"{label}: layer '{source.layer}' is not in '{path.name}'; it has: {', '.join(layers_in_file)} - fix 'layer' "
@@ -518,9 +527,13 @@ def read_layer(
         if file_crs is not None:
             read_kw["bbox"] = _transform_bbox(bbox, working_crs, file_crs)
     try:
-        gdf = pyogrio.read_dataframe(path, **read_kw)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gdf = pyogrio.read_dataframe(path, **read_kw)
     except Exception as e:
         raise LayerReadError(f"{label}: cannot read '{path}': {_one_line(e)} - is the file complete and valid?") from None
+    for w in caught:
+        notices.add(label, f"GDAL: {_one_line(w.message)}", level="info")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise LayerReadError(f"{label}: '{path.name}' has no geometry - spatialprog needs a spatial layer")
     gdf = _apply_mapping(gdf, source, kind, label)
@@ -528,7 +541,30 @@ def read_layer(
     return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
 
 
-def _one_line(e: Exception) -> str:
+def _read_parquet(path: Path, label: str, bbox, working_crs) -> gpd.GeoDataFrame:
+    """GeoParquet through pyarrow (GDAL builds without the Parquet driver are common)."""
+    try:
+        meta_crs = None
+        kw: dict[str, Any] = {}
+        if bbox is not None:
+            import pyarrow.parquet as pq
+
+            md = pq.read_schema(path).metadata or {}
+            geo = md.get(b"geo")
+            if geo:
+                import json
+
+                cols = json.loads(geo).get("columns", {})
+                first = next(iter(cols.values()), {})
+                meta_crs = CRS.from_user_input(first["crs"]) if first.get("crs") else CRS.from_epsg(4326)
+            if meta_crs is not None:
+                kw["bbox"] = _transform_bbox(bbox, working_crs, meta_crs)
+        return gpd.read_parquet(path, **kw)
+    except Exception as e:
+        raise LayerReadError(f"{label}: cannot read '{path}': {_one_line(e)} - is it a valid GeoParquet file?") from None
+
+
+def _one_line(e: Exception | Warning | str) -> str:
     return " ".join(str(e).split())[:300]
 
 
@@ -592,6 +628,8 @@ def _coerce(series: pd.Series, col: Column, na_values: set[str]) -> tuple[pd.Ser
         return out.astype(object), pd.Series(False, index=s.index), False
     was_text = s.map(lambda v: isinstance(v, str)).any()
 
+    unreadable = object()
+
     def num(v):
         if v is None:
             return np.nan
@@ -607,10 +645,10 @@ def _coerce(series: pd.Series, col: Column, na_values: set[str]) -> tuple[pd.Ser
         try:
             return float(t)
         except ValueError:
-            return None  # unreadable
+            return unreadable
 
-    parsed = s.map(num)
-    bad = parsed.map(lambda v: v is None)
+    parsed = pd.Series([num(v) for v in s], index=s.index, dtype=object)
+    bad = parsed.map(lambda v: v is unreadable).astype(bool)
     vals = pd.to_numeric(parsed.where(~bad, np.nan), errors="coerce").astype(float)
     if col.dtype in ("int", "year"):
         frac = vals.notna() & (vals != np.round(vals))
@@ -787,7 +825,7 @@ def validate_layer(
 
     # cross-field checks
     for check in kind.checks:
-        problems.extend(check(gdf, label))
+        problems.extend(check(gdf, label, notices))
     if problems:
         raise LayerValidationError(problems)
 

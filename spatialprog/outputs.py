@@ -176,13 +176,15 @@ def manifest(result: RunResult, files: list[str], *, run_date: datetime | None =
     """The run manifest: inputs with checksums, parameters with sources, versions."""
     project = result.project
     inputs = []
-    seen = set()
+    sums: dict[Path, str] = {}
     if project.path is not None:
         inputs.append({"role": "project", "path": str(project.path), "sha256": _sha256(Path(project.path))})
     for key, src in sorted(project.layers.items()):
         entry = {"role": f"layers.{key}", "path": str(src.path), "layer": src.layer}
-        if src.path not in seen and Path(src.path).is_file():
-            entry["sha256"] = _sha256(Path(src.path))
+        if Path(src.path).is_file():
+            if src.path not in sums:
+                sums[src.path] = _sha256(Path(src.path))
+            entry["sha256"] = sums[src.path]
         entry["features"] = int(len(result.plan.layers.get(key, [])))
         inputs.append(entry)
     params = {

@@ -29,7 +29,7 @@ from . import fields as F
 from .config import BASE_VARIANT, Project, load_project
 from .demand import demand_points, site_demand
 from .errors import LayerValidationError, NoticeLog, ProjectError
-from .headroom import first_shortfall, firm_capacity, headroom_table, reinforcement_table
+from .headroom import firm_capacity, first_shortfall, headroom_table, reinforcement_table
 from .layers import LAYER_KINDS, SITE_KINDS, read_layer
 from .network import allocate, assign_sites, derive_service_areas
 from .params import load_status_classes
@@ -239,6 +239,10 @@ def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress
                               outside=project.assignment.outside, notices=notices)
 
     reinf = reinforcement_table(subs, project.reinforcements)
+    for sid, y in reinf.loc[reinf[F.YEAR] <= project.base_year, [F.SUBSTATION_ID, F.YEAR]].itertuples(index=False):
+        notices.add("substations", f"reinforcement dated {y}, not after the base year {project.base_year}: counted "
+                    f"from {project.base_year + 1} (the base-year figures are as measured)", feature=sid,
+                    field="reinforcement_year", level="info")
     demand_parts, alloc_parts, head_parts = [], [], []
     for v in names:
         if progress:

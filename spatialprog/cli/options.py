@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..errors import LayerValidationError, SpatialprogError
 
+
 def _console(stderr: bool) -> Console:
     c = Console(stderr=stderr, highlight=False)
     if not c.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
@@ -29,10 +30,11 @@ project_argument = click.argument(
 def report_error(e: BaseException) -> None:
     """Print a user error: one line per problem, in red, on stderr."""
     lines = e.lines() if isinstance(e, LayerValidationError) else [str(e)]
-    for line in lines[:50]:
+    limit = 25
+    for line in lines[:limit]:
         err_console.print(f"[bold red]error:[/] {line}", soft_wrap=True, markup=True, highlight=False)
-    if len(lines) > 50:
-        err_console.print(f"[red]... and {len(lines) - 50} more problems[/]")
+    if len(lines) > limit:
+        err_console.print(f"[red]... and {len(lines) - limit} more problems[/]")
 
 
 class SpatialprogGroup(click.Group):

@@ -1,0 +1,37 @@
+# spatialprog: one command for the demo, one for the tests (each creates .venv when needed).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+OUT     ?= out/example
+
+.PHONY: install demo test lint bench docs example clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install spatialprog with its test tools
+
+demo: $(STAMP)  ## run the main job on the bundled example region
+	$(BIN)/spatialprog run layers/example_region.toml --out $(OUT)
+
+test: $(STAMP)  ## run the test suite (real clients are used where installed, else skipped with a reason)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check spatialprog tests scripts benchmarks
+
+bench: $(STAMP)  ## benchmarks: print figures, assert nothing
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+docs: $(STAMP)  ## regenerate the README's layer and parameter reference from the schemas
+	$(BIN)/python scripts/update_readme.py
+
+example: $(STAMP)  ## regenerate the fictional example region in layers/
+	$(BIN)/python scripts/make_example_region.py
+
+clean:
+	rm -rf out test-artifacts .pytest_cache

@@ -1,0 +1,153 @@
+"""End-to-end CLI runs: outputs, exit codes, one-line errors, atomic outputs, determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from spatialprog.cli import cli
+
+from .conftest import write_tiny_project
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def example_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    r = CliRunner().invoke(cli, ["run", "layers/example_region.toml", "--out", str(out)], obj={})
+    assert r.exit_code == 0, r.output
+    return out, r.output
+
+
+def test_run_writes_every_output(example_out):
+    out, output = example_out
+    names = {p.name for p in out.iterdir()}
+    assert {"results.gpkg", "headroom.csv", "headroom.xlsx", "demand.csv", "assignment.csv", "shortfall.csv",
+            "notices.csv", "manifest.json"} <= names
+    assert not [n for n in names if n.startswith(".staging")]
+    layers = {n for n, _ in pyogrio.list_layers(out / "results.gpkg")}
+    assert {"substations", "service_areas", "housing_sites", "industrial_zones", "charging_hubs", "heat_networks",
+            "generation", "assignment"} <= layers
+    h = pd.read_csv(out / "headroom.csv")
+    assert list(h.columns[:4]) == ["substation_id", "variant", "year", "direction"]
+    assert len(h) == 12 * 16 * 2 * 3  # substations x years x directions x variants
+    x = pd.read_excel(out / "headroom.xlsx", sheet_name=None)
+    assert set(x) == {"headroom", "shortfall", "parameters"} and len(x["headroom"]) == len(h)
+    assert "Least offtake headroom" in output and "OS10" in output
+
+
+def test_manifest_has_checksums_parameters_versions(example_out):
+    out, _ = example_out
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["fictional_data"] is True
+    assert {i["role"] for i in m["inputs"]} >= {"project", "layers.substations", "layers.housing_sites"}
+    assert all(len(i["sha256"]) == 64 for i in m["inputs"])
+    p = {row["key"]: row for row in m["parameters"]["hoog"]}
+    assert p["demand.ev_share_default"]["value"] == 0.7 and p["demand.ev_share_default"]["origin"] == "variant hoog"
+    assert p["demand.ev_kw_per_ev"]["source"].startswith("VITO")
+    assert {"geopandas", "shapely", "gdal", "pyproj", "spatialprog"} <= set(m["versions"])
+
+
+def test_same_inputs_same_outputs(example_out, tmp_path):
+    out, _ = example_out
+    r = invoke("run", "layers/example_region.toml", "--out", str(tmp_path / "again"))
+    assert r.exit_code == 0
+    for name in ("headroom.csv", "demand.csv", "assignment.csv", "shortfall.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+
+
+def test_validate_ok():
+    r = invoke("validate", "layers/example_region.toml")
+    assert r.exit_code == 0 and "valid:" in r.output
+
+
+@pytest.mark.parametrize("cmd", [[], ["run"], ["validate"]])
+def test_help_with_examples(cmd):
+    r = invoke(*cmd, "--help")
+    assert r.exit_code == 0 and "Example" in r.output
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "spatialprog", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_user_error_is_one_line_exit_2_and_nothing_written(tmp_path, tiny_housing):
+    bad = tiny_housing.copy()
+    bad.loc[1, "dwellings"] = -40
+    toml = write_tiny_project(tmp_path, housing=bad)
+    out = tmp_path / "out"
+    p = run_cli("run", str(toml), "--out", str(out))
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert lines == ["error: layers.housing_sites, feature H2, field 'dwellings': value -40 is below the minimum 0 - "
+                     "dwellings must be >= 0"]
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_failed_run_leaves_previous_outputs_intact(tmp_path, tiny_housing):
+    toml = write_tiny_project(tmp_path, housing=tiny_housing)
+    out = tmp_path / "out"
+    assert run_cli("run", str(toml), "--out", str(out)).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # break the project: a housing site with an unknown heating type
+    bad = tiny_housing.copy()
+    bad.loc[0, "heating"] = "stoom"
+    write_tiny_project(tmp_path, housing=bad)
+    p = run_cli("run", str(toml), "--out", str(out))
+    assert p.returncode == 2 and "unknown value 'stoom'" in p.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_project_errors_exit_2(tmp_path):
+    p = run_cli("validate", str(tmp_path / "nope.toml"))
+    assert p.returncode == 2 and "does not exist" in p.stderr and "Traceback" not in p.stderr
+    t = tmp_path / "p.toml"
+    t.write_text('[layers.substations]\npath = "x.gpkg"\nfoo = 1\n')
+    p = run_cli("validate", str(t))
+    assert p.returncode == 2
+    assert p.stderr.strip() == "error: p.toml: layers.substations.foo: unknown key 'foo' - check its spelling against " \
+                               "the README's project-file section"
+    t.write_text('[layers.substations]\npath = "missing.gpkg"\n')
+    p = run_cli("validate", str(t))
+    assert p.returncode == 2 and "layers.substations: file" in p.stderr and "does not exist" in p.stderr
+
+
+def test_tiny_project_numbers(tmp_path, tiny_housing):
+    """Two substations; H2 straddles them 25/75.
+
+    2030, offtake, no growth:
+      H1: 100 all-electric dwellings (2026), EV 0.5: 100 x (3.5 + 0.7) = 420 kW, all to A
+      H2: 200 hybrid dwellings (2027-2028), EV 0: 200 x 2.5 = 500 kW; A 25 % = 125 kW, B 75 % = 375 kW
+      A: firm N-1 40 MW, load 20 + 0.42 + 0.125 = 20.545 -> headroom 19.455
+      B: 110 kV but one transformer: N-0 30 MW, load 10 + 0.375 -> headroom 19.625
+    """
+    toml = write_tiny_project(tmp_path, housing=tiny_housing,
+                              extra='[parameters]\n"growth.offtake_pct_per_year" = 0.0\n')
+    out = tmp_path / "out"
+    assert invoke("run", str(toml), "--out", str(out)).exit_code == 0
+    h = pd.read_csv(out / "headroom.csv")
+    h = h[(h.year == 2030) & (h.direction == "offtake")].set_index("substation_id")
+    assert h.loc["A", "headroom_mw"] == pytest.approx(19.455)
+    assert h.loc["B", "headroom_mw"] == pytest.approx(19.625)
+    assert h.loc["B", "firm_rule"] == "N-0"
+
+
+def test_voronoi_when_no_service_areas(tmp_path, tiny_housing):
+    toml = write_tiny_project(tmp_path, housing=tiny_housing, areas=False)
+    out = tmp_path / "out"
+    r = invoke("run", str(toml), "--out", str(out))
+    assert r.exit_code == 0
+    a = pd.read_csv(out / "assignment.csv")
+    assert set(a["method"]) == {"voronoi"}
+    # the Voronoi border between A (x+500) and B (x+1500) is x+1000, as with the given areas
+    assert a[a.site_id == "H2"].set_index("substation_id")["share"].to_dict() == pytest.approx({"A": 0.25, "B": 0.75})
