@@ -28,7 +28,7 @@ import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -262,7 +262,8 @@ def _write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: st
 
 
 def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] | None = None,
-              run_date: datetime | None = None) -> list[Path]:
+              run_date: datetime | None = None,
+              extras: Sequence[Callable[[Path], Sequence[Path | str]]] = ()) -> list[Path]:
     """Write every output of a run into ``out_dir``.
 
     Parameters
@@ -271,6 +272,14 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
     out_dir : path
         Created if missing; files already there are replaced only when the
         whole set has been written.
+    run_date : datetime, optional
+        Recorded in the manifest (default: now).
+    extras : sequence of callables
+        Further writers (maps, the QGIS hand-off, the programme), each called
+        with the staging folder once the core outputs are in it (so
+        ``RunOutputs.read(stage)`` works there) and returning the files it
+        wrote. Their files are renamed into place together with the rest, so
+        a failure anywhere leaves the previous outputs intact.
 
     Returns
     -------
@@ -278,6 +287,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         The files written.
     """
     files: list[str] = []
+    run_date = run_date or datetime.now(UTC)
     with atomic_output_dir(out_dir) as stage:
         if progress:
             progress("writing results.gpkg")
@@ -297,9 +307,19 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
             tables["shortfall"].to_excel(xw, sheet_name="shortfall", index=False)
             result.project.variants[BASE_VARIANT].to_frame().to_excel(xw, sheet_name="parameters", index=False)
         files.append("headroom.xlsx")
-        man = manifest(result, files + ["manifest.json"], run_date=run_date)
-        (stage / "manifest.json").write_text(json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n",
-                                             encoding="utf-8")
+
+        def write_manifest() -> None:
+            man = manifest(result, files + ["manifest.json"], run_date=run_date)
+            (stage / "manifest.json").write_text(json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n",
+                                                 encoding="utf-8")
+
+        write_manifest()
+        for extra in extras:
+            for f in extra(stage):
+                name = Path(f).relative_to(stage).as_posix() if Path(f).is_absolute() else str(f)
+                if name not in files:
+                    files.append(name)
+        write_manifest()  # again, listing the extras' files too
         files.append("manifest.json")
     return [Path(out_dir) / f for f in files]
 

@@ -25,6 +25,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Examples:
       spatialprog validate layers/example_region.toml
       spatialprog run layers/example_region.toml --out out/
+      spatialprog map out/
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -32,10 +33,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from . import export, run, validate
+    from . import map as map_cmd
 
     cli.add_command(export.export)
     cli.add_command(run.run)
     cli.add_command(validate.validate)
+    cli.add_command(map_cmd.map_)
 
 
 _register()

@@ -1,0 +1,818 @@
+"""The interactive congestion map: one self-contained, offline HTML file per run.
+
+Built with folium, but with none of folium's CDN links: Leaflet and
+leaflet.markercluster are inlined from ``spatialprog/assets``, the legend and
+the year/direction/variant control are plain HTML/CSS/JS, and there is no tile
+layer unless a basemap is asked for (PDOK's BRT achtergrondkaart, xyzservices
+``nlmaps``). The page therefore makes no request at all by default.
+
+What the page shows
+-------------------
+* service areas (Voedingsgebieden) coloured by the headroom status of their
+  substation in the chosen year, direction (afname / invoeding) and variant,
+  in the colours and meanings of the national capacity map;
+* substations (Onderstations), coloured the same way, with a popup holding
+  capacity, load and headroom per milestone year, a sparkline of headroom over
+  all years, the first year of shortfall per variant, planned reinforcements
+  and the programme rank (when the run has a programme);
+* every site layer with its demand, assigned substation and conflicts; point
+  sites are clustered;
+* the ``conflicts`` layer and the ranked programme as numbered markers, when
+  the run has them;
+* a layer control with the Dutch layer titles, a legend, a metric scale bar,
+  and a title with the project name and run date.
+
+The state of the control can be set from the URL fragment, e.g.
+``map.html#jaar=2035&richting=invoeding&variant=hoog``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element, MacroElement
+from folium.plugins import MarkerCluster
+from folium.template import Template
+from folium.utilities import JsCode
+
+from .. import fields as F
+from ..config import BASE_VARIANT
+from ..layers import LAYER_KINDS
+from ..outputs import RunOutputs
+from . import _data as D
+from ._assets import inline_head
+
+__all__ = ["interactive_map", "interactive_html", "AREA_FILL_OPACITY", "MAP_BACKGROUND", "LAYER_TITLES_NL"]
+
+#: Fill opacity of the service areas (the map has no tiles beneath by default).
+AREA_FILL_OPACITY = 0.72
+#: Background colour of the map where there is no basemap.
+MAP_BACKGROUND = "#ffffff"
+#: Zoom limits: MarkerCluster needs ``maxZoom`` on a map without a tile layer.
+MIN_ZOOM, MAX_ZOOM = 6, 18
+BASEMAP_TITLE_NL = "BRT-achtergrondkaart (PDOK)"
+
+
+def LAYER_TITLES_NL() -> dict[str, str]:  # noqa: N802 - reads like the constant it stands for
+    """Layer-control titles by layer key (Dutch, from :data:`~spatialprog.layers.LAYER_KINDS`)."""
+    out = {k: D.title_nl(k) for k in ("service_areas", "substations", *D.SITE_COLOURS, "boundaries")}
+    out["conflicts"] = D.CONFLICTS_TITLE_NL
+    out["programme"] = D.PROGRAMME_TITLE_NL
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# formatting
+
+
+def _nl(x: Any, nd: int = 1) -> str:
+    """A number in Dutch notation (decimal comma, thin-space thousands); '' for missing.
+
+    Examples
+    --------
+    >>> _nl(1234.56), _nl(-3.0, 0), _nl(float("nan"))
+    ('1\u202f234,6', '-3', '')
+    """
+    if x is None or (isinstance(x, float | np.floating) and not math.isfinite(x)):
+        return ""
+    if isinstance(x, int | np.integer) and nd:
+        nd = 0
+    s = f"{float(x):,.{nd}f}"
+    return s.replace(",", "\u202f").replace(".", ",")
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float | np.floating) and not math.isfinite(v)) or v is pd.NA:
+        return ""
+    if isinstance(v, float | np.floating):
+        return _nl(v, 0 if float(v).is_integer() else 2)
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    return html.escape(str(v))
+
+
+def _rows(pairs: Iterable[tuple[str, str]]) -> str:
+    return "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs if v != "")
+
+
+def _year_of(col: str) -> str:
+    return col.rsplit("_", 1)[-1]
+
+
+# --------------------------------------------------------------------------------------
+# popups
+
+
+def _sparkline(series: Mapping[str, list[float | None]], years: list[int], *, width: int = 236,
+               height: int = 64) -> str:
+    """An inline SVG of headroom over the years: one line per series, zero line in red."""
+    vals = [v for s in series.values() for v in s if v is not None]
+    if not vals:
+        return ""
+    lo, hi = min(min(vals), 0.0), max(max(vals), 0.0)
+    if hi - lo < 1e-9:
+        hi = lo + 1.0
+    pad_l, pad_r, pad_t, pad_b = 30, 4, 4, 12
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = pad_l + (width - pad_l - pad_r) * (i / max(len(years) - 1, 1))
+        y = pad_t + (height - pad_t - pad_b) * (hi - v) / (hi - lo)
+        return round(x, 1), round(y, 1)
+
+    styles = {"offtake": ("#1f4e9c", ""), "feedin": ("#b15928", ' stroke-dasharray="4 2"')}
+    parts = [f'<svg class="sp-spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+             f'role="img" aria-label="ruimte per jaar">']
+    _, y0 = xy(0, 0.0)
+    parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y0}" y2="{y0}" stroke="#e30613" stroke-width="1"/>')
+    parts.append(f'<text x="{pad_l - 3}" y="{pad_t + 7}" text-anchor="end">{_nl(hi, 0)}</text>')
+    parts.append(f'<text x="{pad_l - 3}" y="{height - pad_b}" text-anchor="end">{_nl(lo, 0)}</text>')
+    parts.append(f'<text x="{pad_l}" y="{height - 1}">{years[0]}</text>')
+    parts.append(f'<text x="{width - pad_r}" y="{height - 1}" text-anchor="end">{years[-1]}</text>')
+    for key, s in series.items():
+        pts = [xy(i, v) for i, v in enumerate(s) if v is not None]
+        if pts:
+            colour, dash = styles.get(key, ("#333", ""))
+            d = " ".join(f"{x},{y}" for x, y in pts)
+            parts.append(f'<polyline points="{d}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], milestones: list[int],
+                       variants: list[str], classes: list[D.StatusClass],
+                       ranks: dict[str, int], programme: gpd.GeoDataFrame | None) -> dict[str, str]:
+    """Popup HTML per substation id."""
+    subs = outputs.layers["substations"]
+    colour = {c.code: c.colour for c in classes}
+    label = {c.code: c.label_nl for c in classes}
+    alias = LAYER_KINDS["substations"].aliases_nl
+    A = F.ALIASES_NL
+    sf = outputs.tables.get("shortfall")
+    re_t = outputs.tables.get("reinforcements")
+    base = variants[0] if variants else BASE_VARIANT
+    out: dict[str, str] = {}
+    for r in subs.itertuples(index=False):
+        sid = str(r.id)
+        name = getattr(r, "name", None)
+        head = f"<div class='sp-pop-title'>{html.escape(str(name)) if isinstance(name, str) else sid} <span>({html.escape(sid)})</span></div>"
+        meta = []
+        for col in ("operator", "voltage_kv"):
+            v = getattr(r, col, None)
+            if isinstance(v, str) and v:
+                meta.append(html.escape(v) + (" kV" if col == "voltage_kv" else ""))
+        info = _rows([
+            (A[F.INSTALLED_MVA], _cell(getattr(r, "installed_mva", None))),
+            (f"{A[F.FIRM_CAPACITY_MVA]} {F.DIRECTION_NL[F.OFFTAKE]}",
+             f"{_cell(getattr(r, 'firm_offtake_mva', None))} ({_cell(getattr(r, 'firm_rule_offtake', ''))})"),
+            (f"{A[F.FIRM_CAPACITY_MVA]} {F.DIRECTION_NL[F.FEEDIN]}",
+             f"{_cell(getattr(r, 'firm_feedin_mva', None))} ({_cell(getattr(r, 'firm_rule_feedin', ''))})"),
+        ])
+        # milestone table (first variant = base)
+        trs = []
+        for y in milestones:
+            cells = [f"<td>{y}</td>"]
+            for d, cols in ((F.OFFTAKE, (F.CAPACITY_MW, F.LOAD_MW, F.HEADROOM_MW)), (F.FEEDIN, (F.HEADROOM_MW,))):
+                key = (base, d, y, sid)
+                row = H.loc[key] if key in H.index else None
+                for c in cols:
+                    v = None if row is None else row[c]
+                    style = ""
+                    if c == F.HEADROOM_MW and row is not None:
+                        style = f" style='background:{colour.get(row[F.STATUS], D.NO_DATA.colour)}' " \
+                                f"title='{html.escape(label.get(row[F.STATUS], ''))}'"
+                    cells.append(f"<td{style}>{_nl(v, 1)}</td>")
+            trs.append("<tr>" + "".join(cells) + "</tr>")
+        table = (
+            "<table class='sp-years'><thead><tr><th rowspan='2'>jaar</th>"
+            f"<th colspan='3'>{F.DIRECTION_NL[F.OFFTAKE]} (MW)</th><th>{F.DIRECTION_NL[F.FEEDIN]}</th></tr>"
+            "<tr><th>capaciteit</th><th>belasting</th><th>ruimte</th><th>ruimte</th></tr></thead>"
+            f"<tbody>{''.join(trs)}</tbody></table>"
+        )
+        series = {}
+        for d in F.DIRECTIONS:
+            vals = []
+            for y in years:
+                key = (base, d, y, sid)
+                vals.append(float(H.at[key, F.HEADROOM_MW]) if key in H.index else None)
+            series[d] = vals
+        spark = _sparkline(series, years)
+        spark_legend = (f"<div class='sp-note'>{A[F.HEADROOM_MW]} {years[0]}-{years[-1]}: "
+                        f"<span style='color:#1f4e9c'>&#9472; {F.DIRECTION_NL[F.OFFTAKE]}</span> "
+                        f"<span style='color:#b15928'>- - {F.DIRECTION_NL[F.FEEDIN]}</span> "
+                        f"({A[F.VARIANT]} {html.escape(base)})</div>") if spark else ""
+        # first shortfall per variant
+        sf_rows = []
+        if sf is not None and len(sf):
+            s = sf[sf[F.SUBSTATION_ID].astype(str) == sid]
+            for v in variants:
+                parts = []
+                for d in F.DIRECTIONS:
+                    m = s[(s[F.VARIANT] == v) & (s[F.DIRECTION] == d)][F.FIRST_SHORTFALL_YEAR].dropna()
+                    if len(m):
+                        parts.append(f"{F.DIRECTION_NL[d]} {int(m.iloc[0])}")
+                sf_rows.append((v, ", ".join(parts) if parts else "geen tekort t/m " + str(years[-1])))
+        sf_html = ("<div class='sp-sub'>" + html.escape(A[F.FIRST_SHORTFALL_YEAR]) + "</div><table class='sp-kv'>"
+                   + _rows((v, html.escape(t)) for v, t in sf_rows) + "</table>") if sf_rows else ""
+        # planned reinforcements
+        re_parts = []
+        if re_t is not None and len(re_t):
+            for rr in re_t[re_t[F.SUBSTATION_ID].astype(str) == sid].sort_values(F.YEAR).itertuples(index=False):
+                re_parts.append(f"{int(rr.year)}: +{_nl(rr.reinforcement_mva, 0)} MVA")
+        elif pd.notna(getattr(r, "reinforcement_year", None)):
+            re_parts.append(f"{int(r.reinforcement_year)}: +{_nl(r.reinforcement_mva, 0)} MVA")
+        extra = [(alias.get("reinforcement_year", "netverzwaring"), html.escape("; ".join(re_parts)) or "geen gepland")]
+        if sid in ranks:
+            extra.append(("rang in programma", f"<b>{ranks[sid]}</b>"))
+            if programme is not None:
+                rows = programme[programme[F.SUBSTATION_ID].astype(str) == sid] if F.SUBSTATION_ID in programme else []
+                for pr in (rows.itertuples(index=False) if len(rows) else []):
+                    what = next((getattr(pr, c) for c in ("intervention_nl", "intervention", "measure")
+                                 if hasattr(pr, c) and isinstance(getattr(pr, c), str)), "")
+                    if what:
+                        extra.append((f"maatregel {int(pr.rank)}", html.escape(what)))
+        for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict")):
+            v = getattr(r, col, None)
+            if v is not None and not (isinstance(v, float) and math.isnan(v)) and v != 0:
+                extra.append((lab, _cell(v)))
+        out[sid] = (
+            f"<div class='sp-pop'>{head}<div class='sp-note'>{' · '.join(meta)}</div>"
+            f"<table class='sp-kv'>{info}</table>{table}{spark}{spark_legend}{sf_html}"
+            f"<table class='sp-kv'>{_rows(extra)}</table></div>"
+        )
+    return out
+
+
+def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
+                 milestones: list[int], base: str) -> list[str]:
+    """Popup HTML per row of a site layer."""
+    lk = LAYER_KINDS[kind]
+    A = F.ALIASES_NL
+    demand = outputs.tables.get("demand")
+    per_year: dict[str, pd.DataFrame] = {}
+    if demand is not None and len(demand):
+        dk = demand[(demand[F.LAYER] == kind) & (demand[F.VARIANT] == base) & demand[F.YEAR].isin(milestones)]
+        for d, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
+            per_year[d] = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
+            per_year[d].index = per_year[d].index.astype(str)
+    result_cols = [c for c in g.columns if c.startswith((F.OFFTAKE_MW + "_", F.FEEDIN_MW + "_"))]
+    out = []
+    for r in g.itertuples(index=False):
+        rec = r._asdict()
+        sid = str(rec.get("id", ""))
+        name = rec.get("name")
+        title = html.escape(name) if isinstance(name, str) and name else sid
+        rows = []
+        for c in lk.columns:
+            if c.name in ("id", "name"):
+                continue
+            rows.append((c.alias_nl or c.name, _cell(rec.get(c.name))))
+        for c in result_cols:
+            base_col = c.rsplit("_", 1)[0]
+            rows.append((f"{A.get(base_col, base_col)} {_year_of(c)}", _cell(rec.get(c))))
+        sub = rec.get(F.SUBSTATION_ID)
+        if isinstance(sub, str) and sub:
+            rows.append((A[F.SUBSTATION_ID], html.escape(f"{sub_names.get(sub, sub)} ({sub})")))
+        many = rec.get("substation_ids")
+        if isinstance(many, str) and ";" in many:
+            rows.append(("verdeeld over", html.escape(many.replace(";", ", "))))
+        m = rec.get("assignment_method")
+        if isinstance(m, str):
+            rows.append((A[F.METHOD], html.escape(D.METHOD_NL.get(m, m))))
+        for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict"),
+                         ("rule_ids", "regels")):
+            v = rec.get(col)
+            if v is not None and not (isinstance(v, float) and math.isnan(v)):
+                rows.append((lab, _cell(v)))
+        years_tbl = ""
+        if per_year and any(sid in t.index for t in per_year.values()):
+            head = "".join(f"<th>{y}</th>" for y in milestones)
+            body = ""
+            for d, t in per_year.items():
+                vals = t.loc[sid] if sid in t.index else pd.Series(dtype=float)
+                if d == F.FEEDIN and not (vals.fillna(0) > 0).any():
+                    continue
+                body += f"<tr><th>{F.DIRECTION_NL[d]}</th>" + "".join(
+                    f"<td>{_nl(vals.get(y), 2)}</td>" for y in milestones) + "</tr>"
+            years_tbl = (f"<div class='sp-sub'>vraag (MW), {A[F.VARIANT]} {html.escape(base)}</div>"
+                         f"<table class='sp-years'><tr><th></th>{head}</tr>{body}</table>")
+        out.append(f"<div class='sp-pop'><div class='sp-pop-title'>{title} <span>({html.escape(sid)})</span></div>"
+                   f"<div class='sp-note'>{html.escape(lk.title_nl)}</div><table class='sp-kv'>{_rows(rows)}</table>"
+                   f"{years_tbl}</div>")
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# GeoJSON
+
+
+def _feature_collection(g: gpd.GeoDataFrame, props: Mapping[str, Iterable[Any]]) -> dict:
+    """A GeoJSON FeatureCollection with only the given properties (keeps the page small)."""
+    cols = {k: list(v) for k, v in props.items()}
+    feats = []
+    for i, geom in enumerate(g.geometry.values):
+        p = {}
+        for k, vals in cols.items():
+            v = vals[i]
+            if isinstance(v, np.generic):
+                v = v.item()
+            if isinstance(v, float) and not math.isfinite(v):
+                v = None
+            p[k] = v
+        feats.append({"type": "Feature", "properties": p, "geometry": geom.__geo_interface__})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _bind_popup_js(tooltip_key: str | None = None, *, hover: bool = False) -> JsCode:
+    tip = (f"if (feature.properties.{tooltip_key}) layer.bindTooltip(feature.properties.{tooltip_key}, "
+           "{sticky: true});") if tooltip_key else ""
+    hov = ("layer.on('mouseover', function(e){ if (e.target.setStyle) e.target.setStyle({weight: 3}); });"
+           "layer.on('mouseout', function(e){ if (e.target.setStyle) e.target.setStyle({weight: e.target.options.baseWeight || 1}); });"
+           ) if hover else ""
+    return JsCode(
+        "function(feature, layer) {"
+        "  if (feature.properties._popup) layer.bindPopup(feature.properties._popup, {maxWidth: 420, minWidth: 240});"
+        f"  {tip}{hov}"
+        "}"
+    )
+
+
+def _no_cdn(el: Any) -> Any:
+    """Drop folium's CDN links from an element (the assets are inlined instead)."""
+    el.default_js = []
+    el.default_css = []
+    return el
+
+
+# --------------------------------------------------------------------------------------
+# the control panel, legend and restyling
+
+
+class _Panel(MacroElement):
+    """Title, year/direction/variant control and legend, plus the restyling script."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>
+  .leaflet-container { background: {{ this.background }}; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; }
+  .sp-panel { position: absolute; top: 10px; left: 10px; z-index: 1000; width: 272px; max-height: calc(100% - 40px);
+    overflow-y: auto; background: rgba(255,255,255,0.96); border-radius: 6px; box-shadow: 0 1px 6px rgba(0,0,0,.35);
+    padding: 10px 12px; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; color: #222; }
+  .sp-title { font-size: 16px; font-weight: 700; margin-bottom: 2px; }
+  .sp-meta { color: #555; font-size: 12px; margin-bottom: 8px; }
+  .sp-fict { color: #a00; font-weight: 600; }
+  .sp-panel label { display: block; font-weight: 600; margin: 6px 0 2px; }
+  .sp-panel select { width: 100%; font: inherit; padding: 2px; }
+  .sp-year-row { display: flex; align-items: center; gap: 8px; }
+  .sp-year-row input { flex: 1; }
+  .sp-year-val { font-size: 18px; font-weight: 700; min-width: 44px; text-align: right; }
+  .sp-ticks { display: flex; justify-content: space-between; font-size: 10px; color: #777; margin-top: -2px; }
+  .sp-vdesc { font-size: 11px; color: #555; margin-top: 2px; }
+  .sp-legend { margin-top: 10px; border-top: 1px solid #ddd; padding-top: 6px; }
+  .sp-legend-title { font-weight: 700; margin: 4px 0; }
+  .sp-li { display: flex; align-items: center; gap: 7px; margin: 2px 0; }
+  .sp-sw { width: 18px; height: 13px; border: 1px solid #666; flex: none; box-sizing: border-box; }
+  .sp-sw-site { background: transparent; border-width: 2px; }
+  .sp-sw-dot { width: 12px; height: 12px; border-radius: 50%; border: 1.5px solid #222; margin: 0 3px; }
+  .sp-n { margin-left: auto; color: #555; font-variant-numeric: tabular-nums; }
+  .sp-foot { font-size: 10.5px; color: #666; margin-top: 8px; }
+  .sp-rank { background: #111; color: #fff; border: 2px solid #fff; border-radius: 50%; width: 22px; height: 22px;
+    line-height: 22px; text-align: center; font: 700 12px/22px system-ui, Arial, sans-serif; box-shadow: 0 1px 3px rgba(0,0,0,.5); }
+  .sp-pop { font-size: 12px; }
+  .sp-pop-title { font-weight: 700; font-size: 14px; margin-bottom: 2px; }
+  .sp-pop-title span { font-weight: 400; color: #666; }
+  .sp-note { color: #666; font-size: 11px; margin: 2px 0; }
+  .sp-sub { font-weight: 600; margin-top: 6px; }
+  table.sp-kv th { text-align: left; font-weight: 400; color: #555; padding: 0 8px 0 0; vertical-align: top; }
+  table.sp-kv td { padding: 0; }
+  table.sp-years { border-collapse: collapse; margin: 4px 0; font-variant-numeric: tabular-nums; }
+  table.sp-years th, table.sp-years td { border: 1px solid #ddd; padding: 1px 4px; text-align: right; font-size: 11px; }
+  table.sp-years th { background: #f3f3f3; font-weight: 600; text-align: center; }
+  svg.sp-spark text { font-size: 9px; fill: #666; }
+  /* neutral cluster bubbles: MarkerCluster's default green/yellow/orange would read as a status */
+  .marker-cluster-small, .marker-cluster-medium, .marker-cluster-large { background-color: rgba(0, 90, 110, 0.25); }
+  .marker-cluster-small div, .marker-cluster-medium div, .marker-cluster-large div {
+    background-color: rgba(0, 90, 110, 0.85); color: #fff; font-weight: 700; }
+</style>
+{% endmacro %}
+{% macro html(this, kwargs) %}
+<div class="sp-panel" id="sp-panel" data-state="">
+  <div class="sp-title">{{ this.title }}</div>
+  <div class="sp-meta">Netruimte per voedingsgebied{% if this.run_date %} &middot; run {{ this.run_date }}{% endif %}
+    {% if this.fictional %}<br><span class="sp-fict">Fictieve gegevens</span>{% endif %}</div>
+  <label for="sp-year">Jaar</label>
+  <div class="sp-year-row"><input type="range" id="sp-year" min="{{ this.years[0] }}" max="{{ this.years[-1] }}"
+    step="1" value="{{ this.years[0] }}"><span class="sp-year-val" id="sp-year-val">{{ this.years[0] }}</span></div>
+  <div class="sp-ticks"><span>{{ this.years[0] }}</span><span>{{ this.years[-1] }}</span></div>
+  <label for="sp-direction">Richting</label>
+  <select id="sp-direction">
+    {% for d, lab in this.directions %}<option value="{{ d }}">{{ lab }}</option>{% endfor %}
+  </select>
+  {% if this.variants|length > 1 %}
+  <label for="sp-variant">Ontwikkelvariant</label>
+  <select id="sp-variant">
+    {% for v, desc in this.variants %}<option value="{{ v }}" title="{{ desc }}">{{ v }}</option>{% endfor %}
+  </select>
+  <div class="sp-vdesc" id="sp-vdesc"></div>
+  {% endif %}
+  <div class="sp-legend" id="sp-legend">
+    <div class="sp-legend-title">Netruimte (kleuren capaciteitskaart)</div>
+    {% for c in this.classes %}<div class="sp-li" data-status="{{ c.code }}" title="{{ c.meaning_nl }}">
+      <span class="sp-sw" style="background: {{ c.colour }}"></span><span>{{ c.label_nl }}</span>
+      <span class="sp-n" data-count="{{ c.code }}"></span></div>{% endfor %}
+    <div class="sp-legend-title">Lagen</div>
+    <div class="sp-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400"></span><span>{{ this.subs_title }} (kleur = netruimte)</span></div>
+    {% for title, colour in this.sites %}<div class="sp-li"><span class="sp-sw sp-sw-site" style="border-color: {{ colour }}"></span><span>{{ title }}</span></div>{% endfor %}
+    {% for title, colour in this.extra %}<div class="sp-li"><span class="sp-sw" style="background: {{ colour }}"></span><span>{{ title }}</span></div>{% endfor %}
+    {% if this.has_programme %}<div class="sp-li"><span class="sp-rank" style="width:16px;height:16px;line-height:16px;font-size:10px">1</span><span>{{ this.programme_title }}: volgorde</span></div>{% endif %}
+  </div>
+  <div class="sp-foot">{{ this.source }}<br>Status: ruimte in het gekozen jaar als aandeel van de vaste capaciteit; drempels in data/status_classes.csv.</div>
+</div>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function () {
+  var D = {{ this.data|tojson }};
+  var areas = {{ this.areas_name }}, subs = {{ this.subs_name }};
+  var idx = {};
+  D.subs.forEach(function (s, i) { idx[s] = i; });
+  var yearIn = document.getElementById("sp-year"), yearVal = document.getElementById("sp-year-val");
+  var dirSel = document.getElementById("sp-direction"), varSel = document.getElementById("sp-variant");
+  var vdesc = document.getElementById("sp-vdesc"), panel = document.getElementById("sp-panel");
+  var NODATA = D.classes.length - 1;
+  function fmt(x) {
+    if (x === null || x === undefined) return "";
+    return x.toLocaleString("nl-NL", {minimumFractionDigits: 1, maximumFractionDigits: 1});
+  }
+  function state() {
+    return {year: parseInt(yearIn.value, 10), dir: dirSel.value, variant: varSel ? varSel.value : D.variants[0]};
+  }
+  function lookup(st, sid) {
+    var i = idx[sid], yi = D.years.indexOf(st.year);
+    var byDir = (D.status[st.variant] || {})[st.dir];
+    if (i === undefined || yi < 0 || !byDir) return {c: NODATA, h: null};
+    return {c: parseInt(byDir[yi].charAt(i), 10), h: D.headroom[st.variant][st.dir][yi][i]};
+  }
+  function tip(props, st, r, what) {
+    var cls = D.classes[r.c];
+    var name = D.names[props.substation_id] || props.substation_id || "";
+    return "<b>" + what + (name ? ": " + name : "") + "</b> (" + (props.substation_id || "") + ")<br>" +
+      st.year + " &middot; " + D.directionsNl[st.dir] + (D.variants.length > 1 ? " &middot; " + st.variant : "") +
+      "<br><span style='display:inline-block;width:10px;height:10px;background:" + cls.colour +
+      ";border:1px solid #555'></span> " + cls.label + (r.h === null ? "" : "<br>ruimte: " + fmt(r.h) + " MW");
+  }
+  function apply() {
+    var st = state(), counts = D.classes.map(function () { return 0; });
+    yearVal.textContent = st.year;
+    if (vdesc) vdesc.textContent = D.variantDesc[st.variant] || "";
+    if (areas) areas.eachLayer(function (l) {
+      var r = lookup(st, l.feature.properties.substation_id);
+      l.setStyle({fillColor: D.classes[r.c].colour});
+      l.setTooltipContent(tip(l.feature.properties, st, r, D.areaWord));
+    });
+    if (subs) subs.eachLayer(function (l) {
+      var r = lookup(st, l.feature.properties.substation_id);
+      counts[r.c] += 1;
+      l.setStyle({fillColor: D.classes[r.c].colour});
+      l.setTooltipContent(tip(l.feature.properties, st, r, D.subWord));
+    });
+    document.querySelectorAll("[data-count]").forEach(function (el) {
+      var i = D.codes.indexOf(el.getAttribute("data-count"));
+      el.textContent = counts[i] ? counts[i] : "";
+    });
+    panel.setAttribute("data-state", st.year + "|" + st.dir + "|" + st.variant);
+  }
+  if (areas) areas.eachLayer(function (l) { l.bindTooltip("", {sticky: true}); });
+  if (subs) subs.eachLayer(function (l) { l.bindTooltip("", {direction: "top"}); });
+  // initial state: URL fragment (#jaar=2035&richting=invoeding&variant=hoog), else the defaults
+  var hash = {};
+  (window.location.hash || "").replace(/^#/, "").split("&").forEach(function (kv) {
+    var p = kv.split("="); if (p[0]) hash[decodeURIComponent(p[0])] = decodeURIComponent(p[1] || "");
+  });
+  var y = parseInt(hash.jaar, 10);
+  yearIn.value = (D.years.indexOf(y) >= 0) ? y : D.defaultYear;
+  var dir = {afname: "offtake", invoeding: "feedin", offtake: "offtake", feedin: "feedin"}[hash.richting];
+  if (dir) dirSel.value = dir;
+  if (varSel && D.variants.indexOf(hash.variant) >= 0) varSel.value = hash.variant;
+  yearIn.addEventListener("input", apply);
+  yearIn.addEventListener("change", apply);
+  dirSel.addEventListener("change", apply);
+  if (varSel) varSel.addEventListener("change", apply);
+  L.control.scale({metric: true, imperial: false, maxWidth: 160, position: "bottomleft"}).addTo({{ this.map_name }});
+  apply();
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__()
+        self._name = "SpPanel"
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+class _RankMarkers(MacroElement):
+    """Numbered markers of the ranked programme (plain Leaflet: folium's Popup needs jQuery)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  {{ this.rows|tojson }}.forEach(function (r) {
+    L.marker([r.lat, r.lon], {
+      icon: L.divIcon({html: "<div class='sp-rank'>" + r.rank + "</div>", className: "", iconSize: [26, 26],
+                       iconAnchor: [13, 13]}),
+      title: "rang " + r.rank, zIndexOffset: 1000 - r.rank
+    }).bindPopup(r.popup, {maxWidth: 360}).addTo({{ this._parent.get_name() }});
+  });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, rows: list[dict]) -> None:
+        super().__init__()
+        self._name = "RankMarkers"
+        self.rows = rows
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _status_blob(H: pd.DataFrame, sub_ids: list[str], years: list[int], variants: list[str],
+                 classes: list[D.StatusClass]) -> tuple[dict, dict]:
+    """Status digits and headroom per variant, direction, year and substation, for the page script."""
+    code_ix = {c.code: str(i) for i, c in enumerate(classes)}
+    nodata = str(len(classes) - 1)
+    if len(classes) > 10:
+        raise ValueError("more than 10 status classes do not fit one digit each")
+    status: dict[str, dict[str, list[str]]] = {}
+    headroom: dict[str, dict[str, list[list[float | None]]]] = {}
+    flat = H.reset_index()
+    for v in variants:
+        status[v], headroom[v] = {}, {}
+        for d in F.DIRECTIONS:
+            part = flat[(flat[F.VARIANT] == v) & (flat[F.DIRECTION] == d)]
+            st = part.pivot(index=F.YEAR, columns=F.SUBSTATION_ID, values=F.STATUS).reindex(index=years, columns=sub_ids)
+            hr = part.pivot(index=F.YEAR, columns=F.SUBSTATION_ID, values=F.HEADROOM_MW).reindex(index=years, columns=sub_ids)
+            status[v][d] = ["".join(code_ix.get(s, nodata) if isinstance(s, str) else nodata for s in row)
+                            for row in st.to_numpy()]
+            headroom[v][d] = [[None if not np.isfinite(x) else round(float(x), 1) for x in row]
+                              for row in hr.to_numpy(dtype=float)]
+    return status, headroom
+
+
+def _deterministic_ids(root: Any) -> None:
+    """Replace branca's random element ids with a counter, so the same run gives the same file."""
+    n = 0
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        el = stack.pop(0)
+        if id(el) in seen:
+            continue
+        seen.add(id(el))
+        if hasattr(el, "_id"):
+            el._id = f"{n:04d}"
+            n += 1
+        stack.extend(getattr(el, "_children", {}).values())
+
+
+def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> folium.Map:
+    """Build the interactive congestion map of a run.
+
+    Parameters
+    ----------
+    outputs : RunOutputs
+        A finished run (computed or read back).
+    basemap : bool or str
+        False (default): no tile layer, so the page makes no request.
+        True: PDOK's BRT achtergrondkaart, grey variant; a string picks
+        another ``xyzservices.providers.nlmaps`` variant (``standaard``,
+        ``pastel``, ``grijs``, ``water``, ``luchtfoto``).
+
+    Returns
+    -------
+    folium.Map
+        Render with :func:`interactive_html`; ``Map.save`` works too, but
+        only :func:`interactive_html` guarantees a page without CDN links.
+
+    Examples
+    --------
+    >>> from spatialprog.pipeline import read_plan, compute
+    >>> outputs = RunOutputs.from_result(compute(read_plan("layers/example_region.toml")))
+    >>> m = interactive_map(outputs)
+    >>> sorted(k for k in LAYER_TITLES_NL() if k in ("substations", "service_areas"))
+    ['service_areas', 'substations']
+    """
+    classes = D.status_classes()
+    H = D.status_lookup(outputs)
+    years, milestones = D.years_of(outputs)
+    variants = D.variants_of(outputs)
+    base = variants[0]
+    subs = outputs.layers["substations"]
+    areas = outputs.layers.get("service_areas")
+    subs_ids = subs["id"].astype(str)
+    sub_names = {str(i): (n if isinstance(n, str) and n else str(i))
+                 for i, n in zip(subs["id"], subs.get("name", subs["id"]), strict=True)}
+    all_ids = sorted(set(subs_ids) | (set(areas[F.SUBSTATION_ID].astype(str)) if areas is not None else set()))
+
+    extent_src = areas if areas is not None and len(areas) else subs
+    tol = D.display_tolerance_m(tuple(extent_src.total_bounds))
+    programme = D.programme_frame(outputs)
+    conflicts = D.conflicts_frame(outputs)
+    ranks = D.programme_rank_by_substation(programme)
+
+    w, s, e, n = extent_src.to_crs(4326).total_bounds
+    m = folium.Map(location=[(s + n) / 2, (w + e) / 2], tiles=None, zoom_start=10, min_zoom=MIN_ZOOM,
+                   max_zoom=MAX_ZOOM, control_scale=False, zoom_control="bottomright", prefer_canvas=False)
+    _no_cdn(m)
+    # folium hands the zoom limits only to a tile layer; MarkerCluster needs them on the map itself
+    m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
+    root = m.get_root()
+    root.title = f"{outputs.project_name} - netruimte"
+    root.header.add_child(Element(inline_head(markercluster=True)), name="spatialprog_assets", index=0)
+
+    if basemap:
+        import xyzservices.providers as xyz
+
+        variant = basemap if isinstance(basemap, str) else "grijs"
+        if variant not in xyz.nlmaps:
+            raise ValueError(f"basemap {variant!r}: not an nlmaps variant - use one of {', '.join(xyz.nlmaps)}")
+        prov = xyz.nlmaps[variant]
+        folium.TileLayer(tiles=prov.build_url(), attr=prov.html_attribution, name=BASEMAP_TITLE_NL,
+                         min_zoom=prov.get("min_zoom", MIN_ZOOM), max_zoom=MAX_ZOOM, max_native_zoom=prov.get("max_zoom", 19),
+                         overlay=False, control=True).add_to(m)
+
+    # service areas
+    areas_layer = None
+    if areas is not None and len(areas):
+        ga = D.display_copy(areas, tolerance_m=tol, to_wgs84=True)
+        sid = ga[F.SUBSTATION_ID].astype(str)
+        fc = _feature_collection(ga, {"id": ga["id"].astype(str), F.SUBSTATION_ID: sid})
+        areas_layer = folium.GeoJson(
+            fc, name=D.title_nl("service_areas"),
+            style_function=lambda f: {"fillColor": D.NO_DATA.colour, "fillOpacity": AREA_FILL_OPACITY,
+                                      "color": "#ffffff", "weight": 1, "opacity": 1, "className": "sp-area"},
+            on_each_feature=_bind_popup_js(hover=True), smooth_factor=0.5,
+        )
+        areas_layer.add_to(m)
+
+    # boundaries (when the run carries them)
+    b = outputs.layers.get(D.BOUNDARIES_KIND)
+    if b is not None and len(b):
+        gb = D.display_copy(b, tolerance_m=tol, to_wgs84=True)
+        folium.GeoJson(_feature_collection(gb, {}), name=D.title_nl(D.BOUNDARIES_KIND), interactive=False,
+                       style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"},
+                       ).add_to(m)
+
+    # sites by kind
+    for kind, g in D.site_layers(outputs).items():
+        gd = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
+        popups = _site_popups(kind, gd, outputs, sub_names, milestones, base)
+        gd = gd.assign(_popup=popups)
+        colour = D.SITE_COLOURS.get(kind, "#333")
+        fg = folium.FeatureGroup(name=D.title_nl(kind), show=True)
+        is_point = gd.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+        tips = [f"{html.escape(str(nm)) if isinstance(nm, str) else ''} ({html.escape(str(i))})"
+                for nm, i in zip(gd.get("name", gd["id"]), gd["id"], strict=True)]
+        gd = gd.assign(_tip=tips)
+        if (~is_point).any():
+            gp = gd[~is_point]
+            folium.GeoJson(
+                _feature_collection(gp, {"_popup": gp["_popup"], "_tip": gp["_tip"]}), control=False,
+                style_function=lambda f, c=colour: {"color": c, "weight": 2, "opacity": 0.95, "fillColor": c,
+                                                    "fillOpacity": 0.12, "className": "sp-site"},
+                on_each_feature=_bind_popup_js("_tip"),
+            ).add_to(fg)
+        if is_point.any():
+            gp = gd[is_point]
+            mc = _no_cdn(MarkerCluster(control=False, options={"maxClusterRadius": 60, "disableClusteringAtZoom": 15,
+                                                               "showCoverageOnHover": False}))
+            folium.GeoJson(
+                _feature_collection(gp, {"_popup": gp["_popup"], "_tip": gp["_tip"]}), control=False,
+                marker=folium.CircleMarker(radius=5, weight=1.5, color="#ffffff", fill=True, fill_color=colour,
+                                           fill_opacity=0.95),
+                on_each_feature=_bind_popup_js("_tip"),
+            ).add_to(mc)
+            mc.add_to(fg)
+        fg.add_to(m)
+
+    # conflicts (when the run has them)
+    extra_legend: list[tuple[str, str]] = []
+    if conflicts is not None:
+        gc = D.display_copy(conflicts, tolerance_m=tol, to_wgs84=True)
+        A = F.ALIASES_NL
+        pops = []
+        for r in gc.itertuples(index=False):
+            rec = r._asdict()
+            rows = [("regel", _cell(rec.get("rule_id"))), ("ernst", _cell(rec.get("severity"))),
+                    ("tussen", html.escape(f"{D.title_nl(rec['layer_a']) if rec.get('layer_a') in LAYER_KINDS else rec.get('layer_a', '')} "
+                                           f"{rec.get('id_a', '')} en "
+                                           f"{D.title_nl(rec['layer_b']) if rec.get('layer_b') in LAYER_KINDS else rec.get('layer_b', '')} "
+                                           f"{rec.get('id_b', '')}")),
+                    ("overlap (m2)", _cell(rec.get("area_m2"))), (A[F.DIST_M], _cell(rec.get("dist_m")))]
+            desc = html.escape(str(rec.get("description_nl") or "conflict"))
+            pops.append(f"<div class='sp-pop'><div class='sp-pop-title'>{desc}</div>"
+                        f"<table class='sp-kv'>{_rows(rows)}</table></div>")
+        sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
+        folium.GeoJson(
+            _feature_collection(gc, {"_popup": pops, "severity": sev}), name=D.CONFLICTS_TITLE_NL,
+            style_function=lambda f: {"color": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
+                                      "fillColor": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
+                                      "weight": 3, "fillOpacity": 0.55, "className": "sp-conflict"},
+            on_each_feature=_bind_popup_js(),
+        ).add_to(m)
+        extra_legend += [(f"{D.CONFLICTS_TITLE_NL}: {k}", v) for k, v in D.SEVERITY_COLOURS.items()
+                         if k in set(sev)]
+
+    # substations (on top of areas and sites)
+    subs_layer = None
+    gs = D.display_copy(subs, tolerance_m=tol, to_wgs84=True)
+    pops = _substation_popups(outputs, H, years, milestones, variants, classes, ranks, programme)
+    gs_ids = gs["id"].astype(str)
+    subs_layer = folium.GeoJson(
+        _feature_collection(gs, {F.SUBSTATION_ID: gs_ids, "_popup": [pops.get(i, "") for i in gs_ids]}),
+        name=D.title_nl("substations"),
+        marker=folium.CircleMarker(radius=8, weight=2, color="#111111", fill=True, fill_color=D.NO_DATA.colour,
+                                   fill_opacity=1.0),
+        on_each_feature=_bind_popup_js(),
+    )
+    subs_layer.add_to(m)
+
+    # the ranked programme as numbered markers
+    if programme is not None:
+        gp = D.display_copy(programme, tolerance_m=tol, to_wgs84=True)
+        fg = folium.FeatureGroup(name=D.PROGRAMME_TITLE_NL, show=True)
+        rows = []
+        for r in gp.itertuples(index=False):
+            rec = r._asdict()
+            kv = [(lab, _cell(rec.get(col))) for col, lab in D.PROGRAMME_COLUMNS_NL.items() if col in rec]
+            rows.append({"rank": int(rec["rank"]), "lat": r.geometry.y, "lon": r.geometry.x,
+                         "popup": f"<div class='sp-pop'><table class='sp-kv'>{_rows(kv)}</table></div>"})
+        fg.add_child(_RankMarkers(rows))
+        fg.add_to(m)
+
+    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    m.fit_bounds([[s, w], [n, e]], padding_top_left=(300, 20), padding_bottom_right=(200, 20))
+
+    variant_desc = {v: str(outputs.manifest.get("variants", {}).get(v, "")) for v in variants}
+    default_year = int(outputs.manifest.get("base_year") or years[0])
+    status, headroom = _status_blob(H, all_ids, years, variants, classes)
+    data = {
+        "subs": all_ids,
+        "names": {k: sub_names.get(k, k) for k in all_ids},
+        "years": years,
+        "defaultYear": default_year if default_year in years else years[0],
+        "variants": variants,
+        "variantDesc": variant_desc,
+        "classes": [{"code": c.code, "label": c.label_nl, "colour": c.colour} for c in classes],
+        "codes": [c.code for c in classes],
+        "directionsNl": dict(F.DIRECTION_NL),
+        "areaWord": "Voedingsgebied",
+        "subWord": "Onderstation",
+        "status": status,
+        "headroom": headroom,
+    }
+    site_legend = [(D.title_nl(k), D.SITE_COLOURS.get(k, "#333")) for k in D.site_layers(outputs)]
+    panel = _Panel(
+        title=html.escape(outputs.project_name or "spatialprog"),
+        run_date=D.run_date_nl(outputs.manifest),
+        fictional=bool(outputs.manifest.get("fictional_data")),
+        years=years, milestones=milestones,
+        directions=[(d, F.DIRECTION_NL[d]) for d in F.DIRECTIONS],
+        variants=[(v, variant_desc[v]) for v in variants],
+        classes=classes, subs_title=D.title_nl("substations"), sites=site_legend, extra=extra_legend,
+        has_programme=programme is not None, programme_title=D.PROGRAMME_TITLE_NL,
+        source=html.escape(D.source_line(outputs)), background=MAP_BACKGROUND,
+        data=data, areas_name=areas_layer.get_name() if areas_layer is not None else "null",
+        subs_name=subs_layer.get_name(), map_name=m.get_name(),
+    )
+    m.add_child(panel)
+    _deterministic_ids(root)
+    # names changed: the panel script must use the new ones
+    panel.areas_name = areas_layer.get_name() if areas_layer is not None else "null"
+    panel.subs_name = subs_layer.get_name()
+    panel.map_name = m.get_name()
+    return m
+
+
+def interactive_html(outputs: RunOutputs, *, basemap: bool | str = False) -> str:
+    """The interactive map of a run as one self-contained HTML page.
+
+    Every script and stylesheet is inline; without ``basemap`` the page
+    requests nothing (no CDN, no tiles). See :func:`interactive_map`.
+
+    Returns
+    -------
+    str
+        The HTML text (UTF-8).
+    """
+    m = interactive_map(outputs, basemap=basemap)
+    text = m.get_root().render()
+    return text if text.endswith("\n") else text + "\n"
+
+

@@ -1,0 +1,266 @@
+"""Maps without a browser: offline HTML, size, determinism, hooks, static PNG/PDF, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from spatialprog import fields as F
+from spatialprog.cli import cli
+from spatialprog.maps import MAP_HTML, write_maps
+from spatialprog.maps import _data as D
+from spatialprog.maps.interactive import LAYER_TITLES_NL, interactive_html
+from spatialprog.maps.static import _nice_length, static_figures
+from spatialprog.outputs import RunOutputs, write_run
+from spatialprog.pipeline import compute, read_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "layers" / "example_region.toml"
+RUN_DATE = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+CDN_HOSTS = ("cdn.jsdelivr", "unpkg.com", "cdnjs.cloudflare", "code.jquery", "bootstrapcdn", "d3js.org",
+             "googleapis", "rawcdn", "raw.githubusercontent", "openstreetmap")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return compute(read_plan(EXAMPLE))
+
+
+@pytest.fixture(scope="module")
+def outputs(result) -> RunOutputs:
+    return RunOutputs.from_result(result, run_date=RUN_DATE)
+
+
+@pytest.fixture(scope="module")
+def html_text(outputs) -> str:
+    return interactive_html(outputs)
+
+
+def _with_hooks(outputs: RunOutputs) -> RunOutputs:
+    """The example run plus a hand-made conflicts layer and ranking table (stand-ins for issues 3 and 4)."""
+    layers = dict(outputs.layers)
+    tables = dict(outputs.tables)
+    hs = outputs.layers["housing_sites"].iloc[:2]
+    iz = outputs.layers["industrial_zones"].iloc[:1]
+    subs = outputs.layers["substations"]
+    geoms = [hs.geometry.iloc[0].buffer(-5), shapely.LineString([hs.geometry.iloc[1].centroid,
+                                                                   iz.geometry.iloc[0].centroid])]
+    layers["conflicts"] = gpd.GeoDataFrame({
+        "conflict_id": ["C1", "C2"], "rule_id": ["R01", "R07"], "severity": ["hoog", "middel"],
+        "description_nl": ["Woningbouw en bedrijventerrein claimen dezelfde grond", "Te dicht bij onderstation"],
+        "layer_a": ["housing_sites", "housing_sites"], "id_a": list(hs["id"]),
+        "layer_b": ["industrial_zones", "substations"], "id_b": [iz["id"].iloc[0], subs["id"].iloc[0]],
+        "area_m2": [1234.5, np.nan], "dist_m": [np.nan, 80.0]}, geometry=geoms, crs=subs.crs)
+    tables["ranking"] = pd.DataFrame({
+        "rank": [2, 1, 3], F.SUBSTATION_ID: list(subs["id"].iloc[[3, 5, 7]]),
+        "intervention": ["extra transformator 40 MVA", "nieuw onderstation", "extra transformator 20 MVA"],
+        "mva": [40.0, 80.0, 20.0], "needed_by_year": [2029, 2027, 2032], "score": [0.81, 0.93, 0.55]})
+    return RunOutputs(layers, tables, dict(outputs.manifest))
+
+
+def _script_and_link_urls(text: str) -> list[str]:
+    return re.findall(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']([^\"']+)", text, re.I)
+
+
+# --------------------------------------------------------------------------------------
+# the interactive page
+
+
+def test_html_loads_nothing_from_outside(html_text):
+    assert _script_and_link_urls(html_text) == []
+    assert "<script src" not in html_text.lower()
+    for host in CDN_HOSTS:
+        assert host not in html_text, host
+    # the only http(s) URLs left are inert: Leaflet's attribution link, SVG namespaces, code comments
+    urls = set(re.findall(r"https?://[A-Za-z0-9.-]+", html_text))
+    assert urls <= {"https://leafletjs.com", "http://www.w3.org", "https://bugs.chromium.org",
+                    "https://bugzilla.mozilla.org"}, urls
+
+
+def test_html_inlines_leaflet_and_markercluster(html_text):
+    assert 't.version="1.9.4"' in html_text
+    assert "L.MarkerClusterGroup" in html_text
+    assert "sourceMappingURL" not in html_text
+    assert "url(images/" not in html_text
+
+
+def test_html_has_dutch_layers_title_legend(html_text, outputs):
+    titles = LAYER_TITLES_NL()
+    for key in ("service_areas", "substations", "housing_sites", "industrial_zones", "charging_hubs",
+                "heat_networks", "generation"):
+        assert json.dumps(titles[key])[1:-1] in html_text, titles[key]
+    assert "Conflicten" not in html_text and "Programma (rangorde)" not in html_text  # not in this run
+    assert outputs.project_name in html_text
+    assert "14 maart 2026" in html_text
+    assert "Fictieve gegevens" in html_text
+    for c in D.status_classes():
+        assert c.label_nl in html_text and c.colour in html_text
+    assert 'id="sp-year"' in html_text and 'id="sp-direction"' in html_text and 'id="sp-variant"' in html_text
+    assert '"maxZoom": 18' in html_text
+
+
+def test_html_small_and_deterministic(outputs, html_text):
+    assert len(html_text.encode()) < 1_500_000
+    assert interactive_html(outputs) == html_text
+    assert not re.search(r"[0-9a-f]{32}", html_text)  # no random element ids
+    assert "$(" not in html_text  # no jQuery calls (jQuery is not on the page)
+
+
+def test_status_data_matches_headroom_table(html_text, outputs):
+    """The page's status digits are the headroom table's statuses (checked on every cell)."""
+    m = re.search(r"var D = (\{.*?\});\n", html_text)
+    assert m
+    data = json.loads(m.group(1))
+    h = outputs.tables["headroom"]
+    codes = data["codes"]
+    assert data["variants"][0] == "basis" and set(data["variants"]) == set(h[F.VARIANT])
+    for r in h.itertuples(index=False):
+        i = data["subs"].index(r.substation_id)
+        yi = data["years"].index(r.year)
+        assert codes[int(data["status"][r.variant][r.direction][yi][i])] == r.status
+        assert data["headroom"][r.variant][r.direction][yi][i] == pytest.approx(r.headroom_mw, abs=0.051)
+
+
+def test_basemap_only_when_asked(outputs, html_text):
+    assert "service.pdok.nl" not in html_text
+    with_tiles = interactive_html(outputs, basemap=True)
+    assert "service.pdok.nl/brt/achtergrondkaart" in with_tiles and "/grijs/" in with_tiles
+    assert "BRT-achtergrondkaart (PDOK)" in with_tiles
+    with pytest.raises(ValueError, match="nlmaps variant"):
+        interactive_html(outputs, basemap="nope")
+
+
+def test_display_copy_leaves_results_alone(outputs):
+    areas = outputs.layers["service_areas"]
+    before = areas.geometry.copy()
+    shown = D.display_copy(areas, tolerance_m=50, to_wgs84=True)
+    assert areas.geometry.equals(before) and areas.crs.to_epsg() == 28992
+    assert shown.crs.to_epsg() == 4326 and len(shown) == len(areas)
+    lon, lat = shown.geometry.iloc[0].exterior.coords[0]
+    assert 3 < lon < 8 and 50 < lat < 54 and round(lon, 5) == lon
+
+
+def test_hooks_conflicts_and_programme(outputs, tmp_path):
+    o = _with_hooks(outputs)
+    text = interactive_html(o)
+    assert D.CONFLICTS_TITLE_NL in text and D.PROGRAMME_TITLE_NL in text
+    assert "Woningbouw en bedrijventerrein claimen dezelfde grond" in text
+    assert "rang in programma" in text and "nieuw onderstation" in text
+    assert len(re.findall(r'"rank": \d', text)) == 3
+    assert "$(" not in text  # folium's Popup would need jQuery, which the page does not carry
+    prog = D.programme_frame(o)
+    assert list(prog["rank"]) == [1, 2, 3]
+    files = write_maps(o, tmp_path)
+    names = {p.name for p in files}
+    assert {"conflicten.png", "conflicten.pdf", "programma.png", "programma.pdf"} <= names
+
+
+def test_no_hooks_without_data(outputs):
+    assert D.programme_frame(outputs) is None and D.conflicts_frame(outputs) is None
+
+
+# --------------------------------------------------------------------------------------
+# static maps and files
+
+
+def _status_pixels(png: Path) -> dict[str, int]:
+    from PIL import Image
+
+    with Image.open(png) as im:
+        img = np.asarray(im.convert("RGB")).astype(int)
+    out = {}
+    for c in D.status_classes()[:-1]:
+        rgb = np.array([int(c.colour[i:i + 2], 16) for i in (1, 3, 5)])
+        out[c.code] = int((np.abs(img - rgb).max(axis=2) <= 8).sum())
+    return out
+
+
+def test_write_maps_files_nonblank(outputs, tmp_path):
+    files = write_maps(outputs, tmp_path)
+    assert files[0].name == MAP_HTML
+    assert [p.name for p in files] == [MAP_HTML, "netruimte_afname.png", "netruimte_afname.pdf",
+                                       "netruimte_invoeding.png", "netruimte_invoeding.pdf"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
+    for p in files:
+        assert p.stat().st_size > 10_000, p
+    assert files[2].read_bytes().startswith(b"%PDF")
+    px = _status_pixels(tmp_path / "netruimte_afname.png")
+    # the 2040 offtake panel of the example has congested areas, the 2025 one areas with room
+    assert px["congestie"] > 20_000 and px["ruimte"] > 20_000
+    from PIL import Image
+
+    with Image.open(files[1]) as im:
+        w, h = im.size
+    assert (w, h) == (2338, 1654)  # A4 landscape at 200 dpi
+
+
+def test_static_maps_deterministic(outputs, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_maps(outputs, a)
+    write_maps(outputs, b)
+    for name in ("map.html", "netruimte_afname.png", "netruimte_afname.pdf"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_static_figures_keys(outputs):
+    figs = static_figures(outputs)
+    assert list(figs) == ["netruimte_afname", "netruimte_invoeding"]
+    fig = figs["netruimte_afname"]
+    texts = [t.get_text() for t in fig.texts]
+    assert any(t.endswith("fictieve gegevens") and t.startswith("Bron:") for t in texts)
+    assert len(fig.axes) == 4  # milestone years 2025, 2030, 2035, 2040
+
+
+def test_nice_scale_lengths():
+    assert [_nice_length(s) for s in (40_000, 7_000, 300_000, 900)] == [10_000, 1_000, 50_000, 200]
+
+
+# --------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_map_from_run_folder_does_not_recompute(result, tmp_path, monkeypatch):
+    write_run(result, tmp_path, run_date=RUN_DATE)
+    import spatialprog.pipeline as pipeline
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(pipeline, "compute", boom)
+    r = CliRunner().invoke(cli, ["map", str(tmp_path), "--no-static"], obj={})
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / MAP_HTML).is_file() and not (tmp_path / "netruimte_afname.png").exists()
+    assert "14 maart 2026" in (tmp_path / MAP_HTML).read_text(encoding="utf-8")
+
+
+def test_cli_map_from_project(tmp_path):
+    r = CliRunner().invoke(cli, ["map", str(EXAMPLE), "--out", str(tmp_path), "--no-static"], obj={})
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MAP_HTML]
+
+
+def test_cli_map_bad_source(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("a\n")
+    r = CliRunner().invoke(cli, ["map", str(p)], obj={})
+    assert r.exit_code == 2 and "project file" in r.output
+    r = CliRunner().invoke(cli, ["map", str(tmp_path)], obj={})
+    assert r.exit_code == 2 and "not the output folder of a run" in r.output
+
+
+def test_cli_run_writes_maps_unless_no_maps(tmp_path):
+    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(tmp_path / "a"), "--variant", "basis"], obj={})
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "a" / MAP_HTML).is_file() and (tmp_path / "a" / "netruimte_afname.pdf").is_file()
+    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(tmp_path / "b"), "--no-maps"], obj={})
+    assert r.exit_code == 0, r.output
+    assert not (tmp_path / "b" / MAP_HTML).exists()

@@ -1,0 +1,184 @@
+"""The interactive map in real headless Chromium: offline, layers, year control, legend, colours.
+
+Uses :mod:`tests.clients.chromium` (CDP over Chromium's debugging pipe). The
+page is opened from ``file://`` with the network unused: every request it
+makes is recorded and must be ``file:`` or ``data:``. Interaction is checked
+by a probe script appended to a *copy* of the page (the product page is not
+changed): it reads the layer control and legend from the DOM, moves the year
+slider and the direction/variant selects with real input/change events, and
+reports the fill colour of every service-area path; the test compares those
+colours with the statuses in the headroom table.
+
+One screenshot of the example region is kept in ``test-artifacts/`` (not committed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spatialprog import fields as F
+from spatialprog.maps import MAP_HTML, write_maps
+from spatialprog.maps import _data as D
+from spatialprog.maps.interactive import AREA_FILL_OPACITY, LAYER_TITLES_NL, MAP_BACKGROUND
+from spatialprog.outputs import RunOutputs
+from spatialprog.pipeline import compute, read_plan
+from tests.clients.chromium import chromium_available, load_page
+
+pytestmark = pytest.mark.client
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "layers" / "example_region.toml"
+ARTIFACTS = ROOT / "test-artifacts"
+WINDOW = (1400, 900)
+
+_reason = chromium_available()
+if _reason:
+    pytestmark = [pytest.mark.client, pytest.mark.skip(reason=f"headless Chromium not available: {_reason}")]
+
+# (year, direction, variant) set through the controls, in this order
+CASES = [(2025, "offtake", "basis"), (2040, "offtake", "basis"), (2040, "feedin", "basis"),
+         (2040, "offtake", "hoog"), (2030, "offtake", "vertraagd")]
+
+PROBE = """
+<script>
+(function () {
+  function fills() {
+    return Array.prototype.map.call(document.querySelectorAll("path.sp-area"), function (p) {
+      return p.getAttribute("fill"); });
+  }
+  function set(year, dir, variant) {
+    var y = document.getElementById("sp-year"); y.value = year; y.dispatchEvent(new Event("input"));
+    var d = document.getElementById("sp-direction"); d.value = dir; d.dispatchEvent(new Event("change"));
+    var v = document.getElementById("sp-variant");
+    if (v) { v.value = variant; v.dispatchEvent(new Event("change")); }
+    return {state: document.getElementById("sp-panel").getAttribute("data-state"), fills: fills(),
+            yearShown: document.getElementById("sp-year-val").textContent};
+  }
+  var out = {
+    overlays: Array.prototype.map.call(document.querySelectorAll(".leaflet-control-layers-overlays label"),
+      function (l) { return l.textContent.trim(); }),
+    legend: Array.prototype.map.call(document.querySelectorAll("#sp-legend .sp-li"),
+      function (e) { return e.textContent.replace(/\\s+/g, " ").trim(); }),
+    scale: document.querySelectorAll(".leaflet-control-scale").length,
+    title: document.querySelector(".sp-title").textContent.trim(),
+    nSubs: document.querySelectorAll("path.leaflet-interactive").length,
+    clusters: document.querySelectorAll(".marker-cluster").length,
+    initial: {state: document.getElementById("sp-panel").getAttribute("data-state"), fills: fills()},
+    cases: CASES.map(function (c) { return set(c[0], c[1], c[2]); })
+  };
+  console.log("SPATIALPROG_PROBE " + JSON.stringify(out));
+})();
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def outputs() -> RunOutputs:
+    return RunOutputs.from_result(compute(read_plan(EXAMPLE)), run_date=datetime(2026, 3, 14, tzinfo=UTC))
+
+
+@pytest.fixture(scope="module")
+def map_html(outputs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("map")
+    write_maps(outputs, out, static=False)
+    return out / MAP_HTML
+
+
+def _expected_fills(outputs: RunOutputs, year: int, direction: str, variant: str) -> Counter:
+    h = outputs.tables["headroom"]
+    h = h[(h[F.YEAR] == year) & (h[F.DIRECTION] == direction) & (h[F.VARIANT] == variant)]
+    status = dict(zip(h[F.SUBSTATION_ID].astype(str), h[F.STATUS], strict=True))
+    colour = {c.code: c.colour for c in D.status_classes()}
+    areas = outputs.layers["service_areas"]
+    return Counter(colour[status.get(s, D.NO_DATA.code)] for s in areas[F.SUBSTATION_ID].astype(str))
+
+
+def _offline(res) -> None:
+    assert res.console_errors == []
+    outside = [u for u in res.requests if not u.startswith(("file:", "data:"))]
+    assert outside == [], f"the page asked for {outside}"
+    assert res.failed_requests == []
+
+
+def test_map_offline_screenshot_has_status_colours(map_html, outputs):
+    """No console error, no request leaving the file, and the status colours on screen (2040, offtake)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "map_example_region.png"
+    res = load_page(map_html.as_uri() + "#jaar=2040&richting=afname", screenshot_path=shot, window_size=WINDOW)
+    _offline(res)
+    assert res.title.startswith(outputs.project_name)
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        img = np.asarray(im.convert("RGB")).astype(float)
+    bg = np.array([int(MAP_BACKGROUND[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    assert img.std() > 20, "blank screenshot"
+    counts = {}
+    for c in D.status_classes()[:-1]:
+        rgb = np.array([int(c.colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+        blended = AREA_FILL_OPACITY * rgb + (1 - AREA_FILL_OPACITY) * bg
+        counts[c.code] = int((np.abs(img - blended).max(axis=2) <= 6).sum())
+    expected = {code for code, n in Counter(
+        D.status_lookup(outputs).xs(("basis", "offtake", 2040), level=(0, 1, 2))[F.STATUS]).items() if n}
+    for code in expected:  # every status present in 2040 covers a visible share of the map
+        assert counts[code] > 5_000, (code, counts)
+    for code in set(counts) - expected:
+        assert counts[code] < 500, (code, counts)
+
+
+def test_layer_control_legend_and_year_control(map_html, outputs, tmp_path):
+    page = map_html.read_text(encoding="utf-8")
+    probe = PROBE.replace("CASES.map", f"{json.dumps(CASES)}.map")
+    probed = tmp_path / "map_probe.html"
+    probed.write_text(page.replace("</html>", probe + "</html>"), encoding="utf-8")
+    res = load_page(probed, window_size=WINDOW)
+    _offline(res)
+    line = next(m for m in res.console_messages if "SPATIALPROG_PROBE " in m)
+    out = json.loads(line.split("SPATIALPROG_PROBE ", 1)[1])
+
+    titles = LAYER_TITLES_NL()
+    for key in ("service_areas", "substations", "housing_sites", "industrial_zones", "charging_hubs",
+                "heat_networks", "generation"):
+        assert titles[key] in out["overlays"], (titles[key], out["overlays"])
+    assert out["scale"] == 1
+    assert out["title"] == outputs.project_name
+    legend = " | ".join(out["legend"])
+    for c in D.status_classes()[:-1]:
+        assert c.label_nl in legend
+    assert out["clusters"] >= 1 or out["nSubs"] > 0
+
+    # initial state: the base year, offtake, base variant
+    assert out["initial"]["state"] == "2025|offtake|basis"
+    assert Counter(out["initial"]["fills"]) == _expected_fills(outputs, 2025, "offtake", "basis")
+    seen = set()
+    for (year, direction, variant), got in zip(CASES, out["cases"], strict=True):
+        assert got["state"] == f"{year}|{direction}|{variant}"
+        assert got["yearShown"] == str(year)
+        assert Counter(got["fills"]) == _expected_fills(outputs, year, direction, variant), (year, direction, variant)
+        seen.add(tuple(sorted(Counter(got["fills"]).items())))
+    assert len(seen) >= 3, "the controls did not change the colours"
+
+
+def test_map_with_hooks_offline(outputs, tmp_path):
+    """Conflicts and the ranked programme (stand-ins) render without errors and show their layers."""
+    from tests.test_maps import _with_hooks
+
+    write_maps(_with_hooks(outputs), tmp_path, static=False)
+    page = (tmp_path / MAP_HTML).read_text(encoding="utf-8")
+    probe = """<script>console.log("SPATIALPROG_PROBE " + JSON.stringify({
+      overlays: Array.prototype.map.call(document.querySelectorAll(".leaflet-control-layers-overlays label"),
+        function (l) { return l.textContent.trim(); }),
+      ranks: document.querySelectorAll(".sp-rank").length}));</script>"""
+    probed = tmp_path / "probe.html"
+    probed.write_text(page.replace("</html>", probe + "</html>"), encoding="utf-8")
+    res = load_page(probed, window_size=WINDOW)
+    _offline(res)
+    out = json.loads(next(m for m in res.console_messages if "SPATIALPROG_PROBE " in m).split(" ", 2)[2])
+    assert D.CONFLICTS_TITLE_NL in out["overlays"] and D.PROGRAMME_TITLE_NL in out["overlays"]
+    assert out["ranks"] >= 3  # numbered markers (plus the one in the legend)
