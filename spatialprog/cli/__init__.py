@@ -31,8 +31,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import run, validate
+    from . import check_site, run, validate
 
+    cli.add_command(check_site.check_site)
     cli.add_command(run.run)
     cli.add_command(validate.validate)
 
