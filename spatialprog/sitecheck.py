@@ -58,7 +58,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -784,6 +784,10 @@ def _as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataF
             missing = [v for v in variants if v not in obj.variants]
             if missing:
                 raise ProjectError(f"variant '{missing[0]}' is not in this baseline - known: {', '.join(obj.variants)}")
+            if list(variants) != obj.variants:
+                return replace(obj, variants=list(variants),
+                               capacity_mw={v: obj.capacity_mw[v] for v in variants},
+                               load_mw={v: obj.load_mw[v] for v in variants})
         return obj
     if isinstance(obj, RunResult):
         return Baseline.from_result(obj, variants=variants)
@@ -1445,7 +1449,7 @@ def _evaluate(session: WhatIf, e: _Entry, input_notices: Sequence[str]) -> SiteC
                 ],
                 "alternatives": alts,
             })
-        bad_years = [int(y) for y, f, d in zip(years, fits, demand_years, strict=True) if d and not f]
+        bad_years = [int(y) for y, f, d in zip(years, fits, demand_years, strict=True) if d and not f] if ns else []
         variants[v] = {
             "verdict": Verdict.make(key, vyear, v).to_dict(),
             "first_fit_year": first_fit,
