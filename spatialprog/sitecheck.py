@@ -931,8 +931,9 @@ class SiteCheck:
         >>> from spatialprog.pipeline import compute, read_plan
         >>> c = check_site(compute(read_plan("layers/example_region.toml")), "186150,437150,150",
         ...                {"dwellings": 100, "heating": "all_electric", "ev_share": 0.5, "start_year": 2027})
-        >>> c.table().set_index("year").loc[2028, ["fits", "short_mw"]].tolist()
-        [False, 0.5152]
+        >>> row = c.table().set_index("year").loc[2028]
+        >>> bool(row["fits"]), float(row["short_mw"])
+        (False, 0.5152)
         """
         v = variant or self.verdict.variant
         rows = []
