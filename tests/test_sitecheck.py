@@ -456,3 +456,18 @@ def test_the_last_site_sees_everything_whatever_the_order(base, seed):
     assert after == pytest.approx(2.3358767 - 3.78, abs=1e-3)
     assert np.isclose(years_of(last)[2040]["substations"][0]["earlier_sites_mw"] + years_of(last)[2040]["site_mw"],
                       3.78, atol=1e-3)
+
+
+# ---- land-claim conflicts (runs where spatialprog.conflicts is installed) -------------------------
+
+
+@pytest.mark.skipif(not conflicts_available(), reason="spatialprog.conflicts is not installed (branch conflicts)")
+def test_conflicts_with_the_rules_table(base, example_result):
+    # a housing site on top of business park BT01: rule R01 (housing x industrial overlap, severity hoog)
+    bt = example_result.plan.layers["industrial_zones"]
+    c0 = bt.geometry.iloc[0].representative_point()
+    c = check_site(base, f"{c0.x},{c0.y},100", GAS_200)
+    assert c.conflicts["available"] is True
+    r01 = [i for i in c.conflicts["items"] if i["rule_id"] == "R01"]
+    assert r01 and r01[0]["other_layer"] == "industrial_zones" and r01[0]["other_id"] == str(bt["id"].iloc[0])
+    assert r01[0]["severity"] == "hoog"
