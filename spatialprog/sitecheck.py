@@ -1050,8 +1050,6 @@ def _assumptions(kind: str, frame: gpd.GeoDataFrame, params: ParameterSet) -> li
         keys = [f"demand.dwelling_kw.{row['heating']}", "demand.ev_kw_per_ev"]
         if "ev_share" not in frame or pd.isna(row.get("ev_share")):
             keys.append("demand.ev_share_default")
-        if row["heating"] != "heat_network":
-            keys.append("demand.dwelling_kw.heat_network")
         keys += ["housing.delay_years", "housing.delivery_share"]
     elif kind == "industrial_zones":
         if "contracted_mw" not in frame or pd.isna(row.get("contracted_mw")):
@@ -1944,7 +1942,7 @@ def render_html(checks: Sequence[SiteCheck]) -> str:
         vd = c.variants[v.variant]
         col = _HTML_COLOURS.get(v.key, "#333")
         s = c.site
-        prog = ", ".join(f"{_esc(k)} {_esc(x)}" for k, x in s["programme"].items())
+        prog = ", ".join(f"{_esc(k)} {_esc(x)}" for k, x in s["programme"].items() if k != "priority_category")
         out.append(f"<h2>{'#' + str(s['order']) + ' ' if len(checks) > 1 and s.get('order') else ''}"
                    f"{_esc(s['name'] or s['id'])} <span class='small'>({_esc(s['title_nl'])}, {s['area_ha']:.2f} ha; "
                    f"{prog})</span></h2>")

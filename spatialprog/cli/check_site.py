@@ -135,7 +135,7 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
     vd = c.variants[v.variant]
     colour = _COLOURS.get(v.key, "white")
     s = c.site
-    prog = ", ".join(f"{k} {val}" for k, val in s["programme"].items())
+    prog = ", ".join(f"{k} {val}" for k, val in s["programme"].items() if k != "priority_category")
     head = f"[bold]{s['name'] or s['id']}[/] ({s['title_nl']}, {s['area_ha']:.2f} ha; {prog})"
     if batch:
         head = f"#{s['order']} " + head
