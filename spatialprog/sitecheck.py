@@ -536,14 +536,18 @@ def read_sites(
     # the layer's own schema (types, allowed values, bounds, repairs)
     source = LayerSource(path=Path("<site>"), key="site", recode={c: v for c, v in _RECODE.items()
                                                                   if c in schema.column_names})
-    sites = validate_layer(out, schema, working_crs=working_crs, label="site", source=source, notices=notices)
-    # checks the schema cannot make: a site must add something
+    # a check the schema cannot make (it allows 0 for existing plans): a new site must add something
     extra: list[Problem] = []
-    if k == "housing_sites":
-        for fid, dw in zip(sites["id"], sites["dwellings"], strict=True):
-            if pd.notna(dw) and dw <= 0:
+    if k == "housing_sites" and "dwellings" in out:
+        dw = pd.to_numeric(out["dwellings"], errors="coerce")
+        for fid, n in zip(out["id"], dw, strict=True):
+            if n == 0:
                 extra.append(_site_problem("0 dwellings: the site adds no demand", "give the number of dwellings "
                                            "(at least 1)", str(fid), "dwellings"))
+    try:
+        sites = validate_layer(out, schema, working_crs=working_crs, label="site", source=source, notices=notices)
+    except LayerValidationError as err:  # report every problem at once
+        raise LayerValidationError(err.problems + extra) from None
     if polygonal:
         a = shapely.area(np.asarray(sites.geometry.values))
         for fid, ai in zip(sites["id"], a, strict=True):
@@ -1531,12 +1535,11 @@ def _summaries(c: SiteCheck, base: Baseline) -> tuple[str, str]:
                            + (f" ({s['share']:.0%})" if len(c.serving) > 1 else "") for s in c.serving)
     site_mw = vd["site_mw_end"] or 0.0
     if key == "outside":
-        nl = (f"{VERDICTS['outside'][0].capitalize()}. {label} ligt buiten elk voedingsgebied van dit project en "
-              f"binnen {base.params(v)['assignment.max_distance_m']:g} m van geen enkel onderstation. Controleer de "
-              "locatie en het coördinatenstelsel (--crs).")
+        dmax = base.params(v)["assignment.max_distance_m"]
+        nl = (f"{VERDICTS['outside'][0].capitalize()}. {label} ligt buiten elk voedingsgebied van dit project en er "
+              f"ligt geen onderstation binnen {dmax:g} m. Controleer de locatie en het coördinatenstelsel (--crs).")
         en = (f"{VERDICTS['outside'][1].capitalize()}. {label} lies outside every service area of this project and "
-              f"not within {base.params(v)['assignment.max_distance_m']:g} m of any substation. Check the location "
-              "and the coordinate system (--crs).")
+              f"no substation lies within {dmax:g} m. Check the location and the coordinate system (--crs).")
         return nl, en
     if key == "after_horizon":
         return (f"{c.verdict.nl.capitalize()} (tot en met {end}).", f"{c.verdict.en.capitalize()} (up to {end}).")

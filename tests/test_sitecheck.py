@@ -375,6 +375,9 @@ def test_bad_input_reports_every_problem_at_once(base):
     with pytest.raises(LayerValidationError) as e:
         check_site(base, SITE_OS07, {"dwellings": -1, "heating": "pellets", "start_year": 2027})
     assert len(e.value.problems) == 2
+    with pytest.raises(LayerValidationError) as e:
+        check_site(base, SITE_OS07, {"dwellings": 0, "heating": "pellets", "start_year": 2027})
+    assert [p.field for p in e.value.problems] == ["heating", "dwellings"]
 
 
 # ---- the command line -------------------------------------------------------------------------
