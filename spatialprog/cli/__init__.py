@@ -32,9 +32,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import export, run, validate
+    from . import check_site, export, run, validate
     from . import map as map_cmd
 
+    cli.add_command(check_site.check_site)
     cli.add_command(export.export)
     cli.add_command(run.run)
     cli.add_command(validate.validate)

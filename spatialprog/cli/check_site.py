@@ -1,0 +1,229 @@
+"""``spatialprog check-site``: does a new site fit on the grid, and from when?"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import console, project_argument
+
+_COLOURS = {"fits": "green", "fits_from": "yellow", "does_not_fit": "red", "outside": "magenta",
+            "after_horizon": "cyan"}
+_STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange", "congestie": "red"}
+
+
+@click.command("check-site")
+@project_argument
+@click.argument("sites", nargs=-1, required=True, metavar="SITE...")
+@click.option("--kind", type=click.Choice(["housing", "industrial", "charging"]),
+              help="What is planned (default: inferred from the other options or the file's fields).")
+@click.option("--dwellings", type=int, help="Housing: number of dwellings.")
+@click.option("--heating", help="Housing: gas, hybrid, all_electric or heat_network (Dutch: hybride, warmtenet).")
+@click.option("--ev-share", type=float, help="Housing: EVs charging at home per dwelling (default from the parameters).")
+@click.option("--start-year", type=int, help="First delivery year (housing), start year (business park), year in "
+              "service (charging hub).")
+@click.option("--end-year", type=int, help="Housing: last delivery year (dwellings spread evenly).")
+@click.option("--phasing", help="Housing: dwellings per year, e.g. '2027:120;2028:80'.")
+@click.option("--category", help="Business park: logistics, light_industry, heavy_industry, offices or mixed.")
+@click.option("--area-ha", type=float, help="Business park: net area (default: from the outline).")
+@click.option("--contracted-mw", type=float, help="Business park: contracted MW (replaces MW per hectare).")
+@click.option("--charge-points", type=int, help="Charging hub: number of charge points.")
+@click.option("--kw-per-point", type=float, help="Charging hub: kW per charge point.")
+@click.option("--segment", type=click.Choice(["passenger", "freight"]), help="Charging hub: passenger or freight.")
+@click.option("--priority", "priority_category", help="ACM societal-priority category of the demand, if any.")
+@click.option("--name", help="Name of the site, shown in the report.")
+@click.option("--id", "site_id", help="Id of the site (default site-1, site-2, ...).")
+@click.option("--crs", help="CRS of SITE coordinates (default EPSG:28992, or the file's own); EPSG:4326 for lon/lat.")
+@click.option("--radius", "radius_m", type=float, help="Radius in metres around an x,y point (or write 'x,y,radius').")
+@click.option("--layer", help="Layer of a multi-layer SITE file.")
+@click.option("--variant", "variants", multiple=True, help="Check these variants (repeatable; the first is the "
+              "headline; default all, base first).")
+@click.option("--search-radius", "search_radius_m", type=float,
+              help="Read substations and sites this far around the site (m); default assignment.max_distance_m.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report (docs/check_site.md) instead of the table.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a one-page HTML report with a small map.")
+@click.option("--all-years/--milestones", default=False, show_default=True,
+              help="Show every horizon year in the table, or the milestone and short years only.")
+def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwellings: int | None, heating: str | None,
+               ev_share: float | None, start_year: int | None, end_year: int | None, phasing: str | None,
+               category: str | None, area_ha: float | None, contracted_mw: float | None, charge_points: int | None,
+               kw_per_point: float | None, segment: str | None, priority_category: str | None, name: str | None,
+               site_id: str | None, crs: str | None, radius_m: float | None, layer: str | None,
+               variants: tuple[str, ...], search_radius_m: float | None, as_json: bool, html_path: Path | None,
+               all_years: bool) -> None:
+    """Does a new site fit on the grid of PROJECT.toml, and from when?
+
+    SITE is a GIS file (one or more features, with the programme as fields), a
+    GeoJSON or WKT text, or x,y (EPSG:28992 unless --crs) with --radius. Several
+    SITEs, or a file with several features, are checked in order: each sees the
+    demand of the ones before it.
+
+    Answers per year and variant: the serving substation(s), the site's demand,
+    headroom before and after, the verdict ("past", "past vanaf 2031", "past niet
+    binnen de horizon"), the MW short and the nearest substations with room.
+    Only the part of the layers near the site is read.
+
+    \b
+    Examples:
+      spatialprog check-site layers/example_region.toml 186150,437150 --radius 150 \\
+          --dwellings 100 --heating all_electric --ev-share 0.5 --start-year 2027
+      spatialprog check-site layers/example_region.toml plan.gpkg --json > check.json
+      spatialprog check-site layers/example_region.toml "POINT (5.93 51.98)" --crs EPSG:4326 \\
+          --radius 200 --dwellings 250 --heating hybride --start-year 2028 --html check.html
+    """
+    from ..sitecheck import check_sites
+
+    t0 = time.perf_counter()
+    programme: dict[str, Any] = {
+        "dwellings": dwellings, "heating": heating, "ev_share": ev_share, "start_year": start_year,
+        "end_year": end_year, "phasing": phasing, "category": category, "area_ha": area_ha,
+        "contracted_mw": contracted_mw, "charge_points": charge_points, "kw_per_point": kw_per_point,
+        "segment": segment, "priority_category": priority_category, "name": name, "id": site_id,
+    }
+    programme = {k: v for k, v in programme.items() if v is not None}
+    status = console.status("reading the layers near the site ...") if not as_json else None
+    if status:
+        status.start()
+    try:
+        checks = check_sites(project, list(sites), programme, crs=crs, variants=list(variants) or None,
+                             radius_m=radius_m, kind=kind, layer=layer, search_radius_m=search_radius_m)
+    finally:
+        if status:
+            status.stop()
+    elapsed = time.perf_counter() - t0
+    if html_path is not None:
+        from ..errors import OutputError
+        from ..sitecheck import render_html
+
+        try:
+            html_path.write_text(render_html(checks), encoding="utf-8")
+        except OSError as e:
+            raise OutputError(f"--html: cannot write '{html_path}': {e.strerror} - choose a writable path") from None
+    if as_json:
+        from ..sitecheck import report_dict
+
+        json.dump(report_dict(checks), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    for c in checks:
+        print_check(c, all_years=all_years, batch=len(checks) > 1)
+    if len(checks) > 1:
+        print_batch(checks)
+    if html_path is not None:
+        console.print(f"[dim]one-page report: {html_path}[/]")
+    console.print(f"[dim]checked {len(checks)} site{'s' if len(checks) > 1 else ''} in {elapsed:.2f} s[/]")
+
+
+def _milestones(years: list[int], keep: set[int]) -> list[int]:
+    from ..outputs import milestone_years
+
+    return sorted(set(milestone_years(years)) | keep)
+
+
+def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
+    """Print one site check as a rich report."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    v = c.verdict
+    vd = c.variants[v.variant]
+    colour = _COLOURS.get(v.key, "white")
+    s = c.site
+    prog = ", ".join(f"{k} {val}" for k, val in s["programme"].items() if k != "priority_category")
+    head = f"[bold]{s['name'] or s['id']}[/] ({s['title_nl']}, {s['area_ha']:.2f} ha; {prog})"
+    if batch:
+        head = f"#{s['order']} " + head
+    if c.sees:
+        head += f"\n[dim]sees the demand of earlier sites: {', '.join(c.sees)}[/]"
+    if s.get("priority_category"):
+        head += f"\nmaatschappelijke prioriteit / societal priority: {s['priority_category']}"
+    serving = "; ".join(f"{x['substation_id']} {x['name'] or ''} ({x['share']:.0%}, {x['method']})" for x in c.serving)
+    head += f"\nserved by: {serving or '[magenta]no substation of this project[/]'}"
+    console.print(Panel(f"{head}\n\n[bold {colour}]{v.nl.upper()}[/]  /  [{colour}]{v.en}[/]  "
+                        f"[dim](variant {v.variant})[/]\n\n{c.summary_nl}\n[dim]{c.summary_en}[/]",
+                        title="check-site", title_align="left", border_style=colour))
+    if c.serving:
+        years = [y["year"] for y in vd["years"]]
+        keep = {y["year"] for y in vd["years"] if not y["fits"]}
+        first_demand = next((y["year"] for y in vd["years"] if y["site_mw"] > 0), None)
+        if first_demand:
+            keep.add(first_demand)
+        if v.year:
+            keep.add(v.year)
+        show = set(years) if all_years else set(_milestones(years, keep))
+        t = Table(title=f"Offtake per year, variant '{v.variant}' (MW)", title_justify="left")
+        t.add_column("year", justify="right")
+        t.add_column("site", justify="right")
+        for x in c.serving:
+            t.add_column(f"{x['substation_id']} before", justify="right")
+            t.add_column(f"{x['substation_id']} after", justify="right")
+            t.add_column("status", justify="left")
+        t.add_column("fits", justify="center")
+        t.add_column("short", justify="right")
+        for y in vd["years"]:
+            if y["year"] not in show:
+                continue
+            cells = [str(y["year"]), f"{y['site_mw']:.2f}"]
+            for sub in y["substations"]:
+                cells += [f"{sub['headroom_before_mw']:.2f}", f"{sub['headroom_after_mw']:.2f}",
+                          f"[{_STATUS.get(sub['status_after'], 'white')}]{sub['status_after']}[/]"]
+            cells += ["[green]ja[/]" if y["fits"] else "[red]nee[/]",
+                      f"{y['short_mw']:.2f}" if y["short_mw"] else ""]
+            t.add_row(*cells)
+        console.print(t)
+        if len(c.variants) > 1:
+            tv = Table(title="Development variants", title_justify="left")
+            for col in ("variant", "verdict (nl)", "verdict (en)", "first fit year", "max short MW"):
+                tv.add_column(col)
+            for name, d in c.variants.items():
+                tv.add_row(name, d["verdict"]["nl"], d["verdict"]["en"], str(d["first_fit_year"] or ""),
+                           f"{d['max_short_mw']:.2f}" if d["max_short_mw"] else "")
+            console.print(tv)
+        alts_year = next((y for y in vd["years"] if not y["fits"]), None) or vd["years"][-1]
+        if alts_year["alternatives"]:
+            console.print(f"nearest substations with room for the whole site in {alts_year['year']}: " + "; ".join(
+                f"{a['substation_id']} {a['name'] or ''} {a['distance_m'] / 1000:.1f} km, {a['headroom_mw']:.2f} MW"
+                for a in alts_year["alternatives"]), soft_wrap=True, highlight=False)
+        if c.reinforcements:
+            console.print("planned reinforcements: " + "; ".join(
+                f"{r['substation_id']} +{r['added_mva']:g} MVA in {r['year']} ({r['source']})" for r in c.reinforcements),
+                highlight=False)
+    conf = c.conflicts
+    if not conf["available"]:
+        console.print(f"[dim]{conf['message']}[/]")
+    else:
+        console.print(f"land-claim conflicts: {conf['message']}", highlight=False)
+        for it in conf["items"][:10]:
+            console.print(f"  [{'red' if it['severity'] == 'hoog' else 'yellow'}]{it['severity']}[/] {it['rule_id']} "
+                          f"{it['other_layer']} {it['other_id']}: {it['description_nl']}", soft_wrap=True,
+                          highlight=False)
+    for o in c.overlaps:
+        console.print(f"[yellow]overlap:[/] {o['layer']} {o['id']} {o['name'] or ''} ({o['area_m2']:.0f} m2, "
+                      f"{o['share_of_site']:.0%} of the site)", highlight=False)
+    for n in c.notices:
+        console.print(f"[yellow]note:[/] {n}", soft_wrap=True, highlight=False)
+    a = ", ".join(f"{x['key']} = {x['value']} {x['unit']}" for x in c.assumptions[:4])
+    console.print(f"[dim]assumptions: {a} (sources: data/parameters.toml)[/]", soft_wrap=True, highlight=False)
+    if c.project.get("fictional"):
+        console.print("[dim]FICTIONAL example data[/]")
+
+
+def print_batch(checks) -> None:
+    """One line per site of a batch, in check order."""
+    from rich.table import Table
+
+    t = Table(title="Batch, in check order (each sees the demand of the ones before it)", title_justify="left")
+    for col in ("#", "site", "substation(s)", "MW at end", "verdict", "sees"):
+        t.add_column(col)
+    for c in checks:
+        vd = c.variants[c.verdict.variant]
+        t.add_row(str(c.site["order"]), c.site["name"] or c.site["id"],
+                  ", ".join(s["substation_id"] for s in c.serving) or "-", f"{vd['site_mw_end']:.2f}",
+                  f"[{_COLOURS.get(c.verdict.key, 'white')}]{c.verdict.nl}[/]", ", ".join(c.sees))
+    console.print(t)
