@@ -450,7 +450,7 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
         land_m2 = 0.0
         if adv is not None:
             kind = "advance_planned"
-            step = f"bring the planned +{adv[1]:g} MVA forward from {adv[0]}"
+            step = f"advance planned +{adv[1]:g} MVA ({adv[0]})"
             added_inst, added_firm = 0.0, 0.0
             lead = ext_lead
             note = "the planned reinforcement ends the shortfall once in service"

@@ -31,10 +31,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import run, validate
+    from . import diff, rank, run, validate
 
     cli.add_command(run.run)
     cli.add_command(validate.validate)
+    cli.add_command(rank.rank)
+    cli.add_command(diff.diff)
 
 
 _register()

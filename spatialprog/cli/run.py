@@ -36,6 +36,17 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...]) -> None:
         plan = read_plan(project, progress=lambda s: status.update(s + " ..."))
         result = compute(plan, variants=list(variants) or None, progress=lambda s: status.update(s + " ..."))
         files = write_run(result, out_dir, progress=lambda s: status.update(s + " ..."))
+        # --- ranking and programme (spatialprog.ranking, issue 4) ---
+        from ..ranking import rank_run, write_ranking
+
+        status.update("ranking and programme ...")
+        ranking = rank_run(result)
+        files += write_ranking(ranking, out_dir)
+        # --- end ranking ---
     print_notices(result.notices)
     print_summary(result)
+    from .rank import print_ranking  # ranking (issue 4)
+
+    print_notices(ranking.notices)
+    print_ranking(ranking)
     console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(files)} files in {out_dir}/")
