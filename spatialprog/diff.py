@@ -161,8 +161,8 @@ def _diff_shortfall(old: pd.DataFrame | None, new: pd.DataFrame | None) -> pd.Da
     for df in (o, n):
         df[F.SUBSTATION_ID] = df[F.SUBSTATION_ID].astype(str)
     m = o.merge(n, on=keys, how="outer")
-    a = pd.to_numeric(m["first_shortfall_year_old"], errors="coerce")
-    b = pd.to_numeric(m["first_shortfall_year_new"], errors="coerce")
+    a = pd.to_numeric(m["first_shortfall_year_old"], errors="coerce").astype(float)
+    b = pd.to_numeric(m["first_shortfall_year_new"], errors="coerce").astype(float)
     moved = ~((a == b) | (a.isna() & b.isna()))
     m = m[moved].assign(first_shortfall_year_old=a[moved].astype("Int64"), first_shortfall_year_new=b[moved].astype("Int64"))
     return m.sort_values(keys, kind="stable")[cols].reset_index(drop=True)

@@ -951,7 +951,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     >>> from spatialprog.pipeline import read_plan, compute
     >>> rr = rank_run(compute(read_plan("layers/example_region.toml")))
     >>> rr.programme.loc[rr.programme["variant"] == "basis", "substation_id"].iloc[0]
-    'OS10'
+    'OS08'
     """
     from .compare import compare_variants, no_regret
     from .programme import interventions
