@@ -954,7 +954,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     'OS08'
     """
     from .compare import compare_variants, no_regret
-    from .programme import interventions
+    from .programme import PROGRAMME_COLUMNS, interventions
     from .scales import higher_level_check, read_boundaries, scale_sums
 
     project = result.project
@@ -1011,12 +1011,11 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
             p.insert(1, "programme_rank", np.arange(1, len(p) + 1))
             progs.append(p)
 
-    programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(
-        columns=[F.VARIANT, "programme_rank", F.SUBSTATION_ID, "score"])
+    cols = [PROGRAMME_COLUMNS[0], "programme_rank", *PROGRAMME_COLUMNS[1:], "score", "explanation"]
+    programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(columns=cols)
     nr = no_regret(programme, variants)
-    if len(programme):
-        cls = nr.set_index(F.SUBSTATION_ID)["regret_class"]
-        programme["regret_class"] = programme[F.SUBSTATION_ID].map(cls)
+    cls = nr.set_index(F.SUBSTATION_ID)["regret_class"] if len(nr) else pd.Series(dtype=object)
+    programme["regret_class"] = programme[F.SUBSTATION_ID].map(cls) if len(programme) else pd.Series(dtype=object)
     comp = compare_variants(result.headroom)
 
     b = boundaries if boundaries is not None else read_boundaries(result.plan, settings.boundaries, notices=notices)

@@ -129,3 +129,11 @@ def test_no_regret_empty():
     import pandas as pd
 
     assert no_regret(pd.DataFrame(), ["basis"]).empty
+
+
+def test_no_shortfall_gives_an_empty_programme_with_its_columns(tmp_path):
+    r = run_tiny(tmp_path, housing_changes={"HA": {"dwellings": 1}, "HB": {"dwellings": 1}})
+    rr = rank_run(r)
+    assert rr.programme.empty
+    assert {"programme_rank", "intervention", "needed_by_year", "score", "regret_class"} <= set(rr.programme.columns)
+    assert rr.no_regret.empty
