@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from _rank_project import make_project, run_tiny
+from tests._rank_project import make_project, run_tiny
 from click.testing import CliRunner
 from shapely.geometry import box
 

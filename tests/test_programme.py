@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _rank_project import run_tiny
+from tests._rank_project import run_tiny
 
 from spatialprog.compare import compare_variants, no_regret
 from spatialprog.programme import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _rank_project import make_project, run_tiny
+from tests._rank_project import make_project, run_tiny
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from _rank_project import X0, Y0, make_project, run_tiny
+from tests._rank_project import X0, Y0, make_project, run_tiny
 from shapely.geometry import box
 
 from spatialprog.errors import LayerValidationError, ProjectError
