@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-from tests._rank_project import make_project, run_tiny
 from click.testing import CliRunner
 from shapely.geometry import box
 
@@ -11,6 +10,7 @@ from spatialprog.cli import cli
 from spatialprog.diff import diff_runs
 from spatialprog.outputs import RunOutputs
 from spatialprog.ranking import rank_run
+from tests._rank_project import make_project, run_tiny
 
 X0, Y0 = 150_000.0, 450_000.0
 

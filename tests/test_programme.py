@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests._rank_project import run_tiny
 
 from spatialprog.compare import compare_variants, no_regret
 from spatialprog.programme import (
@@ -15,6 +14,7 @@ from spatialprog.programme import (
     waiting_demand,
 )
 from spatialprog.ranking import rank_run
+from tests._rank_project import run_tiny
 
 KW = {"n1_min_kv": 110.0, "feedin_n1": False}
 STEPS = [40.0, 50.0, 63.0, 80.0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tests._rank_project import make_project, run_tiny
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from spatialprog.ranking import (
     sensitivity,
     write_ranking,
 )
+from tests._rank_project import make_project, run_tiny
 
 HAND_CRITERIA = pd.DataFrame({
     "criterion": ["shortfall_offtake_mw", "urgency_years", "priority_category"],

@@ -5,12 +5,12 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from tests._rank_project import X0, Y0, make_project, run_tiny
 from shapely.geometry import box
 
 from spatialprog.errors import LayerValidationError, ProjectError
 from spatialprog.ranking import rank_run, ranking_settings
 from spatialprog.scales import check_boundaries, higher_level_check, read_boundaries
+from tests._rank_project import X0, Y0, make_project, run_tiny
 
 
 def test_higher_level_check_flags_a_built_overload(tmp_path):
