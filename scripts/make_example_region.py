@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 from shapely.affinity import rotate
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "layers"
@@ -217,8 +217,41 @@ def build() -> dict[str, gpd.GeoDataFrame]:
                     "vermogen_mw": 5.6, "jaar": int(rng.integers(2027, 2032)), "geometry": Point(cx, cy)})
     opwek = gpd.GeoDataFrame(gen, crs=CRS)
 
+    # ---- land claims for the conflicts (placed after every random draw above, so the demand
+    #      layers do not change when these are edited)
+    subs_gdf = gpd.GeoDataFrame(subs, crs=CRS)
+    site10 = woningbouw[woningbouw.geometry.representative_point().within(box(*cell(10)))].iloc[0]
+    bx0, by0, bx1, by1 = site10.geometry.bounds
+    os08 = subs_gdf[subs_gdf["code"] == "OS08"].geometry.iat[0]
+    reserves = gpd.GeoDataFrame([
+        # a new station for congested OS10, drawn on the corner of a housing site (rule R03)
+        {"res_code": "RES01", "naam": "Nieuw onderstation Lingebroek-Oost", "station": None, "status": "verkenning",
+         "geometry": box(bx1 - 60, by1 - 50, bx1 + 60, by1 + 50)},
+        # room to extend OS08 beside the existing station (no conflict)
+        {"res_code": "RES02", "naam": "Uitbreiding OS Gendtbroek", "station": "OS08", "status": "vastgesteld",
+         "geometry": box(os08.x + 150, os08.y - 40, os08.x + 250, os08.y + 40)},
+        # a new station for OS05 partly in the (fictional) Natura 2000 floodplain (rule R08)
+        {"res_code": "RES03", "naam": "Nieuw onderstation Dreumelaar-Noord", "station": None,
+         "status": "voorkeurslocatie", "geometry": box(174_000, 441_650, 174_120, 441_800)},
+    ], crs=CRS)
+    # a 380 kV line crossing the region north-south, passing 60 m east of that housing site (rule R11:
+    # 120 m zone), and a 150 kV line; both run on beyond the region (read with a margin)
+    lines = gpd.GeoDataFrame([
+        {"lijn_code": "HS380-01", "naam": "380 kV Fictief Noord-Zuid", "spanning_kv": 380.0,
+         "geometry": LineString([(bx1 + 60, 427_000), (bx1 + 60, 451_000)])},
+        {"lijn_code": "HS150-01", "naam": "150 kV Fictief Oost-West", "spanning_kv": 150.0,
+         "geometry": LineString([(167_000, 439_000), (203_000, 439_300)])},
+    ], crs=CRS)
+    natura = gpd.GeoDataFrame([
+        {"sitecode": "NL9999001", "naam": "Uiterwaarden Fictief (Natura 2000, verzonnen)",
+         "geometry": Polygon([(168_000, 441_750), (203_000, 441_750), (203_000, 442_250), (168_000, 442_250)])},
+    ], crs=CRS)
+
     return {
-        "onderstations": gpd.GeoDataFrame(subs, crs=CRS),
+        "reserveringen": reserves,
+        "hoogspanningslijnen": lines,
+        "natura2000_fictief": natura,
+        "onderstations": subs_gdf,
         "voedingsgebieden": gpd.GeoDataFrame(areas, crs=CRS),
         "gemeenten": gemeenten,
         "woningbouw": woningbouw,
@@ -230,6 +263,9 @@ def build() -> dict[str, gpd.GeoDataFrame]:
 
 
 TITLES = {
+    "reserveringen": "Ruimtereserveringen onderstations (fictief)",
+    "hoogspanningslijnen": "Hoogspanningslijnen (fictief)",
+    "natura2000_fictief": "Natura 2000 (fictief, verzonnen gebied)",
     "onderstations": "Onderstations (fictief)",
     "voedingsgebieden": "Voedingsgebieden (fictief)",
     "gemeenten": "Gemeenten (fictief)",

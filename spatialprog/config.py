@@ -119,6 +119,14 @@ class ReinforcementConfig(_Strict):
     description: str = ""
 
 
+class ConflictsConfig(_Strict):
+    enabled: bool = True
+    rules: str | None = Field(None, description="A rules CSV replacing data/conflict_rules.csv.")
+    lookups: str | None = Field(None, description="A lookups CSV replacing data/distance_lookups.csv.")
+    overrides: list[dict[str, Any]] = Field(default_factory=list,
+                                            description="Rules to change (by rule_id) or add.")
+
+
 class ProjectModel(_Strict):
     project: ProjectInfo = Field(default_factory=ProjectInfo)
     layers: dict[str, LayerConfig]
@@ -126,8 +134,9 @@ class ProjectModel(_Strict):
     parameters: dict[str, Any] = Field(default_factory=dict)
     variants: dict[str, VariantConfig] = Field(default_factory=dict)
     reinforcements: list[ReinforcementConfig] = Field(default_factory=list)
-    # sections owned by later stages: accepted as tables, validated by their module
-    conflicts: dict[str, Any] = Field(default_factory=dict)
+    constraints: dict[str, LayerConfig] = Field(default_factory=dict)
+    conflicts: ConflictsConfig = Field(default_factory=ConflictsConfig)
+    # sections validated by their own module
     ranking: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
 
@@ -168,6 +177,11 @@ class Project:
         self.layers: dict[str, LayerSource] = {}
         for name, lc in model.layers.items():
             self.layers[name] = _layer_source(name, lc, root)
+        #: constraint layers by the name rules use for them (e.g. "natura2000")
+        self.constraints: dict[str, LayerSource] = {
+            name: _layer_source(name, lc, root, section="constraints") for name, lc in model.constraints.items()
+        }
+        self.conflicts = model.conflicts
         base = load_parameters()
         try:
             self.parameters = base.with_overrides(model.parameters, origin="project", where="[parameters]")
@@ -191,7 +205,7 @@ class Project:
         return f"Project({self.name!r}, layers={sorted(self.layers)}, variants={list(self.variants)})"
 
 
-def _layer_source(name: str, lc: LayerConfig, root: Path) -> LayerSource:
+def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers") -> LayerSource:
     columns: dict[str, str] = {}
     constants: dict[str, Any] = {}
     recode: dict[str, dict[str, Any]] = {}
@@ -199,7 +213,7 @@ def _layer_source(name: str, lc: LayerConfig, root: Path) -> LayerSource:
     crs = lc.crs
     layer = lc.layer
     if lc.mapping:
-        m = _load_mapping(lc.mapping, root, f"layers.{name}.mapping")
+        m = _load_mapping(lc.mapping, root, f"{section}.{name}.mapping")
         columns.update(m.get("columns", {}))
         constants.update(m.get("constants", {}))
         recode.update(m.get("recode", {}))
@@ -214,7 +228,7 @@ def _layer_source(name: str, lc: LayerConfig, root: Path) -> LayerSource:
     if not path.is_absolute():
         path = (root / path).resolve()
     return LayerSource(path=path, layer=layer, columns=columns, constants=constants, recode=recode,
-                       na_values=tuple(na_values), crs=crs, key=f"layers.{name}")
+                       na_values=tuple(na_values), crs=crs, key=f"{section}.{name}")
 
 
 def _load_mapping(ref: str, root: Path, key: str) -> dict[str, Any]:
@@ -268,6 +282,10 @@ def project_from_dict(raw: dict[str, Any], *, root: str | Path = ".", path: Path
         raise ProjectError(
             f"{fname}: layers.{unknown[0]}: unknown layer kind - use one of: {', '.join(LAYER_KINDS)}"
         )
+    clash = sorted(set(model.constraints) & set(LAYER_KINDS))
+    if clash:
+        raise ProjectError(f"{fname}: constraints.{clash[0]}: '{clash[0]}' is a layer kind - declare it under "
+                           f"[layers.{clash[0]}] or give the constraint another name")
     if "substations" not in model.layers:
         raise ProjectError(f"{fname}: layers.substations: required - every project needs a substations layer")
     return Project(model, Path(root), path)

@@ -387,9 +387,51 @@ BOUNDARIES = LayerKind(
     ),
 )
 
+SUBSTATION_RESERVES = LayerKind(
+    name="substation_reserves",
+    title_nl="Ruimtereserveringen onderstations",
+    description="Land reserved for new or extended substations (polygons).",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("substation_id", "str", alias_nl="onderstation",
+               description="The existing substation it extends, if any (empty for a new station)."),
+        Column("status", "str", alias_nl="status reservering", description="e.g. verkenning, voorkeurslocatie, vastgesteld."),
+    ),
+    claims_land=True,
+)
+
+HV_LINES = LayerKind(
+    name="hv_lines",
+    title_nl="Hoogspanningslijnen",
+    description="Overhead HV lines (lines) with their voltage; their magnetic-field zone depends on it.",
+    geometry=LINE,
+    columns=(
+        _id(),
+        _name(),
+        Column("voltage_kv", "float", True, unit="kV", alias_nl="spanning (kV)", min=35,
+               description="Operating voltage; the zone width is looked up in data/distance_lookups.csv."),
+    ),
+    claims_land=True,
+)
+
+CONSTRAINT = LayerKind(
+    name="constraint",
+    title_nl="Beperking",
+    description="A constraint layer named in the project file under [constraints.NAME] (Natura 2000, water, flood "
+                "zones, anything polygonal); ids are numbered when the file has none.",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+    ),
+)
+
 LAYER_KINDS: dict[str, LayerKind] = {
     k.name: k
-    for k in (SUBSTATIONS, SERVICE_AREAS, HOUSING_SITES, INDUSTRIAL_ZONES, CHARGING_HUBS, HEAT_NETWORKS, GENERATION, BOUNDARIES)
+    for k in (SUBSTATIONS, SERVICE_AREAS, HOUSING_SITES, INDUSTRIAL_ZONES, CHARGING_HUBS, HEAT_NETWORKS, GENERATION,
+              BOUNDARIES, SUBSTATION_RESERVES, HV_LINES)
 }
 
 #: layers whose features carry demand or feed-in, in processing order
@@ -707,6 +749,11 @@ def validate_layer(
     if len(gdf) == 0:
         notices.add(label, "the layer is empty; it adds nothing to the results", level="info")
 
+    if kind.name == "constraint" and "id" not in gdf.columns:
+        gdf["id"] = [f"{label.split('.')[-1]}-{i + 1}" for i in range(len(gdf))]
+        if len(gdf):
+            notices.add(label, "no id column: features are numbered", field="id", level="info",
+                        fix="map an id column (columns = { id = \"...\" }) for stable ids")
     # required columns
     for col in kind.columns:
         if col.required and col.name not in gdf.columns:
@@ -716,6 +763,8 @@ def validate_layer(
     if problems:
         raise LayerValidationError(problems)
 
+    if "id" not in gdf.columns:
+        raise LayerValidationError([Problem(label, "required column is missing", field="id")])
     ids = gdf["id"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()))
     row_label = pd.Series([f"#{i + 1}" for i in range(len(gdf))], index=gdf.index)
     feat = ids.where(ids.notna() & (ids != ""), row_label)

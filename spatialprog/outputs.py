@@ -124,7 +124,27 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         g["n_substations"] = counts.reindex(key).fillna(0).astype(int).to_numpy() if len(counts) else 0
         g["assignment_method"] = primary[F.METHOD].reindex(key).to_numpy() if len(primary) else None
         out[kind] = g
+    for kind in ("substation_reserves", "hv_lines"):
+        if kind in layers:
+            out[kind] = layers[kind].copy()
+    if result.conflicts is not None:
+        _attach_conflict_summary(out, result.conflicts.summary)
+        out["conflicts"] = result.conflicts.conflicts
     return out
+
+
+def _attach_conflict_summary(out: dict[str, gpd.GeoDataFrame], summary: dict[str, pd.DataFrame]) -> None:
+    """Per claim feature: number of conflicts, worst severity, rule ids (0 / empty where none)."""
+    for kind, g in out.items():
+        if kind in ("service_areas", "conflicts"):
+            continue
+        s = summary.get(kind)
+        if s is None:
+            continue
+        s = s.set_index("id")
+        g["n_conflicts"] = s["n_conflicts"].reindex(g["id"]).fillna(0).astype(int).to_numpy()
+        g["worst_severity"] = s["worst_severity"].reindex(g["id"]).to_numpy()
+        g["conflict_rules"] = s["rule_ids"].reindex(g["id"]).to_numpy()
 
 
 def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
@@ -134,7 +154,7 @@ def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
           "fix": n.fix} for n in result.notices],
         columns=["level", "layer", "feature", "field", "message", "fix"],
     )
-    return {
+    tables = {
         "headroom": result.headroom,
         "demand": result.demand,
         "assignment": result.assignment,
@@ -143,6 +163,9 @@ def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
         "reinforcements": result.reinforcements,
         "notices": notices,
     }
+    if result.conflicts is not None:
+        tables["conflict_matrix"] = result.conflicts.matrix
+    return tables
 
 
 def _sha256(path: Path) -> str:
@@ -247,6 +270,22 @@ class atomic_output_dir:  # noqa: N801 - used as a context manager
             shutil.rmtree(self.stage, ignore_errors=True)
 
 
+def split_by_geometry(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """Split a mixed layer into ``areas``, ``lines`` and ``points`` (one geometry type per GIS layer).
+
+    Empty parts are left out; an empty input gives ``{"areas": <empty>}`` so the
+    layer still exists.
+    """
+    kinds = gdf.geometry.geom_type.fillna("")
+    groups = {
+        "areas": kinds.str.contains("Polygon"),
+        "lines": kinds.str.contains("LineString"),
+        "points": kinds.str.contains("Point"),
+    }
+    out = {k: gdf[m] for k, m in groups.items() if m.any()}
+    return out or {"areas": gdf.iloc[0:0]}
+
+
 def _write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str) -> None:
     import pyogrio
 
@@ -293,12 +332,18 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
             progress("writing results.gpkg")
         gpkg = stage / RESULTS_GPKG
         for name, gdf in result_layers(result).items():
-            _write_gpkg_layer(gdf, gpkg, name)
+            if name == "conflicts":
+                for suffix, part in split_by_geometry(gdf).items():
+                    _write_gpkg_layer(part, gpkg, f"conflicts_{suffix}")
+            else:
+                _write_gpkg_layer(gdf, gpkg, name)
         _write_gpkg_layer(result.assignment, gpkg, "assignment")
         files.append(RESULTS_GPKG)
         if progress:
             progress("writing tables")
         tables = result_tables(result)
+        if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
+            tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
         for name, df in tables.items():
             df.to_csv(stage / f"{name}.csv", index=False, float_format="%.6g")
             files.append(f"{name}.csv")
@@ -390,13 +435,27 @@ class RunOutputs:
                               f"'spatialprog run PROJECT.toml --out {out_dir}' first")
         man = json.loads(man_path.read_text(encoding="utf-8"))
         layers = {}
+        conflict_parts = []
         for name, gtype in pyogrio.list_layers(gpkg):
             if gtype is None:
                 continue
-            layers[str(name)] = pyogrio.read_dataframe(gpkg, layer=str(name))
+            gdf = pyogrio.read_dataframe(gpkg, layer=str(name))
+            if str(name).startswith("conflicts_"):
+                conflict_parts.append(gdf)
+            else:
+                layers[str(name)] = gdf
+        if conflict_parts:
+            c = pd.concat(conflict_parts, ignore_index=True)
+            layers["conflicts"] = c.sort_values(["rule_id", "id_a", "id_b"], kind="stable").reset_index(drop=True) \
+                if len(c) else c
         tables = {}
-        for name in ("headroom", "demand", "assignment", "shortfall", "capacity", "reinforcements", "notices"):
+        for name in ("headroom", "demand", "assignment", "shortfall", "capacity", "reinforcements", "notices",
+                     "conflict_matrix"):
             p = out_dir / f"{name}.csv"
             if p.is_file():
-                tables[name] = pd.read_csv(p, dtype={F.SUBSTATION_ID: object, F.SITE_ID: object})
+                tables[name] = pd.read_csv(p, dtype={F.SUBSTATION_ID: object, F.SITE_ID: object, "id_a": object,
+                                                     "id_b": object})
+        from .ranking import read_ranking_tables
+
+        tables.update(read_ranking_tables(out_dir))
         return cls(layers, tables, man, out_dir)

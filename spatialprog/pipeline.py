@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -30,14 +31,20 @@ from .config import BASE_VARIANT, Project, load_project
 from .demand import demand_points, site_demand
 from .errors import LayerValidationError, NoticeLog, ProjectError
 from .headroom import firm_capacity, first_shortfall, headroom_table, reinforcement_table
+from .layers import CONSTRAINT as LAYER_KINDS_CONSTRAINT
 from .layers import LAYER_KINDS, SITE_KINDS, read_layer
 from .network import allocate, assign_sites, derive_service_areas
 from .params import load_status_classes
 
+if TYPE_CHECKING:
+    from .conflicts import ConflictResult
+
 __all__ = ["Plan", "RunResult", "read_plan", "compute", "region_of"]
 
 #: reading order: substations first (others are checked against them)
-READ_ORDER = ("substations", "service_areas", "boundaries", *SITE_KINDS)
+READ_ORDER = ("substations", "service_areas", "boundaries", *SITE_KINDS, "substation_reserves")
+#: layers read with a margin around the region: their zones reach across its border
+MARGIN_KINDS = ("hv_lines",)
 
 Progress = Callable[[str], None]
 
@@ -58,6 +65,7 @@ class Plan:
     project: Project
     layers: dict[str, gpd.GeoDataFrame]
     notices: NoticeLog = field(default_factory=NoticeLog)
+    constraints: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     @property
     def region(self) -> shapely.Geometry:
@@ -111,7 +119,50 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
             progress(f"reading {kind}")
         layers[kind] = read_layer(src, LAYER_KINDS[kind], working_crs=project.crs, notices=notices)
     _check_references(project, layers)
-    return Plan(project=project, layers=layers, notices=notices)
+    constraints: dict[str, gpd.GeoDataFrame] = {}
+    margin_kinds = [k for k in MARGIN_KINDS if k in project.layers]
+    if margin_kinds or project.constraints:
+        # constraint features outside the region whose zone reaches into it still count:
+        # read them with the largest rule distance as margin around the region
+        from .conflicts import constraint_read_bbox
+
+        rules = conflict_rules(project)
+        region = region_of(layers)
+        bbox = constraint_read_bbox(region.bounds, rules) if not region.is_empty else None
+        for kind in margin_kinds:
+            if progress:
+                progress(f"reading {kind}")
+            layers[kind] = read_layer(project.layers[kind], LAYER_KINDS[kind], working_crs=project.crs, bbox=bbox,
+                                      notices=notices)
+        for name, src in project.constraints.items():
+            if progress:
+                progress(f"reading constraint {name}")
+            constraints[name] = read_layer(src, LAYER_KINDS_CONSTRAINT, working_crs=project.crs, bbox=bbox,
+                                           notices=notices)
+    return Plan(project=project, layers=layers, notices=notices, constraints=constraints)
+
+
+def conflict_rules(project: Project):
+    """The land-claim rules in force for a project (bundled table, the project's table, overrides).
+
+    Raises
+    ------
+    ConflictRuleError
+        Naming the rule at fault.
+    """
+    from .conflicts import KNOWN_LAYERS, load_rules
+
+    cfg = project.conflicts
+    root = project.root
+
+    def path(p):
+        if p is None:
+            return None
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else (root / q).resolve()
+
+    return load_rules(path(cfg.rules), lookups_path=path(cfg.lookups), overrides=cfg.overrides or None,
+                      known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(project.constraints))
 
 
 def _check_references(project: Project, layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -162,6 +213,8 @@ class RunResult:
     shortfall : DataFrame
         First shortfall year per substation, variant, direction.
     notices : NoticeLog
+    conflicts : ConflictResult or None
+        Land-claim conflicts (None when disabled or no rule applies).
     """
 
     plan: Plan
@@ -176,6 +229,7 @@ class RunResult:
     headroom: pd.DataFrame
     shortfall: pd.DataFrame
     notices: NoticeLog
+    conflicts: ConflictResult | None = None
 
     @property
     def project(self) -> Project:
@@ -257,17 +311,45 @@ def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress
         alloc_parts.append(a)
         head_parts.append(h)
     headroom = pd.concat(head_parts, ignore_index=True)
+    capacity = firm_capacity(subs, base)
+    conflicts = None
+    if project.conflicts.enabled:
+        if progress:
+            progress("land-claim conflicts")
+        conflicts = land_claim_conflicts(plan, capacity=capacity)
+        notices.extend(conflicts.notices)
     return RunResult(
         plan=plan,
         service_areas=areas,
         assignment_method=method,
         points=points,
         assignment=assignment,
-        capacity=firm_capacity(subs, base),
+        capacity=capacity,
         reinforcements=reinf,
         demand=pd.concat(demand_parts, ignore_index=True),
         allocated=pd.concat(alloc_parts, ignore_index=True),
         headroom=headroom,
         shortfall=first_shortfall(headroom),
         notices=notices,
+        conflicts=conflicts,
     )
+
+
+def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) -> ConflictResult:
+    """Land-claim conflicts between the plan's claim layers and its constraint layers (pure).
+
+    Substations take their installed MVA as ``capacity_mva`` (the VNG
+    distance depends on it).
+    """
+    from .conflicts import KNOWN_LAYERS, compute_conflicts
+
+    project = plan.project
+    layers = {k: v for k, v in plan.layers.items() if LAYER_KINDS[k].claims_land}
+    if "substations" in layers:
+        cap = capacity if capacity is not None else firm_capacity(layers["substations"], project.parameters)
+        subs = layers["substations"].copy()
+        subs["capacity_mva"] = cap[F.INSTALLED_MVA].to_numpy()
+        layers["substations"] = subs
+    layers.update(plan.constraints)
+    return compute_conflicts(layers, conflict_rules(project), known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(plan.constraints),
+                             crs=project.crs)

@@ -127,7 +127,7 @@ def test_projects_open_grouped_and_styled(qgis_report, which):
     p = qgis_report["projects"][which]
     assert p["read"] and p["crs"] == "EPSG:28992" and p["absolute_paths"] is False
     groups = [g["group"] for g in p["tree"] if isinstance(g, dict)]
-    assert groups == ["Resultaten", "Invoer"]
+    assert groups == ["Conflicten", "Resultaten", "Invoer"]  # the example region has conflicts
     results = next(g["layers"] for g in p["tree"] if isinstance(g, dict) and g["group"] == "Resultaten")
     assert results[0] == "Onderstations" and results[-1] == "Suitability"  # raster at the bottom
     layers = {lyr["source"].split("layername=")[-1] if "layername=" in lyr["source"] else "raster": lyr

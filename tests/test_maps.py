@@ -98,7 +98,8 @@ def test_html_has_dutch_layers_title_legend(html_text, outputs):
     for key in ("service_areas", "substations", "housing_sites", "industrial_zones", "charging_hubs",
                 "heat_networks", "generation"):
         assert json.dumps(titles[key])[1:-1] in html_text, titles[key]
-    assert "Conflicten" not in html_text and "Programma (rangorde)" not in html_text  # not in this run
+    # the example region has land-claim conflicts; a result without a ranking has no programme layer
+    assert "Conflicten" in html_text and "Programma (rangorde)" not in html_text
     assert outputs.project_name in html_text
     assert "14 maart 2026" in html_text
     assert "Fictieve gegevens" in html_text
@@ -165,7 +166,10 @@ def test_hooks_conflicts_and_programme(outputs, tmp_path):
 
 
 def test_no_hooks_without_data(outputs):
-    assert D.programme_frame(outputs) is None and D.conflicts_frame(outputs) is None
+    bare = RunOutputs({k: v for k, v in outputs.layers.items() if k != "conflicts"}, dict(outputs.tables),
+                      outputs.manifest)
+    assert D.programme_frame(bare) is None and D.conflicts_frame(bare) is None
+    assert D.conflicts_frame(outputs) is not None
 
 
 # --------------------------------------------------------------------------------------
@@ -188,7 +192,8 @@ def test_write_maps_files_nonblank(outputs, tmp_path):
     files = write_maps(outputs, tmp_path)
     assert files[0].name == MAP_HTML
     assert [p.name for p in files] == [MAP_HTML, "netruimte_afname.png", "netruimte_afname.pdf",
-                                       "netruimte_invoeding.png", "netruimte_invoeding.pdf"]
+                                       "netruimte_invoeding.png", "netruimte_invoeding.pdf", "conflicten.png",
+                                       "conflicten.pdf"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
     for p in files:
         assert p.stat().st_size > 10_000, p
@@ -213,7 +218,7 @@ def test_static_maps_deterministic(outputs, tmp_path):
 
 def test_static_figures_keys(outputs):
     figs = static_figures(outputs)
-    assert list(figs) == ["netruimte_afname", "netruimte_invoeding"]
+    assert list(figs) == ["netruimte_afname", "netruimte_invoeding", "conflicten"]
     fig = figs["netruimte_afname"]
     texts = [t.get_text() for t in fig.texts]
     assert any(t.endswith("fictieve gegevens") and t.startswith("Bron:") for t in texts)

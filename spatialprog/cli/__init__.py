@@ -32,7 +32,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import check_site, export, run, validate
+    from . import check_site, diff, export, rank, run, validate
     from . import map as map_cmd
 
     cli.add_command(check_site.check_site)
@@ -40,6 +40,8 @@ def _register() -> None:
     cli.add_command(run.run)
     cli.add_command(validate.validate)
     cli.add_command(map_cmd.map_)
+    cli.add_command(rank.rank)
+    cli.add_command(diff.diff)
 
 
 _register()

@@ -36,6 +36,8 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, 
     """
     from ..outputs import RunOutputs, write_run
     from ..pipeline import compute, read_plan
+    from ..ranking import rank_run, write_ranking
+    from .rank import print_ranking
 
     t0 = time.perf_counter()
     with console.status("reading layers ...") as status:
@@ -44,7 +46,13 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, 
 
         plan = read_plan(project, progress=say)
         result = compute(plan, variants=list(variants) or None, progress=say)
-        extras = []
+        say("ranking and programme")
+        ranking = rank_run(result, conflicts=result.conflicts.summary if result.conflicts is not None else None)
+
+        def programme(stage: Path) -> list[Path]:
+            return write_ranking(ranking, stage)
+
+        extras = [programme]
         if not no_maps:
             def maps(stage: Path) -> list[Path]:
                 from ..maps import write_maps
@@ -64,4 +72,6 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, 
         files = write_run(result, out_dir, progress=say, run_date=datetime.now(UTC), extras=extras)
     print_notices(result.notices)
     print_summary(result)
+    print_notices(ranking.notices)
+    print_ranking(ranking)
     console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(files)} files in {out_dir}/")

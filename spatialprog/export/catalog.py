@@ -59,8 +59,8 @@ GROUPS: dict[str, str] = {
 }
 
 #: result layers in drawing order (points on top of lines on top of areas)
-_RESULT_ORDER = ("substations", "charging_hubs", "generation", "heat_networks", "housing_sites", "industrial_zones",
-                 "service_areas")
+_RESULT_ORDER = ("substations", "charging_hubs", "generation", "hv_lines", "substation_reserves", "heat_networks",
+                 "housing_sites", "industrial_zones", "service_areas")
 
 #: attribute tables: name -> (Dutch title, description, shown in the project, group)
 TABLES: dict[str, tuple[str, str, bool, str]] = {
@@ -74,7 +74,24 @@ TABLES: dict[str, tuple[str, str, bool, str]] = {
     "capacity": ("Capaciteit onderstations", "Installed and firm capacity per substation.", False, "results"),
     "reinforcements": ("Netverzwaringen", "Planned reinforcements per substation.", False, "results"),
     "notices": ("Meldingen", "Repairs and remarks from the run.", True, "results"),
-    "programme": ("Programma", "The ranked programme of projects.", True, "programme"),
+    "programme": ("Programma", "The ranked programme of interventions (reinforcement in transformer steps or a new "
+                  "substation) with needed-by year, score and what waits on it.", True, "programme"),
+    "ranking_substations": ("Rangorde onderstations", "Score per substation with its breakdown per criterion.", False,
+                            "programme"),
+    "ranking_sites": ("Rangorde locaties", "Score per site with its breakdown per criterion.", False, "programme"),
+    "sensitivity": ("Gevoeligheid weging", "How many of the top 10 change places when a weight varies by +-25 %.",
+                    False, "programme"),
+    "variants_comparison": ("Vergelijking varianten", "Headroom per substation and year in every variant, with "
+                            "deltas.", False, "programme"),
+    "no_regret": ("Geen-spijtmaatregelen", "Interventions that appear in every variant or in only some.", False,
+                  "programme"),
+    "scale_sums": ("Sommen per schaalniveau", "Demand, capacity and shortfall per municipality, province and region.",
+                   False, "programme"),
+    "higher_level_check": ("Toets hoger netvlak", "Sum of the regional load against the capacity of the feeding HV "
+                           "station or TenneT node.", False, "programme"),
+    "ranking_criteria_used": ("Afwegingskader", "Criteria and weights used per variant.", False, "programme"),
+    "conflict_matrix": ("Conflictmatrix", "Conflicts per pair of layers: number and overlap area (m2).", True,
+                        "conflicts"),
 }
 
 _RESULT_TITLES = {
@@ -83,6 +100,8 @@ _RESULT_TITLES = {
     "substations": ("Onderstations", "Substations with firm capacity, headroom and status per milestone year "
                     "(base variant)."),
     "conflicts": ("Conflicten ruimteclaims", "Land-claim conflicts between layers."),
+    "substation_reserves": ("Ruimtereserveringen onderstations", "Land reserved for new or extended substations."),
+    "hv_lines": ("Hoogspanningslijnen", "Overhead HV lines with their voltage."),
 }
 
 _FAMILY = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "MultiLineString": "lines",
@@ -176,19 +195,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^firm_rule_{_DIR}$"), F.FIRM_RULE),
 ]
 #: aliases of result columns not (yet) in fields.ALIASES_NL (candidates to move there)
-_EXTRA_NL = {
-    "max_shortfall_mw": "grootste tekort (MW)",
-    # reinforcements and notices tables
-    "source": "bron",
-    "level": "niveau",
-    "feature": "object",
-    "field": "veld",
-    "message": "melding",
-    "fix": "oplossing",
-    "substation_ids": "onderstations",
-    "n_substations": "aantal onderstations",
-    "assignment_method": "toewijzingsmethode",
-}
+_EXTRA_NL: dict[str, str] = {}  # all aliases live in spatialprog.fields.ALIASES_NL
 
 
 def alias_nl(column: str, kind: str | None = None) -> str:
@@ -225,6 +232,12 @@ def alias_nl(column: str, kind: str | None = None) -> str:
             return f"{word} {direction}{year}{unit}"
     if column in _EXTRA_NL:
         return _EXTRA_NL[column]
+    for prefix, word in F.CRITERION_PREFIX_NL.items():  # ranking breakdown: raw_/score_/contrib_<criterion>
+        if column.startswith(prefix):
+            return f"{word} {column[len(prefix):].replace('_', ' ')}"
+    m = re.match(r"^(headroom_mw|status|delta_mw)_(.+)$", column)  # per-variant comparison columns
+    if m:
+        return f"{alias_nl(m.group(1)) or m.group(1)} {m.group(2)}"
     for k in LAYER_KINDS.values():  # e.g. firm_offtake_mva on a derived table
         if column in k.column_names:
             return k.column(column).alias_nl

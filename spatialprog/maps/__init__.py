@@ -21,8 +21,8 @@ Examples
 >>> from spatialprog.outputs import RunOutputs
 >>> outputs = RunOutputs.from_result(compute(read_plan("layers/example_region.toml")))
 >>> files = write_maps(outputs, tempfile.mkdtemp())
->>> sorted(p.name for p in files)[:3]
-['map.html', 'netruimte_afname.pdf', 'netruimte_afname.png']
+>>> sorted(p.name for p in files)[:4]
+['conflicten.pdf', 'conflicten.png', 'map.html', 'netruimte_afname.pdf']
 """
 
 from __future__ import annotations

@@ -724,6 +724,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
             style_function=lambda f: {"color": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
                                       "fillColor": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
                                       "weight": 3, "fillOpacity": 0.55, "className": "sp-conflict"},
+            marker=folium.CircleMarker(radius=7, fill=True),  # point conflicts: no image markers (offline)
             on_each_feature=_bind_popup_js(),
         ).add_to(m)
         extra_legend += [(f"{D.CONFLICTS_TITLE_NL}: {k}", v) for k, v in D.SEVERITY_COLOURS.items()

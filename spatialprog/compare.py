@@ -1,0 +1,159 @@
+"""Development variants side by side: headroom per variant, deltas, no-regret interventions.
+
+:func:`compare_variants` turns the long headroom table (all variants) into one
+row per substation, year and direction with the headroom of every variant and
+its difference from the base variant. :func:`no_regret` reads the programme of
+every variant: an intervention needed in every variant is *no-regret* (start
+it now, at least at the size all variants need); one needed in only some
+depends on which future unfolds.
+
+Examples
+--------
+>>> h = pd.DataFrame({"substation_id": ["A"] * 2, "year": [2030] * 2, "direction": ["offtake"] * 2,
+...                   "variant": ["basis", "hoog"], "headroom_mw": [5.0, -2.0], "status": ["ruimte", "congestie"]})
+>>> compare_variants(h)[["headroom_mw_basis", "headroom_mw_hoog", "delta_mw_hoog"]].values.tolist()
+[[5.0, -2.0, -7.0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import fields as F
+from .config import BASE_VARIANT
+
+__all__ = ["compare_variants", "no_regret", "variant_summary"]
+
+_KEYS = [F.SUBSTATION_ID, F.YEAR, F.DIRECTION]
+
+
+def compare_variants(headroom: pd.DataFrame, *, base: str = BASE_VARIANT) -> pd.DataFrame:
+    """Headroom per variant per substation, year and direction, with deltas to the base.
+
+    Parameters
+    ----------
+    headroom : DataFrame
+        The long headroom table of all variants.
+    base : str
+        The variant the deltas are taken against (default ``basis``; the first
+        variant present when the base is absent).
+
+    Returns
+    -------
+    DataFrame
+        ``substation_id, year, direction``, ``headroom_mw_<v>`` and
+        ``status_<v>`` per variant, ``delta_mw_<v>`` per non-base variant
+        (variant minus base), ``min_headroom_mw``, ``spread_mw`` (max - min
+        over the variants), ``n_variants_short`` and ``variants_differ``.
+    """
+    variants = list(dict.fromkeys(headroom[F.VARIANT]))
+    if base not in variants and variants:
+        base = variants[0]
+    hw = headroom.pivot_table(index=_KEYS, columns=F.VARIANT, values=F.HEADROOM_MW, aggfunc="first")
+    out = pd.DataFrame(index=hw.index)
+    for v in variants:
+        out[f"headroom_mw_{v}"] = hw[v]
+    if F.STATUS in headroom:
+        sw = headroom.pivot_table(index=_KEYS, columns=F.VARIANT, values=F.STATUS, aggfunc="first")
+        for v in variants:
+            out[f"status_{v}"] = sw[v].reindex(out.index)
+    for v in variants:
+        if v != base:
+            out[f"delta_mw_{v}"] = hw[v] - hw[base]
+    vals = hw[variants]
+    out["min_headroom_mw"] = vals.min(axis=1)
+    out["spread_mw"] = vals.max(axis=1) - vals.min(axis=1)
+    out["n_variants_short"] = (vals < 0).sum(axis=1).astype(int)
+    out["variants_differ"] = out["spread_mw"] > 1e-6
+    dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
+    out = out.reset_index()
+    out = out.sort_values(_KEYS, key=lambda s: s.map(dir_order) if s.name == F.DIRECTION else s, kind="stable")
+    return out.reset_index(drop=True)
+
+
+def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
+    """Which interventions appear in every variant (no-regret) and which in only some.
+
+    Parameters
+    ----------
+    programme : DataFrame
+        Interventions of all variants (``variant, substation_id,
+        intervention, transformer_step, added_firm_mva, needed_by_year``).
+    variants : sequence of str
+        All variants that were run (an intervention absent from one of them is
+        not no-regret).
+
+    Returns
+    -------
+    DataFrame
+        Per substation: ``regret_class`` (``no_regret`` / ``variant_dependent``),
+        ``n_variants``, ``variants`` (``;``-joined), ``same_intervention``
+        (same kind and step in every variant that has it),
+        ``no_regret_firm_mva`` (the size every variant needs: the minimum,
+        0 where not no-regret), ``max_firm_mva``, ``earliest_needed_by_year``,
+        ``latest_needed_by_year`` and ``per_variant`` (text).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"variant": ["basis", "hoog", "hoog"], "substation_id": ["A", "A", "B"],
+    ...                   "intervention": ["extension"] * 3, "transformer_step": ["+1 x 40 MVA"] * 3,
+    ...                   "added_firm_mva": [40.0, 40.0, 40.0], "needed_by_year": [2027, 2026, 2033]})
+    >>> no_regret(p, ["basis", "hoog"])[["substation_id", "regret_class"]].values.tolist()
+    [['A', 'no_regret'], ['B', 'variant_dependent']]
+    """
+    cols = [F.SUBSTATION_ID, "regret_class", "n_variants", "n_variants_run", "variants", "same_intervention",
+            "no_regret_firm_mva", "max_firm_mva", "earliest_needed_by_year", "latest_needed_by_year", "per_variant"]
+    if programme is None or not len(programme):
+        return pd.DataFrame(columns=cols)
+    order = {v: i for i, v in enumerate(variants)}
+    rows = []
+    for sid, g in programme.groupby(F.SUBSTATION_ID, sort=True):
+        g = g.assign(_o=g[F.VARIANT].map(order)).sort_values("_o", kind="stable")
+        vs = list(g[F.VARIANT])
+        every = set(variants) <= set(vs)
+        kinds = set(zip(g["intervention"], g["transformer_step"], strict=True))
+        rows.append({
+            F.SUBSTATION_ID: sid,
+            "regret_class": "no_regret" if every else "variant_dependent",
+            "n_variants": len(vs),
+            "n_variants_run": len(variants),
+            "variants": ";".join(vs),
+            "same_intervention": len(kinds) == 1,
+            "no_regret_firm_mva": float(g["added_firm_mva"].min()) if every else 0.0,
+            "max_firm_mva": float(g["added_firm_mva"].max()),
+            "earliest_needed_by_year": int(g["needed_by_year"].min()),
+            "latest_needed_by_year": int(g["needed_by_year"].max()),
+            "per_variant": "; ".join(f"{v}: {k} {s} by {int(y)}" for v, k, s, y in
+                                     zip(g[F.VARIANT], g["intervention"], g["transformer_step"], g["needed_by_year"],
+                                         strict=True)),
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    cls_order = {"no_regret": 0, "variant_dependent": 1}
+    return out.sort_values(["regret_class", "earliest_needed_by_year", F.SUBSTATION_ID],
+                           key=lambda s: s.map(cls_order) if s.name == "regret_class" else s,
+                           kind="stable").reset_index(drop=True)
+
+
+def variant_summary(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and direction: substation-years short, and the lowest headroom.
+
+    Returns
+    -------
+    DataFrame
+        ``variant, direction, n_substation_years_short, n_substations_short,
+        min_headroom_mw``.
+    """
+    rows = []
+    for c in comparison.columns:
+        if not c.startswith("headroom_mw_"):
+            continue
+        v = c.removeprefix("headroom_mw_")
+        for d, g in comparison.groupby(F.DIRECTION, sort=False):
+            short = g[c] < 0
+            rows.append({F.VARIANT: v, F.DIRECTION: d, "n_substation_years_short": int(short.sum()),
+                         "n_substations_short": int(g.loc[short, F.SUBSTATION_ID].nunique()),
+                         "min_headroom_mw": float(np.nanmin(g[c])) if len(g) else np.nan})
+    return pd.DataFrame(rows)

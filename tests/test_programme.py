@@ -1,0 +1,139 @@
+"""The programme: interventions in standard transformer steps, land, lead times, what waits; variants."""
+
+from __future__ import annotations
+
+import pytest
+
+from spatialprog.compare import compare_variants, no_regret
+from spatialprog.programme import (
+    land_for,
+    load_substation_land,
+    load_transformer_steps,
+    size_extension,
+    size_new_substation,
+    waiting_demand,
+)
+from spatialprog.ranking import rank_run
+from tests._rank_project import run_tiny
+
+KW = {"n1_min_kv": 110.0, "feedin_n1": False}
+STEPS = [40.0, 50.0, 63.0, 80.0]
+
+
+def test_extension_under_n1_takes_the_smallest_step():
+    # 2 x 40 at 150 kV: firm 40. +1 x 40 -> 3 x 40, firm 80: +40 covers 30
+    assert size_extension(units=[40.0, 40.0], hv_kv=150.0, need_offtake_mva=30.0, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=4, **KW) == (1, 40.0, 40.0, 40.0)
+    # need 60: +1 x 63 gains only 40 under N-1 (the new largest unit drops out); +2 x 40 gains 80 (80 MVA added)
+    # +1 x 80 gains 40. Smallest added installed MVA that covers 60: 2 x 40 = 80 MVA (feed-in, N-0: +80)
+    assert size_extension(units=[40.0, 40.0], hv_kv=150.0, need_offtake_mva=60.0, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=4, **KW) == (2, 40.0, 80.0, 80.0)
+
+
+def test_second_unit_at_a_single_transformer_station_gains_nothing():
+    # 1 x 80 at 150 kV runs at N-0 (firm 80). A second 80 makes it N-1: firm stays 80 -> gain 0.
+    # +2 x 50: [80, 50, 50] firm 180 - 80 = 100 -> gain 20 covers 10
+    assert size_extension(units=[80.0], hv_kv=150.0, need_offtake_mva=10.0, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=4, **KW) == (2, 50.0, 20.0, 100.0)
+
+
+def test_below_110kv_no_n1():
+    assert size_extension(units=[20.0, 20.0], hv_kv=50.0, need_offtake_mva=15.0, need_feedin_mva=0.0,
+                          steps=[20.0, 25.0], max_units=4, **KW) == (1, 20.0, 20.0, 20.0)
+
+
+def test_full_site_needs_a_new_station():
+    assert size_extension(units=[40.0, 40.0], hv_kv=150.0, need_offtake_mva=10.0, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=2, **KW) is None
+    # a 2-unit station of S gives firm S under N-1: need 70 -> 2 x 80
+    assert size_new_substation(hv_kv=150.0, need_offtake_mva=70.0, need_feedin_mva=0.0, steps=STEPS, n_units=2,
+                               max_units=4, **KW) == (1, 2, 80.0, 80.0, 160.0)
+    # need 100: 2 x 80 gives 80; 3 x 50 gives 100 (150 installed) beats 3 x 63 / 3 x 80
+    assert size_new_substation(hv_kv=150.0, need_offtake_mva=100.0, need_feedin_mva=0.0, steps=STEPS, n_units=2,
+                               max_units=4, **KW) == (1, 3, 50.0, 100.0, 150.0)
+    # need 500 with at most 4 x 80 per station (firm 240): 3 stations
+    assert size_new_substation(hv_kv=150.0, need_offtake_mva=500.0, need_feedin_mva=0.0, steps=STEPS, n_units=2,
+                               max_units=4, **KW)[0] == 3
+
+
+def test_tables():
+    steps = load_transformer_steps()
+    assert steps["source"].notna().all() and (steps["mva"] > 0).all()
+    land = load_substation_land()
+    assert land["land_m2"].min() == 2000 and land["land_m2"].max() == 15000  # DOMAIN.md: 2,000-15,000 m2
+    assert land_for(80.0, land) == 2000 and land_for(1000.0, land) == 15000
+
+
+def test_programme_of_the_tiny_project(tmp_path):
+    r = run_tiny(tmp_path)
+    rr = rank_run(r)
+    p = rr.programme[rr.programme["variant"] == "basis"].set_index("substation_id")
+    assert list(p.index) == ["B", "A"]  # B scores 0.55, A 0.3075 (see test_ranking)
+    a = p.loc["A"]
+    # A: 2 x 40 at 150 kV, short 1.5 MW from 2027 -> +1 x 40 MVA, in service by 2027, lead 3 years -> needed by 2024
+    assert (a["intervention"], a["transformer_step"], a["added_firm_mva"]) == ("extension", "+1 x 40 MVA", 40.0)
+    assert a["first_shortfall_year"] == 2027 and a["lead_time_years"] == 3 and a["needed_by_year"] == 2024
+    assert a["late_years"] == 1  # the horizon starts in 2025
+    assert a["dwellings_waiting"] == pytest.approx(1000.0) and a["offtake_mw_waiting"] == pytest.approx(3.5)
+    b = p.loc["B"]
+    assert b["shortfall_offtake_mw"] == pytest.approx(6.0)
+    assert b["dwellings_waiting"] == pytest.approx(4000.0) and b["jobs_waiting"] == pytest.approx(150.0)
+    assert b["offtake_mw_waiting"] == pytest.approx(16.0) and b["n_sites_waiting"] == 2
+    assert "C" not in p.index
+    assert b["programme_rank"] == 1 and a["programme_rank"] == 2
+
+
+def test_new_substation_with_land_and_lead_time(tmp_path):
+    r = run_tiny(tmp_path, ranking='land_reserved = ["B"]')
+    rr = rank_run(r)
+    k = rr.programme[rr.programme["variant"] == "krap"].set_index("substation_id")
+    # krap: at most 2 transformers per site, so A and B need a new station: 2 x 40 MVA (firm 40), 80 MVA -> 2,000 m2
+    a = k.loc["A"]
+    assert (a["intervention"], a["transformer_step"], a["land_m2"]) == ("new_substation", "new station 2 x 40 MVA",
+                                                                        2000.0)
+    # lead time: 5.5 years site search + 2 years building -> 8 (rounded up); first shortfall 2027 -> 2019
+    assert a["lead_time_years"] == 8 and a["needed_by_year"] == 2019 and a["late_years"] == 6
+    # B's land is reserved: no site search, 2 years
+    assert k.loc["B", "lead_time_years"] == 2 and bool(k.loc["B", "land_reserved"])
+    # no-regret: both substations need an intervention in both variants, of a different kind
+    nr = rr.no_regret.set_index("substation_id")
+    assert nr.loc["A", "regret_class"] == "no_regret" and not nr.loc["A", "same_intervention"]
+    assert nr.loc["A", "no_regret_firm_mva"] == 40.0
+
+
+def test_waiting_demand_sums_per_site(tmp_path):
+    r = run_tiny(tmp_path)
+    w = waiting_demand(r.allocated, r.shortfall, "basis", r.project.years,
+                       jobs=r.plan.layers["industrial_zones"].set_index("id")["jobs"])
+    assert set(zip(w["substation_id"], w["site_id"], strict=True)) == {("A", "HA"), ("B", "HB"), ("B", "ZB")}
+    assert w["jobs_waiting"].sum() == pytest.approx(150.0)
+
+
+def test_variants_compared_and_no_regret_on_the_example():
+    from spatialprog.pipeline import compute, read_plan
+
+    r = compute(read_plan("layers/example_region.toml"))
+    comp = compare_variants(r.headroom)
+    assert {"headroom_mw_basis", "headroom_mw_hoog", "headroom_mw_vertraagd", "delta_mw_hoog"} <= set(comp.columns)
+    off2040 = comp[(comp["direction"] == "offtake") & (comp["year"] == 2040)]
+    assert (off2040["delta_mw_hoog"] < 0).all()  # faster electrification: less headroom everywhere
+    assert off2040["variants_differ"].all()
+    rr = rank_run(r)
+    nr = rr.no_regret
+    assert (nr["regret_class"] == "no_regret").any() and (nr["regret_class"] == "variant_dependent").any()
+    dep = nr[nr["regret_class"] == "variant_dependent"]
+    assert (dep["variants"] == "hoog").all()
+
+
+def test_no_regret_empty():
+    import pandas as pd
+
+    assert no_regret(pd.DataFrame(), ["basis"]).empty
+
+
+def test_no_shortfall_gives_an_empty_programme_with_its_columns(tmp_path):
+    r = run_tiny(tmp_path, housing_changes={"HA": {"dwellings": 1}, "HB": {"dwellings": 1}})
+    rr = rank_run(r)
+    assert rr.programme.empty
+    assert {"programme_rank", "intervention", "needed_by_year", "score", "regret_class"} <= set(rr.programme.columns)
+    assert rr.no_regret.empty

@@ -1,0 +1,244 @@
+"""The weighing framework: hand-ranked case, order independence, settings errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spatialprog.errors import LayerValidationError, ProjectError
+from spatialprog.ranking import (
+    category_scores,
+    conflict_severity,
+    load_criteria,
+    load_priority_categories,
+    normalise,
+    rank_run,
+    ranking_settings,
+    read_ranking_tables,
+    score_table,
+    sensitivity,
+    write_ranking,
+)
+from tests._rank_project import make_project, run_tiny
+
+HAND_CRITERIA = pd.DataFrame({
+    "criterion": ["shortfall_offtake_mw", "urgency_years", "priority_category"],
+    "direction": ["higher", "lower", "higher"],
+    "normalisation": ["max", "horizon", "none"],
+    "scale_max": [np.nan] * 3,
+    "unit": ["MW", "years", "score 0-1"],
+    "weight": [0.5, 0.3, 0.2],
+})
+HAND_RAW = pd.DataFrame({
+    "id": ["C", "D", "B", "A"],
+    "shortfall_offtake_mw": [0.0, 5.0, 5.0, 10.0],
+    "urgency_years": [np.nan, 0.0, 0.0, 2.0],
+    "priority_category": [0.0, 1.0, 1.0, 0.6],
+})
+
+
+def test_hand_ranked_case():
+    # horizon 10 years; weights 0.5 / 0.3 / 0.2 (sum 1)
+    # A: shortfall 10/10 = 1.0 -> 0.50; urgency 1 - 2/10 = 0.8 -> 0.24; category 0.6 -> 0.12; score 0.86
+    # B: shortfall 5/10 = 0.5 -> 0.25; urgency 1 - 0/10 = 1.0 -> 0.30; category 1.0 -> 0.20; score 0.75
+    # D: identical to B -> 0.75; the tie is broken by id: B before D
+    # C: shortfall 0 -> 0; urgency missing (never short) -> 0; category 0 -> 0; score 0
+    t = score_table(HAND_RAW, HAND_CRITERIA, horizon_years=10)
+    assert t["id"].tolist() == ["A", "B", "D", "C"]
+    assert t["rank"].tolist() == [1, 2, 3, 4]
+    assert t["score"].tolist() == pytest.approx([0.86, 0.75, 0.75, 0.0])
+    a = t.iloc[0]
+    assert (a["contrib_shortfall_offtake_mw"], a["contrib_urgency_years"], a["contrib_priority_category"]) == \
+        pytest.approx((0.50, 0.24, 0.12))
+    contrib = t[[c for c in t.columns if c.startswith("contrib_")]].sum(axis=1)
+    assert contrib.tolist() == pytest.approx(t["score"].tolist())
+    assert a["explanation"].startswith("shortfall_offtake_mw 10 MW (+0.500)")
+
+
+def test_weights_need_not_sum_to_one():
+    c = HAND_CRITERIA.assign(weight=[5.0, 3.0, 2.0])
+    t = score_table(HAND_RAW, c, horizon_years=10)
+    assert t["score"].tolist() == pytest.approx([0.86, 0.75, 0.75, 0.0])
+
+
+def test_normalisations():
+    x = pd.Series([2.0, 4.0, np.nan])
+    assert normalise(x, normalisation="max", direction="higher").tolist() == [0.5, 1.0, 0.0]
+    assert normalise(x, normalisation="minmax", direction="higher").tolist() == [0.0, 1.0, 0.0]
+    assert normalise(x, normalisation="minmax", direction="lower").tolist() == [1.0, 0.0, 0.0]
+    assert normalise(x, normalisation="fixed", direction="higher", scale_max=8).tolist() == [0.25, 0.5, 0.0]
+    assert normalise(pd.Series([0.0, 0.0]), normalisation="max", direction="higher").tolist() == [0.0, 0.0]
+
+
+_ids = st.lists(st.text(alphabet="ABCDEFGHIJ", min_size=1, max_size=3), min_size=1, max_size=25, unique=True)
+_val = st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.5, 5.0]), st.floats(0, 100, allow_nan=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), ids=_ids)
+def test_shuffling_rows_does_not_change_the_ranking(data, ids):
+    n = len(ids)
+    cols = {c: data.draw(st.lists(_val, min_size=n, max_size=n)) for c in HAND_CRITERIA["criterion"]}
+    raw = pd.DataFrame({"id": ids, **{c: [np.nan if v is None else v for v in vs] for c, vs in cols.items()}})
+    perm = data.draw(st.permutations(range(n)))
+    shuffled = raw.iloc[list(perm)].reset_index(drop=True)
+    a = score_table(raw, HAND_CRITERIA, horizon_years=10)
+    b = score_table(shuffled, HAND_CRITERIA, horizon_years=10)
+    pd.testing.assert_frame_equal(a, b)
+    # ties broken by id: equal scores appear in id order
+    for _, g in a.groupby(a["score"].round(9)):
+        assert g["id"].tolist() == sorted(g["id"].tolist())
+    sa = sensitivity(raw, HAND_CRITERIA, horizon_years=10, top_n=5)
+    sb = sensitivity(shuffled, HAND_CRITERIA, horizon_years=10, top_n=5)
+    pd.testing.assert_frame_equal(sa, sb)
+
+
+def test_sensitivity_counts_top_changes():
+    # A leads on shortfall, B on urgency; raising the urgency weight by 25 % swaps them
+    raw = pd.DataFrame({"id": ["A", "B"], "shortfall_offtake_mw": [10.0, 0.0], "urgency_years": [10.0, 0.0]})
+    c = HAND_CRITERIA.iloc[:2].assign(weight=[0.5, 0.45])
+    # A: 0.5/0.95 = 0.526; B: 0.45/0.95 = 0.474. urgency +25 %: A 0.5/1.0625 = 0.471, B 0.5625/1.0625 = 0.529
+    s = sensitivity(raw, c, horizon_years=10, top_n=10, pct=25)
+    row = s[(s["criterion"] == "urgency_years") & (s["change_pct"] == 25)].iloc[0]
+    assert row["n_top_changed"] == 2 and row["top_after"] == "B;A"
+    row = s[(s["criterion"] == "urgency_years") & (s["change_pct"] == -25)].iloc[0]
+    assert row["n_top_changed"] == 0
+
+
+def test_criteria_table_is_complete():
+    c = load_criteria()
+    assert set(c["direction"]) <= {"higher", "lower"}
+    assert c["default_weight"].sum() == pytest.approx(1.0)
+    assert {"criterion", "normalisation", "unit", "source"} <= set(c.columns)
+
+
+def test_priority_categories_dated_and_matched():
+    cats = load_priority_categories()
+    assert cats["valid_from"].notna().all()
+    s = category_scores(pd.Series(["Veiligheid", "congestion relievers", "", None]), cats, layer="housing_sites",
+                        ids=pd.Series(list("abcd")))
+    assert s.tolist() == [0.8, 1.0, 0.0, 0.0]
+    with pytest.raises(LayerValidationError, match=r"housing_sites, feature b, field 'priority_category': unknown "
+                                                   r"priority category 'ziekenhuis'"):
+        category_scores(pd.Series(["veiligheid", "ziekenhuis"]), cats, layer="housing_sites", ids=pd.Series(["a", "b"]))
+
+
+def test_conflict_severity_absent_scores_zero():
+    assert conflict_severity(None, "substations", ["A"]).isna().all()
+    s = {"housing_sites": pd.DataFrame({"id": ["HA"], "n_conflicts": [1], "worst_severity": ["middel"],
+                                        "worst_severity_rank": [2]})}
+    assert conflict_severity(s, "housing_sites", ["HA", "HB"]).tolist() == [2.0, 0.0]
+
+
+@pytest.mark.parametrize(("ranking", "message"), [
+    ('weights = "heavy"', r"tiny.toml: \[ranking\] weights: Input should be a valid dictionary"),
+    ('weights = { urgency_years = "0,3" }', r"\[ranking.weights\] urgency_years: the weight must be a number, got '0,3'"),
+    ("weights = { urgency_years = -0.2 }", r"\[ranking.weights\] urgency_years: negative weight -0.2"),
+    ("weights = { urgency = 0.2 }", r"\[ranking.weights\] urgency: unknown criterion; did you mean 'urgency_years'\?"),
+    ("weights = { shortfall_offtake_mw = 0, shortfall_feedin_mw = 0, urgency_years = 0, dwellings_per_mw = 0, "
+     "jobs_per_mw = 0, priority_category = 0, conflicts = 0, land_reserved = 0, provincial_programme = 0 }",
+     r"every weight is 0"),
+    ("[ranking.variants.nope.weights]\nurgency_years = 1", r"\[ranking.variants.nope\]: 'nope' is not a variant"),
+    ("[ranking.variants.krap.weights]\nurgency_years = -1", r"\[ranking.variants.krap.weights\] urgency_years: negative"),
+    ("[ranking.criteria.urgncy]\ndirection = 'lower'", r"\[ranking.criteria.urgncy\]: unknown criterion"),
+    ("[ranking.criteria.conflicts]\ndirection = 'up'", r"\[ranking.criteria.conflicts\] direction: Input should be"),
+    ("sensitivity = 25", r"\[ranking\] sensitivity: unknown key"),
+    ("[ranking.higher_level.nodes]\nTN1 = { capacity_mva = -5 }",
+     r"\[ranking.higher_level.nodes.TN1\] capacity_mva: Input should be greater than or equal to 0"),
+])
+def test_bad_ranking_settings(tmp_path, ranking, message):
+    p = make_project(tmp_path, ranking=ranking)
+    with pytest.raises(ProjectError, match=message) as e:
+        ranking_settings(p)
+    assert "\n" not in str(e.value)
+
+
+def test_variant_weights_and_direction_override(tmp_path):
+    p = make_project(tmp_path, ranking="weights = { urgency_years = 0.5 }\n[ranking.variants.krap.weights]\n"
+                                       "urgency_years = 0.0\n[ranking.criteria.conflicts]\ndirection = 'lower'\n")
+    s = ranking_settings(p)
+    assert s.weights["basis"]["urgency_years"] == 0.5
+    assert s.weights["krap"]["urgency_years"] == 0.0
+    assert s.weights["krap"]["shortfall_offtake_mw"] == 0.25
+    assert s.criteria.set_index("criterion").at["conflicts", "direction"] == "lower"
+
+
+def test_variant_overriding_unknown_parameter(tmp_path):
+    with pytest.raises(ProjectError, match=r"unknown parameter 'programme.max_transformer'"):
+        make_project(tmp_path, extra='\n[variants.x]\nparameters = { "programme.max_transformer" = 3 }\n')
+
+
+def test_unknown_category_in_layer(tmp_path):
+    r = run_tiny(tmp_path, housing_changes={"HB": {"priority_category": "ziekenhuis"}})
+    with pytest.raises(LayerValidationError, match=r"feature HB, field 'priority_category': unknown priority "
+                                                   r"category 'ziekenhuis' - use one of: congestieverzachters"):
+        rank_run(r)
+
+
+def test_unknown_land_reserved_id(tmp_path):
+    r = run_tiny(tmp_path, ranking='land_reserved = ["Z"]')
+    with pytest.raises(ProjectError, match=r"\[ranking\] land_reserved: 'Z' is not a substation id"):
+        rank_run(r)
+
+
+def test_substation_ranking_of_the_tiny_project(tmp_path):
+    r = run_tiny(tmp_path)
+    rr = rank_run(r)
+    s = rr.substations[rr.substations["variant"] == "basis"].set_index("substation_id")
+    # A: short 1.5 MW from 2027 (urgency 2 y), B: short 6 MW from 2030 (urgency 5 y), C never short
+    assert s.loc["A", "raw_shortfall_offtake_mw"] == pytest.approx(1.5)
+    assert s.loc["B", "raw_shortfall_offtake_mw"] == pytest.approx(6.0)
+    assert s.loc["A", "raw_urgency_years"] == 2 and s.loc["B", "raw_urgency_years"] == 5
+    assert np.isnan(s.loc["C", "raw_urgency_years"])
+    # B: 4000 dwellings and 150 jobs wait on +40 MW firm; A: 1000 dwellings on +40 MW
+    assert s.loc["B", "raw_dwellings_per_mw"] == pytest.approx(100.0)
+    assert s.loc["B", "raw_jobs_per_mw"] == pytest.approx(3.75)
+    assert s.loc["A", "raw_dwellings_per_mw"] == pytest.approx(25.0)
+    # A's site is 'basisbehoeften' (0.6); B's sites have no category
+    assert s.loc["A", "raw_priority_category"] == 0.6 and s.loc["B", "raw_priority_category"] == 0.0
+    # weights 0.25 shortfall, 0.20 urgency (horizon 10 y), 0.10 dwellings/MW, 0.10 jobs/MW, 0.10 category:
+    # A = 0.25*1.5/6 + 0.2*(1-0.2) + 0.1*25/100 + 0 + 0.1*0.6 = 0.0625 + 0.16 + 0.025 + 0.06 = 0.3075
+    # B = 0.25*1   + 0.2*(1-0.5) + 0.1*1      + 0.1*1 + 0   = 0.25 + 0.10 + 0.10 + 0.10     = 0.55
+    assert s.loc["A", "score"] == pytest.approx(0.3075)
+    assert s.loc["B", "score"] == pytest.approx(0.55)
+    assert s["rank"].to_dict() == {"B": 1, "A": 2, "C": 3}
+    sites = rr.sites[rr.sites["variant"] == "basis"]
+    assert set(zip(sites["layer"], sites["site_id"], strict=True)) == {
+        ("housing_sites", "HA"), ("housing_sites", "HB"), ("industrial_zones", "ZB")}
+
+
+def test_conflicts_criterion(tmp_path):
+    r = run_tiny(tmp_path)
+    summary = pd.DataFrame({"layer": ["substations"], "id": ["A"], "n_conflicts": [3], "worst_severity": ["hoog"]})
+    base = rank_run(r).substations.set_index(["variant", "substation_id"])
+    with_c = rank_run(r, conflicts=summary).substations.set_index(["variant", "substation_id"])
+    assert (base["raw_conflicts"].isna()).all() and (base["score_conflicts"] == 0).all()
+    assert with_c.loc[("basis", "A"), "score_conflicts"] == 1.0
+    assert with_c.loc[("basis", "A"), "score"] == pytest.approx(base.loc[("basis", "A"), "score"] + 0.05)
+
+
+def test_write_and_read_back(tmp_path):
+    r = run_tiny(tmp_path / "p")
+    rr = rank_run(r)
+    files = write_ranking(rr, tmp_path / "out")
+    names = sorted(f.name for f in files)
+    for n in ("programme.csv", "programme.xlsx", "ranking_substations.csv", "ranking_sites.csv", "sensitivity.csv",
+              "variants_comparison.csv", "no_regret.csv", "scale_sums.csv", "higher_level_check.csv"):
+        assert n in names
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    back = read_ranking_tables(tmp_path / "out")
+    assert back["programme"]["substation_id"].tolist() == rr.programme["substation_id"].tolist()
+    import openpyxl
+
+    wb = openpyxl.load_workbook(tmp_path / "out" / "programme.xlsx", read_only=True)
+    assert {"programme", "programme_basis", "programme_krap", "no_regret", "criteria"} <= set(wb.sheetnames)
+    wb.close()
+
+    from spatialprog.outputs import RunOutputs
+
+    o = RunOutputs.from_result(r)
+    rr.attach(o)
+    assert "programme" in o.tables and "ranking_substations" in o.tables
