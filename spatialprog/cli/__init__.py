@@ -32,10 +32,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import check_site, diff, export, rank, run, validate
+    from . import check_site, conflicts, diff, export, rank, run, validate
     from . import map as map_cmd
 
     cli.add_command(check_site.check_site)
+    cli.add_command(conflicts.conflicts)
     cli.add_command(export.export)
     cli.add_command(run.run)
     cli.add_command(validate.validate)
