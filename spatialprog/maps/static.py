@@ -206,20 +206,27 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
     return fig
 
 
+def _grey_base(outputs: RunOutputs, rect: tuple[float, float, float, float], facecolor: str):
+    """An A4 figure with one map axis showing the service areas in grey; returns (fig, ax, tolerance_m, extent)."""
+    subs = outputs.layers["substations"]
+    areas = outputs.layers.get("service_areas")
+    extent = (areas if areas is not None and len(areas) else subs).total_bounds
+    tol = D.display_tolerance_m(tuple(extent))
+    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=_DPI)
+    ax = fig.add_axes(rect)
+    if areas is not None and len(areas):
+        D.display_copy(areas, tolerance_m=tol, to_wgs84=False).plot(ax=ax, facecolor=facecolor, edgecolor="white",
+                                                                   linewidth=0.8, zorder=0)
+    return fig, ax, tol, extent
+
+
 def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     """The land-claim conflicts over the claim layers; None when the run has no conflicts layer."""
     conflicts = D.conflicts_frame(outputs)
     if conflicts is None:
         return None
     subs = outputs.layers["substations"]
-    areas = outputs.layers.get("service_areas")
-    extent = (areas if areas is not None and len(areas) else subs).total_bounds
-    tol = D.display_tolerance_m(tuple(extent))
-    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=_DPI)
-    ax = fig.add_axes((0.02, 0.13, 0.96, 0.77))
-    if areas is not None and len(areas):
-        D.display_copy(areas, tolerance_m=tol, to_wgs84=False).plot(ax=ax, facecolor="#f2f2f2", edgecolor="white",
-                                                                   linewidth=0.8, zorder=0)
+    fig, ax, tol, extent = _grey_base(outputs, (0.02, 0.13, 0.96, 0.77), "#f2f2f2")
     handles = []
     for kind, g in D.site_layers(outputs).items():
         c = D.SITE_COLOURS.get(kind, "#333")
@@ -262,14 +269,7 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
     if prog is None:
         return None
     subs = outputs.layers["substations"]
-    areas = outputs.layers.get("service_areas")
-    extent = (areas if areas is not None and len(areas) else subs).total_bounds
-    tol = D.display_tolerance_m(tuple(extent))
-    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=_DPI)
-    ax = fig.add_axes((0.02, 0.08, 0.56, 0.82))
-    if areas is not None and len(areas):
-        D.display_copy(areas, tolerance_m=tol, to_wgs84=False).plot(ax=ax, facecolor="#eeeeee", edgecolor="white",
-                                                                   linewidth=0.8, zorder=0)
+    fig, ax, tol, extent = _grey_base(outputs, (0.02, 0.08, 0.56, 0.82), "#eeeeee")
     _boundaries(ax, outputs, tol)
     ax.scatter(subs.geometry.x, subs.geometry.y, s=10, c="#999", zorder=2)
     shown = prog.head(top)
