@@ -68,7 +68,12 @@ SITE_COLOURS: dict[str, str] = {
     "charging_hubs": "#008b8b",
     "heat_networks": "#b15928",
     "generation": "#2b2b2b",
+    "substation_reserves": "#4d4d4d",
+    "hv_lines": "#5e3c99",
 }
+
+#: land claims without demand, drawn with the sites when the run has them
+CLAIM_KINDS = ("substation_reserves", "hv_lines")
 
 SEVERITY_COLOURS: dict[str, str] = {"hoog": "#7a0177", "middel": "#c51b8a", "laag": "#f768a1"}
 
@@ -150,16 +155,23 @@ def years_of(outputs: RunOutputs) -> tuple[list[int], list[int]]:
 # hooks for the stages that come after the backbone
 
 #: Columns of a ranked programme that the maps show when present, with Dutch labels.
+#: Dutch names of the programme's interventions (spatialprog.programme)
+INTERVENTIONS_NL = {"extension": "uitbreiding", "new_substation": "nieuw onderstation",
+                    "advance_planned": "geplande verzwaring vervroegen"}
+
 PROGRAMME_COLUMNS_NL: dict[str, str] = {
     "rank": "rang",
-    "intervention": "maatregel",
-    "intervention_nl": "maatregel",
-    "measure": "maatregel",
     "substation_id": "onderstation",
+    "intervention_nl": "maatregel",
+    "transformer_step": "stap",
+    "added_firm_mva": "extra vast (MVA)",
+    "intervention": "maatregel",
+    "measure": "maatregel",
     "mva": "vermogen (MVA)",
     "reinforcement_mva": "netverzwaring (MVA)",
     "land_m2": "ruimtebeslag (m2)",
     "needed_by_year": "nodig in",
+    "dwellings_waiting": "wachtende woningen",
     "score": "score",
     "dwellings": "woningen",
     "jobs": "arbeidsplaatsen",
@@ -188,6 +200,15 @@ def programme_frame(outputs: RunOutputs) -> gpd.GeoDataFrame | None:
         g["geometry"] = g.geometry.representative_point()
     else:
         table = next((outputs.tables[k] for k in ("programme", "ranking") if k in outputs.tables), None)
+        if table is not None and "rank" not in table and "programme_rank" in table:
+            # the programme of spatialprog.ranking: one ranked list per variant; the map shows the base variant
+            table = table.rename(columns={"programme_rank": "rank"})
+            if "intervention" in table and "intervention_nl" not in table:
+                table = table.assign(intervention_nl=table["intervention"].map(INTERVENTIONS_NL).fillna(
+                    table["intervention"]))
+            if F.VARIANT in table:
+                base = BASE_VARIANT if (table[F.VARIANT] == BASE_VARIANT).any() else table[F.VARIANT].iat[0]
+                table = table[table[F.VARIANT] == base]
         if table is None or not len(table) or "rank" not in table or F.SUBSTATION_ID not in table or subs is None:
             return None
         pos = subs.set_index(subs["id"].astype(str)).geometry
@@ -279,8 +300,9 @@ def display_copy(gdf: gpd.GeoDataFrame, *, tolerance_m: float, to_wgs84: bool, d
 
 
 def site_layers(outputs: RunOutputs) -> dict[str, gpd.GeoDataFrame]:
-    """The site layers present in the run, in the order of :data:`~spatialprog.layers.SITE_KINDS`."""
-    return {k: outputs.layers[k] for k in SITE_KINDS if k in outputs.layers and len(outputs.layers[k])}
+    """The site layers present in the run (order of :data:`~spatialprog.layers.SITE_KINDS`), then the
+    land claims without demand (reserved substation land, HV lines)."""
+    return {k: outputs.layers[k] for k in (*SITE_KINDS, *CLAIM_KINDS) if k in outputs.layers and len(outputs.layers[k])}
 
 
 def title_nl(kind: str) -> str:

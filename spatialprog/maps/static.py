@@ -269,7 +269,7 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
     if prog is None:
         return None
     subs = outputs.layers["substations"]
-    fig, ax, tol, extent = _grey_base(outputs, (0.02, 0.08, 0.56, 0.82), "#eeeeee")
+    fig, ax, tol, extent = _grey_base(outputs, (0.02, 0.46, 0.50, 0.44), "#eeeeee")
     _boundaries(ax, outputs, tol)
     ax.scatter(subs.geometry.x, subs.geometry.y, s=10, c="#999", zorder=2)
     shown = prog.head(top)
@@ -281,17 +281,38 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
     ax.set_anchor("N")
     add_scale_bar(ax)
     add_north_arrow(ax)
-    cols = [c for c in D.PROGRAMME_COLUMNS_NL if c in shown.columns][:6]
-    tax = fig.add_axes((0.60, 0.08, 0.38, 0.82))
+    def informative(c: str) -> bool:  # leave out columns that say nothing here (all empty or all zero)
+        v = shown[c]
+        return bool(v.notna().any()) and not (pd.api.types.is_numeric_dtype(v) and (v.fillna(0) == 0).all())
+
+    cols = [c for c in D.PROGRAMME_COLUMNS_NL if c in shown.columns and informative(c)]
+    if "intervention_nl" in cols and "intervention" in cols:
+        cols.remove("intervention")
+    cols = cols[:7]
+    tax = fig.add_axes((0.02, 0.07, 0.96, 0.36))
+    fig.text(0.55, 0.88, "Maatregelen per onderstation met een tekort binnen de horizon, gerangschikt volgens het\n"
+             "afwegingskader (data/ranking_criteria.csv); ontwikkelvariant: basis.\n\n"
+             "nodig in = eerste jaar tekort min de doorlooptijd van de maatregel;\n"
+             "stap = uitbreiding in standaard transformatorstappen of een nieuw onderstation;\n"
+             "wachtende woningen = woningen die op deze maatregel wachten.", fontsize=8, va="top", color="#333")
     tax.axis("off")
     cells = [[_fmt(v) for v in row] for row in shown[cols].itertuples(index=False)]
     if cells:
-        t = tax.table(cellText=cells, colLabels=[D.PROGRAMME_COLUMNS_NL[c] for c in cols], loc="upper center",
-                      cellLoc="left", colLoc="left")
+        labels = [D.PROGRAMME_COLUMNS_NL[c] for c in cols]
+        # column widths from the longest text, the table fitted into its axes (never past the margin)
+        chars = np.array([max(len(labels[j]), *(len(row[j]) for row in cells)) for j in range(len(cols))], float)
+        widths = (chars + 2) / (chars + 2).sum()
+        row_h = 1.0 / 21  # room for 20 rows and the header
+        h = min(1.0, row_h * (len(cells) + 1))
+        t = tax.table(cellText=cells, colLabels=labels, colWidths=list(widths), cellLoc="left", colLoc="left",
+                      bbox=[0.0, 1.0 - h, 1.0, h])
         t.auto_set_font_size(False)
         t.set_fontsize(7.5)
-        t.auto_set_column_width(list(range(len(cols))))
-        t.scale(1, 1.3)
+        for (r, _c), cell in t.get_celld().items():
+            cell.set_linewidth(0.4)
+            if r == 0:
+                cell.set_text_props(fontweight="bold")
+                cell.set_facecolor("#eeeeee")
     _header(fig, f"Programma: rangorde van de maatregelen \u2013 {outputs.project_name}",
             f"De eerste {len(shown)} van {len(prog)} maatregelen; nummer = rang")
     _footer(fig, outputs)
