@@ -269,3 +269,22 @@ def test_cli_run_writes_maps_unless_no_maps(tmp_path):
     r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(tmp_path / "b"), "--no-maps"], obj={})
     assert r.exit_code == 0, r.output
     assert not (tmp_path / "b" / MAP_HTML).exists()
+
+
+def test_full_run_shows_the_ranked_programme(tmp_path):
+    """`run` ranks before it draws: the map and the static maps show the base variant's programme."""
+    from click.testing import CliRunner
+
+    from spatialprog.cli import cli
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(out), "--no-qgis"], obj={})
+    assert r.exit_code == 0, r.output
+    o = RunOutputs.read(out)
+    prog = D.programme_frame(o)
+    table = pd.read_csv(out / "programme.csv")
+    base = table[table["variant"] == "basis"].sort_values("programme_rank")
+    assert list(prog["rank"]) == list(base["programme_rank"])
+    assert list(prog["substation_id"]) == list(base["substation_id"])
+    assert D.PROGRAMME_TITLE_NL in (out / "map.html").read_text(encoding="utf-8")
+    assert (out / "programma.png").stat().st_size > 10_000
