@@ -206,7 +206,7 @@ def programme_frame(outputs: RunOutputs) -> gpd.GeoDataFrame | None:
             if "intervention" in table and "intervention_nl" not in table:
                 table = table.assign(intervention_nl=table["intervention"].map(INTERVENTIONS_NL).fillna(
                     table["intervention"]))
-            if F.VARIANT in table:
+            if F.VARIANT in table and len(table):
                 base = BASE_VARIANT if (table[F.VARIANT] == BASE_VARIANT).any() else table[F.VARIANT].iat[0]
                 table = table[table[F.VARIANT] == base]
         if table is None or not len(table) or "rank" not in table or F.SUBSTATION_ID not in table or subs is None:
