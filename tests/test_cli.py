@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pyogrio
@@ -151,3 +152,17 @@ def test_voronoi_when_no_service_areas(tmp_path, tiny_housing):
     assert set(a["method"]) == {"voronoi"}
     # the Voronoi border between A (x+500) and B (x+1500) is x+1000, as with the given areas
     assert a[a.site_id == "H2"].set_index("substation_id")["share"].to_dict() == pytest.approx({"A": 0.25, "B": 0.75})
+
+
+def test_error_text_with_brackets_is_printed_as_is(tmp_path):
+    """Keys like [ranking.weights] must reach the user (rich markup must not eat them)."""
+    t = tmp_path / "p.toml"
+    gpkg_src = Path("layers/example_region.gpkg").resolve()
+    t.write_text(f'[layers.substations]\npath = "{gpkg_src}"\nlayer = "onderstations"\n'
+                 'columns = { id = "code", peak_offtake_mw = "piek_afname_mw", installed_mva = "totaal_mva", '
+                 'n_transformers = "aantal_trafo", transformer_mva = "trafo_mva" }\n'
+                 '[ranking.weights]\nshortfal_offtake_mw = 2\n')
+    p = run_cli("validate", str(t))
+    assert p.returncode == 2
+    assert "p.toml: [ranking.weights] shortfal_offtake_mw: unknown criterion; did you mean 'shortfall_offtake_mw'?" \
+        in p.stderr

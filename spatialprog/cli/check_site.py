@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from .options import console, project_argument
 
@@ -196,9 +197,9 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
                 highlight=False)
     conf = c.conflicts
     if not conf["available"]:
-        console.print(f"[dim]{conf['message']}[/]")
+        console.print(f"[dim]{escape(str(conf['message']))}[/]")
     else:
-        console.print(f"land-claim conflicts: {conf['message']}", highlight=False)
+        console.print(f"land-claim conflicts: {escape(str(conf['message']))}", highlight=False)
         for it in conf["items"][:10]:
             console.print(f"  [{'red' if it['severity'] == 'hoog' else 'yellow'}]{it['severity']}[/] {it['rule_id']} "
                           f"{it['other_layer']} {it['other_id']}: {it['description_nl']}", soft_wrap=True,
@@ -207,7 +208,7 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
         console.print(f"[yellow]overlap:[/] {o['layer']} {o['id']} {o['name'] or ''} ({o['area_m2']:.0f} m2, "
                       f"{o['share_of_site']:.0%} of the site)", highlight=False)
     for n in c.notices:
-        console.print(f"[yellow]note:[/] {n}", soft_wrap=True, highlight=False)
+        console.print(f"[yellow]note:[/] {escape(str(n))}", soft_wrap=True, highlight=False)
     a = ", ".join(f"{x['key']} = {x['value']} {x['unit']}" for x in c.assumptions[:4])
     console.print(f"[dim]assumptions: {a} (sources: data/parameters.toml)[/]", soft_wrap=True, highlight=False)
     if c.project.get("fictional"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import LayerValidationError, SpatialprogError
 
@@ -32,7 +33,7 @@ def report_error(e: BaseException) -> None:
     lines = e.lines() if isinstance(e, LayerValidationError) else [str(e)]
     limit = 25
     for line in lines[:limit]:
-        err_console.print(f"[bold red]error:[/] {line}", soft_wrap=True, markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True, markup=True, highlight=False)
     if len(lines) > limit:
         err_console.print(f"[red]... and {len(lines) - limit} more problems[/]")
 
@@ -57,7 +58,7 @@ class SpatialprogGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
             err_console.print(
-                f"[bold red]internal error:[/] {type(e).__name__}: {' '.join(str(e).split())[:300]} - this is a bug in "
+                f"[bold red]internal error:[/] {type(e).__name__}: {escape(' '.join(str(e).split())[:300])} - this is a bug in "
                 f"spatialprog; rerun with --debug and report it", soft_wrap=True,
             )
             sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from .. import fields as F
@@ -16,11 +17,11 @@ def print_notices(notices: NoticeLog, *, limit: int = 15) -> None:
     warn = [n for n in notices if n.level == "warning"]
     info = [n for n in notices if n.level != "warning"]
     for n in warn[:limit]:
-        console.print(f"[yellow]warning:[/] {n}", soft_wrap=True, highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(str(n))}", soft_wrap=True, highlight=False)
     if len(warn) > limit:
         console.print(f"[yellow]... and {len(warn) - limit} more warnings (see notices.csv)[/]")
     if info:
-        console.print(f"[dim]{len(info)} remark(s), e.g. {info[0]}[/]", soft_wrap=True, highlight=False)
+        console.print(f"[dim]{len(info)} remark(s), e.g. {escape(str(info[0]))}[/]", soft_wrap=True, highlight=False)
 
 
 def worst_substations(headroom: pd.DataFrame, shortfall: pd.DataFrame, names: pd.Series, *, n: int = 10,

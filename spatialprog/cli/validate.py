@@ -13,7 +13,7 @@ from .report import print_notices
 @click.command()
 @project_argument
 def validate(project: Path) -> None:
-    """Check PROJECT.toml and every layer it names; compute nothing.
+    """Check PROJECT.toml, every layer it names, the conflict rules and the ranking settings; compute nothing.
 
     Reports every problem (one line each, naming layer, feature and field)
     and every repair. Exit code 0 when valid, 2 when not.
@@ -22,12 +22,16 @@ def validate(project: Path) -> None:
     Example:
       spatialprog validate layers/example_region.toml
     """
-    from ..pipeline import read_plan
+    from ..pipeline import conflict_rules, read_plan
+    from ..ranking import ranking_settings
 
     with console.status("validating ..."):
         plan = read_plan(project)
+        rules = conflict_rules(plan.project)  # the [conflicts] section and rules table
+        ranking_settings(plan.project)  # the [ranking] section
     for kind, df in plan.layers.items():
         console.print(f"  [green]ok[/] {kind:<18} {len(df):>6} features")
+    console.print(f"  [green]ok[/] {'conflict rules':<18} {len(rules.enabled):>6} enabled")
     print_notices(plan.notices)
     console.print(f"[bold green]valid:[/] {plan.project.name} ({len(plan.layers)} layers, "
                   f"{len(plan.project.variants)} variants, horizon {plan.project.years[0]}-{plan.project.years[-1]})")
