@@ -10,6 +10,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
+from .clients import skip_if_missing
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "layers" / "example_region.toml"
 REALDATA = Path(os.environ.get("SPATIALPROG_REALDATA", ROOT.parent / "shared" / "realdata"))
@@ -45,8 +47,8 @@ def example_copy(tmp_path) -> Path:
 def realdata(*parts: str) -> Path:
     """Path into ../shared/realdata, or skip the test with the reason."""
     p = REALDATA.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"real data not available: {p} is absent (it lives in ../shared/realdata on CI)")
+    skip_if_missing(None if p.exists() else f"real data not available: {p} is absent (it lives in ../shared/realdata "
+                                              f"on CI)")
     return p
 
 

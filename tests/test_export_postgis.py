@@ -16,6 +16,8 @@ from spatialprog.export import export_postgis
 from spatialprog.export.postgis import PG_LAYER_STYLES_DDL
 from spatialprog.outputs import RunOutputs
 
+from .clients import skip_if_missing
+
 try:
     from tests.clients.postgis import postgis_dsn, postgis_skip_reason
     from tests.clients.qgis_runner import qgis_available, run_qgis_script
@@ -30,9 +32,7 @@ SCRIPT = Path(__file__).resolve().parent / "pyqgis_scripts" / "check_postgis.py"
 
 @pytest.fixture(scope="module")
 def pg():
-    reason = postgis_skip_reason()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(postgis_skip_reason())
     psycopg = pytest.importorskip("psycopg", reason="psycopg 3 not installed (pip install 'psycopg[binary]')")
     dsn = postgis_dsn()
     with psycopg.connect(dsn) as con:
@@ -86,9 +86,7 @@ def test_layer_styles_rows_as_qgis_reads_them(pg, written):
 
 
 def test_qgis_opens_the_tables_styled(pg, written):
-    reason = qgis_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(qgis_available())
     dsn, _ = pg
     res = run_qgis_script(SCRIPT, dsn, SCHEMA, "substations", "service_areas", "housing_sites", "t:headroom",
                           timeout_s=180)

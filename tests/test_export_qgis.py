@@ -22,6 +22,8 @@ from spatialprog.export.gpkg import LAYER_STYLES_COLUMNS
 from spatialprog.outputs import RunOutputs
 from spatialprog.params import load_status_classes
 
+from .clients import skip_if_missing
+
 try:  # tests/ as a package (python -m pytest from the repository root) or rootdir-style imports
     from tests.clients.gdal_tools import gdal_available, validate_gpkg
     from tests.clients.qgis_runner import qgis_available, run_qgis_script
@@ -61,9 +63,7 @@ def export_dir(example_result, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def qgis_report(export_dir) -> dict:
-    reason = qgis_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(qgis_available())
     gpkg = export_dir / "spatialprog.gpkg"
     res = run_qgis_script(SCRIPT, gpkg, gpkg.with_suffix(".qgz"), export_dir / "render.png",
                           export_dir / "rasters" / "suitability.tif", timeout_s=300)
@@ -168,8 +168,6 @@ def test_raster_with_sidecar_qml(qgis_report):
 
 
 def test_gdal_validator_accepts_the_geopackage(export_dir):
-    reason = gdal_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(gdal_available())
     ok, report = validate_gpkg(export_dir / "spatialprog.gpkg")
     assert ok, report

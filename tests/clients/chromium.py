@@ -6,9 +6,7 @@ messages are JSON separated by NUL bytes) -- the same transport Playwright and
 Puppeteer use.  So there is no chromedriver, no selenium, no websocket library and
 no TCP port to pick; only the standard library and ``/usr/bin/chromium``.
 
-    reason = chromium_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(chromium_available())
     res = load_page("out/map.html", screenshot_path=tmp_path / "map.png")
     assert res.console_errors == []
     assert not [u for u in res.requests if u.startswith(("http:", "https:"))]

@@ -1,8 +1,6 @@
 """The PostGIS server for client tests: ``SPATIALPROG_TEST_PG`` from ``.ci/start-postgis.sh``.
 
-    reason = postgis_skip_reason()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(postgis_skip_reason())
     dsn = postgis_dsn()          # postgresql://postgres:postgres@127.0.0.1:5432/spatialprog_test
 
 The check connects and runs ``SELECT postgis_lib_version()`` with, in this order,

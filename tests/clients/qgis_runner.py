@@ -3,9 +3,7 @@
 QGIS's Python bindings are built for ``/usr/bin/python3`` and cannot be imported
 from the project's venv, so tests write a small script and run it here::
 
-    reason = qgis_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(qgis_available())
     res = run_qgis_script(script_path, gpkg_path, out_png)
     assert res.returncode == 0, res.stderr
     assert res.data["valid"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from . import skip_if_missing
 from .chromium import chromium_available, load_page
 from .gdal_tools import gdal_available, validate_gpkg
 from .postgis import ogr_pg, postgis_dsn, postgis_skip_reason
@@ -33,9 +34,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 @pytest.fixture
 def gpkg(tmp_path: Path) -> Path:
-    reason = gdal_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(gdal_available())
     src = tmp_path / "areas.csv"
     src.write_text(CSV)
     out = tmp_path / "areas.gpkg"
@@ -104,9 +103,7 @@ emit(result)
 
 
 def test_qgis_renders_gpkg(gpkg: Path, tmp_path: Path) -> None:
-    reason = qgis_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(qgis_available())
     script = tmp_path / "render.py"
     script.write_text(QGIS_RENDER)
     png = tmp_path / "map.png"
@@ -119,9 +116,7 @@ def test_qgis_renders_gpkg(gpkg: Path, tmp_path: Path) -> None:
 
 
 def test_chromium_console_requests_screenshot(tmp_path: Path) -> None:
-    reason = chromium_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(chromium_available())
     (tmp_path / "ok.css").write_text("h1 { color: green }")
     page = tmp_path / "page.html"
     page.write_text(
@@ -144,9 +139,7 @@ def test_chromium_console_requests_screenshot(tmp_path: Path) -> None:
 
 
 def test_chromium_clean_page_has_no_errors(tmp_path: Path) -> None:
-    reason = chromium_available()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(chromium_available())
     page = tmp_path / "clean.html"
     page.write_text("<!doctype html><title>clean</title><p>ok</p>")
     res = load_page(page)
@@ -155,9 +148,7 @@ def test_chromium_clean_page_has_no_errors(tmp_path: Path) -> None:
 
 
 def test_postgis_roundtrip_with_ogr2ogr(gpkg: Path) -> None:
-    reason = postgis_skip_reason()
-    if reason:
-        pytest.skip(reason)
+    skip_if_missing(postgis_skip_reason())
     dsn = postgis_dsn()
     assert dsn
     subprocess.run(
@@ -176,8 +167,7 @@ def test_postgis_roundtrip_with_ogr2ogr(gpkg: Path) -> None:
         capture_output=True,
         timeout=120,
     )
-    if shutil.which("psql") is None:
-        pytest.skip("psql not installed")
+    skip_if_missing(None if shutil.which("psql") else "psql not installed")
     out = subprocess.run(
         [
             "psql",
