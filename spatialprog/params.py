@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ __all__ = [
     "load_parameters",
     "load_status_classes",
     "flatten",
+    "read_reference_table",
 ]
 
 
@@ -219,6 +220,24 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
             key=key, value=leaf["value"], unit=leaf["unit"], source=leaf["source"], note=leaf.get("note", "")
         )
     return ParameterSet(params)
+
+
+def read_reference_table(path: str | Path, required: Sequence[str], what: str, **read_kw: Any) -> pd.DataFrame:
+    """Read a reference table (CSV) from data/ or a project, requiring its columns.
+
+    Raises
+    ------
+    ProjectError
+        When the file does not exist or lacks a required column (naming it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProjectError(f"{what} table '{path}' does not exist - reinstall spatialprog or give an existing file")
+    df = pd.read_csv(path, **read_kw)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ProjectError(f"{path.name}: column '{missing[0]}' is missing - the table needs {', '.join(required)}")
+    return df
 
 
 def load_status_classes(path: str | Path | None = None) -> pd.DataFrame:

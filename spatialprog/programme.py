@@ -44,7 +44,7 @@ import pandas as pd
 
 from . import fields as F
 from .errors import ProjectError
-from .params import ParameterSet, data_dir
+from .params import ParameterSet, data_dir, read_reference_table
 
 __all__ = [
     "PROGRAMME_COLUMNS",
@@ -89,16 +89,6 @@ PROGRAMME_COLUMNS = [
 _EPS = 1e-9
 
 
-def _read_table(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise ProjectError(f"{what} table '{path}' does not exist - reinstall spatialprog or give an existing file")
-    df = pd.read_csv(path)
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ProjectError(f"{path.name}: column '{missing[0]}' is missing - the table needs {', '.join(required)}")
-    return df
-
-
 def load_transformer_steps(path: str | Path | None = None) -> pd.DataFrame:
     """Read the standard HV/MV transformer sizes.
 
@@ -113,7 +103,7 @@ def load_transformer_steps(path: str | Path | None = None) -> pd.DataFrame:
         ``hv_kv_min, hv_kv_max, mva, source``; sorted by voltage range and size.
     """
     p = Path(path) if path else data_dir() / "transformer_steps.csv"
-    df = _read_table(p, ["hv_kv_min", "hv_kv_max", "mva", "source"], "transformer steps")
+    df = read_reference_table(p, ["hv_kv_min", "hv_kv_max", "mva", "source"], "transformer steps")
     for c in ("hv_kv_min", "hv_kv_max", "mva"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     bad = df[df[["hv_kv_min", "hv_kv_max", "mva"]].isna().any(axis=1) | (df["mva"] <= 0)]
@@ -137,7 +127,7 @@ def load_substation_land(path: str | Path | None = None) -> pd.DataFrame:
     8000.0
     """
     p = Path(path) if path else data_dir() / "substation_land.csv"
-    df = _read_table(p, ["max_installed_mva", "land_m2", "source"], "substation land")
+    df = read_reference_table(p, ["max_installed_mva", "land_m2", "source"], "substation land")
     df["max_installed_mva"] = pd.to_numeric(df["max_installed_mva"], errors="coerce").astype(float)
     df["land_m2"] = pd.to_numeric(df["land_m2"], errors="coerce").astype(float)
     if df[["max_installed_mva", "land_m2"]].isna().any().any():

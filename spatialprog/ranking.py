@@ -64,7 +64,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import fields as F
 from .config import BASE_VARIANT, Project
 from .errors import LayerValidationError, NoticeLog, Problem, ProjectError
-from .params import data_dir
+from .params import data_dir, read_reference_table
 
 __all__ = [
     "CRITERIA",
@@ -144,12 +144,8 @@ def load_criteria(path: str | Path | None = None) -> pd.DataFrame:
         a criterion the code does not know.
     """
     p = Path(path) if path else data_dir() / "ranking_criteria.csv"
-    df = pd.read_csv(p)
-    need = ["criterion", "applies_to", "direction", "normalisation", "scale_max", "default_weight", "unit",
-            "description", "source"]
-    miss = [c for c in need if c not in df.columns]
-    if miss:
-        raise ProjectError(f"{p.name}: column '{miss[0]}' is missing - the table needs {', '.join(need)}")
+    df = read_reference_table(p, ["criterion", "applies_to", "direction", "normalisation", "scale_max",
+                                  "default_weight", "unit", "description", "source"], "ranking criteria")
     df["scale_max"] = pd.to_numeric(df["scale_max"], errors="coerce").astype(float)
     df["default_weight"] = pd.to_numeric(df["default_weight"], errors="coerce").astype(float)
     for _, r in df.iterrows():
@@ -182,11 +178,8 @@ def load_priority_categories(path: str | Path | None = None) -> pd.DataFrame:
     ['congestieverzachters', 'veiligheid', 'basisbehoeften']
     """
     p = Path(path) if path else data_dir() / "priority_categories.csv"
-    df = pd.read_csv(p, dtype={"aliases": object, "valid_to": object})
-    need = ["category", "name_nl", "score", "valid_from", "source"]
-    miss = [c for c in need if c not in df.columns]
-    if miss:
-        raise ProjectError(f"{p.name}: column '{miss[0]}' is missing - the table needs {', '.join(need)}")
+    df = read_reference_table(p, ["category", "name_nl", "score", "valid_from", "source"], "priority categories",
+                              dtype={"aliases": object, "valid_to": object})
     df["score"] = pd.to_numeric(df["score"], errors="coerce").astype(float)
     if df["score"].isna().any() or ((df["score"] < 0) | (df["score"] > 1)).any():
         raise ProjectError(f"{p.name}: score must be a number between 0 and 1 for every category")
