@@ -306,13 +306,10 @@ def _summary(old, new, sites, head, sf, ranks, prog, *, has_ranks: bool, toleran
 
 def write_diff(d: RunDiff, out_dir: str | Path) -> list[Path]:
     """Write the diff tables and ``diff_summary.txt`` into ``out_dir`` (atomically)."""
-    from .outputs import atomic_output_dir
+    from .writer import atomic_output_dir, write_tables
 
-    files = []
     with atomic_output_dir(out_dir) as stage:
-        for name, df in d.tables().items():
-            df.to_csv(stage / f"{name}.csv", index=False, float_format="%.6g")
-            files.append(f"{name}.csv")
+        files = write_tables(stage, d.tables())
         (stage / "diff_summary.txt").write_text(d.summary + "\n", encoding="utf-8")
         files.append("diff_summary.txt")
     return [Path(out_dir) / f for f in files]

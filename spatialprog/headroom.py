@@ -25,11 +25,28 @@ import pandas as pd
 from . import fields as F
 from .params import ParameterSet, load_status_classes
 
-#: a substation is short when its headroom is at or below this (MW): no capacity left
+#: a substation is short when its headroom is below this (MW): no capacity left. Headroom of
+#: exactly 0 MW is short (nothing more can connect); the tolerance keeps float noise of a
+#: fully used station (1e-12 MW) from counting as room.
 SHORTFALL_AT_MW = 1e-6
+
+
+def is_short(headroom_mw):
+    """Whether a headroom (MW; scalar, array or Series) leaves no capacity: the one definition of short.
+
+    Every module that asks "is this substation short?" (headroom, shortfall, ranking,
+    programme, scale sums, variants comparison, check-site) asks this function.
+
+    Examples
+    --------
+    >>> is_short(np.array([1.0, 1e-7, 0.0, -0.5])).tolist()
+    [False, True, True, True]
+    """
+    return headroom_mw < SHORTFALL_AT_MW
 
 __all__ = [
     "SHORTFALL_AT_MW",
+    "is_short",
     "firm_capacity",
     "reinforcement_table",
     "headroom_table",
@@ -155,7 +172,7 @@ def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: p
     # classes sorted best-first; assign from worst to best so the best matching wins
     for status, lo in zip(classes["status"][::-1], classes["min_headroom_share"][::-1], strict=True):
         out[share >= lo] = status
-    out[headroom_mw < SHORTFALL_AT_MW] = classes["status"].iat[-1]  # no capacity left: the worst class
+    out[is_short(headroom_mw)] = classes["status"].iat[-1]  # no capacity left: the worst class
     return out
 
 
@@ -281,7 +298,7 @@ def first_shortfall(headroom: pd.DataFrame) -> pd.DataFrame:
     """
     keys = [F.SUBSTATION_ID, F.VARIANT, F.DIRECTION]
     h = headroom.sort_values(keys + [F.YEAR], kind="stable")
-    short = h[h[F.HEADROOM_MW] < SHORTFALL_AT_MW]
+    short = h[is_short(h[F.HEADROOM_MW])]
     first = short.groupby(keys, sort=True)[F.YEAR].min().rename(F.FIRST_SHORTFALL_YEAR)
     worst = (-h[F.HEADROOM_MW]).clip(lower=0).groupby([h[k] for k in keys], sort=True).max().rename("max_shortfall_mw")
     out = pd.concat([first, worst], axis=1).reset_index()

@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +38,7 @@ from . import fields as F
 from .config import BASE_VARIANT
 from .errors import OutputError
 from .pipeline import RunResult
+from .writer import atomic_output_dir, write_tables, write_xlsx
 
 __all__ = ["result_layers", "result_tables", "write_run", "milestone_years", "atomic_output_dir", "RESULTS_GPKG"]
 
@@ -228,46 +226,13 @@ def manifest(result: RunResult, files: list[str], *, run_date: datetime | None =
         "variants": {v: project.variant_descriptions.get(v, "") for v in project.variants},
         "assignment_method": result.assignment_method,
         "inputs": inputs,
+        "reference_tables": result.plan.reference.files(),
         "parameters": params,
         "versions": _versions(),
         "outputs": sorted(files),
         "notices": len(result.notices),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
     }
-
-
-class atomic_output_dir:  # noqa: N801 - used as a context manager
-    """Stage files in a hidden folder inside ``out_dir``; rename them into place on success.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> with atomic_output_dir(d) as stage:
-    ...     _ = (stage / "a.txt").write_text("x")
-    >>> sorted(p.name for p in d.iterdir())
-    ['a.txt']
-    """
-
-    def __init__(self, out_dir: str | Path):
-        self.out_dir = Path(out_dir)
-
-    def __enter__(self) -> Path:
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            self.stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.out_dir))
-        except OSError as e:
-            raise OutputError(f"--out {self.out_dir}: cannot create the output folder: {e.strerror} - choose a "
-                              f"writable folder") from None
-        return self.stage
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                for p in sorted(self.stage.iterdir()):
-                    os.replace(p, self.out_dir / p.name)
-        finally:
-            shutil.rmtree(self.stage, ignore_errors=True)
 
 
 def split_by_geometry(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
@@ -344,13 +309,9 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         tables = result_tables(result)
         if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
             tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
-        for name, df in tables.items():
-            df.to_csv(stage / f"{name}.csv", index=False, float_format="%.6g")
-            files.append(f"{name}.csv")
-        with pd.ExcelWriter(stage / "headroom.xlsx", engine="openpyxl") as xw:
-            tables["headroom"].to_excel(xw, sheet_name="headroom", index=False)
-            tables["shortfall"].to_excel(xw, sheet_name="shortfall", index=False)
-            result.project.variants[BASE_VARIANT].to_frame().to_excel(xw, sheet_name="parameters", index=False)
+        files.extend(write_tables(stage, tables))
+        write_xlsx(stage / "headroom.xlsx", {"headroom": tables["headroom"], "shortfall": tables["shortfall"],
+                                             "parameters": result.project.variants[BASE_VARIANT].to_frame()})
         files.append("headroom.xlsx")
 
         def write_manifest() -> None:

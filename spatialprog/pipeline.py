@@ -34,7 +34,7 @@ from .headroom import firm_capacity, first_shortfall, headroom_table, reinforcem
 from .layers import CONSTRAINT as LAYER_KINDS_CONSTRAINT
 from .layers import LAYER_KINDS, SITE_KINDS, read_layer
 from .network import allocate, assign_sites, derive_service_areas
-from .params import load_status_classes
+from .reference import Reference, read_reference
 
 if TYPE_CHECKING:
     from .conflicts import ConflictResult
@@ -60,12 +60,22 @@ class Plan:
         Validated, in the working CRS, keyed by layer kind.
     notices : NoticeLog
         Repairs and remarks from reading.
+    constraints : dict of str -> GeoDataFrame
+        The ``[constraints.NAME]`` layers, read with a margin around the region.
+    reference : Reference
+        The reference tables (read when the plan is built, unless given).
     """
 
     project: Project
     layers: dict[str, gpd.GeoDataFrame]
     notices: NoticeLog = field(default_factory=NoticeLog)
     constraints: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    reference: Reference | None = None
+
+    def __post_init__(self) -> None:
+        # building a plan is the input edge: the reference tables are read here, never in compute
+        if self.reference is None:
+            self.reference = read_reference(self.project, self.layers, notices=self.notices)
 
     @property
     def region(self) -> shapely.Geometry:
@@ -119,6 +129,7 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
             progress(f"reading {kind}")
         layers[kind] = read_layer(src, LAYER_KINDS[kind], working_crs=project.crs, notices=notices)
     _check_references(project, layers)
+    reference = read_reference(project, layers, notices=notices)
     constraints: dict[str, gpd.GeoDataFrame] = {}
     margin_kinds = [k for k in MARGIN_KINDS if k in project.layers]
     if margin_kinds or project.constraints:
@@ -126,7 +137,7 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
         # read them with the largest rule distance as margin around the region
         from .conflicts import constraint_read_bbox
 
-        rules = conflict_rules(project)
+        rules = reference.conflict_rules
         region = region_of(layers)
         bbox = constraint_read_bbox(region.bounds, rules) if not region.is_empty else None
         for kind in margin_kinds:
@@ -139,30 +150,7 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
                 progress(f"reading constraint {name}")
             constraints[name] = read_layer(src, LAYER_KINDS_CONSTRAINT, working_crs=project.crs, bbox=bbox,
                                            notices=notices)
-    return Plan(project=project, layers=layers, notices=notices, constraints=constraints)
-
-
-def conflict_rules(project: Project):
-    """The land-claim rules in force for a project (bundled table, the project's table, overrides).
-
-    Raises
-    ------
-    ConflictRuleError
-        Naming the rule at fault.
-    """
-    from .conflicts import KNOWN_LAYERS, load_rules
-
-    cfg = project.conflicts
-    root = project.root
-
-    def path(p):
-        if p is None:
-            return None
-        q = Path(p).expanduser()
-        return q if q.is_absolute() else (root / q).resolve()
-
-    return load_rules(path(cfg.rules), lookups_path=path(cfg.lookups), overrides=cfg.overrides or None,
-                      known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(project.constraints))
+    return Plan(project=project, layers=layers, notices=notices, constraints=constraints, reference=reference)
 
 
 def _check_references(project: Project, layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -306,7 +294,7 @@ def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress
         d.insert(0, F.VARIANT, v)
         a = allocate(d, assignment)
         h = headroom_table(subs, a, params, project.years, base_year=project.base_year, variant=v,
-                           reinforcements=reinf, classes=load_status_classes())
+                           reinforcements=reinf, classes=plan.reference.status_classes)
         demand_parts.append(d)
         alloc_parts.append(a)
         head_parts.append(h)
@@ -351,5 +339,5 @@ def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) ->
         subs["capacity_mva"] = cap[F.INSTALLED_MVA].to_numpy()
         layers["substations"] = subs
     layers.update(plan.constraints)
-    return compute_conflicts(layers, conflict_rules(project), known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(plan.constraints),
-                             crs=project.crs)
+    return compute_conflicts(layers, plan.reference.conflict_rules,
+                             known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(plan.constraints), crs=project.crs)

@@ -396,8 +396,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     """
     project = result.project
     params: ParameterSet = project.variants[variant]
-    steps = load_transformer_steps() if steps is None else steps
-    land = load_substation_land() if land is None else land
+    ref = result.plan.reference
+    steps = ref.transformer_steps if steps is None else steps
+    land = ref.substation_land if land is None else land
     reserved = set(land_reserved)
     years = project.years
     pf = float(params["grid.power_factor"]) or 1.0

@@ -731,7 +731,7 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     per_mw = lambda x: (x / firm_mw).where(firm_mw > 0)  # noqa: E731
 
     # highest category among the sites that wait on the substation
-    cats = load_priority_categories() if categories is None else categories
+    cats = result.plan.reference.priority_categories if categories is None else categories
     site_cat = _site_category_scores(result, cats)
     zones = result.plan.layers.get("industrial_zones")
     jobs = zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
@@ -817,7 +817,7 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     first_hit = hits.groupby(keys, sort=True)[F.YEAR].min()
     urg = first_hit.reindex(sites).astype(float) - years[0]
 
-    cats = load_priority_categories() if categories is None else categories
+    cats = result.plan.reference.priority_categories if categories is None else categories
     site_cat = _site_category_scores(result, cats)
     jobs = pd.Series(0.0, index=sites)
     zones = result.plan.layers.get("industrial_zones")
@@ -948,10 +948,11 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     """
     from .compare import compare_variants, no_regret
     from .programme import PROGRAMME_COLUMNS, interventions
-    from .scales import higher_level_check, read_boundaries, scale_sums
+    from .scales import higher_level_check, scale_sums
 
     project = result.project
-    settings = ranking_settings(project) if settings is None else settings
+    ref = result.plan.reference
+    settings = ref.ranking if settings is None else settings
     fname = f"{project.path.name}: " if project.path else ""
     known = set(result.plan.layers["substations"]["id"].astype(str))
     _check_ids(settings.land_reserved, known, "land_reserved", fname)
@@ -960,7 +961,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     years = project.years
     horizon = max(len(years) - 1, 1)
     variants = list(dict.fromkeys(result.headroom[F.VARIANT]))
-    cats = load_priority_categories()
+    cats = ref.priority_categories
 
     progs, subs_r, sites_r, sens = [], [], [], []
     crit_used = []
@@ -1011,7 +1012,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     programme["regret_class"] = programme[F.SUBSTATION_ID].map(cls) if len(programme) else pd.Series(dtype=object)
     comp = compare_variants(result.headroom)
 
-    b = boundaries if boundaries is not None else read_boundaries(result.plan, settings.boundaries, notices=notices)
+    b = boundaries if boundaries is not None else ref.boundaries
     sums = scale_sums(result, boundaries=b)
     hl = higher_level_check(result.headroom, result.plan.layers["substations"], settings.higher_level,
                             params=project.variants, notices=notices)

@@ -148,14 +148,17 @@ def check_boundaries(boundaries: gpd.GeoDataFrame, *, label: str = "boundaries",
         raise LayerValidationError(probs)
 
 
-def read_boundaries(plan, extra: Sequence = (), *, notices: NoticeLog | None = None) -> gpd.GeoDataFrame:
-    """The project's boundaries plus the extra boundary layers, checked for overlaps.
+def read_boundaries(project, boundaries: gpd.GeoDataFrame | None = None, extra: Sequence = (), *,
+                    notices: NoticeLog | None = None) -> gpd.GeoDataFrame:
+    """The project's boundaries plus the extra boundary layers, checked for overlaps (input edge).
 
     Parameters
     ----------
-    plan : Plan
+    project : Project
+    boundaries : GeoDataFrame, optional
+        The plan's validated ``boundaries`` layer.
     extra : sequence of BoundarySourceConfig
-        From ``[[ranking.boundaries]]``.
+        From ``[[ranking.boundaries]]``; read here.
     notices : NoticeLog, optional
 
     Returns
@@ -167,11 +170,9 @@ def read_boundaries(plan, extra: Sequence = (), *, notices: NoticeLog | None = N
     from .layers import LAYER_KINDS, LayerSource, read_layer
 
     notices = notices if notices is not None else NoticeLog()
-    project = plan.project
     parts = []
-    b = plan.layers.get("boundaries")
-    if b is not None and len(b):
-        parts.append(b)
+    if boundaries is not None and len(boundaries):
+        parts.append(boundaries)
     for i, src in enumerate(extra):
         p = Path(src.path).expanduser()
         p = p if p.is_absolute() else (Path(project.root) / p).resolve()

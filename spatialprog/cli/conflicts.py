@@ -30,7 +30,8 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
     """
     import pandas as pd
 
-    from ..outputs import atomic_output_dir, split_by_geometry
+    from ..outputs import split_by_geometry
+    from ..writer import atomic_output_dir, write_tables
     from ..pipeline import land_claim_conflicts, read_plan
 
     with console.status("reading layers ...") as status:
@@ -54,7 +55,6 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
         with atomic_output_dir(out_dir) as stage:
             for suffix, part in split_by_geometry(result.conflicts).items():
                 part.to_file(stage / "conflicts.gpkg", layer=f"conflicts_{suffix}", driver="GPKG")
-            pd.DataFrame(result.conflicts.drop(columns="geometry")).to_csv(stage / "conflicts.csv", index=False,
-                                                                           float_format="%.6g")
-            result.matrix.to_csv(stage / "conflict_matrix.csv", index=False, float_format="%.6g")
+            write_tables(stage, {"conflicts": pd.DataFrame(result.conflicts.drop(columns="geometry")),
+                                 "conflict_matrix": result.matrix})
         console.print(f"[bold green]written[/] conflicts.gpkg, conflicts.csv, conflict_matrix.csv in {out_dir}/")

@@ -22,13 +22,11 @@ def validate(project: Path) -> None:
     Example:
       spatialprog validate layers/example_region.toml
     """
-    from ..pipeline import conflict_rules, read_plan
-    from ..ranking import ranking_settings
+    from ..pipeline import read_plan
 
     with console.status("validating ..."):
-        plan = read_plan(project)
-        rules = conflict_rules(plan.project)  # the [conflicts] section and rules table
-        ranking_settings(plan.project)  # the [ranking] section
+        plan = read_plan(project)  # layers, and the reference tables: rules, [conflicts], [ranking]
+        rules = plan.reference.conflict_rules
     for kind, df in plan.layers.items():
         console.print(f"  [green]ok[/] {kind:<18} {len(df):>6} features")
     console.print(f"  [green]ok[/] {'conflict rules':<18} {len(rules.enabled):>6} enabled")

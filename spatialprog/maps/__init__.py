@@ -30,7 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..outputs import RunOutputs, atomic_output_dir
+from ..outputs import RunOutputs
+from ..writer import atomic_output_dir
 
 __all__ = ["write_maps", "MAP_HTML"]
 
