@@ -9,7 +9,7 @@ from shapely.geometry import box
 
 from spatialprog.errors import LayerValidationError, ProjectError
 from spatialprog.ranking import rank_run, ranking_settings
-from spatialprog.scales import check_boundaries, higher_level_check, read_boundaries
+from spatialprog.scales import check_boundaries, higher_level_check
 from tests._rank_project import X0, Y0, make_project, run_tiny
 
 

@@ -31,8 +31,8 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
     import pandas as pd
 
     from ..outputs import split_by_geometry
-    from ..writer import atomic_output_dir, write_tables
     from ..pipeline import land_claim_conflicts, read_plan
+    from ..writer import atomic_output_dir, write_tables
 
     with console.status("reading layers ...") as status:
         plan = read_plan(project, progress=lambda s: status.update(s + " ..."))
