@@ -12,7 +12,9 @@ sources.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,10 +23,13 @@ import shapely
 
 from . import fields as F
 from .errors import LayerValidationError, NoticeLog, Problem
-from .layers import parse_phasing
 from .params import ParameterSet
 
 __all__ = [
+    "DEMAND_COLUMNS",
+    "demand_frame",
+    "parse_phasing",
+    "heat_source_points",
     "housing_demand",
     "industrial_demand",
     "charging_demand",
@@ -34,11 +39,42 @@ __all__ = [
     "demand_points",
 ]
 
+_PHASE_RE = re.compile(r"^\s*(\d{4})\s*[:=]\s*(\d+(?:[.,]\d+)?)\s*$")
+
+
+def parse_phasing(text: str) -> dict[int, float]:
+    """Parse a delivery phasing such as ``"2027:120;2028:80"``.
+
+    Examples
+    --------
+    >>> parse_phasing("2027:120; 2028:80")
+    {2027: 120.0, 2028: 80.0}
+    """
+    out: dict[int, float] = {}
+    for part in re.split(r"[;|]", text):
+        if not part.strip():
+            continue
+        m = _PHASE_RE.match(part)
+        if not m:
+            raise ValueError(f"cannot read phasing part '{part.strip()}'")
+        year, n = int(m.group(1)), float(m.group(2).replace(",", "."))
+        out[year] = out.get(year, 0.0) + n
+    if not out:
+        raise ValueError("phasing is empty")
+    return dict(sorted(out.items()))
+
+
 DEMAND_COLUMNS = [F.LAYER, F.SITE_ID, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED, F.DWELLINGS_ON_HEAT_NETWORK]
 
 
-def _long(layer: str, ids: Sequence[str], years: Sequence[int], offtake: np.ndarray, feedin: np.ndarray,
+def demand_frame(layer: str, ids: Sequence[str], years: Sequence[int], offtake: np.ndarray, feedin: np.ndarray,
           dwellings: np.ndarray | None = None, on_hn: np.ndarray | None = None) -> pd.DataFrame:
+    """The demand table of one layer from ``(n_sites, n_years)`` arrays of MW (and dwellings).
+
+    Every demand function returns this frame (columns :data:`DEMAND_COLUMNS`,
+    one row per site and year, site order kept), so a new layer kind's demand
+    function builds its rows with it.
+    """
     n, m = len(ids), len(years)
     zeros = np.zeros((n, m))
     return pd.DataFrame(
@@ -118,7 +154,8 @@ def heat_network_share(sites: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | Non
 
 
 def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
-                   heat_networks: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+                   heat_networks: gpd.GeoDataFrame | None = None,
+                   layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
     """Peak offtake of housing sites per year.
 
     ``offtake = delivered x ((1 - s) x kW[heating] + s x kW[heat_network]) + delivered x ev_share x kW_ev``
@@ -132,6 +169,9 @@ def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
     params : ParameterSet
     years : sequence of int
     heat_networks : GeoDataFrame, optional
+        Default: ``layers["heat_networks"]``.
+    layers : mapping, optional
+        The plan's layers (for the heat networks).
 
     Returns
     -------
@@ -152,6 +192,8 @@ def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
     delivered = delivered_dwellings(
         sites, years, delay_years=int(params["housing.delay_years"]), delivery_share=float(params["housing.delivery_share"])
     )
+    if heat_networks is None and layers is not None:
+        heat_networks = layers.get("heat_networks")
     s = heat_network_share(sites, heat_networks, years)
     heating = sites["heating"].to_numpy()
     kw_own = np.array([kw[h] for h in heating], dtype=float)[:, None]
@@ -160,11 +202,12 @@ def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
     per_dw_kw = (1 - s) * kw_own + s * float(kw["heat_network"])
     offtake_kw = delivered * per_dw_kw + delivered * ev[:, None] * float(params["demand.ev_kw_per_ev"])
     on_hn = delivered * s
-    return _long("housing_sites", sites["id"].tolist(), years, offtake_kw / 1000.0, np.zeros_like(offtake_kw),
+    return demand_frame("housing_sites", sites["id"].tolist(), years, offtake_kw / 1000.0, np.zeros_like(offtake_kw),
                  delivered, on_hn)
 
 
-def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
+        layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
     """Peak offtake of business parks per year.
 
     A zone with ``contracted_mw`` takes it in full from its start year. Else
@@ -199,10 +242,11 @@ def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequ
     frac_con = (yrs[None, :] >= start).astype(float)
     frac = np.where(np.isnan(contracted)[:, None], frac_est, frac_con)
     off = full[:, None] * frac
-    return _long("industrial_zones", zones["id"].tolist(), years, off, np.zeros_like(off))
+    return demand_frame("industrial_zones", zones["id"].tolist(), years, off, np.zeros_like(off))
 
 
-def charging_demand(hubs: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+def charging_demand(hubs: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
+        layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
     """Peak offtake of charging hubs: points x kW x simultaneity[segment], from the year in service.
 
     Examples
@@ -220,28 +264,31 @@ def charging_demand(hubs: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
           * np.array([sim[s] for s in hubs["segment"]], dtype=float) / 1000.0)
     on = yrs[None, :] >= hubs["year"].to_numpy(dtype=float)[:, None]
     off = mw[:, None] * on
-    return _long("charging_hubs", hubs["id"].tolist(), years, off, np.zeros_like(off))
+    return demand_frame("charging_hubs", hubs["id"].tolist(), years, off, np.zeros_like(off))
 
 
-def heat_network_demand(networks: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+def heat_network_demand(networks: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
+        layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
     """Electric load of each heat network's source, in full from its start year."""
     yrs = np.asarray(years)
     on = yrs[None, :] >= networks["start_year"].to_numpy(dtype=float)[:, None]
     off = networks["source_load_mw"].to_numpy(dtype=float)[:, None] * on
-    return _long("heat_networks", networks["id"].tolist(), years, off, np.zeros_like(off))
+    return demand_frame("heat_networks", networks["id"].tolist(), years, off, np.zeros_like(off))
 
 
-def generation_feedin(gen: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+def generation_feedin(gen: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
+        layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
     """Peak feed-in of solar and wind: MW x feed-in factor, from the year in service."""
     fac = params.group("generation.feedin_factor")
     yrs = np.asarray(years)
     mw = gen["capacity_mw"].to_numpy(dtype=float) * np.array([fac[t] for t in gen["technology"]], dtype=float)
     on = yrs[None, :] >= gen["year"].to_numpy(dtype=float)[:, None]
     feed = mw[:, None] * on
-    return _long("generation", gen["id"].tolist(), years, np.zeros_like(feed), feed)
+    return demand_frame("generation", gen["id"].tolist(), years, np.zeros_like(feed), feed)
 
 
-def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, years: Sequence[int]) -> pd.DataFrame:
+def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, years: Sequence[int], *,
+                kinds: Mapping[str, Any]) -> pd.DataFrame:
     """Demand and feed-in of every site of every kind, per year.
 
     Parameters
@@ -250,6 +297,9 @@ def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, ye
         Validated layers keyed by kind; absent kinds are skipped.
     params : ParameterSet
     years : sequence of int
+    kinds : mapping of str -> LayerKind
+        The registry (:data:`spatialprog.kinds.LAYER_KINDS`): every kind with
+        a demand function, in its order.
 
     Returns
     -------
@@ -258,28 +308,44 @@ def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, ye
         dwellings_delivered, dwellings_on_heat_network.
     """
     parts = []
-    hn = layers.get("heat_networks")
-    if (df := layers.get("housing_sites")) is not None and len(df):
-        parts.append(housing_demand(df, params, years, heat_networks=hn))
-    if (df := layers.get("industrial_zones")) is not None and len(df):
-        parts.append(industrial_demand(df, params, years))
-    if (df := layers.get("charging_hubs")) is not None and len(df):
-        parts.append(charging_demand(df, params, years))
-    if hn is not None and len(hn):
-        parts.append(heat_network_demand(hn, params, years))
-    if (df := layers.get("generation")) is not None and len(df):
-        parts.append(generation_feedin(df, params, years))
+    for name, kind in kinds.items():
+        df = layers.get(name)
+        if kind.demand is None or df is None or len(df) == 0:
+            continue
+        parts.append(kind.demand(df, params, years, layers=layers))
     if not parts:
         return pd.DataFrame(columns=DEMAND_COLUMNS).astype({F.YEAR: int, F.OFFTAKE_MW: float, F.FEEDIN_MW: float})
     return pd.concat(parts, ignore_index=True)
 
 
-def demand_points(layers: Mapping[str, gpd.GeoDataFrame], *, notices: NoticeLog | None = None) -> gpd.GeoDataFrame:
+def heat_source_points(networks: gpd.GeoDataFrame, notices: NoticeLog) -> np.ndarray:
+    """Where a heat network's load enters the grid: at its source, else inside its supply area (reported)."""
+    geom = np.asarray(networks.geometry.values)
+    x = networks["source_x_m"].to_numpy(dtype=float) if "source_x_m" in networks else np.full(len(networks), np.nan)
+    y = networks["source_y_m"].to_numpy(dtype=float) if "source_y_m" in networks else np.full(len(networks), np.nan)
+    has = ~np.isnan(x) & ~np.isnan(y)
+    pts = shapely.points(np.where(has, x, 0.0), np.where(has, y, 0.0))
+    for fid, h in zip(networks["id"], has, strict=True):
+        if not h:
+            notices.add(networks.attrs.get("kind", "heat_networks"), "no source location: its source load is placed "
+                        "inside the supply area", feature=fid, field="source_x_m", fix="give source_x_m and source_y_m",
+                        level="info")
+    return np.where(has, pts, shapely.point_on_surface(geom))
+
+
+def demand_points(layers: Mapping[str, gpd.GeoDataFrame], *, kinds: Mapping[str, Any],
+                  notices: NoticeLog | None = None) -> gpd.GeoDataFrame:
     """The geometry at which each site's demand enters the grid.
 
-    The site's own geometry, except for heat networks: their load enters at
-    the source (``source_x_m``, ``source_y_m``), or at a point inside the
-    supply area when no source location is given (reported).
+    The site's own geometry, unless its kind says otherwise (heat networks:
+    at the source, see :func:`heat_source_points`).
+
+    Parameters
+    ----------
+    layers : mapping
+    kinds : mapping of str -> LayerKind
+        The registry; every kind with a demand function counts.
+    notices : NoticeLog, optional
 
     Returns
     -------
@@ -289,23 +355,13 @@ def demand_points(layers: Mapping[str, gpd.GeoDataFrame], *, notices: NoticeLog 
     notices = notices if notices is not None else NoticeLog()
     parts = []
     crs = None
-    for kind in ("housing_sites", "industrial_zones", "charging_hubs", "heat_networks", "generation"):
-        df = layers.get(kind)
-        if df is None or len(df) == 0:
+    for name, kind in kinds.items():
+        df = layers.get(name)
+        if kind.demand is None or df is None or len(df) == 0:
             continue
         crs = df.crs
-        geom = np.asarray(df.geometry.values)
-        if kind == "heat_networks":
-            x = df["source_x_m"].to_numpy(dtype=float) if "source_x_m" in df else np.full(len(df), np.nan)
-            y = df["source_y_m"].to_numpy(dtype=float) if "source_y_m" in df else np.full(len(df), np.nan)
-            has = ~np.isnan(x) & ~np.isnan(y)
-            pts = shapely.points(np.where(has, x, 0.0), np.where(has, y, 0.0))
-            geom = np.where(has, pts, shapely.point_on_surface(geom))
-            for fid, h in zip(df["id"], has, strict=True):
-                if not h:
-                    notices.add(kind, "no source location: its source load is placed inside the supply area",
-                                feature=fid, field="source_x_m", fix="give source_x_m and source_y_m", level="info")
-        parts.append(gpd.GeoDataFrame({F.LAYER: kind, F.SITE_ID: df["id"].to_numpy()}, geometry=geom, crs=df.crs))
+        geom = kind.point_of_entry(df, notices)
+        parts.append(gpd.GeoDataFrame({F.LAYER: name, F.SITE_ID: df["id"].to_numpy()}, geometry=geom, crs=df.crs))
     if not parts:
         return gpd.GeoDataFrame({F.LAYER: [], F.SITE_ID: []}, geometry=[], crs=crs)
     return pd.concat(parts, ignore_index=True)

@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 
 from . import fields as F
-from .layers import LAYER_KINDS, SITE_KINDS
+from .kinds import LAYER_KINDS, site_kinds
 
 __all__ = ["RunDiff", "diff_runs", "diff_sites", "diff_headroom", "diff_ranks", "diff_programme", "write_diff"]
 
@@ -91,7 +91,7 @@ def diff_sites(old_layers: dict, new_layers: dict) -> pd.DataFrame:
         (changed fields, ``;``-joined) and ``detail`` (old -> new values).
     """
     rows = []
-    for kind in SITE_KINDS:
+    for kind in site_kinds():
         o, n = old_layers.get(kind), new_layers.get(kind)
         if o is None and n is None:
             continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,10 @@ __all__ = [
     "is_short",
     "firm_capacity",
     "reinforcement_table",
+    "GridState",
+    "grid_state",
+    "new_load",
+    "headroom_frame",
     "headroom_table",
     "classify_status",
     "first_shortfall",
@@ -176,18 +181,92 @@ def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: p
     return out
 
 
-def headroom_table(
+@dataclass(frozen=True)
+class GridState:
+    """Capacity and load of substations per year, per direction, for one variant.
+
+    The arrays behind the headroom table, shape ``(n_substations, n_years)``;
+    ``headroom_mw = capacity_mw - (existing_mw + new_mw)``. check-site adds a
+    site to ``new_mw`` (:meth:`with_new`) and asks the same
+    :meth:`headroom_mw` and :func:`is_short` as the run.
+
+    Attributes
+    ----------
+    substation_ids : ndarray of str
+    years : ndarray of int
+    firm_mva, capacity_mw, existing_mw, new_mw : dict of str -> ndarray
+        Per direction (``offtake``, ``feedin``).
+    firm_rule : dict of str -> ndarray
+        Per direction, per substation: ``N-1``, ``N-0`` or ``published``.
+    """
+
+    substation_ids: np.ndarray
+    years: np.ndarray
+    firm_mva: dict[str, np.ndarray]
+    capacity_mw: dict[str, np.ndarray]
+    existing_mw: dict[str, np.ndarray]
+    new_mw: dict[str, np.ndarray]
+    firm_rule: dict[str, np.ndarray]
+
+    def load_mw(self, direction: str) -> np.ndarray:
+        """Existing plus new load (MW)."""
+        return self.existing_mw[direction] + self.new_mw[direction]
+
+    def headroom_mw(self, direction: str) -> np.ndarray:
+        """Capacity minus load (MW): the headroom."""
+        return self.capacity_mw[direction] - self.load_mw(direction)
+
+    def rows(self, idx: np.ndarray) -> GridState:
+        """The state of the substations at positions ``idx`` only."""
+        idx = np.asarray(idx, dtype=int)
+        return GridState(self.substation_ids[idx], self.years, *({d: a[idx] for d, a in part.items()} for part in
+                         (self.firm_mva, self.capacity_mw, self.existing_mw, self.new_mw, self.firm_rule)))
+
+    def with_new(self, extra_mw: dict[str, np.ndarray]) -> GridState:
+        """The state with ``extra_mw`` (per direction, same shape) added to the new load."""
+        new = {d: a + extra_mw[d] if d in extra_mw else a for d, a in self.new_mw.items()}
+        return GridState(self.substation_ids, self.years, self.firm_mva, self.capacity_mw, self.existing_mw, new,
+                         self.firm_rule)
+
+
+def new_load(allocated: pd.DataFrame, substation_ids: Sequence[str], years: Sequence[int]) -> dict[str, np.ndarray]:
+    """The allocated new demand summed per substation and year, per direction (MW).
+
+    Parameters
+    ----------
+    allocated : DataFrame
+        From :func:`spatialprog.network.allocate` (unassigned rows are ignored).
+    substation_ids : sequence of str
+    years : sequence of int
+
+    Returns
+    -------
+    dict of str -> ndarray, shape (n_substations, n_years)
+    """
+    yrs = np.asarray(years, dtype=int)
+    pos = {s: i for i, s in enumerate(substation_ids)}
+    new = {F.OFFTAKE: np.zeros((len(pos), len(yrs))), F.FEEDIN: np.zeros((len(pos), len(yrs)))}
+    if len(allocated):
+        a = allocated[allocated[F.SUBSTATION_ID].notna() & allocated[F.YEAR].isin(yrs)]
+        g = a.groupby([F.SUBSTATION_ID, F.YEAR], sort=True)[[F.OFFTAKE_MW, F.FEEDIN_MW]].sum().reset_index()
+        g = g[g[F.SUBSTATION_ID].isin(pos)]
+        r = g[F.SUBSTATION_ID].map(pos).to_numpy(dtype=int)
+        c = np.searchsorted(yrs, g[F.YEAR].to_numpy())
+        new[F.OFFTAKE][r, c] = g[F.OFFTAKE_MW].to_numpy()
+        new[F.FEEDIN][r, c] = g[F.FEEDIN_MW].to_numpy()
+    return new
+
+
+def grid_state(
     substations: pd.DataFrame,
     allocated: pd.DataFrame,
     params: ParameterSet,
     years: Sequence[int],
     *,
     base_year: int,
-    variant: str,
     reinforcements: pd.DataFrame | None = None,
-    classes: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Long-format headroom: one row per substation, year and direction.
+) -> GridState:
+    """Capacity and load of every substation per year and direction (one variant).
 
     Parameters
     ----------
@@ -200,7 +279,6 @@ def headroom_table(
     years : sequence of int
     base_year : int
         Year of the existing load figures; growth compounds from here.
-    variant : str
     reinforcements : DataFrame, optional
         From :func:`reinforcement_table`. Each adds its MVA from its year on;
         one dated in or before ``base_year`` counts from ``base_year + 1``
@@ -208,11 +286,8 @@ def headroom_table(
 
     Returns
     -------
-    DataFrame
-        Columns :data:`spatialprog.fields.HEADROOM_COLUMNS`, sorted by
-        substation, year, direction.
+    GridState
     """
-    classes = load_status_classes() if classes is None else classes
     cap = firm_capacity(substations, params)
     load0 = existing_load(substations, cap, params)
     pf = float(params["grid.power_factor"])
@@ -229,26 +304,38 @@ def headroom_table(
                 # before the base year is not in those figures yet, so it counts from the year after
                 reinf[pos[sid]] += mva * (yrs >= max(int(y), base_year + 1))
 
-    new = {F.OFFTAKE: np.zeros((ns, ny)), F.FEEDIN: np.zeros((ns, ny))}
-    if len(allocated):
-        a = allocated[allocated[F.SUBSTATION_ID].notna() & allocated[F.YEAR].isin(yrs)]
-        g = a.groupby([F.SUBSTATION_ID, F.YEAR], sort=True)[[F.OFFTAKE_MW, F.FEEDIN_MW]].sum().reset_index()
-        g = g[g[F.SUBSTATION_ID].isin(pos)]
-        r = g[F.SUBSTATION_ID].map(pos).to_numpy()
-        c = np.searchsorted(yrs, g[F.YEAR].to_numpy())
-        new[F.OFFTAKE][r, c] = g[F.OFFTAKE_MW].to_numpy()
-        new[F.FEEDIN][r, c] = g[F.FEEDIN_MW].to_numpy()
-
     growth = {F.OFFTAKE: float(params["growth.offtake_pct_per_year"]) / 100.0,
               F.FEEDIN: float(params["growth.feedin_pct_per_year"]) / 100.0}
+    elapsed = np.maximum(yrs - base_year, 0)[None, :]
+    firm = {d: cap[f"firm_{d}_mva"].to_numpy(dtype=float)[:, None] + reinf for d in F.DIRECTIONS}
+    return GridState(
+        substation_ids=sids,
+        years=yrs,
+        firm_mva=firm,
+        capacity_mw={d: firm[d] * pf for d in F.DIRECTIONS},
+        existing_mw={d: load0[d].to_numpy(dtype=float)[:, None] * (1.0 + growth[d]) ** elapsed for d in F.DIRECTIONS},
+        new_mw=new_load(allocated, sids, yrs),
+        firm_rule={d: cap[f"firm_rule_{d}"].to_numpy() for d in F.DIRECTIONS},
+    )
+
+
+def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The long headroom table of a :class:`GridState`: one row per substation, year and direction.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`spatialprog.fields.HEADROOM_COLUMNS`, sorted by
+        substation, year, direction.
+    """
+    classes = load_status_classes() if classes is None else classes
+    sids, yrs = state.substation_ids, state.years
+    ns, ny = len(sids), len(yrs)
     parts = []
     for direction in F.DIRECTIONS:
-        firm = cap[f"firm_{direction}_mva"].to_numpy(dtype=float)[:, None] + reinf
-        capacity_mw = firm * pf
-        elapsed = np.maximum(yrs - base_year, 0)[None, :]
-        existing = load0[direction].to_numpy(dtype=float)[:, None] * (1.0 + growth[direction]) ** elapsed
-        load = existing + new[direction]
-        head = capacity_mw - load
+        capacity_mw = state.capacity_mw[direction]
+        load = state.load_mw(direction)
+        head = state.headroom_mw(direction)
         util = np.divide(load, capacity_mw, out=np.full_like(load, np.nan), where=capacity_mw > 0)
         status = classify_status(head, capacity_mw, classes)
         parts.append(
@@ -258,11 +345,11 @@ def headroom_table(
                     F.VARIANT: variant,
                     F.YEAR: np.tile(yrs, ns),
                     F.DIRECTION: direction,
-                    F.FIRM_RULE: np.repeat(cap[f"firm_rule_{direction}"].to_numpy(), ny),
-                    F.FIRM_CAPACITY_MVA: firm.reshape(-1),
+                    F.FIRM_RULE: np.repeat(state.firm_rule[direction], ny),
+                    F.FIRM_CAPACITY_MVA: state.firm_mva[direction].reshape(-1),
                     F.CAPACITY_MW: capacity_mw.reshape(-1),
-                    F.EXISTING_LOAD_MW: existing.reshape(-1),
-                    F.NEW_LOAD_MW: new[direction].reshape(-1),
+                    F.EXISTING_LOAD_MW: state.existing_mw[direction].reshape(-1),
+                    F.NEW_LOAD_MW: state.new_mw[direction].reshape(-1),
                     F.LOAD_MW: load.reshape(-1),
                     F.HEADROOM_MW: head.reshape(-1),
                     F.UTILISATION: util.reshape(-1),
@@ -277,6 +364,48 @@ def headroom_table(
     out = out.sort_values([F.SUBSTATION_ID, F.YEAR, F.DIRECTION], key=lambda s: s.map(dir_order) if s.name == F.DIRECTION else s,
                           kind="stable").reset_index(drop=True)
     return out[F.HEADROOM_COLUMNS]
+
+
+def headroom_table(
+    substations: pd.DataFrame,
+    allocated: pd.DataFrame,
+    params: ParameterSet,
+    years: Sequence[int],
+    *,
+    base_year: int,
+    variant: str,
+    reinforcements: pd.DataFrame | None = None,
+    classes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Long-format headroom: one row per substation, year and direction.
+
+    :func:`grid_state` then :func:`headroom_frame`.
+
+    Parameters
+    ----------
+    substations : DataFrame
+        Validated substations layer.
+    allocated : DataFrame
+        Demand split over substations (:func:`spatialprog.network.allocate`).
+    params : ParameterSet
+        Parameters of this variant.
+    years : sequence of int
+    base_year : int
+        Year of the existing load figures; growth compounds from here.
+    variant : str
+    reinforcements : DataFrame, optional
+        See :func:`grid_state`.
+    classes : DataFrame, optional
+        Status classes (default: ``data/status_classes.csv``).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`spatialprog.fields.HEADROOM_COLUMNS`, sorted by
+        substation, year, direction.
+    """
+    state = grid_state(substations, allocated, params, years, base_year=base_year, reinforcements=reinforcements)
+    return headroom_frame(state, variant=variant, classes=classes)
 
 
 def first_shortfall(headroom: pd.DataFrame) -> pd.DataFrame:

@@ -37,6 +37,7 @@ from . import __version__
 from . import fields as F
 from .config import BASE_VARIANT
 from .errors import OutputError
+from .kinds import iter_layers
 from .pipeline import RunResult
 from .writer import atomic_output_dir, write_tables, write_xlsx
 
@@ -109,10 +110,8 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
     counts = asg[asg[F.SUBSTATION_ID].notna()].groupby([F.LAYER, F.SITE_ID]).size()
     subs_list = (asg[asg[F.SUBSTATION_ID].notna()].sort_values([F.LAYER, F.SITE_ID, "_o"])
                  .groupby([F.LAYER, F.SITE_ID])[F.SUBSTATION_ID].agg(lambda s: ";".join(s)))
-    for kind in ("housing_sites", "industrial_zones", "charging_hubs", "heat_networks", "generation"):
-        df = layers.get(kind)
-        if df is None:
-            continue
+    for lk, df in iter_layers(layers, "site"):
+        kind = lk.name
         g = df.copy()
         key = pd.MultiIndex.from_arrays([[kind] * len(g), g["id"]])
         g[f"offtake_mw_{years[-1]}"] = d_last[F.OFFTAKE_MW].reindex(key).to_numpy() if len(d_last) else np.nan
@@ -122,9 +121,8 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         g["n_substations"] = counts.reindex(key).fillna(0).astype(int).to_numpy() if len(counts) else 0
         g["assignment_method"] = primary[F.METHOD].reindex(key).to_numpy() if len(primary) else None
         out[kind] = g
-    for kind in ("substation_reserves", "hv_lines"):
-        if kind in layers:
-            out[kind] = layers[kind].copy()
+    for lk, df in iter_layers(layers, "claim"):
+        out[lk.name] = df.copy()
     if result.conflicts is not None:
         _attach_conflict_summary(out, result.conflicts.summary)
         out["conflicts"] = result.conflicts.conflicts

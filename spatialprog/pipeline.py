@@ -30,9 +30,16 @@ from . import fields as F
 from .config import BASE_VARIANT, Project, load_project
 from .demand import demand_points, site_demand
 from .errors import LayerValidationError, NoticeLog, ProjectError
-from .headroom import firm_capacity, first_shortfall, headroom_table, reinforcement_table
-from .layers import CONSTRAINT as LAYER_KINDS_CONSTRAINT
-from .layers import LAYER_KINDS, SITE_KINDS, read_layer
+from .headroom import (
+    GridState,
+    firm_capacity,
+    first_shortfall,
+    grid_state,
+    headroom_frame,
+    reinforcement_table,
+)
+from .kinds import CONSTRAINT, LAYER_KINDS, claim_kinds
+from .layers import read_layer
 from .network import allocate, assign_sites, derive_service_areas
 from .reference import Reference, read_reference
 
@@ -41,10 +48,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Plan", "RunResult", "read_plan", "compute", "region_of"]
 
-#: reading order: substations first (others are checked against them)
-READ_ORDER = ("substations", "service_areas", "boundaries", *SITE_KINDS, "substation_reserves")
-#: layers read with a margin around the region: their zones reach across its border
-MARGIN_KINDS = ("hv_lines",)
+
+def read_order() -> list[str]:
+    """The layers read first, in order: the network (others are checked against it), then the rest.
+
+    Kinds read with a margin around the region (their zones reach across its
+    border) come after, once the region is known.
+    """
+    kinds = [k for k in LAYER_KINDS.values() if not k.read_with_margin]
+    return [k.name for k in sorted(kinds, key=lambda k: k.role != "network")]
 
 Progress = Callable[[str], None]
 
@@ -121,7 +133,7 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
         project = load_project(project)
     notices = NoticeLog()
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for kind in READ_ORDER:
+    for kind in read_order():
         src = project.layers.get(kind)
         if src is None:
             continue
@@ -131,7 +143,7 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
     _check_references(project, layers)
     reference = read_reference(project, layers, notices=notices)
     constraints: dict[str, gpd.GeoDataFrame] = {}
-    margin_kinds = [k for k in MARGIN_KINDS if k in project.layers]
+    margin_kinds = [k.name for k in LAYER_KINDS.values() if k.read_with_margin and k.name in project.layers]
     if margin_kinds or project.constraints:
         # constraint features outside the region whose zone reaches into it still count:
         # read them with the largest rule distance as margin around the region
@@ -148,7 +160,7 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
         for name, src in project.constraints.items():
             if progress:
                 progress(f"reading constraint {name}")
-            constraints[name] = read_layer(src, LAYER_KINDS_CONSTRAINT, working_crs=project.crs, bbox=bbox,
+            constraints[name] = read_layer(src, CONSTRAINT, working_crs=project.crs, bbox=bbox,
                                            notices=notices)
     return Plan(project=project, layers=layers, notices=notices, constraints=constraints, reference=reference)
 
@@ -203,6 +215,8 @@ class RunResult:
     notices : NoticeLog
     conflicts : ConflictResult or None
         Land-claim conflicts (None when disabled or no rule applies).
+    grid : dict of str -> GridState
+        Per variant, the capacity and load arrays behind the headroom table.
     """
 
     plan: Plan
@@ -218,6 +232,7 @@ class RunResult:
     shortfall: pd.DataFrame
     notices: NoticeLog
     conflicts: ConflictResult | None = None
+    grid: dict[str, GridState] = field(default_factory=dict)
 
     @property
     def project(self) -> Project:
@@ -239,14 +254,19 @@ def _assignment_method(project: Project, layers: dict[str, gpd.GeoDataFrame]) ->
     return m
 
 
-def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress | None = None) -> RunResult:
-    """Assignment, demand and headroom for every variant (pure: no I/O).
+def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | None = None,
+            progress: Progress | None = None) -> RunResult:
+    """Assignment, demand and headroom for every variant, and the land-claim conflicts (pure: no I/O).
 
     Parameters
     ----------
     plan : Plan
     variants : list of str, optional
         Subset of the project's variants (default: all, base first).
+    conflicts : bool, optional
+        Compute the land-claim conflicts (default: the project's
+        ``[conflicts] enabled``). check-site's baseline leaves them out: it
+        asks the same engine for the site's own conflicts only.
     progress : callable, optional
 
     Returns
@@ -275,7 +295,7 @@ def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress
             notices.add("service_areas", "no service areas and no boundaries: service areas are Voronoi cells of the "
                         "substations, clipped to a hull around all layers (+2 km)", level="info",
                         fix="add a boundaries or service_areas layer for a better region")
-    points = demand_points(layers, notices=notices)
+    points = demand_points(layers, kinds=LAYER_KINDS, notices=notices)
     assignment = assign_sites(points, subs, areas, method=method,
                               max_distance_m=float(base["assignment.max_distance_m"]),
                               outside=project.assignment.outside, notices=notices)
@@ -286,26 +306,28 @@ def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress
                     f"from {project.base_year + 1} (the base-year figures are as measured)", feature=sid,
                     field="reinforcement_year", level="info")
     demand_parts, alloc_parts, head_parts = [], [], []
+    grid: dict[str, GridState] = {}
     for v in names:
         if progress:
             progress(f"demand and headroom, variant {v}")
         params = project.variants[v]
-        d = site_demand(layers, params, project.years)
+        d = site_demand(layers, params, project.years, kinds=LAYER_KINDS)
         d.insert(0, F.VARIANT, v)
         a = allocate(d, assignment)
-        h = headroom_table(subs, a, params, project.years, base_year=project.base_year, variant=v,
-                           reinforcements=reinf, classes=plan.reference.status_classes)
+        state = grid_state(subs, a, params, project.years, base_year=project.base_year, reinforcements=reinf)
+        grid[v] = state
         demand_parts.append(d)
         alloc_parts.append(a)
-        head_parts.append(h)
+        head_parts.append(headroom_frame(state, variant=v, classes=plan.reference.status_classes))
     headroom = pd.concat(head_parts, ignore_index=True)
     capacity = firm_capacity(subs, base)
-    conflicts = None
-    if project.conflicts.enabled:
+    if project.conflicts.enabled if conflicts is None else conflicts:
         if progress:
             progress("land-claim conflicts")
-        conflicts = land_claim_conflicts(plan, capacity=capacity)
-        notices.extend(conflicts.notices)
+        found = land_claim_conflicts(plan, capacity=capacity)
+        notices.extend(found.notices)
+    else:
+        found = None
     return RunResult(
         plan=plan,
         service_areas=areas,
@@ -319,7 +341,8 @@ def compute(plan: Plan, *, variants: list[str] | None = None, progress: Progress
         headroom=headroom,
         shortfall=first_shortfall(headroom),
         notices=notices,
-        conflicts=conflicts,
+        conflicts=found,
+        grid=grid,
     )
 
 
@@ -332,7 +355,8 @@ def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) ->
     from .conflicts import KNOWN_LAYERS, compute_conflicts
 
     project = plan.project
-    layers = {k: v for k, v in plan.layers.items() if LAYER_KINDS[k].claims_land}
+    claims = set(claim_kinds())
+    layers = {k: v for k, v in plan.layers.items() if k in claims}
     if "substations" in layers:
         cap = capacity if capacity is not None else firm_capacity(layers["substations"], project.parameters)
         subs = layers["substations"].copy()
@@ -340,4 +364,5 @@ def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) ->
         layers["substations"] = subs
     layers.update(plan.constraints)
     return compute_conflicts(layers, plan.reference.conflict_rules,
-                             known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(plan.constraints), crs=project.crs)
+                             known_layers=set(KNOWN_LAYERS) | set(claim_kinds()) | set(plan.constraints),
+                             crs=project.crs)

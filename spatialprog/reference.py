@@ -122,7 +122,7 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
     """
     from .conflicts import KNOWN_LAYERS, load_rules
     from .errors import NoticeLog
-    from .layers import LAYER_KINDS
+    from .kinds import LAYER_KINDS
     from .programme import load_substation_land, load_transformer_steps
     from .ranking import load_criteria, load_priority_categories, ranking_settings
     from .scales import read_boundaries
@@ -143,7 +143,9 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
     if lookups_path is None or lookups_path.is_file():
         sums["conflicts.lookups" if lookups_path else "data/distance_lookups.csv"] = sha256_file(
             lookups_path or ddir / "distance_lookups.csv")
-    rules = load_rules(rules_path, lookups_path=lookups_path, overrides=cfg.overrides or None,
+    # rules a layer kind brings come first; the project's overrides apply after them
+    kind_rules = [dict(r) for k in LAYER_KINDS.values() for r in k.conflict_rules]
+    rules = load_rules(rules_path, lookups_path=lookups_path, overrides=[*kind_rules, *(cfg.overrides or [])] or None,
                        known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(project.constraints))
 
     criteria = load_criteria()

@@ -18,6 +18,7 @@ from spatialprog.demand import (
     industrial_demand,
 )
 from spatialprog.errors import LayerValidationError
+from spatialprog.kinds import LAYER_KINDS
 from spatialprog.params import load_parameters
 
 P = load_parameters()
@@ -104,7 +105,7 @@ def test_heat_network_load_enters_at_its_source():
     n = gpd.GeoDataFrame({"id": ["N1", "N2"], "start_year": [2029, 2030], "source_load_mw": [6.0, 1.0],
                           "source_x_m": [5000.0, np.nan], "source_y_m": [7000.0, np.nan]},
                          geometry=[box(0, 0, 10, 10), box(100, 100, 110, 110)], crs="EPSG:28992")
-    pts = demand_points({"heat_networks": n})
+    pts = demand_points({"heat_networks": n}, kinds=LAYER_KINDS)
     assert pts.geometry.iat[0].equals(Point(5000, 7000))
     assert box(100, 100, 110, 110).contains(pts.geometry.iat[1])
 

@@ -41,7 +41,6 @@ from spatialprog.sitecheck import (
     WhatIf,
     check_site,
     check_sites,
-    conflicts_available,
     read_plan_near,
     read_sites,
     render_html,
@@ -272,7 +271,7 @@ def test_json_follows_the_documented_schema(base):
     doc = json.loads(json.dumps(report_dict(checks)))
     jsonschema.validate(doc, JSON_SCHEMA)
     assert doc["schema"] == SCHEMA_ID and doc["order"] == ["site-1", "site-2", "site-3"]
-    assert doc["conflict_check"] is conflicts_available()
+    assert doc["conflict_check"] is True  # the example project has [conflicts] enabled
     one = json.loads(checks[0].to_json())
     jsonschema.validate(one, JSON_SCHEMA)
 
@@ -283,13 +282,18 @@ def test_json_is_deterministic(base):
     assert a == b
 
 
-def test_conflicts_said_when_not_available(base):
-    c = check_site(base, SITE_OS07, ALL_ELECTRIC_100)
-    if conflicts_available():
-        assert c.conflicts["available"] is True
-    else:
-        assert c.conflicts == {"available": False, "items": [],
-                               "message": "conflict check not available (spatialprog.conflicts is not installed)"}
+def test_conflicts_said_when_switched_off(tmp_path):
+    # a project with [conflicts] enabled = false: check-site says so instead of checking
+    import shutil
+
+    d = tmp_path / "p"
+    shutil.copytree("layers", d)
+    toml = (d / "example_region.toml").read_text(encoding="utf-8").replace("enabled = true", "enabled = false")
+    (d / "example_region.toml").write_text(toml, encoding="utf-8")
+    c = check_site(d / "example_region.toml", SITE_OS07, ALL_ELECTRIC_100)
+    assert c.conflicts == {"available": False, "items": [], "message": "land-claim conflicts are switched off in "
+                           "this project ([conflicts] enabled = false)"}
+    assert check_site(EXAMPLE, SITE_OS07, ALL_ELECTRIC_100).conflicts["available"] is True
 
 
 def test_html_one_pager(base):
@@ -461,10 +465,9 @@ def test_the_last_site_sees_everything_whatever_the_order(base, seed):
                       3.78, atol=1e-3)
 
 
-# ---- land-claim conflicts (runs where spatialprog.conflicts is installed) -------------------------
+# ---- land-claim conflicts -------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not conflicts_available(), reason="spatialprog.conflicts is not installed (branch conflicts)")
 def test_conflicts_with_the_rules_table(base, example_result):
     # a housing site on top of business park BT01: rule R01 (housing x industrial overlap, severity hoog)
     bt = example_result.plan.layers["industrial_zones"]

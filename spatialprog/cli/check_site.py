@@ -21,8 +21,8 @@ _STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange"
 @click.command("check-site")
 @project_argument
 @click.argument("sites", nargs=-1, required=True, metavar="SITE...")
-@click.option("--kind", type=click.Choice(["housing", "industrial", "charging"]),
-              help="What is planned (default: inferred from the other options or the file's fields).")
+@click.option("--kind", help="What is planned: housing, industrial, charging, or any layer kind check-site can "
+              "check (default: inferred from the other options or the file's fields).")
 @click.option("--dwellings", type=int, help="Housing: number of dwellings.")
 @click.option("--heating", help="Housing: gas, hybrid, all_electric or heat_network (Dutch: hybride, warmtenet).")
 @click.option("--ev-share", type=float, help="Housing: EVs charging at home per dwelling (default from the parameters).")
@@ -36,6 +36,8 @@ _STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange"
 @click.option("--charge-points", type=int, help="Charging hub: number of charge points.")
 @click.option("--kw-per-point", type=float, help="Charging hub: kW per charge point.")
 @click.option("--segment", type=click.Choice(["passenger", "freight"]), help="Charging hub: passenger or freight.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
+              help="Any other field of the site's kind, e.g. --field jobs=120 (repeatable).")
 @click.option("--priority", "priority_category", help="ACM societal-priority category of the demand, if any.")
 @click.option("--name", help="Name of the site, shown in the report.")
 @click.option("--id", "site_id", help="Id of the site (default site-1, site-2, ...).")
@@ -54,7 +56,8 @@ _STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange"
 def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwellings: int | None, heating: str | None,
                ev_share: float | None, start_year: int | None, end_year: int | None, phasing: str | None,
                category: str | None, area_ha: float | None, contracted_mw: float | None, charge_points: int | None,
-               kw_per_point: float | None, segment: str | None, priority_category: str | None, name: str | None,
+               kw_per_point: float | None, segment: str | None, fields: tuple[str, ...],
+               priority_category: str | None, name: str | None,
                site_id: str | None, crs: str | None, radius_m: float | None, layer: str | None,
                variants: tuple[str, ...], search_radius_m: float | None, as_json: bool, html_path: Path | None,
                all_years: bool) -> None:
@@ -88,6 +91,11 @@ def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwelling
         "segment": segment, "priority_category": priority_category, "name": name, "id": site_id,
     }
     programme = {k: v for k, v in programme.items() if v is not None}
+    for f in fields:
+        key, sep, value = f.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{f}' is not NAME=VALUE", param_hint="--field")
+        programme[key.strip()] = value.strip()
     status = console.status("reading the layers near the site ...") if not as_json else None
     if status:
         status.start()

@@ -47,7 +47,7 @@ from pyproj import CRS
 
 from ..errors import CRSError, OutputError
 from .catalog import GROUPS, ExportLayer, alias_nl, collect_layers, safe_name
-from .qml import STYLE_RULES, LayerStyle, build_style, raster_style_qml, style_qml
+from .qml import LayerStyle, build_style, raster_style_qml, style_qml, style_rule
 from .raster import write_cog
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ __all__ = [
     "ExportLayer",
     "LayerStyle",
     "GROUPS",
-    "STYLE_RULES",
+    "style_rule",
     "alias_nl",
     "safe_name",
     "build_style",

@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from .. import fields as F
-from ..layers import LAYER_KINDS
+from ..kinds import LAYER_KINDS, drawing_order
 
 __all__ = [
     "ExportLayer",
@@ -57,10 +57,6 @@ GROUPS: dict[str, str] = {
     "programme": "Programma",
     "inputs": "Invoer",
 }
-
-#: result layers in drawing order (points on top of lines on top of areas)
-_RESULT_ORDER = ("substations", "charging_hubs", "generation", "hv_lines", "substation_reserves", "heat_networks",
-                 "housing_sites", "industrial_zones", "service_areas")
 
 #: attribute tables: name -> (Dutch title, description, shown in the project, group)
 TABLES: dict[str, tuple[str, str, bool, str]] = {
@@ -389,7 +385,7 @@ def collect_layers(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.Dat
     list of ExportLayer
     """
     out: list[ExportLayer] = []
-    names = sorted(layers, key=lambda n: (_RESULT_ORDER.index(n) if n in _RESULT_ORDER else -1, n))
+    names = drawing_order(list(layers))
     for name in names:
         gdf = layers[name]
         group = "conflicts" if name.startswith("conflict") else "results"
@@ -412,9 +408,7 @@ def collect_layers(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.Dat
             aliases={c: alias_nl(original.get(c, c)) for c in clean.columns},
         ))
     if inputs:
-        order = [k for k in LAYER_KINDS if k in inputs] + sorted(k for k in inputs if k not in LAYER_KINDS)
-        order.sort(key=lambda k: (_RESULT_ORDER.index(k) if k in _RESULT_ORDER else -1))
-        for kind in order:
+        for kind in drawing_order(list(inputs)):
             lk = LAYER_KINDS.get(kind)
             title = lk.title_nl if lk else kind
             what = (lk.description if lk else f"Input layer {kind}.") + " As read and validated (working CRS)."

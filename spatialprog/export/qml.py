@@ -8,7 +8,7 @@ same elements for a ``<maplayer>`` of a QGIS project, which does not read
 ``layer_styles``.
 
 Which column a layer is styled by is the one per-kind choice made here
-(:data:`STYLE_RULES`); everything else comes from data:
+(:func:`style_rule`); everything else comes from data:
 
 * categories and their order from the schema's allowed values
   (:attr:`spatialprog.layers.Column.allowed`), or from the values present for
@@ -31,12 +31,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..layers import LAYER_KINDS
+from ..kinds import LAYER_KINDS, StyleRule
 from ..params import load_status_classes
 
 __all__ = [
     "QGIS_VERSION",
-    "STYLE_RULES",
+    "RESULT_STYLES",
+    "style_rule",
     "StyleRule",
     "LayerStyle",
     "build_style",
@@ -62,39 +63,19 @@ SEVERITY_COLOURS = {"hoog": "#e30613", "middel": "#f7931e", "laag": "#ffd400"}
 _NULL_COLOUR = "#b4b4b4"
 
 
-@dataclass(frozen=True)
-class StyleRule:
-    """How one layer kind is styled.
-
-    Parameters
-    ----------
-    method : {"categorized", "graduated", "single", "outline"}
-    column : str, optional
-        Column name; ``{year}`` is replaced by the last year for which the
-        layer has such a column (``status_offtake_{year}``).
-    palette : {"schema", "status", "severity"}
-        Where categories and colours come from.
-    label : str, optional
-        Field shown as a label.
-    """
-
-    method: str
-    column: str | None = None
-    palette: str = "schema"
-    label: str | None = None
-
-
-STYLE_RULES: dict[str, StyleRule] = {
-    "substations": StyleRule("categorized", "status_offtake_{year}", "status", label="name"),
-    "service_areas": StyleRule("graduated", "headroom_offtake_mw_{year}"),
-    "housing_sites": StyleRule("categorized", "heating"),
-    "industrial_zones": StyleRule("categorized", "category"),
-    "charging_hubs": StyleRule("categorized", "segment"),
-    "heat_networks": StyleRule("categorized", "source_kind"),
-    "generation": StyleRule("categorized", "technology"),
-    "boundaries": StyleRule("outline", label="name"),
+#: styles of result layers that are not a layer kind (the kinds' own are :attr:`LayerKind.style`)
+RESULT_STYLES: dict[str, StyleRule] = {
     "conflicts": StyleRule("categorized", "severity", "severity"),
 }
+
+
+def style_rule(kind: str | None) -> StyleRule:
+    """The style rule of a layer kind (from the registry) or a result layer; a single symbol otherwise."""
+    lk = LAYER_KINDS.get(kind or "")
+    if lk is not None and lk.style is not None:
+        return lk.style
+    return RESULT_STYLES.get(kind or "", StyleRule("single"))
+
 
 # --------------------------------------------------------------------------------------
 # small XML helpers
@@ -340,7 +321,7 @@ def build_style(kind: str | None, geometry_type: str | None, columns: Sequence[s
     Parameters
     ----------
     kind : str or None
-        Layer kind (key of :data:`STYLE_RULES`); the rule applies only when
+        Layer kind (its :attr:`~spatialprog.kinds.LayerKind.style`) or result layer; the rule applies only when
         the layer has the rule's column, else a single symbol is used.
     geometry_type : str or None
         ``None`` for attribute tables (aliases and field widgets only).
@@ -361,7 +342,7 @@ def build_style(kind: str | None, geometry_type: str | None, columns: Sequence[s
     elements: list[ET.Element] = []
     renderer = column = labels = None
     if family is not None:
-        rule = STYLE_RULES.get(kind or "", StyleRule("single"))
+        rule = style_rule(kind)
         col = _latest(list(columns), rule.column) if rule.column else None
         sym: dict = {}
         if kind == "substations":

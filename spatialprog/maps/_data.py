@@ -22,7 +22,7 @@ import shapely
 
 from .. import fields as F
 from ..config import BASE_VARIANT
-from ..layers import LAYER_KINDS, SITE_KINDS
+from ..kinds import LAYER_KINDS, kinds_with_role
 from ..outputs import RunOutputs, milestone_years
 from ..params import load_status_classes
 
@@ -39,7 +39,7 @@ __all__ = [
     "source_line",
     "site_layers",
     "METHOD_NL",
-    "SITE_COLOURS",
+    "site_colour",
     "SEVERITY_COLOURS",
     "CONFLICTS_TITLE_NL",
     "PROGRAMME_TITLE_NL",
@@ -60,20 +60,12 @@ METHOD_NL: dict[str, str] = {
     "unassigned": "niet toegewezen",
 }
 
-#: Outline/marker colour per site kind: chosen away from the status colours
-#: (green, yellow, orange, red) so a site is never read as a status.
-SITE_COLOURS: dict[str, str] = {
-    "housing_sites": "#1f4e9c",
-    "industrial_zones": "#6a3d9a",
-    "charging_hubs": "#008b8b",
-    "heat_networks": "#b15928",
-    "generation": "#2b2b2b",
-    "substation_reserves": "#4d4d4d",
-    "hv_lines": "#5e3c99",
-}
+def site_colour(kind: str) -> str:
+    """Outline/marker colour of a layer kind (:attr:`~spatialprog.kinds.LayerKind.colour`), chosen away
+    from the status colours (green, yellow, orange, red) so a site is never read as a status."""
+    k = LAYER_KINDS.get(kind)
+    return k.colour if k is not None else "#333333"
 
-#: land claims without demand, drawn with the sites when the run has them
-CLAIM_KINDS = ("substation_reserves", "hv_lines")
 
 SEVERITY_COLOURS: dict[str, str] = {"hoog": "#7a0177", "middel": "#c51b8a", "laag": "#f768a1"}
 
@@ -300,13 +292,14 @@ def display_copy(gdf: gpd.GeoDataFrame, *, tolerance_m: float, to_wgs84: bool, d
 
 
 def site_layers(outputs: RunOutputs) -> dict[str, gpd.GeoDataFrame]:
-    """The site layers present in the run (order of :data:`~spatialprog.layers.SITE_KINDS`), then the
-    land claims without demand (reserved substation land, HV lines)."""
-    return {k: outputs.layers[k] for k in (*SITE_KINDS, *CLAIM_KINDS) if k in outputs.layers and len(outputs.layers[k])}
+    """The site layers present in the run (in the registry's order), then the land claims without
+    demand (reserved substation land, HV lines)."""
+    names = [k.name for k in kinds_with_role("site")] + [k.name for k in kinds_with_role("claim")]
+    return {k: outputs.layers[k] for k in names if k in outputs.layers and len(outputs.layers[k])}
 
 
 def title_nl(kind: str) -> str:
-    """Dutch title of a layer kind (from :data:`~spatialprog.layers.LAYER_KINDS`)."""
+    """Dutch title of a layer kind (from :data:`~spatialprog.kinds.LAYER_KINDS`)."""
     if kind == "conflicts":
         return CONFLICTS_TITLE_NL
     if kind == "programme":

@@ -44,7 +44,7 @@ from folium.utilities import JsCode
 
 from .. import fields as F
 from ..config import BASE_VARIANT
-from ..layers import LAYER_KINDS
+from ..kinds import LAYER_KINDS
 from ..outputs import RunOutputs
 from . import _data as D
 from ._assets import inline_head
@@ -62,7 +62,7 @@ BASEMAP_TITLE_NL = "BRT-achtergrondkaart (PDOK)"
 
 def LAYER_TITLES_NL() -> dict[str, str]:  # noqa: N802 - reads like the constant it stands for
     """Layer-control titles by layer key (Dutch, from :data:`~spatialprog.layers.LAYER_KINDS`)."""
-    out = {k: D.title_nl(k) for k in ("service_areas", "substations", *D.SITE_COLOURS, "boundaries")}
+    out = {k.name: D.title_nl(k.name) for k in LAYER_KINDS.values() if k.role != "constraint"}
     out["conflicts"] = D.CONFLICTS_TITLE_NL
     out["programme"] = D.PROGRAMME_TITLE_NL
     return out
@@ -674,7 +674,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         gd = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
         popups = _site_popups(kind, gd, outputs, sub_names, milestones, base)
         gd = gd.assign(_popup=popups)
-        colour = D.SITE_COLOURS.get(kind, "#333")
+        colour = D.site_colour(kind)
         fg = folium.FeatureGroup(name=D.title_nl(kind), show=True)
         is_point = gd.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
         tips = [f"{html.escape(str(nm)) if isinstance(nm, str) else ''} ({html.escape(str(i))})"
@@ -778,7 +778,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         "status": status,
         "headroom": headroom,
     }
-    site_legend = [(D.title_nl(k), D.SITE_COLOURS.get(k, "#333")) for k in D.site_layers(outputs)]
+    site_legend = [(D.title_nl(k), D.site_colour(k)) for k in D.site_layers(outputs)]
     panel = _Panel(
         title=html.escape(outputs.project_name or "spatialprog"),
         run_date=D.run_date_nl(outputs.manifest),

@@ -229,7 +229,7 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     fig, ax, tol, extent = _grey_base(outputs, (0.02, 0.13, 0.96, 0.77), "#f2f2f2")
     handles = []
     for kind, g in D.site_layers(outputs).items():
-        c = D.SITE_COLOURS.get(kind, "#333")
+        c = D.site_colour(kind)
         gd = D.display_copy(g, tolerance_m=tol, to_wgs84=False)
         pts = gd.geometry.geom_type.isin(["Point", "MultiPoint"])
         if (~pts).any():

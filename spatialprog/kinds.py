@@ -1,0 +1,724 @@
+"""The registry of layer kinds: everything that differs per kind, in one place.
+
+Each layer kind (substations, housing sites, charging hubs, ...) is one
+:class:`LayerKind`: its schema (geometry type and columns with type, unit,
+allowed values, bounds and a Dutch alias), its role in the computation, the
+function that gives its demand, where that demand enters the grid, its map
+colour and QGIS style, its Dutch title, whether it claims land (and so takes
+part in the conflict rules, plus any rules of its own), its drawing order, and
+how check-site reads a site of this kind.
+
+Every consumer (reading, demand, assignment, outputs, the QGIS export, the
+maps, check-site, the conflict rules) iterates :data:`LAYER_KINDS` and never
+names a kind member by member, so a new kind is one :func:`register_kind` call
+plus its data. The registry is ordered: the order of registration is the order
+of reading and of processing.
+
+The module is longer than most because it holds the declarations of the
+built-in kinds: they are data (schemas, styles, check-site words), kept beside
+the registry so everything that differs per kind is in one file.
+
+Examples
+--------
+>>> [k.name for k in kinds_with_role("site")]
+['housing_sites', 'industrial_zones', 'charging_hubs', 'heat_networks', 'generation']
+>>> LAYER_KINDS["housing_sites"].title_nl
+'Woningbouwlocaties'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import demand as D
+from .errors import NoticeLog, Problem, ProjectError
+
+__all__ = [
+    "Column",
+    "StyleRule",
+    "CheckOptions",
+    "LayerKind",
+    "LAYER_KINDS",
+    "CONSTRAINT",
+    "ROLES",
+    "HEATING_TYPES",
+    "register_kind",
+    "unregister_kind",
+    "kinds_with_role",
+    "site_kinds",
+    "claim_kinds",
+    "check_kinds",
+    "drawing_order",
+    "iter_layers",
+]
+
+HEATING_TYPES = ("gas", "hybrid", "all_electric", "heat_network")
+POINT = ("Point", "MultiPoint")
+POLYGON = ("Polygon", "MultiPolygon")
+LINE = ("LineString", "MultiLineString")
+
+#: what a layer kind is for in the computation
+ROLES = ("network", "service_area", "site", "claim", "boundary", "constraint")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a layer schema.
+
+    Parameters
+    ----------
+    name : str
+        Our field name (ASCII snake_case, unit in the name where it has one).
+    dtype : {"str", "float", "int", "year"}
+    required : bool
+    unit : str, optional
+    alias_nl : str
+        Dutch alias shown to users (maps, QGIS).
+    description : str
+    allowed : tuple of str, optional
+        Allowed values (for categorical columns).
+    min, max : float, optional
+        Inclusive bounds.
+    """
+
+    name: str
+    dtype: str
+    required: bool = False
+    unit: str | None = None
+    alias_nl: str = ""
+    description: str = ""
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class StyleRule:
+    """How a layer kind is styled in QGIS.
+
+    Parameters
+    ----------
+    method : {"categorized", "graduated", "single", "outline"}
+    column : str, optional
+        Column name; ``{year}`` is replaced by the last year for which the
+        layer has such a column (``status_offtake_{year}``).
+    palette : {"schema", "status", "severity"}
+        Where categories and colours come from.
+    label : str, optional
+        Field shown as a label.
+    """
+
+    method: str
+    column: str | None = None
+    palette: str = "schema"
+    label: str | None = None
+
+
+#: the demand of a site layer: (sites, params, years, layers) -> one row per site and year
+#: (:func:`spatialprog.demand.demand_frame`)
+DemandFunction = Callable[[gpd.GeoDataFrame, Any, Sequence[int], Mapping[str, gpd.GeoDataFrame]], pd.DataFrame]
+#: where each feature's demand enters the grid: (features, notices) -> array of geometries
+PointFunction = Callable[[gpd.GeoDataFrame, NoticeLog], np.ndarray]
+RowCheck = Callable[[gpd.GeoDataFrame, str, NoticeLog], list[Problem]]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How check-site reads a site of this kind.
+
+    Parameters
+    ----------
+    aliases : tuple of str
+        Words a user may give as ``--kind`` (besides the kind's own name).
+    word : str
+        The kind in a sentence ("housing site").
+    keys : tuple of str
+        Programme fields that reveal this kind when ``--kind`` is not given.
+    start_column : str
+        The column a generic ``start_year`` goes to.
+    end_column : str, optional
+        The column a generic ``end_year`` goes to (None: the kind has no end year).
+    recode : mapping
+        Per column, Dutch words and spellings users type -> our values (lower case).
+    assumptions : callable, optional
+        ``row -> [parameter keys]``: the parameters that made the site's demand.
+    min_values : mapping
+        Per column, the least value a new site must have (a new site must add something).
+    """
+
+    aliases: tuple[str, ...] = ()
+    word: str = "site"
+    keys: tuple[str, ...] = ()
+    start_column: str = "year"
+    end_column: str | None = None
+    recode: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    assumptions: Callable[[pd.Series], list[str]] | None = field(default=None, compare=False)
+    min_values: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """A kind of input layer: its schema and everything else that differs per kind.
+
+    Parameters
+    ----------
+    name : str
+        The key in the project file (``[layers.NAME]``), the layer name in
+        results.gpkg and in the conflict rules.
+    title_nl : str
+        Dutch title on maps and in QGIS.
+    description : str
+    geometry : tuple of str
+        Allowed geometry types.
+    columns : tuple of Column
+    role : str
+        One of :data:`ROLES`: ``network`` (substations), ``service_area``,
+        ``site`` (carries demand or feed-in), ``claim`` (claims land without
+        demand), ``boundary``, ``constraint``.
+    claims_land : bool
+        Takes part in the land-claim conflicts.
+    checks : tuple of callables
+        Cross-field rules that one column cannot express.
+    demand : callable, optional
+        A site kind's demand (:data:`DemandFunction`).
+    demand_point : callable, optional
+        Where its demand enters the grid when not at the feature itself
+        (:data:`PointFunction`); check-site then reads the whole layer, as the
+        point may lie far from the feature.
+    read_with_margin : bool
+        Read with a margin around the region (a zone reaching in still counts).
+    colour : str
+        Map colour (``#rrggbb``), away from the status colours.
+    style : StyleRule, optional
+        QGIS style (default: a single symbol).
+    z : int
+        Drawing order, higher on top.
+    check : CheckOptions, optional
+        Set for kinds check-site can check.
+    conflict_rules : tuple of mapping
+        Land-claim rules the kind brings (rows of the rules table, see
+        ``data/conflict_rules.csv``); the project's overrides apply after them.
+    """
+
+    name: str
+    title_nl: str
+    description: str
+    geometry: tuple[str, ...]
+    columns: tuple[Column, ...]
+    role: str = "site"
+    claims_land: bool = False
+    checks: tuple[RowCheck, ...] = field(default=(), compare=False)
+    demand: DemandFunction | None = field(default=None, compare=False)
+    demand_point: PointFunction | None = field(default=None, compare=False)
+    read_with_margin: bool = False
+    colour: str = "#333333"
+    style: StyleRule | None = None
+    z: int = 30
+    check: CheckOptions | None = None
+    conflict_rules: tuple[Mapping[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"layer kind {self.name}: role '{self.role}' is not one of {', '.join(ROLES)}")
+        if self.role == "site" and self.demand is None:
+            raise ValueError(f"layer kind {self.name}: a site kind needs a demand function")
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def aliases_nl(self) -> dict[str, str]:
+        return {c.name: c.alias_nl for c in self.columns}
+
+    @property
+    def is_polygonal(self) -> bool:
+        return bool(set(self.geometry) & set(POLYGON))
+
+    def point_of_entry(self, features: gpd.GeoDataFrame, notices: NoticeLog) -> np.ndarray:
+        """The geometry at which each feature's demand enters the grid."""
+        if self.demand_point is not None:
+            return self.demand_point(features, notices)
+        return np.asarray(features.geometry.values)
+
+
+def _id(alias: str = "id") -> Column:
+    return Column("id", "str", True, alias_nl=alias, description="Unique id of the feature within the layer.")
+
+
+def _name() -> Column:
+    return Column("name", "str", alias_nl="naam", description="Name shown on maps and in tables.")
+
+
+# --------------------------------------------------------------------------------------
+# row checks (cross-field rules that one column cannot express)
+
+
+def _ids(gdf: gpd.GeoDataFrame) -> pd.Series:
+    return gdf["id"].astype(str) if "id" in gdf else pd.Series(gdf.index.astype(str), index=gdf.index)
+
+
+def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
+    probs = []
+    has = lambda c: gdf[c].notna() if c in gdf else pd.Series(False, index=gdf.index)  # noqa: E731
+    transformers = has("n_transformers") & has("transformer_mva")
+    ok = transformers | has("installed_mva") | has("firm_offtake_mva")
+    for fid in _ids(gdf)[~ok]:
+        probs.append(
+            Problem(layer, "no capacity given", fid, "installed_mva",
+                    fix="give n_transformers and transformer_mva, or installed_mva, or firm_offtake_mva")
+        )
+    load_ok = has("peak_offtake_mw") | (has("available_offtake_mva") & (has("firm_offtake_mva") | transformers | has("installed_mva")))
+    for fid in _ids(gdf)[~load_ok]:
+        probs.append(
+            Problem(layer, "no current load given", fid, "peak_offtake_mw",
+                    fix="give peak_offtake_mw, or available_offtake_mva (current headroom) with the capacity")
+        )
+    mva = gdf["reinforcement_mva"] if "reinforcement_mva" in gdf else pd.Series(np.nan, index=gdf.index)
+    half = has("reinforcement_year") ^ (mva.fillna(0) > 0)
+    for fid in _ids(gdf)[half]:
+        notices.add(layer, "a planned reinforcement without both a year and an added MVA is ignored", feature=fid,
+                    field="reinforcement_year", fix="fill both reinforcement_year and reinforcement_mva, or neither")
+    return probs
+
+
+def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
+    probs = []
+    ids = _ids(gdf)
+    for i in gdf.index:
+        fid = ids[i]
+        ph = gdf.at[i, "phasing"] if "phasing" in gdf else None
+        start = gdf.at[i, "delivery_start_year"] if "delivery_start_year" in gdf else None
+        end = gdf.at[i, "delivery_end_year"] if "delivery_end_year" in gdf else None
+        if isinstance(ph, str) and ph.strip():
+            try:
+                parsed = D.parse_phasing(ph)
+            except ValueError as e:
+                probs.append(Problem(layer, str(e), fid, "phasing",
+                                     fix="write the phasing as YEAR:DWELLINGS pairs, e.g. '2027:120;2028:80'"))
+                continue
+            total = sum(parsed.values())
+            dw = gdf.at[i, "dwellings"]
+            if pd.notna(dw) and abs(total - float(dw)) > 0.5:
+                probs.append(Problem(layer, f"phasing adds up to {total:g} dwellings but dwellings is {dw:g}", fid,
+                                     "phasing", fix="make the phasing add up to the number of dwellings"))
+        elif pd.isna(start):
+            probs.append(Problem(layer, "no delivery phasing given", fid, "delivery_start_year",
+                                 fix="give delivery_start_year (and delivery_end_year), or a phasing like '2027:120;2028:80'"))
+        elif pd.notna(end) and end < start:
+            probs.append(Problem(layer, f"delivery_end_year {int(end)} is before delivery_start_year {int(start)}",
+                                 fid, "delivery_end_year", fix="swap or correct the years"))
+    return probs
+
+
+def _check_heat_source(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
+    probs = []
+    if "source_x_m" in gdf and "source_y_m" in gdf:
+        half = gdf["source_x_m"].notna() ^ gdf["source_y_m"].notna()
+        for fid in _ids(gdf)[half]:
+            probs.append(Problem(layer, "the source location needs both x and y", fid, "source_x_m",
+                                 fix="fill both source_x_m and source_y_m (working CRS), or neither"))
+    return probs
+
+
+# --------------------------------------------------------------------------------------
+# the parameters behind a checked site's demand (check-site lists them with their sources)
+
+
+def _housing_assumptions(row: pd.Series) -> list[str]:
+    keys = [f"demand.dwelling_kw.{row['heating']}", "demand.ev_kw_per_ev"]
+    if pd.isna(row.get("ev_share")):
+        keys.append("demand.ev_share_default")
+    return keys + ["housing.delay_years", "housing.delivery_share"]
+
+
+def _industrial_assumptions(row: pd.Series) -> list[str]:
+    if pd.isna(row.get("contracted_mw")):
+        return [f"demand.business_park_mw_per_ha.{row['category']}", "demand.business_park_rampup_years"]
+    return []
+
+
+def _charging_assumptions(row: pd.Series) -> list[str]:
+    return [f"demand.charging_simultaneity.{row['segment']}"]
+
+
+# --------------------------------------------------------------------------------------
+# the layer kinds
+
+SUBSTATIONS = LayerKind(
+    name="substations",
+    title_nl="Onderstations",
+    description="Existing HV/MV substations (points) with capacity and current peak load.",
+    geometry=POINT,
+    columns=(
+        _id(),
+        _name(),
+        Column("operator", "str", alias_nl="netbeheerder", description="Grid operator."),
+        Column("voltage_kv", "str", unit="kV", alias_nl="spanningsniveau (kV)",
+               description="Voltage levels, e.g. '150/20'. The highest decides whether N-1 applies."),
+        Column("n_transformers", "int", unit="count", alias_nl="aantal transformatoren", min=1,
+               description="Number of installed transformers."),
+        Column("transformer_mva", "float", unit="MVA", alias_nl="vermogen per transformator (MVA)", min=0,
+               description="Rating of each transformer."),
+        Column("installed_mva", "float", unit="MVA", alias_nl="geinstalleerd vermogen (MVA)", min=0,
+               description="Total installed capacity, where transformers are not given."),
+        Column("firm_offtake_mva", "float", unit="MVA", alias_nl="vaste capaciteit afname (MVA)", min=0,
+               description="Firm offtake capacity as published by the operator; overrides the N-1 computation."),
+        Column("firm_feedin_mva", "float", unit="MVA", alias_nl="vaste capaciteit invoeding (MVA)", min=0,
+               description="Firm feed-in capacity as published by the operator."),
+        Column("peak_offtake_mw", "float", unit="MW", alias_nl="huidige piekafname (MW)", min=0,
+               description="Current peak offtake (base year)."),
+        Column("peak_feedin_mw", "float", unit="MW", alias_nl="huidige piekinvoeding (MW)", min=0,
+               description="Current peak feed-in (base year)."),
+        Column("available_offtake_mva", "float", unit="MVA", alias_nl="beschikbare capaciteit afname (MVA)",
+               description="Current offtake headroom as published; the load is derived as capacity minus this."),
+        Column("available_feedin_mva", "float", unit="MVA", alias_nl="beschikbare capaciteit invoeding (MVA)",
+               description="Current feed-in headroom as published."),
+        Column("reinforcement_year", "year", alias_nl="jaar netverzwaring",
+               description="Year a planned reinforcement comes into service."),
+        Column("reinforcement_mva", "float", unit="MVA", alias_nl="netverzwaring (MVA)", min=0,
+               description="Firm capacity the planned reinforcement adds."),
+        Column("higher_level_id", "str", alias_nl="voedend station",
+               description="The HV station or TenneT node that feeds this substation."),
+        Column("reference_date", "str", alias_nl="peildatum", description="Date of the load figures."),
+    ),
+    role="network",
+    claims_land=True,
+    checks=(_check_substation_capacity,),
+    colour="#202020",
+    style=StyleRule("categorized", "status_offtake_{year}", "status", label="name"),
+    z=90,
+)
+
+SERVICE_AREAS = LayerKind(
+    name="service_areas",
+    title_nl="Voedingsgebieden",
+    description="Supply areas (polygons): which substation serves where. Optional: derived from the substations when absent.",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        Column("substation_id", "str", True, alias_nl="onderstation", description="Id of the serving substation."),
+    ),
+    role="service_area",
+    style=StyleRule("graduated", "headroom_offtake_mw_{year}"),
+    z=0,
+)
+
+HOUSING_SITES = LayerKind(
+    name="housing_sites",
+    title_nl="Woningbouwlocaties",
+    description="Housing development sites (polygons) with dwellings, phasing and heating.",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("dwellings", "int", True, unit="dwellings", alias_nl="aantal woningen", min=0,
+               description="Dwellings planned on the site."),
+        Column("delivery_start_year", "year", alias_nl="start oplevering",
+               description="First year of delivery (dwellings spread evenly to the end year)."),
+        Column("delivery_end_year", "year", alias_nl="einde oplevering",
+               description="Last year of delivery (defaults to the start year)."),
+        Column("phasing", "str", alias_nl="fasering",
+               description="Dwellings per year, e.g. '2027:120;2028:80'; overrides start/end years."),
+        Column("heating", "str", True, alias_nl="verwarming", allowed=HEATING_TYPES,
+               description="Heating: gas, hybrid, all_electric or heat_network."),
+        Column("ev_share", "float", unit="EV/dwelling", alias_nl="aandeel elektrische auto's", min=0, max=3,
+               description="EVs charging at home per dwelling; default from the parameters."),
+        Column("municipality", "str", alias_nl="gemeente", description="Municipality (for sums per municipality)."),
+        Column("priority_category", "str", alias_nl="maatschappelijke prioriteit",
+               description="ACM societal-priority category of the demand, if any."),
+    ),
+    role="site",
+    claims_land=True,
+    checks=(_check_housing_phasing,),
+    demand=D.housing_demand,
+    colour="#1f4e9c",
+    style=StyleRule("categorized", "heating"),
+    z=20,
+    check=CheckOptions(
+        aliases=("housing", "woningbouw", "woningen"),
+        word="housing site",
+        keys=("dwellings", "heating", "ev_share", "phasing", "delivery_start_year", "delivery_end_year"),
+        start_column="delivery_start_year",
+        end_column="delivery_end_year",
+        recode={"heating": {"hybride": "hybrid", "warmtenet": "heat_network", "all-electric": "all_electric",
+                            "all electric": "all_electric", "volledig elektrisch": "all_electric",
+                            "aardgas": "gas"}},
+        assumptions=_housing_assumptions,
+        min_values={"dwellings": 1},
+    ),
+)
+
+INDUSTRIAL_ZONES = LayerKind(
+    name="industrial_zones",
+    title_nl="Bedrijventerreinen",
+    description="Business parks (polygons): category, area, optional contracted MW, start year.",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("category", "str", True, alias_nl="categorie",
+               description="Category; one of the demand.business_park_mw_per_ha parameters."),
+        Column("area_ha", "float", unit="ha", alias_nl="oppervlakte (ha)", min=0,
+               description="Net area; computed from the geometry when absent."),
+        Column("contracted_mw", "float", unit="MW", alias_nl="gecontracteerd vermogen (MW)", min=0,
+               description="Contracted transport capacity; replaces MW per hectare."),
+        Column("start_year", "year", True, alias_nl="startjaar", description="Year the first companies connect."),
+        Column("jobs", "int", unit="jobs", alias_nl="arbeidsplaatsen", min=0, description="Jobs on the park."),
+        Column("municipality", "str", alias_nl="gemeente", description="Municipality."),
+        Column("priority_category", "str", alias_nl="maatschappelijke prioriteit",
+               description="ACM societal-priority category, if any."),
+    ),
+    role="site",
+    claims_land=True,
+    demand=D.industrial_demand,
+    colour="#6a3d9a",
+    style=StyleRule("categorized", "category"),
+    z=10,
+    check=CheckOptions(
+        aliases=("industrial", "business_park", "bedrijventerrein"),
+        word="business park",
+        keys=("category", "area_ha", "contracted_mw", "jobs"),
+        start_column="start_year",
+        recode={"category": {"logistiek": "logistics", "lichte industrie": "light_industry",
+                             "zware industrie": "heavy_industry", "kantoren": "offices", "gemengd": "mixed",
+                             "light industry": "light_industry", "heavy industry": "heavy_industry"}},
+        assumptions=_industrial_assumptions,
+    ),
+)
+
+CHARGING_HUBS = LayerKind(
+    name="charging_hubs",
+    title_nl="Laadpleinen",
+    description="EV charging hubs (points): charge points, kW each, year, passenger or freight.",
+    geometry=POINT,
+    columns=(
+        _id(),
+        _name(),
+        Column("charge_points", "int", True, unit="points", alias_nl="aantal laadpunten", min=1,
+               description="Number of charge points."),
+        Column("kw_per_point", "float", True, unit="kW", alias_nl="vermogen per laadpunt (kW)", min=0,
+               description="Power per charge point."),
+        Column("year", "year", True, alias_nl="jaar ingebruikname", description="Year in service."),
+        Column("segment", "str", True, alias_nl="doelgroep", allowed=("passenger", "freight"),
+               description="passenger or freight."),
+        Column("municipality", "str", alias_nl="gemeente", description="Municipality."),
+    ),
+    role="site",
+    claims_land=True,
+    demand=D.charging_demand,
+    colour="#008b8b",
+    style=StyleRule("categorized", "segment"),
+    z=80,
+    check=CheckOptions(
+        aliases=("charging", "laadplein"),
+        word="charging hub",
+        keys=("charge_points", "kw_per_point", "segment"),
+        start_column="year",
+        recode={"segment": {"personen": "passenger", "vracht": "freight", "personenauto": "passenger"}},
+        assumptions=_charging_assumptions,
+    ),
+)
+
+HEAT_NETWORKS = LayerKind(
+    name="heat_networks",
+    title_nl="Warmtenetten",
+    description="Heat networks (polygon = supply area) with start year and the electric load of the source.",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("start_year", "year", True, alias_nl="startjaar", description="Year the network starts supplying."),
+        Column("source_load_mw", "float", True, unit="MW", alias_nl="elektrisch vermogen bron (MW)", min=0,
+               description="Electric load of the source (large heat pump, e-boiler); 0 for e.g. waste heat."),
+        Column("source_x_m", "float", unit="m", alias_nl="bron x (m)",
+               description="x of the source in the working CRS; the load lands at the substation serving it."),
+        Column("source_y_m", "float", unit="m", alias_nl="bron y (m)", description="y of the source."),
+        Column("source_kind", "str", alias_nl="type bron", description="e.g. large heat pump, e-boiler, waste heat."),
+    ),
+    role="site",
+    claims_land=True,
+    checks=(_check_heat_source,),
+    demand=D.heat_network_demand,
+    demand_point=D.heat_source_points,
+    colour="#b15928",
+    style=StyleRule("categorized", "source_kind"),
+    z=40,
+)
+
+GENERATION = LayerKind(
+    name="generation",
+    title_nl="Duurzame opwek",
+    description="Renewable generation (points or polygons): solar or wind, MW, year; feed-in.",
+    geometry=POINT + POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("technology", "str", True, alias_nl="techniek", allowed=("solar", "wind")),
+        Column("capacity_mw", "float", True, unit="MW", alias_nl="vermogen (MW)", min=0, description="Installed power."),
+        Column("year", "year", True, alias_nl="jaar ingebruikname", description="Year in service."),
+    ),
+    role="site",
+    claims_land=True,
+    demand=D.generation_feedin,
+    colour="#2b2b2b",
+    style=StyleRule("categorized", "technology"),
+    z=70,
+)
+
+BOUNDARIES = LayerKind(
+    name="boundaries",
+    title_nl="Gemeentegrenzen",
+    description="Municipality (or province) boundaries: the region, and sums per municipality.",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("level", "str", alias_nl="niveau", allowed=("municipality", "province", "region"),
+               description="municipality, province or region."),
+    ),
+    role="boundary",
+    style=StyleRule("outline", label="name"),
+    z=100,
+)
+
+SUBSTATION_RESERVES = LayerKind(
+    name="substation_reserves",
+    title_nl="Ruimtereserveringen onderstations",
+    description="Land reserved for new or extended substations (polygons).",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("substation_id", "str", alias_nl="onderstation",
+               description="The existing substation it extends, if any (empty for a new station)."),
+        Column("status", "str", alias_nl="status reservering", description="e.g. verkenning, voorkeurslocatie, vastgesteld."),
+    ),
+    role="claim",
+    claims_land=True,
+    colour="#4d4d4d",
+    z=50,
+)
+
+HV_LINES = LayerKind(
+    name="hv_lines",
+    title_nl="Hoogspanningslijnen",
+    description="Overhead HV lines (lines) with their voltage; their magnetic-field zone depends on it.",
+    geometry=LINE,
+    columns=(
+        _id(),
+        _name(),
+        Column("voltage_kv", "float", True, unit="kV", alias_nl="spanning (kV)", min=35,
+               description="Operating voltage; the zone width is looked up in data/distance_lookups.csv."),
+    ),
+    role="claim",
+    claims_land=True,
+    read_with_margin=True,
+    colour="#5e3c99",
+    z=60,
+)
+
+CONSTRAINT = LayerKind(
+    name="constraint",
+    title_nl="Beperking",
+    description="A constraint layer named in the project file under [constraints.NAME] (Natura 2000, water, flood "
+                "zones, anything polygonal); ids are numbered when the file has none.",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+    ),
+    role="constraint",
+)
+
+# --------------------------------------------------------------------------------------
+# the registry
+
+#: every registered layer kind, in reading and processing order
+LAYER_KINDS: dict[str, LayerKind] = {}
+
+
+def register_kind(kind: LayerKind, *, replace: bool = False) -> LayerKind:
+    """Add a layer kind to the registry (at the end of the processing order).
+
+    Parameters
+    ----------
+    kind : LayerKind
+    replace : bool
+        Allow replacing a registered kind of the same name (keeps its place).
+
+    Returns
+    -------
+    LayerKind
+        ``kind``, so a module can write ``MY_KIND = register_kind(LayerKind(...))``.
+
+    Raises
+    ------
+    ProjectError
+        When a kind of that name is registered already (and ``replace`` is false).
+    """
+    if kind.name in LAYER_KINDS and not replace:
+        raise ProjectError(f"layer kind '{kind.name}' is registered already - pick another name")
+    if kind.name == CONSTRAINT.name:
+        raise ProjectError(f"'{kind.name}' is reserved for [constraints.NAME] layers - pick another name")
+    LAYER_KINDS[kind.name] = kind
+    return kind
+
+
+def unregister_kind(name: str) -> None:
+    """Remove a layer kind from the registry (for plugins and tests)."""
+    LAYER_KINDS.pop(name, None)
+
+
+def kinds_with_role(*roles: str) -> list[LayerKind]:
+    """The registered kinds with one of ``roles``, in processing order."""
+    return [k for k in LAYER_KINDS.values() if k.role in roles]
+
+
+def site_kinds() -> list[str]:
+    """Names of the kinds that carry demand or feed-in, in processing order."""
+    return [k.name for k in kinds_with_role("site")]
+
+
+def claim_kinds() -> list[str]:
+    """Names of the kinds that claim land (and so take part in the conflict rules)."""
+    return [k.name for k in LAYER_KINDS.values() if k.claims_land]
+
+
+def check_kinds() -> list[str]:
+    """Names of the kinds check-site can check."""
+    return [k.name for k in LAYER_KINDS.values() if k.check is not None]
+
+
+def drawing_order(names: Sequence[str]) -> list[str]:
+    """``names`` sorted for drawing, top first (by :attr:`LayerKind.z`; unknown names on top, by name)."""
+    def key(n: str) -> tuple[int, str]:
+        k = LAYER_KINDS.get(n)
+        return (-(k.z if k is not None else 1000), n)
+
+    return sorted(names, key=key)
+
+
+def iter_layers(layers: Mapping[str, gpd.GeoDataFrame], *roles: str) -> Iterator[tuple[LayerKind, gpd.GeoDataFrame]]:
+    """``(kind, frame)`` for each layer present in ``layers`` with one of ``roles``, in processing order."""
+    for k in kinds_with_role(*roles):
+        df = layers.get(k.name)
+        if df is not None:
+            yield k, df
+
+
+for _k in (SUBSTATIONS, SERVICE_AREAS, HOUSING_SITES, INDUSTRIAL_ZONES, CHARGING_HUBS, HEAT_NETWORKS, GENERATION,
+           BOUNDARIES, SUBSTATION_RESERVES, HV_LINES):
+    register_kind(_k)

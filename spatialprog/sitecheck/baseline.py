@@ -1,0 +1,177 @@
+"""The baseline of a check: the run without the site, arranged for fast repeated checks.
+
+A :class:`Baseline` is a computed :class:`~spatialprog.pipeline.RunResult`
+(of the whole plan, or of the part near the sites) kept as the run's own
+:class:`~spatialprog.headroom.GridState` per variant. A check adds the site's
+allocated demand to that state and asks the same headroom functions as the
+run; nothing is recomputed and nothing is computed differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import fields as F
+from ..config import Project
+from ..errors import NoticeLog, ProjectError
+from ..headroom import GridState
+from ..params import ParameterSet
+from ..pipeline import Plan, RunResult, compute
+from .near import read_plan_near
+
+__all__ = ["Baseline", "as_baseline"]
+
+
+@dataclass
+class Baseline:
+    """The computed run, arranged for fast repeated checks.
+
+    Attributes
+    ----------
+    plan : Plan
+        The plan the baseline was computed from (its layers, constraint
+        layers and reference tables serve the site's demand and conflicts).
+    years : ndarray of int
+    variants : list of str
+    substations : GeoDataFrame
+        Every substation read (``id``, ``name``, geometry), RangeIndex.
+    service_areas : GeoDataFrame
+    method : str
+        The assignment method of the run.
+    checkable : ndarray of bool
+        Per substation: its baseline load is complete (always true for a
+        full plan).
+    grid : dict of str -> GridState
+        Per variant, the run's capacity and load arrays, rows in the order of
+        ``substations``.
+    reinforcements : DataFrame
+    notices : NoticeLog
+    read_bbox : tuple of float or None
+    """
+
+    plan: Plan
+    years: np.ndarray
+    variants: list[str]
+    substations: gpd.GeoDataFrame
+    service_areas: gpd.GeoDataFrame
+    method: str
+    checkable: np.ndarray
+    grid: dict[str, GridState]
+    reinforcements: pd.DataFrame
+    notices: NoticeLog = field(default_factory=NoticeLog)
+    read_bbox: tuple[float, float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        self.pos = {s: i for i, s in enumerate(self.substations["id"])}
+        pts = np.asarray(self.substations.geometry.values)
+        self.sub_xy = np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]) if len(pts) else np.zeros((0, 2))
+        self.names = (self.substations["name"].fillna("").astype(str).to_numpy() if "name" in self.substations
+                      else np.full(len(self.substations), "", dtype=object))
+        self.area_geom = {}
+        if len(self.service_areas):
+            for sid, grp in self.service_areas.groupby(F.SUBSTATION_ID, sort=False):
+                self.area_geom[sid] = shapely.union_all(np.asarray(grp.geometry.values))
+        self._trees: dict[str, shapely.STRtree] = {}
+
+    @property
+    def project(self) -> Project:
+        return self.plan.project
+
+    @property
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        return self.plan.layers
+
+    @property
+    def classes(self) -> pd.DataFrame:
+        return self.plan.reference.status_classes
+
+    @classmethod
+    def from_result(cls, result: RunResult, *, variants: Sequence[str] | None = None) -> Baseline:
+        """Arrange a :class:`~spatialprog.pipeline.RunResult` for checks (its grid states, as computed)."""
+        plan = result.plan
+        project = plan.project
+        names = list(variants or result.variants)
+        unknown = [v for v in names if v not in project.variants]
+        if unknown:
+            raise ProjectError(f"variant '{unknown[0]}' is not in the project - known: {', '.join(project.variants)}")
+        not_run = [v for v in names if v not in result.grid]
+        if not_run:
+            raise ProjectError(f"variant '{not_run[0]}' was not computed in this run - compute it, or leave it out")
+        subs = plan.layers["substations"].reset_index(drop=True)
+        complete = getattr(plan, "complete_substations", None)
+        checkable = (np.ones(len(subs), dtype=bool) if complete is None
+                     else subs["id"].isin(complete).to_numpy())
+        return cls(plan=plan, years=np.asarray(project.years, dtype=int), variants=names, substations=subs,
+                   service_areas=result.service_areas.reset_index(drop=True), method=result.assignment_method,
+                   checkable=checkable, grid={v: result.grid[v] for v in names}, reinforcements=result.reinforcements,
+                   notices=result.notices, read_bbox=getattr(plan, "read_bbox", None))
+
+    @classmethod
+    def without_substations(cls, plan: Plan, *, variants: Sequence[str] | None = None) -> Baseline:
+        """A baseline without substations near the sites: every site is outside the region.
+
+        The plan's land claims and constraints are kept: a site outside every
+        service area still has its land-claim conflicts.
+        """
+        project = plan.project
+        names = list(variants or project.variants)
+        years = np.asarray(project.years, dtype=int)
+        none = np.zeros((0, len(years)))
+        empty_state = GridState(np.array([], dtype=object), years, *({d: none for d in F.DIRECTIONS} for _ in range(4)),
+                                {d: np.array([], dtype=object) for d in F.DIRECTIONS})
+        subs = plan.layers["substations"].iloc[0:0].reset_index(drop=True)
+        areas = gpd.GeoDataFrame({"id": [], F.SUBSTATION_ID: []}, geometry=[], crs=project.crs)
+        return cls(plan=plan, years=years, variants=names, substations=subs, service_areas=areas,
+                   method="service_areas", checkable=np.zeros(0, dtype=bool), grid={v: empty_state for v in names},
+                   reinforcements=pd.DataFrame(columns=[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA, "source"]),
+                   notices=plan.notices, read_bbox=getattr(plan, "read_bbox", None))
+
+    def params(self, variant: str) -> ParameterSet:
+        return self.project.variants[variant]
+
+    def tree(self, kind: str) -> shapely.STRtree | None:
+        """An STRtree over a layer of the plan (built once)."""
+        df = self.layers.get(kind)
+        if df is None or len(df) == 0:
+            return None
+        if kind not in self._trees:
+            self._trees[kind] = shapely.STRtree(np.asarray(df.geometry.values))
+        return self._trees[kind]
+
+
+def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFrame | None = None,
+                search_radius_m: float | None = None) -> Baseline:
+    """The baseline of a run, a plan, a project (read near ``near``) or a baseline (for other variants).
+
+    A plan is computed here without its land-claim conflicts (the check asks
+    the conflicts engine for the site's own, with the same rules).
+    """
+    if isinstance(obj, Baseline):
+        if variants:
+            missing = [v for v in variants if v not in obj.variants]
+            if missing:
+                raise ProjectError(f"variant '{missing[0]}' is not in this baseline - known: {', '.join(obj.variants)}")
+            if list(variants) != obj.variants:
+                return replace(obj, variants=list(variants), grid={v: obj.grid[v] for v in variants})
+        return obj
+    if isinstance(obj, RunResult):
+        return Baseline.from_result(obj, variants=variants)
+    if isinstance(obj, Plan):
+        if "substations" in obj.layers and len(obj.layers["substations"]) == 0:
+            return Baseline.without_substations(obj, variants=variants)
+        result = compute(obj, variants=list(variants) if variants else None, conflicts=False)
+        return Baseline.from_result(result, variants=variants)
+    if isinstance(obj, Project | str | Path):
+        if near is None:
+            raise ProjectError("a project path needs the site to read near it")
+        plan = read_plan_near(obj, tuple(near.total_bounds), search_radius_m=search_radius_m)
+        return as_baseline(plan, variants=variants)
+    raise TypeError(f"expected a RunResult, Plan, Baseline or project path, got {type(obj).__name__}")

@@ -1,0 +1,370 @@
+"""check-site = run with the site added: the site's demand, assignment, headroom and conflicts.
+
+Every number of a check comes from the functions the run uses:
+
+* demand: the site's kind's own demand function from the registry
+  (:attr:`spatialprog.kinds.LayerKind.demand`, the same one
+  :func:`spatialprog.demand.site_demand` calls), with the plan's layers (heat
+  networks shape a housing site's demand);
+* assignment and split: :func:`spatialprog.network.assign_sites` and
+  :func:`spatialprog.network.allocate`, summed per substation by
+  :func:`spatialprog.headroom.new_load`;
+* headroom: the run's :class:`~spatialprog.headroom.GridState` with the site
+  added (:meth:`~spatialprog.headroom.GridState.with_new`), shortness by
+  :func:`spatialprog.headroom.is_short`, status by
+  :func:`spatialprog.headroom.classify_status`;
+* land-claim conflicts: :func:`spatialprog.pipeline.land_claim_conflicts` on
+  the plan's claims and constraint layers near the site plus the site, with
+  the project's rules and overrides (``plan.reference.conflict_rules``).
+
+tests/test_sitecheck_engine.py checks, for random sites, that the answer
+equals a full run with the site added to its layer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import fields as F
+from ..config import BASE_VARIANT
+from ..conflicts import SEVERITY_RANK, constraint_margin_m
+from ..demand import demand_points
+from ..errors import NoticeLog
+from ..headroom import classify_status, is_short, new_load
+from ..kinds import LAYER_KINDS, claim_kinds, kinds_with_role
+from ..network import allocate, assign_sites
+from ..params import ParameterSet
+from ..pipeline import Plan, land_claim_conflicts
+from .baseline import Baseline
+from .near import grow_box
+from .result import SiteCheck, Verdict, project_info, round_json
+from .wording import summaries
+
+__all__ = ["SiteEntry", "make_entry", "evaluate", "site_conflicts", "N_ALTERNATIVES", "N_CANDIDATES"]
+
+N_ALTERNATIVES = 3
+N_CANDIDATES = 10  # nearest non-serving substations considered as alternatives
+TOUCH_M2 = 0.01
+
+_r = round_json
+
+
+@dataclass
+class SiteEntry:
+    """One site in a session: its demand split over substations, per variant."""
+
+    sid: str
+    kind: str
+    frame: gpd.GeoDataFrame  # 1 row, validated
+    order: int
+    rid: int
+    assignment: pd.DataFrame
+    sub_idx: np.ndarray  # serving substations (positions in the baseline)
+    alloc: dict[str, dict[str, np.ndarray]]  # variant -> direction -> (len(sub_idx), n_years) MW
+    total: dict[str, dict[str, np.ndarray]]  # variant -> direction -> (n_years,) MW of the whole site
+    footprint: tuple[float, float, float, float]
+    notices: list[str]
+
+    @property
+    def geometry(self):
+        return self.frame.geometry.iloc[0]
+
+
+def make_entry(base: Baseline, kind: str, frame: gpd.GeoDataFrame, order: int, rid: int) -> SiteEntry:
+    """The site's demand per variant, assigned and split over its substations by the run's own functions."""
+    log = NoticeLog()
+    lk = LAYER_KINDS[kind]
+    years = base.years
+    sid = str(frame["id"].iloc[0])
+    points = demand_points({kind: frame}, kinds={kind: lk}, notices=log)
+    if len(base.substations):
+        head = BASE_VARIANT if BASE_VARIANT in base.project.variants else base.variants[0]
+        asg = assign_sites(points, base.substations, base.service_areas, method=base.method,
+                           max_distance_m=float(base.params(head)["assignment.max_distance_m"]),
+                           outside=base.project.assignment.outside, notices=log)
+    else:
+        asg = pd.DataFrame({F.LAYER: [kind], F.SITE_ID: [sid], F.SUBSTATION_ID: [None], F.SHARE: [1.0],
+                            F.METHOD: ["unassigned"], F.DIST_M: [np.nan]})
+    served = asg[asg[F.SUBSTATION_ID].notna()]
+    served_ids = served[F.SUBSTATION_ID].tolist()
+    sub_idx = np.array([base.pos[s] for s in served_ids], dtype=int)
+    alloc: dict[str, dict[str, np.ndarray]] = {}
+    total: dict[str, dict[str, np.ndarray]] = {}
+    for v in base.variants:
+        d = lk.demand(frame, base.params(v), list(years), layers=base.layers)
+        alloc[v] = new_load(allocate(d, asg), served_ids, years)
+        by_year = d.groupby(F.YEAR)[[F.OFFTAKE_MW, F.FEEDIN_MW]].sum().reindex(years, fill_value=0.0)
+        total[v] = {F.OFFTAKE: by_year[F.OFFTAKE_MW].to_numpy(dtype=float),
+                    F.FEEDIN: by_year[F.FEEDIN_MW].to_numpy(dtype=float)}
+    geom = frame.geometry.iloc[0]
+    b = shapely.bounds(geom)
+    if len(sub_idx):
+        xy = base.sub_xy[sub_idx]
+        b = (min(b[0], xy[:, 0].min()), min(b[1], xy[:, 1].min()), max(b[2], xy[:, 0].max()), max(b[3], xy[:, 1].max()))
+    msgs = [f"{n.message}" + (f" - {n.fix}" if n.fix else "") for n in log if n.level == "warning"]
+    return SiteEntry(sid=sid, kind=kind, frame=frame, order=order, rid=rid, assignment=asg, sub_idx=sub_idx,
+                     alloc=alloc, total=total, footprint=tuple(float(x) for x in b), notices=msgs)
+
+
+def assumptions(kind: str, frame: gpd.GeoDataFrame, params: ParameterSet) -> list[dict[str, Any]]:
+    """The parameters that made the site's demand (its kind says which), with unit and source."""
+    opts = LAYER_KINDS[kind].check
+    keys = list(opts.assumptions(frame.iloc[0])) if opts is not None and opts.assumptions is not None else []
+    keys += ["growth.offtake_pct_per_year", "grid.power_factor"]
+    out = []
+    for k in keys:
+        try:
+            p = params.describe(k)
+        except KeyError:
+            continue
+        out.append({"key": k, "value": p.value, "unit": p.unit, "source": p.source, "origin": p.origin})
+    return out
+
+
+def site_name(frame: gpd.GeoDataFrame) -> str | None:
+    """The site's name, if it has one."""
+    if "name" in frame and pd.notna(frame["name"].iloc[0]):
+        return str(frame["name"].iloc[0])
+    return None
+
+
+def overlaps_existing(base: Baseline, e: SiteEntry) -> list[dict[str, Any]]:
+    """Plans of the baseline (polygonal site layers) that share area with the site."""
+    g = e.geometry
+    if shapely.area(g) <= 0:
+        return []
+    out = []
+    for lk in kinds_with_role("site"):
+        tree = base.tree(lk.name) if lk.is_polygonal else None
+        if tree is None:
+            continue
+        df = base.layers[lk.name]
+        idx = tree.query(g, predicate="intersects")
+        if not len(idx):
+            continue
+        a = shapely.area(shapely.intersection(g, np.asarray(df.geometry.values)[idx]))
+        for i, ai in zip(idx, a, strict=True):
+            if ai > TOUCH_M2:
+                out.append({"layer": lk.name, "id": str(df["id"].iloc[i]),
+                            "name": str(df["name"].iloc[i]) if "name" in df and pd.notna(df["name"].iloc[i]) else None,
+                            "area_m2": _r(ai, 1), "share_of_site": _r(ai / shapely.area(g), 4)})
+    return out
+
+
+def _near(df: gpd.GeoDataFrame, box: shapely.Geometry) -> gpd.GeoDataFrame:
+    return df.iloc[np.sort(df.sindex.query(box, predicate="intersects"))] if len(df) else df
+
+
+def site_conflicts(base: Baseline, e: SiteEntry) -> dict[str, Any]:
+    """The land-claim conflicts of the site: the run's conflicts engine on the plan with the site added.
+
+    Only features within the largest rule distance of the site can be in a
+    conflict with it, so the plan's claims and constraint layers are cut to
+    that box first; the rules, overrides and substation capacities are the
+    run's (:func:`spatialprog.pipeline.land_claim_conflicts`).
+    """
+    if not base.project.conflicts.enabled:
+        return {"available": False, "message": "land-claim conflicts are switched off in this project "
+                "([conflicts] enabled = false)", "items": []}
+    rules = base.plan.reference.conflict_rules
+    box = shapely.box(*grow_box(shapely.bounds(e.geometry), constraint_margin_m(rules)))
+    claims = set(claim_kinds())
+    layers = {k: _near(df, box) for k, df in base.layers.items() if k in claims}
+    constraints = {k: _near(df, box) for k, df in base.plan.constraints.items()}
+    new_id = e.sid
+    mine = e.frame.copy()
+    existing = layers.get(e.kind)
+    if existing is not None and (existing["id"].astype(str) == new_id).any():
+        new_id = f"{e.sid} (nieuw)"
+        mine["id"] = new_id
+    layers[e.kind] = (pd.concat([existing, mine], ignore_index=True) if existing is not None and len(existing)
+                      else mine.reset_index(drop=True))
+    plan = Plan(project=base.project, layers=layers, constraints=constraints, reference=base.plan.reference)
+    c = land_claim_conflicts(plan).conflicts
+    mine_a = (c["layer_a"] == e.kind) & (c["id_a"].astype(str) == new_id)
+    mine_b = (c["layer_b"] == e.kind) & (c["id_b"].astype(str) == new_id)
+    items = []
+    for r in c[mine_a | mine_b].itertuples(index=False):
+        other_is_b = r.layer_a == e.kind and str(r.id_a) == new_id
+        items.append({
+            "rule_id": r.rule_id, "kind": r.kind, "severity": r.severity, "description_nl": r.description_nl,
+            "other_layer": r.layer_b if other_is_b else r.layer_a,
+            "other_id": str(r.id_b if other_is_b else r.id_a),
+            "area_m2": _r(r.area_m2, 1), "dist_m": _r(r.dist_m, 1),
+        })
+    items.sort(key=lambda d: (-SEVERITY_RANK.get(d["severity"], 0), d["rule_id"], d["other_id"]))
+    n = len(items)
+    return {"available": True, "message": f"{n} conflict{'s' if n != 1 else ''} with the land-claim rules",
+            "items": items}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating | float):
+        return int(v) if float(v).is_integer() else float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v if isinstance(v, int | str | bool) else str(v)
+
+
+def _verdict(years: np.ndarray, fits: np.ndarray, demand_years: np.ndarray, ns: int) -> tuple[str, int | None, int | None]:
+    """``(key, verdict year, first fit year)`` from the per-year answers."""
+    if ns == 0:
+        return "outside", None, None
+    if not demand_years.any():
+        return "after_horizon", None, None
+    if fits.all():
+        return "fits", None, int(years[np.argmax(demand_years)])
+    if fits[-1]:
+        y = int(years[np.flatnonzero(~fits)[-1] + 1])
+        return "fits_from", y, y
+    return "does_not_fit", None, None
+
+
+def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCheck:
+    """Check one site of a :class:`~spatialprog.sitecheck.whatif.WhatIf` session, seeing the sites before it."""
+    base: Baseline = session.baseline
+    years = base.years
+    ny = len(years)
+    off = F.OFFTAKE
+    serving = e.sub_idx
+    ns = len(serving)
+    geom = e.geometry
+    # candidates for alternatives: the nearest checkable substations not serving the site
+    if len(base.substations):
+        dist = shapely.distance(geom, np.asarray(base.substations.geometry.values))
+        cand_mask = base.checkable.copy()
+        cand_mask[serving] = False
+        cand = np.flatnonzero(cand_mask)
+        cand = cand[np.lexsort((base.substations["id"].to_numpy()[cand], dist[cand]))][:N_CANDIDATES]
+    else:
+        dist = np.zeros(0)
+        cand = np.zeros(0, dtype=int)
+    involved = np.concatenate([serving, cand]).astype(int)
+    prior, sees = session.prior_load(e, involved)
+
+    notices = list(input_notices) + list(e.notices)
+    served = e.assignment[e.assignment[F.SUBSTATION_ID].notna()]
+    unassigned = float(1.0 - served[F.SHARE].sum()) if len(served) else 1.0
+    unassigned = 0.0 if abs(unassigned) < 1e-9 else unassigned
+    incomplete = [base.substations["id"].iat[s] for s in serving if not base.checkable[s]]
+    if incomplete:
+        notices.append(f"the baseline load of {', '.join(incomplete)} may be incomplete (only part of its service "
+                       "area was read) - widen --search-radius")
+    serving_info = []
+    for k, row in enumerate(served.itertuples(index=False)):
+        s = serving[k]
+        serving_info.append({"substation_id": row.substation_id, "name": base.names[s] or None,
+                             "share": _r(row.share, 6), "method": row.method,
+                             "dist_m": _r(float(dist[s]), 1)})
+
+    variants: dict[str, dict[str, Any]] = {}
+    for v in base.variants:
+        state = base.grid[v]
+        before = state.rows(serving).with_new({off: prior[v][:ns]})
+        after = before.with_new({off: e.alloc[v][off]})
+        cap = before.capacity_mw[off]
+        site_total = e.total[v][off]
+        site_alloc = e.alloc[v][off]  # (ns, ny)
+        head_before = before.headroom_mw(off)
+        head_after = after.headroom_mw(off)
+        demand_years = site_total > 0
+        fits = ~demand_years | ((~is_short(head_after)).all(axis=0) if ns else np.zeros(ny, dtype=bool))
+        short = np.clip(-head_after, 0.0, None).sum(axis=0) if ns else np.zeros(ny)
+        site_short = np.minimum(site_alloc, np.clip(-head_after, 0.0, None)).sum(axis=0) if ns else np.zeros(ny)
+        st_before = classify_status(head_before, cap, base.classes) if ns else np.zeros((0, ny), dtype=object)
+        st_after = classify_status(head_after, cap, base.classes) if ns else np.zeros((0, ny), dtype=object)
+        key, vyear, first_fit = _verdict(years, fits, demand_years, ns)
+        # alternatives per year: nearest other substations with room for the whole site
+        alt_head = (state.rows(cand).with_new({off: prior[v][ns:]}).headroom_mw(off) if len(cand)
+                    else np.zeros((0, ny)))
+        rows = []
+        for j, y in enumerate(years):
+            alts = []
+            if demand_years[j] and len(cand):
+                room = alt_head[:, j] - site_total[j]
+                for c_k in np.flatnonzero(~is_short(room))[:N_ALTERNATIVES]:
+                    s = cand[c_k]
+                    alts.append({"substation_id": str(base.substations["id"].iat[s]), "name": base.names[s] or None,
+                                 "distance_m": _r(float(dist[s]), 0), "headroom_mw": _r(alt_head[c_k, j]),
+                                 "headroom_after_mw": _r(room[c_k])})
+            rows.append({
+                "year": int(y),
+                "site_mw": _r(site_total[j]),
+                "fits": bool(fits[j]),
+                "short_mw": _r(short[j] if demand_years[j] else 0.0),
+                "site_short_mw": _r(site_short[j]),
+                "substations": [
+                    {"substation_id": serving_info[k]["substation_id"], "share": serving_info[k]["share"],
+                     "site_mw": _r(site_alloc[k, j]), "capacity_mw": _r(cap[k, j]),
+                     "load_before_mw": _r(before.load_mw(off)[k, j]),
+                     "earlier_sites_mw": _r(prior[v][k, j]),
+                     "headroom_before_mw": _r(head_before[k, j]), "headroom_after_mw": _r(head_after[k, j]),
+                     "status_before": str(st_before[k, j]), "status_after": str(st_after[k, j])}
+                    for k in range(ns)
+                ],
+                "alternatives": alts,
+            })
+        bad_years = [int(y) for y, f, d in zip(years, fits, demand_years, strict=True) if d and not f] if ns else []
+        variants[v] = {
+            "verdict": Verdict.make(key, vyear, v).to_dict(),
+            "first_fit_year": first_fit,
+            "short_years": bad_years,
+            "max_short_mw": _r(max((short[j] for j in range(ny) if demand_years[j] and not fits[j]), default=0.0)),
+            "site_mw_end": _r(site_total[-1]),
+            "min_headroom_after_mw": _r(float(head_after[:, demand_years].min()) if ns and demand_years.any()
+                                        else np.nan),
+            "years": rows,
+        }
+    head_v = base.variants[0]
+    hv = variants[head_v]["verdict"]
+    verdict = Verdict(hv["key"], hv["year"], hv["nl"], hv["en"], head_v)
+
+    reinf = []
+    sids = {si["substation_id"] for si in serving_info}
+    for r in base.reinforcements.itertuples(index=False):
+        if r.substation_id in sids:
+            reinf.append({"substation_id": r.substation_id, "year": int(r.year),
+                          "added_mva": _r(r.reinforcement_mva, 3), "source": str(r.source)})
+    reinf.sort(key=lambda d: (d["year"], d["substation_id"]))
+
+    frame = e.frame
+    prog = {c: _jsonable(frame[c].iloc[0]) for c in frame.columns if c not in ("geometry", "id", "name")
+            and pd.notna(frame[c].iloc[0])}
+    priority = frame.attrs.get("priority_category") or prog.get("priority_category")
+    c = shapely.centroid(geom)
+    site = {
+        "id": e.sid, "name": site_name(frame), "layer": e.kind, "title_nl": LAYER_KINDS[e.kind].title_nl,
+        "programme": prog, "priority_category": priority,
+        "area_ha": _r(shapely.area(geom) / 1e4, 3), "centroid": [_r(c.x, 1), _r(c.y, 1)],
+        "bounds": [_r(x, 1) for x in shapely.bounds(geom)], "crs": base.project.crs,
+        "order": session.order_of(e),
+        "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 0.01))),
+    }
+    overlaps = overlaps_existing(base, e) + session.overlapping(e)
+    for o in overlaps:
+        if o["layer"] == e.kind:
+            notices.append(f"the site overlaps existing plan {o['id']} ({o['share_of_site']:.0%} of the site): its "
+                           "demand may already be in the baseline")
+    check = SiteCheck(site=site, serving=serving_info, unassigned_share=_r(unassigned, 6), verdict=verdict,
+                      variants=variants, reinforcements=reinf, conflicts=site_conflicts(base, e), overlaps=overlaps,
+                      sees=sees, notices=notices, assumptions=assumptions(e.kind, frame, base.params(head_v)),
+                      summary_nl="", summary_en="", geometry=geom, project=project_info(base.project, base))
+    check.summary_nl, check.summary_en = summaries(check, base)
+    shown = set(serving.tolist()) | {base.pos[a["substation_id"]] for d in variants.values() for y in d["years"]
+                                     for a in y["alternatives"]}
+    check.map_layers = {
+        "areas": {sid: base.area_geom[sid] for sid in sids if sid in base.area_geom},
+        "substations": [(str(base.substations["id"].iat[i]), base.names[i], base.substations.geometry.iat[i])
+                        for i in sorted(shown)],
+    }
+    return check
