@@ -1,0 +1,95 @@
+"""Land-claim conflicts: overlaps, distance zones and constraints between layers.
+
+Every housing site, business park, charging hub, heat network, solar field and
+new substation claims land. This package finds where claims collide, following a
+table of rules (``data/conflict_rules.csv``) rather than code:
+
+``overlap``
+    Two polygonal claims share area. Touching is not overlapping: the shared
+    area must exceed :data:`TOUCH_TOLERANCE_M2` and pass the rule's thresholds.
+``within_distance``
+    A claim lies within a fixed distance, or a distance looked up from an
+    attribute of ``layer_b`` (HV line voltage, substation MVA), of a feature of
+    ``layer_b``. Distances are inclusive: ``dist_m <= distance``.
+``inside``
+    (Part of) a claim lies inside a constraint polygon, e.g. a substation
+    reserve inside Natura 2000. See :func:`compute_conflicts` for the precise
+    definition per geometry type.
+
+The computation is pure: GeoDataFrames in, a :class:`ConflictResult` out, no
+I/O apart from reading the rules table in :func:`load_rules`. Pairs are found
+with a shapely 2 STRtree on bounding boxes and tested with vectorised GEOS
+functions on the pair arrays, in chunks over a thread pool (GEOS releases the
+GIL); there is no Python loop over features or pairs.
+
+Constraint layers must be read with a margin around the study region so that a
+constraint just outside it, whose zone reaches in, still counts: see
+:func:`constraint_margin_m` and :func:`constraint_read_bbox`.
+
+Modules
+-------
+:mod:`~spatialprog.conflicts.rules`
+    The rule model and its validation: :class:`Rule`, :class:`RuleSet`,
+    :class:`DistanceLookup`, the read margin for constraint layers.
+:mod:`~spatialprog.conflicts.tables`
+    Reading the rules and lookup tables and the project's overrides
+    (:func:`load_rules`).
+:mod:`~spatialprog.conflicts.kernels`
+    The vectorised pair-finding kernels (:func:`overlap_pairs`,
+    :func:`pairs_within_distance`, the inside test) and the thread-pool chunking.
+:mod:`~spatialprog.conflicts.prepare`
+    Layer checks, reprojection and geometry repair.
+:mod:`~spatialprog.conflicts.results`
+    :class:`ConflictResult`: the conflicts table, summaries and matrix.
+:mod:`~spatialprog.conflicts.engine`
+    :func:`compute_conflicts`.
+"""
+
+from __future__ import annotations
+
+from .engine import WORKING_CRS, compute_conflicts
+from .kernels import LENGTH_TOLERANCE_M as LENGTH_TOLERANCE_M
+from .kernels import (
+    TOUCH_TOLERANCE_M2,
+    DistancePairs,
+    OverlapPairs,
+    overlap_pairs,
+    pairs_within_distance,
+)
+from .results import CONFLICT_COLUMNS, MATRIX_COLUMNS, SUMMARY_COLUMNS, ConflictResult
+from .rules import (
+    KNOWN_LAYERS,
+    RULE_KINDS,
+    SEVERITY_RANK,
+    DistanceLookup,
+    Rule,
+    RuleSet,
+    constraint_margin_m,
+    constraint_read_bbox,
+)
+from .tables import DEFAULT_LOOKUPS_PATH, DEFAULT_RULES_PATH, load_rules
+
+__all__ = [
+    "WORKING_CRS",
+    "KNOWN_LAYERS",
+    "RULE_KINDS",
+    "SEVERITY_RANK",
+    "TOUCH_TOLERANCE_M2",
+    "DEFAULT_RULES_PATH",
+    "DEFAULT_LOOKUPS_PATH",
+    "CONFLICT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "MATRIX_COLUMNS",
+    "DistanceLookup",
+    "Rule",
+    "RuleSet",
+    "ConflictResult",
+    "OverlapPairs",
+    "DistancePairs",
+    "load_rules",
+    "constraint_margin_m",
+    "constraint_read_bbox",
+    "compute_conflicts",
+    "overlap_pairs",
+    "pairs_within_distance",
+]
