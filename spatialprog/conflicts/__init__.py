@@ -22,6 +22,10 @@ with a shapely 2 STRtree on bounding boxes and tested with vectorised GEOS
 functions on the pair arrays, in chunks over a thread pool (GEOS releases the
 GIL); there is no Python loop over features or pairs.
 
+The bundled tables are ``conflict_rules.csv`` and ``distance_lookups.csv`` in
+:func:`spatialprog.params.data_dir` (:data:`DEFAULT_RULES_PATH`,
+:data:`DEFAULT_LOOKUPS_PATH`, resolved when used).
+
 Constraint layers must be read with a margin around the study region so that a
 constraint just outside it, whose zone reaches in, still counts: see
 :func:`constraint_margin_m` and :func:`constraint_read_bbox`.
@@ -47,6 +51,10 @@ Modules
 
 from __future__ import annotations
 
+from typing import Any
+
+from spatialprog.params import data_dir
+
 from .engine import WORKING_CRS, compute_conflicts
 from .kernels import LENGTH_TOLERANCE_M as LENGTH_TOLERANCE_M
 from .kernels import (
@@ -67,7 +75,7 @@ from .rules import (
     constraint_margin_m,
     constraint_read_bbox,
 )
-from .tables import DEFAULT_LOOKUPS_PATH, DEFAULT_RULES_PATH, load_rules
+from .tables import LOOKUPS_FILE, RULES_FILE, load_rules
 
 __all__ = [
     "WORKING_CRS",
@@ -93,3 +101,18 @@ __all__ = [
     "overlap_pairs",
     "pairs_within_distance",
 ]
+
+
+_DEFAULT_PATHS = {"DEFAULT_RULES_PATH": RULES_FILE, "DEFAULT_LOOKUPS_PATH": LOOKUPS_FILE}
+
+
+def __getattr__(name: str) -> Any:
+    # DEFAULT_RULES_PATH, DEFAULT_LOOKUPS_PATH: the bundled tables in spatialprog.params.data_dir(),
+    # resolved when asked for, so that importing the package looks for no files
+    if name in _DEFAULT_PATHS:
+        return data_dir() / _DEFAULT_PATHS[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_DEFAULT_PATHS))

@@ -21,20 +21,22 @@ import numpy as np
 import pandas as pd
 
 from spatialprog.errors import ConflictRuleError
+from spatialprog.params import data_dir
 
 from .rules import RULE_COLUMNS, RULE_REQUIRED, DistanceLookup, Rule, RuleSet
 
 __all__ = [
-    "DEFAULT_RULES_PATH",
-    "DEFAULT_LOOKUPS_PATH",
     "LOOKUP_COLUMNS",
+    "RULES_FILE",
+    "LOOKUPS_FILE",
     "load_rules",
 ]
 
-_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
-DEFAULT_RULES_PATH = _DATA_DIR / "conflict_rules.csv"
-DEFAULT_LOOKUPS_PATH = _DATA_DIR / "distance_lookups.csv"
+RULES_FILE = "conflict_rules.csv"
+"""File name of the bundled rules table in :func:`spatialprog.params.data_dir`."""
 
+LOOKUPS_FILE = "distance_lookups.csv"
+"""File name of the bundled distance lookup table in :func:`spatialprog.params.data_dir`."""
 LOOKUP_COLUMNS: tuple[str, ...] = (
     "lookup",
     "key_unit",
@@ -180,9 +182,11 @@ def load_rules(
     Parameters
     ----------
     path : path-like, optional
-        Rules CSV; defaults to the bundled ``data/conflict_rules.csv``.
+        Rules CSV; defaults to the bundled ``conflict_rules.csv`` in
+        :func:`spatialprog.params.data_dir`.
     lookups_path : path-like, optional
-        Lookup CSV; defaults to the bundled ``data/distance_lookups.csv``.
+        Lookup CSV; defaults to the bundled ``distance_lookups.csv`` in
+        :func:`spatialprog.params.data_dir`.
     overrides : sequence of mapping, optional
         Per-project changes, e.g. from ``[[conflicts.rules]]`` in the project
         file. An override with the ``rule_id`` of an existing rule replaces the
@@ -209,8 +213,8 @@ def load_rules(
     >>> rules.get("R12").severity
     'hoog'
     """
-    rules_file = Path(path) if path is not None else DEFAULT_RULES_PATH
-    lookups = _load_lookups(Path(lookups_path) if lookups_path is not None else DEFAULT_LOOKUPS_PATH)
+    rules_file = Path(path) if path is not None else data_dir() / RULES_FILE
+    lookups = _load_lookups(Path(lookups_path) if lookups_path is not None else data_dir() / LOOKUPS_FILE)
     frame = _read_csv(rules_file, RULE_REQUIRED, "rules table")
     problems: list[str] = []
     rules: list[Rule] = []
