@@ -16,8 +16,10 @@ table of rules (``data/conflict_rules.csv``) rather than code:
     reserve inside Natura 2000. See :func:`compute_conflicts` for the precise
     definition per geometry type.
 
-The computation is pure: GeoDataFrames in, a :class:`ConflictResult` out, no
-I/O apart from reading the rules table in :func:`load_rules`. Pairs are found
+The computation is pure: GeoDataFrames and a :class:`RuleSet` in, a
+:class:`ConflictResult` out, no I/O. Reading the rules and lookup tables is
+:func:`load_rules`, at the input edge (:func:`spatialprog.reference.read_reference`
+calls it once per run); :func:`compute_conflicts` requires the rules. Pairs are found
 with a shapely 2 STRtree on bounding boxes and tested with vectorised GEOS
 functions on the pair arrays, in chunks over a thread pool (GEOS releases the
 GIL); there is no Python loop over features or pairs.

@@ -25,7 +25,6 @@ from .kernels import chunked, inside_pairs, n_threads, overlap_pairs, pairs_with
 from .prepare import PreparedLayer, prepare_layer
 from .results import ConflictResult, assemble, frame_rows
 from .rules import KNOWN_LAYERS, Rule, RuleSet
-from .tables import load_rules
 
 __all__ = ["WORKING_CRS", "compute_conflicts"]
 
@@ -156,7 +155,7 @@ def _run_distance(rule: Rule, rules: RuleSet, la: PreparedLayer, lb: PreparedLay
 
 def compute_conflicts(
     layers: Mapping[str, gpd.GeoDataFrame],
-    rules: RuleSet | None = None,
+    rules: RuleSet,
     *,
     known_layers: Iterable[str] = (),
     crs: str | CRS = WORKING_CRS,
@@ -189,8 +188,10 @@ def compute_conflicts(
         Layers by name, each with a unique string ``id`` column. Layers in
         another CRS are reprojected (with a notice); a layer without a CRS is an
         error. Empty layers are fine.
-    rules : RuleSet, optional
-        Defaults to :func:`load_rules` with ``known_layers``.
+    rules : RuleSet
+        The rules to apply, read at the input edge with :func:`load_rules`
+        (a run takes them from ``Plan.reference.conflict_rules``). They are
+        validated again against the layers of this call.
     known_layers : iterable of str, optional
         Project-named layers a rule may use on top of :data:`KNOWN_LAYERS` and
         the keys of ``layers``.
@@ -207,6 +208,8 @@ def compute_conflicts(
     ------
     ConflictRuleError
         A rule names an unknown layer (message names the rule), or is malformed.
+    TypeError
+        ``rules`` is not a :class:`RuleSet`.
     CRSError
         A layer has no CRS, or ``crs`` is not a metric projected CRS.
     LayerValidationError
@@ -226,7 +229,9 @@ def compute_conflicts(
     >>> sq = lambda x: shapely.box(x, 0, x + 100, 100)
     >>> housing = gpd.GeoDataFrame({"id": ["h1"]}, geometry=[sq(0)], crs=WORKING_CRS)
     >>> industry = gpd.GeoDataFrame({"id": ["i1"]}, geometry=[sq(30)], crs=WORKING_CRS)
-    >>> res = compute_conflicts({"housing_sites": housing, "industrial_zones": industry})
+    >>> from spatialprog.conflicts import load_rules
+    >>> rules = load_rules()  # the input edge reads the table; the engine opens no files
+    >>> res = compute_conflicts({"housing_sites": housing, "industrial_zones": industry}, rules)
     >>> res.conflicts[["rule_id", "area_m2", "share_a"]].to_dict("records")
     [{'rule_id': 'R01', 'area_m2': 7000.0, 'share_a': 0.7}]
     """
@@ -241,11 +246,12 @@ def compute_conflicts(
             f"working CRS {work_crs.to_string()} must be projected in metres (e.g. EPSG:28992) - "
             "areas and distances are computed in it"
         )
-    known = set(KNOWN_LAYERS) | set(layers) | set(known_layers)
-    if rules is None:
-        rules = load_rules(known_layers=known)
-    else:
-        rules.validate(known)
+    if not isinstance(rules, RuleSet):
+        raise TypeError(
+            f"rules must be a RuleSet, got {type(rules).__name__} - read the rules table with "
+            "spatialprog.conflicts.load_rules() and pass them in"
+        )
+    rules.validate(set(KNOWN_LAYERS) | set(layers) | set(known_layers))
     notices = NoticeLog()
     prepared: dict[str, PreparedLayer] = {}
     for name in sorted(set(layers) & rules.layers()):  # layers no rule uses are not touched
