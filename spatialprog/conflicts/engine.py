@@ -21,7 +21,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from spatialprog.errors import CRSError, LayerValidationError, NoticeLog, Problem
 
-from .kernels import chunked, inside_pairs, n_threads, overlap_pairs, pairs_within_distance
+from .kernels import inside_pairs, n_threads, overlap_pairs, pairs_within_distance, shortest_lines
 from .prepare import PreparedLayer, prepare_layer
 from .results import ConflictResult, assemble, frame_rows
 from .rules import KNOWN_LAYERS, Rule, RuleSet
@@ -46,18 +46,23 @@ def _thresholds_pass(area: np.ndarray, share: np.ndarray, rule: Rule) -> np.ndar
     return out
 
 
+def _note_not_polygons(rule: Rule, layer: PreparedLayer, why: str, notices: NoticeLog, **kw: str) -> None:
+    """Say how many features of ``layer`` the polygon-only ``rule`` leaves out, and ``why``."""
+    n_np = int(np.sum((layer.geoms != None) & (layer.polys == None)))  # noqa: E711
+    if n_np:
+        notices.add(
+            layer.name,
+            f"rule {rule.rule_id}: {n_np} feature(s) are not polygons and {why}; they are left out of this rule",
+            level="info",
+            **kw,
+        )
+
+
 def _run_overlap(rule: Rule, la: PreparedLayer, lb: PreparedLayer, same: bool, threads: int,
                  notices: NoticeLog) -> pd.DataFrame:
     for layer in {la.name: la, lb.name: lb}.values():
-        n_np = int(np.sum((layer.geoms != None) & (layer.polys == None)))  # noqa: E711
-        if n_np:
-            notices.add(
-                layer.name,
-                f"rule {rule.rule_id}: {n_np} feature(s) are not polygons and have no area to "
-                "overlap; they are left out of this rule",
-                level="info",
-                fix="use an 'inside' or 'within_distance' rule for points and lines",
-            )
+        _note_not_polygons(rule, layer, "have no area to overlap", notices,
+                           fix="use an 'inside' or 'within_distance' rule for points and lines")
     pa, pb = la.polys, lb.polys
     sel_a = np.flatnonzero(pa != None)  # noqa: E711
     sel_b = sel_a if same else np.flatnonzero(pb != None)  # noqa: E711
@@ -74,14 +79,7 @@ def _run_overlap(rule: Rule, la: PreparedLayer, lb: PreparedLayer, same: bool, t
 
 def _run_inside(rule: Rule, la: PreparedLayer, lb: PreparedLayer, same: bool, threads: int,
                 notices: NoticeLog) -> pd.DataFrame:
-    n_np = int(np.sum((lb.geoms != None) & (lb.polys == None)))  # noqa: E711
-    if n_np:
-        notices.add(
-            lb.name,
-            f"rule {rule.rule_id}: {n_np} feature(s) are not polygons and cannot contain a claim; "
-            "they are left out of this rule",
-            level="info",
-        )
+    _note_not_polygons(rule, lb, "cannot contain a claim", notices)
     res = inside_pairs(la.geoms, lb.polys, same=same, threads=threads)
     ok = _thresholds_pass(res.area_m2, res.share_a, rule)
     if res.repaired:
@@ -142,14 +140,7 @@ def _run_distance(rule: Rule, rules: RuleSet, la: PreparedLayer, lb: PreparedLay
     res = pairs_within_distance(la.geoms[sel_a], lb.geoms[sel_b], d_b[sel_b], same=same,
                                 with_distance=False, threads=threads)
     ia, ib = sel_a[res.index_a], sel_b[res.index_b]
-
-    def lines(s: slice) -> tuple[np.ndarray, np.ndarray]:
-        line = shapely.shortest_line(la.geoms[ia[s]], lb.geoms[ib[s]])
-        return line, shapely.length(line)  # the length of the shortest line is the distance
-
-    parts = chunked(lines, len(ia), threads)
-    geom = np.concatenate([p[0] for p in parts]) if len(ia) else np.empty(0, dtype=object)
-    dist = np.concatenate([p[1] for p in parts]) if len(ia) else np.empty(0)
+    geom, dist = shortest_lines(la.geoms, lb.geoms, ia, ib, threads=threads)
     return frame_rows(rule, la, lb, ia, ib, geom, dist=dist, rule_distance=d_b[ib])
 
 

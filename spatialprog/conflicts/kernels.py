@@ -33,6 +33,7 @@ __all__ = [
     "overlap_pairs",
     "pairs_within_distance",
     "inside_pairs",
+    "shortest_lines",
 ]
 
 TOUCH_TOLERANCE_M2 = 0.01
@@ -103,13 +104,72 @@ def chunked(func: Callable[[slice], Any], n: int, threads: int) -> list[Any]:
         return list(ex.map(func, parts))
 
 
-def _concat_pairs(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    if not results:
-        return np.empty(0, np.intp), np.empty(0, np.intp)
+def _query_pairs(
+    tree: shapely.STRtree, geoms: np.ndarray, threads: int, predicate: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bulk ``tree.query(geoms, predicate)`` chunked over ``threads``: positions in ``geoms`` and in the tree."""
+
+    def query(s: slice) -> tuple[np.ndarray, np.ndarray]:
+        ia, ib = tree.query(geoms[s], predicate=predicate)
+        return ia + s.start, ib
+
+    parts = chunked(query, len(geoms), threads)
     return (
-        np.concatenate([r[0] for r in results]).astype(np.intp, copy=False),
-        np.concatenate([r[1] for r in results]).astype(np.intp, copy=False),
+        np.concatenate([p[0] for p in parts]).astype(np.intp, copy=False),
+        np.concatenate([p[1] for p in parts]).astype(np.intp, copy=False),
     )
+
+
+def _pairwise(
+    op: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    a: np.ndarray,
+    b: np.ndarray,
+    ia: np.ndarray,
+    ib: np.ndarray,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``op(a[ia], b[ib])``, a geometry and a measure per pair, chunked over ``threads``."""
+    if not len(ia):
+        return np.empty(0, dtype=object), np.empty(0)
+    parts = chunked(lambda s: op(a[ia[s]], b[ib[s]]), len(ia), threads)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _intersections(
+    a: np.ndarray, b: np.ndarray, ia: np.ndarray, ib: np.ndarray, threads: int
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Intersection and its area for each pair ``(a[ia], b[ib])``, and whether GEOS needed a repair."""
+    repaired: list[int] = []
+
+    def op(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inter = _safe_intersection(x, y, repaired)
+        return inter, shapely.area(inter)
+
+    inter, area = _pairwise(op, a, b, ia, ib, threads)
+    return inter, area, bool(repaired)
+
+
+def shortest_lines(
+    a: np.ndarray, b: np.ndarray, index_a: np.ndarray, index_b: np.ndarray, *, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The shortest line between each pair ``(a[index_a], b[index_b])`` and its length, the distance.
+
+    Chunked over ``threads`` like the kernels.
+
+    Examples
+    --------
+    >>> pts = shapely.points([0.0, 10.0], [0.0, 0.0])
+    >>> lines, dist = shortest_lines(pts, np.array([shapely.box(3, -1, 4, 1)]), np.array([0, 1]), np.array([0, 0]))
+    >>> dist.tolist()
+    [3.0, 6.0]
+    """
+
+    def op(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        line = shapely.shortest_line(x, y)
+        return line, shapely.length(line)
+
+    return _pairwise(op, np.asarray(a, dtype=object), np.asarray(b, dtype=object), index_a, index_b,
+                     n_threads(threads))
 
 
 def _boxes(bounds: np.ndarray, grow: np.ndarray | float = 0.0) -> np.ndarray:
@@ -215,26 +275,11 @@ def overlap_pairs(
     nthreads = n_threads(threads)
     tree = tree_b if tree_b is not None else shapely.STRtree(b)
 
-    def query(s: slice) -> tuple[np.ndarray, np.ndarray]:
-        ia, ib = tree.query(a[s])
-        return ia + s.start, ib
-
-    ia, ib = _concat_pairs(chunked(query, len(a), nthreads))
+    ia, ib = _query_pairs(tree, a, nthreads)
     if same:
         keep = ia < ib
         ia, ib = ia[keep], ib[keep]
-    repaired: list[int] = []
-
-    def intersect(s: slice) -> tuple[np.ndarray, np.ndarray]:
-        inter = _safe_intersection(a[ia[s]], b[ib[s]], repaired)
-        return inter, shapely.area(inter)
-
-    parts = chunked(intersect, len(ia), nthreads)
-    if parts:
-        inter = np.concatenate([p[0] for p in parts]) if len(ia) else np.empty(0, dtype=object)
-        area = np.concatenate([p[1] for p in parts]) if len(ia) else np.empty(0)
-    else:
-        inter, area = np.empty(0, dtype=object), np.empty(0)
+    inter, area, _ = _intersections(a, b, ia, ib, nthreads)
     keep = area > min_area_m2
     ia, ib, area, inter = ia[keep], ib[keep], area[keep], inter[keep]
     inter = polygonal(inter)
@@ -446,25 +491,14 @@ def inside_pairs(
     tree = shapely.STRtree(b)
     nthreads = n_threads(threads)
 
-    def query(s: slice) -> tuple[np.ndarray, np.ndarray]:
-        qa, qb = tree.query(a[s], predicate="intersects")
-        return qa + s.start, qb
-
-    qa, qb = _concat_pairs(chunked(query, len(a), nthreads))
+    qa, qb = _query_pairs(tree, a, nthreads, predicate="intersects")
     if same:
         keep = sel_a[qa] != sel_b[qb]
         qa, qb = qa[keep], qb[keep]
-    repaired: list[int] = []
-
-    def intersect(s: slice) -> np.ndarray:
-        return _safe_intersection(a[qa[s]], b[qb[s]], repaired)
-
-    parts = chunked(intersect, len(qa), nthreads)
-    inter = np.concatenate(parts) if len(qa) else np.empty(0, dtype=object)
+    inter, area, repaired = _intersections(a, b, qa, qb, nthreads)
     ga_pairs = a[qa]
     dim = shapely.get_dimensions(ga_pairs)
-    # measure of the claim inside the constraint, and the share of the claim it is
-    area = shapely.area(inter)
+    # measure of the claim inside the constraint (area above), and the share of the claim it is
     full_area = shapely.area(ga_pairs)
     length = shapely.length(inter)
     full_length = shapely.length(ga_pairs)
@@ -488,4 +522,4 @@ def inside_pairs(
     geom = np.where(dim[hit] == 2, polygonal(inter[hit]), inter[hit])
     order = np.lexsort((ib, ia))
     return InsidePairs(ia[order], ib[order], area[hit][order], share_a[hit][order], share_b[hit][order],
-                       geom[order], bool(repaired))
+                       geom[order], repaired)

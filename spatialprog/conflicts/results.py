@@ -55,6 +55,11 @@ CONFLICT_COLUMNS: tuple[str, ...] = (
 )
 """Columns of :attr:`ConflictResult.conflicts`, in order."""
 
+_TEXT_COLUMNS: tuple[str, ...] = (
+    "conflict_id", "rule_id", "kind", "severity", "description_nl", "layer_a", "id_a", "layer_b", "id_b",
+)
+_MEASURE_COLUMNS: tuple[str, ...] = ("area_m2", "share_a", "share_b", "dist_m", "rule_distance_m")
+
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "id",
     "n_conflicts",
@@ -176,10 +181,8 @@ def frame_rows(
 
 def empty_conflicts(crs: CRS) -> gpd.GeoDataFrame:
     """A conflicts table without rows: :data:`CONFLICT_COLUMNS` with their dtypes, in ``crs``."""
-    cols: dict[str, Any] = {
-        c: pd.Series([], dtype="float64") for c in ("area_m2", "share_a", "share_b", "dist_m", "rule_distance_m")
-    }
-    for c in ("conflict_id", "rule_id", "kind", "severity", "description_nl", "layer_a", "id_a", "layer_b", "id_b"):
+    cols: dict[str, Any] = {c: pd.Series([], dtype="float64") for c in _MEASURE_COLUMNS}
+    for c in _TEXT_COLUMNS:
         cols[c] = pd.Series([], dtype="str")
     cols["severity_rank"] = pd.Series([], dtype="int64")
     frame = pd.DataFrame(cols)[[c for c in CONFLICT_COLUMNS if c != "geometry"]]
@@ -332,10 +335,7 @@ def assemble(
         frames.sort(key=lambda f: str(f["rule_id"].iloc[0]))
         rows = pd.concat(frames, ignore_index=True)
         conflicts = gpd.GeoDataFrame(
-            rows[list(CONFLICT_COLUMNS)].astype(
-                {c: "str" for c in ("conflict_id", "rule_id", "kind", "severity", "description_nl",
-                                    "layer_a", "id_a", "layer_b", "id_b")}
-            ),
+            rows[list(CONFLICT_COLUMNS)].astype(dict.fromkeys(_TEXT_COLUMNS, "str")),
             geometry="geometry",
             crs=crs,
         )
