@@ -43,6 +43,9 @@ Modules
 :mod:`~spatialprog.conflicts.kernels`
     The vectorised pair-finding kernels (:func:`overlap_pairs`,
     :func:`pairs_within_distance`, the inside test) and the thread-pool chunking.
+:mod:`~spatialprog.conflicts.geometry`
+    Geometry-array helpers of the kernels (polygonal parts, query boxes,
+    robust intersection).
 :mod:`~spatialprog.conflicts.prepare`
     Layer checks, reprojection and geometry repair.
 :mod:`~spatialprog.conflicts.results`

@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
-from shapely.errors import GEOSException
+
+from .geometry import N_SAMPLE, boxes, polygonal, safe_intersection, vertex_sample
 
 __all__ = [
     "TOUCH_TOLERANCE_M2",
@@ -29,7 +30,6 @@ __all__ = [
     "InsidePairs",
     "n_threads",
     "chunked",
-    "polygonal",
     "overlap_pairs",
     "pairs_within_distance",
     "inside_pairs",
@@ -142,7 +142,7 @@ def _intersections(
     repaired: list[int] = []
 
     def op(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inter = _safe_intersection(x, y, repaired)
+        inter = safe_intersection(x, y, repaired)
         return inter, shapely.area(inter)
 
     inter, area = _pairwise(op, a, b, ia, ib, threads)
@@ -170,60 +170,6 @@ def shortest_lines(
 
     return _pairwise(op, np.asarray(a, dtype=object), np.asarray(b, dtype=object), index_a, index_b,
                      n_threads(threads))
-
-
-def _boxes(bounds: np.ndarray, grow: np.ndarray | float = 0.0) -> np.ndarray:
-    """Rectangles from an (n, 4) bounds array, grown by ``grow`` on each side."""
-    n = len(bounds)
-    g = np.broadcast_to(np.asarray(grow, dtype="float64"), (n,))
-    x0, y0 = bounds[:, 0] - g, bounds[:, 1] - g
-    x1, y1 = bounds[:, 2] + g, bounds[:, 3] + g
-    c = np.empty((n, 5, 2))
-    c[:, 0, 0], c[:, 0, 1] = x0, y0
-    c[:, 1, 0], c[:, 1, 1] = x1, y0
-    c[:, 2, 0], c[:, 2, 1] = x1, y1
-    c[:, 3, 0], c[:, 3, 1] = x0, y1
-    c[:, 4] = c[:, 0]
-    offsets = (np.arange(0, 5 * n + 1, 5), np.arange(n + 1))
-    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, c.reshape(-1, 2), offsets)
-
-
-def _safe_intersection(a: np.ndarray, b: np.ndarray, repaired: list[int]) -> np.ndarray:
-    """Vectorised intersection; on a GEOS topology failure redo with snap rounding."""
-    try:
-        return shapely.intersection(a, b)
-    except GEOSException:
-        # OverlayNG with a fixed 1 mm precision grid is fully robust.
-        repaired.append(len(a))
-        return shapely.intersection(a, b, grid_size=0.001)
-
-
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal parts of each geometry (None where there are none)."""
-    geoms = np.asarray(geoms, dtype=object)
-    out = geoms.copy()
-    tid = shapely.get_type_id(geoms)
-    out[~np.isin(tid, (3, 6, 7))] = None
-    coll = np.flatnonzero(tid == 7)
-    if len(coll):
-        parts, idx = shapely.get_parts(geoms[coll], return_index=True)
-        ptid = shapely.get_type_id(parts)
-        keep = ptid == 3
-        # nested multipolygons inside a collection
-        multi = ptid == 6
-        if multi.any():
-            sub, sidx = shapely.get_parts(parts[multi], return_index=True)
-            parts = np.concatenate([parts[keep], sub])
-            idx = np.concatenate([idx[keep], idx[multi][sidx]])
-        else:
-            parts, idx = parts[keep], idx[keep]
-        rebuilt = np.full(len(coll), None, dtype=object)
-        if len(parts):
-            order = np.argsort(idx, kind="stable")
-            present = np.unique(idx)
-            rebuilt[present] = shapely.multipolygons(parts[order], indices=np.searchsorted(present, idx[order]))
-        out[coll] = rebuilt
-    return out
 
 
 def overlap_pairs(
@@ -285,40 +231,6 @@ def overlap_pairs(
     inter = polygonal(inter)
     order = np.lexsort((ib, ia))
     return OverlapPairs(ia[order], ib[order], area[order].astype("float64"), inter[order])
-
-
-_N_SAMPLE = 4  # vertices per geometry used for the cheap distance upper bound
-
-
-def _vertex_sample(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Four vertices spread along the coordinate sequence of each geometry.
-
-    Vertices belong to their geometry, so the distance between any vertex of
-    ``a`` and any vertex of ``b`` is an upper bound of ``distance(a, b)``.
-
-    Returns
-    -------
-    x, y : numpy.ndarray, shape (n, 4)
-        Coordinates of the sampled vertices (NaN for empty geometries).
-    has : numpy.ndarray of bool, shape (n,)
-        False for empty or missing geometries.
-    """
-    n = len(geoms)
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(idx, minlength=n)
-    has = counts > 0
-    if not len(coords):
-        nan = np.full((n, _N_SAMPLE), np.nan)
-        return nan, nan.copy(), has
-    starts = np.zeros(n, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    pos = starts[:, None] + (counts[:, None] * np.arange(_N_SAMPLE)[None, :]) // _N_SAMPLE
-    pos = np.minimum(pos, len(coords) - 1)
-    x = coords[pos, 0]
-    y = coords[pos, 1]
-    x[~has] = np.nan
-    y[~has] = np.nan
-    return x, y, has
 
 
 def pairs_within_distance(
@@ -390,13 +302,13 @@ def pairs_within_distance(
     usable_b = ~np.isnan(d_b) & ~np.isnan(bounds_b[:, 0])
     grow = np.where(usable_b, d_b, 0.0)
     # building the query boxes holds the GIL; everything in `work` releases it
-    boxes = _boxes(np.where(usable_b[:, None], bounds_b, 0.0), grow)
+    query_boxes = boxes(np.where(usable_b[:, None], bounds_b, 0.0), grow)
     if not with_distance:
-        xa, ya, has_a = _vertex_sample(a)
-        xb, yb, has_b = _vertex_sample(b)
+        xa, ya, has_a = vertex_sample(a)
+        xb, yb, has_b = vertex_sample(b)
 
     def work(s: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        ib, ia = tree.query(boxes[s])
+        ib, ia = tree.query(query_boxes[s])
         ib = ib + s.start
         keep = usable_b[ib]
         if same:
@@ -417,8 +329,8 @@ def pairs_within_distance(
         # upper bound: nearest pair of sampled vertices; pairs under it need no GEOS
         pxa, pya, pxb, pyb = xa[ia], ya[ia], xb[ib], yb[ib]
         upper2 = np.full(len(ia), np.inf)
-        for i in range(_N_SAMPLE):
-            for j in range(_N_SAMPLE):
+        for i in range(N_SAMPLE):
+            for j in range(N_SAMPLE):
                 ex = pxa[:, i] - pxb[:, j]
                 ey = pya[:, i] - pyb[:, j]
                 np.fmin(upper2, ex * ex + ey * ey, out=upper2)

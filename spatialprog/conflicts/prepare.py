@@ -20,7 +20,7 @@ from pyproj import CRS
 
 from spatialprog.errors import CRSError, LayerValidationError, NoticeLog, Problem
 
-from .kernels import polygonal
+from .geometry import polygonal
 
 __all__ = ["PreparedLayer", "prepare_layer"]
 
