@@ -17,12 +17,13 @@ table of rules (``data/conflict_rules.csv``) rather than code:
     definition per geometry type.
 
 The computation is pure: GeoDataFrames and a :class:`RuleSet` in, a
-:class:`ConflictResult` out, no I/O. Reading the rules and lookup tables is
+:class:`ConflictResult` out, no I/O. The rules are an argument of
+:func:`compute_conflicts`; reading them and the lookup tables is
 :func:`load_rules`, at the input edge (:func:`spatialprog.reference.read_reference`
-calls it once per run); :func:`compute_conflicts` requires the rules. Pairs are found
-with a shapely 2 STRtree on bounding boxes and tested with vectorised GEOS
-functions on the pair arrays, in chunks over a thread pool (GEOS releases the
-GIL); there is no Python loop over features or pairs.
+calls it once per run). Pairs are found with a shapely 2 STRtree on bounding
+boxes and tested with vectorised GEOS functions on the pair arrays, in chunks
+over a thread pool (GEOS releases the GIL); there is no Python loop over
+features or pairs.
 
 The bundled tables are ``conflict_rules.csv`` and ``distance_lookups.csv`` in
 :func:`spatialprog.params.data_dir` (:data:`DEFAULT_RULES_PATH`,
