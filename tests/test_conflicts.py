@@ -424,6 +424,14 @@ def test_geographic_working_crs_is_an_error(rules):
         compute_conflicts({}, rules, crs="EPSG:4326")
 
 
+def test_rules_are_required_the_engine_reads_no_table():
+    housing = layer(["h1"], [sq(0, 0, 100)])
+    with pytest.raises(TypeError):
+        compute_conflicts({"housing_sites": housing})  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="rules must be a RuleSet.*load_rules"):
+        compute_conflicts({"housing_sites": housing}, None)  # type: ignore[arg-type]
+
+
 def test_duplicate_ids_are_an_error(rules):
     housing = layer(["h1", "h1"], [sq(0, 0, 100), sq(300, 0, 100)])
     with pytest.raises(LayerValidationError, match="housing_sites, feature h1, field 'id'"):
