@@ -352,7 +352,7 @@ def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) ->
     Substations take their installed MVA as ``capacity_mva`` (the VNG
     distance depends on it).
     """
-    from .conflicts import KNOWN_LAYERS, compute_conflicts
+    from .conflicts import compute_conflicts
 
     project = plan.project
     claims = set(claim_kinds())
@@ -363,6 +363,5 @@ def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) ->
         subs["capacity_mva"] = cap[F.INSTALLED_MVA].to_numpy()
         layers["substations"] = subs
     layers.update(plan.constraints)
-    return compute_conflicts(layers, plan.reference.conflict_rules,
-                             known_layers=set(KNOWN_LAYERS) | set(claim_kinds()) | set(plan.constraints),
-                             crs=project.crs)
+    # the rules' layer names were checked when the reference tables were read
+    return compute_conflicts(layers, plan.reference.conflict_rules, crs=project.crs)

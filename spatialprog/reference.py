@@ -120,7 +120,7 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
     >>> "data/status_classes.csv" in ref.checksums
     True
     """
-    from .conflicts import KNOWN_LAYERS, load_rules
+    from .conflicts import load_rules
     from .errors import NoticeLog
     from .kinds import LAYER_KINDS
     from .programme import load_substation_land, load_transformer_steps
@@ -132,7 +132,7 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
     ddir = data_dir()
     sums: dict[str, str] = {}
     for name in ("status_classes.csv", "ranking_criteria.csv", "priority_categories.csv", "transformer_steps.csv",
-                 "substation_land.csv"):
+                 "substation_land.csv"):  # data/ files read by the loaders below
         sums[f"data/{name}"] = sha256_file(ddir / name)
 
     cfg = project.conflicts
@@ -145,8 +145,11 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
             lookups_path or ddir / "distance_lookups.csv")
     # rules a layer kind brings come first; the project's overrides apply after them
     kind_rules = [dict(r) for k in LAYER_KINDS.values() for r in k.conflict_rules]
+    # a rule may name a registered kind, a constraint layer of the project, or a constraint the bundled
+    # table names (natura2000): a rule whose layer the project lacks simply does not apply
+    bundled = load_rules(known_layers=None).layers()
     rules = load_rules(rules_path, lookups_path=lookups_path, overrides=[*kind_rules, *(cfg.overrides or [])] or None,
-                       known_layers=set(KNOWN_LAYERS) | set(LAYER_KINDS) | set(project.constraints))
+                       known_layers=set(LAYER_KINDS) | set(project.constraints) | bundled)
 
     criteria = load_criteria()
     settings = ranking_settings(project, criteria=criteria)

@@ -20,7 +20,6 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 from spatialprog.conflicts import (
     CONFLICT_COLUMNS,
-    KNOWN_LAYERS,
     MATRIX_COLUMNS,
     SUMMARY_COLUMNS,
     TOUCH_TOLERANCE_M2,
@@ -438,16 +437,32 @@ def test_duplicate_ids_are_an_error(rules):
         compute_conflicts({"housing_sites": housing}, rules)
 
 
-def test_rule_with_unknown_layer_names_the_rule(rules):
+def test_rule_with_unknown_layer_names_the_rule(rules, tmp_path):
+    from spatialprog.kinds import LAYER_KINDS
+
+    known = set(LAYER_KINDS) | {"natura2000"}
+    typo = {"rule_id": "X9", "layer_a": "housing_sites", "layer_b": "natura", "kind": "inside",
+            "severity": "hoog", "description_nl": "typfout"}
     with pytest.raises(ConflictRuleError, match=r"rule X9: layer_b 'natura' is not a known layer"):
-        load_rules(overrides=[{
-            "rule_id": "X9", "layer_a": "housing_sites", "layer_b": "natura", "kind": "inside",
-            "severity": "hoog", "description_nl": "typfout",
-        }])
+        load_rules(overrides=[typo], known_layers=known)
     bad = RuleSet((Rule("X8", "housing_sites", "wetlands", "overlap", "laag", "x"),))
     housing = layer(["h1"], [sq(0, 0, 100)])
     with pytest.raises(ConflictRuleError, match="rule X8: layer_b 'wetlands'"):
-        compute_conflicts({"housing_sites": housing}, bad)
+        compute_conflicts({"housing_sites": housing}, bad, known_layers=known)
+    # the input edge checks the names with the project's layers: a typo in the project file is one line
+    import shutil
+
+    from spatialprog.pipeline import read_plan
+
+    d = tmp_path / "p"
+    shutil.copytree("layers", d)
+    toml = (d / "example_region.toml").read_text(encoding="utf-8").replace(
+        '{ rule_id = "R07", severity = "laag" },',
+        '{ rule_id = "R07", severity = "laag" },\n  { rule_id = "X9", layer_a = "housing_sites", layer_b = "natura", '
+        'kind = "inside", severity = "hoog", description_nl = "typfout" },')
+    (d / "example_region.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(ConflictRuleError, match=r"rule X9: layer_b 'natura' is not a known layer"):
+        read_plan(d / "example_region.toml")
     # a project-declared constraint layer is known: absent in this run -> skipped, no error
     res = compute_conflicts({"housing_sites": housing}, bad, known_layers=["wetlands"])
     assert res.rules_run == () and len(res.notices) == 1
@@ -489,7 +504,9 @@ def test_bundled_rules_and_overrides():
     rules = load_rules()
     frame = rules.to_frame()
     assert frame["rule_id"].is_unique
-    assert set(frame["layer_a"]) | set(frame["layer_b"]) <= KNOWN_LAYERS
+    from spatialprog.kinds import LAYER_KINDS
+
+    assert set(frame["layer_a"]) | set(frame["layer_b"]) <= set(LAYER_KINDS) | {"natura2000"}
     assert frame["description_nl"].str.len().min() > 10
     assert (frame["source"].str.len() > 0).all()
     off = load_rules(overrides=[{"rule_id": "R05", "enabled": False}, {"rule_id": "R12", "severity": "hoog"}])

@@ -72,7 +72,6 @@ from .kernels import (
 )
 from .results import CONFLICT_COLUMNS, MATRIX_COLUMNS, SUMMARY_COLUMNS, ConflictResult
 from .rules import (
-    KNOWN_LAYERS,
     RULE_KINDS,
     SEVERITY_RANK,
     DistanceLookup,
@@ -85,7 +84,6 @@ from .tables import LOOKUPS_FILE, RULES_FILE, load_rules
 
 __all__ = [
     "WORKING_CRS",
-    "KNOWN_LAYERS",
     "RULE_KINDS",
     "SEVERITY_RANK",
     "TOUCH_TOLERANCE_M2",

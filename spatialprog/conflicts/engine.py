@@ -24,7 +24,7 @@ from spatialprog.errors import CRSError, LayerValidationError, NoticeLog, Proble
 from .kernels import inside_pairs, n_threads, overlap_pairs, pairs_within_distance, shortest_lines
 from .prepare import PreparedLayer, prepare_layer
 from .results import ConflictResult, assemble, frame_rows
-from .rules import KNOWN_LAYERS, Rule, RuleSet
+from .rules import Rule, RuleSet
 
 __all__ = ["WORKING_CRS", "compute_conflicts"]
 
@@ -184,8 +184,8 @@ def compute_conflicts(
         (a run takes them from ``Plan.reference.conflict_rules``). They are
         validated again against the layers of this call.
     known_layers : iterable of str, optional
-        Project-named layers a rule may use on top of :data:`KNOWN_LAYERS` and
-        the keys of ``layers``.
+        When given, every layer a rule names must be one of these or a key of
+        ``layers`` (the input edge has checked the names of a run's rules).
     crs : str or pyproj.CRS, default "EPSG:28992"
         Working CRS; must be projected with metre units.
     threads : int, optional
@@ -242,7 +242,7 @@ def compute_conflicts(
             f"rules must be a RuleSet, got {type(rules).__name__} - read the rules table with "
             "spatialprog.conflicts.load_rules() and pass them in"
         )
-    rules.validate(set(KNOWN_LAYERS) | set(layers) | set(known_layers))
+    rules.validate(set(layers) | set(known_layers) if known_layers else None)
     notices = NoticeLog()
     prepared: dict[str, PreparedLayer] = {}
     for name in sorted(set(layers) & rules.layers()):  # layers no rule uses are not touched

@@ -20,7 +20,6 @@ import pandas as pd
 from spatialprog.errors import ConflictRuleError
 
 __all__ = [
-    "KNOWN_LAYERS",
     "RULE_KINDS",
     "SEVERITY_RANK",
     "RULE_COLUMNS",
@@ -31,21 +30,6 @@ __all__ = [
     "constraint_margin_m",
     "constraint_read_bbox",
 ]
-
-KNOWN_LAYERS: frozenset[str] = frozenset(
-    {
-        "housing_sites",
-        "industrial_zones",
-        "charging_hubs",
-        "heat_networks",
-        "generation",
-        "substations",
-        "substation_reserves",
-        "hv_lines",
-        "natura2000",
-    }
-)
-"""Layer names of the backbone. Project-named constraint layers come on top."""
 
 RULE_KINDS: tuple[str, ...] = ("overlap", "within_distance", "inside")
 
@@ -245,8 +229,11 @@ class RuleSet:
         Parameters
         ----------
         known_layers : iterable of str, optional
-            Layer names a rule may use. Defaults to :data:`KNOWN_LAYERS`. Pass
-            the project's own constraint layer names on top of those.
+            Layer names a rule may use: the registered layer kinds
+            (:data:`spatialprog.kinds.LAYER_KINDS`), the project's constraint
+            layers and those the bundled table names. ``None`` checks
+            everything but the names (the input edge checks them once, with
+            the project's names).
 
         Returns
         -------
@@ -258,7 +245,7 @@ class RuleSet:
         ConflictRuleError
             Naming each offending rule id and how to fix it.
         """
-        known = set(KNOWN_LAYERS if known_layers is None else known_layers)
+        known = None if known_layers is None else set(known_layers)
         problems: list[str] = []
         seen: set[str] = set()
         for r in self.rules:
@@ -268,7 +255,7 @@ class RuleSet:
             seen.add(r.rule_id)
             for side in ("layer_a", "layer_b"):
                 name = getattr(r, side)
-                if name not in known:
+                if known is not None and name not in known:
                     problems.append(
                         f"{where}: {side} '{name}' is not a known layer - use one of "
                         f"{', '.join(sorted(known))}, or declare '{name}' as a constraint layer "

@@ -194,8 +194,9 @@ def load_rules(
         off, ``{"rule_id": "R10", "severity": "middel"}`` lowers it); one with a
         new ``rule_id`` adds a rule and must give every required field.
     known_layers : iterable of str, optional
-        Layer names a rule may use; defaults to :data:`KNOWN_LAYERS`. Add the
-        project's own constraint layers here.
+        Layer names a rule may use (the registered kinds, the project's
+        constraint layers, those the bundled table names); ``None`` leaves the
+        names unchecked (see :meth:`RuleSet.validate`).
 
     Returns
     -------
