@@ -1,0 +1,264 @@
+"""The whole ranking of a run: scores, the programme, variants and scale levels; writing it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import fields as F
+from ..errors import NoticeLog, ProjectError
+from .criteria import site_criteria, substation_criteria
+from .scoring import _ROUND, score_table, sensitivity
+from .settings import RankingSettings
+
+#: files written by :func:`write_ranking`
+RANKING_FILES = (
+    "programme.csv",
+    "programme.xlsx",
+    "ranking_substations.csv",
+    "ranking_sites.csv",
+    "sensitivity.csv",
+    "variants_comparison.csv",
+    "no_regret.csv",
+    "scale_sums.csv",
+    "higher_level_check.csv",
+    "ranking_criteria_used.csv",
+)
+
+
+
+@dataclass
+class RankingResult:
+    """Everything :func:`rank_run` computes; every table also goes into ``RunOutputs.tables``.
+
+    Attributes
+    ----------
+    programme : DataFrame
+        The ranked programme of interventions, all variants (base first).
+    substations, sites : DataFrame
+        Scores with their breakdown, per variant.
+    sensitivity : DataFrame
+    variants_comparison, no_regret : DataFrame
+    scale_sums, higher_level_check : DataFrame
+    criteria : DataFrame
+        The criteria and weights in force, per variant.
+    notices : NoticeLog
+    """
+
+    programme: pd.DataFrame
+    substations: pd.DataFrame
+    sites: pd.DataFrame
+    sensitivity: pd.DataFrame
+    variants_comparison: pd.DataFrame
+    no_regret: pd.DataFrame
+    scale_sums: pd.DataFrame
+    higher_level_check: pd.DataFrame
+    criteria: pd.DataFrame
+    notices: NoticeLog = field(default_factory=NoticeLog)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables keyed as in ``RunOutputs.tables`` (file stem = key)."""
+        return {
+            "programme": self.programme,
+            "ranking_substations": self.substations,
+            "ranking_sites": self.sites,
+            "sensitivity": self.sensitivity,
+            "variants_comparison": self.variants_comparison,
+            "no_regret": self.no_regret,
+            "scale_sums": self.scale_sums,
+            "higher_level_check": self.higher_level_check,
+            "ranking_criteria_used": self.criteria,
+        }
+
+    def attach(self, outputs) -> None:
+        """Put the tables into a :class:`~spatialprog.outputs.RunOutputs` (``outputs.tables["programme"]`` ...)."""
+        outputs.tables.update(self.tables())
+
+
+def _check_ids(ids: Sequence[str], known: set[str], key: str, fname: str) -> None:
+    for i in ids:
+        if i not in known:
+            raise ProjectError(f"{fname}[ranking] {key}: '{i}' is not a substation id - use an id of the substations "
+                               f"layer")
+
+
+def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
+             settings: RankingSettings | None = None, boundaries=None) -> RankingResult:
+    """Rank substations and sites, build the programme, compare variants and scale levels.
+
+    Parameters
+    ----------
+    result : RunResult
+    conflicts : DataFrame or dict, optional
+        Per-feature conflict summary (``layer, id, n_conflicts,
+        worst_severity``); without it the conflicts criterion scores 0.
+    settings : RankingSettings, optional
+        Default: :func:`ranking_settings` of the result's project.
+    boundaries : GeoDataFrame, optional
+        Boundaries for the scale sums (default: the project's boundaries layer
+        plus the extra ones under ``[ranking] boundaries``).
+
+    Returns
+    -------
+    RankingResult
+
+    Examples
+    --------
+    >>> from spatialprog.pipeline import read_plan, compute
+    >>> rr = rank_run(compute(read_plan("layers/example_region.toml")))
+    >>> rr.programme.loc[rr.programme["variant"] == "basis", "substation_id"].iloc[0]
+    'OS08'
+    """
+    from ..compare import compare_variants, no_regret
+    from ..programme import PROGRAMME_COLUMNS, interventions
+    from ..scales import higher_level_check, scale_sums
+
+    project = result.project
+    ref = result.plan.reference
+    settings = ref.ranking if settings is None else settings
+    fname = f"{project.path.name}: " if project.path else ""
+    known = set(result.plan.layers["substations"]["id"].astype(str))
+    _check_ids(settings.land_reserved, known, "land_reserved", fname)
+    _check_ids(settings.provincial_programme, known, "provincial_programme", fname)
+    notices = NoticeLog()
+    years = project.years
+    horizon = max(len(years) - 1, 1)
+    variants = list(dict.fromkeys(result.headroom[F.VARIANT]))
+    cats = ref.priority_categories
+
+    progs, subs_r, sites_r, sens = [], [], [], []
+    crit_used = []
+    for v in variants:
+        crit = settings.criteria_for(v)
+        crit_used.append(crit.assign(variant=v)[["variant", "criterion", "weight", "direction", "normalisation",
+                                                 "scale_max", "unit", "description", "source"]])
+        prog = interventions(result, v, land_reserved=settings.land_reserved)
+        raw_s = substation_criteria(result, v, prog, settings=settings, conflicts=conflicts, categories=cats)
+        subs_crit = crit[crit["applies_to"].isin(["substation", "both"])]
+        sc = score_table(raw_s, subs_crit, horizon_years=horizon, id_cols=["id"])
+        sc = sc.merge(raw_s[["id", "name"]], on="id", how="left")
+        sc.insert(0, F.VARIANT, v)
+        sc = sc.rename(columns={"id": F.SUBSTATION_ID})
+        sc.insert(4, "in_programme", sc[F.SUBSTATION_ID].isin(prog[F.SUBSTATION_ID]))
+        subs_r.append(sc)
+        s = sensitivity(raw_s, subs_crit, horizon_years=horizon, id_cols=["id"], top_n=settings.top_n,
+                        pct=settings.sensitivity_pct)
+        s.insert(0, "items", "substations")
+        s.insert(0, F.VARIANT, v)
+        sens.append(s)
+
+        raw_t = site_criteria(result, v, settings=settings, conflicts=conflicts, categories=cats)
+        site_crit = crit[crit["applies_to"].isin(["site", "both"])]
+        if len(raw_t):
+            st = score_table(raw_t, site_crit, horizon_years=horizon, id_cols=[F.LAYER, F.SITE_ID])
+            st = st.merge(raw_t[[F.LAYER, F.SITE_ID, "name", F.SUBSTATION_ID]], on=[F.LAYER, F.SITE_ID], how="left")
+            st.insert(0, F.VARIANT, v)
+            sites_r.append(st)
+            s2 = sensitivity(raw_t, site_crit, horizon_years=horizon, id_cols=[F.LAYER, F.SITE_ID],
+                             top_n=settings.top_n, pct=settings.sensitivity_pct)
+            s2.insert(0, "items", "sites")
+            s2.insert(0, F.VARIANT, v)
+            sens.append(s2)
+
+        # the programme: interventions ranked by their substation's score
+        if len(prog):
+            p = prog.merge(sc[[F.SUBSTATION_ID, "score", "explanation"]], on=F.SUBSTATION_ID, how="left")
+            p = p.assign(_s=-p["score"].round(_ROUND)).sort_values(["_s", F.SUBSTATION_ID], kind="stable")
+            p = p.drop(columns="_s").reset_index(drop=True)
+            p.insert(1, "programme_rank", np.arange(1, len(p) + 1))
+            progs.append(p)
+
+    cols = [PROGRAMME_COLUMNS[0], "programme_rank", *PROGRAMME_COLUMNS[1:], "score", "explanation"]
+    programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(columns=cols)
+    nr = no_regret(programme, variants)
+    cls = nr.set_index(F.SUBSTATION_ID)["regret_class"] if len(nr) else pd.Series(dtype=object)
+    programme["regret_class"] = programme[F.SUBSTATION_ID].map(cls) if len(programme) else pd.Series(dtype=object)
+    comp = compare_variants(result.headroom)
+
+    b = boundaries if boundaries is not None else ref.boundaries
+    sums = scale_sums(result, boundaries=b)
+    hl = higher_level_check(result.headroom, result.plan.layers["substations"], settings.higher_level,
+                            params=project.variants, notices=notices)
+    return RankingResult(
+        programme=programme,
+        substations=pd.concat(subs_r, ignore_index=True),
+        sites=pd.concat(sites_r, ignore_index=True) if sites_r else pd.DataFrame(),
+        sensitivity=pd.concat(sens, ignore_index=True),
+        variants_comparison=comp,
+        no_regret=nr,
+        scale_sums=sums,
+        higher_level_check=hl,
+        criteria=pd.concat(crit_used, ignore_index=True),
+        notices=notices,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# writing and reading back
+
+
+def _to_excel_safe(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if str(out[c].dtype) in ("string", "str"):
+            out[c] = out[c].astype(object)
+    return out
+
+
+def write_ranking(ranking: RankingResult, out_dir: str | Path) -> list[Path]:
+    """Write the ranking tables into ``out_dir`` atomically (temp file + ``os.replace``).
+
+    Files: programme.csv + programme.xlsx (a sheet per variant, no-regret,
+    criteria, sensitivity), ranking_substations.csv, ranking_sites.csv,
+    sensitivity.csv, variants_comparison.csv, no_regret.csv, scale_sums.csv,
+    higher_level_check.csv, ranking_criteria_used.csv.
+
+    Returns
+    -------
+    list of Path
+    """
+    from ..outputs import atomic_output_dir
+
+    out = Path(out_dir)
+    files = []
+    with atomic_output_dir(out) as stage:
+        for name, df in ranking.tables().items():
+            df.to_csv(stage / f"{name}.csv", index=False, float_format="%.6g")
+            files.append(f"{name}.csv")
+        tmp = stage / "programme.xlsx"
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            p = ranking.programme
+            _to_excel_safe(p).to_excel(xw, sheet_name="programme", index=False)
+            if len(p):
+                for v in dict.fromkeys(p[F.VARIANT]):
+                    _to_excel_safe(p[p[F.VARIANT] == v]).to_excel(xw, sheet_name=f"programme_{v}"[:31], index=False)
+            _to_excel_safe(ranking.no_regret).to_excel(xw, sheet_name="no_regret", index=False)
+            _to_excel_safe(ranking.criteria).to_excel(xw, sheet_name="criteria", index=False)
+            _to_excel_safe(ranking.sensitivity).to_excel(xw, sheet_name="sensitivity", index=False)
+            _to_excel_safe(ranking.higher_level_check).to_excel(xw, sheet_name="higher_level_check", index=False)
+        files.append("programme.xlsx")
+    # atomic_output_dir renames each staged file into place with os.replace
+    assert all((out / f).is_file() for f in files)
+    return [out / f for f in files]
+
+
+def read_ranking_tables(out_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Read the ranking tables of a finished run (those present) from ``out_dir``.
+
+    Use ``outputs.tables.update(read_ranking_tables(outputs.out_dir))`` to add
+    them to a :class:`~spatialprog.outputs.RunOutputs` read back from disk.
+    """
+    out = {}
+    d = Path(out_dir)
+    for name in ("programme", "ranking_substations", "ranking_sites", "sensitivity", "variants_comparison",
+                 "no_regret", "scale_sums", "higher_level_check", "ranking_criteria_used"):
+        p = d / f"{name}.csv"
+        if p.is_file() and os.path.getsize(p) > 0:
+            out[name] = pd.read_csv(p, dtype={F.SUBSTATION_ID: object, F.SITE_ID: object, "boundary_id": object,
+                                              "node_id": object})
+    return out
