@@ -23,8 +23,13 @@ is already reserved; preparation + build for an extension). What waits on it
 (:func:`waiting_demand`) is the new demand that arrives at the substation from
 its first shortfall year on: dwellings, jobs and MW.
 
+The transformer steps and the land table come from the plan
+(``result.plan.reference``, read once by :mod:`spatialprog.reference`);
+nothing here opens a file.
+
 Examples
 --------
+>>> from spatialprog.reference import load_transformer_steps
 >>> steps = load_transformer_steps()
 >>> sorted(steps.loc[steps["hv_kv_min"] >= 100, "mva"].unique().tolist())
 [40.0, 50.0, 63.0, 80.0, 90.0]
@@ -37,19 +42,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import fields as F
-from .errors import ProjectError
-from .params import ParameterSet, data_dir, read_reference_table
+from .params import ParameterSet
 
 __all__ = [
     "PROGRAMME_COLUMNS",
-    "load_transformer_steps",
-    "load_substation_land",
     "land_for",
     "size_extension",
     "size_new_substation",
@@ -89,54 +90,21 @@ PROGRAMME_COLUMNS = [
 _EPS = 1e-9
 
 
-def load_transformer_steps(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the standard HV/MV transformer sizes.
+def land_for(installed_mva: float, land: pd.DataFrame) -> float:
+    """Land (m2) for a new station of ``installed_mva``: the first class that holds it.
 
     Parameters
     ----------
-    path : path, optional
-        Defaults to ``data/transformer_steps.csv``.
-
-    Returns
-    -------
-    DataFrame
-        ``hv_kv_min, hv_kv_max, mva, source``; sorted by voltage range and size.
-    """
-    p = Path(path) if path else data_dir() / "transformer_steps.csv"
-    df = read_reference_table(p, ["hv_kv_min", "hv_kv_max", "mva", "source"], "transformer steps")
-    for c in ("hv_kv_min", "hv_kv_max", "mva"):
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    bad = df[df[["hv_kv_min", "hv_kv_max", "mva"]].isna().any(axis=1) | (df["mva"] <= 0)]
-    if len(bad):
-        raise ProjectError(f"{p.name}: row {int(bad.index[0]) + 2}: hv_kv_min, hv_kv_max and mva must be numbers, "
-                           f"mva > 0 - correct the row")
-    return df.sort_values(["hv_kv_min", "mva"], kind="stable").reset_index(drop=True)
-
-
-def load_substation_land(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the land a new substation needs by installed capacity.
-
-    Returns
-    -------
-    DataFrame
-        ``max_installed_mva, land_m2, description, source``; ascending.
+    installed_mva : float
+    land : DataFrame
+        ``max_installed_mva, land_m2`` ascending (``plan.reference.substation_land``).
 
     Examples
     --------
-    >>> land_for(160.0, load_substation_land())
-    8000.0
+    >>> land = pd.DataFrame({"max_installed_mva": [80.0, 160.0, float("inf")], "land_m2": [2000.0, 8000.0, 15000.0]})
+    >>> land_for(160.0, land), land_for(500.0, land)
+    (8000.0, 15000.0)
     """
-    p = Path(path) if path else data_dir() / "substation_land.csv"
-    df = read_reference_table(p, ["max_installed_mva", "land_m2", "source"], "substation land")
-    df["max_installed_mva"] = pd.to_numeric(df["max_installed_mva"], errors="coerce").astype(float)
-    df["land_m2"] = pd.to_numeric(df["land_m2"], errors="coerce").astype(float)
-    if df[["max_installed_mva", "land_m2"]].isna().any().any():
-        raise ProjectError(f"{p.name}: max_installed_mva and land_m2 must be numbers (use 'inf' for the last row)")
-    return df.sort_values("max_installed_mva", kind="stable").reset_index(drop=True)
-
-
-def land_for(installed_mva: float, land: pd.DataFrame) -> float:
-    """Land (m2) for a new station of ``installed_mva``: the first class that holds it."""
     row = land[land["max_installed_mva"] >= installed_mva - _EPS]
     return float(row["land_m2"].iat[0]) if len(row) else float(land["land_m2"].iat[-1])
 
@@ -379,7 +347,8 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
         Substations whose land (for a new station or the extension) is reserved:
         no site search in the lead time.
     steps, land : DataFrame, optional
-        Transformer steps and land table (default: the tables in data/).
+        Transformer steps and land table (default: ``result.plan.reference``'s
+        ``transformer_steps`` and ``substation_land``).
 
     Returns
     -------

@@ -26,12 +26,15 @@ nest. Extra boundary layers (e.g. a province) are named in the project file::
     path = "example_province.geojson"
     level = "province"
     columns = { id = "pv_code", name = "pv_naam" }
+
+Both read their tables from the plan (``plan.reference.boundaries``,
+``plan.reference.ranking.higher_level``, read once by
+:mod:`spatialprog.reference`); nothing here opens a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -39,13 +42,11 @@ import pandas as pd
 import shapely
 
 from . import fields as F
-from .errors import LayerValidationError, NoticeLog, Problem, ProjectError
+from .errors import LayerValidationError, NoticeLog, Problem
 
 __all__ = [
     "LEVELS",
     "REGION_ID",
-    "read_higher_level_nodes",
-    "read_boundaries",
     "check_boundaries",
     "site_shares",
     "scale_sums",
@@ -56,56 +57,6 @@ LEVELS = ("municipality", "province", "region")
 REGION_ID = "REGION"
 NODE_COLUMNS = ["node_id", "name", "operator", "capacity_mva", "capacity_feedin_mva", "source"]
 OVERLAP_TOLERANCE_M2 = 1.0
-
-
-def read_higher_level_nodes(cfg, *, root: str | Path = ".", fname: str = "") -> pd.DataFrame:
-    """The higher-level nodes and their capacities from ``[ranking.higher_level]``.
-
-    Parameters
-    ----------
-    cfg : HigherLevelConfig
-        The validated section (``path`` and/or ``nodes``); nodes given inline
-        replace rows of the same id in the CSV.
-    root : path
-        Folder of the project file (``path`` is relative to it).
-    fname : str
-        Prefix for messages (the project file name).
-
-    Returns
-    -------
-    DataFrame
-        ``node_id, name, operator, capacity_mva, capacity_feedin_mva, source``.
-    """
-    rows: dict[str, dict] = {}
-    if cfg.path:
-        p = Path(cfg.path)
-        p = p if p.is_absolute() else Path(root) / p
-        key = f"{fname}[ranking.higher_level] path"
-        if not p.is_file():
-            raise ProjectError(f"{key}: '{p}' does not exist - give a CSV with node_id and capacity_mva")
-        df = pd.read_csv(p, dtype={"node_id": object})
-        for c in ("node_id", "capacity_mva"):
-            if c not in df.columns:
-                raise ProjectError(f"{key}: column '{c}' is missing in {p.name} - the table needs node_id, capacity_mva")
-        for i, r in df.iterrows():
-            cap = pd.to_numeric(pd.Series([r["capacity_mva"]]), errors="coerce").iat[0]
-            if pd.isna(cap) or cap < 0:
-                raise ProjectError(f"{key}: {p.name} row {i + 2} (node {r['node_id']}): capacity_mva must be a number "
-                                   f">= 0, got {r['capacity_mva']!r}")
-            feed = pd.to_numeric(pd.Series([r.get("capacity_feedin_mva")]), errors="coerce").iat[0]
-            rows[str(r["node_id"])] = {
-                "node_id": str(r["node_id"]), "name": str(r.get("name", "") if pd.notna(r.get("name")) else ""),
-                "operator": str(r.get("operator", "") if pd.notna(r.get("operator")) else ""),
-                "capacity_mva": float(cap), "capacity_feedin_mva": float(feed) if pd.notna(feed) else float(cap),
-                "source": str(r.get("source", "") if pd.notna(r.get("source")) else p.name),
-            }
-    for nid, n in cfg.nodes.items():
-        rows[str(nid)] = {"node_id": str(nid), "name": n.name, "operator": n.operator,
-                          "capacity_mva": float(n.capacity_mva),
-                          "capacity_feedin_mva": float(n.capacity_feedin_mva if n.capacity_feedin_mva is not None
-                                                       else n.capacity_mva),
-                          "source": n.source or "project file [ranking.higher_level.nodes]"}
-    return pd.DataFrame([rows[k] for k in sorted(rows)], columns=NODE_COLUMNS)
 
 
 def check_boundaries(boundaries: gpd.GeoDataFrame, *, label: str = "boundaries",
@@ -146,55 +97,6 @@ def check_boundaries(boundaries: gpd.GeoDataFrame, *, label: str = "boundaries",
                                          "both from one source such as the CBS wijk- en buurtkaart)"))
     if probs:
         raise LayerValidationError(probs)
-
-
-def read_boundaries(project, boundaries: gpd.GeoDataFrame | None = None, extra: Sequence = (), *,
-                    notices: NoticeLog | None = None) -> gpd.GeoDataFrame:
-    """The project's boundaries plus the extra boundary layers, checked for overlaps (input edge).
-
-    Parameters
-    ----------
-    project : Project
-    boundaries : GeoDataFrame, optional
-        The plan's validated ``boundaries`` layer.
-    extra : sequence of BoundarySourceConfig
-        From ``[[ranking.boundaries]]``; read here.
-    notices : NoticeLog, optional
-
-    Returns
-    -------
-    GeoDataFrame
-        ``id, name, level, geometry`` in the working CRS (``level`` defaults
-        to ``municipality``).
-    """
-    from .layers import LAYER_KINDS, LayerSource, read_layer
-
-    notices = notices if notices is not None else NoticeLog()
-    parts = []
-    if boundaries is not None and len(boundaries):
-        parts.append(boundaries)
-    for i, src in enumerate(extra):
-        p = Path(src.path).expanduser()
-        p = p if p.is_absolute() else (Path(project.root) / p).resolve()
-        ls = LayerSource(path=p, layer=src.layer, columns=dict(src.columns), crs=src.crs,
-                         key=f"ranking.boundaries[{i}]")
-        g = read_layer(ls, LAYER_KINDS["boundaries"], working_crs=project.crs, notices=notices)
-        if src.level:
-            g = g.assign(level=src.level)
-        parts.append(g)
-    if not parts:
-        return gpd.GeoDataFrame({"id": [], "name": [], "level": []}, geometry=[], crs=project.crs)
-    out = pd.concat([gpd.GeoDataFrame(p[[c for c in ("id", "name", "level") if c in p] + ["geometry"]])
-                     for p in parts], ignore_index=True)
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=project.crs)
-    if "name" not in out:
-        out["name"] = out["id"]
-    if "level" not in out:
-        out["level"] = "municipality"
-    out["level"] = out["level"].astype(object).where(out["level"].notna(), "municipality")
-    out["name"] = out["name"].astype(object).where(out["name"].notna(), out["id"])
-    check_boundaries(out)
-    return out
 
 
 def site_shares(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -239,9 +141,10 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
     ----------
     result : RunResult
     boundaries : GeoDataFrame, optional
-        ``id, name, level, geometry`` (:func:`read_boundaries`); default the
-        project's boundaries layer. A ``region`` row (id ``REGION``) summing
-        every site and substation is added when no boundary has level region.
+        ``id, name, level, geometry``; default ``result.plan.reference.boundaries``
+        (the project's boundaries layer plus ``[[ranking.boundaries]]``). A
+        ``region`` row (id ``REGION``) summing every site and substation is
+        added when no boundary has level region.
 
     Returns
     -------
@@ -254,12 +157,7 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
         area share (extensive); substations count where they stand.
     """
     if boundaries is None:
-        b = result.plan.layers.get("boundaries")
-        boundaries = (b.assign(level=b["level"].astype(object).where(b["level"].notna(), "municipality"))
-                      if b is not None and "level" in b else
-                      (b.assign(level="municipality") if b is not None else None))
-    if boundaries is None:
-        boundaries = gpd.GeoDataFrame({"id": [], "name": [], "level": []}, geometry=[], crs=result.project.crs)
+        boundaries = result.plan.reference.boundaries
     info = boundaries[["level", "id", "name"]].rename(columns={"id": "boundary_id"}).astype({"boundary_id": str})
     shares = site_shares(result.points, boundaries)
     subs = result.plan.layers["substations"]

@@ -12,16 +12,14 @@ from spatialprog.errors import LayerValidationError, ProjectError
 from spatialprog.ranking import (
     category_scores,
     conflict_severity,
-    load_criteria,
-    load_priority_categories,
     normalise,
     rank_run,
-    ranking_settings,
     read_ranking_tables,
     score_table,
     sensitivity,
     write_ranking,
 )
+from spatialprog.reference import load_criteria, load_priority_categories, read_ranking_settings
 from tests._rank_project import make_project, run_tiny
 
 HAND_CRITERIA = pd.DataFrame({
@@ -152,14 +150,14 @@ def test_conflict_severity_absent_scores_zero():
 def test_bad_ranking_settings(tmp_path, ranking, message):
     p = make_project(tmp_path, ranking=ranking)
     with pytest.raises(ProjectError, match=message) as e:
-        ranking_settings(p)
+        read_ranking_settings(p)
     assert "\n" not in str(e.value)
 
 
 def test_variant_weights_and_direction_override(tmp_path):
     p = make_project(tmp_path, ranking="weights = { urgency_years = 0.5 }\n[ranking.variants.krap.weights]\n"
                                        "urgency_years = 0.0\n[ranking.criteria.conflicts]\ndirection = 'lower'\n")
-    s = ranking_settings(p)
+    s = read_ranking_settings(p)
     assert s.weights["basis"]["urgency_years"] == 0.5
     assert s.weights["krap"]["urgency_years"] == 0.0
     assert s.weights["krap"]["shortfall_offtake_mw"] == 0.25

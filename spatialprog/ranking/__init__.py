@@ -38,9 +38,29 @@ Normalisations
 Each is clipped to 0..1; direction ``lower`` takes ``1 - value``. A missing
 raw value (no shortfall, no category, no conflict summary) scores 0.
 
+Modules
+-------
+:mod:`~spatialprog.ranking.settings`
+    The ``[ranking]`` section validated into :class:`RankingSettings` (pure).
+:mod:`~spatialprog.ranking.scoring`
+    :func:`normalise`, :func:`score_table`, :func:`sensitivity`.
+:mod:`~spatialprog.ranking.criteria`
+    Raw criterion values of a run: :func:`substation_criteria`,
+    :func:`site_criteria`, :func:`conflict_severity`, :func:`category_scores`.
+:mod:`~spatialprog.ranking.rank`
+    :func:`rank_run` (the whole ranking of a run), :class:`RankingResult`,
+    :func:`write_ranking`.
+
+The tables (criteria, priority categories, higher-level nodes, boundaries,
+transformer steps, land) are read once at the input edge,
+:mod:`spatialprog.reference`, into ``plan.reference``; nothing in this
+package opens a file except :func:`write_ranking`, through
+:mod:`spatialprog.writer`.
+
 Examples
 --------
 >>> import pandas as pd
+>>> from spatialprog.reference import load_criteria
 >>> crit = load_criteria()
 >>> raw = pd.DataFrame({"id": ["A", "B"], "shortfall_offtake_mw": [10.0, 5.0]})
 >>> c = crit[crit["criterion"] == "shortfall_offtake_mw"].assign(weight=1.0)
@@ -50,24 +70,16 @@ Examples
 
 from __future__ import annotations
 
-from .criteria import (
-    category_scores,
-    conflict_severity,
-    load_priority_categories,
-    site_criteria,
-    substation_criteria,
-)
+from .criteria import category_scores, conflict_severity, site_criteria, substation_criteria
 from .rank import RANKING_FILES, RankingResult, rank_run, read_ranking_tables, write_ranking
 from .scoring import normalise, score_table, sensitivity
-from .settings import CRITERIA, NORMALISATIONS, RankingSettings, load_criteria, ranking_settings
+from .settings import CRITERIA, NORMALISATIONS, RankingSettings, ranking_settings
 
 __all__ = [
     "CRITERIA",
     "NORMALISATIONS",
     "RankingSettings",
     "RankingResult",
-    "load_criteria",
-    "load_priority_categories",
     "category_scores",
     "ranking_settings",
     "normalise",

@@ -1,44 +1,23 @@
-"""Raw criterion values of a run: per substation, per site; priority categories, conflicts."""
+"""Raw criterion values of a run: per substation, per site; priority categories, conflicts.
+
+The tables these need (priority categories, the ``[ranking]`` settings) come
+from the plan, ``result.plan.reference``; nothing here opens a file.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import fields as F
-from ..errors import LayerValidationError, Problem, ProjectError
-from ..params import data_dir, read_reference_table
+from ..errors import LayerValidationError, Problem
 from .settings import CRITERIA, RankingSettings
 
 SEVERITY_RANK = {"laag": 1, "middel": 2, "hoog": 3, "low": 1, "medium": 2, "high": 3}
-
-
-def load_priority_categories(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the ACM societal-priority categories (a dated table).
-
-    Returns
-    -------
-    DataFrame
-        ``category, order, name_nl, name_en, score, aliases, examples_nl,
-        valid_from, valid_to, confirmed, source``.
-
-    Examples
-    --------
-    >>> load_priority_categories()["category"].tolist()[:3]
-    ['congestieverzachters', 'veiligheid', 'basisbehoeften']
-    """
-    p = Path(path) if path else data_dir() / "priority_categories.csv"
-    df = read_reference_table(p, ["category", "name_nl", "score", "valid_from", "source"], "priority categories",
-                              dtype={"aliases": object, "valid_to": object})
-    df["score"] = pd.to_numeric(df["score"], errors="coerce").astype(float)
-    if df["score"].isna().any() or ((df["score"] < 0) | (df["score"] > 1)).any():
-        raise ProjectError(f"{p.name}: score must be a number between 0 and 1 for every category")
-    return df
 
 
 def _norm_key(v: Any) -> str:
@@ -58,6 +37,7 @@ def category_scores(values: pd.Series, categories: pd.DataFrame, *, layer: str, 
 
     Examples
     --------
+    >>> from spatialprog.reference import load_priority_categories
     >>> cats = load_priority_categories()
     >>> category_scores(pd.Series(["Basisbehoeften", None]), cats, layer="housing_sites",
     ...                 ids=pd.Series(["A", "B"])).tolist()
@@ -154,7 +134,7 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     conflicts : DataFrame or dict, optional
         Per-feature conflict summary; the conflicts criterion scores 0 without it.
     categories : DataFrame, optional
-        Priority categories (default: the table in data/).
+        Priority categories (default: ``result.plan.reference.priority_categories``).
 
     Returns
     -------

@@ -1,7 +1,10 @@
 """The ``[ranking]`` section of the project file: criteria, weights per variant, options.
 
-:func:`ranking_settings` validates the section against the criteria table and
-returns the :class:`RankingSettings` in force.
+Pure: :func:`ranking_settings` validates the section against the criteria
+table and the higher-level nodes it is given and returns the
+:class:`RankingSettings` in force; it reads no file. The tables come from
+the input edge, :func:`spatialprog.reference.read_ranking_settings` (which a
+plan calls once, ``plan.reference.ranking``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import BASE_VARIANT, Project
 from ..errors import ProjectError
-from ..params import data_dir, read_reference_table
+from ..scales import NODE_COLUMNS
 
 NORMALISATIONS = ("max", "minmax", "fixed", "horizon", "none")
 DIRECTIONS = ("higher", "lower")
@@ -34,47 +36,6 @@ CRITERIA = (
     "land_reserved",
     "provincial_programme",
 )
-
-
-def load_criteria(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the criteria of the weighing framework.
-
-    Parameters
-    ----------
-    path : path, optional
-        Defaults to ``data/ranking_criteria.csv``.
-
-    Returns
-    -------
-    DataFrame
-        ``criterion, applies_to, direction, normalisation, scale_max,
-        default_weight, unit, description, source`` in file order.
-
-    Raises
-    ------
-    ProjectError
-        For a direction or normalisation not declared, a negative weight, or
-        a criterion the code does not know.
-    """
-    p = Path(path) if path else data_dir() / "ranking_criteria.csv"
-    df = read_reference_table(p, ["criterion", "applies_to", "direction", "normalisation", "scale_max",
-                                  "default_weight", "unit", "description", "source"], "ranking criteria")
-    df["scale_max"] = pd.to_numeric(df["scale_max"], errors="coerce").astype(float)
-    df["default_weight"] = pd.to_numeric(df["default_weight"], errors="coerce").astype(float)
-    for _, r in df.iterrows():
-        row = f"{p.name}: criterion '{r['criterion']}'"
-        if r["criterion"] not in CRITERIA:
-            raise ProjectError(f"{row}: unknown criterion - the code computes {', '.join(CRITERIA)}")
-        if r["direction"] not in DIRECTIONS:
-            raise ProjectError(f"{row}: direction '{r['direction']}' - use higher or lower")
-        if r["normalisation"] not in NORMALISATIONS:
-            raise ProjectError(f"{row}: normalisation '{r['normalisation']}' - use one of {', '.join(NORMALISATIONS)}")
-        if r["normalisation"] == "fixed" and not (r["scale_max"] > 0):
-            raise ProjectError(f"{row}: normalisation 'fixed' needs scale_max > 0")
-        if not (r["default_weight"] >= 0):
-            raise ProjectError(f"{row}: default_weight must be a number >= 0, got {r['default_weight']!r}")
-    return df.reset_index(drop=True)
-
 
 
 class _Strict(BaseModel):
@@ -147,14 +108,23 @@ def _config_error(e: ValidationError, fname: str) -> ProjectError:
     return ProjectError(f"{fname}{_where(loc)}: {msg}" + (f" (and {more} more)" if more else ""))
 
 
+def project_prefix(project: Project) -> str:
+    """``"NAME.toml: "``, the prefix of a message about the project file (empty without a file)."""
+    return f"{project.path.name}: " if project.path else ""
+
+
+def _did_you_mean(name: str) -> str:
+    """``"; did you mean 'urgency_years'?"`` for a misspelt criterion, else empty."""
+    close = difflib.get_close_matches(name, CRITERIA, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _parse_weights(raw: Mapping[str, Any], where: str, fname: str) -> dict[str, float]:
     out = {}
     for k, v in raw.items():
         if k not in CRITERIA:
-            close = difflib.get_close_matches(k, CRITERIA, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ProjectError(f"{fname}{where} {k}: unknown criterion{hint} - use one of {', '.join(CRITERIA)} "
-                               f"(data/ranking_criteria.csv)")
+            raise ProjectError(f"{fname}{where} {k}: unknown criterion{_did_you_mean(k)} - use one of "
+                               f"{', '.join(CRITERIA)} (data/ranking_criteria.csv)")
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ProjectError(f"{fname}{where} {k}: the weight must be a number, got {v!r} - write e.g. {k} = 0.25")
         if not math.isfinite(v):
@@ -203,14 +173,77 @@ class RankingSettings:
         return c
 
 
-def ranking_settings(project: Project, *, criteria: pd.DataFrame | None = None) -> RankingSettings:
-    """Validate the project's ``[ranking]`` section against the criteria table.
+def ranking_config(project: Project) -> RankingConfig:
+    """The project's ``[ranking]`` section, validated for its keys and types.
+
+    Raises
+    ------
+    ProjectError
+        One line naming the key, e.g. ``[ranking] sensitivity: unknown key``.
+
+    Examples
+    --------
+    >>> from spatialprog.config import load_project
+    >>> cfg = ranking_config(load_project("layers/example_region.toml"))
+    >>> cfg.land_reserved, sorted(cfg.higher_level.nodes), cfg.top_n
+    (['OS08'], ['TN-Noord', 'TN-Zuid'], 10)
+    """
+    fname = project_prefix(project)
+    raw = project.model.ranking or {}
+    if not isinstance(raw, Mapping):
+        raise ProjectError(f"{fname}[ranking]: must be a table")
+    try:
+        return RankingConfig.model_validate(raw)
+    except ValidationError as e:
+        raise _config_error(e, fname) from None
+
+
+def inline_nodes(cfg: HigherLevelConfig, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The higher-level nodes: ``table`` (the CSV named by ``path``), with the inline nodes over it.
+
+    Parameters
+    ----------
+    cfg : HigherLevelConfig
+        ``[ranking.higher_level]``; its ``nodes`` replace rows of the same id.
+    table : DataFrame, optional
+        The nodes read from ``cfg.path``
+        (:func:`spatialprog.reference.read_higher_level_nodes` reads it).
+
+    Returns
+    -------
+    DataFrame
+        ``node_id, name, operator, capacity_mva, capacity_feedin_mva, source``, by id.
+
+    Examples
+    --------
+    >>> cfg = HigherLevelConfig(nodes={"TN": {"capacity_mva": 80, "name": "TenneT"}})
+    >>> inline_nodes(cfg)[["node_id", "capacity_mva", "capacity_feedin_mva"]].values.tolist()
+    [['TN', 80.0, 80.0]]
+    """
+    rows: dict[str, dict] = {}
+    if table is not None:
+        rows = {str(r["node_id"]): dict(r) for r in table.to_dict("records")}
+    for nid, n in cfg.nodes.items():
+        rows[str(nid)] = {"node_id": str(nid), "name": n.name, "operator": n.operator,
+                          "capacity_mva": float(n.capacity_mva),
+                          "capacity_feedin_mva": float(n.capacity_feedin_mva if n.capacity_feedin_mva is not None
+                                                       else n.capacity_mva),
+                          "source": n.source or "project file [ranking.higher_level.nodes]"}
+    return pd.DataFrame([rows[k] for k in sorted(rows)], columns=NODE_COLUMNS)
+
+
+def ranking_settings(project: Project, *, criteria: pd.DataFrame,
+                     higher_level: pd.DataFrame | None = None) -> RankingSettings:
+    """Validate the project's ``[ranking]`` section against the criteria table (pure).
 
     Parameters
     ----------
     project : Project
-    criteria : DataFrame, optional
-        Default: :func:`load_criteria`.
+    criteria : DataFrame
+        The criteria table (:func:`spatialprog.reference.load_criteria`).
+    higher_level : DataFrame, optional
+        The higher-level nodes (:func:`spatialprog.reference.read_higher_level_nodes`);
+        default: only the nodes given inline in the project file.
 
     Raises
     ------
@@ -220,27 +253,18 @@ def ranking_settings(project: Project, *, criteria: pd.DataFrame | None = None) 
     Examples
     --------
     >>> from spatialprog.config import load_project
-    >>> s = ranking_settings(load_project("layers/example_region.toml"))
+    >>> from spatialprog.reference import load_criteria
+    >>> s = ranking_settings(load_project("layers/example_region.toml"), criteria=load_criteria())
     >>> round(sum(s.weights["basis"].values()), 6)
     1.0
     """
-    from ..scales import read_higher_level_nodes
-
-    fname = f"{project.path.name}: " if project.path else ""
-    raw = project.model.ranking or {}
-    if not isinstance(raw, Mapping):
-        raise ProjectError(f"{fname}[ranking]: must be a table")
-    try:
-        cfg = RankingConfig.model_validate(raw)
-    except ValidationError as e:
-        raise _config_error(e, fname) from None
-    crit = (load_criteria() if criteria is None else criteria).copy()
+    fname = project_prefix(project)
+    cfg = ranking_config(project)
+    crit = criteria.copy()
     for name, cs in cfg.criteria.items():
         if name not in set(crit["criterion"]):
-            close = difflib.get_close_matches(name, CRITERIA, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ProjectError(f"{fname}[ranking.criteria.{name}]: unknown criterion{hint} - use one of "
-                               f"{', '.join(crit['criterion'])}")
+            raise ProjectError(f"{fname}[ranking.criteria.{name}]: unknown criterion{_did_you_mean(name)} - use one "
+                               f"of {', '.join(crit['criterion'])}")
         i = crit.index[crit["criterion"] == name][0]
         for key in ("direction", "normalisation", "scale_max"):
             v = getattr(cs, key)
@@ -266,7 +290,6 @@ def ranking_settings(project: Project, *, criteria: pd.DataFrame | None = None) 
             raise ProjectError(f"{fname}[ranking.variants.{vname}.weights]: every weight is 0 - give at least one "
                                f"criterion a weight > 0")
         weights[vname] = w
-    nodes = read_higher_level_nodes(cfg.higher_level, root=project.root, fname=fname)
     return RankingSettings(
         criteria=crit,
         weights=weights,
@@ -274,7 +297,6 @@ def ranking_settings(project: Project, *, criteria: pd.DataFrame | None = None) 
         provincial_programme=tuple(cfg.provincial_programme),
         top_n=cfg.top_n,
         sensitivity_pct=cfg.sensitivity_pct,
-        higher_level=nodes,
+        higher_level=inline_nodes(cfg.higher_level) if higher_level is None else higher_level,
         boundaries=tuple(cfg.boundaries),
     )
-
