@@ -379,7 +379,7 @@ class RunOutputs:
 
     @classmethod
     def read(cls, out_dir: str | Path) -> RunOutputs:
-        """Read a finished run from its output folder.
+        """Read a finished run from its output folder: layers, tables, and the ranking tables if written.
 
         Raises
         ------
@@ -409,14 +409,16 @@ class RunOutputs:
             c = pd.concat(conflict_parts, ignore_index=True)
             layers["conflicts"] = c.sort_values(["rule_id", "id_a", "id_b"], kind="stable").reset_index(drop=True) \
                 if len(c) else c
+        # the run's tables, then the ranking's (spatialprog.ranking.write_ranking) where present; ids stay text
+        ids = {c: object for c in (F.SUBSTATION_ID, F.SITE_ID, "id_a", "id_b", "boundary_id", "node_id")}
         tables = {}
         for name in ("headroom", "demand", "assignment", "shortfall", "capacity", "reinforcements", "notices",
-                     "conflict_matrix"):
+                     "conflict_matrix", *F.RANKING_TABLES):
             p = out_dir / f"{name}.csv"
-            if p.is_file():
-                tables[name] = pd.read_csv(p, dtype={F.SUBSTATION_ID: object, F.SITE_ID: object, "id_a": object,
-                                                     "id_b": object})
-        from .ranking import read_ranking_tables
-
-        tables.update(read_ranking_tables(out_dir))
+            if not p.is_file() or p.stat().st_size == 0:
+                continue
+            try:
+                tables[name] = pd.read_csv(p, dtype=ids)
+            except pd.errors.EmptyDataError:  # a table without columns, e.g. no sites to rank
+                continue
         return cls(layers, tables, man, out_dir)

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatialprog.errors import LayerValidationError, ProjectError
+from spatialprog.fields import RANKING_TABLES
 from spatialprog.ranking import (
     category_scores,
     conflict_severity,
     normalise,
     rank_run,
-    read_ranking_tables,
     score_table,
     sensitivity,
     write_ranking,
@@ -227,15 +227,19 @@ def test_write_and_read_back(tmp_path):
               "variants_comparison.csv", "no_regret.csv", "scale_sums.csv", "higher_level_check.csv"):
         assert n in names
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
-    back = read_ranking_tables(tmp_path / "out")
+    assert list(rr.tables()) == list(RANKING_TABLES)
+    # read back with the run folder (RunOutputs.read), as maps, export and diff do
+    from spatialprog.outputs import RunOutputs, write_run
+
+    write_run(r, tmp_path / "run", extras=[lambda stage: write_ranking(rr, stage)])
+    back = RunOutputs.read(tmp_path / "run").tables
+    assert set(RANKING_TABLES) <= set(back)
     assert back["programme"]["substation_id"].tolist() == rr.programme["substation_id"].tolist()
     import openpyxl
 
     wb = openpyxl.load_workbook(tmp_path / "out" / "programme.xlsx", read_only=True)
     assert {"programme", "programme_basis", "programme_krap", "no_regret", "criteria"} <= set(wb.sheetnames)
     wb.close()
-
-    from spatialprog.outputs import RunOutputs
 
     o = RunOutputs.from_result(r)
     rr.attach(o)

@@ -71,7 +71,7 @@ Examples
 from __future__ import annotations
 
 from .criteria import category_scores, conflict_severity, site_criteria, substation_criteria
-from .rank import RANKING_FILES, RankingResult, rank_run, read_ranking_tables, write_ranking
+from .rank import RANKING_FILES, RankingResult, rank_run, write_ranking
 from .scoring import normalise, score_table, sensitivity
 from .settings import CRITERIA, NORMALISATIONS, RankingSettings, ranking_settings
 
@@ -90,6 +90,5 @@ __all__ = [
     "conflict_severity",
     "rank_run",
     "write_ranking",
-    "read_ranking_tables",
     "RANKING_FILES",
 ]

@@ -1,8 +1,13 @@
-"""The whole ranking of a run: scores, the programme, variants and scale levels; writing it."""
+"""The whole ranking of a run: scores, the programme, variants and scale levels; writing it.
+
+:func:`rank_run` is pure: it takes every table from the run
+(``result.plan.reference``). :func:`write_ranking` is the output edge: it hands
+the finished tables to :mod:`spatialprog.writer`. Reading a run folder back is
+:meth:`spatialprog.outputs.RunOutputs.read`'s job.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,24 +17,13 @@ import pandas as pd
 
 from .. import fields as F
 from ..errors import NoticeLog, ProjectError
+from ..writer import atomic_output_dir, write_tables, write_xlsx
 from .criteria import site_criteria, substation_criteria
 from .scoring import _ROUND, score_table, sensitivity
 from .settings import RankingSettings
 
-#: files written by :func:`write_ranking`
-RANKING_FILES = (
-    "programme.csv",
-    "programme.xlsx",
-    "ranking_substations.csv",
-    "ranking_sites.csv",
-    "sensitivity.csv",
-    "variants_comparison.csv",
-    "no_regret.csv",
-    "scale_sums.csv",
-    "higher_level_check.csv",
-    "ranking_criteria_used.csv",
-)
-
+#: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, and the workbook
+RANKING_FILES = (*(f"{name}.csv" for name in F.RANKING_TABLES), "programme.xlsx")
 
 
 @dataclass
@@ -62,7 +56,7 @@ class RankingResult:
     notices: NoticeLog = field(default_factory=NoticeLog)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables keyed as in ``RunOutputs.tables`` (file stem = key)."""
+        """The tables keyed as in ``RunOutputs.tables`` (file stem = key; :data:`spatialprog.fields.RANKING_TABLES`)."""
         return {
             "programme": self.programme,
             "ranking_substations": self.substations,
@@ -74,6 +68,17 @@ class RankingResult:
             "higher_level_check": self.higher_level_check,
             "ranking_criteria_used": self.criteria,
         }
+
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        """The sheets of programme.xlsx: the programme (all variants, then one per variant), no-regret,
+        criteria, sensitivity and the higher-level check."""
+        p = self.programme
+        sheets = {"programme": p}
+        if len(p):
+            sheets |= {f"programme_{v}": p[p[F.VARIANT] == v] for v in dict.fromkeys(p[F.VARIANT])}
+        sheets |= {"no_regret": self.no_regret, "criteria": self.criteria, "sensitivity": self.sensitivity,
+                   "higher_level_check": self.higher_level_check}
+        return sheets
 
     def attach(self, outputs) -> None:
         """Put the tables into a :class:`~spatialprog.outputs.RunOutputs` (``outputs.tables["programme"]`` ...)."""
@@ -199,66 +204,26 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
 
 
 # --------------------------------------------------------------------------------------
-# writing and reading back
-
-
-def _to_excel_safe(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in out.columns:
-        if str(out[c].dtype) in ("string", "str"):
-            out[c] = out[c].astype(object)
-    return out
+# writing (the output edge)
 
 
 def write_ranking(ranking: RankingResult, out_dir: str | Path) -> list[Path]:
-    """Write the ranking tables into ``out_dir`` atomically (temp file + ``os.replace``).
+    """Write the ranking tables into ``out_dir``, staged and moved into place together.
 
-    Files: programme.csv + programme.xlsx (a sheet per variant, no-regret,
-    criteria, sensitivity), ranking_substations.csv, ranking_sites.csv,
-    sensitivity.csv, variants_comparison.csv, no_regret.csv, scale_sums.csv,
-    higher_level_check.csv, ranking_criteria_used.csv.
+    Files (:data:`RANKING_FILES`): programme.csv, ranking_substations.csv,
+    ranking_sites.csv, sensitivity.csv, variants_comparison.csv,
+    no_regret.csv, scale_sums.csv, higher_level_check.csv,
+    ranking_criteria_used.csv, and programme.xlsx (:meth:`RankingResult.sheets`),
+    all through :mod:`spatialprog.writer`. ``RunOutputs.read`` reads them back
+    from a run folder.
 
     Returns
     -------
     list of Path
     """
-    from ..outputs import atomic_output_dir
-
     out = Path(out_dir)
-    files = []
     with atomic_output_dir(out) as stage:
-        for name, df in ranking.tables().items():
-            df.to_csv(stage / f"{name}.csv", index=False, float_format="%.6g")
-            files.append(f"{name}.csv")
-        tmp = stage / "programme.xlsx"
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            p = ranking.programme
-            _to_excel_safe(p).to_excel(xw, sheet_name="programme", index=False)
-            if len(p):
-                for v in dict.fromkeys(p[F.VARIANT]):
-                    _to_excel_safe(p[p[F.VARIANT] == v]).to_excel(xw, sheet_name=f"programme_{v}"[:31], index=False)
-            _to_excel_safe(ranking.no_regret).to_excel(xw, sheet_name="no_regret", index=False)
-            _to_excel_safe(ranking.criteria).to_excel(xw, sheet_name="criteria", index=False)
-            _to_excel_safe(ranking.sensitivity).to_excel(xw, sheet_name="sensitivity", index=False)
-            _to_excel_safe(ranking.higher_level_check).to_excel(xw, sheet_name="higher_level_check", index=False)
+        files = write_tables(stage, ranking.tables())
+        write_xlsx(stage / "programme.xlsx", ranking.sheets())
         files.append("programme.xlsx")
-    # atomic_output_dir renames each staged file into place with os.replace
-    assert all((out / f).is_file() for f in files)
     return [out / f for f in files]
-
-
-def read_ranking_tables(out_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """Read the ranking tables of a finished run (those present) from ``out_dir``.
-
-    Use ``outputs.tables.update(read_ranking_tables(outputs.out_dir))`` to add
-    them to a :class:`~spatialprog.outputs.RunOutputs` read back from disk.
-    """
-    out = {}
-    d = Path(out_dir)
-    for name in ("programme", "ranking_substations", "ranking_sites", "sensitivity", "variants_comparison",
-                 "no_regret", "scale_sums", "higher_level_check", "ranking_criteria_used"):
-        p = d / f"{name}.csv"
-        if p.is_file() and os.path.getsize(p) > 0:
-            out[name] = pd.read_csv(p, dtype={F.SUBSTATION_ID: object, F.SITE_ID: object, "boundary_id": object,
-                                              "node_id": object})
-    return out
