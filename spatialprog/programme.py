@@ -25,7 +25,10 @@ its first shortfall year on: dwellings, jobs and MW.
 
 The transformer steps and the land table come from the plan
 (``result.plan.reference``, read once by :mod:`spatialprog.reference`);
-nothing here opens a file.
+nothing here opens a file. A substation is short where
+:func:`spatialprog.headroom.is_short` says so, 0 MW headroom included (the
+first shortfall comes from ``result.shortfall``; an advanced reinforcement
+must leave no year short).
 
 Examples
 --------
@@ -47,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
+from .headroom import _max_kv, is_short
 from .params import ParameterSet
 
 __all__ = [
@@ -115,12 +119,6 @@ def _firm(units: Sequence[float], n1: bool) -> float:
         return 0.0
     s = float(sum(units))
     return s - float(max(units)) if n1 and len(units) >= 2 else s
-
-
-def _max_kv(v) -> float:
-    from .headroom import _max_kv as mk
-
-    return mk(v)
 
 
 def _steps_for(steps: pd.DataFrame, hv_kv: float) -> list[float]:
@@ -330,7 +328,7 @@ def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: 
         return None
     last_year = int(r[F.YEAR].max())
     h = headroom[(headroom[F.SUBSTATION_ID] == sid) & (headroom[F.VARIANT] == variant) & (headroom[F.YEAR] >= last_year)]
-    if len(h) and (h[F.HEADROOM_MW] >= 0).all():
+    if len(h) and not is_short(h[F.HEADROOM_MW]).any():
         return last_year, float(r[F.REINFORCEMENT_MVA].sum())
     return None
 

@@ -29,7 +29,8 @@ nest. Extra boundary layers (e.g. a province) are named in the project file::
 
 Both read their tables from the plan (``plan.reference.boundaries``,
 ``plan.reference.ranking.higher_level``, read once by
-:mod:`spatialprog.reference`); nothing here opens a file.
+:mod:`spatialprog.reference`); nothing here opens a file. A substation (or a
+node) is short where :func:`spatialprog.headroom.is_short` says so: at 0 MW too.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import shapely
 
 from . import fields as F
 from .errors import LayerValidationError, NoticeLog, Problem
+from .headroom import is_short
 
 __all__ = [
     "LEVELS",
@@ -189,7 +191,7 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
     dem.columns = ["new_offtake_mw", "new_feedin_mw", F.DWELLINGS_DELIVERED]
 
     h = result.headroom.merge(sub_mem, on=F.SUBSTATION_ID, how="inner")
-    h = h.assign(_short=(-h[F.HEADROOM_MW]).clip(lower=0), _n=(h[F.HEADROOM_MW] < 0).astype(int))
+    h = h.assign(_short=(-h[F.HEADROOM_MW]).clip(lower=0), _n=is_short(h[F.HEADROOM_MW]).astype(int))
     parts = []
     for dname in F.DIRECTIONS:
         g = h[h[F.DIRECTION] == dname].groupby(keys, sort=True)
@@ -241,9 +243,12 @@ def higher_level_check(headroom: pd.DataFrame, substations: pd.DataFrame, nodes:
         ``node_id, name, variant, year, direction, n_substations,
         n_substations_short, sum_load_mw, coincidence, coincident_load_mw,
         capacity_mw, headroom_mw, utilisation, exceeds, all_below_fit, flag``;
-        ``flag`` is ``hidden_overload`` (node over capacity while every
-        substation below fits), ``overload`` (over capacity and some below
-        short too), ``ok``, or ``no_capacity`` (node capacity unknown).
+        ``exceeds`` where the node has no headroom left and
+        ``n_substations_short`` counts the substations without any, both by
+        :func:`spatialprog.headroom.is_short` (0 MW counts); ``flag`` is
+        ``hidden_overload`` (node over capacity while every substation below
+        fits), ``overload`` (over capacity and some below short too), ``ok``,
+        or ``no_capacity`` (node capacity unknown).
 
     Examples
     --------
@@ -271,7 +276,7 @@ def higher_level_check(headroom: pd.DataFrame, substations: pd.DataFrame, nodes:
                     f"not checked", field="higher_level_id",
                     fix=f"add [ranking.higher_level.nodes] \"{nid}\" = {{ capacity_mva = ... }} to the project file")
     h = headroom.merge(link.rename(columns={"id": F.SUBSTATION_ID, "higher_level_id": "node_id"}), on=F.SUBSTATION_ID)
-    h = h.assign(_short=(h[F.HEADROOM_MW] < 0).astype(int))
+    h = h.assign(_short=is_short(h[F.HEADROOM_MW]).astype(int))
     keys = ["node_id", F.VARIANT, F.YEAR, F.DIRECTION]
     g = h.groupby(keys, sort=True)
     out = pd.DataFrame({"n_substations": g[F.SUBSTATION_ID].nunique(), "n_substations_short": g["_short"].sum(),
@@ -297,7 +302,7 @@ def higher_level_check(headroom: pd.DataFrame, substations: pd.DataFrame, nodes:
     out["headroom_mw"] = out["capacity_mw"] - out["coincident_load_mw"]
     out["utilisation"] = np.divide(out["coincident_load_mw"], out["capacity_mw"],
                                    out=np.full(len(out), np.nan), where=out["capacity_mw"].to_numpy() > 0)
-    out["exceeds"] = out["headroom_mw"] < 0
+    out["exceeds"] = is_short(out["headroom_mw"])  # no headroom left at the node
     out["all_below_fit"] = out["n_substations_short"] == 0
     out["flag"] = np.select([out["capacity_mw"].isna(), out["exceeds"] & out["all_below_fit"], out["exceeds"]],
                             ["no_capacity", "hidden_overload", "overload"], "ok")

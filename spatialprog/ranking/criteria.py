@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import fields as F
 from ..errors import LayerValidationError, Problem
+from ..headroom import is_short
 from .settings import CRITERIA, RankingSettings
 
 SEVERITY_RANK = {"laag": 1, "middel": 2, "hoog": 3, "low": 1, "medium": 2, "high": 3}
@@ -239,7 +240,7 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     by_site = lambda s: s.groupby(level=[0, 1]).sum().reindex(sites)  # noqa: E731
 
     # urgency: first year with demand at the site while one of its substations is short (per direction)
-    h = result.headroom[(result.headroom[F.VARIANT] == variant) & (result.headroom[F.HEADROOM_MW] < 0)]
+    h = result.headroom[(result.headroom[F.VARIANT] == variant) & is_short(result.headroom[F.HEADROOM_MW])]
     short = h[[F.SUBSTATION_ID, F.DIRECTION, F.YEAR]].drop_duplicates()
     dem = pd.concat([d.loc[d[col] > 0, [*keys, F.YEAR]].assign(**{F.DIRECTION: direction})
                      for direction, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW))], ignore_index=True)
