@@ -44,7 +44,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,8 @@ __all__ = [
     "land_for",
     "size_extension",
     "size_new_substation",
+    "shortfall_by_substation",
+    "zone_jobs",
     "waiting_demand",
     "interventions",
 ]
@@ -221,7 +223,22 @@ def size_new_substation(*, hv_kv: float, need_offtake_mva: float, need_feedin_mv
     return count, n, float(s), float(off), float(feed)
 
 
-def _first_shortfall(shortfall: pd.DataFrame, variant: str) -> pd.DataFrame:
+def shortfall_by_substation(shortfall: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """The shortfall table of one variant, one row per substation that runs short.
+
+    Parameters
+    ----------
+    shortfall : DataFrame
+        :func:`spatialprog.headroom.first_shortfall` (``result.shortfall``).
+    variant : str
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``substation_id``: ``first_shortfall_<direction>_year``
+        (NaN where that direction never runs short) and
+        ``shortfall_<direction>_mw`` (the largest shortfall) per direction.
+    """
     s = shortfall[shortfall[F.VARIANT] == variant]
     g = s.groupby([F.SUBSTATION_ID, F.DIRECTION], sort=True)
     fs = g[F.FIRST_SHORTFALL_YEAR].min().astype(float).unstack(F.DIRECTION)
@@ -231,6 +248,12 @@ def _first_shortfall(shortfall: pd.DataFrame, variant: str) -> pd.DataFrame:
         out[f"first_shortfall_{d}_year"] = fs[d].reindex(out.index).astype(float) if d in fs else np.nan
         out[f"shortfall_{d}_mw"] = mx[d].reindex(out.index).astype(float).fillna(0.0) if d in mx else 0.0
     return out
+
+
+def zone_jobs(layers: Mapping[str, pd.DataFrame]) -> pd.Series | None:
+    """Jobs per industrial-zone id (the ``jobs`` column of ``industrial_zones``); None without it."""
+    zones = layers.get("industrial_zones")
+    return zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
 
 
 def waiting_demand(allocated: pd.DataFrame, shortfall: pd.DataFrame, variant: str, years: Sequence[int], *,
@@ -263,7 +286,7 @@ def waiting_demand(allocated: pd.DataFrame, shortfall: pd.DataFrame, variant: st
     """
     cols = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID, F.SHARE, "dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
             "feedin_mw_waiting"]
-    fs = _first_shortfall(shortfall, variant)
+    fs = shortfall_by_substation(shortfall, variant)
     a = allocated[(allocated[F.VARIANT] == variant) & allocated[F.SUBSTATION_ID].notna()]
     a = a[a[F.SUBSTATION_ID].isin(fs.index)]
     if not len(a) or not len(fs):
@@ -378,11 +401,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     build = float(params["programme.build_years"])
 
     subs = result.plan.layers["substations"].set_index("id")
-    fs = _first_shortfall(result.shortfall, variant)
+    fs = shortfall_by_substation(result.shortfall, variant)
     short = fs[fs["first_shortfall_offtake_year"].notna() | fs["first_shortfall_feedin_year"].notna()]
-    zones = result.plan.layers.get("industrial_zones")
-    jobs = zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
-    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=jobs)
+    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=zone_jobs(result.plan.layers))
     wsum = wait.groupby(F.SUBSTATION_ID, sort=True)[["dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
                                                        "feedin_mw_waiting"]].sum()
     wn = wait.groupby(F.SUBSTATION_ID, sort=True).size()

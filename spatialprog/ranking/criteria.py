@@ -16,6 +16,7 @@ import pandas as pd
 from .. import fields as F
 from ..errors import LayerValidationError, Problem
 from ..headroom import is_short
+from ..programme import shortfall_by_substation, waiting_demand, zone_jobs
 from .settings import CRITERIA, RankingSettings
 
 SEVERITY_RANK = {"laag": 1, "middel": 2, "hoog": 3, "low": 1, "medium": 2, "high": 3}
@@ -114,12 +115,6 @@ def conflict_severity(summary: pd.DataFrame | Mapping[str, pd.DataFrame] | None,
     return by_id.reindex(idx).fillna(0.0).astype(float)
 
 
-def _sub_shortfall(result, variant: str) -> pd.DataFrame:
-    from ..programme import _first_shortfall
-
-    return _first_shortfall(result.shortfall, variant)
-
-
 def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settings: RankingSettings,
                         conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
                         categories: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -142,14 +137,12 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     DataFrame
         ``id, name`` and one column per criterion, one row per substation.
     """
-    from ..programme import waiting_demand
-
     subs = result.plan.layers["substations"]
     ids = subs["id"].astype(str).tolist()
     years = result.project.years
     params = result.project.variants[variant]
     pf = float(params["grid.power_factor"]) or 1.0
-    fs = _sub_shortfall(result, variant).reindex(ids)
+    fs = shortfall_by_substation(result.shortfall, variant).reindex(ids)
     first = fs[["first_shortfall_offtake_year", "first_shortfall_feedin_year"]].min(axis=1)
     prog = programme.set_index(F.SUBSTATION_ID) if len(programme) else pd.DataFrame()
     firm_mw = (prog["added_firm_mva"] * pf).reindex(ids) if len(prog) else pd.Series(np.nan, index=ids)
@@ -165,9 +158,7 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     # highest category among the sites that wait on the substation
     cats = result.plan.reference.priority_categories if categories is None else categories
     site_cat = _site_category_scores(result, cats)
-    zones = result.plan.layers.get("industrial_zones")
-    jobs = zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
-    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=jobs)
+    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=zone_jobs(result.plan.layers))
     if len(wait) and len(site_cat):
         wk = pd.MultiIndex.from_frame(wait[[F.LAYER, F.SITE_ID]])
         wait = wait.assign(_cat=site_cat.reindex(wk).fillna(0.0).to_numpy())
@@ -230,7 +221,7 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     sites = peak_off.index[(peak_off > 0) | (peak_feed > 0)]
     if not len(sites):
         return pd.DataFrame(columns=[*keys, "name", F.SUBSTATION_ID, *CRITERIA])
-    fs = _sub_shortfall(result, variant)
+    fs = shortfall_by_substation(result.shortfall, variant)
     asg = result.assignment[result.assignment[F.SUBSTATION_ID].notna()]
     asg = asg.set_index(keys)
     sub_short_off = asg[F.SUBSTATION_ID].map(fs["shortfall_offtake_mw"]).fillna(0.0) * asg[F.SHARE]
@@ -252,9 +243,9 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     cats = result.plan.reference.priority_categories if categories is None else categories
     site_cat = _site_category_scores(result, cats)
     jobs = pd.Series(0.0, index=sites)
-    zones = result.plan.layers.get("industrial_zones")
-    if zones is not None and "jobs" in zones:
-        jz = zones.set_index("id")["jobs"].astype(float)
+    jz = zone_jobs(result.plan.layers)
+    if jz is not None:
+        jz = jz.astype(float)
         jobs = pd.Series([jz.get(s, np.nan) if lay == "industrial_zones" else 0.0 for lay, s in sites],
                          index=sites).fillna(0.0)
     names = {}

@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from .. import fields as F
+from ..compare import compare_variants, no_regret
 from ..errors import NoticeLog, ProjectError
+from ..programme import PROGRAMME_COLUMNS, interventions
+from ..scales import higher_level_check, scale_sums
 from ..writer import atomic_output_dir, write_tables, write_xlsx
 from .criteria import site_criteria, substation_criteria
 from .scoring import _ROUND, score_table, sensitivity
-from .settings import RankingSettings
+from .settings import RankingSettings, project_prefix
 
 #: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, and the workbook
 RANKING_FILES = (*(f"{name}.csv" for name in F.RANKING_TABLES), "programme.xlsx")
@@ -92,6 +95,20 @@ def _check_ids(ids: Sequence[str], known: set[str], key: str, fname: str) -> Non
                                f"layer")
 
 
+def _score(raw: pd.DataFrame, criteria: pd.DataFrame, applies_to: str, id_cols: list[str], keep: list[str], *,
+           variant: str, horizon: int, settings: RankingSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score table (with the ``keep`` columns of ``raw``) and sensitivity of one kind of item in one variant."""
+    crit = criteria[criteria["applies_to"].isin([applies_to, "both"])]
+    table = score_table(raw, crit, horizon_years=horizon, id_cols=id_cols)
+    table = table.merge(raw[[*id_cols, *keep]], on=id_cols, how="left")
+    table.insert(0, F.VARIANT, variant)
+    sens = sensitivity(raw, crit, horizon_years=horizon, id_cols=id_cols, top_n=settings.top_n,
+                       pct=settings.sensitivity_pct)
+    sens.insert(0, "items", f"{applies_to}s")
+    sens.insert(0, F.VARIANT, variant)
+    return table, sens
+
+
 def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
              settings: RankingSettings | None = None, boundaries=None) -> RankingResult:
     """Rank substations and sites, build the programme, compare variants and scale levels.
@@ -103,10 +120,10 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
         Per-feature conflict summary (``layer, id, n_conflicts,
         worst_severity``); without it the conflicts criterion scores 0.
     settings : RankingSettings, optional
-        Default: :func:`ranking_settings` of the result's project.
+        Default: ``result.plan.reference.ranking``.
     boundaries : GeoDataFrame, optional
-        Boundaries for the scale sums (default: the project's boundaries layer
-        plus the extra ones under ``[ranking] boundaries``).
+        Boundaries for the scale sums (default: ``result.plan.reference.boundaries``,
+        the project's boundaries layer plus the ones under ``[[ranking.boundaries]]``).
 
     Returns
     -------
@@ -119,14 +136,10 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     >>> rr.programme.loc[rr.programme["variant"] == "basis", "substation_id"].iloc[0]
     'OS08'
     """
-    from ..compare import compare_variants, no_regret
-    from ..programme import PROGRAMME_COLUMNS, interventions
-    from ..scales import higher_level_check, scale_sums
-
     project = result.project
     ref = result.plan.reference
     settings = ref.ranking if settings is None else settings
-    fname = f"{project.path.name}: " if project.path else ""
+    fname = project_prefix(project)
     known = set(result.plan.layers["substations"]["id"].astype(str))
     _check_ids(settings.land_reserved, known, "land_reserved", fname)
     _check_ids(settings.provincial_programme, known, "provincial_programme", fname)
@@ -144,31 +157,18 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
                                                  "scale_max", "unit", "description", "source"]])
         prog = interventions(result, v, land_reserved=settings.land_reserved)
         raw_s = substation_criteria(result, v, prog, settings=settings, conflicts=conflicts, categories=cats)
-        subs_crit = crit[crit["applies_to"].isin(["substation", "both"])]
-        sc = score_table(raw_s, subs_crit, horizon_years=horizon, id_cols=["id"])
-        sc = sc.merge(raw_s[["id", "name"]], on="id", how="left")
-        sc.insert(0, F.VARIANT, v)
+        sc, s = _score(raw_s, crit, "substation", ["id"], ["name"], variant=v, horizon=horizon, settings=settings)
         sc = sc.rename(columns={"id": F.SUBSTATION_ID})
         sc.insert(4, "in_programme", sc[F.SUBSTATION_ID].isin(prog[F.SUBSTATION_ID]))
         subs_r.append(sc)
-        s = sensitivity(raw_s, subs_crit, horizon_years=horizon, id_cols=["id"], top_n=settings.top_n,
-                        pct=settings.sensitivity_pct)
-        s.insert(0, "items", "substations")
-        s.insert(0, F.VARIANT, v)
         sens.append(s)
 
         raw_t = site_criteria(result, v, settings=settings, conflicts=conflicts, categories=cats)
-        site_crit = crit[crit["applies_to"].isin(["site", "both"])]
         if len(raw_t):
-            st = score_table(raw_t, site_crit, horizon_years=horizon, id_cols=[F.LAYER, F.SITE_ID])
-            st = st.merge(raw_t[[F.LAYER, F.SITE_ID, "name", F.SUBSTATION_ID]], on=[F.LAYER, F.SITE_ID], how="left")
-            st.insert(0, F.VARIANT, v)
+            st, s = _score(raw_t, crit, "site", [F.LAYER, F.SITE_ID], ["name", F.SUBSTATION_ID], variant=v,
+                           horizon=horizon, settings=settings)
             sites_r.append(st)
-            s2 = sensitivity(raw_t, site_crit, horizon_years=horizon, id_cols=[F.LAYER, F.SITE_ID],
-                             top_n=settings.top_n, pct=settings.sensitivity_pct)
-            s2.insert(0, "items", "sites")
-            s2.insert(0, F.VARIANT, v)
-            sens.append(s2)
+            sens.append(s)
 
         # the programme: interventions ranked by their substation's score
         if len(prog):

@@ -96,6 +96,13 @@ def _order(score: np.ndarray, ids: pd.DataFrame) -> np.ndarray:
     return np.lexsort([*keys, -np.round(score, _ROUND)])
 
 
+def _ranks(order: np.ndarray) -> np.ndarray:
+    """Rank (1 = first) of each row, given the row order."""
+    rank = np.empty(len(order), dtype=int)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank
+
+
 def _fmt(v: float, unit: str) -> str:
     if pd.isna(v):
         return "n/a"
@@ -176,8 +183,7 @@ def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
     key = ids.astype(str).agg("|".join, axis=1).to_numpy() if len(id_cols) > 1 else ids[id_cols[0]].astype(str).to_numpy()
     n = len(key)
     base_order = _order(_weighted(sm, w0)[1], ids)
-    base_rank = np.empty(n, dtype=int)
-    base_rank[base_order] = np.arange(1, n + 1)
+    base_rank = _ranks(base_order)
     top = base_order[:top_n]
     rows = []
     for i, c in enumerate(criteria["criterion"]):
@@ -187,8 +193,7 @@ def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
             if float(w1.sum()) <= 0:
                 continue
             order = _order(_weighted(sm, w1)[1], ids)
-            rank = np.empty(n, dtype=int)
-            rank[order] = np.arange(1, n + 1)
+            rank = _ranks(order)
             new_top = order[:top_n]
             rows.append({
                 "criterion": c,
