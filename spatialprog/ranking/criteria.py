@@ -202,7 +202,8 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
 
     Substation-level criteria (shortfall, land, programme) are share-weighted
     over the substations serving the site; urgency is the years until the
-    first year the site has demand while a substation serving it is short;
+    first year the site has demand while a substation serving it is short
+    (:func:`spatialprog.headroom.is_short`: 0 MW headroom counts);
     dwellings and jobs per MW use the site's own peak offtake.
 
     Returns

@@ -22,7 +22,7 @@ from ..programme import PROGRAMME_COLUMNS, interventions
 from ..scales import higher_level_check, scale_sums
 from ..writer import atomic_output_dir, write_tables, write_xlsx
 from .criteria import site_criteria, substation_criteria
-from .scoring import _ROUND, score_table, sensitivity
+from .scoring import SCORE_DECIMALS, score_table, sensitivity
 from .settings import RankingSettings, project_prefix
 
 #: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, and the workbook
@@ -173,7 +173,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
         # the programme: interventions ranked by their substation's score
         if len(prog):
             p = prog.merge(sc[[F.SUBSTATION_ID, "score", "explanation"]], on=F.SUBSTATION_ID, how="left")
-            p = p.assign(_s=-p["score"].round(_ROUND)).sort_values(["_s", F.SUBSTATION_ID], kind="stable")
+            p = p.assign(_s=-p["score"].round(SCORE_DECIMALS)).sort_values(["_s", F.SUBSTATION_ID], kind="stable")
             p = p.drop(columns="_s").reset_index(drop=True)
             p.insert(1, "programme_rank", np.arange(1, len(p) + 1))
             progs.append(p)

@@ -10,7 +10,8 @@ import pandas as pd
 from ..errors import ProjectError
 from .settings import NORMALISATIONS
 
-_ROUND = 9
+#: scores are compared rounded to this many decimals, so float noise cannot break a tie
+SCORE_DECIMALS = 9
 
 
 def _normalise_values(x: np.ndarray, normalisation: str, direction: str, scale_max: float | None,
@@ -93,7 +94,7 @@ def _weighted(sm: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _order(score: np.ndarray, ids: pd.DataFrame) -> np.ndarray:
     """Row order by score (descending, rounded) then id(s) ascending."""
     keys = [ids[c].astype(str).to_numpy(dtype=str) for c in reversed(list(ids.columns))]
-    return np.lexsort([*keys, -np.round(score, _ROUND)])
+    return np.lexsort([*keys, -np.round(score, SCORE_DECIMALS)])
 
 
 def _ranks(order: np.ndarray) -> np.ndarray:

@@ -39,20 +39,28 @@ CRITERIA = (
 
 
 class _Strict(BaseModel):
+    """A section of the project file: unknown keys are errors; frozen once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CriterionSettings(_Strict):
+    """``[ranking.criteria.NAME]``: the project's direction / normalisation of one criterion."""
+
     direction: Literal["higher", "lower"] | None = None
     normalisation: Literal["max", "minmax", "fixed", "horizon", "none"] | None = None
     scale_max: float | None = Field(None, gt=0)
 
 
 class VariantRankingConfig(_Strict):
+    """``[ranking.variants.NAME]``: weights of one development variant (over the project's)."""
+
     weights: dict[str, Any] = Field(default_factory=dict)
 
 
 class HigherLevelNodeConfig(_Strict):
+    """``[ranking.higher_level.nodes] ID = { capacity_mva = ... }``: one HV station or TenneT node."""
+
     capacity_mva: float = Field(ge=0)
     capacity_feedin_mva: float | None = Field(None, ge=0)
     name: str = ""
@@ -61,11 +69,15 @@ class HigherLevelNodeConfig(_Strict):
 
 
 class HigherLevelConfig(_Strict):
+    """``[ranking.higher_level]``: a CSV of nodes (``path``) and/or nodes given inline."""
+
     path: str | None = None
     nodes: dict[str, HigherLevelNodeConfig] = Field(default_factory=dict)
 
 
 class BoundarySourceConfig(_Strict):
+    """``[[ranking.boundaries]]``: an extra boundary layer for the scale sums (read by the reference)."""
+
     path: str
     layer: str | None = None
     level: Literal["municipality", "province", "region"] | None = None
@@ -74,6 +86,8 @@ class BoundarySourceConfig(_Strict):
 
 
 class RankingConfig(_Strict):
+    """The ``[ranking]`` section as written (:func:`ranking_config`); :class:`RankingSettings` is what is in force."""
+
     weights: dict[str, Any] = Field(default_factory=dict)
     criteria: dict[str, CriterionSettings] = Field(default_factory=dict)
     variants: dict[str, VariantRankingConfig] = Field(default_factory=dict)
@@ -151,7 +165,8 @@ class RankingSettings:
     top_n : int
     sensitivity_pct : float
     higher_level : DataFrame
-        ``node_id, name, operator, capacity_mva, source`` (may be empty).
+        ``node_id, name, operator, capacity_mva, capacity_feedin_mva, source``
+        (may be empty).
     boundaries : list of BoundarySourceConfig
         Extra boundary layers (e.g. a province) for the scale sums.
     """
