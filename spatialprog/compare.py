@@ -5,7 +5,8 @@ row per substation, year and direction with the headroom of every variant and
 its difference from the base variant. :func:`no_regret` reads the programme of
 every variant: an intervention needed in every variant is *no-regret* (start
 it now, at least at the size all variants need); one needed in only some
-depends on which future unfolds.
+depends on which future unfolds. A substation is short where
+:func:`spatialprog.headroom.is_short` says so (0 MW headroom included).
 
 Examples
 --------
@@ -24,6 +25,7 @@ import pandas as pd
 
 from . import fields as F
 from .config import BASE_VARIANT
+from .headroom import is_short
 
 __all__ = ["compare_variants", "no_regret", "variant_summary"]
 
@@ -66,7 +68,7 @@ def compare_variants(headroom: pd.DataFrame, *, base: str = BASE_VARIANT) -> pd.
     vals = hw[variants]
     out["min_headroom_mw"] = vals.min(axis=1)
     out["spread_mw"] = vals.max(axis=1) - vals.min(axis=1)
-    out["n_variants_short"] = (vals < 0).sum(axis=1).astype(int)
+    out["n_variants_short"] = is_short(vals).sum(axis=1).astype(int)
     out["variants_differ"] = out["spread_mw"] > 1e-6
     dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
     out = out.reset_index()
@@ -152,7 +154,7 @@ def variant_summary(comparison: pd.DataFrame) -> pd.DataFrame:
             continue
         v = c.removeprefix("headroom_mw_")
         for d, g in comparison.groupby(F.DIRECTION, sort=False):
-            short = g[c] < 0
+            short = is_short(g[c])
             rows.append({F.VARIANT: v, F.DIRECTION: d, "n_substation_years_short": int(short.sum()),
                          "n_substations_short": int(g.loc[short, F.SUBSTATION_ID].nunique()),
                          "min_headroom_mw": float(np.nanmin(g[c])) if len(g) else np.nan})

@@ -217,15 +217,6 @@ def diff_programme(old: pd.DataFrame | None, new: pd.DataFrame | None) -> pd.Dat
     return pd.DataFrame(rows, columns=cols)
 
 
-def _ranking_table(outputs, name: str) -> pd.DataFrame | None:
-    from .ranking import read_ranking_tables
-
-    t = outputs.tables.get(name)
-    if t is None and getattr(outputs, "out_dir", None) is not None:
-        t = read_ranking_tables(outputs.out_dir).get(name)
-    return t
-
-
 def diff_runs(old, new, *, tolerance_mw: float = 0.01) -> RunDiff:
     """Compare two runs (:class:`~spatialprog.outputs.RunOutputs`).
 
@@ -243,9 +234,10 @@ def diff_runs(old, new, *, tolerance_mw: float = 0.01) -> RunDiff:
     sites = diff_sites(old.layers, new.layers)
     head = diff_headroom(old.tables.get("headroom"), new.tables.get("headroom"), tolerance_mw=tolerance_mw)
     sf = _diff_shortfall(old.tables.get("shortfall"), new.tables.get("shortfall"))
-    ro, rn = _ranking_table(old, "ranking_substations"), _ranking_table(new, "ranking_substations")
+    # the ranking tables: attached (RankingResult.attach) or read back with the run (RunOutputs.read)
+    ro, rn = old.tables.get("ranking_substations"), new.tables.get("ranking_substations")
     ranks = diff_ranks(ro, rn)
-    prog = diff_programme(_ranking_table(old, "programme"), _ranking_table(new, "programme"))
+    prog = diff_programme(old.tables.get("programme"), new.tables.get("programme"))
     summary = _summary(old, new, sites, head, sf, ranks, prog, has_ranks=ro is not None and rn is not None,
                        tolerance_mw=tolerance_mw)
     return RunDiff(sites=sites, headroom=head, shortfall=sf, ranks=ranks, programme=prog, summary=summary)

@@ -65,6 +65,20 @@ HEADROOM_COLUMNS = [
     STATUS_LABEL,
 ]
 
+#: the tables of the ranking (``RankingResult.tables()``, written by ``write_ranking`` as NAME.csv,
+#: read back by ``RunOutputs.read``), in the order written
+RANKING_TABLES = (
+    "programme",
+    "ranking_substations",
+    "ranking_sites",
+    "sensitivity",
+    "variants_comparison",
+    "no_regret",
+    "scale_sums",
+    "higher_level_check",
+    "ranking_criteria_used",
+)
+
 # Dutch aliases for result columns (shown in maps, QGIS, spreadsheets)
 ALIASES_NL: dict[str, str] = {
     ID: "id",

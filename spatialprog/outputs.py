@@ -21,7 +21,6 @@ Files in the output folder
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import sys
@@ -39,6 +38,7 @@ from .config import BASE_VARIANT
 from .errors import OutputError
 from .kinds import iter_layers
 from .pipeline import RunResult
+from .reference import sha256_file
 from .writer import atomic_output_dir, write_tables, write_xlsx
 
 __all__ = ["result_layers", "result_tables", "write_run", "milestone_years", "atomic_output_dir", "RESULTS_GPKG"]
@@ -164,14 +164,6 @@ def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _versions() -> dict[str, str]:
     import pyogrio
     import pyproj
@@ -197,12 +189,12 @@ def manifest(result: RunResult, files: list[str], *, run_date: datetime | None =
     inputs = []
     sums: dict[Path, str] = {}
     if project.path is not None:
-        inputs.append({"role": "project", "path": str(project.path), "sha256": _sha256(Path(project.path))})
+        inputs.append({"role": "project", "path": str(project.path), "sha256": sha256_file(Path(project.path))})
     for key, src in sorted(project.layers.items()):
         entry = {"role": f"layers.{key}", "path": str(src.path), "layer": src.layer}
         if Path(src.path).is_file():
             if src.path not in sums:
-                sums[src.path] = _sha256(Path(src.path))
+                sums[src.path] = sha256_file(Path(src.path))
             entry["sha256"] = sums[src.path]
         entry["features"] = int(len(result.plan.layers.get(key, [])))
         inputs.append(entry)
@@ -377,7 +369,7 @@ class RunOutputs:
 
     @classmethod
     def read(cls, out_dir: str | Path) -> RunOutputs:
-        """Read a finished run from its output folder.
+        """Read a finished run from its output folder: layers, tables, and the ranking tables if written.
 
         Raises
         ------
@@ -407,14 +399,16 @@ class RunOutputs:
             c = pd.concat(conflict_parts, ignore_index=True)
             layers["conflicts"] = c.sort_values(["rule_id", "id_a", "id_b"], kind="stable").reset_index(drop=True) \
                 if len(c) else c
+        # the run's tables, then the ranking's (spatialprog.ranking.write_ranking) where present; ids stay text
+        ids = {c: object for c in (F.SUBSTATION_ID, F.SITE_ID, "id_a", "id_b", "boundary_id", "node_id")}
         tables = {}
         for name in ("headroom", "demand", "assignment", "shortfall", "capacity", "reinforcements", "notices",
-                     "conflict_matrix"):
+                     "conflict_matrix", *F.RANKING_TABLES):
             p = out_dir / f"{name}.csv"
-            if p.is_file():
-                tables[name] = pd.read_csv(p, dtype={F.SUBSTATION_ID: object, F.SITE_ID: object, "id_a": object,
-                                                     "id_b": object})
-        from .ranking import read_ranking_tables
-
-        tables.update(read_ranking_tables(out_dir))
+            if not p.is_file() or p.stat().st_size == 0:
+                continue
+            try:
+                tables[name] = pd.read_csv(p, dtype=ids)
+            except pd.errors.EmptyDataError:  # a table without columns, e.g. no sites to rank
+                continue
         return cls(layers, tables, man, out_dir)

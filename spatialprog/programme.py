@@ -23,8 +23,16 @@ is already reserved; preparation + build for an extension). What waits on it
 (:func:`waiting_demand`) is the new demand that arrives at the substation from
 its first shortfall year on: dwellings, jobs and MW.
 
+The transformer steps and the land table come from the plan
+(``result.plan.reference``, read once by :mod:`spatialprog.reference`);
+nothing here opens a file. A substation is short where
+:func:`spatialprog.headroom.is_short` says so, 0 MW headroom included (the
+first shortfall comes from ``result.shortfall``; an advanced reinforcement
+must leave no year short).
+
 Examples
 --------
+>>> from spatialprog.reference import load_transformer_steps
 >>> steps = load_transformer_steps()
 >>> sorted(steps.loc[steps["hv_kv_min"] >= 100, "mva"].unique().tolist())
 [40.0, 50.0, 63.0, 80.0, 90.0]
@@ -36,23 +44,22 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import fields as F
-from .errors import ProjectError
-from .params import ParameterSet, data_dir, read_reference_table
+from .headroom import _max_kv, is_short
+from .params import ParameterSet
 
 __all__ = [
     "PROGRAMME_COLUMNS",
-    "load_transformer_steps",
-    "load_substation_land",
     "land_for",
     "size_extension",
     "size_new_substation",
+    "shortfall_by_substation",
+    "zone_jobs",
     "waiting_demand",
     "interventions",
 ]
@@ -89,54 +96,21 @@ PROGRAMME_COLUMNS = [
 _EPS = 1e-9
 
 
-def load_transformer_steps(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the standard HV/MV transformer sizes.
+def land_for(installed_mva: float, land: pd.DataFrame) -> float:
+    """Land (m2) for a new station of ``installed_mva``: the first class that holds it.
 
     Parameters
     ----------
-    path : path, optional
-        Defaults to ``data/transformer_steps.csv``.
-
-    Returns
-    -------
-    DataFrame
-        ``hv_kv_min, hv_kv_max, mva, source``; sorted by voltage range and size.
-    """
-    p = Path(path) if path else data_dir() / "transformer_steps.csv"
-    df = read_reference_table(p, ["hv_kv_min", "hv_kv_max", "mva", "source"], "transformer steps")
-    for c in ("hv_kv_min", "hv_kv_max", "mva"):
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    bad = df[df[["hv_kv_min", "hv_kv_max", "mva"]].isna().any(axis=1) | (df["mva"] <= 0)]
-    if len(bad):
-        raise ProjectError(f"{p.name}: row {int(bad.index[0]) + 2}: hv_kv_min, hv_kv_max and mva must be numbers, "
-                           f"mva > 0 - correct the row")
-    return df.sort_values(["hv_kv_min", "mva"], kind="stable").reset_index(drop=True)
-
-
-def load_substation_land(path: str | Path | None = None) -> pd.DataFrame:
-    """Read the land a new substation needs by installed capacity.
-
-    Returns
-    -------
-    DataFrame
-        ``max_installed_mva, land_m2, description, source``; ascending.
+    installed_mva : float
+    land : DataFrame
+        ``max_installed_mva, land_m2`` ascending (``plan.reference.substation_land``).
 
     Examples
     --------
-    >>> land_for(160.0, load_substation_land())
-    8000.0
+    >>> land = pd.DataFrame({"max_installed_mva": [80.0, 160.0, float("inf")], "land_m2": [2000.0, 8000.0, 15000.0]})
+    >>> land_for(160.0, land), land_for(500.0, land)
+    (8000.0, 15000.0)
     """
-    p = Path(path) if path else data_dir() / "substation_land.csv"
-    df = read_reference_table(p, ["max_installed_mva", "land_m2", "source"], "substation land")
-    df["max_installed_mva"] = pd.to_numeric(df["max_installed_mva"], errors="coerce").astype(float)
-    df["land_m2"] = pd.to_numeric(df["land_m2"], errors="coerce").astype(float)
-    if df[["max_installed_mva", "land_m2"]].isna().any().any():
-        raise ProjectError(f"{p.name}: max_installed_mva and land_m2 must be numbers (use 'inf' for the last row)")
-    return df.sort_values("max_installed_mva", kind="stable").reset_index(drop=True)
-
-
-def land_for(installed_mva: float, land: pd.DataFrame) -> float:
-    """Land (m2) for a new station of ``installed_mva``: the first class that holds it."""
     row = land[land["max_installed_mva"] >= installed_mva - _EPS]
     return float(row["land_m2"].iat[0]) if len(row) else float(land["land_m2"].iat[-1])
 
@@ -147,12 +121,6 @@ def _firm(units: Sequence[float], n1: bool) -> float:
         return 0.0
     s = float(sum(units))
     return s - float(max(units)) if n1 and len(units) >= 2 else s
-
-
-def _max_kv(v) -> float:
-    from .headroom import _max_kv as mk
-
-    return mk(v)
 
 
 def _steps_for(steps: pd.DataFrame, hv_kv: float) -> list[float]:
@@ -255,7 +223,22 @@ def size_new_substation(*, hv_kv: float, need_offtake_mva: float, need_feedin_mv
     return count, n, float(s), float(off), float(feed)
 
 
-def _first_shortfall(shortfall: pd.DataFrame, variant: str) -> pd.DataFrame:
+def shortfall_by_substation(shortfall: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """The shortfall table of one variant, one row per substation that runs short.
+
+    Parameters
+    ----------
+    shortfall : DataFrame
+        :func:`spatialprog.headroom.first_shortfall` (``result.shortfall``).
+    variant : str
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``substation_id``: ``first_shortfall_<direction>_year``
+        (NaN where that direction never runs short) and
+        ``shortfall_<direction>_mw`` (the largest shortfall) per direction.
+    """
     s = shortfall[shortfall[F.VARIANT] == variant]
     g = s.groupby([F.SUBSTATION_ID, F.DIRECTION], sort=True)
     fs = g[F.FIRST_SHORTFALL_YEAR].min().astype(float).unstack(F.DIRECTION)
@@ -265,6 +248,12 @@ def _first_shortfall(shortfall: pd.DataFrame, variant: str) -> pd.DataFrame:
         out[f"first_shortfall_{d}_year"] = fs[d].reindex(out.index).astype(float) if d in fs else np.nan
         out[f"shortfall_{d}_mw"] = mx[d].reindex(out.index).astype(float).fillna(0.0) if d in mx else 0.0
     return out
+
+
+def zone_jobs(layers: Mapping[str, pd.DataFrame]) -> pd.Series | None:
+    """Jobs per industrial-zone id (the ``jobs`` column of ``industrial_zones``); None without it."""
+    zones = layers.get("industrial_zones")
+    return zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
 
 
 def waiting_demand(allocated: pd.DataFrame, shortfall: pd.DataFrame, variant: str, years: Sequence[int], *,
@@ -297,7 +286,7 @@ def waiting_demand(allocated: pd.DataFrame, shortfall: pd.DataFrame, variant: st
     """
     cols = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID, F.SHARE, "dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
             "feedin_mw_waiting"]
-    fs = _first_shortfall(shortfall, variant)
+    fs = shortfall_by_substation(shortfall, variant)
     a = allocated[(allocated[F.VARIANT] == variant) & allocated[F.SUBSTATION_ID].notna()]
     a = a[a[F.SUBSTATION_ID].isin(fs.index)]
     if not len(a) or not len(fs):
@@ -362,7 +351,7 @@ def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: 
         return None
     last_year = int(r[F.YEAR].max())
     h = headroom[(headroom[F.SUBSTATION_ID] == sid) & (headroom[F.VARIANT] == variant) & (headroom[F.YEAR] >= last_year)]
-    if len(h) and (h[F.HEADROOM_MW] >= 0).all():
+    if len(h) and not is_short(h[F.HEADROOM_MW]).any():
         return last_year, float(r[F.REINFORCEMENT_MVA].sum())
     return None
 
@@ -379,7 +368,8 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
         Substations whose land (for a new station or the extension) is reserved:
         no site search in the lead time.
     steps, land : DataFrame, optional
-        Transformer steps and land table (default: the tables in data/).
+        Transformer steps and land table (default: ``result.plan.reference``'s
+        ``transformer_steps`` and ``substation_land``).
 
     Returns
     -------
@@ -411,11 +401,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     build = float(params["programme.build_years"])
 
     subs = result.plan.layers["substations"].set_index("id")
-    fs = _first_shortfall(result.shortfall, variant)
+    fs = shortfall_by_substation(result.shortfall, variant)
     short = fs[fs["first_shortfall_offtake_year"].notna() | fs["first_shortfall_feedin_year"].notna()]
-    zones = result.plan.layers.get("industrial_zones")
-    jobs = zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
-    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=jobs)
+    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=zone_jobs(result.plan.layers))
     wsum = wait.groupby(F.SUBSTATION_ID, sort=True)[["dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
                                                        "feedin_mw_waiting"]].sum()
     wn = wait.groupby(F.SUBSTATION_ID, sort=True).size()

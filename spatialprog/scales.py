@@ -26,12 +26,16 @@ nest. Extra boundary layers (e.g. a province) are named in the project file::
     path = "example_province.geojson"
     level = "province"
     columns = { id = "pv_code", name = "pv_naam" }
+
+Both read their tables from the plan (``plan.reference.boundaries``,
+``plan.reference.ranking.higher_level``, read once by
+:mod:`spatialprog.reference`); nothing here opens a file. A substation (or a
+node) is short where :func:`spatialprog.headroom.is_short` says so: at 0 MW too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -39,13 +43,12 @@ import pandas as pd
 import shapely
 
 from . import fields as F
-from .errors import LayerValidationError, NoticeLog, Problem, ProjectError
+from .errors import LayerValidationError, NoticeLog, Problem
+from .headroom import is_short
 
 __all__ = [
     "LEVELS",
     "REGION_ID",
-    "read_higher_level_nodes",
-    "read_boundaries",
     "check_boundaries",
     "site_shares",
     "scale_sums",
@@ -56,56 +59,6 @@ LEVELS = ("municipality", "province", "region")
 REGION_ID = "REGION"
 NODE_COLUMNS = ["node_id", "name", "operator", "capacity_mva", "capacity_feedin_mva", "source"]
 OVERLAP_TOLERANCE_M2 = 1.0
-
-
-def read_higher_level_nodes(cfg, *, root: str | Path = ".", fname: str = "") -> pd.DataFrame:
-    """The higher-level nodes and their capacities from ``[ranking.higher_level]``.
-
-    Parameters
-    ----------
-    cfg : HigherLevelConfig
-        The validated section (``path`` and/or ``nodes``); nodes given inline
-        replace rows of the same id in the CSV.
-    root : path
-        Folder of the project file (``path`` is relative to it).
-    fname : str
-        Prefix for messages (the project file name).
-
-    Returns
-    -------
-    DataFrame
-        ``node_id, name, operator, capacity_mva, capacity_feedin_mva, source``.
-    """
-    rows: dict[str, dict] = {}
-    if cfg.path:
-        p = Path(cfg.path)
-        p = p if p.is_absolute() else Path(root) / p
-        key = f"{fname}[ranking.higher_level] path"
-        if not p.is_file():
-            raise ProjectError(f"{key}: '{p}' does not exist - give a CSV with node_id and capacity_mva")
-        df = pd.read_csv(p, dtype={"node_id": object})
-        for c in ("node_id", "capacity_mva"):
-            if c not in df.columns:
-                raise ProjectError(f"{key}: column '{c}' is missing in {p.name} - the table needs node_id, capacity_mva")
-        for i, r in df.iterrows():
-            cap = pd.to_numeric(pd.Series([r["capacity_mva"]]), errors="coerce").iat[0]
-            if pd.isna(cap) or cap < 0:
-                raise ProjectError(f"{key}: {p.name} row {i + 2} (node {r['node_id']}): capacity_mva must be a number "
-                                   f">= 0, got {r['capacity_mva']!r}")
-            feed = pd.to_numeric(pd.Series([r.get("capacity_feedin_mva")]), errors="coerce").iat[0]
-            rows[str(r["node_id"])] = {
-                "node_id": str(r["node_id"]), "name": str(r.get("name", "") if pd.notna(r.get("name")) else ""),
-                "operator": str(r.get("operator", "") if pd.notna(r.get("operator")) else ""),
-                "capacity_mva": float(cap), "capacity_feedin_mva": float(feed) if pd.notna(feed) else float(cap),
-                "source": str(r.get("source", "") if pd.notna(r.get("source")) else p.name),
-            }
-    for nid, n in cfg.nodes.items():
-        rows[str(nid)] = {"node_id": str(nid), "name": n.name, "operator": n.operator,
-                          "capacity_mva": float(n.capacity_mva),
-                          "capacity_feedin_mva": float(n.capacity_feedin_mva if n.capacity_feedin_mva is not None
-                                                       else n.capacity_mva),
-                          "source": n.source or "project file [ranking.higher_level.nodes]"}
-    return pd.DataFrame([rows[k] for k in sorted(rows)], columns=NODE_COLUMNS)
 
 
 def check_boundaries(boundaries: gpd.GeoDataFrame, *, label: str = "boundaries",
@@ -146,55 +99,6 @@ def check_boundaries(boundaries: gpd.GeoDataFrame, *, label: str = "boundaries",
                                          "both from one source such as the CBS wijk- en buurtkaart)"))
     if probs:
         raise LayerValidationError(probs)
-
-
-def read_boundaries(project, boundaries: gpd.GeoDataFrame | None = None, extra: Sequence = (), *,
-                    notices: NoticeLog | None = None) -> gpd.GeoDataFrame:
-    """The project's boundaries plus the extra boundary layers, checked for overlaps (input edge).
-
-    Parameters
-    ----------
-    project : Project
-    boundaries : GeoDataFrame, optional
-        The plan's validated ``boundaries`` layer.
-    extra : sequence of BoundarySourceConfig
-        From ``[[ranking.boundaries]]``; read here.
-    notices : NoticeLog, optional
-
-    Returns
-    -------
-    GeoDataFrame
-        ``id, name, level, geometry`` in the working CRS (``level`` defaults
-        to ``municipality``).
-    """
-    from .layers import LAYER_KINDS, LayerSource, read_layer
-
-    notices = notices if notices is not None else NoticeLog()
-    parts = []
-    if boundaries is not None and len(boundaries):
-        parts.append(boundaries)
-    for i, src in enumerate(extra):
-        p = Path(src.path).expanduser()
-        p = p if p.is_absolute() else (Path(project.root) / p).resolve()
-        ls = LayerSource(path=p, layer=src.layer, columns=dict(src.columns), crs=src.crs,
-                         key=f"ranking.boundaries[{i}]")
-        g = read_layer(ls, LAYER_KINDS["boundaries"], working_crs=project.crs, notices=notices)
-        if src.level:
-            g = g.assign(level=src.level)
-        parts.append(g)
-    if not parts:
-        return gpd.GeoDataFrame({"id": [], "name": [], "level": []}, geometry=[], crs=project.crs)
-    out = pd.concat([gpd.GeoDataFrame(p[[c for c in ("id", "name", "level") if c in p] + ["geometry"]])
-                     for p in parts], ignore_index=True)
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=project.crs)
-    if "name" not in out:
-        out["name"] = out["id"]
-    if "level" not in out:
-        out["level"] = "municipality"
-    out["level"] = out["level"].astype(object).where(out["level"].notna(), "municipality")
-    out["name"] = out["name"].astype(object).where(out["name"].notna(), out["id"])
-    check_boundaries(out)
-    return out
 
 
 def site_shares(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -239,9 +143,10 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
     ----------
     result : RunResult
     boundaries : GeoDataFrame, optional
-        ``id, name, level, geometry`` (:func:`read_boundaries`); default the
-        project's boundaries layer. A ``region`` row (id ``REGION``) summing
-        every site and substation is added when no boundary has level region.
+        ``id, name, level, geometry``; default ``result.plan.reference.boundaries``
+        (the project's boundaries layer plus ``[[ranking.boundaries]]``). A
+        ``region`` row (id ``REGION``) summing every site and substation is
+        added when no boundary has level region.
 
     Returns
     -------
@@ -254,12 +159,7 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
         area share (extensive); substations count where they stand.
     """
     if boundaries is None:
-        b = result.plan.layers.get("boundaries")
-        boundaries = (b.assign(level=b["level"].astype(object).where(b["level"].notna(), "municipality"))
-                      if b is not None and "level" in b else
-                      (b.assign(level="municipality") if b is not None else None))
-    if boundaries is None:
-        boundaries = gpd.GeoDataFrame({"id": [], "name": [], "level": []}, geometry=[], crs=result.project.crs)
+        boundaries = result.plan.reference.boundaries
     info = boundaries[["level", "id", "name"]].rename(columns={"id": "boundary_id"}).astype({"boundary_id": str})
     shares = site_shares(result.points, boundaries)
     subs = result.plan.layers["substations"]
@@ -291,7 +191,7 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
     dem.columns = ["new_offtake_mw", "new_feedin_mw", F.DWELLINGS_DELIVERED]
 
     h = result.headroom.merge(sub_mem, on=F.SUBSTATION_ID, how="inner")
-    h = h.assign(_short=(-h[F.HEADROOM_MW]).clip(lower=0), _n=(h[F.HEADROOM_MW] < 0).astype(int))
+    h = h.assign(_short=(-h[F.HEADROOM_MW]).clip(lower=0), _n=is_short(h[F.HEADROOM_MW]).astype(int))
     parts = []
     for dname in F.DIRECTIONS:
         g = h[h[F.DIRECTION] == dname].groupby(keys, sort=True)
@@ -343,9 +243,12 @@ def higher_level_check(headroom: pd.DataFrame, substations: pd.DataFrame, nodes:
         ``node_id, name, variant, year, direction, n_substations,
         n_substations_short, sum_load_mw, coincidence, coincident_load_mw,
         capacity_mw, headroom_mw, utilisation, exceeds, all_below_fit, flag``;
-        ``flag`` is ``hidden_overload`` (node over capacity while every
-        substation below fits), ``overload`` (over capacity and some below
-        short too), ``ok``, or ``no_capacity`` (node capacity unknown).
+        ``exceeds`` where the node has no headroom left and
+        ``n_substations_short`` counts the substations without any, both by
+        :func:`spatialprog.headroom.is_short` (0 MW counts); ``flag`` is
+        ``hidden_overload`` (node over capacity while every substation below
+        fits), ``overload`` (over capacity and some below short too), ``ok``,
+        or ``no_capacity`` (node capacity unknown).
 
     Examples
     --------
@@ -373,7 +276,7 @@ def higher_level_check(headroom: pd.DataFrame, substations: pd.DataFrame, nodes:
                     f"not checked", field="higher_level_id",
                     fix=f"add [ranking.higher_level.nodes] \"{nid}\" = {{ capacity_mva = ... }} to the project file")
     h = headroom.merge(link.rename(columns={"id": F.SUBSTATION_ID, "higher_level_id": "node_id"}), on=F.SUBSTATION_ID)
-    h = h.assign(_short=(h[F.HEADROOM_MW] < 0).astype(int))
+    h = h.assign(_short=is_short(h[F.HEADROOM_MW]).astype(int))
     keys = ["node_id", F.VARIANT, F.YEAR, F.DIRECTION]
     g = h.groupby(keys, sort=True)
     out = pd.DataFrame({"n_substations": g[F.SUBSTATION_ID].nunique(), "n_substations_short": g["_short"].sum(),
@@ -399,7 +302,7 @@ def higher_level_check(headroom: pd.DataFrame, substations: pd.DataFrame, nodes:
     out["headroom_mw"] = out["capacity_mw"] - out["coincident_load_mw"]
     out["utilisation"] = np.divide(out["coincident_load_mw"], out["capacity_mw"],
                                    out=np.full(len(out), np.nan), where=out["capacity_mw"].to_numpy() > 0)
-    out["exceeds"] = out["headroom_mw"] < 0
+    out["exceeds"] = is_short(out["headroom_mw"])  # no headroom left at the node
     out["all_below_fit"] = out["n_substations_short"] == 0
     out["flag"] = np.select([out["capacity_mw"].isna(), out["exceeds"] & out["all_below_fit"], out["exceeds"]],
                             ["no_capacity", "hidden_overload", "overload"], "ok")

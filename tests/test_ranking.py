@@ -9,19 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatialprog.errors import LayerValidationError, ProjectError
+from spatialprog.fields import RANKING_TABLES
 from spatialprog.ranking import (
     category_scores,
     conflict_severity,
-    load_criteria,
-    load_priority_categories,
     normalise,
     rank_run,
-    ranking_settings,
-    read_ranking_tables,
     score_table,
     sensitivity,
     write_ranking,
 )
+from spatialprog.reference import load_criteria, load_priority_categories, read_ranking_settings
 from tests._rank_project import make_project, run_tiny
 
 HAND_CRITERIA = pd.DataFrame({
@@ -152,14 +150,14 @@ def test_conflict_severity_absent_scores_zero():
 def test_bad_ranking_settings(tmp_path, ranking, message):
     p = make_project(tmp_path, ranking=ranking)
     with pytest.raises(ProjectError, match=message) as e:
-        ranking_settings(p)
+        read_ranking_settings(p)
     assert "\n" not in str(e.value)
 
 
 def test_variant_weights_and_direction_override(tmp_path):
     p = make_project(tmp_path, ranking="weights = { urgency_years = 0.5 }\n[ranking.variants.krap.weights]\n"
                                        "urgency_years = 0.0\n[ranking.criteria.conflicts]\ndirection = 'lower'\n")
-    s = ranking_settings(p)
+    s = read_ranking_settings(p)
     assert s.weights["basis"]["urgency_years"] == 0.5
     assert s.weights["krap"]["urgency_years"] == 0.0
     assert s.weights["krap"]["shortfall_offtake_mw"] == 0.25
@@ -229,7 +227,13 @@ def test_write_and_read_back(tmp_path):
               "variants_comparison.csv", "no_regret.csv", "scale_sums.csv", "higher_level_check.csv"):
         assert n in names
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
-    back = read_ranking_tables(tmp_path / "out")
+    assert list(rr.tables()) == list(RANKING_TABLES)
+    # read back with the run folder (RunOutputs.read), as maps, export and diff do
+    from spatialprog.outputs import RunOutputs, write_run
+
+    write_run(r, tmp_path / "run", extras=[lambda stage: write_ranking(rr, stage)])
+    back = RunOutputs.read(tmp_path / "run").tables
+    assert set(RANKING_TABLES) <= set(back)
     assert back["programme"]["substation_id"].tolist() == rr.programme["substation_id"].tolist()
     import openpyxl
 
@@ -237,8 +241,67 @@ def test_write_and_read_back(tmp_path):
     assert {"programme", "programme_basis", "programme_krap", "no_regret", "criteria"} <= set(wb.sheetnames)
     wb.close()
 
-    from spatialprog.outputs import RunOutputs
-
     o = RunOutputs.from_result(r)
     rr.attach(o)
     assert "programme" in o.tables and "ranking_substations" in o.tables
+
+
+def test_exactly_zero_headroom_is_short_everywhere(tmp_path):
+    """0.0 MW headroom leaves nothing to connect: every stage counts it as short (headroom.is_short)."""
+    from dataclasses import replace
+
+    from spatialprog.compare import compare_variants, variant_summary
+    from spatialprog.headroom import first_shortfall
+    from spatialprog.programme import _advance_planned
+
+    r = run_tiny(tmp_path)
+    h = r.headroom.copy()
+    # A runs 1.5 MW short from 2027 (site HA); here its load meets its capacity exactly instead: 0.0 MW left
+    at = (h["substation_id"] == "A") & (h["direction"] == "offtake") & (h["year"] >= 2027)
+    h.loc[at, "load_mw"] = h.loc[at, "capacity_mw"]
+    h.loc[at, "headroom_mw"] = 0.0
+    r = replace(r, headroom=h, shortfall=first_shortfall(h))
+
+    # shortfall: A's first shortfall is 2027, by 0 MW
+    sf = r.shortfall.set_index(["substation_id", "variant", "direction"])
+    assert sf.loc[("A", "basis", "offtake"), "first_shortfall_year"] == 2027
+    assert sf.loc[("A", "basis", "offtake"), "max_shortfall_mw"] == 0.0
+
+    rr = rank_run(r)
+    # ranking: A is urgent from 2027 (2 years), and so is its site HA, which gets demand in 2027
+    s = rr.substations[rr.substations["variant"] == "basis"].set_index("substation_id")
+    assert s.loc["A", "raw_urgency_years"] == 2 and bool(s.loc["A", "in_programme"])
+    assert s.loc["A", "raw_shortfall_offtake_mw"] == 0.0
+    sites = rr.sites[rr.sites["variant"] == "basis"].set_index("site_id")
+    assert sites.loc["HA", "raw_urgency_years"] == 2
+
+    # programme: A needs an intervention in both variants (the smallest step covers a 0 MW need)
+    p = rr.programme.set_index(["variant", "substation_id"])
+    assert p.loc[("basis", "A"), "first_shortfall_year"] == 2027
+    assert p.loc[("basis", "A"), "transformer_step"] == "+1 x 40 MVA"
+    assert ("krap", "A") in p.index
+
+    # scale sums: A (in M1) counts as short from 2027, B from 2030
+    ss = rr.scale_sums[rr.scale_sums["variant"] == "basis"].set_index(["boundary_id", "year"])
+    assert ss.loc[("M1", 2026), "n_short_offtake"] == 0
+    assert ss.loc[("M1", 2027), "n_short_offtake"] == 1 and ss.loc[("REGION", 2027), "n_short_offtake"] == 1
+    assert ss.loc[("REGION", 2030), "n_short_offtake"] == 2
+    assert ss.loc[("REGION", 2027), "shortfall_offtake_mw"] == 0.0
+
+    # variants comparison: short in both variants; the per-variant summary counts it too
+    c = compare_variants(r.headroom).set_index(["substation_id", "year", "direction"])
+    assert c.loc[("A", 2027, "offtake"), "n_variants_short"] == 2
+    assert rr.variants_comparison.set_index(["substation_id", "year", "direction"]).loc[
+        ("A", 2027, "offtake"), "n_variants_short"] == 2
+    vs = variant_summary(c.reset_index()).set_index(["variant", "direction"])
+    assert vs.loc[("basis", "offtake"), "n_substations_short"] == 2  # A (0 MW) and B
+
+    # the higher-level check counts A among the short substations below TN1
+    hl = rr.higher_level_check
+    row = hl[(hl["variant"] == "basis") & (hl["year"] == 2027) & (hl["direction"] == "offtake")].iloc[0]
+    assert row["n_substations_short"] == 1
+
+    # a planned reinforcement that leaves exactly 0 MW does not end the shortfall: no "advance planned"
+    reinf = pd.DataFrame({"substation_id": ["A"], "year": [2029], "reinforcement_mva": [10.0]})
+    assert _advance_planned(h, reinf, "A", "basis", 2027) is None
+    assert _advance_planned(h.assign(headroom_mw=h["headroom_mw"] + 1.0), reinf, "A", "basis", 2027) == (2029, 10.0)

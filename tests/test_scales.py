@@ -8,7 +8,8 @@ import pytest
 from shapely.geometry import box
 
 from spatialprog.errors import LayerValidationError, ProjectError
-from spatialprog.ranking import rank_run, ranking_settings
+from spatialprog.ranking import rank_run
+from spatialprog.reference import read_ranking_settings
 from spatialprog.scales import check_boundaries, higher_level_check
 from tests._rank_project import X0, Y0, make_project, run_tiny
 
@@ -52,12 +53,12 @@ def test_higher_level_nodes_from_csv(tmp_path):
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "nodes.csv").write_text("node_id,capacity_mva,name\nTN1,120,Node one\n", encoding="utf-8")
     p = make_project(tmp_path / "p", ranking='[ranking.higher_level]\npath = "nodes.csv"')
-    s = ranking_settings(p)
+    s = read_ranking_settings(p)
     assert s.higher_level.set_index("node_id").at["TN1", "capacity_mva"] == 120.0
     (tmp_path / "p" / "nodes.csv").write_text("node_id,capacity_mva\nTN1,lots\n", encoding="utf-8")
     with pytest.raises(ProjectError, match=r"\[ranking.higher_level\] path: nodes.csv row 2 \(node TN1\): "
                                            r"capacity_mva must be a number"):
-        ranking_settings(p)
+        read_ranking_settings(p)
 
 
 def test_scale_sums_conserve_totals(tmp_path):

@@ -1,0 +1,229 @@
+"""The whole ranking of a run: scores, the programme, variants and scale levels; writing it.
+
+:func:`rank_run` is pure: it takes every table from the run
+(``result.plan.reference``). :func:`write_ranking` is the output edge: it hands
+the finished tables to :mod:`spatialprog.writer`. Reading a run folder back is
+:meth:`spatialprog.outputs.RunOutputs.read`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import fields as F
+from ..compare import compare_variants, no_regret
+from ..errors import NoticeLog, ProjectError
+from ..programme import PROGRAMME_COLUMNS, interventions
+from ..scales import higher_level_check, scale_sums
+from ..writer import atomic_output_dir, write_tables, write_xlsx
+from .criteria import site_criteria, substation_criteria
+from .scoring import SCORE_DECIMALS, score_table, sensitivity
+from .settings import RankingSettings, project_prefix
+
+#: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, and the workbook
+RANKING_FILES = (*(f"{name}.csv" for name in F.RANKING_TABLES), "programme.xlsx")
+
+
+@dataclass
+class RankingResult:
+    """Everything :func:`rank_run` computes; every table also goes into ``RunOutputs.tables``.
+
+    Attributes
+    ----------
+    programme : DataFrame
+        The ranked programme of interventions, all variants (base first).
+    substations, sites : DataFrame
+        Scores with their breakdown, per variant.
+    sensitivity : DataFrame
+    variants_comparison, no_regret : DataFrame
+    scale_sums, higher_level_check : DataFrame
+    criteria : DataFrame
+        The criteria and weights in force, per variant.
+    notices : NoticeLog
+    """
+
+    programme: pd.DataFrame
+    substations: pd.DataFrame
+    sites: pd.DataFrame
+    sensitivity: pd.DataFrame
+    variants_comparison: pd.DataFrame
+    no_regret: pd.DataFrame
+    scale_sums: pd.DataFrame
+    higher_level_check: pd.DataFrame
+    criteria: pd.DataFrame
+    notices: NoticeLog = field(default_factory=NoticeLog)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables keyed as in ``RunOutputs.tables`` (file stem = key; :data:`spatialprog.fields.RANKING_TABLES`)."""
+        return {
+            "programme": self.programme,
+            "ranking_substations": self.substations,
+            "ranking_sites": self.sites,
+            "sensitivity": self.sensitivity,
+            "variants_comparison": self.variants_comparison,
+            "no_regret": self.no_regret,
+            "scale_sums": self.scale_sums,
+            "higher_level_check": self.higher_level_check,
+            "ranking_criteria_used": self.criteria,
+        }
+
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        """The sheets of programme.xlsx: the programme (all variants, then one per variant), no-regret,
+        criteria, sensitivity and the higher-level check."""
+        p = self.programme
+        sheets = {"programme": p}
+        if len(p):
+            sheets |= {f"programme_{v}": p[p[F.VARIANT] == v] for v in dict.fromkeys(p[F.VARIANT])}
+        sheets |= {"no_regret": self.no_regret, "criteria": self.criteria, "sensitivity": self.sensitivity,
+                   "higher_level_check": self.higher_level_check}
+        return sheets
+
+    def attach(self, outputs) -> None:
+        """Put the tables into a :class:`~spatialprog.outputs.RunOutputs` (``outputs.tables["programme"]`` ...)."""
+        outputs.tables.update(self.tables())
+
+
+def _check_ids(ids: Sequence[str], known: set[str], key: str, fname: str) -> None:
+    for i in ids:
+        if i not in known:
+            raise ProjectError(f"{fname}[ranking] {key}: '{i}' is not a substation id - use an id of the substations "
+                               f"layer")
+
+
+def _score(raw: pd.DataFrame, criteria: pd.DataFrame, applies_to: str, id_cols: list[str], keep: list[str], *,
+           variant: str, horizon: int, settings: RankingSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score table (with the ``keep`` columns of ``raw``) and sensitivity of one kind of item in one variant."""
+    crit = criteria[criteria["applies_to"].isin([applies_to, "both"])]
+    table = score_table(raw, crit, horizon_years=horizon, id_cols=id_cols)
+    table = table.merge(raw[[*id_cols, *keep]], on=id_cols, how="left")
+    table.insert(0, F.VARIANT, variant)
+    sens = sensitivity(raw, crit, horizon_years=horizon, id_cols=id_cols, top_n=settings.top_n,
+                       pct=settings.sensitivity_pct)
+    sens.insert(0, "items", f"{applies_to}s")
+    sens.insert(0, F.VARIANT, variant)
+    return table, sens
+
+
+def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
+             settings: RankingSettings | None = None, boundaries=None) -> RankingResult:
+    """Rank substations and sites, build the programme, compare variants and scale levels.
+
+    Parameters
+    ----------
+    result : RunResult
+    conflicts : DataFrame or dict, optional
+        Per-feature conflict summary (``layer, id, n_conflicts,
+        worst_severity``); without it the conflicts criterion scores 0.
+    settings : RankingSettings, optional
+        Default: ``result.plan.reference.ranking``.
+    boundaries : GeoDataFrame, optional
+        Boundaries for the scale sums (default: ``result.plan.reference.boundaries``,
+        the project's boundaries layer plus the ones under ``[[ranking.boundaries]]``).
+
+    Returns
+    -------
+    RankingResult
+
+    Examples
+    --------
+    >>> from spatialprog.pipeline import read_plan, compute
+    >>> rr = rank_run(compute(read_plan("layers/example_region.toml")))
+    >>> rr.programme.loc[rr.programme["variant"] == "basis", "substation_id"].iloc[0]
+    'OS08'
+    """
+    project = result.project
+    ref = result.plan.reference
+    settings = ref.ranking if settings is None else settings
+    fname = project_prefix(project)
+    known = set(result.plan.layers["substations"]["id"].astype(str))
+    _check_ids(settings.land_reserved, known, "land_reserved", fname)
+    _check_ids(settings.provincial_programme, known, "provincial_programme", fname)
+    notices = NoticeLog()
+    years = project.years
+    horizon = max(len(years) - 1, 1)
+    variants = list(dict.fromkeys(result.headroom[F.VARIANT]))
+    cats = ref.priority_categories
+
+    progs, subs_r, sites_r, sens = [], [], [], []
+    crit_used = []
+    for v in variants:
+        crit = settings.criteria_for(v)
+        crit_used.append(crit.assign(variant=v)[["variant", "criterion", "weight", "direction", "normalisation",
+                                                 "scale_max", "unit", "description", "source"]])
+        prog = interventions(result, v, land_reserved=settings.land_reserved)
+        raw_s = substation_criteria(result, v, prog, settings=settings, conflicts=conflicts, categories=cats)
+        sc, s = _score(raw_s, crit, "substation", ["id"], ["name"], variant=v, horizon=horizon, settings=settings)
+        sc = sc.rename(columns={"id": F.SUBSTATION_ID})
+        sc.insert(4, "in_programme", sc[F.SUBSTATION_ID].isin(prog[F.SUBSTATION_ID]))
+        subs_r.append(sc)
+        sens.append(s)
+
+        raw_t = site_criteria(result, v, settings=settings, conflicts=conflicts, categories=cats)
+        if len(raw_t):
+            st, s = _score(raw_t, crit, "site", [F.LAYER, F.SITE_ID], ["name", F.SUBSTATION_ID], variant=v,
+                           horizon=horizon, settings=settings)
+            sites_r.append(st)
+            sens.append(s)
+
+        # the programme: interventions ranked by their substation's score
+        if len(prog):
+            p = prog.merge(sc[[F.SUBSTATION_ID, "score", "explanation"]], on=F.SUBSTATION_ID, how="left")
+            p = p.assign(_s=-p["score"].round(SCORE_DECIMALS)).sort_values(["_s", F.SUBSTATION_ID], kind="stable")
+            p = p.drop(columns="_s").reset_index(drop=True)
+            p.insert(1, "programme_rank", np.arange(1, len(p) + 1))
+            progs.append(p)
+
+    cols = [PROGRAMME_COLUMNS[0], "programme_rank", *PROGRAMME_COLUMNS[1:], "score", "explanation"]
+    programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(columns=cols)
+    nr = no_regret(programme, variants)
+    cls = nr.set_index(F.SUBSTATION_ID)["regret_class"] if len(nr) else pd.Series(dtype=object)
+    programme["regret_class"] = programme[F.SUBSTATION_ID].map(cls) if len(programme) else pd.Series(dtype=object)
+    comp = compare_variants(result.headroom)
+
+    b = boundaries if boundaries is not None else ref.boundaries
+    sums = scale_sums(result, boundaries=b)
+    hl = higher_level_check(result.headroom, result.plan.layers["substations"], settings.higher_level,
+                            params=project.variants, notices=notices)
+    return RankingResult(
+        programme=programme,
+        substations=pd.concat(subs_r, ignore_index=True),
+        sites=pd.concat(sites_r, ignore_index=True) if sites_r else pd.DataFrame(),
+        sensitivity=pd.concat(sens, ignore_index=True),
+        variants_comparison=comp,
+        no_regret=nr,
+        scale_sums=sums,
+        higher_level_check=hl,
+        criteria=pd.concat(crit_used, ignore_index=True),
+        notices=notices,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# writing (the output edge)
+
+
+def write_ranking(ranking: RankingResult, out_dir: str | Path) -> list[Path]:
+    """Write the ranking tables into ``out_dir``, staged and moved into place together.
+
+    Files (:data:`RANKING_FILES`): programme.csv, ranking_substations.csv,
+    ranking_sites.csv, sensitivity.csv, variants_comparison.csv,
+    no_regret.csv, scale_sums.csv, higher_level_check.csv,
+    ranking_criteria_used.csv, and programme.xlsx (:meth:`RankingResult.sheets`),
+    all through :mod:`spatialprog.writer`. ``RunOutputs.read`` reads them back
+    from a run folder.
+
+    Returns
+    -------
+    list of Path
+    """
+    out = Path(out_dir)
+    with atomic_output_dir(out) as stage:
+        files = write_tables(stage, ranking.tables())
+        write_xlsx(stage / "programme.xlsx", ranking.sheets())
+        files.append("programme.xlsx")
+    return [out / f for f in files]
