@@ -1,20 +1,29 @@
-"""spatialprog.run() writes what `spatialprog run` writes."""
+"""spatialprog.run() writes what `spatialprog run` writes; map and export from a project file show the programme."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sqlite3
+import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 
 import spatialprog
 from spatialprog.cli import cli
 from spatialprog.errors import SpatialprogError
+from spatialprog.maps import _data as D
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "layers" / "example_region.toml"
+#: a numbered programme marker in map.html: {"lat": .., "lon": .., "popup": "..", "rank": n}
+MARKER = re.compile(r'\{"lat": (-?[\d.]+), "lon": (-?[\d.]+), "popup": "(?:[^"\\]|\\.)*", "rank": (\d+)\}')
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +93,55 @@ def test_run_of_a_missing_project_is_a_user_error(tmp_path):
         spatialprog.run(tmp_path / "nothing.toml", tmp_path / "out")
     assert "\n" not in str(e.value)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# --------------------------------------------------------------------------------------
+# map and export from a project file carry the programme, as from a run folder
+
+
+def _markers(html: str) -> list[tuple[str, str, str]]:
+    return MARKER.findall(html)
+
+
+def test_map_from_a_project_file_shows_the_programme(runs, tmp_path):
+    _, api, _, _ = runs
+    r = CliRunner().invoke(cli, ["map", str(EXAMPLE), "--out", str(tmp_path), "--no-static"], obj={})
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert D.PROGRAMME_TITLE_NL in html
+    from_project = _markers(html)
+    from_run = _markers((api / "map.html").read_text(encoding="utf-8"))
+    base = pd.read_csv(api / "programme.csv").query("variant == 'basis'")
+    assert len(from_run) == len(base) > 0
+    assert from_project == from_run  # the same numbered markers at the same places
+
+
+def _qgz_groups(qgz: Path) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(qgz.read_bytes())) as zf:
+        text = zf.read(zf.namelist()[0]).decode("utf-8")
+    root = ET.fromstring(text.split("\n", 1)[1])
+    return [g.get("name") for g in root.findall("layer-tree-group/layer-tree-group")]
+
+
+def _tables(gpkg: Path) -> set[str]:
+    con = sqlite3.connect(gpkg)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
+    finally:
+        con.close()
+
+
+def test_export_from_a_project_file_has_the_programme(runs, tmp_path):
+    _, api, _, _ = runs
+    dest = tmp_path / "e.gpkg"
+    r = CliRunner().invoke(cli, ["export", str(EXAMPLE), "--qgis", str(dest)], obj={})
+    assert r.exit_code == 0, r.output
+    assert "Programma" in _qgz_groups(dest.with_suffix(".qgz"))
+    assert _qgz_groups(dest.with_suffix(".qgz")) == _qgz_groups(api / "spatialprog.qgz")
+    assert {"programme", "ranking_substations", "no_regret"} <= _tables(dest)
+    assert _tables(dest) == _tables(api / "spatialprog.gpkg")
+    cols = ["variant", "programme_rank", "substation_id", "intervention"]
+    ours = pyogrio.read_dataframe(dest, layer="programme")[cols]
+    theirs = pyogrio.read_dataframe(api / "spatialprog.gpkg", layer="programme")[cols]
+    assert len(ours) > 0
+    pd.testing.assert_frame_equal(ours, theirs, check_dtype=False)
