@@ -2,7 +2,10 @@
 
 The public API, imported lazily (so the command line starts fast)::
 
-    from spatialprog import read_plan, compute, write_run
+    import spatialprog
+    done = spatialprog.run("layers/example_region.toml", "out")   # what `spatialprog run` writes
+
+    from spatialprog import read_plan, compute, write_run         # or step by step
     plan = read_plan("layers/example_region.toml")
     result = compute(plan)
 """
@@ -15,6 +18,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
+    "run": "workflow",
+    "CompletedRun": "workflow",
     "load_project": "config",
     "Project": "config",
     "read_layer": "layers",

@@ -32,19 +32,61 @@ __all__ = [
 
 
 def data_dir() -> Path:
-    """Return the folder holding the reference data tables.
+    """Return the folder holding the reference data (``*.csv``, ``parameters.toml``, ``mappings/``).
 
-    The repository's top-level ``data/`` in a source checkout (editable
-    install), else the copy packaged as ``spatialprog/data``.
+    The tables lie in the repository's top-level ``data/``; a wheel ships
+    that folder as the package ``spatialprog.data`` (the ``package-dir``
+    mapping in pyproject.toml). Looked up in this order:
+
+    1. a source checkout: ``data/`` beside the imported ``spatialprog``
+       folder, next to ``pyproject.toml`` (an editable install, or the
+       checkout on ``PYTHONPATH``). It comes first so that a checkout on
+       ``PYTHONPATH`` never reads another checkout's editable install.
+    2. the installed package ``spatialprog.data``, through
+       :func:`importlib.resources.files`.
+
+    Returns
+    -------
+    Path
+        A folder on the file system.
+
+    Raises
+    ------
+    ProjectError
+        When neither holds ``parameters.toml`` (a broken installation).
+
+    Examples
+    --------
+    >>> (data_dir() / "parameters.toml").is_file()
+    True
     """
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "data", here / "data"):
-        if (cand / "parameters.toml").is_file():
-            return cand
+    pkg = Path(__file__).resolve().parent
+    checkout = pkg.parent / "data"
+    if (pkg.parent / "pyproject.toml").is_file() and (checkout / "parameters.toml").is_file():
+        return checkout
+    installed = _installed_data_dir()
+    if installed is not None:
+        return installed
     raise ProjectError(
-        "reference data not found: expected data/parameters.toml beside the spatialprog "
-        "package - reinstall spatialprog (pip install -e .)"
+        "reference data not found: spatialprog.data/parameters.toml is missing from the installation - "
+        "reinstall spatialprog (pip install --force-reinstall spatialprog, or pip install -e . in a checkout)"
     )
+
+
+def _installed_data_dir() -> Path | None:
+    """The folder of the package ``spatialprog.data``, or None when it is not installed."""
+    from importlib import resources
+
+    try:
+        root = resources.files("spatialprog.data")
+    except ModuleNotFoundError:
+        return None
+    # data/ has no __init__.py: a namespace package, whose files() is a MultiplexedPath, not a
+    # Path; a file inside it resolves to a real Path (for an installation on the file system)
+    marker = root.joinpath("parameters.toml")
+    if isinstance(marker, Path) and marker.is_file():
+        return marker.parent
+    return None
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,10 @@ def inputs_from_manifest(manifest: dict) -> tuple[dict | None, str]:
 def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, no_qgz: bool) -> None:
     """Export a run for QGIS: one GeoPackage with styles and a QGIS project.
 
-    SOURCE is a project file (the run is computed in memory, nothing else is
-    written) or the output folder of 'spatialprog run' (read back, not
-    recomputed; the input layers are re-read from its project file when that
-    is unchanged).
+    SOURCE is a project file (the run and its programme are computed in
+    memory, nothing else is written) or the output folder of 'spatialprog
+    run' (read back, not recomputed; the input layers are re-read from its
+    project file when that is unchanged).
 
     \b
     Examples:
@@ -75,11 +75,14 @@ def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, n
         if qgis_dest is None and dsn is None:
             raise click.BadParameter("give --qgis DEST.gpkg and/or --postgis DSN", param_hint="--qgis")
         from ..pipeline import compute, read_plan
+        from ..workflow import outputs_of
 
         with console.status("computing ...") as status:
             plan = read_plan(source, progress=lambda s: status.update(s + " ..."))
             result = compute(plan, progress=lambda s: status.update(s + " ..."))
-        outputs, inputs = RunOutputs.from_result(result), plan.layers
+            status.update("ranking and programme ...")
+            outputs = outputs_of(result)  # with the ranking, as a run folder has it
+        inputs = plan.layers
     else:
         raise click.BadParameter("must be a project file (.toml) or the output folder of a run",
                                  param_hint="PROJECT.toml|OUT_DIR")

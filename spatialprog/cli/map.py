@@ -21,9 +21,9 @@ from .options import console
 def map_(source: Path, out_dir: Path | None, basemap: bool, no_static: bool) -> None:
     """Draw the congestion maps: map.html (offline, interactive) and PNG/PDF maps for reports.
 
-    SOURCE is a project file (the run is computed in memory, nothing else is
-    written) or the output folder of 'spatialprog run' (read back, not
-    recomputed).
+    SOURCE is a project file (the run and its programme are computed in
+    memory, nothing else is written) or the output folder of 'spatialprog
+    run' (read back, not recomputed).
 
     \b
     Examples:
@@ -43,9 +43,12 @@ def map_(source: Path, out_dir: Path | None, basemap: bool, no_static: bool) -> 
                 raise click.BadParameter("must be a project file (.toml) or the output folder of 'spatialprog run'",
                                          param_hint="PROJECT.toml|OUT_DIR")
             from ..pipeline import compute, read_plan
+            from ..workflow import outputs_of
 
             plan = read_plan(source, progress=lambda s: status.update(s + " ..."))
-            outputs = RunOutputs.from_result(compute(plan, progress=lambda s: status.update(s + " ...")))
+            result = compute(plan, progress=lambda s: status.update(s + " ..."))
+            status.update("ranking and programme ...")
+            outputs = outputs_of(result)  # with the ranking, as a run folder has it
             out_dir = out_dir or Path("out")
         files = write_maps(outputs, out_dir, basemap=basemap, static=not no_static,
                            progress=lambda s: status.update(s + " ..."))

@@ -1,0 +1,207 @@
+"""The main job as one library call: read, compute, rank and write every output of a run.
+
+:func:`run` is what ``spatialprog run`` does, without the console: it reads the
+plan, computes demand, assignment and headroom, ranks substations and sites
+into the programme, and writes the core outputs, the ranking tables, the maps
+and the QGIS hand-off into one output folder, all staged and renamed into place
+together. The command line is a thin wrapper over it, so a Python user and the
+command write the same files.
+
+:func:`ranking_of` and :func:`outputs_of` are the two steps the maps and the
+QGIS export share with the run when they start from a project file instead of
+a run folder: the ranking is computed as the run computes it (with the run's
+land-claim conflicts) and attached to the in-memory outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Project
+    from .outputs import RunOutputs
+    from .pipeline import RunResult
+    from .ranking import RankingResult
+
+__all__ = ["CompletedRun", "run", "ranking_of", "outputs_of"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """What :func:`run` computed and wrote.
+
+    Attributes
+    ----------
+    result : RunResult
+        Demand, assignment, headroom and conflicts of every variant run.
+    ranking : RankingResult
+        The ranking of substations and sites and the programme of interventions.
+    files : list of Path
+        Every file written into the output folder (``out_dir / name``), in
+        the order they were written.
+    """
+
+    result: RunResult
+    ranking: RankingResult
+    files: list[Path]
+
+
+def _in_stage(stage: Path, written: Sequence[Path]) -> list[Path]:
+    """The files an extra wrote, as names inside the staging folder.
+
+    ``write_run`` takes a relative path for a name, so a file under a relative
+    ``out_dir`` (``out/.staging-x/programme.csv``) must be made relative to
+    the stage, or the manifest would list the staging path.
+    """
+    return [Path(p).relative_to(stage) for p in written]
+
+
+def ranking_of(result: RunResult) -> RankingResult:
+    """Rank a computed run as ``spatialprog run`` does: with its land-claim conflicts.
+
+    Parameters
+    ----------
+    result : RunResult
+
+    Returns
+    -------
+    RankingResult
+
+    Examples
+    --------
+    >>> from spatialprog.pipeline import compute, read_plan
+    >>> rr = ranking_of(compute(read_plan("layers/example_region.toml"), variants=["basis"]))
+    >>> int(rr.programme["programme_rank"].iloc[0])
+    1
+    """
+    from .ranking import rank_run
+
+    return rank_run(result, conflicts=result.conflicts.summary if result.conflicts is not None else None)
+
+
+def outputs_of(result: RunResult, ranking: RankingResult | None = None, *,
+               run_date: datetime | None = None) -> RunOutputs:
+    """The in-memory outputs of a run with its ranking attached, as maps and export read a run folder.
+
+    Parameters
+    ----------
+    result : RunResult
+    ranking : RankingResult, optional
+        Default: :func:`ranking_of` ``(result)``.
+    run_date : datetime, optional
+        Recorded in the manifest (default: now).
+
+    Returns
+    -------
+    RunOutputs
+        Layers, tables (the ranking's ``programme`` ... among them) and the manifest.
+
+    Examples
+    --------
+    >>> from spatialprog.pipeline import compute, read_plan
+    >>> outputs = outputs_of(compute(read_plan("layers/example_region.toml"), variants=["basis"]))
+    >>> "programme" in outputs.tables
+    True
+    """
+    from .outputs import RunOutputs
+
+    outputs = RunOutputs.from_result(result, run_date=run_date)
+    (ranking if ranking is not None else ranking_of(result)).attach(outputs)
+    return outputs
+
+
+def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequence[str] | None = None,
+        maps: bool = True, qgis: bool = True, progress: Progress | None = None,
+        run_date: datetime | None = None) -> CompletedRun:
+    """Compute a project and write every output of the run, as ``spatialprog run`` does.
+
+    Writes into ``out_dir``: results.gpkg, headroom.csv/.xlsx, demand.csv,
+    assignment.csv, shortfall.csv, capacity.csv, reinforcements.csv,
+    notices.csv, the conflict tables (when rules apply), the ranking tables
+    (programme.csv/.xlsx, ranking_substations.csv, ...), the maps (map.html,
+    PNG/PDF), spatialprog.gpkg + spatialprog.qgz for QGIS, and manifest.json
+    listing them all. Every file is staged and renamed into place together: a
+    run that fails leaves the previous outputs as they were.
+
+    Parameters
+    ----------
+    project : Project, str or Path
+        The project file (or a loaded :class:`~spatialprog.config.Project`).
+    out_dir : str or Path
+        The output folder; created when missing.
+    variants : sequence of str, optional
+        Run only these development variants (default, or empty: all of the project).
+    maps : bool
+        Draw map.html and the static maps (default True).
+    qgis : bool
+        Write the QGIS hand-off spatialprog.gpkg and spatialprog.qgz (default True).
+    progress : callable, optional
+        Called with a short text before each step (the command line shows it).
+    run_date : datetime, optional
+        Recorded in the manifest and the GeoPackage metadata (default: now).
+
+    Returns
+    -------
+    CompletedRun
+        The computed result, its ranking and the files written.
+
+    Raises
+    ------
+    SpatialprogError
+        For a problem in the project, its layers or reference tables, or an
+        output folder that cannot be written (one line naming it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spatialprog import run
+    >>> done = run("layers/example_region.toml", tempfile.mkdtemp(), variants=["basis"], maps=False,
+    ...            qgis=False)
+    >>> sorted(p.name for p in done.files)[:4]
+    ['assignment.csv', 'capacity.csv', 'conflict_matrix.csv', 'conflicts.csv']
+    >>> done.ranking.programme["substation_id"].iloc[0]
+    'OS08'
+    """
+    from .outputs import RunOutputs, write_run
+    from .pipeline import compute, read_plan
+    from .ranking import write_ranking
+
+    def say(text: str) -> None:
+        if progress:
+            progress(text)
+
+    if isinstance(variants, str):
+        variants = [variants]
+    plan = read_plan(project, progress=progress)
+    result = compute(plan, variants=list(variants) if variants else None, progress=progress)
+    say("ranking and programme")
+    ranking = ranking_of(result)
+
+    def programme(stage: Path) -> list[Path]:
+        return _in_stage(stage, write_ranking(ranking, stage))
+
+    extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
+    if maps:
+        def draw_maps(stage: Path) -> list[Path]:
+            from .maps import write_maps
+
+            return _in_stage(stage, write_maps(RunOutputs.read(stage), stage, progress=progress))
+
+        extras.append(draw_maps)
+    if qgis:
+        def qgis_handoff(stage: Path) -> list[Path]:
+            from .export import export_qgis
+
+            say("writing spatialprog.gpkg (QGIS)")
+            gpkg = export_qgis(RunOutputs.read(stage), stage / "spatialprog.gpkg", inputs=plan.layers)
+            return _in_stage(stage, [gpkg, gpkg.with_suffix(".qgz")])
+
+        extras.append(qgis_handoff)
+    files = write_run(result, out_dir, progress=progress, run_date=run_date or datetime.now(UTC), extras=extras)
+    return CompletedRun(result=result, ranking=ranking, files=files)
