@@ -174,9 +174,6 @@ def test_installed_wheel_runs_the_example_from_another_folder(wheel, tmp_path):
     exe = py.parent / ("spatialprog.exe" if os.name == "nt" else "spatialprog")
     run = _sh([exe, "run", EXAMPLE, "--out", "out"], cwd=work)
     out = run.stdout + run.stderr
-    if run.returncode != 0 and str(site_packages / "data") in out:
-        pytest.xfail("spatialprog.conflicts still reads data/ beside the package (site-packages/data) instead "
-                     "of params.data_dir(): fixed where conflicts.py takes its tables from data_dir()")
     assert run.returncode == 0, out[-4000:]
     res = work / "out"
     names = {p.name for p in res.iterdir()}
