@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
-from .params import ParameterSet, load_status_classes
+from .params import ParameterSet
 
 #: a substation is short when its headroom is below this (MW): no capacity left. Headroom of
 #: exactly 0 MW is short (nothing more can connect); the tolerance keeps float noise of a
@@ -162,15 +162,16 @@ def existing_load(substations: pd.DataFrame, capacity: pd.DataFrame, params: Par
                         index=substations.index)
 
 
-def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: pd.DataFrame | None = None) -> np.ndarray:
+def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: pd.DataFrame) -> np.ndarray:
     """Status class per value, from the headroom as a share of capacity.
 
     Examples
     --------
-    >>> classify_status(np.array([50.0, 15.0, 5.0, 0.0, -1.0]), np.array([100.0] * 5)).tolist()
+    >>> from spatialprog.params import load_status_classes
+    >>> classes = load_status_classes()
+    >>> classify_status(np.array([50.0, 15.0, 5.0, 0.0, -1.0]), np.array([100.0] * 5), classes).tolist()
     ['ruimte', 'schaars', 'waarschuwing', 'congestie', 'congestie']
     """
-    classes = load_status_classes() if classes is None else classes
     share = np.divide(headroom_mw, capacity_mw, out=np.where(headroom_mw < 0, -np.inf, 0.0),
                       where=capacity_mw > 0)
     out = np.full(share.shape, classes["status"].iat[-1], dtype=object)
@@ -319,7 +320,7 @@ def grid_state(
     )
 
 
-def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame | None = None) -> pd.DataFrame:
+def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame) -> pd.DataFrame:
     """The long headroom table of a :class:`GridState`: one row per substation, year and direction.
 
     Returns
@@ -328,7 +329,6 @@ def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame | No
         Columns :data:`spatialprog.fields.HEADROOM_COLUMNS`, sorted by
         substation, year, direction.
     """
-    classes = load_status_classes() if classes is None else classes
     sids, yrs = state.substation_ids, state.years
     ns, ny = len(sids), len(yrs)
     parts = []
@@ -375,7 +375,7 @@ def headroom_table(
     base_year: int,
     variant: str,
     reinforcements: pd.DataFrame | None = None,
-    classes: pd.DataFrame | None = None,
+    classes: pd.DataFrame,
 ) -> pd.DataFrame:
     """Long-format headroom: one row per substation, year and direction.
 
@@ -395,8 +395,9 @@ def headroom_table(
     variant : str
     reinforcements : DataFrame, optional
         See :func:`grid_state`.
-    classes : DataFrame, optional
-        Status classes (default: ``data/status_classes.csv``).
+    classes : DataFrame
+        Status classes (``Plan.reference.status_classes``, or
+        :func:`spatialprog.params.load_status_classes`).
 
     Returns
     -------

@@ -16,7 +16,7 @@ from spatialprog.headroom import (
     headroom_table,
     reinforcement_table,
 )
-from spatialprog.params import load_parameters
+from spatialprog.params import load_parameters, load_status_classes
 
 P = load_parameters()
 
@@ -49,7 +49,7 @@ def test_published_firm_capacity_and_load_from_available():
     s = pd.DataFrame({"id": ["V"], "firm_offtake_mva": [75.0], "firm_feedin_mva": [55.0],
                       "available_offtake_mva": [12.0], "available_feedin_mva": [0.0]})
     h = headroom_table(s, pd.DataFrame(columns=[F.SUBSTATION_ID, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW]), P, [2023],
-                       base_year=2023, variant="basis")
+                       base_year=2023, variant="basis", classes=load_status_classes())
     off = h[h.direction == "offtake"].iloc[0]
     assert off[F.FIRM_RULE] == "published"
     assert off[F.LOAD_MW] == 63.0 and off[F.HEADROOM_MW] == 12.0   # the published headroom, reproduced
@@ -61,13 +61,14 @@ def test_reinforcement_from_its_year_and_from_the_project_file():
     s = subs(reinforcement_year=[2028], reinforcement_mva=[20.0])
     r = reinforcement_table(s, [{"substation": "A", "year": 2030, "added_mva": 10.0}])
     h = headroom_table(s, pd.DataFrame(columns=[F.SUBSTATION_ID, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW]), P,
-                       [2027, 2028, 2030], base_year=2025, variant="basis", reinforcements=r)
+                       [2027, 2028, 2030], base_year=2025, variant="basis", reinforcements=r,
+                       classes=load_status_classes())
     cap = h[h.direction == "offtake"].set_index(F.YEAR)[F.FIRM_CAPACITY_MVA]
     assert cap.tolist() == [40.0, 60.0, 70.0]
 
 
 def test_status_classes_follow_thresholds():
-    out = classify_status(np.array([30.0, 20.0, 19.9, 10.0, 0.1, 0.0, -3.0]), np.full(7, 100.0))
+    out = classify_status(np.array([30.0, 20.0, 19.9, 10.0, 0.1, 0.0, -3.0]), np.full(7, 100.0), load_status_classes())
     assert out.tolist() == ["ruimte", "ruimte", "schaars", "schaars", "waarschuwing", "congestie", "congestie"]
 
 
@@ -78,7 +79,7 @@ def test_headroom_is_capacity_minus_load(peak, n, mva, new, growth):
     s = subs(n_transformers=[n], transformer_mva=[mva], peak_offtake_mw=[peak])
     p = P.with_overrides({"growth.offtake_pct_per_year": growth}, origin="t", where="t")
     alloc = pd.DataFrame({F.SUBSTATION_ID: "A", F.YEAR: [2026, 2027, 2028], F.OFFTAKE_MW: new, F.FEEDIN_MW: 0.0})
-    h = headroom_table(s, alloc, p, [2026, 2027, 2028], base_year=2025, variant="v")
+    h = headroom_table(s, alloc, p, [2026, 2027, 2028], base_year=2025, variant="v", classes=load_status_classes())
     assert np.allclose(h[F.HEADROOM_MW], h[F.CAPACITY_MW] - h[F.LOAD_MW])
     assert np.allclose(h[F.LOAD_MW], h[F.EXISTING_LOAD_MW] + h[F.NEW_LOAD_MW])
     off = h[h.direction == "offtake"]

@@ -24,6 +24,11 @@ What the page shows
 
 The state of the control can be set from the URL fragment, e.g.
 ``map.html#jaar=2035&richting=invoeding&variant=hoog``.
+
+The module is longer than most because the page's own JavaScript and CSS (the
+control, the legend, the popup tables) are template strings here, beside the
+Python that fills them; they move to a client-side template per layer when the
+map is rebuilt for national scale.
 """
 
 from __future__ import annotations

@@ -93,8 +93,7 @@ def make_entry(base: Baseline, kind: str, frame: gpd.GeoDataFrame, order: int, r
     else:
         asg = pd.DataFrame({F.LAYER: [kind], F.SITE_ID: [sid], F.SUBSTATION_ID: [None], F.SHARE: [1.0],
                             F.METHOD: ["unassigned"], F.DIST_M: [np.nan]})
-    served = asg[asg[F.SUBSTATION_ID].notna()]
-    served_ids = served[F.SUBSTATION_ID].tolist()
+    served_ids = serving_table(asg)[F.SUBSTATION_ID].tolist()
     sub_idx = np.array([base.pos[s] for s in served_ids], dtype=int)
     alloc: dict[str, dict[str, np.ndarray]] = {}
     total: dict[str, dict[str, np.ndarray]] = {}
@@ -112,6 +111,20 @@ def make_entry(base: Baseline, kind: str, frame: gpd.GeoDataFrame, order: int, r
     msgs = [f"{n.message}" + (f" - {n.fix}" if n.fix else "") for n in log if n.level == "warning"]
     return SiteEntry(sid=sid, kind=kind, frame=frame, order=order, rid=rid, assignment=asg, sub_idx=sub_idx,
                      alloc=alloc, total=total, footprint=tuple(float(x) for x in b), notices=msgs)
+
+
+def serving_table(assignment: pd.DataFrame) -> pd.DataFrame:
+    """The substations serving a site, one row each, from its assignment rows.
+
+    A substation can serve a site twice: by its service area and, for the part
+    outside every area, as the nearest substation. The run sums both in the
+    headroom; the check shows the substation once, with the summed share.
+    """
+    a = assignment[assignment[F.SUBSTATION_ID].notna()]
+    return (a.groupby(F.SUBSTATION_ID, sort=False)
+            .agg(**{F.SHARE: (F.SHARE, "sum"), F.METHOD: (F.METHOD, lambda m: "+".join(dict.fromkeys(m))),
+                    F.DIST_M: (F.DIST_M, "min")})
+            .reset_index())
 
 
 def assumptions(kind: str, frame: gpd.GeoDataFrame, params: ParameterSet) -> list[dict[str, Any]]:
@@ -253,7 +266,7 @@ def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCh
     prior, sees = session.prior_load(e, involved)
 
     notices = list(input_notices) + list(e.notices)
-    served = e.assignment[e.assignment[F.SUBSTATION_ID].notna()]
+    served = serving_table(e.assignment)
     unassigned = float(1.0 - served[F.SHARE].sum()) if len(served) else 1.0
     unassigned = 0.0 if abs(unassigned) < 1e-9 else unassigned
     incomplete = [base.substations["id"].iat[s] for s in serving if not base.checkable[s]]

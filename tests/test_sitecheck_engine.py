@@ -1,0 +1,215 @@
+"""check-site = run with the site added: a property test over random sites.
+
+For random sites of every checkable kind (housing, business park, charging hub;
+inside, straddling and outside the region; inside the Natura 2000 constraint
+and near HV lines), ``check_site`` on the project path (the fast path: only
+what is near the site is read, then the what-if session) must give what a full
+``compute`` of the whole plan with the site added to its layer gives: the same
+serving substations and shares, the same headroom after in every year and
+variant, the same years it fits and first year it fits, and the same land-claim
+conflicts. Run on the example region and on a copy whose substations only
+publish their capacity and headroom (VIVET-style).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from spatialprog import fields as F
+from spatialprog.headroom import firm_capacity, is_short
+from spatialprog.pipeline import Plan, compute, read_plan
+from spatialprog.sitecheck import check_site, read_sites
+
+EXAMPLE = "layers/example_region.toml"
+NEW_ID = "NIEUW-1"
+# the example region's service areas span x 170000-200000, y 430000-448000; sites may fall outside
+X = (168000.0, 202000.0)
+Y = (428000.0, 450000.0)
+NATURA = (172000.0, 200000.0, 441800.0, 442200.0)   # inside the fictional Natura 2000 strip
+
+
+@pytest.fixture(scope="module")
+def vivet_project(tmp_path_factory):
+    """The example region with substations that publish only firm capacity and available headroom."""
+    d = tmp_path_factory.mktemp("vivet") / "p"
+    shutil.copytree("layers", d)
+    plan = read_plan(EXAMPLE)
+    subs = plan.layers["substations"]
+    cap = firm_capacity(subs, plan.project.parameters)
+    pf = float(plan.project.parameters["grid.power_factor"])
+    pub = gpd.GeoDataFrame({
+        "code": subs["id"], "naam": subs["name"], "spanning": subs["voltage_kv"],
+        "firm_afname": cap["firm_offtake_mva"].to_numpy(), "firm_invoeding": cap["firm_feedin_mva"].to_numpy(),
+        # published availability now: capacity minus today's peak (the operator's own figure)
+        "beschikbaar_afname": (cap["firm_offtake_mva"].to_numpy() - subs["peak_offtake_mw"].to_numpy() / pf).round(1),
+        "beschikbaar_invoeding": (cap["firm_feedin_mva"].to_numpy() - subs["peak_feedin_mw"].to_numpy() / pf).round(1),
+        "verzwaring_jaar": subs["reinforcement_year"], "verzwaring_mva": subs["reinforcement_mva"],
+        "voedend_station": subs["higher_level_id"],
+    }, geometry=subs.geometry.values, crs=subs.crs)
+    pub.to_file(d / "vivet_stations.gpkg", layer="stations", driver="GPKG")
+    toml = (d / "example_region.toml").read_text(encoding="utf-8")
+    start = toml.index("[layers.substations]")
+    end = toml.index("[layers.service_areas]")
+    toml = toml[:start] + '''[layers.substations]
+path = "vivet_stations.gpkg"
+[layers.substations.columns]
+id = "code"
+name = "naam"
+voltage_kv = "spanning"
+firm_offtake_mva = "firm_afname"
+firm_feedin_mva = "firm_invoeding"
+available_offtake_mva = "beschikbaar_afname"
+available_feedin_mva = "beschikbaar_invoeding"
+reinforcement_year = "verzwaring_jaar"
+reinforcement_mva = "verzwaring_mva"
+higher_level_id = "voedend_station"
+
+''' + toml[end:]
+    (d / "example_region.toml").write_text(toml, encoding="utf-8")
+    return d / "example_region.toml"
+
+
+@pytest.fixture(scope="module")
+def plans(vivet_project):
+    return {"example": (EXAMPLE, read_plan(EXAMPLE)), "vivet": (vivet_project, read_plan(vivet_project))}
+
+
+def _full_run_with(plan: Plan, kind: str, site: gpd.GeoDataFrame):
+    """compute() on the whole plan with the site appended to its layer (the reference answer)."""
+    layers = dict(plan.layers)
+    layers[kind] = pd.concat([layers[kind], site], ignore_index=True) if kind in layers else site
+    layers[kind] = gpd.GeoDataFrame(layers[kind], geometry="geometry", crs=plan.project.crs)
+    return compute(Plan(project=plan.project, layers=layers, constraints=plan.constraints, reference=plan.reference))
+
+
+def _conflict_set(conflicts: pd.DataFrame, kind: str) -> set[tuple[str, str, str]]:
+    out = set()
+    for r in conflicts.itertuples(index=False):
+        if r.layer_a == kind and str(r.id_a) == NEW_ID:
+            out.add((r.rule_id, r.layer_b, str(r.id_b)))
+        elif r.layer_b == kind and str(r.id_b) == NEW_ID:
+            out.add((r.rule_id, r.layer_a, str(r.id_a)))
+    return out
+
+
+def assert_check_equals_run(project_path, plan: Plan, geometry, programme: dict, kind: str) -> None:
+    c = check_site(project_path, geometry, programme | {"id": NEW_ID}, kind=kind)
+    k, site = read_sites(geometry, programme | {"id": NEW_ID}, kind=kind, working_crs=plan.project.crs)
+    full = _full_run_with(plan, k, site)
+
+    # assignment: the same substations with the same shares
+    asg = full.assignment[(full.assignment[F.LAYER] == k) & (full.assignment[F.SITE_ID] == NEW_ID)]
+    served = asg[asg[F.SUBSTATION_ID].notna()].groupby(F.SUBSTATION_ID, sort=False)[F.SHARE].sum()
+    assert [s["substation_id"] for s in c.serving] == served.index.tolist()
+    assert [s["share"] for s in c.serving] == pytest.approx(served.tolist(), abs=1e-6)
+
+    # headroom after, per variant, substation and year; fits and first fit year by the one definition of short
+    h = full.headroom[full.headroom[F.DIRECTION] == F.OFFTAKE].set_index([F.VARIANT, F.SUBSTATION_ID, F.YEAR])
+    d = full.demand[(full.demand[F.LAYER] == k) & (full.demand[F.SITE_ID] == NEW_ID)]
+    for v, vd in c.variants.items():
+        site_mw = d[d[F.VARIANT] == v].set_index(F.YEAR)[F.OFFTAKE_MW]
+        fits_run = []
+        for y in vd["years"]:
+            assert y["site_mw"] == pytest.approx(site_mw[y["year"]], abs=1e-4)
+            after = [h.loc[(v, s["substation_id"], y["year"]), F.HEADROOM_MW] for s in y["substations"]]
+            assert [s["headroom_after_mw"] for s in y["substations"]] == pytest.approx(after, abs=1e-4)
+            fits_run.append(site_mw[y["year"]] <= 0 or (len(served) > 0 and not any(is_short(np.array(after)))))
+        assert [y["fits"] for y in vd["years"]] == fits_run
+        years = [y["year"] for y in vd["years"]]
+        ok_from = next((years[i] for i in range(len(years)) if all(fits_run[i:])), None)
+        if vd["verdict"]["key"] in ("fits", "fits_from"):
+            first_demand = next(yr for yr in years if site_mw[yr] > 0)
+            assert vd["first_fit_year"] == max(ok_from, first_demand)
+        elif vd["verdict"]["key"] == "does_not_fit":
+            assert not fits_run[-1]
+
+    # land-claim conflicts: the same rules against the same features
+    mine = {(i["rule_id"], i["other_layer"], i["other_id"]) for i in c.conflicts["items"]}
+    assert mine == (_conflict_set(full.conflicts.conflicts, k) if full.conflicts is not None else set())
+
+
+HEATING = ["gas", "hybrid", "all_electric", "heat_network"]
+CATEGORY = ["logistics", "light_industry", "heavy_industry", "offices", "mixed"]
+
+
+@st.composite
+def sites(draw):
+    kind = draw(st.sampled_from(["housing", "industrial", "charging"]))
+    where = draw(st.sampled_from(["anywhere", "anywhere", "natura2000"]))
+    if where == "natura2000":
+        x = draw(st.floats(NATURA[0], NATURA[1]))
+        y = draw(st.floats(NATURA[2], NATURA[3]))
+    else:
+        x = draw(st.floats(*X))
+        y = draw(st.floats(*Y))
+    x, y = round(x, 1), round(y, 1)
+    start = draw(st.integers(2025, 2041))
+    if kind == "housing":
+        r = draw(st.floats(40.0, 900.0))
+        prog = {"dwellings": draw(st.integers(1, 3000)), "heating": draw(st.sampled_from(HEATING)),
+                "start_year": start, "end_year": start + draw(st.integers(0, 4))}
+        if draw(st.booleans()):
+            prog["ev_share"] = draw(st.floats(0.0, 1.5))
+        geometry = f"{x},{y},{r:.1f}" if draw(st.booleans()) else shapely.box(x - r, y - r / 2, x + r, y + r / 2).wkt
+    elif kind == "industrial":
+        r = draw(st.floats(100.0, 1200.0))
+        prog = {"category": draw(st.sampled_from(CATEGORY)), "start_year": start}
+        if draw(st.booleans()):
+            prog["contracted_mw"] = draw(st.floats(0.5, 60.0))
+        geometry = shapely.box(x - r, y - r, x + r, y + r * 0.6).wkt
+    else:
+        prog = {"charge_points": draw(st.integers(1, 40)), "kw_per_point": draw(st.sampled_from([11.0, 22.0, 150.0, 350.0])),
+                "segment": draw(st.sampled_from(["passenger", "freight"])), "start_year": start}
+        geometry = f"{x},{y}"
+    return kind, geometry, prog
+
+
+@settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(case=sites(), which=st.sampled_from(["example", "vivet"]))
+def test_check_site_equals_a_run_with_the_site_added(plans, case, which):
+    kind, geometry, prog = case
+    path, plan = plans[which]
+    assert_check_equals_run(path, plan, geometry, prog, kind)
+
+
+# the cases the issue named, by hand: each must agree with the run
+
+
+@pytest.mark.parametrize("which", ["example", "vivet"])
+@pytest.mark.parametrize("kind, geometry, prog", [
+    # a charging hub inside the Natura 2000 area: run finds R14 for it
+    ("charging", "185500,442000", {"charge_points": 4, "kw_per_point": 150.0, "segment": "passenger",
+                                    "start_year": 2027}),
+    # straddling OS01 and OS02
+    ("housing", "POLYGON ((177200 432000, 178200 432000, 178200 432400, 177200 432400, 177200 432000))",
+     {"dwellings": 200, "heating": "gas", "ev_share": 0.3, "start_year": 2027, "end_year": 2028}),
+    # outside every service area, beyond the nearest-substation distance
+    ("housing", "120000,480000,200", {"dwellings": 50, "heating": "gas", "start_year": 2027}),
+    # outside the service areas but within reach of one: the part outside goes to the nearest substation
+    ("industrial", "POLYGON ((199000 440000, 201500 440000, 201500 441000, 199000 441000, 199000 440000))",
+     {"category": "logistics", "start_year": 2029}),
+    # on a business park (rule R01) and within reach of HV lines
+    ("housing", "183600,439100,120", {"dwellings": 400, "heating": "all_electric", "start_year": 2030}),
+])
+def test_named_cases_agree_with_the_run(plans, which, kind, geometry, prog):
+    path, plan = plans[which]
+    assert_check_equals_run(path, plan, geometry, prog, kind)
+
+
+def test_the_natura_hub_has_r14_in_both(plans):
+    path, plan = plans["vivet"]
+    c = check_site(path, "185500,442000", {"charge_points": 4, "kw_per_point": 150.0, "segment": "passenger",
+                                           "start_year": 2027, "id": NEW_ID}, kind="charging")
+    assert "R14" in {i["rule_id"] for i in c.conflicts["items"]}
+    # the VIVET-style substations have no transformers: the published capacity serves (not 'nothing')
+    sub = c.variants["basis"]["years"][0]["substations"][0]
+    assert sub["capacity_mw"] > 0
