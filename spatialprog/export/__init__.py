@@ -43,12 +43,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-from pyproj import CRS
 
-from ..errors import CRSError, OutputError
-from .catalog import GROUPS, ExportLayer, alias_nl, collect_layers, safe_name
+from ..errors import OutputError
+from .catalog import GROUPS, ExportLayer, alias_nl, safe_name
 from .qml import LayerStyle, build_style, raster_style_qml, style_qml, style_rule
 from .raster import write_cog
+from .styled import QGIS_CRS, export_layers
 
 if TYPE_CHECKING:
     from ..outputs import RunOutputs
@@ -70,9 +70,6 @@ __all__ = [
     "QGIS_CRS",
 ]
 
-QGIS_CRS = "EPSG:28992"
-
-
 def _timestamp(manifest: dict) -> str:
     """The run date as GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``)."""
     raw = manifest.get("run_date")
@@ -83,44 +80,6 @@ def _timestamp(manifest: dict) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _to_crs(layers: Mapping[str, gpd.GeoDataFrame], crs: str, what: str) -> dict[str, gpd.GeoDataFrame]:
-    out = {}
-    target = CRS.from_user_input(crs)
-    for name, gdf in layers.items():
-        if gdf.crs is None:
-            raise CRSError(f"{what} layer '{name}' has no CRS - the export needs {crs}; set it with "
-                           f"gdf.set_crs(...) before exporting")
-        out[name] = gdf if CRS.from_user_input(gdf.crs).equals(target) else gdf.to_crs(target)
-    return out
-
-
-def export_layers(outputs: RunOutputs, *, inputs: Mapping[str, gpd.GeoDataFrame] | None = None,
-                  crs: str = QGIS_CRS) -> list[tuple[ExportLayer, LayerStyle]]:
-    """The layers of the export with their generated styles (pure; shared by GeoPackage and PostGIS).
-
-    Parameters
-    ----------
-    outputs : RunOutputs
-    inputs : dict of str -> GeoDataFrame, optional
-        The validated input layers (``Plan.layers``).
-    crs : str
-        CRS of the export; layers in another CRS are transformed.
-
-    Returns
-    -------
-    list of (ExportLayer, LayerStyle)
-        In layer-tree order.
-    """
-    layers = _to_crs(outputs.layers, crs, "result")
-    ins = _to_crs(inputs, crs, "input") if inputs else None
-    entries = collect_layers(layers, outputs.tables, outputs.manifest, inputs=ins)
-    out = []
-    for e in entries:
-        cols = [c for c in e.data.columns if c != "geometry"]
-        out.append((e, build_style(e.kind, e.geometry_type, cols, e.aliases, values=e.data, name=e.name)))
-    return out
 
 
 def _atomic_tmp(dest: Path, suffix: str) -> Path:

@@ -23,6 +23,7 @@ import shapely
 
 from ..errors import OutputError
 from .qml import style_qml
+from .styled import export_layers
 
 if TYPE_CHECKING:
     from ..outputs import RunOutputs
@@ -100,7 +101,6 @@ def export_postgis(outputs: RunOutputs, dsn: str, *, schema: str = "spatialprog"
         from psycopg import sql
     except ImportError:
         raise OutputError("--postgis needs psycopg 3 - install it with: pip install \"psycopg[binary]\"") from None
-    from . import export_layers
 
     styled = export_layers(outputs, inputs=inputs)
     written = []
