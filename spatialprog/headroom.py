@@ -48,6 +48,7 @@ def is_short(headroom_mw):
 __all__ = [
     "SHORTFALL_AT_MW",
     "is_short",
+    "max_kv",
     "firm_capacity",
     "reinforcement_table",
     "GridState",
@@ -60,7 +61,14 @@ __all__ = [
 ]
 
 
-def _max_kv(v) -> float:
+def max_kv(v) -> float:
+    """The highest voltage in a text such as ``'150/20'`` (kV); NaN when there is none.
+
+    Examples
+    --------
+    >>> max_kv("150/20"), max_kv("10,5 kV")
+    (150.0, 10.5)
+    """
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return np.nan
     nums = [float(x) for x in re.findall(r"\d+(?:[.,]\d+)?", str(v).replace(",", "."))]
@@ -96,7 +104,7 @@ def firm_capacity(substations: pd.DataFrame, params: ParameterSet) -> pd.DataFra
     n = col("n_transformers")
     unit = col("transformer_mva")
     installed = (n * unit).where(n.notna() & unit.notna(), col("installed_mva"))
-    kv = substations["voltage_kv"].map(_max_kv) if "voltage_kv" in substations else pd.Series(np.nan, index=substations.index)
+    kv = substations["voltage_kv"].map(max_kv) if "voltage_kv" in substations else pd.Series(np.nan, index=substations.index)
     n1_kv = float(params["grid.n1_min_kv"])
     # N-1 applies when the station is at or above the threshold voltage (unknown voltage: conservative, applies)
     n1_applies = (kv.isna() | (kv >= n1_kv)) & (n >= 2) & unit.notna()

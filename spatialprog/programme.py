@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
-from .headroom import _max_kv, is_short
+from .headroom import is_short, max_kv
 from .params import ParameterSet
 
 __all__ = [
@@ -411,7 +411,7 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     rows = []
     for sid, r in short.iterrows():
         s = subs.loc[sid]
-        kv = _max_kv(s.get("voltage_kv"))
+        kv = max_kv(s.get("voltage_kv"))
         n = s.get("n_transformers")
         u = s.get("transformer_mva")
         published = pd.notna(s.get("firm_offtake_mva"))

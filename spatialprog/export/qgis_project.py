@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pyproj import CRS
 
 from .catalog import GROUPS, ExportLayer
-from .qml import QGIS_VERSION, LayerStyle, _el, _serialise, style_elements
+from .qml import QGIS_VERSION, LayerStyle, serialise_xml, style_elements, xml_el
 
 __all__ = ["ProjectRaster", "project_xml", "qgz_bytes", "layer_id", "srs_element"]
 
@@ -71,22 +71,22 @@ def _srs_parts(crs: str) -> tuple[tuple[str, str], ...]:
 
 def srs_element(crs: str = "EPSG:28992") -> ET.Element:
     """``<spatialrefsys>`` as QGIS writes it (WKT2, proj4, authid)."""
-    return _el("spatialrefsys", children=[_el(k, text=v) for k, v in _srs_parts(crs)])
+    return xml_el("spatialrefsys", children=[xml_el(k, text=v) for k, v in _srs_parts(crs)])
 
 
 def _extent(tag: str, b: Sequence[float]) -> ET.Element:
-    return _el(tag, children=[_el(k, text=f"{v:.3f}") for k, v in zip(("xmin", "ymin", "xmax", "ymax"), b,
+    return xml_el(tag, children=[xml_el(k, text=f"{v:.3f}") for k, v in zip(("xmin", "ymin", "xmax", "ymax"), b,
                                                                       strict=True)])
 
 
 def _metadata(ident: str, title: str, abstract: str, crs: str, keywords: Sequence[str], history: str
               ) -> ET.Element:
-    kw = _el("keywords", {"vocabulary": "spatialprog"}, children=[_el("keyword", text=k) for k in keywords])
-    return _el("resourceMetadata", children=[
-        _el("identifier", text=ident), _el("parentidentifier", text=""), _el("language", text="nl"),
-        _el("type", text="dataset"), _el("title", text=title), _el("abstract", text=abstract), kw,
-        _el("links"), _el("fees", text=""), _el("encoding", text=""), _el("crs", children=[srs_element(crs)]),
-        _el("extent"), _el("history", text=history),
+    kw = xml_el("keywords", {"vocabulary": "spatialprog"}, children=[xml_el("keyword", text=k) for k in keywords])
+    return xml_el("resourceMetadata", children=[
+        xml_el("identifier", text=ident), xml_el("parentidentifier", text=""), xml_el("language", text="nl"),
+        xml_el("type", text="dataset"), xml_el("title", text=title), xml_el("abstract", text=abstract), kw,
+        xml_el("links"), xml_el("fees", text=""), xml_el("encoding", text=""), xml_el("crs", children=[srs_element(crs)]),
+        xml_el("extent"), xml_el("history", text=history),
     ])
 
 
@@ -98,40 +98,40 @@ def _maplayer(layer: ExportLayer, style: LayerStyle, source: str, crs: str, hist
         attrs = {"type": "vector", "geometry": gname.get(base, "Polygon"), "wkbType": layer.geometry_type, **attrs}
     else:
         attrs = {"type": "vector", "geometry": "No geometry", "wkbType": "NoGeometry", **attrs}
-    ml = _el("maplayer", attrs)
+    ml = xml_el("maplayer", attrs)
     if layer.is_spatial and len(layer.data):
         ml.append(_extent("extent", layer.data.total_bounds))
-    ml.append(_el("id", text=layer_id(layer.name)))
-    ml.append(_el("datasource", text=source))
-    ml.append(_el("keywordList", children=[_el("value", text=layer.group)]))
-    ml.append(_el("layername", text=layer.title))
+    ml.append(xml_el("id", text=layer_id(layer.name)))
+    ml.append(xml_el("datasource", text=source))
+    ml.append(xml_el("keywordList", children=[xml_el("value", text=layer.group)]))
+    ml.append(xml_el("layername", text=layer.title))
     if layer.is_spatial:
-        ml.append(_el("srs", children=[srs_element(crs)]))
+        ml.append(xml_el("srs", children=[srs_element(crs)]))
     ml.append(_metadata(layer.name, layer.title, layer.abstract, crs, [layer.group, layer.source], history))
-    ml.append(_el("provider", {"encoding": "UTF-8"}, text="ogr"))
+    ml.append(xml_el("provider", {"encoding": "UTF-8"}, text="ogr"))
     ml.extend(children)
     return ml
 
 
 def _raster_maplayer(r: ProjectRaster, crs: str, history: str) -> ET.Element:
     root = ET.fromstring(r.qml.split("\n", 1)[1] if r.qml.startswith("<!DOCTYPE") else r.qml)
-    ml = _el("maplayer", {"type": "raster", "hasScaleBasedVisibilityFlag": "0", "minScale": "1e+08",
+    ml = xml_el("maplayer", {"type": "raster", "hasScaleBasedVisibilityFlag": "0", "minScale": "1e+08",
                           "maxScale": "0", "styleCategories": "AllStyleCategories"})
     ml.append(_extent("extent", r.extent))
-    ml.extend([_el("id", text=layer_id(r.name)), _el("datasource", text=r.path),
-               _el("keywordList", children=[_el("value", text=r.group)]), _el("layername", text=r.title),
-               _el("srs", children=[srs_element(crs)]),
+    ml.extend([xml_el("id", text=layer_id(r.name)), xml_el("datasource", text=r.path),
+               xml_el("keywordList", children=[xml_el("value", text=r.group)]), xml_el("layername", text=r.title),
+               xml_el("srs", children=[srs_element(crs)]),
                _metadata(r.name, r.title, r.abstract, crs, [r.group, "raster", *r.keywords], history),
-               _el("provider", text="gdal")])
+               xml_el("provider", text="gdal")])
     ml.extend(list(root))
     return ml
 
 
 def _tree_layer(lid: str, title: str, source: str, provider: str, visible: bool) -> ET.Element:
-    return _el("layer-tree-layer", {"id": lid, "name": title, "source": source, "providerKey": provider,
+    return xml_el("layer-tree-layer", {"id": lid, "name": title, "source": source, "providerKey": provider,
                                     "checked": "Qt::Checked" if visible else "Qt::Unchecked", "expanded": "0",
                                     "legend_exp": "", "patch_size": "-1,-1", "legend_split_behavior": "0"},
-               children=[_el("customproperties", children=[_el("Option")])])
+               children=[xml_el("customproperties", children=[xml_el("Option")])])
 
 
 def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str, *, title: str,
@@ -159,13 +159,13 @@ def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str
     -------
     str
     """
-    root = _el("qgis", {"projectname": title, "version": QGIS_VERSION, "saveUser": "spatialprog",
+    root = xml_el("qgis", {"projectname": title, "version": QGIS_VERSION, "saveUser": "spatialprog",
                         "saveUserFull": "spatialprog", "saveDateTime": save_datetime})
-    root.extend([_el("homePath", {"path": ""}), _el("title", text=title), _el("autotransaction", {"active": "0"}),
-                 _el("evaluateDefaultValues", {"active": "0"}), _el("trust", {"active": "0"}),
-                 _el("projectCrs", children=[srs_element(crs)])])
-    tree = _el("layer-tree-group", children=[_el("customproperties", children=[_el("Option")])])
-    projectlayers = _el("projectlayers")
+    root.extend([xml_el("homePath", {"path": ""}), xml_el("title", text=title), xml_el("autotransaction", {"active": "0"}),
+                 xml_el("evaluateDefaultValues", {"active": "0"}), xml_el("trust", {"active": "0"}),
+                 xml_el("projectCrs", children=[srs_element(crs)])])
+    tree = xml_el("layer-tree-group", children=[xml_el("customproperties", children=[xml_el("Option")])])
+    projectlayers = xml_el("projectlayers")
     order: list[str] = []
     bounds: list[Sequence[float]] = []
     entries: dict[str, list[tuple[ET.Element, ET.Element, str]]] = {g: [] for g in GROUPS}
@@ -187,14 +187,14 @@ def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str
     for g, items in entries.items():
         if not items:
             continue
-        grp = _el("layer-tree-group", {"name": GROUPS.get(g, g), "checked": "Qt::Checked", "expanded": "1"},
-                  children=[_el("customproperties", children=[_el("Option")])])
+        grp = xml_el("layer-tree-group", {"name": GROUPS.get(g, g), "checked": "Qt::Checked", "expanded": "1"},
+                  children=[xml_el("customproperties", children=[xml_el("Option")])])
         for tree_el, ml, lid in items:
             grp.append(tree_el)
             projectlayers.append(ml)
             order.append(lid)
         tree.append(grp)
-    tree.append(_el("custom-order", {"enabled": "0"}, children=[_el("item", text=i) for i in order]))
+    tree.append(xml_el("custom-order", {"enabled": "0"}, children=[xml_el("item", text=i) for i in order]))
     root.append(tree)
     if bounds:
         xs = [b[0] for b in bounds] + [b[2] for b in bounds]
@@ -202,24 +202,24 @@ def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str
         ext = (min(xs), min(ys), max(xs), max(ys))
     else:
         ext = (13000.0, 306000.0, 278000.0, 620000.0)  # the Netherlands in RD New
-    root.append(_el("mapcanvas", {"name": "theMapCanvas", "annotationsVisible": "1"}, children=[
-        _el("units", text="meters"), _extent("extent", ext), _el("rotation", text="0"),
-        _el("destinationsrs", children=[srs_element(crs)]), _el("rendermaptile", text="0")]))
+    root.append(xml_el("mapcanvas", {"name": "theMapCanvas", "annotationsVisible": "1"}, children=[
+        xml_el("units", text="meters"), _extent("extent", ext), xml_el("rotation", text="0"),
+        xml_el("destinationsrs", children=[srs_element(crs)]), xml_el("rendermaptile", text="0")]))
     root.append(projectlayers)
-    root.append(_el("layerorder", children=[_el("layer", {"id": i}) for i in order]))
-    props = _el("properties", children=[
-        _el("Paths", children=[_el("Absolute", {"type": "bool"}, text="false")]),
-        _el("SpatialRefSys", children=[_el("ProjectionsEnabled", {"type": "int"}, text="1")]),
-        _el("Measurement", children=[_el("DistanceUnits", {"type": "QString"}, text="meters"),
-                                     _el("AreaUnits", {"type": "QString"}, text="m2")]),
+    root.append(xml_el("layerorder", children=[xml_el("layer", {"id": i}) for i in order]))
+    props = xml_el("properties", children=[
+        xml_el("Paths", children=[xml_el("Absolute", {"type": "bool"}, text="false")]),
+        xml_el("SpatialRefSys", children=[xml_el("ProjectionsEnabled", {"type": "int"}, text="1")]),
+        xml_el("Measurement", children=[xml_el("DistanceUnits", {"type": "QString"}, text="meters"),
+                                     xml_el("AreaUnits", {"type": "QString"}, text="m2")]),
     ])
     root.append(props)
-    root.append(_el("projectMetadata", children=[
-        _el("identifier", text=""), _el("parentidentifier", text=""), _el("language", text="nl"),
-        _el("type", text="project"), _el("title", text=title), _el("abstract", text=history),
-        _el("links"), _el("author", text="spatialprog"), _el("creation", text=save_datetime),
+    root.append(xml_el("projectMetadata", children=[
+        xml_el("identifier", text=""), xml_el("parentidentifier", text=""), xml_el("language", text="nl"),
+        xml_el("type", text="project"), xml_el("title", text=title), xml_el("abstract", text=history),
+        xml_el("links"), xml_el("author", text="spatialprog"), xml_el("creation", text=save_datetime),
     ]))
-    return _serialise(root)
+    return serialise_xml(root)
 
 
 def qgz_bytes(qgs_xml: str, qgs_name: str) -> bytes:

@@ -38,6 +38,8 @@ __all__ = [
     "QGIS_VERSION",
     "RESULT_STYLES",
     "style_rule",
+    "xml_el",
+    "serialise_xml",
     "StyleRule",
     "LayerStyle",
     "build_style",
@@ -93,8 +95,9 @@ def _darker(hex_colour: str, f: float = 0.6) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _el(tag: str, attrib: dict[str, str] | None = None, text: str | None = None,
+def xml_el(tag: str, attrib: dict[str, str] | None = None, text: str | None = None,
         children: Iterable[ET.Element] = ()) -> ET.Element:
+    """An XML element with attributes, text and children (the QML and project writers' builder)."""
     e = ET.Element(tag, attrib or {})
     if text is not None:
         e.text = text
@@ -103,24 +106,24 @@ def _el(tag: str, attrib: dict[str, str] | None = None, text: str | None = None,
 
 
 def _option_map(props: dict[str, str]) -> ET.Element:
-    return _el("Option", {"type": "Map"},
-               children=[_el("Option", {"name": k, "value": v, "type": "QString"}) for k, v in props.items()])
+    return xml_el("Option", {"type": "Map"},
+               children=[xml_el("Option", {"name": k, "value": v, "type": "QString"}) for k, v in props.items()])
 
 
 def _empty_dd() -> ET.Element:
-    return _el("data_defined_properties", children=[_el("Option", {"type": "Map"}, children=[
-        _el("Option", {"name": "name", "value": "", "type": "QString"}),
-        _el("Option", {"name": "properties"}),
-        _el("Option", {"name": "type", "value": "collection", "type": "QString"}),
+    return xml_el("data_defined_properties", children=[xml_el("Option", {"type": "Map"}, children=[
+        xml_el("Option", {"name": "name", "value": "", "type": "QString"}),
+        xml_el("Option", {"name": "properties"}),
+        xml_el("Option", {"name": "type", "value": "collection", "type": "QString"}),
     ])])
 
 
 def _symbol_layer(cls: str, props: dict[str, str]) -> ET.Element:
     # QGIS >= 3.18 reads the Option map, older versions the prop list: write both
-    lyr = _el("layer", {"class": cls, "enabled": "1", "locked": "0", "pass": "0"})
+    lyr = xml_el("layer", {"class": cls, "enabled": "1", "locked": "0", "pass": "0"})
     lyr.append(_option_map(props))
     for k, v in props.items():
-        lyr.append(_el("prop", {"k": k, "v": v}))
+        lyr.append(xml_el("prop", {"k": k, "v": v}))
     lyr.append(_empty_dd())
     return lyr
 
@@ -129,7 +132,7 @@ def _symbol(family: str, name: str, colour: str, *, size: float | None = None, o
             fill_alpha: int = 255, no_fill: bool = False) -> ET.Element:
     """A simple marker, line or fill symbol."""
     stype = {"points": "marker", "lines": "line", "areas": "fill"}[family]
-    sym = _el("symbol", {"type": stype, "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"})
+    sym = xml_el("symbol", {"type": stype, "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"})
     sym.append(_empty_dd())
     edge = outline or _darker(colour)
     if family == "points":
@@ -207,17 +210,17 @@ def _categories(rule: StyleRule, kind: str | None, column: str, values: pd.Serie
 
 
 def _renderer_categorized(column: str, cats: list[tuple[str, str, str]], family: str, **sym) -> ET.Element:
-    r = _el("renderer-v2", {"type": "categorizedSymbol", "attr": column, "symbollevels": "0", "forceraster": "0",
+    r = xml_el("renderer-v2", {"type": "categorizedSymbol", "attr": column, "symbollevels": "0", "forceraster": "0",
                             "enableorderby": "0", "referencescale": "-1"})
-    categories = _el("categories")
-    symbols = _el("symbols")
+    categories = xml_el("categories")
+    symbols = xml_el("symbols")
     all_cats = [*cats, ("", "onbekend / overig", _NULL_COLOUR)]  # "" = all other values (and NULL)
     for i, (value, label, colour) in enumerate(all_cats):
-        categories.append(_el("category", {"value": value, "label": label, "symbol": str(i), "render": "true",
+        categories.append(xml_el("category", {"value": value, "label": label, "symbol": str(i), "render": "true",
                                            "type": "string"}))
         symbols.append(_symbol(family, str(i), colour, **sym))
-    r.extend([categories, symbols, _el("source-symbol", children=[_symbol(family, "0", _NULL_COLOUR, **sym)]),
-              _el("rotation"), _el("sizescale")])
+    r.extend([categories, symbols, xml_el("source-symbol", children=[_symbol(family, "0", _NULL_COLOUR, **sym)]),
+              xml_el("rotation"), xml_el("sizescale")])
     return r
 
 
@@ -228,61 +231,61 @@ def _renderer_graduated(column: str, family: str, **sym) -> ET.Element:
     bounds = [-1e6, *b, 1e6]
     labels = [f"tekort (< {b[0]:g} MW)", *[f"{lo:g} - {hi:g} MW" for lo, hi in zip(b, b[1:], strict=False)],
               f">= {b[-1]:g} MW"]
-    r = _el("renderer-v2", {"type": "graduatedSymbol", "attr": column, "graduatedMethod": "GraduatedColor",
+    r = xml_el("renderer-v2", {"type": "graduatedSymbol", "attr": column, "graduatedMethod": "GraduatedColor",
                             "symbollevels": "0", "forceraster": "0", "enableorderby": "0", "referencescale": "-1"})
-    ranges = _el("ranges")
-    symbols = _el("symbols")
+    ranges = xml_el("ranges")
+    symbols = xml_el("symbols")
     for i, (lo, hi, label) in enumerate(zip(bounds[:-1], bounds[1:], labels, strict=True)):
-        ranges.append(_el("range", {"lower": f"{lo:.6f}", "upper": f"{hi:.6f}", "label": label, "symbol": str(i),
+        ranges.append(xml_el("range", {"lower": f"{lo:.6f}", "upper": f"{hi:.6f}", "label": label, "symbol": str(i),
                                     "render": "true"}))
         symbols.append(_symbol(family, str(i), colours[min(i, len(colours) - 1)], **sym))
-    method = _el("classificationMethod", {"id": "Custom"}, children=[
-        _el("symmetricMode", {"enabled": "0", "symmetrypoint": "0", "astride": "0"}),
-        _el("labelFormat", {"format": "%1 - %2", "labelprecision": "1", "trimtrailingzeroes": "1"}),
+    method = xml_el("classificationMethod", {"id": "Custom"}, children=[
+        xml_el("symmetricMode", {"enabled": "0", "symmetrypoint": "0", "astride": "0"}),
+        xml_el("labelFormat", {"format": "%1 - %2", "labelprecision": "1", "trimtrailingzeroes": "1"}),
     ])
-    r.extend([ranges, symbols, _el("source-symbol", children=[_symbol(family, "0", _NULL_COLOUR, **sym)]), method,
-              _el("rotation"), _el("sizescale")])
+    r.extend([ranges, symbols, xml_el("source-symbol", children=[_symbol(family, "0", _NULL_COLOUR, **sym)]), method,
+              xml_el("rotation"), xml_el("sizescale")])
     return r
 
 
 def _renderer_single(family: str, colour: str, **sym) -> ET.Element:
-    r = _el("renderer-v2", {"type": "singleSymbol", "symbollevels": "0", "forceraster": "0", "enableorderby": "0",
+    r = xml_el("renderer-v2", {"type": "singleSymbol", "symbollevels": "0", "forceraster": "0", "enableorderby": "0",
                             "referencescale": "-1"})
-    r.extend([_el("symbols", children=[_symbol(family, "0", colour, **sym)]), _el("rotation"), _el("sizescale")])
+    r.extend([xml_el("symbols", children=[_symbol(family, "0", colour, **sym)]), xml_el("rotation"), xml_el("sizescale")])
     return r
 
 
 def _labeling(field: str, family: str, *, size: float = 9.0, colour: str = "#202020") -> ET.Element:
     expr = f'coalesce("{field}", "id")'
-    text_style = _el("text-style", {
+    text_style = xml_el("text-style", {
         "fieldName": expr, "isExpression": "1", "fontFamily": "Sans Serif", "fontSize": f"{size:g}",
         "fontSizeUnit": "Point", "textColor": _rgba(colour), "textOpacity": "1", "fontWeight": "50",
         "namedStyle": "Regular", "blendMode": "0", "multilineHeight": "1", "previewBkgrdColor": "255,255,255,255",
-    }, children=[_el("text-buffer", {"bufferDraw": "1", "bufferSize": "0.8", "bufferSizeUnits": "MM",
+    }, children=[xml_el("text-buffer", {"bufferDraw": "1", "bufferSize": "0.8", "bufferSizeUnits": "MM",
                                      "bufferColor": "255,255,255,255", "bufferOpacity": "0.8", "bufferNoFill": "1",
                                      "bufferJoinStyle": "128", "bufferBlendMode": "0"})])
     placement = {"points": "6", "lines": "2", "areas": "0"}[family]  # ordered around point / curved / horizontal
-    settings = _el("settings", {"calloutType": "simple"}, children=[
+    settings = xml_el("settings", {"calloutType": "simple"}, children=[
         text_style,
-        _el("text-format", {"multilineAlign": "3", "wrapChar": "", "autoWrapLength": "0"}),
-        _el("placement", {"placement": placement, "dist": "1.5", "distUnits": "MM", "offsetType": "0",
+        xml_el("text-format", {"multilineAlign": "3", "wrapChar": "", "autoWrapLength": "0"}),
+        xml_el("placement", {"placement": placement, "dist": "1.5", "distUnits": "MM", "offsetType": "0",
                           "quadOffset": "4", "priority": "5", "centroidInside": "1",
                           "predefinedPositionOrder": "TR,TL,BR,BL,R,L,TSR,BSR",
                           "layerType": {"points": "PointGeometry", "lines": "LineGeometry",
                                         "areas": "PolygonGeometry"}[family]}),
-        _el("rendering", {"drawLabels": "1", "obstacle": "1", "obstacleFactor": "1", "obstacleType": "1",
+        xml_el("rendering", {"drawLabels": "1", "obstacle": "1", "obstacleFactor": "1", "obstacleType": "1",
                           "displayAll": "0", "upsidedownLabels": "0", "labelPerPart": "0", "mergeLines": "0",
                           "scaleVisibility": "0", "fontLimitPixelSize": "0", "zIndex": "0"}),
     ])
-    return _el("labeling", {"type": "simple"}, children=[settings])
+    return xml_el("labeling", {"type": "simple"}, children=[settings])
 
 
 def _value_map(pairs: list[tuple[str, str]]) -> ET.Element:
-    items = [_el("Option", {"type": "Map"}, children=[_el("Option", {"name": label, "value": value,
+    items = [xml_el("Option", {"type": "Map"}, children=[xml_el("Option", {"name": label, "value": value,
                                                                      "type": "QString"})])
              for value, label in pairs]
-    return _el("editWidget", {"type": "ValueMap"}, children=[_el("config", children=[
-        _el("Option", {"type": "Map"}, children=[_el("Option", {"name": "map", "type": "List"}, children=items)])
+    return xml_el("editWidget", {"type": "ValueMap"}, children=[xml_el("config", children=[
+        xml_el("Option", {"type": "Map"}, children=[xml_el("Option", {"name": "map", "type": "List"}, children=items)])
     ])])
 
 
@@ -290,16 +293,16 @@ def _fields(columns: Sequence[str], aliases: dict[str, str], kind: str | None) -
     """``<fieldConfiguration>`` (value maps for status fields) and ``<aliases>``."""
     sc = load_status_classes()
     status_pairs = [(r.status, r.label_nl) for r in sc.itertuples()]
-    fc = _el("fieldConfiguration")
-    al = _el("aliases")
+    fc = xml_el("fieldConfiguration")
+    al = xml_el("aliases")
     for i, c in enumerate(["fid", *columns]):
-        f = _el("field", {"name": c, "configurationFlags": "None"})
+        f = xml_el("field", {"name": c, "configurationFlags": "None"})
         if c == "status" or (c.startswith("status_") and c != "status_label"):
             f.append(_value_map(status_pairs))
         else:
-            f.append(_el("editWidget", {"type": ""}, children=[_el("config", children=[_el("Option")])]))
+            f.append(xml_el("editWidget", {"type": ""}, children=[xml_el("config", children=[xml_el("Option")])]))
         fc.append(f)
-        al.append(_el("alias", {"field": c, "index": str(i), "name": aliases.get(c, "")}))
+        al.append(xml_el("alias", {"field": c, "index": str(i), "name": aliases.get(c, "")}))
     return [fc, al]
 
 
@@ -367,14 +370,14 @@ def build_style(kind: str | None, geometry_type: str | None, columns: Sequence[s
             elements.append(_labeling(rule.label, family, size=10.0 if kind == "substations" else 9.0,
                                       colour="#202020" if kind == "substations" else "#505050"))
             labels = rule.label
-        elements.append(_el("blendMode", text="0"))
-        elements.append(_el("featureBlendMode", text="0"))
-        elements.append(_el("layerOpacity", text="1"))
+        elements.append(xml_el("blendMode", text="0"))
+        elements.append(xml_el("featureBlendMode", text="0"))
+        elements.append(xml_el("layerOpacity", text="1"))
     elements.extend(_fields(columns, aliases, kind))
     display = "name" if "name" in columns else ("id" if "id" in columns else (columns[0] if columns else ""))
     if display:
-        elements.append(_el("previewExpression", text=f'"{display}"'))
-    elements.append(_el("layerGeometryType", text=_GEOM_CODE[family]))
+        elements.append(xml_el("previewExpression", text=f'"{display}"'))
+    elements.append(xml_el("layerGeometryType", text=_GEOM_CODE[family]))
     return LayerStyle(renderer, column, labels, elements)
 
 
@@ -389,16 +392,17 @@ def style_elements(style: LayerStyle) -> tuple[dict[str, str], list[ET.Element]]
     return _root_attrs(style), style.elements
 
 
-def _serialise(root: ET.Element) -> str:
+def serialise_xml(root: ET.Element) -> str:
+    """The XML text of an element tree, as QGIS writes it."""
     ET.indent(root, space="  ")
     return DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def style_qml(style: LayerStyle) -> str:
     """The style as a QML document (text)."""
-    root = _el("qgis", _root_attrs(style))
+    root = xml_el("qgis", _root_attrs(style))
     root.extend(style.elements)
-    return _serialise(root)
+    return serialise_xml(root)
 
 
 def raster_style_qml(vmin: float, vmax: float, *, colours: Sequence[str] = ("#e30613", "#ffd400", "#8cc63f"),
@@ -429,32 +433,32 @@ def raster_style_qml(vmin: float, vmax: float, *, colours: Sequence[str] = ("#e3
         labs = list(labels) if labels else [f"{s:g}" for s in stops]
         items = list(zip(stops, labs, colours, strict=True))
         ramp_type, lo, hi = "INTERPOLATED", vmin, vmax
-    shader = _el("colorrampshader", {"colorRampType": ramp_type, "classificationMode": "1", "clip": "0",
+    shader = xml_el("colorrampshader", {"colorRampType": ramp_type, "classificationMode": "1", "clip": "0",
                                      "minimumValue": f"{lo:g}", "maximumValue": f"{hi:g}", "labelPrecision": "2"},
-                 children=[_el("item", {"value": f"{v:g}", "label": lab, "color": c, "alpha": "255"})
+                 children=[xml_el("item", {"value": f"{v:g}", "label": lab, "color": c, "alpha": "255"})
                            for v, lab, c in items])
-    renderer = _el("rasterrenderer", {"type": "singlebandpseudocolor", "band": "1", "opacity": "1",
+    renderer = xml_el("rasterrenderer", {"type": "singlebandpseudocolor", "band": "1", "opacity": "1",
                                       "alphaBand": "-1", "classificationMin": f"{lo:g}",
                                       "classificationMax": f"{hi:g}", "nodataColor": ""}, children=[
-        _el("rasterTransparency"),
-        _el("minMaxOrigin", children=[_el("limits", text="None"), _el("extent", text="WholeRaster"),
-                                      _el("statAccuracy", text="Estimated"),
-                                      _el("cumulativeCutLower", text="0.02"),
-                                      _el("cumulativeCutUpper", text="0.98"), _el("stdDevFactor", text="2")]),
-        _el("rastershader", children=[shader]),
+        xml_el("rasterTransparency"),
+        xml_el("minMaxOrigin", children=[xml_el("limits", text="None"), xml_el("extent", text="WholeRaster"),
+                                      xml_el("statAccuracy", text="Estimated"),
+                                      xml_el("cumulativeCutLower", text="0.02"),
+                                      xml_el("cumulativeCutUpper", text="0.98"), xml_el("stdDevFactor", text="2")]),
+        xml_el("rastershader", children=[shader]),
     ])
-    pipe = _el("pipe", children=[
-        _el("provider", children=[_el("resampling", {"enabled": "false", "maxOversampling": "2",
+    pipe = xml_el("pipe", children=[
+        xml_el("provider", children=[xml_el("resampling", {"enabled": "false", "maxOversampling": "2",
                                                      "zoomedInResamplingMethod": "nearestNeighbour",
                                                      "zoomedOutResamplingMethod": "nearestNeighbour"})]),
         renderer,
-        _el("brightnesscontrast", {"brightness": "0", "contrast": "0", "gamma": "1"}),
-        _el("huesaturation", {"saturation": "0", "grayscaleMode": "0", "colorizeOn": "0", "colorizeRed": "255",
+        xml_el("brightnesscontrast", {"brightness": "0", "contrast": "0", "gamma": "1"}),
+        xml_el("huesaturation", {"saturation": "0", "grayscaleMode": "0", "colorizeOn": "0", "colorizeRed": "255",
                               "colorizeGreen": "128", "colorizeBlue": "128", "colorizeStrength": "100",
                               "invertColors": "0"}),
-        _el("rasterresampler", {"maxOversampling": "2"}),
+        xml_el("rasterresampler", {"maxOversampling": "2"}),
     ])
-    root = _el("qgis", {"version": QGIS_VERSION, "styleCategories": "AllStyleCategories",
+    root = xml_el("qgis", {"version": QGIS_VERSION, "styleCategories": "AllStyleCategories",
                         "hasScaleBasedVisibilityFlag": "0", "minScale": "1e+08", "maxScale": "0"},
-               children=[pipe, _el("blendMode", text="0")])
-    return _serialise(root)
+               children=[pipe, xml_el("blendMode", text="0")])
+    return serialise_xml(root)
