@@ -113,3 +113,21 @@ def test_computation_opens_no_files(module):
               for n in ast.walk(tree) if isinstance(n, ast.Call)}
     assert not called & {"open", "read_csv", "read_layer", "data_dir", "read_dataframe", "read_text",
                          "read_reference", "load_rules", "load_parameters", "load_status_classes"}, module
+
+
+def test_no_private_names_imported_across_modules():
+    mods = _modules()
+    bad = []
+    for name, f in mods.items():
+        pkg = name if f.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for n in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(n, ast.ImportFrom) and (n.level or (n.module or "").startswith("spatialprog")):
+                base = n.module or ""
+                if n.level:
+                    parts = pkg.split(".")[: len(pkg.split(".")) - (n.level - 1)]
+                    base = ".".join(parts + ([base] if base else []))
+                for a in n.names:
+                    # a package's own private module (maps._data) is its business; a private name is not
+                    if a.name.startswith("_") and f"{base}.{a.name}" not in mods:
+                        bad.append(f"{name}: from {base} import {a.name}")
+    assert bad == []
