@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,23 +15,15 @@ from click.testing import CliRunner
 
 from spatialprog.cli import cli
 
-from .conftest import write_tiny_project
+from .conftest import EXAMPLE, write_tiny_project
 
 
 def invoke(*args):
     return CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def example_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "out"
-    r = CliRunner().invoke(cli, ["run", "layers/example_region.toml", "--out", str(out)], obj={})
-    assert r.exit_code == 0, r.output
-    return out, r.output
-
-
-def test_run_writes_every_output(example_out):
-    out, output = example_out
+def test_run_writes_every_output(example_run):
+    out, output = example_run.out, example_run.output
     names = {p.name for p in out.iterdir()}
     assert {"results.gpkg", "headroom.csv", "headroom.xlsx", "demand.csv", "assignment.csv", "shortfall.csv",
             "notices.csv", "manifest.json"} <= names
@@ -46,9 +39,15 @@ def test_run_writes_every_output(example_out):
     assert "Least offtake headroom" in output and "OS10" in output
 
 
-def test_manifest_has_checksums_parameters_versions(example_out):
-    out, _ = example_out
-    m = json.loads((out / "manifest.json").read_text())
+def test_variant_option_runs_only_that_variant(example_run_bare):
+    h = pd.read_csv(example_run_bare.out / "headroom.csv")
+    assert set(h["variant"]) == {"basis"}
+    assert len(h) == 12 * 16 * 2  # substations x years x directions
+    assert set(pd.read_csv(example_run_bare.out / "shortfall.csv")["variant"]) == {"basis"}
+
+
+def test_manifest_has_checksums_parameters_versions(example_run):
+    m = json.loads((example_run.out / "manifest.json").read_text())
     assert m["fictional_data"] is True
     assert {i["role"] for i in m["inputs"]} >= {"project", "layers.substations", "layers.housing_sites"}
     assert all(len(i["sha256"]) == 64 for i in m["inputs"])
@@ -58,12 +57,16 @@ def test_manifest_has_checksums_parameters_versions(example_out):
     assert {"geopandas", "shapely", "gdal", "pyproj", "spatialprog"} <= set(m["versions"])
 
 
-def test_same_inputs_same_outputs(example_out, tmp_path):
-    out, _ = example_out
-    r = invoke("run", "layers/example_region.toml", "--out", str(tmp_path / "again"))
+def test_same_inputs_same_outputs(example_run, tmp_path):
+    """A second run (without maps and QGIS export, which do not feed the tables) gives every table byte for byte."""
+    again = tmp_path / "again"
+    r = invoke("run", str(EXAMPLE), "--out", str(again), "--no-maps", "--no-qgis")
     assert r.exit_code == 0
-    for name in ("headroom.csv", "demand.csv", "assignment.csv", "shortfall.csv"):
-        assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+    tables = sorted(p.name for p in example_run.out.glob("*.csv"))
+    assert {"headroom.csv", "demand.csv", "assignment.csv", "shortfall.csv", "programme.csv"} <= set(tables)
+    assert sorted(p.name for p in again.glob("*.csv")) == tables
+    for name in tables:
+        assert (example_run.out / name).read_bytes() == (again / name).read_bytes(), name
 
 
 def test_validate_ok():
@@ -92,18 +95,17 @@ def test_user_error_is_one_line_exit_2_and_nothing_written(tmp_path, tiny_housin
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert lines == ["error: layers.housing_sites, feature H2, field 'dwellings': value -40 is below the minimum 0 - "
                      "dwellings must be >= 0"]
-    assert not out.exists() or not any(out.iterdir())
+    assert not out.exists()  # the project is checked before anything is written
 
 
-def test_failed_run_leaves_previous_outputs_intact(tmp_path, tiny_housing):
-    toml = write_tiny_project(tmp_path, housing=tiny_housing)
+def test_failed_run_leaves_previous_outputs_intact(example_run, tmp_path, tiny_housing):
     out = tmp_path / "out"
-    assert run_cli("run", str(toml), "--out", str(out)).returncode == 0
+    shutil.copytree(example_run.out, out)  # the previous outputs: a full run, maps and QGIS export included
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    # break the project: a housing site with an unknown heating type
+    # a broken project: a housing site with an unknown heating type
     bad = tiny_housing.copy()
     bad.loc[0, "heating"] = "stoom"
-    write_tiny_project(tmp_path, housing=bad)
+    toml = write_tiny_project(tmp_path, housing=bad)
     p = run_cli("run", str(toml), "--out", str(out))
     assert p.returncode == 2 and "unknown value 'stoom'" in p.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -135,7 +137,8 @@ def test_tiny_project_numbers(tmp_path, tiny_housing):
     toml = write_tiny_project(tmp_path, housing=tiny_housing,
                               extra='[parameters]\n"growth.offtake_pct_per_year" = 0.0\n')
     out = tmp_path / "out"
-    assert invoke("run", str(toml), "--out", str(out)).exit_code == 0
+    p = run_cli("run", str(toml), "--out", str(out), "--no-maps", "--no-qgis")  # as a user runs it
+    assert p.returncode == 0, p.stderr
     h = pd.read_csv(out / "headroom.csv")
     h = h[(h.year == 2030) & (h.direction == "offtake")].set_index("substation_id")
     assert h.loc["A", "headroom_mw"] == pytest.approx(19.455)
@@ -146,7 +149,7 @@ def test_tiny_project_numbers(tmp_path, tiny_housing):
 def test_voronoi_when_no_service_areas(tmp_path, tiny_housing):
     toml = write_tiny_project(tmp_path, housing=tiny_housing, areas=False)
     out = tmp_path / "out"
-    r = invoke("run", str(toml), "--out", str(out))
+    r = invoke("run", str(toml), "--out", str(out), "--no-maps", "--no-qgis")
     assert r.exit_code == 0
     a = pd.read_csv(out / "assignment.csv")
     assert set(a["method"]) == {"voronoi"}
