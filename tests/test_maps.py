@@ -18,26 +18,20 @@ from spatialprog import fields as F
 from spatialprog.cli import cli
 from spatialprog.maps import MAP_HTML, write_maps
 from spatialprog.maps import _data as D
-from spatialprog.maps.interactive import LAYER_TITLES_NL, interactive_html
+from spatialprog.maps.interactive import interactive_html
 from spatialprog.maps.static import _nice_length, static_figures
 from spatialprog.outputs import RunOutputs, write_run
-from spatialprog.pipeline import compute, read_plan
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "layers" / "example_region.toml"
+from .conftest import EXAMPLE, LAYER_TITLES, NO_DATA_NL, STATUS_NL, rgb
+
 RUN_DATE = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 CDN_HOSTS = ("cdn.jsdelivr", "unpkg.com", "cdnjs.cloudflare", "code.jquery", "bootstrapcdn", "d3js.org",
              "googleapis", "rawcdn", "raw.githubusercontent", "openstreetmap")
 
 
 @pytest.fixture(scope="module")
-def result():
-    return compute(read_plan(EXAMPLE))
-
-
-@pytest.fixture(scope="module")
-def outputs(result) -> RunOutputs:
-    return RunOutputs.from_result(result, run_date=RUN_DATE)
+def outputs(example_result) -> RunOutputs:
+    return RunOutputs.from_result(example_result, run_date=RUN_DATE)
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +88,15 @@ def test_html_inlines_leaflet_and_markercluster(html_text):
 
 
 def test_html_has_dutch_layers_title_legend(html_text, outputs):
-    titles = LAYER_TITLES_NL()
-    for key in ("service_areas", "substations", "housing_sites", "industrial_zones", "charging_hubs",
-                "heat_networks", "generation"):
-        assert json.dumps(titles[key])[1:-1] in html_text, titles[key]
+    for title in LAYER_TITLES.values():
+        assert json.dumps(title)[1:-1] in html_text, title
     # the example region has land-claim conflicts; a result without a ranking has no programme layer
     assert "Conflicten" in html_text and "Programma (rangorde)" not in html_text
     assert outputs.project_name in html_text
     assert "14 maart 2026" in html_text
     assert "Fictieve gegevens" in html_text
-    for c in D.status_classes():
-        assert c.label_nl in html_text and c.colour in html_text
+    for label, colour in [*STATUS_NL.values(), NO_DATA_NL[1:]]:
+        assert label in html_text and colour in html_text, label
     assert 'id="sp-year"' in html_text and 'id="sp-direction"' in html_text and 'id="sp-variant"' in html_text
     assert '"maxZoom": 18' in html_text
 
@@ -129,6 +121,11 @@ def test_status_data_matches_headroom_table(html_text, outputs):
         yi = data["years"].index(r.year)
         assert codes[int(data["status"][r.variant][r.direction][yi][i])] == r.status
         assert data["headroom"][r.variant][r.direction][yi][i] == pytest.approx(r.headroom_mw, abs=0.051)
+    # by hand (test_example_region.py): OS06 2030 has 0.67 MW left of 40 MW, OS07 is 0.095 MW short in 2028
+    for sid, year, status, mw in (("OS06", 2030, "waarschuwing", 0.7), ("OS07", 2028, "congestie", -0.1)):
+        i, yi = data["subs"].index(sid), data["years"].index(year)
+        assert codes[int(data["status"]["basis"]["offtake"][yi][i])] == status
+        assert data["headroom"]["basis"]["offtake"][yi][i] == pytest.approx(mw)
 
 
 def test_basemap_only_when_asked(outputs, html_text):
@@ -182,23 +179,28 @@ def _status_pixels(png: Path) -> dict[str, int]:
     with Image.open(png) as im:
         img = np.asarray(im.convert("RGB")).astype(int)
     out = {}
-    for c in D.status_classes()[:-1]:
-        rgb = np.array([int(c.colour[i:i + 2], 16) for i in (1, 3, 5)])
-        out[c.code] = int((np.abs(img - rgb).max(axis=2) <= 8).sum())
+    for code, (_, colour) in STATUS_NL.items():
+        out[code] = int((np.abs(img - np.array(rgb(colour))).max(axis=2) <= 8).sum())
     return out
 
 
-def test_write_maps_files_nonblank(outputs, tmp_path):
-    files = write_maps(outputs, tmp_path)
+@pytest.fixture(scope="module")
+def maps(outputs, tmp_path_factory) -> list[Path]:
+    """The maps of the example run, written once (read only)."""
+    return write_maps(outputs, tmp_path_factory.mktemp("maps"))
+
+
+def test_write_maps_files_nonblank(maps):
+    files, folder = maps, maps[0].parent
     assert files[0].name == MAP_HTML
     assert [p.name for p in files] == [MAP_HTML, "netruimte_afname.png", "netruimte_afname.pdf",
                                        "netruimte_invoeding.png", "netruimte_invoeding.pdf", "conflicten.png",
                                        "conflicten.pdf"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".staging")]
     for p in files:
         assert p.stat().st_size > 10_000, p
     assert files[2].read_bytes().startswith(b"%PDF")
-    px = _status_pixels(tmp_path / "netruimte_afname.png")
+    px = _status_pixels(folder / "netruimte_afname.png")
     # the 2040 offtake panel of the example has congested areas, the 2025 one areas with room
     assert px["congestie"] > 20_000 and px["ruimte"] > 20_000
     from PIL import Image
@@ -208,12 +210,11 @@ def test_write_maps_files_nonblank(outputs, tmp_path):
     assert (w, h) == (2338, 1654)  # A4 landscape at 200 dpi
 
 
-def test_static_maps_deterministic(outputs, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    write_maps(outputs, a)
-    write_maps(outputs, b)
-    for name in ("map.html", "netruimte_afname.png", "netruimte_afname.pdf"):
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+def test_static_maps_deterministic(outputs, maps, tmp_path):
+    again = write_maps(outputs, tmp_path)
+    assert [p.name for p in again] == [p.name for p in maps]
+    for a, b in zip(maps, again, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
 
 
 def test_static_figures_keys(outputs):
@@ -233,8 +234,8 @@ def test_nice_scale_lengths():
 # CLI
 
 
-def test_cli_map_from_run_folder_does_not_recompute(result, tmp_path, monkeypatch):
-    write_run(result, tmp_path, run_date=RUN_DATE)
+def test_cli_map_from_run_folder_does_not_recompute(example_result, tmp_path, monkeypatch):
+    write_run(example_result, tmp_path, run_date=RUN_DATE)
     import spatialprog.pipeline as pipeline
 
     def boom(*a, **k):
@@ -262,24 +263,15 @@ def test_cli_map_bad_source(tmp_path):
     assert r.exit_code == 2 and "not the output folder of a run" in r.output
 
 
-def test_cli_run_writes_maps_unless_no_maps(tmp_path):
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(tmp_path / "a"), "--variant", "basis"], obj={})
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "a" / MAP_HTML).is_file() and (tmp_path / "a" / "netruimte_afname.pdf").is_file()
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(tmp_path / "b"), "--no-maps"], obj={})
-    assert r.exit_code == 0, r.output
-    assert not (tmp_path / "b" / MAP_HTML).exists()
+def test_cli_run_writes_maps_unless_no_maps(example_run, example_run_bare):
+    assert (example_run.out / MAP_HTML).is_file() and (example_run.out / "netruimte_afname.pdf").is_file()
+    assert not (example_run_bare.out / MAP_HTML).exists()  # --no-maps
+    assert not list(example_run_bare.out.glob("*.png")) and not list(example_run_bare.out.glob("*.pdf"))
 
 
-def test_full_run_shows_the_ranked_programme(tmp_path):
+def test_full_run_shows_the_ranked_programme(example_run):
     """`run` ranks before it draws: the map and the static maps show the base variant's programme."""
-    from click.testing import CliRunner
-
-    from spatialprog.cli import cli
-
-    out = tmp_path / "out"
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(out), "--no-qgis"], obj={})
-    assert r.exit_code == 0, r.output
+    out = example_run.out
     o = RunOutputs.read(out)
     prog = D.programme_frame(o)
     table = pd.read_csv(out / "programme.csv")
