@@ -81,6 +81,7 @@ def test_help_with_examples(cmd):
 
 
 def run_cli(*args, cwd=None):
+    """``python -m spatialprog ARGS`` in a process of its own: what a user sees (``invoke`` runs in this one)."""
     return subprocess.run([sys.executable, "-m", "spatialprog", *args], capture_output=True, text=True, cwd=cwd)
 
 
@@ -106,23 +107,23 @@ def test_failed_run_leaves_previous_outputs_intact(example_run, tmp_path, tiny_h
     bad = tiny_housing.copy()
     bad.loc[0, "heating"] = "stoom"
     toml = write_tiny_project(tmp_path, housing=bad)
-    p = run_cli("run", str(toml), "--out", str(out))
-    assert p.returncode == 2 and "unknown value 'stoom'" in p.stderr
+    r = invoke("run", str(toml), "--out", str(out))
+    assert r.exit_code == 2 and "unknown value 'stoom'" in r.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_project_errors_exit_2(tmp_path):
-    p = run_cli("validate", str(tmp_path / "nope.toml"))
-    assert p.returncode == 2 and "does not exist" in p.stderr and "Traceback" not in p.stderr
+    r = invoke("validate", str(tmp_path / "nope.toml"))
+    assert r.exit_code == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
     t = tmp_path / "p.toml"
     t.write_text('[layers.substations]\npath = "x.gpkg"\nfoo = 1\n')
-    p = run_cli("validate", str(t))
-    assert p.returncode == 2
-    assert p.stderr.strip() == "error: p.toml: layers.substations.foo: unknown key 'foo' - check its spelling against " \
+    r = invoke("validate", str(t))
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: p.toml: layers.substations.foo: unknown key 'foo' - check its spelling against " \
                                "the README's project-file section"
     t.write_text('[layers.substations]\npath = "missing.gpkg"\n')
-    p = run_cli("validate", str(t))
-    assert p.returncode == 2 and "layers.substations: file" in p.stderr and "does not exist" in p.stderr
+    r = invoke("validate", str(t))
+    assert r.exit_code == 2 and "layers.substations: file" in r.stderr and "does not exist" in r.stderr
 
 
 def test_tiny_project_numbers(tmp_path, tiny_housing):
@@ -165,7 +166,7 @@ def test_error_text_with_brackets_is_printed_as_is(tmp_path):
                  'columns = { id = "code", peak_offtake_mw = "piek_afname_mw", installed_mva = "totaal_mva", '
                  'n_transformers = "aantal_trafo", transformer_mva = "trafo_mva" }\n'
                  '[ranking.weights]\nshortfal_offtake_mw = 2\n')
-    p = run_cli("validate", str(t))
-    assert p.returncode == 2
+    r = invoke("validate", str(t))
+    assert r.exit_code == 2
     assert "p.toml: [ranking.weights] shortfal_offtake_mw: unknown criterion; did you mean 'shortfall_offtake_mw'?" \
-        in p.stderr
+        in r.stderr
