@@ -312,9 +312,9 @@ def test_conflicts_and_programme_groups_when_present(outputs, tmp_path):
 # ---- determinism and atomic writes -----------------------------------------------------
 
 
-def test_deterministic(outputs, plan, tmp_path):
-    a = export_qgis(outputs, tmp_path / "a" / "spatialprog.gpkg", inputs=plan.layers)
-    b = export_qgis(outputs, tmp_path / "b" / "spatialprog.gpkg", inputs=plan.layers)
+def test_deterministic(exported, outputs, plan, tmp_path):
+    a = exported
+    b = export_qgis(outputs, tmp_path / "spatialprog.gpkg", inputs=plan.layers)
     assert a.with_suffix(".qgz").read_bytes() == b.with_suffix(".qgz").read_bytes()
     q = "SELECT f_table_name, styleQML, update_time FROM layer_styles ORDER BY id"
     assert _sql(a, q) == _sql(b, q)
@@ -322,8 +322,10 @@ def test_deterministic(outputs, plan, tmp_path):
     assert _sql(a, q) == _sql(b, q)
 
 
-def test_failed_export_leaves_the_previous_file(outputs, tmp_path, monkeypatch):
-    dest = export_qgis(outputs, tmp_path / "spatialprog.gpkg")
+def test_failed_export_leaves_the_previous_file(exported, outputs, tmp_path, monkeypatch):
+    dest = tmp_path / "spatialprog.gpkg"
+    shutil.copy(exported, dest)
+    shutil.copy(exported.with_suffix(".qgz"), dest.with_suffix(".qgz"))
     before = dest.read_bytes()
 
     def boom(*a, **k):
