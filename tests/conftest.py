@@ -101,8 +101,11 @@ def example_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def example_run_bare(tmp_path_factory):
-    """``spatialprog run layers/example_region.toml --variant basis --no-maps --no-qgis``, run once (read only)."""
-    yield from _shared_run(tmp_path_factory, "example-run-bare", "--variant", "basis", "--no-maps", "--no-qgis")
+    """``spatialprog run layers/example_region.toml --no-maps --no-qgis``, run once (read only).
+
+    A second run of the same inputs, for determinism and for what the two flags leave out.
+    """
+    yield from _shared_run(tmp_path_factory, "example-run-bare", "--no-maps", "--no-qgis")
 
 
 @pytest.fixture
