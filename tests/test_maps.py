@@ -279,5 +279,10 @@ def test_full_run_shows_the_ranked_programme(example_run):
     base = table[table["variant"] == "basis"].sort_values("programme_rank")
     assert list(prog["rank"]) == list(base["programme_rank"])
     assert list(prog["substation_id"]) == list(base["substation_id"])
+    assert list(prog["rank"]) == list(range(1, len(prog) + 1))
+    # by hand (test_example_region.py): OS06 first short in 2031; OS07 in 2028, until its planned +40 MVA (2030)
+    by_sub = base.set_index("substation_id")
+    assert by_sub.loc["OS06", "first_shortfall_year"] == 2031 and by_sub.loc["OS07", "first_shortfall_year"] == 2028
+    assert by_sub.loc["OS07", "intervention"] == "advance_planned"
     assert "Programma (rangorde)" in (out / "map.html").read_text(encoding="utf-8")
     assert (out / "programma.png").stat().st_size > 10_000
