@@ -71,7 +71,9 @@ class CliRun:
 def _cli_run(out: Path, *options: str) -> CliRun:
     from spatialprog.cli import cli
 
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(out), *options], obj={})
+    with pytest.MonkeyPatch.context() as mp:  # session fixtures are set up before _repo_cwd
+        mp.chdir(ROOT)
+        r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(out), *options], obj={})
     assert r.exit_code == 0, r.output
     return CliRun(out, r.output)
 
