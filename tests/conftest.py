@@ -1,13 +1,16 @@
-"""Shared fixtures: the example region, hand-built layers, real data paths."""
+"""Shared fixtures: the example region (computed and run once), hand-built layers, real data paths."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from click.testing import CliRunner
 from shapely.geometry import Point, box
 
 from .clients import skip_if_missing
@@ -15,6 +18,27 @@ from .clients import skip_if_missing
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "layers" / "example_region.toml"
 REALDATA = Path(os.environ.get("SPATIALPROG_REALDATA", ROOT.parent / "shared" / "realdata"))
+
+# ---- expectations written out by hand ----------------------------------------------
+
+#: status -> (Dutch label, colour) of Netbeheer Nederland's capacity map, best to worst (data/status_classes.csv)
+STATUS_NL = {
+    "ruimte": ("Ruimte beschikbaar", "#8cc63f"),
+    "schaars": ("Capaciteit wordt schaars", "#ffd400"),
+    "waarschuwing": ("Voorlopig geen capaciteit (vooraankondiging congestie)", "#f7931e"),
+    "congestie": ("Structurele congestie (wachtrij)", "#e30613"),
+}
+#: the maps' grey for an area without a computed headroom
+NO_DATA_NL = ("geen_gegevens", "Geen gegevens", "#bdbdbd")
+#: the Dutch titles of the example region's layers in the map's layer control and in QGIS
+LAYER_TITLES = {"service_areas": "Voedingsgebieden", "substations": "Onderstations",
+                "housing_sites": "Woningbouwlocaties", "industrial_zones": "Bedrijventerreinen",
+                "charging_hubs": "Laadpleinen", "heat_networks": "Warmtenetten", "generation": "Duurzame opwek"}
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    """``"#8cc63f"`` -> ``(140, 198, 63)``."""
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +58,56 @@ def example_result():
     from spatialprog.pipeline import compute, read_plan
 
     return compute(read_plan(EXAMPLE))
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """A finished ``spatialprog run``: its output folder and what it printed."""
+
+    out: Path
+    output: str
+
+
+def _cli_run(out: Path, *options: str) -> CliRun:
+    from spatialprog.cli import cli
+
+    with pytest.MonkeyPatch.context() as mp:  # session fixtures are set up before _repo_cwd
+        mp.chdir(ROOT)
+        r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(out), *options], obj={})
+    assert r.exit_code == 0, r.output
+    return CliRun(out, r.output)
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _shared_run(tmp_path_factory, name: str, *options: str):
+    run = _cli_run(tmp_path_factory.mktemp(name) / "out", *options)
+    before = _digest(run.out)
+    yield run
+    assert _digest(run.out) == before, f"a test changed the shared run in {run.out}: copy it (shutil.copytree) first"
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory):
+    """``spatialprog run layers/example_region.toml --out <tmp>``: all variants, maps, QGIS export; run once.
+
+    Every test that only reads a full run's outputs shares this folder. Read it, never
+    write into it (copy it with shutil.copytree first); the session ends with an error
+    if a file in it changed.
+    """
+    yield from _shared_run(tmp_path_factory, "example-run")
+
+
+@pytest.fixture(scope="session")
+def example_run_bare(tmp_path_factory):
+    """``spatialprog run layers/example_region.toml --no-maps --no-qgis``, run once (read only).
+
+    A second run of the same inputs, for determinism and for what the two flags leave out.
+    """
+    yield from _shared_run(tmp_path_factory, "example-run-bare", "--no-maps", "--no-qgis")
 
 
 @pytest.fixture

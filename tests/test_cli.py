@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +22,8 @@ def invoke(*args):
     return CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def example_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "out"
-    r = CliRunner().invoke(cli, ["run", "layers/example_region.toml", "--out", str(out)], obj={})
-    assert r.exit_code == 0, r.output
-    return out, r.output
-
-
-def test_run_writes_every_output(example_out):
-    out, output = example_out
+def test_run_writes_every_output(example_run):
+    out, output = example_run.out, example_run.output
     names = {p.name for p in out.iterdir()}
     assert {"results.gpkg", "headroom.csv", "headroom.xlsx", "demand.csv", "assignment.csv", "shortfall.csv",
             "notices.csv", "manifest.json"} <= names
@@ -46,9 +39,8 @@ def test_run_writes_every_output(example_out):
     assert "Least offtake headroom" in output and "OS10" in output
 
 
-def test_manifest_has_checksums_parameters_versions(example_out):
-    out, _ = example_out
-    m = json.loads((out / "manifest.json").read_text())
+def test_manifest_has_checksums_parameters_versions(example_run):
+    m = json.loads((example_run.out / "manifest.json").read_text())
     assert m["fictional_data"] is True
     assert {i["role"] for i in m["inputs"]} >= {"project", "layers.substations", "layers.housing_sites"}
     assert all(len(i["sha256"]) == 64 for i in m["inputs"])
@@ -58,12 +50,13 @@ def test_manifest_has_checksums_parameters_versions(example_out):
     assert {"geopandas", "shapely", "gdal", "pyproj", "spatialprog"} <= set(m["versions"])
 
 
-def test_same_inputs_same_outputs(example_out, tmp_path):
-    out, _ = example_out
-    r = invoke("run", "layers/example_region.toml", "--out", str(tmp_path / "again"))
-    assert r.exit_code == 0
-    for name in ("headroom.csv", "demand.csv", "assignment.csv", "shortfall.csv"):
-        assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+def test_same_inputs_same_outputs(example_run, example_run_bare):
+    """A second run (without maps and QGIS export, which do not feed the tables) gives every table byte for byte."""
+    tables = sorted(p.name for p in example_run.out.glob("*.csv"))
+    assert {"headroom.csv", "demand.csv", "assignment.csv", "shortfall.csv", "programme.csv"} <= set(tables)
+    assert sorted(p.name for p in example_run_bare.out.glob("*.csv")) == tables
+    for name in tables:
+        assert (example_run.out / name).read_bytes() == (example_run_bare.out / name).read_bytes(), name
 
 
 def test_validate_ok():
@@ -78,6 +71,7 @@ def test_help_with_examples(cmd):
 
 
 def run_cli(*args, cwd=None):
+    """``python -m spatialprog ARGS`` in a process of its own: what a user sees (``invoke`` runs in this one)."""
     return subprocess.run([sys.executable, "-m", "spatialprog", *args], capture_output=True, text=True, cwd=cwd)
 
 
@@ -92,35 +86,34 @@ def test_user_error_is_one_line_exit_2_and_nothing_written(tmp_path, tiny_housin
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert lines == ["error: layers.housing_sites, feature H2, field 'dwellings': value -40 is below the minimum 0 - "
                      "dwellings must be >= 0"]
-    assert not out.exists() or not any(out.iterdir())
+    assert not out.exists()  # the project is checked before anything is written
 
 
-def test_failed_run_leaves_previous_outputs_intact(tmp_path, tiny_housing):
-    toml = write_tiny_project(tmp_path, housing=tiny_housing)
+def test_failed_run_leaves_previous_outputs_intact(example_run, tmp_path, tiny_housing):
     out = tmp_path / "out"
-    assert run_cli("run", str(toml), "--out", str(out)).returncode == 0
+    shutil.copytree(example_run.out, out)  # the previous outputs: a full run, maps and QGIS export included
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    # break the project: a housing site with an unknown heating type
+    # a broken project: a housing site with an unknown heating type
     bad = tiny_housing.copy()
     bad.loc[0, "heating"] = "stoom"
-    write_tiny_project(tmp_path, housing=bad)
-    p = run_cli("run", str(toml), "--out", str(out))
-    assert p.returncode == 2 and "unknown value 'stoom'" in p.stderr
+    toml = write_tiny_project(tmp_path, housing=bad)
+    r = invoke("run", str(toml), "--out", str(out))
+    assert r.exit_code == 2 and "unknown value 'stoom'" in r.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_project_errors_exit_2(tmp_path):
-    p = run_cli("validate", str(tmp_path / "nope.toml"))
-    assert p.returncode == 2 and "does not exist" in p.stderr and "Traceback" not in p.stderr
+    r = invoke("validate", str(tmp_path / "nope.toml"))
+    assert r.exit_code == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
     t = tmp_path / "p.toml"
     t.write_text('[layers.substations]\npath = "x.gpkg"\nfoo = 1\n')
-    p = run_cli("validate", str(t))
-    assert p.returncode == 2
-    assert p.stderr.strip() == "error: p.toml: layers.substations.foo: unknown key 'foo' - check its spelling against " \
+    r = invoke("validate", str(t))
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: p.toml: layers.substations.foo: unknown key 'foo' - check its spelling against " \
                                "the README's project-file section"
     t.write_text('[layers.substations]\npath = "missing.gpkg"\n')
-    p = run_cli("validate", str(t))
-    assert p.returncode == 2 and "layers.substations: file" in p.stderr and "does not exist" in p.stderr
+    r = invoke("validate", str(t))
+    assert r.exit_code == 2 and "layers.substations: file" in r.stderr and "does not exist" in r.stderr
 
 
 def test_tiny_project_numbers(tmp_path, tiny_housing):
@@ -133,10 +126,14 @@ def test_tiny_project_numbers(tmp_path, tiny_housing):
       B: 110 kV but one transformer: N-0 30 MW, load 10 + 0.375 -> headroom 19.625
     """
     toml = write_tiny_project(tmp_path, housing=tiny_housing,
-                              extra='[parameters]\n"growth.offtake_pct_per_year" = 0.0\n')
+                              extra='[parameters]\n"growth.offtake_pct_per_year" = 0.0\n'
+                                    '[variants.snel]\nparameters = { "growth.offtake_pct_per_year" = 3.0 }\n')
     out = tmp_path / "out"
-    assert invoke("run", str(toml), "--out", str(out)).exit_code == 0
+    p = run_cli("run", str(toml), "--out", str(out), "--variant", "basis", "--no-maps", "--no-qgis")  # as a user
+    assert p.returncode == 0, p.stderr
     h = pd.read_csv(out / "headroom.csv")
+    assert set(h["variant"]) == {"basis"}  # --variant: the other variant is not run
+    assert set(pd.read_csv(out / "shortfall.csv")["variant"]) == {"basis"}
     h = h[(h.year == 2030) & (h.direction == "offtake")].set_index("substation_id")
     assert h.loc["A", "headroom_mw"] == pytest.approx(19.455)
     assert h.loc["B", "headroom_mw"] == pytest.approx(19.625)
@@ -146,7 +143,7 @@ def test_tiny_project_numbers(tmp_path, tiny_housing):
 def test_voronoi_when_no_service_areas(tmp_path, tiny_housing):
     toml = write_tiny_project(tmp_path, housing=tiny_housing, areas=False)
     out = tmp_path / "out"
-    r = invoke("run", str(toml), "--out", str(out))
+    r = invoke("run", str(toml), "--out", str(out), "--no-maps", "--no-qgis")
     assert r.exit_code == 0
     a = pd.read_csv(out / "assignment.csv")
     assert set(a["method"]) == {"voronoi"}
@@ -162,7 +159,7 @@ def test_error_text_with_brackets_is_printed_as_is(tmp_path):
                  'columns = { id = "code", peak_offtake_mw = "piek_afname_mw", installed_mva = "totaal_mva", '
                  'n_transformers = "aantal_trafo", transformer_mva = "trafo_mva" }\n'
                  '[ranking.weights]\nshortfal_offtake_mw = 2\n')
-    p = run_cli("validate", str(t))
-    assert p.returncode == 2
+    r = invoke("validate", str(t))
+    assert r.exit_code == 2
     assert "p.toml: [ranking.weights] shortfal_offtake_mw: unknown criterion; did you mean 'shortfall_offtake_mw'?" \
-        in p.stderr
+        in r.stderr

@@ -31,11 +31,8 @@ def test_example_region_conflicts_in_the_run(example_result):
     assert "WB053" in set(r11["id_a"]) and (r11["dist_m"] <= 120).all()
 
 
-def test_run_outputs_carry_conflicts(tmp_path):
-    out = tmp_path / "out"
-    r = CliRunner().invoke(cli, ["run", "layers/example_region.toml", "--out", str(out), "--no-maps", "--no-qgis"],
-                           obj={})
-    assert r.exit_code == 0, r.output
+def test_run_outputs_carry_conflicts(example_run):
+    out = example_run.out
     names = {n for n, _ in pyogrio.list_layers(out / "results.gpkg")}
     assert {"conflicts_areas", "conflicts_points", "conflicts_lines", "substation_reserves", "hv_lines"} <= names
     h = pyogrio.read_dataframe(out / "results.gpkg", layer="housing_sites").set_index("id")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import sqlite3
 import xml.etree.ElementTree as ET
 import zipfile
@@ -23,24 +24,29 @@ from affine import Affine
 from click.testing import CliRunner
 from shapely.geometry import LineString, Point, box
 
+from spatialprog.cli import cli
 from spatialprog.errors import OutputError
 from spatialprog.export import alias_nl, export_layers, export_qgis, safe_name, write_cog
 from spatialprog.export import gpkg as G
 from spatialprog.export.catalog import split_by_geometry
-from spatialprog.export.gpkg import LAYER_STYLES_COLUMNS
 from spatialprog.layers import LAYER_KINDS
 from spatialprog.outputs import RunOutputs
-from spatialprog.params import load_status_classes
+
+from .conftest import STATUS_NL
 
 RUN_DATE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+#: PRAGMA table_info(layer_styles) of a table QGIS 3 created in a GeoPackage (name, declared type)
+QGIS_LAYER_STYLES = [
+    ("id", "INTEGER"), ("f_table_catalog", "TEXT(256)"), ("f_table_schema", "TEXT(256)"),
+    ("f_table_name", "TEXT(256)"), ("f_geometry_column", "TEXT(256)"), ("styleName", "TEXT(30)"), ("styleQML", "TEXT"),
+    ("styleSLD", "TEXT"), ("useAsDefault", "BOOLEAN"), ("description", "TEXT"), ("owner", "TEXT(30)"),
+    ("ui", "TEXT(30)"), ("update_time", "DATETIME")]
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @pytest.fixture(scope="module")
-def plan():
-    from spatialprog.pipeline import read_plan
-
-    return read_plan("layers/example_region.toml")
+def plan(example_result):
+    return example_result.plan
 
 
 @pytest.fixture(scope="module")
@@ -90,15 +96,22 @@ def _style(path: Path, table: str) -> ET.Element:
     ("dwellings", "housing_sites", "aantal woningen"),
     ("substation_id", None, "onderstation"),
     ("no_such_column", None, ""),
+    # a layer's schema names its own columns, before the general names
+    ("year", "charging_hubs", "jaar ingebruikname"),
+    ("year", None, "jaar"),
+    ("capacity_mw", "generation", "vermogen (MW)"),
+    ("capacity_mw", None, "capaciteit (MW)"),
+    ("status", "substation_reserves", "status reservering"),
 ])
 def test_alias_nl(column, kind, alias):
     assert alias_nl(column, kind) == alias
 
 
-def test_aliases_come_from_the_schemas():
+def test_every_schema_column_has_its_own_dutch_alias():
     for kind in LAYER_KINDS.values():
-        for col in kind.columns:
-            assert alias_nl(col.name, kind.name) == col.alias_nl
+        aliases = [alias_nl(col.name, kind.name) for col in kind.columns]
+        assert all(aliases), kind.name
+        assert len(set(aliases)) == len(aliases), kind.name  # two fields with one alias look alike in QGIS
 
 
 @pytest.mark.parametrize(("name", "safe"), [("Vermogen (MW)", "vermogen_mw"), ("styleName", "style_name"),
@@ -199,7 +212,7 @@ def test_layer_metadata_names_sources_and_run_date(exported):
 
 def test_layer_styles_table_as_qgis_creates_it(exported):
     cols = [(r[1], r[2]) for r in _sql(exported, "PRAGMA table_info(layer_styles)")]
-    assert cols == list(LAYER_STYLES_COLUMNS)
+    assert cols == QGIS_LAYER_STYLES
     assert _sql(exported, "SELECT data_type FROM gpkg_contents WHERE table_name='layer_styles'") == [("attributes",)]
     rows = _sql(exported, "SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, useAsDefault "
                           "FROM layer_styles")
@@ -216,12 +229,10 @@ def test_substations_categorized_by_status_in_capacity_map_colours(exported):
     qml = _style(exported, "substations")
     r = qml.find("renderer-v2")
     assert r.get("type") == "categorizedSymbol" and r.get("attr") == "status_offtake_2040"
-    sc = load_status_classes()
     cats = [(c.get("value"), c.get("label")) for c in r.find("categories")]
-    assert cats[:4] == list(zip(sc["status"], sc["label_nl"], strict=True))
+    assert cats[:4] == [(code, label) for code, (label, _) in STATUS_NL.items()]
     colours = [s.find("layer/Option/Option[@name='color']").get("value") for s in r.find("symbols")]
-    for hex_colour, rgba in zip(sc["colour"], colours, strict=False):
-        assert rgba == ",".join(str(int(hex_colour[i:i + 2], 16)) for i in (1, 3, 5)) + ",255"
+    assert colours[:4] == ["140,198,63,255", "255,212,0,255", "247,147,30,255", "227,6,19,255"]
     assert qml.get("labelsEnabled") == "1"
     assert qml.find("labeling/settings/text-style").get("fieldName") == 'coalesce("name", "id")'
     aliases = {a.get("field"): a.get("name") for a in qml.find("aliases")}
@@ -238,15 +249,16 @@ def test_service_areas_graduated_by_headroom(exported):
     assert uppers[:3] == [0.0, 5.0, 20.0]
 
 
-@pytest.mark.parametrize(("table", "column"), [("housing_sites", "heating"), ("charging_hubs", "segment"),
-                                               ("generation_points", "technology"),
-                                               ("generation_areas", "technology")])
-def test_sites_categorized_by_kind_from_the_schema(exported, table, column):
+@pytest.mark.parametrize(("table", "column", "allowed"), [
+    ("housing_sites", "heating", ["gas", "hybrid", "all_electric", "heat_network"]),
+    ("charging_hubs", "segment", ["passenger", "freight"]),
+    ("generation_points", "technology", ["solar", "wind"]),
+    ("generation_areas", "technology", ["solar", "wind"])])
+def test_sites_categorized_by_kind_from_the_schema(exported, table, column, allowed):
     r = _style(exported, table).find("renderer-v2")
     assert r.get("type") == "categorizedSymbol" and r.get("attr") == column
-    kind = table.replace("_points", "").replace("_areas", "")
     values = [c.get("value") for c in r.find("categories")]
-    assert values == [*LAYER_KINDS[kind].column(column).allowed, ""]
+    assert values == [*allowed, ""]  # the schema's allowed values, then one category for anything else
 
 
 # ---- the QGIS project ------------------------------------------------------------------
@@ -300,9 +312,9 @@ def test_conflicts_and_programme_groups_when_present(outputs, tmp_path):
 # ---- determinism and atomic writes -----------------------------------------------------
 
 
-def test_deterministic(outputs, plan, tmp_path):
-    a = export_qgis(outputs, tmp_path / "a" / "spatialprog.gpkg", inputs=plan.layers)
-    b = export_qgis(outputs, tmp_path / "b" / "spatialprog.gpkg", inputs=plan.layers)
+def test_deterministic(exported, outputs, plan, tmp_path):
+    a = exported
+    b = export_qgis(outputs, tmp_path / "spatialprog.gpkg", inputs=plan.layers)
     assert a.with_suffix(".qgz").read_bytes() == b.with_suffix(".qgz").read_bytes()
     q = "SELECT f_table_name, styleQML, update_time FROM layer_styles ORDER BY id"
     assert _sql(a, q) == _sql(b, q)
@@ -310,8 +322,10 @@ def test_deterministic(outputs, plan, tmp_path):
     assert _sql(a, q) == _sql(b, q)
 
 
-def test_failed_export_leaves_the_previous_file(outputs, tmp_path, monkeypatch):
-    dest = export_qgis(outputs, tmp_path / "spatialprog.gpkg")
+def test_failed_export_leaves_the_previous_file(exported, outputs, tmp_path, monkeypatch):
+    dest = tmp_path / "spatialprog.gpkg"
+    shutil.copy(exported, dest)
+    shutil.copy(exported.with_suffix(".qgz"), dest.with_suffix(".qgz"))
     before = dest.read_bytes()
 
     def boom(*a, **k):
@@ -384,8 +398,6 @@ def test_raster_in_the_project(outputs, tmp_path):
 
 
 def test_cli_export_from_project_file(tmp_path):
-    from spatialprog.cli import cli
-
     res = CliRunner().invoke(cli, ["export", "layers/example_region.toml", "--qgis", str(tmp_path / "e.gpkg")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "e.gpkg").is_file() and (tmp_path / "e.qgz").is_file()
@@ -393,19 +405,14 @@ def test_cli_export_from_project_file(tmp_path):
 
 
 def test_cli_export_needs_a_target_for_a_project_file():
-    from spatialprog.cli import cli
-
     res = CliRunner().invoke(cli, ["export", "layers/example_region.toml"])
     assert res.exit_code == 2 and "--qgis" in res.output
 
 
-def test_cli_run_writes_the_qgis_export_and_export_reads_an_out_dir(tmp_path):
-    from spatialprog.cli import cli
-
+def test_cli_run_writes_the_qgis_export_and_export_reads_an_out_dir(example_run, tmp_path):
+    assert (example_run.out / "spatialprog.gpkg").is_file() and (example_run.out / "spatialprog.qgz").is_file()
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["run", "layers/example_region.toml", "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    assert (out / "spatialprog.gpkg").is_file() and (out / "spatialprog.qgz").is_file()
+    shutil.copytree(example_run.out, out)
     (out / "spatialprog.gpkg").unlink()
     res = CliRunner().invoke(cli, ["export", str(out)])
     assert res.exit_code == 0, res.output
@@ -413,9 +420,7 @@ def test_cli_run_writes_the_qgis_export_and_export_reads_an_out_dir(tmp_path):
     assert {"substations", "input_boundaries", "headroom"} <= tables
 
 
-def test_cli_run_no_qgis(tmp_path):
-    from spatialprog.cli import cli
-
-    res = CliRunner().invoke(cli, ["run", "layers/example_region.toml", "--out", str(tmp_path), "--no-qgis"])
-    assert res.exit_code == 0, res.output
-    assert not (tmp_path / "spatialprog.gpkg").exists()
+def test_cli_run_no_qgis(example_run_bare):
+    assert not (example_run_bare.out / "spatialprog.gpkg").exists()
+    assert not (example_run_bare.out / "spatialprog.qgz").exists()
+    assert (example_run_bare.out / "results.gpkg").is_file()  # the run's own results are still written

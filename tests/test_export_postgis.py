@@ -10,20 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from spatialprog.export import export_postgis
-from spatialprog.export.postgis import PG_LAYER_STYLES_DDL
 from spatialprog.outputs import RunOutputs
 
 from .clients import skip_if_missing
-
-try:
-    from tests.clients.postgis import postgis_dsn, postgis_skip_reason
-    from tests.clients.qgis_runner import qgis_available, run_qgis_script
-except ImportError:
-    from clients.postgis import postgis_dsn, postgis_skip_reason
-    from clients.qgis_runner import qgis_available, run_qgis_script
+from .clients.postgis import postgis_dsn, postgis_skip_reason
+from .clients.qgis_runner import qgis_available, run_qgis_script
 
 pytestmark = pytest.mark.client
 SCHEMA = "spatialprog_test_export"
@@ -33,11 +28,10 @@ SCRIPT = Path(__file__).resolve().parent / "pyqgis_scripts" / "check_postgis.py"
 @pytest.fixture(scope="module")
 def pg():
     skip_if_missing(postgis_skip_reason())
-    psycopg = pytest.importorskip("psycopg", reason="psycopg 3 not installed (pip install 'psycopg[binary]')")
     dsn = postgis_dsn()
     with psycopg.connect(dsn) as con:
         con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-    yield dsn, psycopg
+    yield dsn
     with psycopg.connect(dsn) as con:
         con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
         con.execute("DELETE FROM public.layer_styles WHERE f_table_schema = %s", (SCHEMA,))
@@ -45,17 +39,15 @@ def pg():
 
 @pytest.fixture(scope="module")
 def written(pg, example_result):
-    from spatialprog.pipeline import read_plan
-
-    dsn, _ = pg
+    dsn = pg
     outputs = RunOutputs.from_result(example_result, run_date=datetime(2026, 3, 1, 12, tzinfo=UTC))
-    inputs = read_plan("layers/example_region.toml").layers
+    inputs = example_result.plan.layers
     export_postgis(outputs, dsn, schema=SCHEMA, inputs=inputs)
     return export_postgis(outputs, dsn, schema=SCHEMA, inputs=inputs)  # twice: replaces, no duplicates
 
 
 def test_tables_and_feature_counts(pg, written, example_result):
-    dsn, psycopg = pg
+    dsn = pg
     assert f"{SCHEMA}.substations" in written and f"{SCHEMA}.generation_areas" in written
     with psycopg.connect(dsn) as con:
         n = con.execute(f"SELECT count(*) FROM {SCHEMA}.housing_sites").fetchone()[0]
@@ -69,17 +61,20 @@ def test_tables_and_feature_counts(pg, written, example_result):
 
 
 def test_layer_styles_rows_as_qgis_reads_them(pg, written):
-    dsn, psycopg = pg
+    dsn = pg
     with psycopg.connect(dsn) as con:
-        cols = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema='public' AND "
-            "table_name='layer_styles' ORDER BY ordinal_position")]
+        cols = dict(con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='public' AND "
+            "table_name='layer_styles' ORDER BY ordinal_position").fetchall())
         rows = con.execute("SELECT f_table_catalog, f_table_name, f_geometry_column, useasdefault FROM "
                            "public.layer_styles WHERE f_table_schema = %s", (SCHEMA,)).fetchall()
         db = con.execute("SELECT current_database()").fetchone()[0]
-    assert cols == ["id", "f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "stylename",
-                    "styleqml", "stylesld", "useasdefault", "description", "owner", "ui", "update_time", "type"]
-    assert "styleQML xml" in PG_LAYER_STYLES_DDL
+    varchar = "character varying"
+    assert list(cols.items()) == [  # as QGIS 3 creates it (QgsPostgresProvider::saveStyle)
+        ("id", "integer"), ("f_table_catalog", varchar), ("f_table_schema", varchar), ("f_table_name", varchar),
+        ("f_geometry_column", varchar), ("stylename", "text"), ("styleqml", "xml"), ("stylesld", "xml"),
+        ("useasdefault", "boolean"), ("description", "text"), ("owner", varchar), ("ui", "xml"),
+        ("update_time", "timestamp without time zone"), ("type", varchar)]
     assert len(rows) == len(written)  # one default style per table, none duplicated by the second export
     assert all(r[0] == db and r[3] is True for r in rows)
     assert ("substations", "geom") in {(r[1], r[2]) for r in rows}
@@ -87,7 +82,7 @@ def test_layer_styles_rows_as_qgis_reads_them(pg, written):
 
 def test_qgis_opens_the_tables_styled(pg, written):
     skip_if_missing(qgis_available())
-    dsn, _ = pg
+    dsn = pg
     res = run_qgis_script(SCRIPT, dsn, SCHEMA, "substations", "service_areas", "housing_sites", "t:headroom",
                           timeout_s=180)
     assert res.returncode == 0, res.stderr[-2000:]

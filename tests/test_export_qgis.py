@@ -20,16 +20,11 @@ from affine import Affine
 from spatialprog.export import export_qgis, write_cog
 from spatialprog.export.gpkg import LAYER_STYLES_COLUMNS
 from spatialprog.outputs import RunOutputs
-from spatialprog.params import load_status_classes
 
 from .clients import skip_if_missing
-
-try:  # tests/ as a package (python -m pytest from the repository root) or rootdir-style imports
-    from tests.clients.gdal_tools import gdal_available, validate_gpkg
-    from tests.clients.qgis_runner import qgis_available, run_qgis_script
-except ImportError:
-    from clients.gdal_tools import gdal_available, validate_gpkg
-    from clients.qgis_runner import qgis_available, run_qgis_script
+from .clients.gdal_tools import gdal_available, validate_gpkg
+from .clients.qgis_runner import qgis_available, run_qgis_script
+from .conftest import STATUS_NL
 
 pytestmark = pytest.mark.client
 
@@ -49,14 +44,12 @@ EXPECTED_RENDERER = {
 
 @pytest.fixture(scope="module")
 def export_dir(example_result, tmp_path_factory) -> Path:
-    from spatialprog.pipeline import read_plan
-
     d = tmp_path_factory.mktemp("qgis-export")
     yy, xx = np.mgrid[0:72, 0:120]
     tif = write_cog((xx / 119.0).astype("float32") * (1 - yy / 143.0), d / "rasters" / "suitability.tif",
                     transform=Affine(250, 0, 170000, 0, -250, 448000), nodata=-9999.0)
     outputs = RunOutputs.from_result(example_result, run_date=datetime(2026, 3, 1, 12, tzinfo=UTC))
-    export_qgis(outputs, d / "spatialprog.gpkg", inputs=read_plan("layers/example_region.toml").layers,
+    export_qgis(outputs, d / "spatialprog.gpkg", inputs=example_result.plan.layers,
                 rasters={"suitability": tif})
     return d
 
@@ -101,12 +94,10 @@ def test_dragged_in_layers_get_their_default_style(qgis_report):
     assert layers["substations"]["labels"] is True
     assert layers["input_boundaries"]["labels"] is True
     assert layers["housing_sites"]["labels"] is False
-    sc = load_status_classes()
     cats = layers["substations"]["categories"]
-    assert [(v, lab, col) for v, lab, col in cats[:4]] == list(zip(sc["status"], sc["label_nl"], sc["colour"],
-                                                                   strict=True))
-    ranges = layers["service_areas"]["ranges"]
-    assert [r[3] for r in ranges] == list(sc["colour"])[::-1]
+    assert [(v, lab, col) for v, lab, col in cats[:4]] == [(code, *nl) for code, nl in STATUS_NL.items()]
+    ranges = layers["service_areas"]["ranges"]  # worst (least headroom) first
+    assert [r[3] for r in ranges] == ["#e30613", "#f7931e", "#ffd400", "#8cc63f"]
 
 
 def test_dutch_aliases_and_value_maps_in_qgis(qgis_report):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,26 +19,20 @@ from spatialprog import fields as F
 from spatialprog.cli import cli
 from spatialprog.maps import MAP_HTML, write_maps
 from spatialprog.maps import _data as D
-from spatialprog.maps.interactive import LAYER_TITLES_NL, interactive_html
+from spatialprog.maps.interactive import interactive_html
 from spatialprog.maps.static import _nice_length, static_figures
-from spatialprog.outputs import RunOutputs, write_run
-from spatialprog.pipeline import compute, read_plan
+from spatialprog.outputs import RunOutputs
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "layers" / "example_region.toml"
+from .conftest import EXAMPLE, LAYER_TITLES, NO_DATA_NL, STATUS_NL, rgb
+
 RUN_DATE = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 CDN_HOSTS = ("cdn.jsdelivr", "unpkg.com", "cdnjs.cloudflare", "code.jquery", "bootstrapcdn", "d3js.org",
              "googleapis", "rawcdn", "raw.githubusercontent", "openstreetmap")
 
 
 @pytest.fixture(scope="module")
-def result():
-    return compute(read_plan(EXAMPLE))
-
-
-@pytest.fixture(scope="module")
-def outputs(result) -> RunOutputs:
-    return RunOutputs.from_result(result, run_date=RUN_DATE)
+def outputs(example_result) -> RunOutputs:
+    return RunOutputs.from_result(example_result, run_date=RUN_DATE)
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +89,15 @@ def test_html_inlines_leaflet_and_markercluster(html_text):
 
 
 def test_html_has_dutch_layers_title_legend(html_text, outputs):
-    titles = LAYER_TITLES_NL()
-    for key in ("service_areas", "substations", "housing_sites", "industrial_zones", "charging_hubs",
-                "heat_networks", "generation"):
-        assert json.dumps(titles[key])[1:-1] in html_text, titles[key]
+    for title in LAYER_TITLES.values():
+        assert json.dumps(title)[1:-1] in html_text, title
     # the example region has land-claim conflicts; a result without a ranking has no programme layer
     assert "Conflicten" in html_text and "Programma (rangorde)" not in html_text
     assert outputs.project_name in html_text
     assert "14 maart 2026" in html_text
     assert "Fictieve gegevens" in html_text
-    for c in D.status_classes():
-        assert c.label_nl in html_text and c.colour in html_text
+    for label, colour in [*STATUS_NL.values(), NO_DATA_NL[1:]]:
+        assert label in html_text and colour in html_text, label
     assert 'id="sp-year"' in html_text and 'id="sp-direction"' in html_text and 'id="sp-variant"' in html_text
     assert '"maxZoom": 18' in html_text
 
@@ -129,6 +122,11 @@ def test_status_data_matches_headroom_table(html_text, outputs):
         yi = data["years"].index(r.year)
         assert codes[int(data["status"][r.variant][r.direction][yi][i])] == r.status
         assert data["headroom"][r.variant][r.direction][yi][i] == pytest.approx(r.headroom_mw, abs=0.051)
+    # by hand (test_example_region.py): OS06 2030 has 0.67 MW left of 40 MW, OS07 is 0.095 MW short in 2028
+    for sid, year, status, mw in (("OS06", 2030, "waarschuwing", 0.7), ("OS07", 2028, "congestie", -0.1)):
+        i, yi = data["subs"].index(sid), data["years"].index(year)
+        assert codes[int(data["status"]["basis"]["offtake"][yi][i])] == status
+        assert data["headroom"]["basis"]["offtake"][yi][i] == pytest.approx(mw)
 
 
 def test_basemap_only_when_asked(outputs, html_text):
@@ -150,19 +148,18 @@ def test_display_copy_leaves_results_alone(outputs):
     assert 3 < lon < 8 and 50 < lat < 54 and round(lon, 5) == lon
 
 
-def test_hooks_conflicts_and_programme(outputs, tmp_path):
+def test_hooks_conflicts_and_programme(outputs):
     o = _with_hooks(outputs)
     text = interactive_html(o)
-    assert D.CONFLICTS_TITLE_NL in text and D.PROGRAMME_TITLE_NL in text
+    assert "Conflicten (ruimteclaims)" in text and "Programma (rangorde)" in text
     assert "Woningbouw en bedrijventerrein claimen dezelfde grond" in text
     assert "rang in programma" in text and "nieuw onderstation" in text
     assert len(re.findall(r'"rank": \d', text)) == 3
     assert "$(" not in text  # folium's Popup would need jQuery, which the page does not carry
     prog = D.programme_frame(o)
     assert list(prog["rank"]) == [1, 2, 3]
-    files = write_maps(o, tmp_path)
-    names = {p.name for p in files}
-    assert {"conflicten.png", "conflicten.pdf", "programma.png", "programma.pdf"} <= names
+    # and a static map each (their files are checked on the example run's maps, test_write_maps_files_nonblank)
+    assert list(static_figures(o)) == ["netruimte_afname", "netruimte_invoeding", "conflicten", "programma"]
 
 
 def test_no_hooks_without_data(outputs):
@@ -180,25 +177,30 @@ def _status_pixels(png: Path) -> dict[str, int]:
     from PIL import Image
 
     with Image.open(png) as im:
-        img = np.asarray(im.convert("RGB")).astype(int)
+        img = np.asarray(im.convert("RGB")).astype(np.int16)
     out = {}
-    for c in D.status_classes()[:-1]:
-        rgb = np.array([int(c.colour[i:i + 2], 16) for i in (1, 3, 5)])
-        out[c.code] = int((np.abs(img - rgb).max(axis=2) <= 8).sum())
+    for code, (_, colour) in STATUS_NL.items():
+        out[code] = int((np.abs(img - np.array(rgb(colour), dtype=np.int16)).max(axis=2) <= 8).sum())
     return out
 
 
-def test_write_maps_files_nonblank(outputs, tmp_path):
-    files = write_maps(outputs, tmp_path)
+@pytest.fixture(scope="module")
+def maps(example_run, tmp_path_factory) -> list[Path]:
+    """The maps of the shared example run (with its conflicts and programme) drawn again from its folder, once."""
+    return write_maps(RunOutputs.read(example_run.out), tmp_path_factory.mktemp("maps"))
+
+
+def test_write_maps_files_nonblank(maps):
+    files, folder = maps, maps[0].parent
     assert files[0].name == MAP_HTML
     assert [p.name for p in files] == [MAP_HTML, "netruimte_afname.png", "netruimte_afname.pdf",
                                        "netruimte_invoeding.png", "netruimte_invoeding.pdf", "conflicten.png",
-                                       "conflicten.pdf"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
+                                       "conflicten.pdf", "programma.png", "programma.pdf"]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".staging")]
     for p in files:
         assert p.stat().st_size > 10_000, p
     assert files[2].read_bytes().startswith(b"%PDF")
-    px = _status_pixels(tmp_path / "netruimte_afname.png")
+    px = _status_pixels(folder / "netruimte_afname.png")
     # the 2040 offtake panel of the example has congested areas, the 2025 one areas with room
     assert px["congestie"] > 20_000 and px["ruimte"] > 20_000
     from PIL import Image
@@ -208,12 +210,10 @@ def test_write_maps_files_nonblank(outputs, tmp_path):
     assert (w, h) == (2338, 1654)  # A4 landscape at 200 dpi
 
 
-def test_static_maps_deterministic(outputs, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    write_maps(outputs, a)
-    write_maps(outputs, b)
-    for name in ("map.html", "netruimte_afname.png", "netruimte_afname.pdf"):
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+def test_static_maps_deterministic(example_run, maps):
+    """Drawn again from the run folder, every map is byte for byte the one the run drew."""
+    for p in maps:
+        assert p.read_bytes() == (example_run.out / p.name).read_bytes(), p.name
 
 
 def test_static_figures_keys(outputs):
@@ -233,8 +233,10 @@ def test_nice_scale_lengths():
 # CLI
 
 
-def test_cli_map_from_run_folder_does_not_recompute(result, tmp_path, monkeypatch):
-    write_run(result, tmp_path, run_date=RUN_DATE)
+def test_cli_map_from_run_folder_does_not_recompute(example_run_bare, tmp_path, monkeypatch):
+    shutil.copytree(example_run_bare.out, tmp_path, dirs_exist_ok=True)  # a run without maps
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "run_date": RUN_DATE.isoformat()}))
     import spatialprog.pipeline as pipeline
 
     def boom(*a, **k):
@@ -262,29 +264,25 @@ def test_cli_map_bad_source(tmp_path):
     assert r.exit_code == 2 and "not the output folder of a run" in r.output
 
 
-def test_cli_run_writes_maps_unless_no_maps(tmp_path):
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(tmp_path / "a"), "--variant", "basis"], obj={})
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "a" / MAP_HTML).is_file() and (tmp_path / "a" / "netruimte_afname.pdf").is_file()
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(tmp_path / "b"), "--no-maps"], obj={})
-    assert r.exit_code == 0, r.output
-    assert not (tmp_path / "b" / MAP_HTML).exists()
+def test_cli_run_writes_maps_unless_no_maps(example_run, example_run_bare):
+    assert (example_run.out / MAP_HTML).is_file() and (example_run.out / "netruimte_afname.pdf").is_file()
+    assert not (example_run_bare.out / MAP_HTML).exists()  # --no-maps
+    assert not list(example_run_bare.out.glob("*.png")) and not list(example_run_bare.out.glob("*.pdf"))
 
 
-def test_full_run_shows_the_ranked_programme(tmp_path):
+def test_full_run_shows_the_ranked_programme(example_run):
     """`run` ranks before it draws: the map and the static maps show the base variant's programme."""
-    from click.testing import CliRunner
-
-    from spatialprog.cli import cli
-
-    out = tmp_path / "out"
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(out), "--no-qgis"], obj={})
-    assert r.exit_code == 0, r.output
+    out = example_run.out
     o = RunOutputs.read(out)
     prog = D.programme_frame(o)
     table = pd.read_csv(out / "programme.csv")
     base = table[table["variant"] == "basis"].sort_values("programme_rank")
     assert list(prog["rank"]) == list(base["programme_rank"])
     assert list(prog["substation_id"]) == list(base["substation_id"])
-    assert D.PROGRAMME_TITLE_NL in (out / "map.html").read_text(encoding="utf-8")
+    assert list(prog["rank"]) == list(range(1, len(prog) + 1))
+    # by hand (test_example_region.py): OS06 first short in 2031; OS07 in 2028, until its planned +40 MVA (2030)
+    by_sub = base.set_index("substation_id")
+    assert by_sub.loc["OS06", "first_shortfall_year"] == 2031 and by_sub.loc["OS07", "first_shortfall_year"] == 2028
+    assert by_sub.loc["OS07", "intervention"] == "advance_planned"
+    assert "Programma (rangorde)" in (out / "map.html").read_text(encoding="utf-8")
     assert (out / "programma.png").stat().st_size > 10_000

@@ -25,15 +25,15 @@ import pytest
 from spatialprog import fields as F
 from spatialprog.maps import MAP_HTML, write_maps
 from spatialprog.maps import _data as D
-from spatialprog.maps.interactive import AREA_FILL_OPACITY, LAYER_TITLES_NL, MAP_BACKGROUND
+from spatialprog.maps.interactive import AREA_FILL_OPACITY, MAP_BACKGROUND
 from spatialprog.outputs import RunOutputs
-from spatialprog.pipeline import compute, read_plan
-from tests.clients.chromium import chromium_available, load_page
+
+from .clients.chromium import chromium_available, load_page
+from .conftest import LAYER_TITLES, NO_DATA_NL, STATUS_NL, rgb
 
 pytestmark = pytest.mark.client
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "layers" / "example_region.toml"
 ARTIFACTS = ROOT / "test-artifacts"
 WINDOW = (1400, 900)
 
@@ -55,8 +55,7 @@ PROBE = """
   function set(year, dir, variant) {
     var y = document.getElementById("sp-year"); y.value = year; y.dispatchEvent(new Event("input"));
     var d = document.getElementById("sp-direction"); d.value = dir; d.dispatchEvent(new Event("change"));
-    var v = document.getElementById("sp-variant");
-    if (v) { v.value = variant; v.dispatchEvent(new Event("change")); }
+    var v = document.getElementById("sp-variant"); v.value = variant; v.dispatchEvent(new Event("change"));
     return {state: document.getElementById("sp-panel").getAttribute("data-state"), fills: fills(),
             yearShown: document.getElementById("sp-year-val").textContent};
   }
@@ -79,8 +78,8 @@ PROBE = """
 
 
 @pytest.fixture(scope="module")
-def outputs() -> RunOutputs:
-    return RunOutputs.from_result(compute(read_plan(EXAMPLE)), run_date=datetime(2026, 3, 14, tzinfo=UTC))
+def outputs(example_result) -> RunOutputs:
+    return RunOutputs.from_result(example_result, run_date=datetime(2026, 3, 14, tzinfo=UTC))
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +93,9 @@ def _expected_fills(outputs: RunOutputs, year: int, direction: str, variant: str
     h = outputs.tables["headroom"]
     h = h[(h[F.YEAR] == year) & (h[F.DIRECTION] == direction) & (h[F.VARIANT] == variant)]
     status = dict(zip(h[F.SUBSTATION_ID].astype(str), h[F.STATUS], strict=True))
-    colour = {c.code: c.colour for c in D.status_classes()}
+    colour = {code: c for code, (_, c) in STATUS_NL.items()} | {NO_DATA_NL[0]: NO_DATA_NL[2]}
     areas = outputs.layers["service_areas"]
-    return Counter(colour[status.get(s, D.NO_DATA.code)] for s in areas[F.SUBSTATION_ID].astype(str))
+    return Counter(colour[status.get(s, NO_DATA_NL[0])] for s in areas[F.SUBSTATION_ID].astype(str))
 
 
 def _offline(res) -> None:
@@ -117,13 +116,12 @@ def test_map_offline_screenshot_has_status_colours(map_html, outputs):
 
     with Image.open(shot) as im:
         img = np.asarray(im.convert("RGB")).astype(float)
-    bg = np.array([int(MAP_BACKGROUND[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    bg = np.array(rgb(MAP_BACKGROUND), dtype=float)
     assert img.std() > 20, "blank screenshot"
     counts = {}
-    for c in D.status_classes()[:-1]:
-        rgb = np.array([int(c.colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
-        blended = AREA_FILL_OPACITY * rgb + (1 - AREA_FILL_OPACITY) * bg
-        counts[c.code] = int((np.abs(img - blended).max(axis=2) <= 6).sum())
+    for code, (_, colour) in STATUS_NL.items():
+        blended = AREA_FILL_OPACITY * np.array(rgb(colour), dtype=float) + (1 - AREA_FILL_OPACITY) * bg
+        counts[code] = int((np.abs(img - blended).max(axis=2) <= 6).sum())
     expected = {code for code, n in Counter(
         D.status_lookup(outputs).xs(("basis", "offtake", 2040), level=(0, 1, 2))[F.STATUS]).items() if n}
     for code in expected:  # every status present in 2040 covers a visible share of the map
@@ -142,16 +140,15 @@ def test_layer_control_legend_and_year_control(map_html, outputs, tmp_path):
     line = next(m for m in res.console_messages if "SPATIALPROG_PROBE " in m)
     out = json.loads(line.split("SPATIALPROG_PROBE ", 1)[1])
 
-    titles = LAYER_TITLES_NL()
-    for key in ("service_areas", "substations", "housing_sites", "industrial_zones", "charging_hubs",
-                "heat_networks", "generation"):
-        assert titles[key] in out["overlays"], (titles[key], out["overlays"])
+    for title in LAYER_TITLES.values():
+        assert title in out["overlays"], (title, out["overlays"])
     assert out["scale"] == 1
     assert out["title"] == outputs.project_name
     legend = " | ".join(out["legend"])
-    for c in D.status_classes()[:-1]:
-        assert c.label_nl in legend
-    assert out["clusters"] >= 1 or out["nSubs"] > 0
+    for label, _ in STATUS_NL.values():
+        assert label in legend
+    assert out["clusters"] >= 1  # the housing sites are clustered at the opening zoom
+    assert out["nSubs"] >= 12  # at least the example's 12 substations are drawn as interactive paths
 
     # initial state: the base year, offtake, base variant
     assert out["initial"]["state"] == "2025|offtake|basis"
@@ -180,5 +177,5 @@ def test_map_with_hooks_offline(outputs, tmp_path):
     res = load_page(probed, window_size=WINDOW)
     _offline(res)
     out = json.loads(next(m for m in res.console_messages if "SPATIALPROG_PROBE " in m).split(" ", 2)[2])
-    assert D.CONFLICTS_TITLE_NL in out["overlays"] and D.PROGRAMME_TITLE_NL in out["overlays"]
+    assert "Conflicten (ruimteclaims)" in out["overlays"] and "Programma (rangorde)" in out["overlays"]
     assert out["ranks"] >= 3  # numbered markers (plus the one in the legend)
