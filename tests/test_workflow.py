@@ -27,13 +27,11 @@ MARKER = re.compile(r'\{"lat": (-?[\d.]+), "lon": (-?[\d.]+), "popup": "(?:[^"\\
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """The example region run twice: through the Python API and through the command line."""
+def runs(tmp_path_factory, example_run):
+    """The example region run through the Python API, beside the session's CLI run (tests/conftest.py)."""
     base = tmp_path_factory.mktemp("workflow")
     done = spatialprog.run(EXAMPLE, base / "api")
-    r = CliRunner().invoke(cli, ["run", str(EXAMPLE), "--out", str(base / "cli")], obj={})
-    assert r.exit_code == 0, r.output
-    return done, base / "api", base / "cli", r.output
+    return done, base / "api", example_run.out, example_run.output
 
 
 def _names(folder: Path) -> set[str]:
