@@ -213,3 +213,38 @@ def test_the_natura_hub_has_r14_in_both(plans):
     # the VIVET-style substations have no transformers: the published capacity serves (not 'nothing')
     sub = c.variants["basis"]["years"][0]["substations"][0]
     assert sub["capacity_mw"] > 0
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("kind, geometry, prog", [
+    # Utrecht, Lage Weide (a station that publishes 0 offtake headroom) and the city centre
+    ("housing", "POINT (5.0755 52.1035)", {"dwellings": 800, "heating": "all_electric", "start_year": 2026}),
+    ("charging", "POINT (5.1214 52.0907)", {"charge_points": 12, "kw_per_point": 350.0, "segment": "freight",
+                                             "start_year": 2027}),
+    ("industrial", "POINT (5.0755 52.1035)", {"category": "logistics", "contracted_mw": 15.0, "start_year": 2028}),
+])
+def test_check_site_equals_the_run_on_the_real_vivet_file(tmp_path, kind, geometry, prog):
+    """The real operators' file (published capacities only, Voronoi areas): check-site = run + site."""
+    from spatialprog.config import project_from_dict
+
+    from .conftest import realdata
+
+    path = realdata("substations_nl_vivet", "vivet_stations_capacity_nl.geojson")
+    project = project_from_dict({
+        "project": {"name": "VIVET", "base_year": 2023, "horizon": [2023, 2030]},
+        "layers": {"substations": {"path": str(path), "mapping": "vivet"}},
+        "assignment": {"method": "voronoi"},
+    })
+    plan = read_plan(project)
+    radius = None if kind == "charging" else 300.0
+    c = check_site(project, geometry, prog | {"id": NEW_ID}, kind=kind, crs="EPSG:4326", radius_m=radius)
+    k, site = read_sites(geometry, prog | {"id": NEW_ID}, kind=kind, crs="EPSG:4326", radius_m=radius,
+                         working_crs=plan.project.crs)
+    full = _full_run_with(plan, k, site)
+    h = full.headroom[full.headroom[F.DIRECTION] == F.OFFTAKE].set_index([F.VARIANT, F.SUBSTATION_ID, F.YEAR])
+    assert c.serving, "the site lies in the Netherlands: some station serves it"
+    for y in c.variants["basis"]["years"]:
+        for s in y["substations"]:
+            assert s["capacity_mw"] > 0   # the published capacity, not n_transformers x transformer_mva
+            assert s["headroom_after_mw"] == pytest.approx(h.loc[("basis", s["substation_id"], y["year"]),
+                                                                 F.HEADROOM_MW], abs=1e-4)
