@@ -1,6 +1,6 @@
 """Regenerate the README's reference sections from their single sources.
 
-* layer reference   <- spatialprog.layers.LAYER_KINDS (the schemas)
+* layer reference   <- spatialprog.kinds.LAYER_KINDS (the registry of layer kinds)
 * parameters        <- data/parameters.toml
 * status classes    <- data/status_classes.csv
 
