@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
-from .options import console, project_argument
+from .options import console, lit, project_argument
 
 _COLOURS = {"fits": "green", "fits_from": "yellow", "does_not_fit": "red", "outside": "magenta",
             "after_horizon": "cyan"}
@@ -125,7 +124,7 @@ def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwelling
     if len(checks) > 1:
         print_batch(checks)
     if html_path is not None:
-        console.print(f"[dim]one-page report: {html_path}[/]")
+        console.print(f"[dim]one-page report: {lit(html_path)}[/]", soft_wrap=True)
     console.print(f"[dim]checked {len(checks)} site{'s' if len(checks) > 1 else ''} in {elapsed:.2f} s[/]")
 
 
@@ -136,7 +135,12 @@ def _milestones(years: list[int], keep: set[int]) -> list[int]:
 
 
 def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
-    """Print one site check as a rich report."""
+    """Print one site check as a rich report.
+
+    Every name, id, variant, programme value, message and assumption is user
+    text: it goes into the markup through :func:`~spatialprog.cli.options.lit`,
+    so it is printed as it was typed.
+    """
     from rich.panel import Panel
     from rich.table import Table
 
@@ -144,18 +148,19 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
     vd = c.variants[v.variant]
     colour = _COLOURS.get(v.key, "white")
     s = c.site
-    prog = ", ".join(f"{k} {val}" for k, val in s["programme"].items() if k != "priority_category")
-    head = f"[bold]{s['name'] or s['id']}[/] ({s['title_nl']}, {s['area_ha']:.2f} ha; {prog})"
+    prog = ", ".join(f"{lit(k)} {lit(val)}" for k, val in s["programme"].items() if k != "priority_category")
+    head = f"[bold]{lit(s['name'] or s['id'])}[/] ({lit(s['title_nl'])}, {s['area_ha']:.2f} ha; {prog})"
     if batch:
         head = f"#{s['order']} " + head
     if c.sees:
-        head += f"\n[dim]sees the demand of earlier sites: {', '.join(c.sees)}[/]"
+        head += f"\n[dim]sees the demand of earlier sites: {lit(', '.join(c.sees))}[/]"
     if s.get("priority_category"):
-        head += f"\nmaatschappelijke prioriteit / societal priority: {s['priority_category']}"
-    serving = "; ".join(f"{x['substation_id']} {x['name'] or ''} ({x['share']:.0%}, {x['method']})" for x in c.serving)
+        head += f"\nmaatschappelijke prioriteit / societal priority: {lit(s['priority_category'])}"
+    serving = "; ".join(f"{lit(x['substation_id'])} {lit(x['name'])} ({x['share']:.0%}, {lit(x['method'])})"
+                        for x in c.serving)
     head += f"\nserved by: {serving or '[magenta]no substation of this project[/]'}"
-    console.print(Panel(f"{head}\n\n[bold {colour}]{v.nl.upper()}[/]  /  [{colour}]{v.en}[/]  "
-                        f"[dim](variant {v.variant})[/]\n\n{c.summary_nl}\n[dim]{c.summary_en}[/]",
+    console.print(Panel(f"{head}\n\n[bold {colour}]{lit(v.nl.upper())}[/]  /  [{colour}]{lit(v.en)}[/]  "
+                        f"[dim](variant {lit(v.variant)})[/]\n\n{lit(c.summary_nl)}\n[dim]{lit(c.summary_en)}[/]",
                         title="check-site", title_align="left", border_style=colour))
     if c.serving:
         years = [y["year"] for y in vd["years"]]
@@ -166,12 +171,12 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
         if v.year:
             keep.add(v.year)
         show = set(years) if all_years else set(_milestones(years, keep))
-        t = Table(title=f"Offtake per year, variant '{v.variant}' (MW)", title_justify="left")
+        t = Table(title=f"Offtake per year, variant '{lit(v.variant)}' (MW)", title_justify="left")
         t.add_column("year", justify="right")
         t.add_column("site", justify="right")
         for x in c.serving:
-            t.add_column(f"{x['substation_id']} before", justify="right")
-            t.add_column(f"{x['substation_id']} after", justify="right")
+            t.add_column(f"{lit(x['substation_id'])} before", justify="right")
+            t.add_column(f"{lit(x['substation_id'])} after", justify="right")
             t.add_column("status", justify="left")
         t.add_column("fits", justify="center")
         t.add_column("short", justify="right")
@@ -191,33 +196,33 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
             for col in ("variant", "verdict (nl)", "verdict (en)", "first fit year", "max short MW"):
                 tv.add_column(col)
             for name, d in c.variants.items():
-                tv.add_row(name, d["verdict"]["nl"], d["verdict"]["en"], str(d["first_fit_year"] or ""),
+                tv.add_row(lit(name), lit(d["verdict"]["nl"]), lit(d["verdict"]["en"]), str(d["first_fit_year"] or ""),
                            f"{d['max_short_mw']:.2f}" if d["max_short_mw"] else "")
             console.print(tv)
         alts_year = next((y for y in vd["years"] if not y["fits"]), None) or vd["years"][-1]
         if alts_year["alternatives"]:
             console.print(f"nearest substations with room for the whole site in {alts_year['year']}: " + "; ".join(
-                f"{a['substation_id']} {a['name'] or ''} {a['distance_m'] / 1000:.1f} km, {a['headroom_mw']:.2f} MW"
+                f"{lit(a['substation_id'])} {lit(a['name'])} {a['distance_m'] / 1000:.1f} km, {a['headroom_mw']:.2f} MW"
                 for a in alts_year["alternatives"]), soft_wrap=True, highlight=False)
         if c.reinforcements:
             console.print("planned reinforcements: " + "; ".join(
-                f"{r['substation_id']} +{r['added_mva']:g} MVA in {r['year']} ({r['source']})" for r in c.reinforcements),
-                highlight=False)
+                f"{lit(r['substation_id'])} +{r['added_mva']:g} MVA in {r['year']} ({lit(r['source'])})"
+                for r in c.reinforcements), soft_wrap=True, highlight=False)
     conf = c.conflicts
     if not conf["available"]:
-        console.print(f"[dim]{escape(str(conf['message']))}[/]")
+        console.print(f"[dim]{lit(conf['message'])}[/]", soft_wrap=True)
     else:
-        console.print(f"land-claim conflicts: {escape(str(conf['message']))}", highlight=False)
+        console.print(f"land-claim conflicts: {lit(conf['message'])}", soft_wrap=True, highlight=False)
         for it in conf["items"][:10]:
-            console.print(f"  [{'red' if it['severity'] == 'hoog' else 'yellow'}]{it['severity']}[/] {it['rule_id']} "
-                          f"{it['other_layer']} {it['other_id']}: {it['description_nl']}", soft_wrap=True,
-                          highlight=False)
+            console.print(f"  [{'red' if it['severity'] == 'hoog' else 'yellow'}]{lit(it['severity'])}[/] "
+                          f"{lit(it['rule_id'])} {lit(it['other_layer'])} {lit(it['other_id'])}: "
+                          f"{lit(it['description_nl'])}", soft_wrap=True, highlight=False)
     for o in c.overlaps:
-        console.print(f"[yellow]overlap:[/] {o['layer']} {o['id']} {o['name'] or ''} ({o['area_m2']:.0f} m2, "
-                      f"{o['share_of_site']:.0%} of the site)", highlight=False)
+        console.print(f"[yellow]overlap:[/] {lit(o['layer'])} {lit(o['id'])} {lit(o['name'])} ({o['area_m2']:.0f} m2, "
+                      f"{o['share_of_site']:.0%} of the site)", soft_wrap=True, highlight=False)
     for n in c.notices:
-        console.print(f"[yellow]note:[/] {escape(str(n))}", soft_wrap=True, highlight=False)
-    a = ", ".join(f"{x['key']} = {x['value']} {x['unit']}" for x in c.assumptions[:4])
+        console.print(f"[yellow]note:[/] {lit(n)}", soft_wrap=True, highlight=False)
+    a = ", ".join(f"{lit(x['key'])} = {lit(x['value'])} {lit(x['unit'])}" for x in c.assumptions[:4])
     console.print(f"[dim]assumptions: {a} (sources: data/parameters.toml)[/]", soft_wrap=True, highlight=False)
     if c.project.get("fictional"):
         console.print("[dim]FICTIONAL example data[/]")
@@ -232,7 +237,7 @@ def print_batch(checks) -> None:
         t.add_column(col)
     for c in checks:
         vd = c.variants[c.verdict.variant]
-        t.add_row(str(c.site["order"]), c.site["name"] or c.site["id"],
-                  ", ".join(s["substation_id"] for s in c.serving) or "-", f"{vd['site_mw_end']:.2f}",
-                  f"[{_COLOURS.get(c.verdict.key, 'white')}]{c.verdict.nl}[/]", ", ".join(c.sees))
+        t.add_row(str(c.site["order"]), lit(c.site["name"] or c.site["id"]),
+                  lit(", ".join(s["substation_id"] for s in c.serving)) or "-", f"{vd['site_mw_end']:.2f}",
+                  f"[{_COLOURS.get(c.verdict.key, 'white')}]{lit(c.verdict.nl)}[/]", lit(", ".join(c.sees)))
     console.print(t)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import console
+from .options import console, lit
 
 
 @click.command()
@@ -36,4 +36,4 @@ def diff(old: Path, new: Path, out_dir: Path | None, tolerance_mw: float) -> Non
         console.print(line, soft_wrap=True, highlight=False, markup=False)
     if out_dir is not None:
         files = write_diff(d, out_dir)
-        console.print(f"[bold green]done[/]: {len(files)} files in {out_dir}/")
+        console.print(f"[bold green]done[/]: {len(files)} files in {lit(out_dir)}/", soft_wrap=True)

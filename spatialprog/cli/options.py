@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -22,6 +23,34 @@ def _console(stderr: bool) -> Console:
 
 console = _console(False)
 err_console = _console(True)
+
+
+def lit(value: Any) -> str:
+    r"""User text made safe to put into rich markup, so it prints as typed.
+
+    Every name, id, variant, description, path or message that came from the
+    user (a layer, the project file, an option) goes through here before it is
+    put between markup tags, into a table cell or a panel: ``[/]`` or
+    ``[fase 2]`` in a name is then shown, never read as a tag.
+
+    Parameters
+    ----------
+    value : object
+        ``None`` gives ``""``; anything else is shown as ``str(value)``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> lit("Wijk [fase 2] Zuid")
+    'Wijk \\[fase 2] Zuid'
+    >>> from rich.text import Text
+    >>> Text.from_markup(f"[bold]{lit('Wijk [/] Zuid')}[/]").plain
+    'Wijk [/] Zuid'
+    """
+    return "" if value is None else escape(str(value))
 
 project_argument = click.argument(
     "project", type=click.Path(path_type=Path, dir_okay=False), metavar="PROJECT.toml"

@@ -1,15 +1,18 @@
-"""Rich summaries printed by the commands."""
+"""Rich summaries printed by the commands.
+
+User text (names, ids, variants, messages) goes into rich markup only through
+:func:`~spatialprog.cli.options.lit`, so it is printed as it was typed.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
-from rich.markup import escape
 from rich.table import Table
 
 from .. import fields as F
 from ..config import BASE_VARIANT
 from ..errors import NoticeLog
-from .options import console
+from .options import console, lit
 
 
 def print_notices(notices: NoticeLog, *, limit: int = 15) -> None:
@@ -17,11 +20,11 @@ def print_notices(notices: NoticeLog, *, limit: int = 15) -> None:
     warn = [n for n in notices if n.level == "warning"]
     info = [n for n in notices if n.level != "warning"]
     for n in warn[:limit]:
-        console.print(f"[yellow]warning:[/] {escape(str(n))}", soft_wrap=True, highlight=False)
+        console.print(f"[yellow]warning:[/] {lit(n)}", soft_wrap=True, highlight=False)
     if len(warn) > limit:
         console.print(f"[yellow]... and {len(warn) - limit} more warnings (see notices.csv)[/]")
     if info:
-        console.print(f"[dim]{len(info)} remark(s), e.g. {escape(str(info[0]))}[/]", soft_wrap=True, highlight=False)
+        console.print(f"[dim]{len(info)} remark(s), e.g. {lit(info[0])}[/]", soft_wrap=True, highlight=False)
 
 
 def worst_substations(headroom: pd.DataFrame, shortfall: pd.DataFrame, names: pd.Series, *, n: int = 10,
@@ -59,13 +62,13 @@ def print_summary(result) -> None:
     colours = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange", "congestie": "red"}
     for r in w.itertuples(index=False):
         fs = "" if pd.isna(r.first_shortfall) else str(int(r.first_shortfall))
-        t.add_row(r.substation_id, str(r.name if isinstance(r.name, str) else ""), r.rule, f"{r.capacity_now_mw:.1f}",
-                  f"{r.headroom_now_mw:.1f}", f"{r.headroom_end_mw:.1f}", fs,
-                  f"[{colours.get(r.status_end, 'white')}]{r.status_end}[/]")
+        t.add_row(lit(r.substation_id), lit(r.name if isinstance(r.name, str) else ""), lit(r.rule),
+                  f"{r.capacity_now_mw:.1f}", f"{r.headroom_now_mw:.1f}", f"{r.headroom_end_mw:.1f}", fs,
+                  f"[{colours.get(r.status_end, 'white')}]{lit(r.status_end)}[/]")
     console.print(t)
     sf = result.shortfall
     for v in result.variants:
         for d in F.DIRECTIONS:
             k = sf[(sf[F.VARIANT] == v) & (sf[F.DIRECTION] == d) & sf[F.FIRST_SHORTFALL_YEAR].notna()]
-            console.print(f"  variant [bold]{v}[/], {F.DIRECTION_NL[d]}: {len(k)} of {len(subs)} substations short "
+            console.print(f"  variant [bold]{lit(v)}[/], {F.DIRECTION_NL[d]}: {len(k)} of {len(subs)} substations short "
                           f"within the horizon")

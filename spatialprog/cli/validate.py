@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import console, project_argument
+from .options import console, lit, project_argument
 from .report import print_notices
 
 
@@ -28,8 +28,9 @@ def validate(project: Path) -> None:
         plan = read_plan(project)  # layers, and the reference tables: rules, [conflicts], [ranking]
         rules = plan.reference.conflict_rules
     for kind, df in plan.layers.items():
-        console.print(f"  [green]ok[/] {kind:<18} {len(df):>6} features")
+        console.print(f"  [green]ok[/] {lit(f'{kind:<18}')} {len(df):>6} features")
     console.print(f"  [green]ok[/] {'conflict rules':<18} {len(rules.enabled):>6} enabled")
     print_notices(plan.notices)
-    console.print(f"[bold green]valid:[/] {plan.project.name} ({len(plan.layers)} layers, "
-                  f"{len(plan.project.variants)} variants, horizon {plan.project.years[0]}-{plan.project.years[-1]})")
+    console.print(f"[bold green]valid:[/] {lit(plan.project.name)} ({len(plan.layers)} layers, "
+                  f"{len(plan.project.variants)} variants, horizon {plan.project.years[0]}-{plan.project.years[-1]})",
+                  soft_wrap=True)

@@ -104,7 +104,20 @@ def _cell(v: Any) -> str:
 
 
 def _rows(pairs: Iterable[tuple[str, str]]) -> str:
+    """Table rows from (label, value) pairs: the label is text (escaped here), the value is HTML already."""
     return "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs if v != "")
+
+
+def _pop_title(name: Any, fid: str) -> str:
+    """The title line of a popup: the feature's name (its id when it has none) and its id, both as text.
+
+    Examples
+    --------
+    >>> _pop_title(None, "<b>1")
+    "<div class='sp-pop-title'>&lt;b&gt;1 <span>(&lt;b&gt;1)</span></div>"
+    """
+    shown = name if isinstance(name, str) and name else fid
+    return f"<div class='sp-pop-title'>{html.escape(shown)} <span>({html.escape(fid)})</span></div>"
 
 
 def _year_of(col: str) -> str:
@@ -166,7 +179,7 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     for r in subs.itertuples(index=False):
         sid = str(r.id)
         name = getattr(r, "name", None)
-        head = f"<div class='sp-pop-title'>{html.escape(str(name)) if isinstance(name, str) else sid} <span>({html.escape(sid)})</span></div>"
+        head = _pop_title(name, sid)
         meta = []
         for col in ("operator", "voltage_kv"):
             v = getattr(r, col, None)
@@ -272,7 +285,6 @@ def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names:
         rec = r._asdict()
         sid = str(rec.get("id", ""))
         name = rec.get("name")
-        title = html.escape(name) if isinstance(name, str) and name else sid
         rows = []
         for c in lk.columns:
             if c.name in ("id", "name"):
@@ -307,7 +319,7 @@ def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names:
                     f"<td>{_nl(vals.get(y), 2)}</td>" for y in milestones) + "</tr>"
             years_tbl = (f"<div class='sp-sub'>vraag (MW), {A[F.VARIANT]} {html.escape(base)}</div>"
                          f"<table class='sp-years'><tr><th></th>{head}</tr>{body}</table>")
-        out.append(f"<div class='sp-pop'><div class='sp-pop-title'>{title} <span>({html.escape(sid)})</span></div>"
+        out.append(f"<div class='sp-pop'>{_pop_title(name, sid)}"
                    f"<div class='sp-note'>{html.escape(lk.title_nl)}</div><table class='sp-kv'>{_rows(rows)}</table>"
                    f"{years_tbl}</div>")
     return out
@@ -408,8 +420,8 @@ class _Panel(MacroElement):
 {% endmacro %}
 {% macro html(this, kwargs) %}
 <div class="sp-panel" id="sp-panel" data-state="">
-  <div class="sp-title">{{ this.title }}</div>
-  <div class="sp-meta">Netruimte per voedingsgebied{% if this.run_date %} &middot; run {{ this.run_date }}{% endif %}
+  <div class="sp-title">{{ this.title|e }}</div>
+  <div class="sp-meta">Netruimte per voedingsgebied{% if this.run_date %} &middot; run {{ this.run_date|e }}{% endif %}
     {% if this.fictional %}<br><span class="sp-fict">Fictieve gegevens</span>{% endif %}</div>
   <label for="sp-year">Jaar</label>
   <div class="sp-year-row"><input type="range" id="sp-year" min="{{ this.years[0] }}" max="{{ this.years[-1] }}"
@@ -417,27 +429,27 @@ class _Panel(MacroElement):
   <div class="sp-ticks"><span>{{ this.years[0] }}</span><span>{{ this.years[-1] }}</span></div>
   <label for="sp-direction">Richting</label>
   <select id="sp-direction">
-    {% for d, lab in this.directions %}<option value="{{ d }}">{{ lab }}</option>{% endfor %}
+    {% for d, lab in this.directions %}<option value="{{ d|e }}">{{ lab|e }}</option>{% endfor %}
   </select>
   {% if this.variants|length > 1 %}
   <label for="sp-variant">Ontwikkelvariant</label>
   <select id="sp-variant">
-    {% for v, desc in this.variants %}<option value="{{ v }}" title="{{ desc }}">{{ v }}</option>{% endfor %}
+    {% for v, desc in this.variants %}<option value="{{ v|e }}" title="{{ desc|e }}">{{ v|e }}</option>{% endfor %}
   </select>
   <div class="sp-vdesc" id="sp-vdesc"></div>
   {% endif %}
   <div class="sp-legend" id="sp-legend">
     <div class="sp-legend-title">Netruimte (kleuren capaciteitskaart)</div>
-    {% for c in this.classes %}<div class="sp-li" data-status="{{ c.code }}" title="{{ c.meaning_nl }}">
-      <span class="sp-sw" style="background: {{ c.colour }}"></span><span>{{ c.label_nl }}</span>
-      <span class="sp-n" data-count="{{ c.code }}"></span></div>{% endfor %}
+    {% for c in this.classes %}<div class="sp-li" data-status="{{ c.code|e }}" title="{{ c.meaning_nl|e }}">
+      <span class="sp-sw" style="background: {{ c.colour|e }}"></span><span>{{ c.label_nl|e }}</span>
+      <span class="sp-n" data-count="{{ c.code|e }}"></span></div>{% endfor %}
     <div class="sp-legend-title">Lagen</div>
-    <div class="sp-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400"></span><span>{{ this.subs_title }} (kleur = netruimte)</span></div>
-    {% for title, colour in this.sites %}<div class="sp-li"><span class="sp-sw sp-sw-site" style="border-color: {{ colour }}"></span><span>{{ title }}</span></div>{% endfor %}
-    {% for title, colour in this.extra %}<div class="sp-li"><span class="sp-sw" style="background: {{ colour }}"></span><span>{{ title }}</span></div>{% endfor %}
-    {% if this.has_programme %}<div class="sp-li"><span class="sp-rank" style="width:16px;height:16px;line-height:16px;font-size:10px">1</span><span>{{ this.programme_title }}: volgorde</span></div>{% endif %}
+    <div class="sp-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400"></span><span>{{ this.subs_title|e }} (kleur = netruimte)</span></div>
+    {% for title, colour in this.sites %}<div class="sp-li"><span class="sp-sw sp-sw-site" style="border-color: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
+    {% for title, colour in this.extra %}<div class="sp-li"><span class="sp-sw" style="background: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
+    {% if this.has_programme %}<div class="sp-li"><span class="sp-rank" style="width:16px;height:16px;line-height:16px;font-size:10px">1</span><span>{{ this.programme_title|e }}: volgorde</span></div>{% endif %}
   </div>
-  <div class="sp-foot">{{ this.source }}<br>Status: ruimte in het gekozen jaar als aandeel van de vaste capaciteit; drempels in data/status_classes.csv.</div>
+  <div class="sp-foot">{{ this.source|e }}<br>Status: ruimte in het gekozen jaar als aandeel van de vaste capaciteit; drempels in data/status_classes.csv.</div>
 </div>
 {% endmacro %}
 {% macro script(this, kwargs) %}
@@ -463,13 +475,31 @@ class _Panel(MacroElement):
     if (i === undefined || yi < 0 || !byDir) return {c: NODATA, h: null};
     return {c: parseInt(byDir[yi].charAt(i), 10), h: D.headroom[st.variant][st.dir][yi][i]};
   }
+  // a tooltip is built from DOM nodes: names, ids and variants are set as text, never parsed as HTML
+  function node(tag, text) {
+    var el = document.createElement(tag);
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
   function tip(props, st, r, what) {
     var cls = D.classes[r.c];
     var name = D.names[props.substation_id] || props.substation_id || "";
-    return "<b>" + what + (name ? ": " + name : "") + "</b> (" + (props.substation_id || "") + ")<br>" +
-      st.year + " &middot; " + D.directionsNl[st.dir] + (D.variants.length > 1 ? " &middot; " + st.variant : "") +
-      "<br><span style='display:inline-block;width:10px;height:10px;background:" + cls.colour +
-      ";border:1px solid #555'></span> " + cls.label + (r.h === null ? "" : "<br>ruimte: " + fmt(r.h) + " MW");
+    var box = node("span"), swatch = node("span");
+    box.appendChild(node("b", what + (name ? ": " + name : "")));
+    box.appendChild(document.createTextNode(" (" + (props.substation_id || "") + ")"));
+    box.appendChild(node("br"));
+    box.appendChild(document.createTextNode(st.year + " \\u00b7 " + D.directionsNl[st.dir] +
+      (D.variants.length > 1 ? " \\u00b7 " + st.variant : "")));
+    box.appendChild(node("br"));
+    swatch.style.cssText = "display:inline-block;width:10px;height:10px;border:1px solid #555";
+    swatch.style.background = cls.colour;
+    box.appendChild(swatch);
+    box.appendChild(document.createTextNode(" " + cls.label));
+    if (r.h !== null) {
+      box.appendChild(node("br"));
+      box.appendChild(document.createTextNode("ruimte: " + fmt(r.h) + " MW"));
+    }
+    return box;
   }
   function apply() {
     var st = state(), counts = D.classes.map(function () { return 0; });
@@ -638,7 +668,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     # folium hands the zoom limits only to a tile layer; MarkerCluster needs them on the map itself
     m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
     root = m.get_root()
-    root.title = f"{outputs.project_name} - netruimte"
+    root.title = html.escape(f"{outputs.project_name} - netruimte")  # branca puts it into <title> as it is
     root.header.add_child(Element(inline_head(markercluster=True)), name="spatialprog_assets", index=0)
 
     if basemap:
@@ -785,7 +815,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     }
     site_legend = [(D.title_nl(k), D.site_colour(k)) for k in D.site_layers(outputs)]
     panel = _Panel(
-        title=html.escape(outputs.project_name or "spatialprog"),
+        title=outputs.project_name or "spatialprog",
         run_date=D.run_date_nl(outputs.manifest),
         fictional=bool(outputs.manifest.get("fictional_data")),
         years=years, milestones=milestones,
@@ -793,7 +823,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         variants=[(v, variant_desc[v]) for v in variants],
         classes=classes, subs_title=D.title_nl("substations"), sites=site_legend, extra=extra_legend,
         has_programme=programme is not None, programme_title=D.PROGRAMME_TITLE_NL,
-        source=html.escape(D.source_line(outputs)), background=MAP_BACKGROUND,
+        source=D.source_line(outputs), background=MAP_BACKGROUND,
         data=data, areas_name=areas_layer.get_name() if areas_layer is not None else "null",
         subs_name=subs_layer.get_name(), map_name=m.get_name(),
     )

@@ -9,6 +9,10 @@ Every figure has a legend, a scale bar, a north arrow and a source line
 (ending in "fictieve gegevens" when the manifest says the data are fictional).
 The maps stay in the working CRS (metres, EPSG:28992 by default), so the
 scale bar is exact; geometries are simplified for drawing only.
+
+Every text on a figure is drawn literally: names, ids, variants and the
+project name are user text, so matplotlib's mathtext (``$...$``) and TeX are
+switched off for all of them (:func:`literal_text`).
 """
 
 from __future__ import annotations
@@ -22,17 +26,51 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.table import Table
+from matplotlib.text import Text
 
 from .. import fields as F
 from ..outputs import RunOutputs
 from . import _data as D
 
-__all__ = ["headroom_figure", "conflicts_figure", "programme_figure", "static_figures", "save_figure", "A4_LANDSCAPE_IN"]
+__all__ = ["headroom_figure", "conflicts_figure", "programme_figure", "static_figures", "save_figure", "literal_text",
+           "A4_LANDSCAPE_IN"]
 
 #: A4 landscape in inches.
 A4_LANDSCAPE_IN = (11.69, 8.27)
 _DPI = 200
 _LABEL_MAX = 40  # label substations by name up to this many
+
+
+def literal_text(fig: Figure) -> Figure:
+    """Draw every text of ``fig`` as it is written: no mathtext, no TeX.
+
+    A name such as ``Wijk $x^2$`` would otherwise be typeset as a formula,
+    and ``$\\foo$`` would fail the drawing.
+
+    Parameters
+    ----------
+    fig : Figure
+
+    Returns
+    -------
+    Figure
+        ``fig`` itself.
+
+    Examples
+    --------
+    >>> fig = Figure()
+    >>> t = fig.text(0, 0, "$x^2$")
+    >>> t.get_parse_math(), literal_text(fig).texts[0].get_parse_math()
+    (True, False)
+    """
+    texts = list(fig.findobj(Text))
+    for table in fig.findobj(Table):  # a table's cells do not list their text as a child
+        texts += [cell.get_text() for cell in table.get_celld().values()]
+    for t in texts:
+        t.set_usetex(False)
+        t.set_parse_math(False)
+    return fig
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -203,7 +241,7 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
             f"van Netbeheer Nederland; ontwikkelvariant: {variant}")
     _status_legend(fig, classes, present)
     _footer(fig, outputs)
-    return fig
+    return literal_text(fig)
 
 
 def _grey_base(outputs: RunOutputs, rect: tuple[float, float, float, float], facecolor: str):
@@ -260,7 +298,7 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
             f"{len(gc)} conflicten: overlap van claims en afstandsregels")
     fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=8.5, bbox_to_anchor=(0.5, 0.03))
     _footer(fig, outputs)
-    return fig
+    return literal_text(fig)
 
 
 def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
@@ -316,7 +354,7 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
     _header(fig, f"Programma: rangorde van de maatregelen \u2013 {outputs.project_name}",
             f"De eerste {len(shown)} van {len(prog)} maatregelen; nummer = rang")
     _footer(fig, outputs)
-    return fig
+    return literal_text(fig)
 
 
 def _fmt(v: object) -> str:

@@ -10,6 +10,13 @@ no TCP port to pick; only the standard library and ``/usr/bin/chromium``.
     res = load_page("out/map.html", screenshot_path=tmp_path / "map.png")
     assert res.console_errors == []
     assert not [u for u in res.requests if u.startswith(("http:", "https:"))]
+
+A script can be run in the loaded page (``evaluate=``): an expression, awaited when
+it is a promise, whose JSON-serialisable value comes back as ``PageResult.value``;
+what it logs, throws or requests is recorded like the page's own:
+
+    res = load_page("out/map.html", evaluate="(async () => document.title)()")
+    assert res.value == res.title
 """
 
 from __future__ import annotations
@@ -66,6 +73,7 @@ class PageResult:
     console_messages: list[str] = field(default_factory=list)  # all, as "level: text"
     failed_requests: list[str] = field(default_factory=list)  # "url: net::ERR_..."
     title: str = ""
+    value: Any = None  # what the ``evaluate`` script returned (None without one)
 
 
 def chromium_path() -> str | None:
@@ -190,11 +198,17 @@ def load_page(
     timeout_s: float = 30,
     window_size: tuple[int, int] = (1280, 800),
     settle_ms: int = 500,
+    evaluate: str | None = None,
 ) -> PageResult:
     """Open a local HTML file (or URL) in headless Chromium and report what happened.
 
     Waits for the load event, then until no request has been in flight for
     ``settle_ms`` (so late timers/fetches are caught), bounded by ``timeout_s``.
+    Then, when ``evaluate`` is given, runs it in the page (a JavaScript
+    expression; a promise is awaited) and returns its value, passed through
+    JSON, as :attr:`PageResult.value`; console messages, exceptions and
+    requests during the script are recorded too. A script that throws raises
+    :class:`CdpError`.
     Raises :class:`ChromiumUnavailable` (use its message as skip reason) when
     Chromium cannot run, :class:`CdpError` when the page never finished loading.
     """
@@ -244,7 +258,7 @@ def load_page(
             os.close(child_w)
         cdp = _Cdp(proc, to_chrome_w, from_chrome_r)
         try:
-            return _drive(cdp, url, screenshot_path, deadline, settle_ms, window_size)
+            return _drive(cdp, url, screenshot_path, deadline, settle_ms, window_size, evaluate)
         except CdpError as exc:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
             raise CdpError(f"{exc}; chromium stderr tail: {' | '.join(tail)}") from None
@@ -274,6 +288,7 @@ def _drive(
     deadline: float,
     settle_ms: int,
     window_size: tuple[int, int],
+    evaluate: str | None = None,
 ) -> PageResult:
     def left() -> float:
         return max(0.1, deadline - time.monotonic())
@@ -344,6 +359,20 @@ def _drive(
         .get("value", "")
     )
 
+    value: Any = None
+    if evaluate is not None:
+        out = cdp.call(
+            "Runtime.evaluate",
+            {"expression": evaluate, "awaitPromise": True, "returnByValue": True},
+            session=sid,
+            timeout_s=left(),
+        )
+        if "exceptionDetails" in out:
+            d = out["exceptionDetails"]
+            text = (d.get("exception") or {}).get("description") or d.get("text", "exception")
+            raise CdpError(f"the evaluated script threw: {text}")
+        value = out.get("result", {}).get("value")
+
     errors: list[str] = []
     messages: list[str] = []
     requests: list[str] = []
@@ -384,4 +413,5 @@ def _drive(
         console_messages=messages,
         failed_requests=failed,
         title=title,
+        value=value,
     )
