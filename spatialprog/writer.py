@@ -477,6 +477,8 @@ def manifest_kind(folder: str | Path) -> str | None:
 
 #: stages of this process: a writer asked to write into one of them writes straight into it
 _ACTIVE: set[str] = set()
+#: tokens of the locks this process holds (a lock with this pid but another token was left behind: stale)
+_HELD: set[str] = set()
 
 
 def _listing(folder: Path) -> list[str]:
@@ -559,6 +561,8 @@ class _Lock:
         who = f"process {pid}" + ("" if host == socket.gethostname() else f" on {host}")
         if host != socket.gethostname():
             return False, who  # cannot tell: ask the user
+        if pid == os.getpid():  # this process: stale unless it holds that lock now
+            return holder.get("token") not in _HELD, who
         return not _pid_alive(pid), who
 
     def acquire(self) -> None:
@@ -599,14 +603,21 @@ class _Lock:
             finally:
                 os.close(fd)
             self.held = True
+            _HELD.add(self.token)
             return
         raise OutputError(f"{self.shown}: {busy or 'another process'} is writing this folder (spatialprog) - wait "
                           f"until it has finished; if it is no longer running, delete {self.path}")
 
     def release(self) -> None:
-        if self.held and self._read(self.path) == self.text:
-            self.path.unlink(missing_ok=True)
-        self.held = False
+        """Remove the lock if it is still ours; a lock that cannot be removed is taken over as stale later."""
+        try:
+            if self.held and self._read(self.path) == self.text:
+                self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            self.held = False
+            _HELD.discard(self.token)
 
 
 def _lock_error(shown: Path, path: Path, e: OSError) -> OutputError:
@@ -763,6 +774,10 @@ class atomic_output_dir:  # noqa: N801 - used as a context manager
                     self._notice(f"{self.out_dir}: restored the outputs an interrupted run had moved aside")
             marker.unlink()
         esc = glob.escape(prefix)
+        olds = sorted(out.parent.glob(esc + "old-*"), key=lambda p: p.stat().st_mtime)
+        if not os.path.lexists(out) and olds and olds[-1].is_dir():  # no marker, yet moved aside: never delete it
+            os.rename(olds[-1], out)
+            self._notice(f"{self.out_dir}: restored the outputs an interrupted run had moved aside")
         for pattern in ("staging-*", "old-*", "swap.tmp-*", "lock.stale-*"):
             for p in out.parent.glob(esc + pattern):
                 if p.is_dir() and not p.is_symlink():
