@@ -658,7 +658,9 @@ class atomic_output_dir:  # noqa: N801 - used as a context manager
         body did not write is linked (hard links, copies where links are not
         possible) into the stage before the swap. The links are made after
         the body, so a writer that rewrites a file in place never changes
-        the current folder.
+        the current folder. A folder that a writer of the same ``kind``
+        wrote (an earlier ``map --out maps/``) is replaced instead, so no
+        stale file of that earlier call stays.
     kind : str
         What writes the folder (``"run"``, ``"maps"``, ``"diff"`` ...): named
         in the manifest written when the body wrote none. A folder holding a
@@ -735,6 +737,8 @@ class atomic_output_dir:  # noqa: N801 - used as a context manager
         self._lock.acquire()
         try:
             self._recover()
+            if self.add and manifest_kind(out) == self.kind:
+                self.add = False  # its own earlier output: replaced, so nothing stale stays
             self._check_replaceable()
             self.stage = self._make_stage()
         except OSError as e:

@@ -71,7 +71,7 @@ def _one_line(r) -> str:
 
 
 def _write_old(out: Path) -> dict[str, str]:
-    with atomic_output_dir(out, kind="test") as stage:
+    with atomic_output_dir(out, kind="earlier") as stage:  # another kind: add=True adds to it
         (stage / "a.txt").write_text("old a")
         (stage / "only_old.txt").write_text("old only")
         (stage / "sub").mkdir()
@@ -431,6 +431,22 @@ def test_a_failing_map_leaves_the_run_folder_as_it_was(tmp_path, tiny, monkeypat
     r = _invoke("map", str(out))
     assert r.exit_code == 2 and "No space left on device" in _one_line(r)
     assert _digest(out) == before and _beside(out) == []
+
+
+def test_adding_keeps_the_other_files_and_a_folder_of_the_same_kind_is_replaced(tmp_path):
+    out = tmp_path / "out"
+    _write_old(out)
+    with atomic_output_dir(out, add=True, kind="maps") as stage:
+        (stage / "map.html").write_text("1")
+        (stage / "extra.png").write_text("1")
+    assert _outputs(out) == sorted([MANIFEST, "a.txt", "extra.png", "map.html", "only_old.txt", "sub/c.txt"])
+    assert json.loads((out / MANIFEST).read_text())["spatialprog_output"] == "earlier"  # still the earlier's
+    maps = tmp_path / "maps"
+    for names in (["map.html", "extra.png"], ["map.html"]):
+        with atomic_output_dir(maps, add=True, kind="maps") as stage:
+            for n in names:
+                (stage / n).write_text("x")
+    assert _outputs(maps) == [MANIFEST, "map.html"]
 
 
 def test_adding_never_changes_the_current_folder_before_the_swap(tmp_path):
