@@ -47,8 +47,9 @@ def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str 
     OUT_DIR``): the folder is staged beside itself and replaced as a whole
     only when every map has been written, so a failure leaves the previous
     folder as it was (:class:`~spatialprog.writer.atomic_output_dir` with
-    ``add=True``). ``out_dir`` must be new, empty or an output folder of
-    spatialprog; its ``manifest.json`` lists the maps too.
+    ``add=True``; a folder of maps alone is replaced, so no map of an
+    earlier call stays). ``out_dir`` must be new, empty or an output
+    folder of spatialprog; its ``manifest.json`` lists the maps too.
 
     Parameters
     ----------
