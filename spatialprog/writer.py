@@ -29,7 +29,9 @@ Reproducible
 
 This is the output edge of the one-way flow (read -> compute -> write): the
 computation hands finished DataFrames to these functions and never opens a
-file itself.
+file itself. The module is longer than 500 lines because the folder swap
+(stage, lock, marker, recovery) lives with the table writers it guards: how
+anything reaches the disk is decided in this one file.
 """
 
 from __future__ import annotations
