@@ -297,10 +297,15 @@ def _summary(old, new, sites, head, sf, ranks, prog, *, has_ranks: bool, toleran
 
 
 def write_diff(d: RunDiff, out_dir: str | Path) -> list[Path]:
-    """Write the diff tables and ``diff_summary.txt`` into ``out_dir`` (atomically)."""
+    """Write the diff tables and ``diff_summary.txt`` into ``out_dir``, all or nothing.
+
+    ``out_dir`` (new, empty, or an earlier diff's folder) is replaced as a
+    whole (:class:`~spatialprog.writer.atomic_output_dir`); a run's folder is
+    refused.
+    """
     from .writer import atomic_output_dir, write_tables
 
-    with atomic_output_dir(out_dir) as stage:
+    with atomic_output_dir(out_dir, kind="diff") as stage:
         files = write_tables(stage, d.tables())
         (stage / "diff_summary.txt").write_text(d.summary + "\n", encoding="utf-8")
         files.append("diff_summary.txt")

@@ -2,10 +2,13 @@
 
 :func:`result_layers` and :func:`result_tables` turn a
 :class:`~spatialprog.pipeline.RunResult` into GeoDataFrames and DataFrames
-(pure). :func:`write_run` writes them into the output folder: everything is
-first written into a staging folder inside it, then each file is renamed into
-place, so a failed run leaves the previous outputs intact and nothing
-half-written behind.
+(pure). :func:`write_run` writes them into the output folder through
+:class:`~spatialprog.writer.atomic_output_dir`: everything is written into a
+staging folder beside it, which then replaces the folder as a whole, so a
+failed run leaves the previous outputs intact and nothing half-written behind,
+and a rerun leaves nothing of the earlier run that it does not write again.
+Every timestamp inside the outputs is :func:`~spatialprog.writer.run_timestamp`
+(``SOURCE_DATE_EPOCH``, else the run's date).
 
 Files in the output folder
 --------------------------
@@ -16,7 +19,8 @@ Files in the output folder
     The long headroom table (substation, variant, year, direction, ...).
 ``demand.csv``, ``assignment.csv``, ``shortfall.csv``, ``notices.csv``
 ``manifest.json``
-    Inputs with checksums, parameters used with their sources, versions.
+    Inputs with checksums, parameters used with their sources, versions, and
+    ``outputs``: exactly the files in the folder.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import platform
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -39,7 +43,16 @@ from .errors import OutputError
 from .kinds import iter_layers
 from .pipeline import RunResult
 from .reference import sha256_file
-from .writer import atomic_output_dir, write_tables, write_xlsx
+from .writer import (
+    MANIFEST,
+    atomic_output_dir,
+    finish_geopackage,
+    read_csv,
+    run_timestamp,
+    write_manifest,
+    write_tables,
+    write_xlsx,
+)
 
 __all__ = ["result_layers", "result_tables", "write_run", "milestone_years", "atomic_output_dir", "RESULTS_GPKG"]
 
@@ -184,7 +197,10 @@ def _versions() -> dict[str, str]:
 
 
 def manifest(result: RunResult, files: list[str], *, run_date: datetime | None = None) -> dict:
-    """The run manifest: inputs with checksums, parameters with sources, versions."""
+    """The run manifest: inputs with checksums, parameters with sources, versions.
+
+    ``run_date`` defaults to :func:`~spatialprog.writer.run_timestamp` (``SOURCE_DATE_EPOCH``, else today).
+    """
     project = result.project
     inputs = []
     sums: dict[Path, str] = {}
@@ -209,7 +225,7 @@ def manifest(result: RunResult, files: list[str], *, run_date: datetime | None =
         "spatialprog_run": 1,
         "project": project.name,
         "fictional_data": project.fictional,
-        "run_date": (run_date or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "run_date": run_timestamp(run_date).isoformat(timespec="seconds"),
         "crs": project.crs,
         "base_year": project.base_year,
         "horizon": [project.years[0], project.years[-1]],
@@ -264,25 +280,33 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
     ----------
     result : RunResult
     out_dir : path
-        Created if missing; files already there are replaced only when the
-        whole set has been written.
+        Created if missing; must be empty or an earlier run's folder, which
+        is replaced as a whole only when every file has been written
+        (:class:`~spatialprog.writer.atomic_output_dir`).
     run_date : datetime, optional
-        Recorded in the manifest (default: now).
+        Recorded in the manifest, the GeoPackage and the workbook (default:
+        :func:`~spatialprog.writer.run_timestamp`).
     extras : sequence of callables
         Further writers (maps, the QGIS hand-off, the programme), each called
         with the staging folder once the core outputs are in it (so
         ``RunOutputs.read(stage)`` works there) and returning the files it
-        wrote. Their files are renamed into place together with the rest, so
-        a failure anywhere leaves the previous outputs intact.
+        wrote. Their files are swapped in together with the rest, so a
+        failure anywhere leaves the previous outputs intact.
 
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    OutputError
+        When the folder is locked by another run, is not an output folder of
+        spatialprog, or cannot be written (one line).
     """
     files: list[str] = []
-    run_date = run_date or datetime.now(UTC)
-    with atomic_output_dir(out_dir) as stage:
+    when = run_timestamp(run_date)
+    with atomic_output_dir(out_dir, kind="run") as stage:
         if progress:
             progress("writing results.gpkg")
         gpkg = stage / RESULTS_GPKG
@@ -293,6 +317,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
             else:
                 _write_gpkg_layer(gdf, gpkg, name)
         _write_gpkg_layer(result.assignment, gpkg, "assignment")
+        finish_geopackage(gpkg, when)  # the run's date, not GDAL's wall clock; reproducible bytes
         files.append(RESULTS_GPKG)
         if progress:
             progress("writing tables")
@@ -301,22 +326,21 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
             tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
         files.extend(write_tables(stage, tables))
         write_xlsx(stage / "headroom.xlsx", {"headroom": tables["headroom"], "shortfall": tables["shortfall"],
-                                             "parameters": result.project.variants[BASE_VARIANT].to_frame()})
+                                             "parameters": result.project.variants[BASE_VARIANT].to_frame()},
+                   run_date=when)
         files.append("headroom.xlsx")
 
-        def write_manifest() -> None:
-            man = manifest(result, files + ["manifest.json"], run_date=run_date)
-            (stage / "manifest.json").write_text(json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n",
-                                                 encoding="utf-8")
+        def write_run_manifest() -> None:
+            write_manifest(stage, manifest(result, files + [MANIFEST], run_date=when))
 
-        write_manifest()
+        write_run_manifest()
         for extra in extras:
             for f in extra(stage):
-                name = Path(f).relative_to(stage).as_posix() if Path(f).is_absolute() else str(f)
+                name = Path(f).relative_to(stage).as_posix() if Path(f).is_absolute() else Path(f).as_posix()
                 if name not in files:
                     files.append(name)
-        write_manifest()  # again, listing the extras' files too
-        files.append("manifest.json")
+        write_run_manifest()  # again, listing the extras' files too
+        files.append(MANIFEST)
     return [Path(out_dir) / f for f in files]
 
 
@@ -381,6 +405,9 @@ class RunOutputs:
         out_dir = Path(out_dir)
         man_path = out_dir / "manifest.json"
         gpkg = out_dir / RESULTS_GPKG
+        if not out_dir.exists() and (out_dir.parent / f".{out_dir.name}.swap").exists():
+            raise OutputError(f"{out_dir}: a run writing this folder was interrupted while replacing it - run the "
+                              f"same command again, or any command writing {out_dir}, to finish or undo it")
         if not man_path.is_file() or not gpkg.is_file():
             raise OutputError(f"{out_dir}: not the output folder of a run (no manifest.json / {RESULTS_GPKG}) - run "
                               f"'spatialprog run PROJECT.toml --out {out_dir}' first")
@@ -408,7 +435,7 @@ class RunOutputs:
             if not p.is_file() or p.stat().st_size == 0:
                 continue
             try:
-                tables[name] = pd.read_csv(p, dtype=ids)
+                tables[name] = read_csv(p, dtype=ids)  # text cells as written (writer.escape_text undone)
             except pd.errors.EmptyDataError:  # a table without columns, e.g. no sites to rank
                 continue
         return cls(layers, tables, man, out_dir)

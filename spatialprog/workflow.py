@@ -3,9 +3,12 @@
 :func:`run` is what ``spatialprog run`` does, without the console: it reads the
 plan, computes demand, assignment and headroom, ranks substations and sites
 into the programme, and writes the core outputs, the ranking tables, the maps
-and the QGIS hand-off into one output folder, all staged and renamed into place
-together. The command line is a thin wrapper over it, so a Python user and the
-command write the same files.
+and the QGIS hand-off into one output folder, all staged beside it and swapped
+in as a whole (:class:`~spatialprog.writer.atomic_output_dir`). The folder is
+locked and checked before the plan is read, so a second run into it, or a
+folder that is not an output folder of spatialprog, stops at once. The command
+line is a thin wrapper over it, so a Python user and the command write the
+same files.
 
 :func:`ranking_of` and :func:`outputs_of` are the two steps the maps and the
 QGIS export share with the run when they start from a project file instead of
@@ -17,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .config import Project
     from .outputs import RunOutputs
-    from .pipeline import RunResult
+    from .pipeline import Plan, RunResult
     from .ranking import RankingResult
 
 __all__ = ["CompletedRun", "run", "ranking_of", "outputs_of"]
@@ -95,7 +98,7 @@ def outputs_of(result: RunResult, ranking: RankingResult | None = None, *,
     ranking : RankingResult, optional
         Default: :func:`ranking_of` ``(result)``.
     run_date : datetime, optional
-        Recorded in the manifest (default: now).
+        Recorded in the manifest (default: :func:`~spatialprog.writer.run_timestamp`).
 
     Returns
     -------
@@ -126,15 +129,18 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     notices.csv, the conflict tables (when rules apply), the ranking tables
     (programme.csv/.xlsx, ranking_substations.csv, ...), the maps (map.html,
     PNG/PDF), spatialprog.gpkg + spatialprog.qgz for QGIS, and manifest.json
-    listing them all. Every file is staged and renamed into place together: a
-    run that fails leaves the previous outputs as they were.
+    listing exactly them. Every file is staged beside ``out_dir``, which is
+    then replaced as a whole: a run that fails leaves the previous outputs as
+    they were, and files of an earlier run that this run does not write
+    (``maps=False``: the maps) are gone.
 
     Parameters
     ----------
     project : Project, str or Path
         The project file (or a loaded :class:`~spatialprog.config.Project`).
     out_dir : str or Path
-        The output folder; created when missing.
+        The output folder; created when missing. It must be empty or an
+        earlier output folder of spatialprog (with its ``manifest.json``).
     variants : sequence of str, optional
         Run only these development variants (default, or empty: all of the project).
     maps : bool
@@ -144,7 +150,10 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     progress : callable, optional
         Called with a short text before each step (the command line shows it).
     run_date : datetime, optional
-        Recorded in the manifest and the GeoPackage metadata (default: now).
+        Every timestamp inside the outputs: the manifest, the GeoPackages,
+        the workbooks, the QGIS project (default:
+        :func:`~spatialprog.writer.run_timestamp`: ``SOURCE_DATE_EPOCH``,
+        else today's date).
 
     Returns
     -------
@@ -155,7 +164,8 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     ------
     SpatialprogError
         For a problem in the project, its layers or reference tables, or an
-        output folder that cannot be written (one line naming it).
+        output folder that is locked by another run, is not spatialprog's or
+        cannot be written (one line naming it).
 
     Examples
     --------
@@ -168,9 +178,9 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     >>> done.ranking.programme["substation_id"].iloc[0]
     'OS08'
     """
-    from .outputs import RunOutputs, write_run
+    from .outputs import write_run
     from .pipeline import compute, read_plan
-    from .ranking import write_ranking
+    from .writer import atomic_output_dir, run_timestamp
 
     def say(text: str) -> None:
         if progress:
@@ -178,13 +188,30 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
 
     if isinstance(variants, str):
         variants = [variants]
-    plan = read_plan(project, progress=progress)
-    result = compute(plan, variants=list(variants) if variants else None, progress=progress)
-    say("ranking and programme")
-    ranking = ranking_of(result)
+    when = run_timestamp(run_date)
+    with atomic_output_dir(out_dir, kind="run") as stage:  # locked and checked before anything is computed
+        plan = read_plan(project, progress=progress)
+        result = compute(plan, variants=list(variants) if variants else None, progress=progress)
+        say("ranking and programme")
+        ranking = ranking_of(result)
+        written = write_run(result, stage, progress=progress, run_date=when,
+                            extras=_extras(plan, ranking, maps=maps, qgis=qgis, progress=progress, when=when))
+    files = [Path(out_dir) / p.relative_to(stage) for p in written]
+    return CompletedRun(result=result, ranking=ranking, files=files)
+
+
+def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progress: Progress | None,
+            when: datetime) -> list[Callable[[Path], Sequence[Path | str]]]:
+    """The writers :func:`run` adds to ``write_run``: the ranking, the maps, the QGIS hand-off."""
+    from .outputs import RunOutputs
+    from .ranking import write_ranking
+
+    def say(text: str) -> None:
+        if progress:
+            progress(text)
 
     def programme(stage: Path) -> list[Path]:
-        return _in_stage(stage, write_ranking(ranking, stage))
+        return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
 
     extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
     if maps:
@@ -203,5 +230,4 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
             return _in_stage(stage, [gpkg, gpkg.with_suffix(".qgz")])
 
         extras.append(qgis_handoff)
-    files = write_run(result, out_dir, progress=progress, run_date=run_date or datetime.now(UTC), extras=extras)
-    return CompletedRun(result=result, ranking=ranking, files=files)
+    return extras

@@ -144,4 +144,5 @@ def test_conflicts_command(tmp_path):
     r = CliRunner().invoke(cli, ["conflicts", "layers/example_region.toml", "--out", str(tmp_path / "c")], obj={})
     assert r.exit_code == 0, r.output
     assert "Land-claim conflicts: 10 in 7 pairs of layers" in r.output
-    assert {p.name for p in (tmp_path / "c").iterdir()} == {"conflicts.gpkg", "conflicts.csv", "conflict_matrix.csv"}
+    assert {p.name for p in (tmp_path / "c").iterdir()} == {"conflicts.gpkg", "conflicts.csv", "conflict_matrix.csv",
+                                                     "manifest.json"}

@@ -252,7 +252,7 @@ def test_cli_map_from_run_folder_does_not_recompute(example_run_bare, tmp_path, 
 def test_cli_map_from_project(tmp_path):
     r = CliRunner().invoke(cli, ["map", str(EXAMPLE), "--out", str(tmp_path), "--no-static"], obj={})
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == [MAP_HTML]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", MAP_HTML]  # the folder says what wrote it
 
 
 def test_cli_map_bad_source(tmp_path):

@@ -32,7 +32,7 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
 
     from ..outputs import split_by_geometry
     from ..pipeline import land_claim_conflicts, read_plan
-    from ..writer import atomic_output_dir, write_tables
+    from ..writer import atomic_output_dir, finish_geopackage, write_tables
 
     with console.status("reading layers ...") as status:
         plan = read_plan(project, progress=lambda s: status.update(s + " ..."))
@@ -52,9 +52,10 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
         console.print(f"  [{'red' if r.severity == 'hoog' else 'yellow'}]{r.severity}[/] {r.rule_id} "
                       f"{r.layer_a} {r.id_a} x {r.layer_b} {r.id_b}: {r.description_nl}", soft_wrap=True)
     if out_dir is not None:
-        with atomic_output_dir(out_dir) as stage:
+        with atomic_output_dir(out_dir, kind="conflicts") as stage:  # replaced as a whole
             for suffix, part in split_by_geometry(result.conflicts).items():
                 part.to_file(stage / "conflicts.gpkg", layer=f"conflicts_{suffix}", driver="GPKG")
+            finish_geopackage(stage / "conflicts.gpkg")  # the run's date, not the wall clock
             write_tables(stage, {"conflicts": pd.DataFrame(result.conflicts.drop(columns="geometry")),
                                  "conflict_matrix": result.matrix})
         console.print(f"[bold green]written[/] conflicts.gpkg, conflicts.csv, conflict_matrix.csv in {out_dir}/")

@@ -37,6 +37,23 @@ def inputs_from_manifest(manifest: dict) -> tuple[dict | None, str]:
     return read_plan(p).layers, ""
 
 
+def _write_qgis(outputs, dest: Path, *, inputs, qgz: bool) -> Path:
+    """``export_qgis``; into an output folder of spatialprog (a run's) through its all-or-nothing swap.
+
+    The folder is staged beside itself with the GeoPackage (and .qgz) added,
+    and replaced as a whole, so its manifest lists them and a failure leaves
+    it as it was.
+    """
+    from ..export import export_qgis
+    from ..writer import atomic_output_dir, manifest_kind
+
+    if manifest_kind(dest.parent) is None:
+        return export_qgis(outputs, dest, inputs=inputs, qgz=qgz)
+    with atomic_output_dir(dest.parent, add=True, kind="export") as stage:
+        export_qgis(outputs, stage / dest.name, inputs=inputs, qgz=qgz)
+    return dest
+
+
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path, exists=True), metavar="PROJECT.toml|OUT_DIR")
 @click.option("--qgis", "qgis_dest", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -60,7 +77,7 @@ def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, n
       spatialprog export out/
       spatialprog export out/ --postgis postgresql://postgres@localhost/plan
     """
-    from ..export import export_postgis, export_qgis
+    from ..export import export_postgis
     from ..outputs import RunOutputs
 
     if source.is_dir():
@@ -90,7 +107,7 @@ def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, n
         if qgis_dest.suffix.lower() != ".gpkg":
             raise click.BadParameter("must end in .gpkg", param_hint="--qgis")
         with console.status("writing the GeoPackage ..."):
-            path = export_qgis(outputs, qgis_dest, inputs=inputs, qgz=not no_qgz)
+            path = _write_qgis(outputs, qgis_dest, inputs=inputs, qgz=not no_qgz)
         extra = "" if no_qgz else f" and {path.with_suffix('.qgz').name}"
         console.print(f"[bold green]wrote[/] {path}{extra} - drag it into QGIS, or open the project",
                       soft_wrap=True)

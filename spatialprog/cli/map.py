@@ -13,7 +13,8 @@ from .options import console
 @click.command(name="map")
 @click.argument("source", type=click.Path(path_type=Path, exists=True), metavar="PROJECT.toml|OUT_DIR")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder for map.html and the static maps. Default: OUT_DIR itself, or out/ for a project file.")
+              help="Folder for map.html and the static maps (added to what it holds, all or nothing). Default: "
+                   "OUT_DIR itself, or out/ for a project file.")
 @click.option("--basemap", is_flag=True,
               help="Add PDOK's BRT achtergrondkaart under the interactive map (the page then loads tiles "
                    "from the internet). Default: no basemap, the page works offline.")

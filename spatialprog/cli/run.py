@@ -14,7 +14,7 @@ from .report import print_notices, print_summary
 @click.command()
 @project_argument
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("out"),
-              show_default=True, help="Output folder (created; previous outputs are replaced only on success).")
+              show_default=True, help="Output folder: new, empty or an earlier run's (replaced as a whole, only on success).")
 @click.option("--variant", "variants", multiple=True, help="Run only these variants (repeatable; default all).")
 @click.option("--no-maps", is_flag=True, help="Do not draw map.html and the static maps.")
 @click.option("--no-qgis", is_flag=True, help="Do not write spatialprog.gpkg / spatialprog.qgz (the QGIS hand-off).")
@@ -26,8 +26,12 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, 
     assignment.csv, shortfall.csv, notices.csv and manifest.json into --out,
     the ranking and programme (programme.csv/.xlsx, ...), the maps (map.html,
     static PNG/PDF) and spatialprog.gpkg + spatialprog.qgz for QGIS (styled,
-    with a project). All files are staged and renamed into place together: a
-    failed run leaves the previous outputs intact. In Python:
+    with a project). The folder is staged beside --out and replaced as a
+    whole: a failed run leaves the previous outputs intact, and files of an
+    earlier run that this run does not write (--no-maps: the maps) are gone.
+    A folder with other files than spatialprog's is refused; a second run
+    into the same folder at the same time stops. Timestamps inside the files
+    come from SOURCE_DATE_EPOCH when set, else today's date. In Python:
     spatialprog.run(PROJECT, OUT) writes the same files.
 
     \b

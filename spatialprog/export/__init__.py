@@ -38,13 +38,14 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
 from ..errors import OutputError
+from ..writer import finish_geopackage, gpkg_timestamp
 from .catalog import GROUPS, ExportLayer, alias_nl, safe_name
 from .qml import LayerStyle, build_style, raster_style_qml, style_qml, style_rule
 from .raster import write_cog
@@ -71,15 +72,17 @@ __all__ = [
 ]
 
 def _timestamp(manifest: dict) -> str:
-    """The run date as GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``)."""
+    """The run date as GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``).
+
+    The manifest's run date; without one, :func:`~spatialprog.writer.run_timestamp`
+    (``SOURCE_DATE_EPOCH``, else today), never the wall clock.
+    """
     raw = manifest.get("run_date")
     try:
-        dt = datetime.fromisoformat(str(raw)) if raw else datetime.now(UTC)
+        dt = datetime.fromisoformat(str(raw)) if raw else None
     except ValueError:
-        dt = datetime.now(UTC)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        dt = None
+    return gpkg_timestamp(dt)
 
 
 def _atomic_tmp(dest: Path, suffix: str) -> Path:
@@ -163,8 +166,7 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
                             f"{lyr.title}: default style written by spatialprog") for lyr, st in styled],
                      timestamp=ts)
         G.add_project(tmp, dest.stem, zbytes, timestamp=ts.replace(".000Z", ""))
-        G.set_last_change(tmp, ts)
-        G.fsync(tmp)
+        finish_geopackage(tmp, ts)  # gpkg_contents.last_change = the run date; compacted: reproducible bytes
         os.replace(tmp, dest)
         if qgz:
             tq = _atomic_tmp(dest.with_suffix(".qgz"), ".qgz")

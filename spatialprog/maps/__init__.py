@@ -43,9 +43,13 @@ def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str 
                progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write the maps of a run into ``out_dir``.
 
-    Every file is first written into a staging folder inside ``out_dir`` and
-    renamed into place only when all of them have been written, so a failure
-    leaves the previous maps as they were.
+    The maps are added to what ``out_dir`` holds (a run's folder: ``map
+    OUT_DIR``): the folder is staged beside itself and replaced as a whole
+    only when every map has been written, so a failure leaves the previous
+    folder as it was (:class:`~spatialprog.writer.atomic_output_dir` with
+    ``add=True``; a folder of maps alone is replaced, so no map of an
+    earlier call stays). ``out_dir`` must be new, empty or an output
+    folder of spatialprog; its ``manifest.json`` lists the maps too.
 
     Parameters
     ----------
@@ -72,7 +76,7 @@ def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str 
     from .interactive import interactive_html
 
     names: list[str] = []
-    with atomic_output_dir(out_dir) as stage:
+    with atomic_output_dir(out_dir, add=True, kind="maps") as stage:
         if progress:
             progress("drawing the interactive map")
         (stage / MAP_HTML).write_text(interactive_html(outputs, basemap=basemap), encoding="utf-8")

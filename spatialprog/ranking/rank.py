@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -207,23 +208,34 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
 # writing (the output edge)
 
 
-def write_ranking(ranking: RankingResult, out_dir: str | Path) -> list[Path]:
-    """Write the ranking tables into ``out_dir``, staged and moved into place together.
+def write_ranking(ranking: RankingResult, out_dir: str | Path, *, run_date: datetime | None = None) -> list[Path]:
+    """Write the ranking tables into ``out_dir``, added to what it holds, all or nothing.
 
     Files (:data:`RANKING_FILES`): programme.csv, ranking_substations.csv,
     ranking_sites.csv, sensitivity.csv, variants_comparison.csv,
     no_regret.csv, scale_sums.csv, higher_level_check.csv,
     ranking_criteria_used.csv, and programme.xlsx (:meth:`RankingResult.sheets`),
     all through :mod:`spatialprog.writer`. ``RunOutputs.read`` reads them back
-    from a run folder.
+    from a run folder. ``out_dir`` (new, empty, or an output folder of
+    spatialprog such as a run's) is replaced as a whole by itself with these
+    files added or replaced (:class:`~spatialprog.writer.atomic_output_dir`
+    with ``add=True``).
+
+    Parameters
+    ----------
+    ranking : RankingResult
+    out_dir : path
+    run_date : datetime, optional
+        The date inside programme.xlsx (default:
+        :func:`~spatialprog.writer.run_timestamp`).
 
     Returns
     -------
     list of Path
     """
     out = Path(out_dir)
-    with atomic_output_dir(out) as stage:
+    with atomic_output_dir(out, add=True, kind="ranking") as stage:
         files = write_tables(stage, ranking.tables())
-        write_xlsx(stage / "programme.xlsx", ranking.sheets())
+        write_xlsx(stage / "programme.xlsx", ranking.sheets(), run_date=run_date)
         files.append("programme.xlsx")
     return [out / f for f in files]
