@@ -300,10 +300,11 @@ def write_diff(d: RunDiff, out_dir: str | Path) -> list[Path]:
     """Write the diff tables and ``diff_summary.txt`` into ``out_dir``, all or nothing.
 
     ``out_dir`` (new, empty, or an earlier diff's folder) is replaced as a
-    whole (:class:`~spatialprog.writer.atomic_output_dir`); a run's folder is
+    whole (:class:`~spatialprog.folders.atomic_output_dir`); a run's folder is
     refused.
     """
-    from .writer import atomic_output_dir, write_tables
+    from .folders import atomic_output_dir
+    from .writer import write_tables
 
     with atomic_output_dir(out_dir, kind="diff") as stage:
         files = write_tables(stage, d.tables())

@@ -3,7 +3,7 @@
 :func:`result_layers` and :func:`result_tables` turn a
 :class:`~spatialprog.pipeline.RunResult` into GeoDataFrames and DataFrames
 (pure). :func:`write_run` writes them into the output folder through
-:class:`~spatialprog.writer.atomic_output_dir`: everything is written into a
+:class:`~spatialprog.folders.atomic_output_dir`: everything is written into a
 staging folder beside it, which then replaces the folder as a whole, so a
 failed run leaves the previous outputs intact and nothing half-written behind,
 and a rerun leaves nothing of the earlier run that it does not write again.
@@ -40,12 +40,12 @@ from . import __version__
 from . import fields as F
 from .config import BASE_VARIANT
 from .errors import OutputError
+from .folders import atomic_output_dir
 from .kinds import iter_layers
 from .pipeline import RunResult
 from .reference import sha256_file
 from .writer import (
     MANIFEST,
-    atomic_output_dir,
     finish_geopackage,
     read_csv,
     run_timestamp,
@@ -54,7 +54,7 @@ from .writer import (
     write_xlsx,
 )
 
-__all__ = ["result_layers", "result_tables", "write_run", "milestone_years", "atomic_output_dir", "RESULTS_GPKG"]
+__all__ = ["result_layers", "result_tables", "write_run", "milestone_years", "RESULTS_GPKG"]
 
 RESULTS_GPKG = "results.gpkg"
 
@@ -282,7 +282,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
     out_dir : path
         Created if missing; must be empty or an earlier run's folder, which
         is replaced as a whole only when every file has been written
-        (:class:`~spatialprog.writer.atomic_output_dir`).
+        (:class:`~spatialprog.folders.atomic_output_dir`).
     run_date : datetime, optional
         Recorded in the manifest, the GeoPackage and the workbook (default:
         :func:`~spatialprog.writer.run_timestamp`).

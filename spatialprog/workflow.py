@@ -4,7 +4,7 @@
 plan, computes demand, assignment and headroom, ranks substations and sites
 into the programme, and writes the core outputs, the ranking tables, the maps
 and the QGIS hand-off into one output folder, all staged beside it and swapped
-in as a whole (:class:`~spatialprog.writer.atomic_output_dir`). The folder is
+in as a whole (:class:`~spatialprog.folders.atomic_output_dir`). The folder is
 locked and checked before the plan is read, so a second run into it, or a
 folder that is not an output folder of spatialprog, stops at once. The command
 line is a thin wrapper over it, so a Python user and the command write the
@@ -178,9 +178,10 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     >>> done.ranking.programme["substation_id"].iloc[0]
     'OS08'
     """
+    from .folders import atomic_output_dir
     from .outputs import write_run
     from .pipeline import compute, read_plan
-    from .writer import atomic_output_dir, run_timestamp
+    from .writer import run_timestamp
 
     def say(text: str) -> None:
         if progress:

@@ -1,6 +1,6 @@
 """Nothing lost: an output folder is wholly the old or wholly the new one, whatever fails.
 
-``spatialprog.writer.atomic_output_dir`` stages the folder beside itself and swaps it in as a whole
+``spatialprog.folders.atomic_output_dir`` stages the folder beside itself and swaps it in as a whole
 (marker, rename aside, rename into place, unmark, remove the old). The tests inject a failure at every
 filesystem step of that swap, in this process (an exception) and in a child process that is killed at
 that step (``os._exit``), and check the folder afterwards and once the next writer has finished or
@@ -28,7 +28,8 @@ from click.testing import CliRunner
 from spatialprog import writer
 from spatialprog.cli import cli
 from spatialprog.errors import OutputError
-from spatialprog.writer import MANIFEST, atomic_output_dir
+from spatialprog.folders import atomic_output_dir
+from spatialprog.writer import MANIFEST
 
 from .conftest import EXAMPLE, ROOT, write_tiny_project
 
@@ -153,7 +154,7 @@ def test_a_failure_at_any_step_leaves_the_folder_wholly_old_or_wholly_new(tmp_pa
 KILL_CHILD = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from spatialprog.writer import atomic_output_dir
+    from spatialprog.folders import atomic_output_dir
     out, n, add = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "add"
     seen = []
     with atomic_output_dir(out, add=add, kind="test") as stage:

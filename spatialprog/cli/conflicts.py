@@ -30,9 +30,10 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
     """
     import pandas as pd
 
+    from ..folders import atomic_output_dir
     from ..outputs import split_by_geometry
     from ..pipeline import land_claim_conflicts, read_plan
-    from ..writer import atomic_output_dir, finish_geopackage, write_tables
+    from ..writer import finish_geopackage, write_tables
 
     with console.status("reading layers ...") as status:
         plan = read_plan(project, progress=lambda s: status.update(s + " ..."))

@@ -45,7 +45,8 @@ def _write_qgis(outputs, dest: Path, *, inputs, qgz: bool) -> Path:
     it as it was.
     """
     from ..export import export_qgis
-    from ..writer import atomic_output_dir, manifest_kind
+    from ..folders import atomic_output_dir
+    from ..writer import manifest_kind
 
     if manifest_kind(dest.parent) is None:
         return export_qgis(outputs, dest, inputs=inputs, qgz=qgz)

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ..folders import atomic_output_dir
 from ..outputs import RunOutputs
-from ..writer import atomic_output_dir
 
 __all__ = ["write_maps", "MAP_HTML"]
 
@@ -46,7 +46,7 @@ def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str 
     The maps are added to what ``out_dir`` holds (a run's folder: ``map
     OUT_DIR``): the folder is staged beside itself and replaced as a whole
     only when every map has been written, so a failure leaves the previous
-    folder as it was (:class:`~spatialprog.writer.atomic_output_dir` with
+    folder as it was (:class:`~spatialprog.folders.atomic_output_dir` with
     ``add=True``; a folder of maps alone is replaced, so no map of an
     earlier call stays). ``out_dir`` must be new, empty or an output
     folder of spatialprog; its ``manifest.json`` lists the maps too.

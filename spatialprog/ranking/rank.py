@@ -19,9 +19,10 @@ import pandas as pd
 from .. import fields as F
 from ..compare import compare_variants, no_regret
 from ..errors import NoticeLog, ProjectError
+from ..folders import atomic_output_dir
 from ..programme import PROGRAMME_COLUMNS, interventions
 from ..scales import higher_level_check, scale_sums
-from ..writer import atomic_output_dir, write_tables, write_xlsx
+from ..writer import write_tables, write_xlsx
 from .criteria import site_criteria, substation_criteria
 from .scoring import SCORE_DECIMALS, score_table, sensitivity
 from .settings import RankingSettings, project_prefix
@@ -218,7 +219,7 @@ def write_ranking(ranking: RankingResult, out_dir: str | Path, *, run_date: date
     all through :mod:`spatialprog.writer`. ``RunOutputs.read`` reads them back
     from a run folder. ``out_dir`` (new, empty, or an output folder of
     spatialprog such as a run's) is replaced as a whole by itself with these
-    files added or replaced (:class:`~spatialprog.writer.atomic_output_dir`
+    files added or replaced (:class:`~spatialprog.folders.atomic_output_dir`
     with ``add=True``).
 
     Parameters
