@@ -466,3 +466,32 @@ def test_diff_prints_names_and_folder_literally(example_run, hostile_run, hostil
     assert f"new: {hostile_run} ({hostile_project.name}, run " in out
     assert f"only in new {[VARIANT]}" in out
     assert f"files in {folder}/" in out
+
+
+def test_conflicts_prints_ids_and_folder_literally(hostile_project, tmp_path):
+    folder = tmp_path / "conflicten [fase 2] [/]"
+    out = flat(invoke("conflicts", hostile_project.toml, "--out", folder))
+    assert f"in {folder}/" in out
+    assert "[/] [fase 2]" in out  # the hostile ids of the worst conflicts
+    assert (folder / "conflicts.csv").is_file()
+
+
+def test_run_and_map_print_their_folder_literally(tmp_path):
+    out_dir = tmp_path / "uit [fase 2] [/]"
+    out = flat(invoke("run", EXAMPLE, "--out", out_dir, "--variant", "basis", "--no-qgis"))
+    assert f"files in {out_dir}/" in out
+    maps = tmp_path / "kaarten [b]"
+    out = flat(invoke("map", out_dir, "--out", maps))
+    assert f"files in {maps}/" in out
+
+
+def test_a_variant_named_with_a_closing_tag_does_not_break_the_progress_line(tmp_path):
+    import shutil
+
+    d = tmp_path / "p"
+    shutil.copytree("layers", d)
+    toml = (d / "example_region.toml").read_text(encoding="utf-8").replace("[variants.hoog]", '[variants."hoog [/]"]')
+    toml = toml.replace("[ranking.variants.hoog.weights]", '[ranking.variants."hoog [/]".weights]')
+    (d / "example_region.toml").write_text(toml, encoding="utf-8")
+    out = flat(invoke("run", d / "example_region.toml", "--out", tmp_path / "out", "--no-maps", "--no-qgis"))
+    assert "variant hoog [/]" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .options import console, project_argument
+from .options import console, lit, project_argument
 from .report import print_notices
 
 
@@ -36,7 +36,7 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
     from ..writer import finish_geopackage, write_tables
 
     with console.status("reading layers ...") as status:
-        plan = read_plan(project, progress=lambda s: status.update(s + " ..."))
+        plan = read_plan(project, progress=lambda s: status.update(lit(s) + " ..."))
         status.update("finding conflicts ...")
         result = land_claim_conflicts(plan)
     print_notices(result.notices)
@@ -45,13 +45,13 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
     for col in ("layer A", "layer B", "conflicts", "overlap m2"):
         t.add_column(col, justify="right" if col in ("conflicts", "overlap m2") else "left")
     for r in m.itertuples(index=False):
-        t.add_row(r.layer_a, r.layer_b, str(r.n_conflicts), f"{r.area_m2:,.0f}" if r.area_m2 else "")
+        t.add_row(lit(r.layer_a), lit(r.layer_b), str(r.n_conflicts), f"{r.area_m2:,.0f}" if r.area_m2 else "")
     console.print(t)
     worst = result.conflicts.sort_values(["severity_rank", "rule_id", "id_a"], ascending=[False, True, True],
                                          kind="stable").head(10)
     for r in worst.itertuples(index=False):
         console.print(f"  [{'red' if r.severity == 'hoog' else 'yellow'}]{r.severity}[/] {r.rule_id} "
-                      f"{r.layer_a} {r.id_a} x {r.layer_b} {r.id_b}: {r.description_nl}", soft_wrap=True)
+                      f"{lit(r.layer_a)} {lit(r.id_a)} x {lit(r.layer_b)} {lit(r.id_b)}: {lit(r.description_nl)}", soft_wrap=True)
     if out_dir is not None:
         with atomic_output_dir(out_dir, kind="conflicts") as stage:  # replaced as a whole
             for suffix, part in split_by_geometry(result.conflicts).items():
@@ -59,4 +59,4 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
             finish_geopackage(stage / "conflicts.gpkg")  # the run's date, not the wall clock
             write_tables(stage, {"conflicts": pd.DataFrame(result.conflicts.drop(columns="geometry")),
                                  "conflict_matrix": result.matrix})
-        console.print(f"[bold green]written[/] conflicts.gpkg, conflicts.csv, conflict_matrix.csv in {out_dir}/")
+        console.print(f"[bold green]written[/] conflicts.gpkg, conflicts.csv, conflict_matrix.csv in {lit(out_dir)}/")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import console
+from .options import console, lit
 
 
 def _sha256(path: Path) -> str:
@@ -86,7 +86,7 @@ def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, n
             outputs = RunOutputs.read(source)
             inputs, why = inputs_from_manifest(outputs.manifest)
         if inputs is None:
-            console.print(f"[yellow]note:[/] input layers not exported: {why}", soft_wrap=True)
+            console.print(f"[yellow]note:[/] input layers not exported: {lit(why)}", soft_wrap=True)
         if qgis_dest is None and dsn is None:
             qgis_dest = source / "spatialprog.gpkg"
     elif source.suffix.lower() == ".toml":
@@ -96,8 +96,8 @@ def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, n
         from ..workflow import outputs_of
 
         with console.status("computing ...") as status:
-            plan = read_plan(source, progress=lambda s: status.update(s + " ..."))
-            result = compute(plan, progress=lambda s: status.update(s + " ..."))
+            plan = read_plan(source, progress=lambda s: status.update(lit(s) + " ..."))
+            result = compute(plan, progress=lambda s: status.update(lit(s) + " ..."))
             status.update("ranking and programme ...")
             outputs = outputs_of(result)  # with the ranking, as a run folder has it
         inputs = plan.layers
@@ -110,9 +110,9 @@ def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, n
         with console.status("writing the GeoPackage ..."):
             path = _write_qgis(outputs, qgis_dest, inputs=inputs, qgz=not no_qgz)
         extra = "" if no_qgz else f" and {path.with_suffix('.qgz').name}"
-        console.print(f"[bold green]wrote[/] {path}{extra} - drag it into QGIS, or open the project",
+        console.print(f"[bold green]wrote[/] {lit(path)}{lit(extra)} - drag it into QGIS, or open the project",
                       soft_wrap=True)
     if dsn is not None:
         with console.status("writing to PostGIS ..."):
             tables = export_postgis(outputs, dsn, schema=schema, inputs=inputs)
-        console.print(f"[bold green]wrote[/] {len(tables)} tables to PostGIS schema '{schema}'")
+        console.print(f"[bold green]wrote[/] {len(tables)} tables to PostGIS schema '{lit(schema)}'")

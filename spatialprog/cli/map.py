@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import console
+from .options import console, lit
 
 
 @click.command(name="map")
@@ -46,13 +46,13 @@ def map_(source: Path, out_dir: Path | None, basemap: bool, no_static: bool) -> 
             from ..pipeline import compute, read_plan
             from ..workflow import outputs_of
 
-            plan = read_plan(source, progress=lambda s: status.update(s + " ..."))
-            result = compute(plan, progress=lambda s: status.update(s + " ..."))
+            plan = read_plan(source, progress=lambda s: status.update(lit(s) + " ..."))
+            result = compute(plan, progress=lambda s: status.update(lit(s) + " ..."))
             status.update("ranking and programme ...")
             outputs = outputs_of(result)  # with the ranking, as a run folder has it
             out_dir = out_dir or Path("out")
         files = write_maps(outputs, out_dir, basemap=basemap, static=not no_static,
-                           progress=lambda s: status.update(s + " ..."))
+                           progress=lambda s: status.update(lit(s) + " ..."))
     for f in files:
-        console.print(f"  {f}")
-    console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(files)} files in {out_dir}/")
+        console.print(f"  {lit(f)}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(files)} files in {lit(out_dir)}/")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import console, project_argument
+from .options import console, lit, project_argument
 from .report import print_notices, print_summary
 
 
@@ -45,9 +45,9 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, 
     t0 = time.perf_counter()
     with console.status("reading layers ...") as status:
         done = run_workflow(project, out_dir, variants=list(variants), maps=not no_maps, qgis=not no_qgis,
-                            progress=lambda s: status.update(s + " ..."))
+                            progress=lambda s: status.update(lit(s) + " ..."))
     print_notices(done.result.notices)
     print_summary(done.result)
     print_notices(done.ranking.notices)
     print_ranking(done.ranking)
-    console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(done.files)} files in {out_dir}/")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - t0:.1f} s: {len(done.files)} files in {lit(out_dir)}/")
