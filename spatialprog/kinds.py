@@ -287,13 +287,14 @@ def _ids(gdf: gpd.GeoDataFrame) -> pd.Series:
 # plausibility bounds (MVA, MW per substation or site): the largest Dutch HV/MV substations carry a few hundred
 # MVA (VIVET, 282 stations: at most 490 MVA); a 380 kV TenneT station 1,500-2,000 MVA
 _STATION_MVA = 2000.0
-_STATION_NOTE = "per substation; VIVET's largest has 490 MVA"
+_STATION_NOTE = "per substation; VIVET's 282 stations have at most 490 MVA"
 _UNIT_MVA = 1000.0
-_UNIT_NOTE = "per transformer; HV/MV units are 20-80 MVA, the largest 380 kV units about 1,000 MVA"
+_UNIT_NOTE = ("per transformer; assumption: HV/MV units are 20-80 MVA (DOMAIN.md's examples), 380/150 kV units "
+              "about 500 MVA")
 _MAX_UNITS = 20
 _UNITS_NOTE = "assumption: the largest Dutch HV/MV stations have 4-6 transformers"
 _SITE_MW = 2000.0
-_SITE_NOTE = "per site; the largest Dutch connections (offshore wind landings) are about 2,000 MW"
+_SITE_NOTE = "per site; an offshore wind landing such as IJmuiden Ver Alpha is 2,000 MW"
 #: text in transformer_mva that is a list of units rather than one rating
 _UNIT_LIST = re.compile(r"[;+/x\u00d7*]", re.I)
 
@@ -632,7 +633,7 @@ INDUSTRIAL_ZONES = LayerKind(
         Column("contracted_mw", "float", unit="MW", alias_nl="gecontracteerd vermogen (MW)", min=0, max=_SITE_MW,
                bound_note=_SITE_NOTE, description="Contracted transport capacity; replaces MW per hectare."),
         Column("start_year", "year", True, alias_nl="startjaar", description="Year the first companies connect."),
-        Column("jobs", "int", unit="jobs", alias_nl="arbeidsplaatsen", min=0, max=1_000_000,
+        Column("jobs", "int", unit="jobs", alias_nl="arbeidsplaatsen", min=0, max=500_000,
                bound_note="assumption: the largest Dutch employment areas (the Port of Rotterdam, Schiphol) have "
                           "under 100,000 direct jobs", description="Jobs on the park."),
         Column("municipality", "str", alias_nl="gemeente", description="Municipality."),
@@ -666,10 +667,10 @@ CHARGING_HUBS = LayerKind(
         _id(),
         _name(),
         Column("charge_points", "int", True, unit="points", alias_nl="aantal laadpunten", min=1, max=10_000,
-               bound_note="per hub; the largest Dutch charging hubs have a few hundred points",
+               bound_note="per hub; assumption: the largest Dutch charging hubs have a few hundred points",
                description="Number of charge points."),
         Column("kw_per_point", "float", True, unit="kW", alias_nl="vermogen per laadpunt (kW)", min=0, max=3750,
-               bound_note="megawatt charging (MCS) goes up to 3.75 MW per point",
+               bound_note="the Megawatt Charging System (MCS) goes up to 3.75 MW per point",
                description="Power per charge point."),
         Column("year", "year", True, alias_nl="jaar ingebruikname", description="Year in service."),
         Column("segment", "str", True, alias_nl="doelgroep", allowed=("passenger", "freight"),
