@@ -5,6 +5,13 @@ the horizon, parameter overrides, development variants and extra planned
 reinforcements. Every mistake becomes one :class:`~spatialprog.errors.ProjectError`
 line that names the key (``layers.housing_sites.pth: unknown key ...``).
 
+A project file names layers, it does not hold them: it may be at most
+:data:`MAX_PROJECT_BYTES` and nest tables and arrays at most
+:data:`MAX_DEPTH` deep (checked on the text, before it is parsed), so a
+runaway file is refused in one line instead of exhausting memory or the
+parser's recursion. Values echoed in messages are cut to about 80 characters
+(:func:`spatialprog.errors.show`).
+
 Example
 -------
 .. code-block:: toml
@@ -30,6 +37,9 @@ Example
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -37,13 +47,37 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pyproj import CRS
 
-from .errors import ParameterError, ProjectError
+from .errors import ParameterError, ProjectError, shorten, show
 from .layers import LAYER_KINDS, LayerSource
 from .params import ParameterSet, data_dir, load_parameters
 
-__all__ = ["Project", "load_project", "project_from_dict", "BASE_VARIANT"]
+__all__ = ["Project", "load_project", "project_from_dict", "read_toml", "BASE_VARIANT", "MAX_PROJECT_BYTES",
+           "MAX_DEPTH"]
 
 BASE_VARIANT = "basis"
+
+#: the largest project (or mapping) file read, in bytes: a project file names layers, it holds no data
+#: (the example region's is 6 kB). Not a parameter: it guards the file a project's overrides would come from.
+MAX_PROJECT_BYTES = 1024 * 1024
+#: the deepest nesting of arrays and inline tables, and the most parts of a dotted key, in a project file
+#: (the example region nests 2 deep and has keys of 4 parts); Python's TOML parser recurses per level
+#: and takes quadratic time in the parts of a dotted key
+MAX_DEPTH = 32
+#: the longest project name: it is a title on maps and in reports (one line)
+MAX_NAME_CHARS = 200
+#: the longest description (project, variant, reinforcement)
+MAX_DESCRIPTION_CHARS = 2000
+#: the longest CRS text given (a WKT or PROJJSON definition is a few kB)
+_MAX_CRS_CHARS = 20_000
+
+
+def _check_crs_text(v: str) -> CRS:
+    if len(v) > _MAX_CRS_CHARS:
+        raise ValueError(f"{show(v)} is not a CRS pyproj knows (e.g. 'EPSG:28992')")
+    try:
+        return CRS.from_user_input(v)
+    except Exception:
+        raise ValueError(f"{show(v)} is not a CRS pyproj knows (e.g. 'EPSG:28992')") from None
 
 
 class _Strict(BaseModel):
@@ -64,30 +98,32 @@ class LayerConfig(_Strict):
     @classmethod
     def _crs(cls, v):
         if v is not None:
-            try:
-                CRS.from_user_input(v)
-            except Exception:
-                raise ValueError(f"'{v}' is not a CRS pyproj knows (e.g. 'EPSG:28992')") from None
+            _check_crs_text(v)
         return v
 
 
 class ProjectInfo(_Strict):
-    name: str = "spatialprog project"
-    description: str = ""
+    name: str = Field("spatialprog project", min_length=1, max_length=MAX_NAME_CHARS)
+    description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
     crs: str = "EPSG:28992"
     base_year: int = Field(2025, ge=1990, le=2100)
     horizon: tuple[int, int] = (2025, 2040)
     fictional: bool = False
 
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, v):
+        if not v.isprintable():
+            raise ValueError("the name must be one line of text (no line breaks or control characters); put "
+                             "more in 'description'")
+        return v
+
     @field_validator("crs")
     @classmethod
     def _crs(cls, v):
-        try:
-            crs = CRS.from_user_input(v)
-        except Exception:
-            raise ValueError(f"'{v}' is not a CRS pyproj knows (e.g. 'EPSG:28992')") from None
+        crs = _check_crs_text(v)
         if not crs.is_projected:
-            raise ValueError(f"the working CRS must be projected (metres), got {v}; use EPSG:28992")
+            raise ValueError(f"the working CRS must be projected (metres), got {shorten(v)}; use EPSG:28992")
         return v
 
     @model_validator(mode="after")
@@ -108,15 +144,15 @@ class AssignmentConfig(_Strict):
 
 
 class VariantConfig(_Strict):
-    description: str = ""
+    description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
 class ReinforcementConfig(_Strict):
     substation: str
     year: int = Field(ge=1990, le=2100)
-    added_mva: float = Field(gt=0)
-    description: str = ""
+    added_mva: float = Field(gt=0, le=2000)
+    description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
 
 
 class ConflictsConfig(_Strict):
@@ -174,13 +210,6 @@ class Project:
         self.fictional = info.fictional
         self.assignment = model.assignment
         self.reinforcements = [r.model_dump() for r in model.reinforcements]
-        self.layers: dict[str, LayerSource] = {}
-        for name, lc in model.layers.items():
-            self.layers[name] = _layer_source(name, lc, root)
-        #: constraint layers by the name rules use for them (e.g. "natura2000")
-        self.constraints: dict[str, LayerSource] = {
-            name: _layer_source(name, lc, root, section="constraints") for name, lc in model.constraints.items()
-        }
         self.conflicts = model.conflicts
         base = load_parameters()
         try:
@@ -194,6 +223,14 @@ class Project:
                 )
         except ParameterError as e:
             raise ProjectError(f"{self._where()}{e}") from None
+        self.layers: dict[str, LayerSource] = {}
+        for name, lc in model.layers.items():
+            self.layers[name] = _layer_source(name, lc, root, parameters=self.parameters)
+        #: constraint layers by the name rules use for them (e.g. "natura2000")
+        self.constraints: dict[str, LayerSource] = {
+            name: _layer_source(name, lc, root, section="constraints", parameters=self.parameters)
+            for name, lc in model.constraints.items()
+        }
         self.variant_descriptions = {BASE_VARIANT: "Basis: the project's own parameters"} | {
             k: v.description for k, v in model.variants.items()
         }
@@ -205,7 +242,8 @@ class Project:
         return f"Project({self.name!r}, layers={sorted(self.layers)}, variants={list(self.variants)})"
 
 
-def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers") -> LayerSource:
+def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers",
+                  parameters: ParameterSet | None = None) -> LayerSource:
     columns: dict[str, str] = {}
     constants: dict[str, Any] = {}
     recode: dict[str, dict[str, Any]] = {}
@@ -226,42 +264,75 @@ def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers
     na_values.extend(lc.na_values)
     path = Path(lc.path).expanduser()
     if not path.is_absolute():
-        path = (root / path).resolve()
+        path = _resolve(root / path)
     return LayerSource(path=path, layer=layer, columns=columns, constants=constants, recode=recode,
-                       na_values=tuple(na_values), crs=crs, key=f"{section}.{name}")
+                       na_values=tuple(na_values), crs=crs, key=f"{section}.{name}", parameters=parameters)
+
+
+def _resolve(path: Path) -> Path:
+    """``path.resolve()``, or the path as it is where it cannot be resolved (a symlink loop, a name too long).
+
+    Reading the layer then says what is wrong with it, in one line.
+    """
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: "Symlink loop" (Python < 3.13)
+        return Path(os.path.abspath(path))
 
 
 def _load_mapping(ref: str, root: Path, key: str) -> dict[str, Any]:
     cand = [data_dir() / "mappings" / f"{ref}.toml", root / ref, Path(ref)]
     for p in cand:
-        if p.is_file():
-            with open(p, "rb") as fh:
-                try:
-                    m = tomllib.load(fh)
-                except tomllib.TOMLDecodeError as e:
-                    raise ProjectError(f"{key}: mapping file '{p}' is not valid TOML: {e}") from None
+        if _is_file(p):
+            m = read_toml(p, what=f"{key}: mapping file '{shorten(p)}'")
             extra = set(m) - {"columns", "constants", "recode", "na_values", "crs", "layer", "description", "source", "kind"}
             if extra:
-                raise ProjectError(f"{key}: mapping file '{p}' has unknown key(s) {sorted(extra)}")
+                raise ProjectError(f"{key}: mapping file '{shorten(p)}' has unknown key(s) "
+                                   f"{', '.join(show(k) for k in sorted(extra)[:5])}")
             return m
     ready = sorted(p.stem for p in (data_dir() / "mappings").glob("*.toml"))
-    raise ProjectError(f"{key}: no mapping '{ref}' - use a ready one ({', '.join(ready)}) or a path to a TOML file")
+    raise ProjectError(f"{key}: no mapping {show(ref)} - use a ready one ({', '.join(ready)}) or a path to a TOML file")
+
+
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
 
 
 def _format_validation_error(e: ValidationError, fname: str) -> str:
     lines = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"])
+    for err in e.errors(include_url=False, include_context=False):
+        loc = ".".join(shorten(x) for x in err["loc"])
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key '{err['loc'][-1]}' - check its spelling against the README's project-file section"
+            msg = f"unknown key '{shorten(err['loc'][-1])}' - check its spelling against the README's project-file section"
         elif err["type"] == "missing":
             msg = "required key is missing"
         else:
             msg = err["msg"].removeprefix("Value error, ")
             if "input" in err and err["type"] not in ("value_error",):
-                msg += f" (got {err['input']!r})"
+                msg += f" (got {show(err['input'])})"
         lines.append(f"{fname}: {loc}: {msg}")
     return lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else "")
+
+
+def _nesting(raw: Any) -> int:
+    """How deep dicts and lists nest in ``raw`` (iteratively: no recursion to exhaust)."""
+    deepest, todo = 0, [(raw, 0)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, dict):
+            items = v.values()
+        elif isinstance(v, list | tuple):
+            items = v
+        else:
+            continue
+        deepest = max(deepest, d + 1)
+        if deepest > MAX_DEPTH:
+            return deepest
+        todo.extend((x, d + 1) for x in items)
+    return deepest
 
 
 def project_from_dict(raw: dict[str, Any], *, root: str | Path = ".", path: Path | None = None) -> Project:
@@ -272,7 +343,10 @@ def project_from_dict(raw: dict[str, Any], *, root: str | Path = ".", path: Path
     ProjectError
         Naming the key at fault.
     """
-    fname = path.name if path else "project"
+    fname = shorten(path.name) if path else "project"
+    if _nesting(raw) > MAX_DEPTH:
+        raise ProjectError(f"{fname}: tables and arrays nest more than {MAX_DEPTH} levels deep - a project file "
+                           f"needs a few; check the file for runaway brackets")
     try:
         model = ProjectModel.model_validate(raw)
     except ValidationError as e:
@@ -280,7 +354,7 @@ def project_from_dict(raw: dict[str, Any], *, root: str | Path = ".", path: Path
     unknown = sorted(set(model.layers) - set(LAYER_KINDS))
     if unknown:
         raise ProjectError(
-            f"{fname}: layers.{unknown[0]}: unknown layer kind - use one of: {', '.join(LAYER_KINDS)}"
+            f"{fname}: layers.{shorten(unknown[0])}: unknown layer kind - use one of: {', '.join(LAYER_KINDS)}"
         )
     clash = sorted(set(model.constraints) & set(LAYER_KINDS))
     if clash:
@@ -314,13 +388,98 @@ def load_project(path: str | Path) -> Project:
     ('EPSG:28992', 2025, True)
     """
     path = Path(path)
-    if not path.is_file():
-        raise ProjectError(f"project file '{path}' does not exist - give the path to a .toml project file")
+    raw = read_toml(path, what=shorten(path.name), missing=f"project file '{shorten(path)}' does not exist - give "
+                                                            f"the path to a .toml project file")
+    return project_from_dict(raw, root=_resolve(path).parent, path=path)
+
+
+# strings and comments of a TOML text (their brackets and dots are not structure)
+_TOML_NOISE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_TOML_BRACKETS = re.compile(r"[\[\]{}]")
+_TOML_PIECES = re.compile(r"[=,\[\]{}\n]")
+
+
+def toml_depth(text: str) -> tuple[int, int]:
+    """How deep a TOML text nests, read on the text (before parsing).
+
+    Returns
+    -------
+    tuple of int
+        The deepest nesting of arrays and inline tables (brackets outside
+        strings and comments), and the most parts of a dotted key.
+
+    Examples
+    --------
+    >>> toml_depth('[a.b]\\nc = { d = [1, [2]] }  # [[[\\ne = "x.y.z"')
+    (3, 2)
+    """
+    bare = _TOML_NOISE.sub("s", text)
+    depth = deepest = 0
+    for m in _TOML_BRACKETS.finditer(bare):
+        depth += 1 if m.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    parts = max((p.count(".") for p in _TOML_PIECES.split(bare)), default=0) + 1
+    return deepest, parts
+
+
+def read_toml(path: Path, *, what: str, missing: str | None = None) -> dict[str, Any]:
+    """Read a project or mapping file: at most :data:`MAX_PROJECT_BYTES`, UTF-8, nesting at most :data:`MAX_DEPTH`.
+
+    Parameters
+    ----------
+    path : Path
+    what : str
+        How messages name the file (``example_region.toml``).
+    missing : str, optional
+        The message when the file does not exist.
+
+    Raises
+    ------
+    ProjectError
+        In one line, for a missing, unreadable, too large, too deeply nested or invalid file.
+    """
     try:
+        path.resolve(strict=True)
+        if not path.is_file():
+            raise ProjectError(missing or f"{what}: '{shorten(path)}' is not a file")
+        size = path.stat().st_size
+        if size > MAX_PROJECT_BYTES:
+            raise ProjectError(_too_large(what, size))
         with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as e:
-        raise ProjectError(f"{path.name}: not valid TOML: {e}") from None
+            data = fh.read(MAX_PROJECT_BYTES + 1)
+    except RuntimeError:  # Python < 3.13: "Symlink loop from ..."
+        raise ProjectError(f"{what}: '{shorten(path)}' is a symbolic link that points back at itself - point it at "
+                           f"the file") from None
     except OSError as e:
-        raise ProjectError(f"{path}: cannot read: {e.strerror}") from None
-    return project_from_dict(raw, root=path.resolve().parent, path=path)
+        if e.errno == errno.ENOENT:
+            raise ProjectError(missing or f"{what}: '{shorten(path)}' does not exist") from None
+        if e.errno == errno.ELOOP:
+            raise ProjectError(f"{what}: '{shorten(path)}' is a symbolic link that points back at itself - point it "
+                               f"at the file") from None
+        raise ProjectError(f"{what}: cannot read '{shorten(path)}': {e.strerror or e}") from None
+    if len(data) > MAX_PROJECT_BYTES:  # grew while read, or a special file
+        raise ProjectError(_too_large(what, len(data)))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProjectError(f"{what}: not UTF-8 text (byte {e.start + 1} is {data[e.start]:#04x}) - save the file as "
+                           f"UTF-8") from None
+    del data
+    depth, parts = toml_depth(text)
+    if depth > MAX_DEPTH:
+        raise ProjectError(f"{what}: arrays and inline tables nest {depth} levels deep, more than the limit of "
+                           f"{MAX_DEPTH} - check the file for runaway brackets")
+    if parts > MAX_DEPTH:
+        raise ProjectError(f"{what}: a dotted key has {parts} parts, more than the limit of {MAX_DEPTH} - check the "
+                           f"file's keys")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProjectError(f"{what}: not valid TOML: {shorten(e, 200)}") from None
+    except RecursionError:
+        raise ProjectError(f"{what}: nested too deeply to read - check the file for runaway brackets") from None
+
+
+def _too_large(what: str, size: int) -> str:
+    return (f"{what}: the file is {size / 2**20:.1f} MiB, more than the limit of {MAX_PROJECT_BYTES // 2**20} MiB - a "
+            f"project file names the layers, it does not hold their data")

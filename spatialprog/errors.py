@@ -11,6 +11,11 @@ project-file key), *what* was found, and *how to fix it*. The CLI prints
 Problems that can be repaired (an invalid polygon, a numeric column stored as
 text) are not errors: they are repaired and recorded as :class:`Notice` objects
 so they can be reported with the run.
+
+A value echoed in a message is cut to about :data:`VALUE_CHARS` characters
+(:func:`shorten`, :func:`show`), so a 50 MB cell or key never ends up in a
+message; :class:`Problem`, :class:`Notice` and every :class:`SpatialprogError`
+cut what reaches them once more, as a safety net (:data:`MESSAGE_CHARS`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "VALUE_CHARS",
+    "MESSAGE_CHARS",
+    "shorten",
+    "show",
     "SpatialprogError",
     "ProjectError",
     "LayerReadError",
@@ -32,10 +41,70 @@ __all__ = [
 ]
 
 
+#: a value echoed in a message (a cell, a key, a file's column name) is cut to about this many characters
+VALUE_CHARS = 80
+#: a whole message longer than this keeps its start (where, what) and its end (the fix), cut in the middle
+MESSAGE_CHARS = 2000
+
+
+def shorten(value: object, limit: int = VALUE_CHARS) -> str:
+    """A value as one line of about ``limit`` characters, for a message.
+
+    Whitespace (newlines too) becomes one space; a longer value is cut with
+    ``...`` and its full length. Only the head of a long string is copied.
+
+    Examples
+    --------
+    >>> shorten("a\\nb")
+    'a b'
+    >>> shorten("x" * 50_000_000, 10)
+    'xxxxxxx... (50,000,000 characters)'
+    """
+    text = value if isinstance(value, str) else str(value)
+    n = len(text)
+    head = " ".join(text[: limit + 1].split())
+    if not head.isprintable():  # control characters (terminal escapes) are shown escaped
+        head = head.encode("unicode_escape").decode("ascii")
+    if n <= limit and len(head) <= limit:
+        return head
+    return head[: max(limit - 3, 1)].rstrip() + f"... ({n:,} characters)"
+
+
+def show(value: object, limit: int = VALUE_CHARS) -> str:
+    """A value as ``repr`` shows it (strings quoted), cut like :func:`shorten`.
+
+    Examples
+    --------
+    >>> show("abc"), show(12.5)
+    ("'abc'", '12.5')
+    >>> show("y" * 1000, 12)
+    "'yyyyyyyyy... (1,000 characters)'"
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return "'" + shorten(value, limit) + "'"
+    return shorten(repr(value), limit)
+
+
+def _clip(text: object, limit: int = MESSAGE_CHARS) -> object:
+    """A message of at most about ``limit`` characters: its start and its end, cut in the middle."""
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-(limit // 3):]
+    return f"{head} ... [{len(text) - len(head) - len(tail):,} characters cut] ... {tail}"
+
+
 class SpatialprogError(Exception):
-    """Root of every error a user of spatialprog can cause."""
+    """Root of every error a user of spatialprog can cause.
+
+    A message longer than :data:`MESSAGE_CHARS` is cut in the middle.
+    """
 
     exit_code = 2
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(_clip(a) for a in args))
 
 
 class ProjectError(SpatialprogError, ValueError):
@@ -93,6 +162,15 @@ class Problem:
     field: str | None = None
     source_field: str | None = None
     fix: str | None = None
+
+    def __post_init__(self) -> None:
+        # a safety net: a 50 MB id or value never makes a 50 MB line
+        for name in ("layer", "feature", "field", "source_field"):
+            v = getattr(self, name)
+            if isinstance(v, str) and (len(v) > VALUE_CHARS or not v.isprintable()):
+                object.__setattr__(self, name, shorten(v))
+        for name in ("message", "fix"):
+            object.__setattr__(self, name, _clip(getattr(self, name)))
 
     def __str__(self) -> str:
         where = [self.layer]

@@ -5,7 +5,8 @@
 * ``capacity_mw = (firm capacity + reinforcements in service) x power factor``;
   firm offtake capacity is N-1 (installed minus the largest transformer) at
   stations of ``grid.n1_min_kv`` and up with two or more transformers, N-0
-  otherwise; feed-in uses N-0 unless ``grid.feedin_n1`` is 1; a firm capacity
+  otherwise (the transformers are ``n_transformers`` x ``transformer_mva``, or
+  the units of ``transformer_units_mva`` such as ``'40;40;63'``); feed-in uses N-0 unless ``grid.feedin_n1`` is 1; a firm capacity
   the operator publishes (``firm_offtake_mva``) is taken as it is;
 * ``load_mw = existing load x (1 + growth)^(year - base year) + new demand``;
   the existing load is the current peak, or capacity minus the published
@@ -49,6 +50,7 @@ __all__ = [
     "SHORTFALL_AT_MW",
     "is_short",
     "max_kv",
+    "transformer_units",
     "firm_capacity",
     "reinforcement_table",
     "GridState",
@@ -75,8 +77,58 @@ def max_kv(v) -> float:
     return max(nums) if nums else np.nan
 
 
+_UNIT_TERM = re.compile(r"(?:(\d+)\s*[x\u00d7*]\s*)?(\d+(?:[.,]\d+)?)", re.I)
+
+
+def transformer_units(value) -> tuple[float, ...]:
+    """The ratings (MVA) of a station's transformers, from a number or a list of units.
+
+    A list is written with ``;`` or ``+`` between units and ``N x`` for N
+    equal units: ``'40;40'``, ``'2x40'``, ``'2 x 40'``, ``'40+40'``,
+    ``'2x40+63 MVA'``. ``/`` is refused: it separates voltages (``150/20``)
+    and ratings of one unit (``77/90`` MVA, natural and forced cooling), not
+    transformers.
+
+    Raises
+    ------
+    ValueError
+        For text that is not such a list (the message says why).
+
+    Examples
+    --------
+    >>> transformer_units("2x40"), transformer_units("40; 63"), transformer_units("2 x 40 + 63 MVA")
+    ((40.0, 40.0), (40.0, 63.0), (40.0, 40.0, 63.0))
+    >>> transformer_units(None), transformer_units(80.0)
+    ((), (80.0,))
+    """
+    if value is None or isinstance(value, bool):
+        return ()
+    if isinstance(value, int | float | np.integer | np.floating):
+        return () if np.isnan(value) else (float(value),)
+    text = re.sub(r"\s*mva\s*$", "", str(value).strip(), flags=re.I)
+    if not text:
+        return ()
+    if "/" in text:
+        raise ValueError("'/' separates voltages or the cooling ratings of one unit, not transformers")
+    units: list[float] = []
+    for part in re.split(r"[;+]", text):
+        m = _UNIT_TERM.fullmatch(part.strip())
+        if not m:
+            raise ValueError(f"{part.strip()[:20]!r} is not a rating (MVA) or N x rating")
+        count = int(m.group(1) or 1)
+        if not 1 <= count <= 100:
+            raise ValueError(f"{count} transformers of one rating is not plausible")
+        units.extend([float(m.group(2).replace(",", "."))] * count)
+    return tuple(units)
+
+
 def firm_capacity(substations: pd.DataFrame, params: ParameterSet) -> pd.DataFrame:
     """Installed and firm capacity of each substation, offtake and feed-in.
+
+    The transformers are ``n_transformers`` equal units of
+    ``transformer_mva``, or the units listed in ``transformer_units_mva``
+    (``'40;40;63'``, see :func:`transformer_units`), which take precedence:
+    installed = the sum of the units, N-1 = installed minus the largest.
 
     Parameters
     ----------
@@ -97,13 +149,23 @@ def firm_capacity(substations: pd.DataFrame, params: ParameterSet) -> pd.DataFra
     >>> s = pd.DataFrame({"id": ["A"], "voltage_kv": ["150/20"], "n_transformers": [2], "transformer_mva": [40.0]})
     >>> firm_capacity(s, load_parameters())[["installed_mva", "firm_offtake_mva", "firm_feedin_mva"]].values.tolist()
     [[80.0, 40.0, 80.0]]
+    >>> s = pd.DataFrame({"id": ["B"], "voltage_kv": ["150/20"], "transformer_units_mva": ["40;40;63"]})
+    >>> firm_capacity(s, load_parameters())[["installed_mva", "firm_offtake_mva"]].values.tolist()
+    [[143.0, 80.0]]
     """
     def col(name):
         return substations[name].astype(float) if name in substations else pd.Series(np.nan, index=substations.index)
 
     n = col("n_transformers")
-    unit = col("transformer_mva")
+    unit = col("transformer_mva")  # the largest unit, where units are equal
     installed = (n * unit).where(n.notna() & unit.notna(), col("installed_mva"))
+    if "transformer_units_mva" in substations:
+        units = substations["transformer_units_mva"].map(
+            lambda v: transformer_units(v) if isinstance(v, str) else ())
+        listed = units.map(len) > 0
+        n = units.map(len).astype(float).where(listed, n)
+        unit = units.map(lambda u: max(u) if u else np.nan).astype(float).where(listed, unit)
+        installed = units.map(lambda u: float(sum(u)) if u else np.nan).astype(float).where(listed, installed)
     kv = substations["voltage_kv"].map(max_kv) if "voltage_kv" in substations else pd.Series(np.nan, index=substations.index)
     n1_kv = float(params["grid.n1_min_kv"])
     # N-1 applies when the station is at or above the threshold voltage (unknown voltage: conservative, applies)

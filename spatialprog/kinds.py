@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from . import demand as D
-from .errors import NoticeLog, Problem, ProjectError
+from .errors import NoticeLog, Problem, ProjectError, show
+from .headroom import transformer_units
 
 __all__ = [
     "Column",
@@ -84,7 +86,11 @@ class Column:
     allowed : tuple of str, optional
         Allowed values (for categorical columns).
     min, max : float, optional
-        Inclusive bounds.
+        Inclusive bounds. An upper bound is a plausibility bound: a value
+        beyond it is a typing or unit mistake (1e12 dwellings), not a plan.
+    bound_note : str
+        Why the bounds are what they are (shown in the message and in the
+        layer reference).
     """
 
     name: str
@@ -96,6 +102,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     min: float | None = None
     max: float | None = None
+    bound_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,9 @@ DemandFunction = Callable[[gpd.GeoDataFrame, Any, Sequence[int], Mapping[str, gp
 #: where each feature's demand enters the grid: (features, notices) -> array of geometries
 PointFunction = Callable[[gpd.GeoDataFrame, NoticeLog], np.ndarray]
 RowCheck = Callable[[gpd.GeoDataFrame, str, NoticeLog], list[Problem]]
+#: reading of a kind's own before the types are read: (features, layer label, notices) -> problems; may
+#: change the frame's columns in place (e.g. a transformer list '2x40' into units)
+Prepare = Callable[[gpd.GeoDataFrame, str, NoticeLog], list[Problem]]
 
 
 @dataclass(frozen=True)
@@ -185,6 +195,9 @@ class LayerKind:
         Takes part in the land-claim conflicts.
     checks : tuple of callables
         Cross-field rules that one column cannot express.
+    prepare : callable, optional
+        Reading the kind's own notations before the types are read
+        (:data:`Prepare`), e.g. transformer lists.
     demand : callable, optional
         A site kind's demand (:data:`DemandFunction`).
     demand_point : callable, optional
@@ -214,6 +227,7 @@ class LayerKind:
     role: str = "site"
     claims_land: bool = False
     checks: tuple[RowCheck, ...] = field(default=(), compare=False)
+    prepare: Prepare | None = field(default=None, compare=False)
     demand: DemandFunction | None = field(default=None, compare=False)
     demand_point: PointFunction | None = field(default=None, compare=False)
     read_with_margin: bool = False
@@ -270,16 +284,149 @@ def _ids(gdf: gpd.GeoDataFrame) -> pd.Series:
     return gdf["id"].astype(str) if "id" in gdf else pd.Series(gdf.index.astype(str), index=gdf.index)
 
 
+# plausibility bounds (MVA, MW per substation or site): the largest Dutch HV/MV substations carry a few hundred
+# MVA (VIVET, 282 stations: at most 490 MVA); a 380 kV TenneT station 1,500-2,000 MVA
+_STATION_MVA = 2000.0
+_STATION_NOTE = "per substation; VIVET's 282 stations have at most 490 MVA"
+_UNIT_MVA = 1000.0
+_UNIT_NOTE = ("per transformer; assumption: HV/MV units are 20-80 MVA (DOMAIN.md's examples), 380/150 kV units "
+              "about 500 MVA")
+_MAX_UNITS = 20
+_UNITS_NOTE = "assumption: the largest Dutch HV/MV stations have 4-6 transformers"
+_SITE_MW = 2000.0
+_SITE_NOTE = "per site; an offshore wind landing such as IJmuiden Ver Alpha is 2,000 MW"
+#: text in transformer_mva that is a list of units rather than one rating
+_UNIT_LIST = re.compile(r"[;+/x\u00d7*]", re.I)
+
+
+def _transformer_units(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
+    """Transformer lists (``'40;40'``, ``'2x40'``, ``'2 x 40 + 63'``) read as units, before the types.
+
+    The units go to ``transformer_units_mva`` (as ``'40;40;63'``); ``n_transformers``
+    becomes their number and ``transformer_mva`` their rating when all are equal
+    (empty otherwise). :func:`spatialprog.headroom.firm_capacity` takes installed =
+    the sum, N-1 = installed minus the largest.
+    """
+    if "transformer_mva" not in gdf and "transformer_units_mva" not in gdf:
+        return []
+    src = gdf.attrs.get("source_columns", {})
+    ids = _ids(gdf)
+    given = gdf["transformer_units_mva"] if "transformer_units_mva" in gdf else pd.Series(None, index=gdf.index)
+    rating = gdf["transformer_mva"] if "transformer_mva" in gdf else pd.Series(None, index=gdf.index)
+    counts = gdf["n_transformers"] if "n_transformers" in gdf else pd.Series(None, index=gdf.index)
+    out_units = pd.Series(None, index=gdf.index, dtype=object)
+    out_rating = rating.astype(object).copy()
+    out_count = counts.astype(object).copy()
+    probs: list[Problem] = []
+    read = []
+    for i in gdf.index:
+        text, column = None, None
+        if isinstance(given[i], str) and given[i].strip():
+            text, column = given[i], "transformer_units_mva"
+        elif isinstance(rating[i], str) and _UNIT_LIST.search(rating[i]) and _plain_number(rating[i]) is None:
+            text, column = rating[i], "transformer_mva"
+        if text is None:
+            continue
+        problem = _read_units(text, column, counts[i], rating[i])
+        if isinstance(problem, Problem):
+            probs.append(Problem(layer, problem.message, ids[i], problem.field or column,
+                                 src.get(problem.field or column), fix=problem.fix))
+            if column == "transformer_mva":
+                out_rating[i] = None  # reported once, here, not again as "not a number"
+            continue
+        units = problem
+        if not units:
+            continue
+        out_units[i] = ";".join(f"{u:g}" for u in units)
+        out_count[i] = len(units)
+        out_rating[i] = units[0] if len(set(units)) == 1 else None
+        read.append((ids[i], text, out_units[i]))
+    if read or probs:
+        gdf["transformer_units_mva"] = out_units
+        gdf["transformer_mva"] = out_rating
+        gdf["n_transformers"] = out_count
+    if read:
+        fid, text, units = read[0]
+        notices.add(layer, f"transformer lists read as units for {len(read)} substation{'s' if len(read) > 1 else ''} "
+                    f"(e.g. {fid}: {show(text)} -> {units} MVA); firm N-1 capacity is installed minus the largest",
+                    field="transformer_units_mva", level="info")
+    return probs
+
+
+_UNITS_FIX = "write one rating per transformer in MVA, e.g. '2x40', '40;40' or '40+63'"
+
+
+def _read_units(text: str, column: str, count, rating) -> tuple[float, ...] | Problem:
+    """The units of one transformer list, or what is wrong with it (a Problem without layer and feature)."""
+    try:
+        units = transformer_units(text)
+    except ValueError as e:
+        return Problem("", f"value {show(text)} is not a transformer rating or a list of them ({e})", fix=_UNITS_FIX)
+    if len(units) > _MAX_UNITS:
+        return Problem("", f"{show(text)} lists {len(units)} transformers, more than the plausible maximum "
+                           f"{_MAX_UNITS} ({_UNITS_NOTE})", fix="check the value")
+    bad = [u for u in units if not 0 < u <= _UNIT_MVA]
+    if bad:
+        return Problem("", f"{show(text)} has a transformer of {bad[0]:g} MVA; a transformer must be above 0 and at "
+                           f"most {_UNIT_MVA:g} MVA ({_UNIT_NOTE})", fix=_UNITS_FIX)
+    n_given = _plain_number(count)
+    if n_given is not None and n_given != len(units):
+        return Problem("", f"n_transformers is {n_given:g} but {column} {show(text)} lists {len(units)} transformers",
+                       field="n_transformers", fix="make them agree, or leave n_transformers empty")
+    r_given = _plain_number(rating) if column == "transformer_units_mva" else None
+    if r_given is not None and (len(set(units)) > 1 or r_given != units[0]):
+        return Problem("", f"transformer_mva is {r_given:g} but transformer_units_mva is {show(text)}",
+                       field="transformer_mva", fix="give the units in one of the two columns")
+    return units
+
+
+def _plain_number(v) -> float | None:
+    """A cell as a number (text with a decimal comma too), or None."""
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int | float | np.integer | np.floating):
+        return None if np.isnan(v) else float(v)
+    t = str(v).strip().replace(",", ".")
+    try:
+        return float(t)
+    except ValueError:
+        return None
+
+
 def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
     has = lambda c: gdf[c].notna() if c in gdf else pd.Series(False, index=gdf.index)  # noqa: E731
-    transformers = has("n_transformers") & has("transformer_mva")
+    col = lambda c: gdf[c].astype(float) if c in gdf else pd.Series(np.nan, index=gdf.index)  # noqa: E731
+    listed = has("transformer_units_mva")
+    transformers = (has("n_transformers") & has("transformer_mva")) | listed
     ok = transformers | has("installed_mva") | has("firm_offtake_mva")
     for fid in _ids(gdf)[~ok]:
         probs.append(
             Problem(layer, "no capacity given", fid, "installed_mva",
                     fix="give n_transformers and transformer_mva, or installed_mva, or firm_offtake_mva")
         )
+    # the capacity as firm_capacity reads it: the units, else n x rating, else installed; a published firm wins
+    units = gdf["transformer_units_mva"].map(lambda v: sum(transformer_units(v)) if isinstance(v, str) else np.nan) \
+        if "transformer_units_mva" in gdf else pd.Series(np.nan, index=gdf.index)
+    installed = units.astype(float).where(listed, (col("n_transformers") * col("transformer_mva")))
+    installed = installed.where(installed.notna(), col("installed_mva"))
+    capacity = col("firm_offtake_mva").where(has("firm_offtake_mva"), installed)
+    ids = _ids(gdf)
+    for i in gdf.index[installed > _STATION_MVA]:
+        probs.append(Problem(layer, f"the transformers add up to {installed[i]:g} MVA, above the plausible maximum "
+                                    f"{_STATION_MVA:g} MVA ({_STATION_NOTE})", ids[i], "transformer_mva",
+                             fix="check n_transformers and transformer_mva (a rating per transformer, not the total)"))
+    planned = has("reinforcement_year") & (col("reinforcement_mva").fillna(0) > 0)
+    for i in gdf.index[(capacity == 0) & planned]:
+        notices.add(layer, f"capacity 0 MVA: read as a planned station, in service with its reinforcement in "
+                    f"{int(gdf.at[i, 'reinforcement_year'])} (+{gdf.at[i, 'reinforcement_mva']:g} MVA); until then "
+                    f"nothing can connect to it", feature=ids[i], field="firm_offtake_mva", level="warning")
+    for i in gdf.index[(capacity == 0) & ~planned]:
+        probs.append(Problem(layer, "the substation has 0 MVA capacity and no planned reinforcement: nothing could "
+                                    "ever connect to it", ids[i], "firm_offtake_mva" if has("firm_offtake_mva")[i]
+                             else "installed_mva",
+                             fix="give its capacity; for a planned station give reinforcement_year and "
+                                 "reinforcement_mva; leave a decommissioned station out of the layer"))
     load_ok = has("peak_offtake_mw") | (has("available_offtake_mva") & (has("firm_offtake_mva") | transformers | has("installed_mva")))
     for fid in _ids(gdf)[~load_ok]:
         probs.append(
@@ -368,28 +515,35 @@ SUBSTATIONS = LayerKind(
         Column("operator", "str", alias_nl="netbeheerder", description="Grid operator."),
         Column("voltage_kv", "str", unit="kV", alias_nl="spanningsniveau (kV)",
                description="Voltage levels, e.g. '150/20'. The highest decides whether N-1 applies."),
-        Column("n_transformers", "int", unit="count", alias_nl="aantal transformatoren", min=1,
-               description="Number of installed transformers."),
+        Column("n_transformers", "int", unit="count", alias_nl="aantal transformatoren", min=1, max=_MAX_UNITS,
+               bound_note=_UNITS_NOTE, description="Number of installed transformers."),
         Column("transformer_mva", "float", unit="MVA", alias_nl="vermogen per transformator (MVA)", min=0,
-               description="Rating of each transformer."),
+               max=_UNIT_MVA, bound_note=_UNIT_NOTE,
+               description="Rating of each transformer; a list of units ('2x40', '40;40', '40+63') is read into "
+                           "transformer_units_mva."),
+        Column("transformer_units_mva", "str", unit="MVA", alias_nl="transformatoren (MVA)",
+               description="The rating of each transformer, e.g. '40;40;63' (also '2x40+63'), where they differ; "
+                           "installed = the sum, N-1 = installed minus the largest. ('/' is refused: it separates "
+                           "voltages.)"),
         Column("installed_mva", "float", unit="MVA", alias_nl="geinstalleerd vermogen (MVA)", min=0,
+               max=_STATION_MVA, bound_note=_STATION_NOTE,
                description="Total installed capacity, where transformers are not given."),
         Column("firm_offtake_mva", "float", unit="MVA", alias_nl="vaste capaciteit afname (MVA)", min=0,
-               description="Firm offtake capacity as published by the operator; overrides the N-1 computation."),
+               max=_STATION_MVA, bound_note=_STATION_NOTE, description="Firm offtake capacity as published by the operator; overrides the N-1 computation."),
         Column("firm_feedin_mva", "float", unit="MVA", alias_nl="vaste capaciteit invoeding (MVA)", min=0,
-               description="Firm feed-in capacity as published by the operator."),
+               max=_STATION_MVA, bound_note=_STATION_NOTE, description="Firm feed-in capacity as published by the operator."),
         Column("peak_offtake_mw", "float", unit="MW", alias_nl="huidige piekafname (MW)", min=0,
-               description="Current peak offtake (base year)."),
+               max=_STATION_MVA, bound_note=_STATION_NOTE, description="Current peak offtake (base year)."),
         Column("peak_feedin_mw", "float", unit="MW", alias_nl="huidige piekinvoeding (MW)", min=0,
-               description="Current peak feed-in (base year)."),
+               max=_STATION_MVA, bound_note=_STATION_NOTE, description="Current peak feed-in (base year)."),
         Column("available_offtake_mva", "float", unit="MVA", alias_nl="beschikbare capaciteit afname (MVA)",
-               description="Current offtake headroom as published; the load is derived as capacity minus this."),
+               min=-_STATION_MVA, max=_STATION_MVA, bound_note=_STATION_NOTE, description="Current offtake headroom as published; the load is derived as capacity minus this."),
         Column("available_feedin_mva", "float", unit="MVA", alias_nl="beschikbare capaciteit invoeding (MVA)",
-               description="Current feed-in headroom as published."),
+               min=-_STATION_MVA, max=_STATION_MVA, bound_note=_STATION_NOTE, description="Current feed-in headroom as published."),
         Column("reinforcement_year", "year", alias_nl="jaar netverzwaring",
                description="Year a planned reinforcement comes into service."),
         Column("reinforcement_mva", "float", unit="MVA", alias_nl="netverzwaring (MVA)", min=0,
-               description="Firm capacity the planned reinforcement adds."),
+               max=_STATION_MVA, bound_note=_STATION_NOTE, description="Firm capacity the planned reinforcement adds."),
         Column("higher_level_id", "str", alias_nl="voedend station",
                description="The HV station or TenneT node that feeds this substation."),
         Column("reference_date", "str", alias_nl="peildatum", description="Date of the load figures."),
@@ -397,6 +551,7 @@ SUBSTATIONS = LayerKind(
     role="network",
     claims_land=True,
     checks=(_check_substation_capacity,),
+    prepare=_transformer_units,
     colour="#202020",
     style=StyleRule("categorized", "status_offtake_{year}", "status", label="name"),
     z=90,
@@ -424,7 +579,8 @@ HOUSING_SITES = LayerKind(
     columns=(
         _id(),
         _name(),
-        Column("dwellings", "int", True, unit="dwellings", alias_nl="aantal woningen", min=0,
+        Column("dwellings", "int", True, unit="dwellings", alias_nl="aantal woningen", min=0, max=100_000,
+               bound_note="per site; the largest Dutch VINEX sites have about 20,000-30,000 dwellings",
                description="Dwellings planned on the site."),
         Column("delivery_start_year", "year", alias_nl="start oplevering",
                description="First year of delivery (dwellings spread evenly to the end year)."),
@@ -471,12 +627,15 @@ INDUSTRIAL_ZONES = LayerKind(
         _name(),
         Column("category", "str", True, alias_nl="categorie",
                description="Category; one of the demand.business_park_mw_per_ha parameters."),
-        Column("area_ha", "float", unit="ha", alias_nl="oppervlakte (ha)", min=0,
+        Column("area_ha", "float", unit="ha", alias_nl="oppervlakte (ha)", min=0, max=20_000,
+               bound_note="per zone; the whole Port of Rotterdam is about 12,500 ha",
                description="Net area; computed from the geometry when absent."),
-        Column("contracted_mw", "float", unit="MW", alias_nl="gecontracteerd vermogen (MW)", min=0,
-               description="Contracted transport capacity; replaces MW per hectare."),
+        Column("contracted_mw", "float", unit="MW", alias_nl="gecontracteerd vermogen (MW)", min=0, max=_SITE_MW,
+               bound_note=_SITE_NOTE, description="Contracted transport capacity; replaces MW per hectare."),
         Column("start_year", "year", True, alias_nl="startjaar", description="Year the first companies connect."),
-        Column("jobs", "int", unit="jobs", alias_nl="arbeidsplaatsen", min=0, description="Jobs on the park."),
+        Column("jobs", "int", unit="jobs", alias_nl="arbeidsplaatsen", min=0, max=500_000,
+               bound_note="assumption: the largest Dutch employment areas (the Port of Rotterdam, Schiphol) have "
+                          "under 100,000 direct jobs", description="Jobs on the park."),
         Column("municipality", "str", alias_nl="gemeente", description="Municipality."),
         Column("priority_category", "str", alias_nl="maatschappelijke prioriteit",
                description="ACM societal-priority category, if any."),
@@ -507,9 +666,11 @@ CHARGING_HUBS = LayerKind(
     columns=(
         _id(),
         _name(),
-        Column("charge_points", "int", True, unit="points", alias_nl="aantal laadpunten", min=1,
+        Column("charge_points", "int", True, unit="points", alias_nl="aantal laadpunten", min=1, max=10_000,
+               bound_note="per hub; assumption: the largest Dutch charging hubs have a few hundred points",
                description="Number of charge points."),
-        Column("kw_per_point", "float", True, unit="kW", alias_nl="vermogen per laadpunt (kW)", min=0,
+        Column("kw_per_point", "float", True, unit="kW", alias_nl="vermogen per laadpunt (kW)", min=0, max=3750,
+               bound_note="the Megawatt Charging System (MCS) goes up to 3.75 MW per point",
                description="Power per charge point."),
         Column("year", "year", True, alias_nl="jaar ingebruikname", description="Year in service."),
         Column("segment", "str", True, alias_nl="doelgroep", allowed=("passenger", "freight"),
@@ -542,7 +703,7 @@ HEAT_NETWORKS = LayerKind(
         _name(),
         Column("start_year", "year", True, alias_nl="startjaar", description="Year the network starts supplying."),
         Column("source_load_mw", "float", True, unit="MW", alias_nl="elektrisch vermogen bron (MW)", min=0,
-               description="Electric load of the source (large heat pump, e-boiler); 0 for e.g. waste heat."),
+               max=_SITE_MW, bound_note=_SITE_NOTE, description="Electric load of the source (large heat pump, e-boiler); 0 for e.g. waste heat."),
         Column("source_x_m", "float", unit="m", alias_nl="bron x (m)",
                description="x of the source in the working CRS; the load lands at the substation serving it."),
         Column("source_y_m", "float", unit="m", alias_nl="bron y (m)", description="y of the source."),
@@ -567,7 +728,8 @@ GENERATION = LayerKind(
         _id(),
         _name(),
         Column("technology", "str", True, alias_nl="techniek", allowed=("solar", "wind")),
-        Column("capacity_mw", "float", True, unit="MW", alias_nl="vermogen (MW)", min=0, description="Installed power."),
+        Column("capacity_mw", "float", True, unit="MW", alias_nl="vermogen (MW)", min=0, max=_SITE_MW,
+               bound_note=_SITE_NOTE, description="Installed power."),
         Column("year", "year", True, alias_nl="jaar ingebruikname", description="Year in service."),
     ),
     role="site",
@@ -620,8 +782,8 @@ HV_LINES = LayerKind(
     columns=(
         _id(),
         _name(),
-        Column("voltage_kv", "float", True, unit="kV", alias_nl="spanning (kV)", min=35,
-               description="Operating voltage; the zone width is looked up in data/distance_lookups.csv."),
+        Column("voltage_kv", "float", True, unit="kV", alias_nl="spanning (kV)", min=35, max=450,
+               bound_note="the highest Dutch transmission voltage is 380 kV", description="Operating voltage; the zone width is looked up in data/distance_lookups.csv."),
     ),
     role="claim",
     claims_land=True,

@@ -14,19 +14,28 @@ problem in a layer is collected and reported together in one
 :class:`~spatialprog.errors.LayerValidationError`, each as one line naming the
 layer, the feature id and the field.
 
-The module is a little over 500 lines because every check of
-:func:`validate_layer` (types, bounds, ids, geometry, CRS plausibility,
-repairs) stays in one pass over the layer, so every problem is reported at
-once.
+Whatever a user can feed it, reading answers in one line: a path that loops
+or is too long, an empty layer (accepted with a notice, whatever its columns),
+values beyond the schema's plausibility bounds (the bound named), NaN or
+infinite coordinates (the feature named), Z coordinates (dropped with a
+notice), a layer without CRS or with numbers that do not fit its CRS (with
+the CRS the numbers look like), overlapping service areas (both named, the
+overlap in m2; slivers below ``assignment.overlap_tolerance_*`` are ignored
+with a notice). Values echoed in messages are cut to about 80 characters.
+
+The module is longer than most because every check of :func:`validate_layer`
+(types, bounds, ids, geometry, CRS plausibility, repairs) stays in one pass
+over the layer, so every problem is reported at once.
 """
 
 from __future__ import annotations
 
+import errno
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,8 +43,19 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .errors import CRSError, LayerReadError, LayerValidationError, NoticeLog, Problem
+from .errors import (
+    CRSError,
+    LayerReadError,
+    LayerValidationError,
+    NoticeLog,
+    Problem,
+    shorten,
+    show,
+)
 from .kinds import LAYER_KINDS, Column, LayerKind
+
+if TYPE_CHECKING:
+    from .params import ParameterSet
 
 __all__ = [
     "Column",
@@ -74,9 +94,13 @@ class LayerSource:
     na_values : sequence of str
         Values meaning "none" (e.g. ``"-1"``, ``"n.v.t."``).
     crs : str, optional
-        CRS to assume when the file has none.
+        CRS to assume when the file has none (or when a GeoJSON file, WGS84 by
+        its specification, holds numbers that are not longitude/latitude).
     key : str
         The project-file key, for messages (``layers.housing_sites``).
+    parameters : ParameterSet, optional
+        The project's parameters, for the tolerances of validation
+        (``assignment.overlap_tolerance_*``); the reference values when absent.
     """
 
     path: Path
@@ -87,10 +111,13 @@ class LayerSource:
     na_values: Sequence[str] = ()
     crs: str | None = None
     key: str = ""
+    parameters: ParameterSet | None = field(default=None, compare=False, repr=False)
 
 
 # EPSG:28992's area of use with a margin, in its own coordinates
 _RD_BOUNDS = (-7000.0, 289000.0, 300000.0, 629000.0)
+# the Netherlands in UTM zones 31N/32N (ETRS89, EPSG:25831/25832), northing range, with a margin
+_UTM_NL_NORTHING = (5_550_000.0, 6_050_000.0)
 
 
 def read_layer(
@@ -142,35 +169,32 @@ def read_layer(
 
     kind = LAYER_KINDS[kind] if isinstance(kind, str) else kind
     notices = notices if notices is not None else NoticeLog()
-    label = source.key or kind.name
+    label = shorten(source.key or kind.name)
     path = Path(source.path)
-    if not path.exists():
-        raise LayerReadError(
-            f"{label}: file '{path}' does not exist - check 'path' in the project file (relative paths are "
-            f"read from the project file's folder)"
-        )
+    _check_path(path, label)
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         gdf = _read_parquet(path, label, bbox, working_crs)
         gdf = _apply_mapping(gdf, source, kind, label)
-        gdf = _set_crs(gdf, source, label, working_crs)
+        gdf = _set_crs(gdf, source, label, notices)
         return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             layers_in_file = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as e:  # pyogrio raises DataSourceError and friends
-        raise LayerReadError(f"{label}: cannot open '{path}': {_one_line(e)} - is it a valid GIS file?") from None
+        raise LayerReadError(f"{label}: cannot open '{shorten(path)}': {_one_line(e)} - is it a valid GIS "
+                             f"file?") from None
     for w in caught:
         notices.add(label, f"GDAL: {_one_line(w.message)}", level="info")
     if source.layer is not None and source.layer not in layers_in_file:
         raise LayerReadError(
-            f"{label}: layer '{source.layer}' is not in '{path.name}'; it has: {', '.join(layers_in_file)} - fix 'layer' "
-            f"in the project file"
+            f"{label}: layer {show(source.layer)} is not in '{shorten(path.name)}'; it has: {_listing(layers_in_file)} - "
+            f"fix 'layer' in the project file"
         )
     if source.layer is None and len(layers_in_file) > 1:
         raise LayerReadError(
-            f"{label}: '{path.name}' holds {len(layers_in_file)} layers ({', '.join(layers_in_file)}) - name one "
-            f"with 'layer' in the project file"
+            f"{label}: '{shorten(path.name)}' holds {len(layers_in_file)} layers ({_listing(layers_in_file)}) - name "
+            f"one with 'layer' in the project file"
         )
     read_kw: dict[str, Any] = {"layer": source.layer} if source.layer else {}
     if bbox is not None:
@@ -186,14 +210,42 @@ def read_layer(
             warnings.simplefilter("always")
             gdf = pyogrio.read_dataframe(path, **read_kw)
     except Exception as e:
-        raise LayerReadError(f"{label}: cannot read '{path}': {_one_line(e)} - is the file complete and valid?") from None
+        raise LayerReadError(f"{label}: cannot read '{shorten(path)}': {_one_line(e)} - is the file complete and "
+                             f"valid?") from None
     for w in caught:
         notices.add(label, f"GDAL: {_one_line(w.message)}", level="info")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
-        raise LayerReadError(f"{label}: '{path.name}' has no geometry - spatialprog needs a spatial layer")
+        raise LayerReadError(f"{label}: '{shorten(path.name)}' has no geometry - spatialprog needs a spatial layer")
     gdf = _apply_mapping(gdf, source, kind, label)
-    gdf = _set_crs(gdf, source, label, working_crs)
+    gdf = _set_crs(gdf, source, label, notices)
     return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
+
+
+def _check_path(path: Path, label: str) -> None:
+    """The layer file exists and is reachable; else one line saying what is wrong with the path."""
+    where = ("check 'path' in the project file (relative paths are read from the project file's folder)")
+    try:
+        path.resolve(strict=True)
+        return
+    except RuntimeError:  # Python < 3.13: "Symlink loop from ..."
+        loop = True
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise LayerReadError(f"{label}: file '{shorten(path)}' does not exist - {where}") from None
+        if e.errno != errno.ELOOP:
+            raise LayerReadError(f"{label}: cannot open '{shorten(path)}': {e.strerror or e} - {where}") from None
+        loop = True
+    except ValueError as e:  # an embedded NUL byte
+        raise LayerReadError(f"{label}: '{shorten(path)}' is not a valid file name ({e}) - {where}") from None
+    if loop:
+        raise LayerReadError(f"{label}: '{shorten(path)}' is a symbolic link that points back at itself (a loop) - "
+                             f"point 'path' in the project file at the file itself")
+
+
+def _listing(names: Sequence[str], limit: int = 20) -> str:
+    """Names for a message: each cut to about 80 characters, at most ``limit`` of them."""
+    shown = ", ".join(shorten(n) for n in list(names)[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _read_parquet(path: Path, label: str, bbox, working_crs) -> gpd.GeoDataFrame:
@@ -216,11 +268,12 @@ def _read_parquet(path: Path, label: str, bbox, working_crs) -> gpd.GeoDataFrame
                 kw["bbox"] = _transform_bbox(bbox, working_crs, meta_crs)
         return gpd.read_parquet(path, **kw)
     except Exception as e:
-        raise LayerReadError(f"{label}: cannot read '{path}': {_one_line(e)} - is it a valid GeoParquet file?") from None
+        raise LayerReadError(f"{label}: cannot read '{shorten(path)}': {_one_line(e)} - is it a valid GeoParquet "
+                             f"file?") from None
 
 
 def _one_line(e: Exception | Warning | str) -> str:
-    return " ".join(str(e).split())[:300]
+    return shorten(e, 300)
 
 
 def _transform_bbox(bbox, from_crs, to_crs):
@@ -237,12 +290,12 @@ def _apply_mapping(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, 
     problems: list[Problem] = []
     for ours, theirs in source.columns.items():
         if ours not in known:
-            problems.append(Problem(label, f"the column mapping names '{ours}', which is not a field of {kind.name}",
+            problems.append(Problem(label, f"the column mapping names {show(ours)}, which is not a field of {kind.name}",
                                     field=ours, fix=f"use one of: {', '.join(kind.column_names)}"))
-        elif theirs not in gdf.columns:
-            problems.append(Problem(label, f"mapped column '{theirs}' is not in the file", field=ours,
+        elif theirs not in gdf.columns and len(gdf):  # an empty layer is accepted whatever its columns
+            problems.append(Problem(label, f"mapped column {show(theirs)} is not in the file", field=ours,
                                     source_field=theirs,
-                                    fix=f"the file has: {', '.join(c for c in gdf.columns if c != gdf.geometry.name)}"))
+                                    fix=f"the file has: {_listing([c for c in gdf.columns if c != gdf.geometry.name], 60)}"))
     if problems:
         raise LayerValidationError(problems)
     geom = gdf.geometry.name
@@ -258,15 +311,57 @@ def _apply_mapping(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, 
     return out
 
 
-def _set_crs(gdf: gpd.GeoDataFrame, source: LayerSource, label: str, working_crs: str) -> gpd.GeoDataFrame:
+def _set_crs(gdf: gpd.GeoDataFrame, source: LayerSource, label: str, notices: NoticeLog) -> gpd.GeoDataFrame:
+    """Give the layer the CRS the project declares where the file has none (or only GeoJSON's implied WGS84)."""
     if gdf.crs is None:
         if not source.crs:
-            raise CRSError(
-                f"{label}: the layer has no CRS - add 'crs = \"EPSG:28992\"' (or the right code) to the layer in the "
-                f"project file, or save the file with its CRS"
-            )
-        gdf = gdf.set_crs(source.crs)
+            raise CRSError(f"{label}: the layer has no CRS{_crs_hint(gdf, label)}")
+        return gdf.set_crs(source.crs)
+    if source.crs:
+        declared = CRS.from_user_input(source.crs)
+        file_crs = CRS.from_user_input(gdf.crs)
+        b = _finite_bounds(gdf)
+        if (file_crs.is_geographic and not declared.equals(file_crs) and b is not None
+                and not _fits_lonlat(b)):
+            # a GeoJSON file without a "crs" member is WGS84 by its specification, whatever its numbers
+            notices.add(label, f"the file says {file_crs.to_string()}, but its coordinates are not longitude/latitude: "
+                        f"read as the declared {shorten(source.crs)}", level="info")
+            return gdf.set_crs(declared, allow_override=True)
     return gdf
+
+
+def _finite_bounds(gdf: gpd.GeoDataFrame) -> np.ndarray | None:
+    """Bounds of the features' finite coordinates, or None when there are none."""
+    xy = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if not len(xy):
+        return None
+    return np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
+
+
+def _fits_lonlat(b: np.ndarray) -> bool:
+    return bool(abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90)
+
+
+def _crs_hint(gdf: gpd.GeoDataFrame, label: str) -> str:
+    """What to declare, from the numbers: `` - these numbers look like RD New: add crs = "EPSG:28992" ...``."""
+    section = f"[{label}]" if label.startswith(("layers.", "constraints.")) else "the layer"
+    b = _finite_bounds(gdf)
+    seen = "" if b is None else f" (coordinates {_fmt_bounds(b)})"
+    add = f"to {section} in the project file, or save the file with its CRS"
+    if b is not None and _RD_BOUNDS[0] <= b[0] and b[2] <= _RD_BOUNDS[2] and _RD_BOUNDS[1] <= b[1] and b[3] <= _RD_BOUNDS[3]:
+        return f"{seen} - these numbers look like RD New: add crs = \"EPSG:28992\" {add}"
+    if b is not None and _fits_lonlat(b):
+        return f"{seen} - these numbers look like longitude/latitude: add crs = \"EPSG:4326\" {add}"
+    if b is not None and _UTM_NL_NORTHING[0] <= b[1] and b[3] <= _UTM_NL_NORTHING[1]:
+        return (f"{seen} - these numbers look like UTM: add crs = \"EPSG:25831\" (zone 31N) or \"EPSG:25832\" "
+                f"(zone 32N) {add}")
+    return f"{seen} - add crs = \"EPSG:28992\" (or the right code) {add}"
+
+
+def _fmt_bounds(b) -> str:
+    digits = 4 if _fits_lonlat(b) else 0
+    return f"({b[0]:.{digits}f}, {b[1]:.{digits}f}) .. ({b[2]:.{digits}f}, {b[3]:.{digits}f})"
 
 
 def _coerce(series: pd.Series, col: Column, na_values: set[str]) -> tuple[pd.Series, pd.Series, bool]:
@@ -303,7 +398,7 @@ def _coerce(series: pd.Series, col: Column, na_values: set[str]) -> tuple[pd.Ser
             return unreadable
 
     parsed = pd.Series([num(v) for v in s], index=s.index, dtype=object)
-    bad = parsed.map(lambda v: v is unreadable).astype(bool)
+    bad = parsed.map(lambda v: v is unreadable or (isinstance(v, float) and np.isinf(v))).astype(bool)
     vals = pd.to_numeric(parsed.where(~bad, np.nan), errors="coerce").astype(float)
     if col.dtype in ("int", "year"):
         frac = vals.notna() & (vals != np.round(vals))
@@ -319,14 +414,18 @@ def validate_layer(
     label: str | None = None,
     source: LayerSource | None = None,
     notices: NoticeLog | None = None,
+    parameters: ParameterSet | None = None,
 ) -> gpd.GeoDataFrame:
     """Validate a GeoDataFrame already named with our fields; return it clean.
 
     Checks required columns, types (numeric text such as ``"138.0"`` is
     accepted and reported; ``"abc"`` is an error), allowed values, bounds,
-    unique ids, geometry type, lon/lat coordinates mislabelled as a projected
-    CRS; repairs invalid geometries with ``make_valid``; transforms to the
-    working CRS.
+    unique ids, geometry type, NaN or infinite coordinates, coordinates that
+    do not fit the CRS (lon/lat mislabelled as projected, projected numbers in
+    a geographic CRS); drops Z coordinates; repairs invalid geometries with
+    ``make_valid``; transforms to the working CRS; and, for service areas,
+    overlaps between areas of different substations. An empty layer is
+    accepted whatever its columns (every schema column is added, empty).
 
     Parameters
     ----------
@@ -339,6 +438,9 @@ def validate_layer(
     source : LayerSource, optional
         For the user's column names in messages, ``na_values`` and ``recode``.
     notices : NoticeLog, optional
+    parameters : ParameterSet, optional
+        Tolerances (``assignment.overlap_tolerance_*``); default: the
+        source's, else the reference parameters.
 
     Returns
     -------
@@ -349,18 +451,23 @@ def validate_layer(
     LayerValidationError, CRSError
     """
     kind = LAYER_KINDS[kind] if isinstance(kind, str) else kind
-    label = label or kind.name
+    label = shorten(label or kind.name)
     notices = notices if notices is not None else NoticeLog()
     src_cols = dict(gdf.attrs.get("source_columns", {}))
     na_values = {"", *(source.na_values if source else ())}
     recode = dict(source.recode) if source else {}
+    if parameters is None and source is not None:
+        parameters = source.parameters
     if gdf.crs is None:
-        raise CRSError(f"{label}: the layer has no CRS - declare it with 'crs' in the project file")
+        raise CRSError(f"{label}: the layer has no CRS{_crs_hint(gdf, label)}")
     gdf = gdf.reset_index(drop=True)
     problems: list[Problem] = []
 
     if len(gdf) == 0:
         notices.add(label, "the layer is empty; it adds nothing to the results", level="info")
+        for col in kind.columns:  # whatever its columns: every field is there, empty
+            if col.name not in gdf.columns:
+                gdf[col.name] = pd.Series([], dtype=object)
 
     if kind.name == "constraint" and "id" not in gdf.columns:
         gdf["id"] = [f"{label.split('.')[-1]}-{i + 1}" for i in range(len(gdf))]
@@ -391,9 +498,13 @@ def validate_layer(
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
     for v in sorted(set(dup)):
         n = int((ids == v).sum())
-        problems.append(Problem(label, f"id '{v}' occurs {n} times", v, "id", src_cols.get("id"),
+        problems.append(Problem(label, f"id {show(v)} occurs {n} times", v, "id", src_cols.get("id"),
                                 "ids must be unique within a layer"))
     gdf["id"] = ids
+
+    # kind-specific reading before the types (e.g. transformer lists '2x40' -> units)
+    if kind.prepare is not None:
+        problems.extend(kind.prepare(gdf, label, notices))
 
     # types, recoding, allowed values, bounds
     for col in kind.columns:
@@ -406,7 +517,9 @@ def validate_layer(
         vals, bad, was_text = _coerce(series, col, na_values)
         for i in gdf.index[bad]:
             want = {"float": "a number", "int": "a whole number", "year": "a year (e.g. 2030)"}[col.dtype]
-            problems.append(P(f"value {series[i]!r} is not {want}", i, col.name,
+            if isinstance(series[i], float | np.floating) and np.isinf(series[i]):
+                want = f"a finite {want.removeprefix('a ')}"
+            problems.append(P(f"value {show(series[i])} is not {want}", i, col.name,
                               "correct the value, or list it under na_values if it means 'none'"))
         if was_text and not bad.any() and col.dtype != "str":
             notices.add(label, f"numbers stored as text were read as numbers ({col.dtype})",
@@ -414,17 +527,19 @@ def validate_layer(
         if col.allowed is not None:
             vals = vals.map(lambda v: v.lower().replace("-", "_").replace(" ", "_") if isinstance(v, str) else v)
             for i in gdf.index[vals.notna() & ~vals.isin(col.allowed)]:
-                problems.append(P(f"unknown value '{vals[i]}'", i, col.name,
+                problems.append(P(f"unknown value {show(vals[i])}", i, col.name,
                                   f"use one of: {', '.join(col.allowed)} (or recode it in the project file)"))
         if col.dtype != "str":
+            unit = f" {col.unit}" if col.unit and col.unit not in ("count",) else ""
+            why = f" ({col.bound_note})" if col.bound_note else ""
             if col.min is not None:
                 for i in gdf.index[vals < col.min]:
                     problems.append(P(f"value {vals[i]:g} is below the minimum {col.min:g}", i, col.name,
                                       f"{col.name} must be >= {col.min:g}"))
             if col.max is not None:
                 for i in gdf.index[vals > col.max]:
-                    problems.append(P(f"value {vals[i]:g} is above the maximum {col.max:g}", i, col.name,
-                                      f"{col.name} must be <= {col.max:g}"))
+                    problems.append(P(f"value {vals[i]:g} is above the plausible maximum {col.max:g}{unit}{why}", i,
+                                      col.name, f"{col.name} must be <= {col.max:g}; check the value and its unit"))
             if col.dtype == "year":
                 for i in gdf.index[vals.notna() & ((vals < 1900) | (vals > 2100))]:
                     problems.append(P(f"year {vals[i]:g} is not plausible", i, col.name, "give a year between 1900 and 2100"))
@@ -440,24 +555,51 @@ def validate_layer(
     missing = shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms))
     for i in gdf.index[missing]:
         problems.append(P("the feature has no geometry", i, "geometry", "draw it or remove the feature"))
+    # NaN or infinite coordinates (a failed conversion, an empty cell of a CSV): GEOS cannot work with them
+    xy, owner = shapely.get_coordinates(np.asarray(geoms), return_index=True)
+    nonfinite = ~np.isfinite(xy).all(axis=1)
+    broken = np.zeros(len(gdf), dtype=bool)
+    if nonfinite.any():
+        first = pd.Series(np.flatnonzero(nonfinite)).groupby(owner[nonfinite]).first()
+        broken[first.index.to_numpy()] = True
+        for i, k in first.items():
+            problems.append(P(f"coordinate ({xy[k, 0]:g}, {xy[k, 1]:g}) is not a finite number", i, "geometry",
+                              "fix the feature's coordinates in the file (NaN or inf come from a failed conversion "
+                              "or an empty cell), or remove the feature"))
     gtypes = gdf.geometry.geom_type
     wrong = ~missing & ~gtypes.isin(kind.geometry)
     for i in gdf.index[wrong]:
         problems.append(P(f"geometry is a {gtypes[i]}, expected {' or '.join(kind.geometry)}", i, "geometry",
                           "save this layer with the right geometry type (one type per layer)"))
 
-    # CRS: lon/lat mislabelled as projected, and coordinates outside RD New
+    # CRS: lon/lat mislabelled as projected, projected numbers in a geographic CRS, and coordinates outside RD New
     crs = CRS.from_user_input(gdf.crs)
-    valid_geom = ~missing
+    valid_geom = ~missing & ~broken
     if valid_geom.any():
         b = gdf.geometry[valid_geom].total_bounds
-        if crs.is_projected and (abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90):
+        if crs.is_projected and _fits_lonlat(b):
             raise CRSError(
-                f"{label}: coordinates ({b[0]:.4f}, {b[1]:.4f}) .. ({b[2]:.4f}, {b[3]:.4f}) look like longitude/latitude "
-                f"but the layer says {crs.to_string()} - declare crs = \"EPSG:4326\" for this layer, or fix the file's CRS"
+                f"{label}: coordinates {_fmt_bounds(b)} look like longitude/latitude but the layer says "
+                f"{crs.to_string()} - declare crs = \"EPSG:4326\" for this layer, or fix the file's CRS"
+            )
+        if crs.is_geographic and not _fits_lonlat(b):
+            hint = _crs_hint(gdf[valid_geom], label).removeprefix(f" (coordinates {_fmt_bounds(b)})")
+            raise CRSError(
+                f"{label}: coordinates {_fmt_bounds(b)} are not longitude/latitude, but the layer's CRS is "
+                f"{crs.to_string()} (a GeoJSON file without a 'crs' member is WGS84 by its specification){hint}"
             )
     if problems:
         raise LayerValidationError(problems)
+
+    # Z coordinates (heights): dropped, spatialprog works in 2D
+    arr = np.asarray(gdf.geometry.values)
+    has_z = shapely.has_z(arr)
+    if has_z.any():
+        gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(arr), crs=gdf.crs, index=gdf.index))
+        n = int(has_z.sum())
+        notices.add(label, f"{n} feature{'s' if n > 1 else ''} had Z coordinates (heights); they were dropped: "
+                    f"spatialprog works in 2D", feature=str(feat[int(np.flatnonzero(has_z)[0])]) if n == 1 else None,
+                    field="geometry", level="info")
 
     # invalid geometries: repair
     arr = np.asarray(gdf.geometry.values)
@@ -475,8 +617,14 @@ def validate_layer(
 
     # transform
     if not crs.equals(CRS.from_user_input(working_crs)):
+        before = gdf.geometry.total_bounds if (~missing).any() else None
         gdf = gdf.to_crs(working_crs)
         notices.add(label, f"reprojected from {crs.to_string()} to {working_crs}", level="info")
+        if before is not None and not np.isfinite(gdf.geometry[~missing].total_bounds).all():
+            raise CRSError(
+                f"{label}: coordinates {_fmt_bounds(before)} cannot be transformed from {crs.to_string()} to "
+                f"{working_crs}: they do not fit {crs.to_string()} - declare the layer's right CRS with 'crs'"
+            )
     if CRS.from_user_input(working_crs).to_epsg() == 28992 and len(gdf) and (~missing).any():
         b = gdf.geometry.total_bounds
         if b[0] < _RD_BOUNDS[0] or b[1] < _RD_BOUNDS[1] or b[2] > _RD_BOUNDS[2] or b[3] > _RD_BOUNDS[3]:
@@ -488,6 +636,8 @@ def validate_layer(
     # cross-field checks
     for check in kind.checks:
         problems.extend(check(gdf, label, notices))
+    if kind.role == "service_area" and len(gdf) > 1:
+        problems.extend(_check_overlaps(gdf, label, notices, parameters))
     if problems:
         raise LayerValidationError(problems)
 
@@ -497,6 +647,43 @@ def validate_layer(
         out = out.rename_geometry("geometry")
     out.attrs = {"kind": kind.name, "label": label}
     return out
+
+
+def _check_overlaps(areas: gpd.GeoDataFrame, label: str, notices: NoticeLog,
+                    parameters: ParameterSet | None) -> list[Problem]:
+    """Service areas of different substations that overlap: an error, or a notice for a sliver.
+
+    An overlap would split a site in it over both substations by a share that
+    means nothing; a sliver (at most ``assignment.overlap_tolerance_m2``, or at
+    most ``assignment.overlap_tolerance_share`` of the smaller area) is what
+    two areas digitised on their own leave along their border.
+    """
+    from .network import area_overlaps
+    from .params import load_parameters
+
+    params = parameters if parameters is not None else load_parameters()
+    tol_m2 = float(params["assignment.overlap_tolerance_m2"])
+    tol_share = float(params["assignment.overlap_tolerance_share"])
+    ov = area_overlaps(areas)
+    if ov.empty:
+        return []
+    sliver = (ov["overlap_m2"] <= tol_m2) | (ov["share"] <= tol_share)
+    problems = []
+    for r in ov[~sliver].itertuples(index=False):
+        problems.append(Problem(
+            label, f"overlaps area {show(r.other)} (substation {show(r.other_substation)}) by {r.overlap_m2:,.0f} m2 "
+                   f"({r.share:.1%} of the smaller area); a site there would be split between substations "
+                   f"{show(r.substation)} and {show(r.other_substation)}", r.area, "geometry",
+            fix="make the service areas meet without overlapping (each place served by one substation)"))
+    small = ov[sliver]
+    if len(small):
+        worst = small.sort_values("overlap_m2", ascending=False, kind="stable").iloc[0]
+        notices.add(label, f"{len(small)} sliver overlap{'s' if len(small) > 1 else ''} between service areas of "
+                    f"different substations ignored (at most {tol_m2:g} m2 or {tol_share:.1%} of the smaller area; "
+                    f"the largest: {worst['area']} and {worst['other']}, {worst['overlap_m2']:,.0f} m2)",
+                    field="geometry", level="info",
+                    fix="a site in a sliver is split between both by area; tune assignment.overlap_tolerance_m2")
+    return problems
 
 
 def _keep_dims(geom, allowed: tuple[str, ...]):
@@ -532,7 +719,7 @@ def schema_markdown(kinds: Mapping[str, LayerKind] | None = None) -> str:
             if c.min is not None:
                 bounds.append(f">= {c.min:g}")
             if c.max is not None:
-                bounds.append(f"<= {c.max:g}")
+                bounds.append(f"<= {c.max:g}" + (f" ({c.bound_note})" if c.bound_note else ""))
             parts.append(
                 f"| {c.name} | {c.dtype} | {c.unit or ''} | {'yes' if c.required else ''} | {'; '.join(bounds)} | "
                 f"{c.alias_nl} | {c.description} |"

@@ -5,7 +5,13 @@ the site check (tobler's precomputed source-to-target table). It is a table of
 ``(layer, site_id, substation_id, share, method, dist_m)``: a polygon site that
 straddles two service areas gets one row per area, with ``share`` its area
 fraction in each, so totals (MW, dwellings) are split and the shares of a site
-always sum to 1 (or the site is reported as unassigned).
+always sum to 1 (or the site is reported as unassigned). The part of a site
+outside every service area goes to the substation nearest to that part (not
+to the whole site), within ``assignment.max_distance_m``.
+
+Service areas of different substations must not overlap (a site there would
+be split by a share that means nothing): :func:`area_overlaps` finds the
+overlaps, which reading the layer refuses beyond a sliver tolerance.
 """
 
 from __future__ import annotations
@@ -18,10 +24,54 @@ import shapely
 from . import fields as F
 from .errors import AssignmentError, LayerValidationError, NoticeLog, Problem
 
-__all__ = ["derive_service_areas", "assign_sites", "allocate", "ASSIGNMENT_COLUMNS"]
+__all__ = ["derive_service_areas", "area_overlaps", "assign_sites", "allocate", "ASSIGNMENT_COLUMNS"]
 
 ASSIGNMENT_COLUMNS = [F.LAYER, F.SITE_ID, F.SUBSTATION_ID, F.SHARE, F.METHOD, F.DIST_M]
 _EPS = 1e-9
+#: an overlap of two areas smaller than this (m2) is floating-point noise along a shared border, not an overlap
+_NOISE_M2 = 0.01
+
+
+def area_overlaps(areas: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Overlaps between service areas of different substations.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        ``id``, ``substation_id``, polygons (valid).
+
+    Returns
+    -------
+    DataFrame
+        One row per overlapping pair: ``area, substation, other,
+        other_substation, overlap_m2, share`` (of the smaller area), largest
+        overlap first. Areas that only touch are not listed.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> a = gpd.GeoDataFrame({"id": ["SA", "SB"], "substation_id": ["A", "B"]},
+    ...                      geometry=[box(0, 0, 100, 100), box(90, 0, 200, 100)], crs=28992)
+    >>> area_overlaps(a)[["area", "other", "overlap_m2"]].values.tolist()
+    [['SA', 'SB', 1000.0]]
+    """
+    cols = ["area", "substation", "other", "other_substation", "overlap_m2", "share"]
+    geoms = np.asarray(areas.geometry.values)
+    if len(geoms) < 2:
+        return pd.DataFrame(columns=cols)
+    ids = areas["id"].astype(str).to_numpy()
+    subs = areas["substation_id"].astype(str).to_numpy()
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = (a < b) & (subs[a] != subs[b])
+    a, b = a[keep], b[keep]
+    inter = shapely.area(shapely.intersection(geoms[a], geoms[b]))
+    smaller = np.minimum(shapely.area(geoms[a]), shapely.area(geoms[b]))
+    share = np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
+    m = inter > _NOISE_M2
+    out = pd.DataFrame({"area": ids[a[m]], "substation": subs[a[m]], "other": ids[b[m]],
+                        "other_substation": subs[b[m]], "overlap_m2": inter[m], "share": share[m]}, columns=cols)
+    return out.sort_values(["overlap_m2", "area", "other"], ascending=[False, True, True],
+                           kind="stable").reset_index(drop=True)
 
 
 def derive_service_areas(substations: gpd.GeoDataFrame, region: shapely.Geometry) -> gpd.GeoDataFrame:
@@ -112,7 +162,9 @@ def assign_sites(
     max_distance_m : float
         Largest distance for the nearest-substation fallback.
     outside : {"nearest", "unassigned"}
-        What to do with (the part of) a site outside every area.
+        What to do with (the part of) a site outside every area: ``nearest``
+        sends it to the substation nearest to that part (the site minus the
+        areas it touches), within ``max_distance_m``.
     notices : NoticeLog, optional
         Receives a notice per site not (fully) inside an area.
 
@@ -136,6 +188,8 @@ def assign_sites(
     rows_method: list[np.ndarray] = []
     rows_dist: list[np.ndarray] = []
     covered = np.zeros(n)
+    #: site index -> its part outside every service area (where it differs from the whole site)
+    outside_part: dict[int, shapely.Geometry] = {}
 
     if method != "nearest":
         _check_areas(service_areas, substations)
@@ -152,10 +206,16 @@ def assign_sites(
             share = inter / area_site[si[pm]]
             df = pd.DataFrame({"s": si[pm], "sub": asub[ai[pm]], "share": share})
             df = df[df["share"] > _EPS].groupby(["s", "sub"], as_index=False, sort=True)["share"].sum()
+            np.add.at(covered, df["s"].to_numpy(), df["share"].to_numpy())
+            # sites not covered exactly once (partly outside, or in a sliver overlap): the part outside
+            # every area, and the inside shares scaled to what is inside
+            inside = _outside_parts(geoms, area_site, covered, si[pm], ai[pm], agem, outside_part)
+            scale = np.divide(inside, covered, out=np.ones_like(covered), where=covered > 0)
+            df["share"] = df["share"].to_numpy() * scale[df["s"].to_numpy()]
+            covered = np.where(covered > 0, inside, covered)
             rows_site.append(df["s"].to_numpy())
             rows_sub.append(df["sub"].to_numpy())
             rows_share.append(df["share"].to_numpy())
-            np.add.at(covered, df["s"].to_numpy(), df["share"].to_numpy())
         # points (and degenerate polygons): the first area by substation id
         qm = ~pm
         if qm.any():
@@ -177,9 +237,12 @@ def assign_sites(
         sgeom = np.asarray(substations.geometry.values)
         sids = substations["id"].to_numpy()
         stree = shapely.STRtree(sgeom)
-        qi, ti = stree.query_nearest(geoms[todo], max_distance=max_distance_m, all_matches=True)
+        # the part outside every area goes to the substation nearest to that part
+        query = np.array([outside_part.get(int(i), geoms[i]) for i in todo], dtype=object)
+        with np.errstate(all="ignore"):  # GEOS on parts with subnormal coordinates (1e-311) warns; the result holds
+            qi, ti = stree.query_nearest(query, max_distance=max_distance_m, all_matches=True)
+            dist = shapely.distance(query[qi], sgeom[ti]) if len(qi) else np.array([])
         if len(qi):
-            dist = shapely.distance(geoms[todo][qi], sgeom[ti])
             df = pd.DataFrame({"q": qi, "sub": sids[ti], "d": dist}).sort_values(["q", "d", "sub"], kind="stable")
             df = df.drop_duplicates("q")
             s_idx = todo[df["q"].to_numpy()]
@@ -192,7 +255,7 @@ def assign_sites(
                 for i in s_idx:
                     notices.add(points[F.LAYER].iat[i],
                                 f"{rest[i]:.0%} of the site lies outside every service area; that part is assigned "
-                                f"to the nearest substation", feature=points[F.SITE_ID].iat[i], level="warning",
+                                f"to the substation nearest to it", feature=points[F.SITE_ID].iat[i], level="warning",
                                 fix="extend the service areas to cover it")
             rest[s_idx] = 0.0
     left = np.flatnonzero(rest > 1e-6)
@@ -227,6 +290,30 @@ def assign_sites(
     out["_o"] = out[F.SUBSTATION_ID].fillna("~")
     out = out.sort_values([F.LAYER, F.SITE_ID, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
     return out[ASSIGNMENT_COLUMNS]
+
+
+def _outside_parts(geoms: np.ndarray, area_site: np.ndarray, covered: np.ndarray, si: np.ndarray, ai: np.ndarray,
+                   agem: np.ndarray, outside_part: dict[int, shapely.Geometry]) -> np.ndarray:
+    """The share of each polygon site inside the service areas, exactly; fills ``outside_part``.
+
+    Only sites whose summed shares are not 1 (partly outside, or in an overlap) are
+    computed: the site minus the union of the areas it touches.
+    """
+    inside = covered.copy()
+    need = np.flatnonzero((covered > 0) & (np.abs(covered - 1.0) > 1e-9))
+    if not len(need):
+        return inside
+    order = np.argsort(si, kind="stable")
+    s_sorted, a_sorted = si[order], ai[order]
+    lo = np.searchsorted(s_sorted, need, "left")
+    hi = np.searchsorted(s_sorted, need, "right")
+    for s, a0, a1 in zip(need, lo, hi, strict=True):
+        part = shapely.difference(geoms[s], shapely.union_all(agem[a_sorted[a0:a1]]))
+        out_share = min(max(float(shapely.area(part)) / area_site[s], 0.0), 1.0)
+        inside[s] = 1.0 - out_share
+        if out_share > 1e-6:
+            outside_part[int(s)] = part
+    return inside
 
 
 def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:

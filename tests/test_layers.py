@@ -118,7 +118,7 @@ def test_layer_without_crs_is_an_error_unless_declared(tmp_path):
     g.to_file(shp)
     shp.with_suffix(".prj").unlink()
     m = {"delivery_start_year": "start"}
-    with pytest.raises(CRSError, match="has no CRS - add 'crs"):
+    with pytest.raises(CRSError, match='has no CRS .* these numbers look like RD New: add crs = "EPSG:28992"'):
         read_layer(LayerSource(path=shp, columns=m), "housing_sites")
     out = read_layer(LayerSource(path=shp, crs="EPSG:28992", columns=m), "housing_sites")
     assert out.crs.to_epsg() == 28992
