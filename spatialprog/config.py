@@ -64,7 +64,7 @@ MAX_PROJECT_BYTES = 1024 * 1024
 #: and takes quadratic time in the parts of a dotted key
 MAX_DEPTH = 32
 #: the longest project name: it is a title on maps and in reports (one line)
-MAX_NAME_CHARS = 200
+MAX_NAME_CHARS = 500
 #: the longest description (project, variant, reinforcement)
 MAX_DESCRIPTION_CHARS = 2000
 #: the longest CRS text given (a WKT or PROJJSON definition is a few kB)
