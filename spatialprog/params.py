@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ParameterError, ProjectError
+from .errors import ParameterError, ProjectError, show
 
 __all__ = [
     "Parameter",
@@ -207,11 +207,11 @@ class ParameterSet(Mapping[str, Any]):
             if isinstance(old.value, int | float) and not isinstance(old.value, bool):
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise ParameterError(
-                        f"{where}: parameter '{key}' must be a number ({old.unit}), got {value!r}"
+                        f"{where}: parameter '{key}' must be a number ({old.unit}), got {show(value)}"
                     )
                 if not math.isfinite(value) or value < 0:
                     raise ParameterError(
-                        f"{where}: parameter '{key}' must be a finite number >= 0 ({old.unit}), got {value!r}"
+                        f"{where}: parameter '{key}' must be a finite number >= 0 ({old.unit}), got {show(value)}"
                     )
             new[key] = replace(
                 old, value=value, origin=origin, source=src or f"override in {where} (was {old.value}: {old.source})"

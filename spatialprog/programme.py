@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
-from .headroom import is_short, max_kv
+from .headroom import is_short, max_kv, transformer_units
 from .params import ParameterSet
 
 __all__ = [
@@ -415,7 +415,13 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
         n = s.get("n_transformers")
         u = s.get("transformer_mva")
         published = pd.notna(s.get("firm_offtake_mva"))
-        units = [float(u)] * int(n) if (pd.notna(n) and pd.notna(u) and not published) else None
+        listed = list(transformer_units(s.get("transformer_units_mva"))) if "transformer_units_mva" in s else []
+        if published:
+            units = None
+        elif listed:  # units of different sizes, as the layer lists them ('40;63')
+            units = listed
+        else:
+            units = [float(u)] * int(n) if (pd.notna(n) and pd.notna(u)) else None
         fyears = [y for y in (r["first_shortfall_offtake_year"], r["first_shortfall_feedin_year"]) if pd.notna(y)]
         first = int(min(fyears))
         dirs = [d for d in F.DIRECTIONS if pd.notna(r[f"first_shortfall_{d}_year"])]

@@ -131,3 +131,17 @@ def test_no_shortfall_gives_an_empty_programme_with_its_columns(tmp_path):
     assert rr.programme.empty
     assert {"programme_rank", "intervention", "needed_by_year", "score", "regret_class"} <= set(rr.programme.columns)
     assert rr.no_regret.empty
+
+
+def test_listed_transformer_units_decide_the_room_left(tmp_path):
+    """A station whose layer lists its units ('20;20;20;20': four bays used) has no room for another unit:
+    the programme proposes a new station instead of the extension it proposes for 2 x 40 MVA."""
+    from spatialprog.programme import interventions
+
+    r = run_tiny(tmp_path)
+    assert interventions(r, "basis").set_index("substation_id").loc["A", "intervention"] == "extension"
+    subs = r.plan.layers["substations"]
+    subs["transformer_units_mva"] = [("20;20;20;20" if i == "A" else None) for i in subs["id"]]
+    p = interventions(r, "basis").set_index("substation_id")
+    assert p.loc["A", "intervention"] == "new_substation"   # programme.max_transformers_per_station = 4
+    assert p.loc["B", "intervention"] == "extension"         # B lists nothing: 2 x 40 as before
