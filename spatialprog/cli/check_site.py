@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -109,9 +110,12 @@ def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwelling
         from ..errors import OutputError
         from ..sitecheck import render_html
 
-        try:
-            html_path.write_text(render_html(checks), encoding="utf-8")
+        tmp = html_path.with_name(f".{html_path.name}.tmp")
+        try:  # written beside it, then renamed: an earlier report is replaced whole or not at all
+            tmp.write_text(render_html(checks), encoding="utf-8")
+            os.replace(tmp, html_path)
         except OSError as e:
+            tmp.unlink(missing_ok=True)
             raise OutputError(f"--html: cannot write '{html_path}': {e.strerror} - choose a writable path") from None
     if as_json:
         from ..sitecheck import report_dict
