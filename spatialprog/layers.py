@@ -114,8 +114,10 @@ class LayerSource:
     parameters: ParameterSet | None = field(default=None, compare=False, repr=False)
 
 
-# EPSG:28992's area of use with a margin, in its own coordinates
-_RD_BOUNDS = (-7000.0, 289000.0, 300000.0, 629000.0)
+# the Netherlands with its exclusive economic zone in the North Sea, in RD New (EPSG:28992) coordinates,
+# with a margin: land from x 0 to 278 km and y 306 to 620 km; the EEZ reaches x -46 km (2.5 E, 51.3 N) and
+# y 870 km (55.8 N; the Doggersbank Natura 2000 site lies at about x -15 km, y 853 km)
+_RD_BOUNDS = (-60000.0, 289000.0, 300000.0, 880000.0)
 # the Netherlands in UTM zones 31N/32N (ETRS89, EPSG:25831/25832), northing range, with a margin
 _UTM_NL_NORTHING = (5_550_000.0, 6_050_000.0)
 
@@ -629,8 +631,8 @@ def validate_layer(
         b = gdf.geometry.total_bounds
         if b[0] < _RD_BOUNDS[0] or b[1] < _RD_BOUNDS[1] or b[2] > _RD_BOUNDS[2] or b[3] > _RD_BOUNDS[3]:
             raise CRSError(
-                f"{label}: coordinates ({b[0]:.0f}, {b[1]:.0f}) .. ({b[2]:.0f}, {b[3]:.0f}) lie outside the Netherlands "
-                f"in EPSG:28992 - the layer's CRS is probably wrong; declare the right one with 'crs'"
+                f"{label}: coordinates ({b[0]:.0f}, {b[1]:.0f}) .. ({b[2]:.0f}, {b[3]:.0f}) lie outside the Netherlands and its "
+                f"North Sea zone in EPSG:28992 - the layer's CRS is probably wrong; declare the right one with 'crs'"
             )
 
     # cross-field checks

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from spatialprog.cli import cli
 
-from .conftest import write_tiny_project
+from .conftest import ROOT, write_tiny_project
 
 
 def invoke(*args):
@@ -163,3 +163,33 @@ def test_error_text_with_brackets_is_printed_as_is(tmp_path):
     assert r.exit_code == 2
     assert "p.toml: [ranking.weights] shortfal_offtake_mw: unknown criterion; did you mean 'shortfall_offtake_mw'?" \
         in r.stderr
+
+
+@pytest.mark.parametrize("keep", [("substations", "boundaries"), ("substations",)])
+def test_a_project_with_only_substations_runs_every_stage(tmp_path, keep):
+    """Only the network (and the boundaries): no sites, no claims; every stage runs and writes its outputs."""
+    import re
+    import shutil
+
+    from spatialprog.cli import cli
+
+    d = tmp_path / "p"
+    shutil.copytree(ROOT / "layers", d)
+    text = (d / "example_region.toml").read_text(encoding="utf-8")
+    blocks = re.split(r"(?m)^(?=\[)", text)
+    out_blocks = []
+    for b in blocks:
+        head = b.split("\n", 1)[0]
+        layer = re.match(r"\[layers\.(\w+)", head)
+        if (layer and layer.group(1) not in keep) or head.startswith(("[constraints", "[[ranking.boundaries]]")):
+            continue
+        out_blocks.append(b)
+    (d / "only.toml").write_text("".join(out_blocks), encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["run", str(d / "only.toml"), "--out", str(out)], obj={})
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in out.iterdir()}
+    assert {"results.gpkg", "headroom.csv", "demand.csv", "programme.csv", "map.html", "spatialprog.gpkg",
+            "spatialprog.qgz", "manifest.json"} <= names
+    h = pd.read_csv(out / "headroom.csv")
+    assert (h["new_load_mw"] == 0).all() and h["substation_id"].nunique() == 12

@@ -216,3 +216,20 @@ def test_year_values_are_integers():
     out = validate_layer(housing(delivery_start_year=[2026.0, 2027.0]), "housing_sites")
     assert out["delivery_start_year"].tolist() == [2026, 2027]
     assert pd.api.types.is_integer_dtype(out["delivery_start_year"].dtype)
+
+
+@pytest.mark.realdata
+def test_the_national_natura2000_file_with_its_north_sea_sites_is_accepted():
+    """The Dutch EEZ is in the plausibility box: Doggersbank lies at about x -15 km, y 853 km in RD New."""
+    from spatialprog.kinds import CONSTRAINT
+
+    from .conftest import realdata
+
+    path = realdata("natura2000_nl", "natura2000_nl_simplified20m.geojson")
+    n = read_layer(LayerSource(path=path, columns={"id": "sitecode", "name": "naam"}, key="constraints.natura2000"),
+                   CONSTRAINT)
+    assert len(n) == 144
+    minx, miny, maxx, maxy = n.total_bounds
+    assert minx < -10_000 and maxy > 850_000     # the North Sea sites, not refused
+    dogger = n[n["name"].str.contains("Doggersbank")]
+    assert len(dogger) == 1 and dogger.geometry.iloc[0].centroid.y > 750_000   # about 200 km off the coast
