@@ -84,9 +84,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class GeometryConfig(_Strict):
+    """Where a table without geometry (CSV, CSV.gz, XLSX, ODS) keeps its locations."""
+
+    x: str | None = Field(None, description="Column of the x (or longitude) coordinate, in the layer's CRS.")
+    y: str | None = Field(None, description="Column of the y (or latitude) coordinate.")
+    wkt: str | None = Field(None, description="Column holding each feature's geometry as WKT.")
+    radius_m: float | None = Field(None, gt=0, description="Points of a polygon layer become circles of this radius.")
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if (self.x is None) != (self.y is None):
+            raise ValueError("give both x and y (column names), or wkt")
+        if self.wkt is not None and self.x is not None:
+            raise ValueError("give x and y, or wkt, not both")
+        if self.wkt is None and self.x is None and self.radius_m is None:
+            raise ValueError("give x and y (column names), wkt, or radius_m")
+        return self
+
+
 class LayerConfig(_Strict):
     path: str
     layer: str | None = None
+    geometry: GeometryConfig | None = Field(
+        None, description="For a plain table (CSV, XLSX, ODS): the coordinate columns or a WKT column.")
     mapping: str | None = Field(None, description="A ready mapping in data/mappings (e.g. 'vivet') or a TOML path.")
     columns: dict[str, str] = Field(default_factory=dict)
     constants: dict[str, Any] = Field(default_factory=dict)
@@ -266,7 +287,8 @@ def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers
     if not path.is_absolute():
         path = _resolve(root / path)
     return LayerSource(path=path, layer=layer, columns=columns, constants=constants, recode=recode,
-                       na_values=tuple(na_values), crs=crs, key=f"{section}.{name}", parameters=parameters)
+                       na_values=tuple(na_values), crs=crs, key=f"{section}.{name}", parameters=parameters,
+                       geometry=lc.geometry.model_dump() if lc.geometry is not None else None)
 
 
 def _resolve(path: Path) -> Path:

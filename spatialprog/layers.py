@@ -101,6 +101,10 @@ class LayerSource:
     parameters : ParameterSet, optional
         The project's parameters, for the tolerances of validation
         (``assignment.overlap_tolerance_*``); the reference values when absent.
+    geometry : mapping, optional
+        For a plain table (CSV, CSV.gz, XLSX, ODS): ``x`` and ``y`` (column
+        names, in the layer's ``crs``) or ``wkt`` (a column of WKT), and
+        ``radius_m`` to make areas of points in a polygon layer.
     """
 
     path: Path
@@ -112,6 +116,7 @@ class LayerSource:
     crs: str | None = None
     key: str = ""
     parameters: ParameterSet | None = field(default=None, compare=False, repr=False)
+    geometry: Mapping[str, Any] | None = None
 
 
 # the Netherlands with its exclusive economic zone in the North Sea, in RD New (EPSG:28992) coordinates,
@@ -174,6 +179,13 @@ def read_layer(
     label = shorten(source.key or kind.name)
     path = Path(source.path)
     _check_path(path, label)
+    geo = source.geometry or {}
+    if geo.get("x") or geo.get("wkt") or _is_plain_table(path):
+        gdf = _read_table(path, source, label, notices)
+        gdf = _apply_mapping(gdf, source, kind, label)
+        gdf = _set_crs(gdf, source, label, notices)
+        gdf = _points_to_areas(gdf, source, kind, label, notices)
+        return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         gdf = _read_parquet(path, label, bbox, working_crs)
         gdf = _apply_mapping(gdf, source, kind, label)
@@ -217,9 +229,12 @@ def read_layer(
     for w in caught:
         notices.add(label, f"GDAL: {_one_line(w.message)}", level="info")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
-        raise LayerReadError(f"{label}: '{shorten(path.name)}' has no geometry - spatialprog needs a spatial layer")
+        raise LayerReadError(f"{label}: '{shorten(path.name)}' has no geometry - for a table with coordinates say "
+                             f"where they are: geometry = {{ x = \"x\", y = \"y\" }} (or {{ wkt = \"...\" }}) under "
+                             f"[{label}] in the project file, with its crs")
     gdf = _apply_mapping(gdf, source, kind, label)
     gdf = _set_crs(gdf, source, label, notices)
+    gdf = _points_to_areas(gdf, source, kind, label, notices)
     return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
 
 
@@ -249,6 +264,97 @@ def _listing(names: Sequence[str], limit: int = 20) -> str:
     shown = ", ".join(shorten(n) for n in list(names)[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
+
+
+def _is_plain_table(path: Path) -> bool:
+    """A table that never holds geometry itself (a plain .csv goes through GDAL, which may find a WKT column)."""
+    return path.name.lower().endswith((".csv.gz", ".tsv", ".txt", ".xlsx", ".ods"))
+
+
+def _read_table(path: Path, source: LayerSource, label: str, notices: NoticeLog) -> gpd.GeoDataFrame:
+    """A plan list as planners have it: a CSV (also gzipped), XLSX or ODS sheet with coordinate or WKT columns."""
+    import pyogrio
+
+    geo = dict(source.geometry or {})
+    if not (geo.get("x") or geo.get("wkt")):
+        raise LayerReadError(f"{label}: '{shorten(path.name)}' is a table without geometry - say where its "
+                             f"locations are: geometry = {{ x = \"x\", y = \"y\" }} (or {{ wkt = \"...\" }}) "
+                             f"under [{label}] in the project file, with its crs")
+    name = path.name.lower()
+    try:
+        if name.endswith((".xlsx", ".ods")):
+            kw: dict[str, Any] = {"layer": source.layer} if source.layer else {}
+            # a plan list has one header row: GDAL's guess (AUTO) takes an all-text sheet's header for data
+            df = pd.DataFrame(pyogrio.read_dataframe(path, read_geometry=False, HEADERS="FORCE", **kw))
+        else:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python",
+                             compression="infer", encoding="utf-8-sig")
+    except Exception as e:  # pyogrio / pandas parser errors
+        raise LayerReadError(f"{label}: cannot read the table '{shorten(path)}': {_one_line(e)} - is it a CSV, "
+                             f"XLSX or ODS file?") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    wanted = [geo[k] for k in ("x", "y", "wkt") if geo.get(k)]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise LayerValidationError([Problem(label, f"column {show(c)} named under geometry is not in the table",
+                                            field="geometry", fix=f"the table has: {_listing(list(df.columns))}")
+                                    for c in missing])
+    rows = pd.Series([f"row {i + 2}" for i in range(len(df))], index=df.index)  # row 1 holds the header
+    problems: list[Problem] = []
+    if geo.get("wkt"):
+        texts = df[geo["wkt"]].astype(object)
+        geoms = []
+        for i, t in texts.items():
+            try:
+                geoms.append(shapely.from_wkt(str(t)) if str(t).strip() else None)
+            except shapely.errors.GEOSException:
+                geoms.append(None)
+                problems.append(Problem(label, f"{rows[i]}: {show(t)} is not WKT", rows[i], geo["wkt"],
+                                        fix="write it like 'POINT (155000 463000)' or 'POLYGON ((x y, ...))'"))
+    else:
+        xy = {}
+        for axis in ("x", "y"):
+            col = geo[axis]
+            raw = df[col].astype(str).str.strip().str.replace("\u00a0", "", regex=False)
+            raw = raw.where(~(raw.str.contains(",") & ~raw.str.contains(r"\.")), raw.str.replace(",", "."))
+            num = pd.to_numeric(raw, errors="coerce")
+            for i in df.index[num.isna()]:
+                problems.append(Problem(label, f"{rows[i]}: {show(df.at[i, col])} in column {show(col)} is not a "
+                                        f"number", rows[i], col, fix="give the coordinate as a number (a decimal "
+                                        "point or comma), in the layer's crs"))
+            xy[axis] = num.to_numpy(dtype=float)
+        geoms = list(shapely.points(xy["x"], xy["y"]))
+    if problems:
+        raise LayerValidationError(problems)
+    data = df.drop(columns=[c for c in wanted if c not in source.columns.values()])
+    out = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=df.index), crs=None)
+    notices.add(label, f"read {len(out)} rows from the table '{shorten(path.name)}' with their locations in "
+                f"{_listing(wanted)}", level="info")
+    return out
+
+
+def _points_to_areas(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, label: str,
+                     notices: NoticeLog) -> gpd.GeoDataFrame:
+    """Points of a polygon layer become circles of ``geometry.radius_m`` (in the working CRS units)."""
+    radius = (source.geometry or {}).get("radius_m")
+    if radius is None or not kind.is_polygonal or len(gdf) == 0:
+        return gdf
+    g = np.asarray(gdf.geometry.values)
+    pts = shapely.get_type_id(g) == 0
+    if not pts.any():
+        return gdf
+    crs = CRS.from_user_input(gdf.crs)
+    work = gdf
+    if crs.is_geographic:  # a radius in metres needs a metric CRS: RD New for the Netherlands
+        work = gdf.to_crs(28992)
+    gw = np.asarray(work.geometry.values)
+    gw = np.where(pts, shapely.buffer(gw, float(radius), quad_segs=16), gw)
+    out = work.set_geometry(gpd.GeoSeries(gw, index=work.index, crs=work.crs))
+    if crs.is_geographic:
+        out = out.to_crs(crs)
+    notices.add(label, f"{int(pts.sum())} points became areas of radius {float(radius):g} m (geometry.radius_m)",
+                level="info")
+    return out
 
 def _read_parquet(path: Path, label: str, bbox, working_crs) -> gpd.GeoDataFrame:
     """GeoParquet through pyarrow (GDAL builds without the Parquet driver are common)."""
@@ -570,9 +676,12 @@ def validate_layer(
                               "or an empty cell), or remove the feature"))
     gtypes = gdf.geometry.geom_type
     wrong = ~missing & ~gtypes.isin(kind.geometry)
+    point_in_areas = kind.is_polygonal and "Point" not in kind.geometry
     for i in gdf.index[wrong]:
-        problems.append(P(f"geometry is a {gtypes[i]}, expected {' or '.join(kind.geometry)}", i, "geometry",
-                          "save this layer with the right geometry type (one type per layer)"))
+        fix = ("give the sites an area: draw their outlines, or make circles of the points with geometry = "
+               "{ ..., radius_m = 150 } in the project file" if point_in_areas and gtypes[i] in ("Point", "MultiPoint")
+               else "save this layer with the right geometry type (one type per layer)")
+        problems.append(P(f"geometry is a {gtypes[i]}, expected {' or '.join(kind.geometry)}", i, "geometry", fix))
 
     # CRS: lon/lat mislabelled as projected, projected numbers in a geographic CRS, and coordinates outside RD New
     crs = CRS.from_user_input(gdf.crs)
