@@ -109,11 +109,23 @@ class LayerConfig(_Strict):
     geometry: GeometryConfig | None = Field(
         None, description="For a plain table (CSV, XLSX, ODS): the coordinate columns or a WKT column.")
     mapping: str | None = Field(None, description="A ready mapping in data/mappings (e.g. 'vivet') or a TOML path.")
-    columns: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
     constants: dict[str, Any] = Field(default_factory=dict)
     recode: dict[str, dict[str, Any]] = Field(default_factory=dict)
     na_values: list[str] = Field(default_factory=list)
     crs: str | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _composite_id_only(cls, v):
+        for ours, theirs in v.items():
+            if isinstance(theirs, list):
+                if ours != "id":
+                    raise ValueError(f"{ours}: only id may be made of several columns - map one column to {ours}")
+                if len(theirs) < 2 or not all(isinstance(t, str) and t for t in theirs):
+                    raise ValueError('id: a composite id names two or more columns, e.g. id = ["operatorName", '
+                                     '"locationId"]')
+        return v
 
     @field_validator("crs")
     @classmethod
@@ -265,7 +277,7 @@ class Project:
 
 def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers",
                   parameters: ParameterSet | None = None) -> LayerSource:
-    columns: dict[str, str] = {}
+    columns: dict[str, Any] = {}
     constants: dict[str, Any] = {}
     recode: dict[str, dict[str, Any]] = {}
     na_values: list[str] = []

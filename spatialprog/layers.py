@@ -396,14 +396,20 @@ def _transform_bbox(bbox, from_crs, to_crs):
 def _apply_mapping(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, label: str) -> gpd.GeoDataFrame:
     known = set(kind.column_names)
     problems: list[Problem] = []
+    have = [c for c in gdf.columns if c != gdf.geometry.name]
+    auto_id = source.columns.get("id") == AUTO_ID and AUTO_ID not in gdf.columns
     for ours, theirs in source.columns.items():
+        parts = list(theirs) if isinstance(theirs, list | tuple) else [theirs]
         if ours not in known:
             problems.append(Problem(label, f"the column mapping names {show(ours)}, which is not a field of {kind.name}",
                                     field=ours, fix=f"use one of: {', '.join(kind.column_names)}"))
-        elif theirs not in gdf.columns and len(gdf):  # an empty layer is accepted whatever its columns
-            problems.append(Problem(label, f"mapped column {show(theirs)} is not in the file", field=ours,
-                                    source_field=theirs,
-                                    fix=f"the file has: {_listing([c for c in gdf.columns if c != gdf.geometry.name], 60)}"))
+        elif ours == "id" and auto_id:
+            continue
+        else:
+            for t in parts:
+                if t not in gdf.columns and len(gdf):  # an empty layer is accepted whatever its columns
+                    problems.append(Problem(label, f"mapped column {show(t)} is not in the file", field=ours,
+                                            source_field=t, fix=f"the file has: {_listing(have, 60)}"))
     if problems:
         raise LayerValidationError(problems)
     geom = gdf.geometry.name
@@ -412,11 +418,38 @@ def _apply_mapping(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, 
         src = source.columns.get(col.name, col.name)
         if col.name in source.constants:
             data[col.name] = pd.Series([source.constants[col.name]] * len(gdf), index=gdf.index, dtype=object)
+        elif col.name == "id" and auto_id:
+            data["id"] = pd.Series([f"{kind.name}-{i + 1}" for i in range(len(gdf))], index=gdf.index, dtype=object)
+        elif isinstance(src, list | tuple):  # a composite id: the parts joined, each as its text
+            texts = [gdf[c].map(_id_part) for c in src]
+            joined = texts[0]
+            for t in texts[1:]:
+                joined = joined + ID_SEPARATOR + t
+            data[col.name] = joined.where(pd.concat(texts, axis=1).ne("").all(axis=1), None)
         elif src in gdf.columns and src != geom:
             data[col.name] = gdf[src]
     out = gpd.GeoDataFrame(data, geometry=gdf.geometry.values, crs=gdf.crs, index=gdf.index)
-    out.attrs["source_columns"] = {c.name: source.columns.get(c.name, c.name) for c in kind.columns}
+    out.attrs["source_columns"] = {c.name: (ID_SEPARATOR.join(src) if isinstance(src := source.columns.get(c.name, c.name),
+                                                                                list | tuple) else src)
+                                   for c in kind.columns}
+    if auto_id:
+        out.attrs["auto_id"] = True
     return out
+
+
+#: ``columns = { id = "auto" }``: ids are generated (``housing_sites-1``, ...), with a notice
+AUTO_ID = "auto"
+#: between the parts of a composite id (``id = ["operatorName", "locationId"]``)
+ID_SEPARATOR = "/"
+
+
+def _id_part(v: Any) -> str:
+    """One part of a composite id as text: whole numbers without '.0', missing as ''."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
 
 
 def _set_crs(gdf: gpd.GeoDataFrame, source: LayerSource, label: str, notices: NoticeLog) -> gpd.GeoDataFrame:
@@ -605,10 +638,17 @@ def validate_layer(
         problems.append(P("the id is empty", i, "id", "give every feature a unique id"))
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
     for v in sorted(set(dup)):
-        n = int((ids == v).sum())
-        problems.append(Problem(label, f"id {show(v)} occurs {n} times", v, "id", src_cols.get("id"),
-                                "ids must be unique within a layer"))
+        where = [i + 1 for i in np.flatnonzero((ids == v).to_numpy())]
+        rows = ", ".join(f"#{r}" for r in where[:5]) + (" ..." if len(where) > 5 else "")
+        problems.append(Problem(label, f"id {show(v)} occurs {len(where)} times (features {rows})", v, "id",
+                                src_cols.get("id"), "ids must be unique within a layer"
+                                + ("; add a column to the composite id" if ID_SEPARATOR in src_cols.get("id", "")
+                                   else "; or combine columns: id = [\"col1\", \"col2\"], or id = \"auto\"")))
     gdf["id"] = ids
+    if gdf.attrs.get("auto_id") and len(gdf):
+        notices.add(label, f"ids were generated ({kind.name}-1 .. {kind.name}-{len(gdf)}; columns id = \"auto\"): they "
+                    "follow the file's row order, so they change when rows are added or removed", field="id",
+                    level="info")
 
     # kind-specific reading before the types (e.g. transformer lists '2x40' -> units)
     if kind.prepare is not None:

@@ -94,7 +94,7 @@ def test_negative_dwellings():
 def test_duplicate_ids():
     with pytest.raises(LayerValidationError) as e:
         validate_layer(housing(id=["H1", "H1"]), "housing_sites")
-    assert "feature H1, field 'id': id 'H1' occurs 2 times - ids must be unique" in str(e.value)
+    assert "feature H1, field 'id': id 'H1' occurs 2 times (features #1, #2) - ids must be unique" in str(e.value)
 
 
 def test_unknown_heating_type_lists_allowed():

@@ -103,3 +103,49 @@ def test_a_table_without_its_geometry_declared_says_how(tmp_path):
     p = project(tmp_path, {"path": "plannen.csv.gz", "columns": COLUMNS, "crs": "EPSG:28992"})
     with pytest.raises(LayerReadError, match=r'geometry = \{ x = "x", y = "y" \}'):
         read_plan(p)
+
+
+# ---- ids as the data have them: composite, or generated ----------------------------------------------
+
+HUBS = pd.DataFrame({"operatorName": ["Vattenfall", "Shell Recharge", "Vattenfall"], "locationId": ["12", "12", "13"],
+                     "punten": ["4", "8", "2"], "kw": ["22", "150", "11"], "jaar": ["2027", "2027", "2028"],
+                     "x": ["173000", "173100", "173200"], "y": ["433000", "433100", "433200"]})
+HUB_COLUMNS = {"charge_points": "punten", "kw_per_point": "kw", "year": "jaar"}
+
+
+def hubs(tmp_path, df, ids):
+    df.to_csv(tmp_path / "laadpunten.csv", index=False)
+    return project_from_dict({
+        "project": {"name": "laden", "base_year": 2025, "horizon": [2025, 2030]},
+        "layers": {"substations": SUBS, "service_areas": AREAS,
+                   "charging_hubs": {"path": "laadpunten.csv", "crs": "EPSG:28992", "columns": HUB_COLUMNS | {"id": ids},
+                                     "constants": {"segment": "passenger"}, "geometry": {"x": "x", "y": "y"}}},
+    }, root=tmp_path)
+
+
+def test_a_composite_id_joins_its_columns(tmp_path):
+    # locationId 12 occurs twice (ids are unique only per operator): with the operator they are unique
+    h = read_plan(hubs(tmp_path, HUBS, ["operatorName", "locationId"])).layers["charging_hubs"]
+    assert h["id"].tolist() == ["Vattenfall/12", "Shell Recharge/12", "Vattenfall/13"]
+
+
+def test_a_composite_id_still_not_unique_names_both_rows(tmp_path):
+    df = pd.concat([HUBS, HUBS.iloc[[0]]], ignore_index=True)
+    with pytest.raises(LayerValidationError, match=r"feature Vattenfall/12, field 'id' \(column 'operatorName/locationId'\): id 'Vattenfall/12' occurs 2 "
+                                                  r"times \(features #1, #4\) - ids must be unique within a layer; add "
+                                                  r"a column to the composite id"):
+        read_plan(hubs(tmp_path, df, ["operatorName", "locationId"]))
+
+
+def test_auto_ids_are_generated_with_a_notice(tmp_path):
+    plan = read_plan(hubs(tmp_path, HUBS, "auto"))
+    assert plan.layers["charging_hubs"]["id"].tolist() == ["charging_hubs-1", "charging_hubs-2", "charging_hubs-3"]
+    assert any("ids were generated" in n.message for n in plan.notices)
+
+
+def test_only_the_id_may_be_composite(tmp_path):
+    from spatialprog.errors import ProjectError
+
+    with pytest.raises(ProjectError, match="only id may be made of several columns"):
+        project_from_dict({"project": {"name": "x"}, "layers": {"substations": SUBS | {
+            "columns": {**SUBS["columns"], "name": ["naam", "code"]}}}}, root=tmp_path)
