@@ -425,7 +425,8 @@ def _apply_mapping(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, 
             joined = texts[0]
             for t in texts[1:]:
                 joined = joined + ID_SEPARATOR + t
-            data[col.name] = joined.where(pd.concat(texts, axis=1).ne("").all(axis=1), None)
+            # a part may be missing (an operator not given): the id is empty only when every part is
+            data[col.name] = joined.where(pd.concat(texts, axis=1).ne("").any(axis=1), None)
         elif src in gdf.columns and src != geom:
             data[col.name] = gdf[src]
     out = gpd.GeoDataFrame(data, geometry=gdf.geometry.values, crs=gdf.crs, index=gdf.index)

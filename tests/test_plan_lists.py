@@ -149,3 +149,24 @@ def test_only_the_id_may_be_composite(tmp_path):
     with pytest.raises(ProjectError, match="only id may be made of several columns"):
         project_from_dict({"project": {"name": "x"}, "layers": {"substations": SUBS | {
             "columns": {**SUBS["columns"], "name": ["naam", "code"]}}}}, root=tmp_path)
+
+
+@pytest.mark.realdata
+def test_the_national_ndw_snapshot_has_four_ids_repeated_even_with_the_operator(tmp_path):
+    """NDW's location ids are unique only per operator; with the operator 4 still repeat (as reported), each
+    named with both rows, read from the gzipped CSV with lon/lat columns."""
+    from .conftest import realdata
+
+    f = realdata("charging_nl_ndw", "ndw_charging_locations_nl.csv.gz")
+    p = project_from_dict({
+        "project": {"name": "ndw", "base_year": 2025, "horizon": [2025, 2030]},
+        "layers": {"substations": SUBS, "charging_hubs": {
+            "path": str(f), "crs": "EPSG:4326", "geometry": {"x": "lon", "y": "lat"},
+            "columns": {"id": ["operatorName", "locationId"], "name": "name", "segment": "layer"},
+            "constants": {"charge_points": 1, "kw_per_point": 11, "year": 2026}}},
+    }, root=tmp_path)
+    with pytest.raises(LayerValidationError) as e:
+        read_plan(p)
+    dup = [x for x in e.value.problems if "occurs 2 times (features #" in x.message]
+    assert len(dup) == 4 == len(e.value.problems)
+    assert all(x.field == "id" and "/" in x.feature for x in dup)
