@@ -33,6 +33,10 @@ Example
     [variants.hoog]
     description = "Snelle elektrificatie"
     parameters = { "demand.ev_share_default" = 0.6 }
+
+The module is a little over 500 lines because the limits that guard reading a
+project file (size, nesting depth, encoding, symlinks) stay beside the models
+of the file they guard.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@
   headroom where only that is known (VIVET).
 
 Status classes follow the national capacity map (data/status_classes.csv).
+
+The module is a little over 500 lines because the grid state and the long
+headroom table made from it stay together with the one definition of short.
 """
 
 from __future__ import annotations

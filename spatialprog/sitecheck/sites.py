@@ -25,7 +25,8 @@ from pyproj import CRS
 
 from ..errors import CRSError, LayerReadError, LayerValidationError, NoticeLog, Problem
 from ..kinds import LAYER_KINDS, LayerKind, kinds_with_role
-from ..layers import LayerSource, validate_layer
+from ..layers import LayerSource
+from ..validation import validate_layer
 
 __all__ = ["DEFAULT_CRS", "GENERIC_KEYS", "kind_aliases", "read_sites", "site_problem"]
 
