@@ -189,6 +189,8 @@ class ReinforcementConfig(_Strict):
     substation: str
     year: int = Field(ge=1990, le=2100)
     added_mva: float = Field(gt=0, le=2000)
+    direction: Literal["both", "offtake", "feedin"] = Field(
+        "both", description="Which capacity it adds: both (a transformer), offtake or feed-in only.")
     description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
 
 

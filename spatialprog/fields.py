@@ -38,6 +38,9 @@ FIRM_CAPACITY_MVA = "firm_capacity_mva"
 REINFORCEMENT_MVA = "reinforcement_mva"
 CAPACITY_MW = "capacity_mw"
 EXISTING_LOAD_MW = "existing_load_mw"
+RESERVED_MW = "reserved_mw"  # capacity reserved by contracts and the queue (operators' availability)
+PEAK_MW = "peak_mw"  # the physical peak of the existing load, grown from the reference date
+OPERATOR_AVAILABLE_MVA = "operator_available_mva"  # the operator's own forecast, in the years it gives
 NEW_LOAD_MW = "new_load_mw"
 LOAD_MW = "load_mw"
 HEADROOM_MW = "headroom_mw"
@@ -56,6 +59,8 @@ HEADROOM_COLUMNS = [
     FIRM_RULE,
     FIRM_CAPACITY_MVA,
     CAPACITY_MW,
+    RESERVED_MW,
+    PEAK_MW,
     EXISTING_LOAD_MW,
     NEW_LOAD_MW,
     LOAD_MW,
@@ -63,6 +68,7 @@ HEADROOM_COLUMNS = [
     UTILISATION,
     STATUS,
     STATUS_LABEL,
+    OPERATOR_AVAILABLE_MVA,
 ]
 
 #: the tables of the ranking (``RankingResult.tables()``, written by ``write_ranking`` as NAME.csv,
@@ -100,6 +106,9 @@ ALIASES_NL: dict[str, str] = {
     REINFORCEMENT_MVA: "netverzwaring (MVA)",
     CAPACITY_MW: "capaciteit (MW)",
     EXISTING_LOAD_MW: "bestaande belasting (MW)",
+    RESERVED_MW: "gereserveerd (MW)",
+    PEAK_MW: "fysieke piek (MW)",
+    OPERATOR_AVAILABLE_MVA: "beschikbaar volgens netbeheerder (MVA)",
     NEW_LOAD_MW: "nieuwe vraag (MW)",
     LOAD_MW: "belasting (MW)",
     HEADROOM_MW: "ruimte (MW)",
@@ -111,6 +120,34 @@ ALIASES_NL: dict[str, str] = {
 }
 
 ALIASES_NL.update({
+    # the basis of each station's projection (published.StationBasis) and the operators' forecast beside ours
+    "reference_date": "peildatum",
+    "counted_from_year": "telt mee vanaf",
+    "basis_note": "toelichting uitgangspunt",
+    **{k: v for d, nl in ((OFFTAKE, "afname"), (FEEDIN, "invoeding")) for k, v in {
+        f"reserved_{d}_mva": f"gereserveerd {nl} (MVA)",
+        f"peak_{d}_mw_at_reference": f"fysieke piek {nl} op peildatum (MW)",
+        f"peak_{d}_source": f"bron fysieke piek {nl}",
+        f"unserved_queue_{d}_mva": f"niet bediende wachtrij {nl} (MVA)",
+        f"unserved_queue_{d}_from_year": f"wachtrij {nl} vanaf",
+    }.items()},
+    "name": "naam",
+    "operator": "netbeheerder",
+    "horizon_years": "jaren na peildatum",
+    "ours_available_mva": "beschikbaar volgens spatialprog (MVA)",
+    "difference_mva": "verschil (MVA)",
+    "operator_change_mva": "verandering netbeheerder (MVA)",
+    "ours_change_mva": "verandering spatialprog (MVA)",
+    "operator_trend": "richting netbeheerder",
+    "ours_trend": "richting spatialprog",
+    "trends_agree": "richting gelijk",
+    "ours_investments_mva": "investeringen spatialprog (MVA)",
+    "ours_unserved_queue_mva": "wachtrij spatialprog (MVA)",
+    "ours_growth_mva": "groei piek spatialprog (MVA)",
+    "explained_by": "verklaring",
+    "ours_with_plans_available_mva": "beschikbaar met plannen (MVA)",
+    "operator_overload_year": "verwacht jaar overbelasting netbeheerder",
+    "ours_first_shortfall_year": "eerste jaar tekort spatialprog",
     # assignment and notices
     "max_shortfall_mw": "grootste tekort (MW)",
     "source": "bron",

@@ -2,15 +2,17 @@
 
 ``headroom_mw = capacity_mw - load_mw`` where
 
-* ``capacity_mw = (firm capacity + reinforcements in service) x power factor``;
+* ``capacity_mw = (firm capacity + investments in service) x power factor``;
   firm offtake capacity is N-1 (installed minus the largest transformer) at
   stations of ``grid.n1_min_kv`` and up with two or more transformers, N-0
   otherwise (the transformers are ``n_transformers`` x ``transformer_mva``, or
   the units of ``transformer_units_mva`` such as ``'40;40;63'``); feed-in uses N-0 unless ``grid.feedin_n1`` is 1; a firm capacity
   the operator publishes (``firm_offtake_mva``) is taken as it is;
-* ``load_mw = existing load x (1 + growth)^(year - base year) + new demand``;
-  the existing load is the current peak, or capacity minus the published
-  headroom where only that is known (VIVET).
+* ``load_mw = max(reserved_mw, peak_mw) + new demand``: the capacity reserved by
+  contracts and the queue where the operator publishes availability, and the
+  physical peak grown from the station's reference date (measured, or a share of
+  the reserved capacity): :mod:`spatialprog.published` reads the operators'
+  figures into that basis.
 
 Status classes follow the national capacity map (data/status_classes.csv).
 
@@ -21,7 +23,7 @@ headroom table made from it stay together with the one definition of short.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +31,7 @@ import pandas as pd
 
 from . import fields as F
 from .params import ParameterSet
+from .published import BOTH, StationBasis, investment_table, reference_years, station_basis
 
 #: a substation is short when its headroom is below this (MW): no capacity left. Headroom of
 #: exactly 0 MW is short (nothing more can connect); the tolerance keeps float noise of a
@@ -55,7 +58,6 @@ __all__ = [
     "max_kv",
     "transformer_units",
     "firm_capacity",
-    "reinforcement_table",
     "GridState",
     "grid_state",
     "new_load",
@@ -200,41 +202,6 @@ def firm_capacity(substations: pd.DataFrame, params: ParameterSet) -> pd.DataFra
     )
 
 
-def reinforcement_table(substations: pd.DataFrame, extra: Iterable[dict] = ()) -> pd.DataFrame:
-    """Planned reinforcements: from the layer's columns plus the project file's list.
-
-    Returns
-    -------
-    DataFrame
-        ``substation_id, year, reinforcement_mva, source``.
-    """
-    rows = []
-    if "reinforcement_year" in substations and "reinforcement_mva" in substations:
-        has = substations["reinforcement_year"].notna() & substations["reinforcement_mva"].notna()
-        for sid, y, mva in substations.loc[has, ["id", "reinforcement_year", "reinforcement_mva"]].itertuples(index=False):
-            if mva > 0:
-                rows.append({F.SUBSTATION_ID: sid, F.YEAR: int(y), F.REINFORCEMENT_MVA: float(mva), "source": "layer"})
-    for r in extra:
-        rows.append({F.SUBSTATION_ID: r["substation"], F.YEAR: int(r["year"]), F.REINFORCEMENT_MVA: float(r["added_mva"]),
-                     "source": r.get("description") or "project file"})
-    return pd.DataFrame(rows, columns=[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA, "source"])
-
-
-def existing_load(substations: pd.DataFrame, capacity: pd.DataFrame, params: ParameterSet) -> pd.DataFrame:
-    """Current peak offtake and feed-in (MW) of each substation in the base year."""
-    pf = float(params["grid.power_factor"])
-
-    def col(name):
-        return substations[name].astype(float) if name in substations else pd.Series(np.nan, index=substations.index)
-
-    off = col("peak_offtake_mw")
-    off = off.where(off.notna(), (capacity["firm_offtake_mva"] - col("available_offtake_mva")) * pf)
-    feed = col("peak_feedin_mw")
-    feed = feed.where(feed.notna(), (capacity["firm_feedin_mva"] - col("available_feedin_mva")) * pf)
-    return pd.DataFrame({F.OFFTAKE: off.fillna(0.0).to_numpy(), F.FEEDIN: feed.fillna(0.0).to_numpy()},
-                        index=substations.index)
-
-
 def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: pd.DataFrame) -> np.ndarray:
     """Status class per value, from the headroom as a share of capacity.
 
@@ -260,9 +227,11 @@ class GridState:
     """Capacity and load of substations per year, per direction, for one variant.
 
     The arrays behind the headroom table, shape ``(n_substations, n_years)``;
-    ``headroom_mw = capacity_mw - (existing_mw + new_mw)``. check-site adds a
-    site to ``new_mw`` (:meth:`with_new`) and asks the same
-    :meth:`headroom_mw` and :func:`is_short` as the run.
+    ``headroom_mw = capacity_mw - (existing_mw + new_mw)`` with
+    ``existing_mw = max(reserved_mw, peak_mw)`` (the peak alone where nothing
+    is published as reserved). check-site adds a site to ``new_mw``
+    (:meth:`with_new`) and asks the same :meth:`headroom_mw` and
+    :func:`is_short` as the run.
 
     Attributes
     ----------
@@ -272,6 +241,9 @@ class GridState:
         Per direction (``offtake``, ``feedin``).
     firm_rule : dict of str -> ndarray
         Per direction, per substation: ``N-1``, ``N-0`` or ``published``.
+    reserved_mw, peak_mw : dict of str -> ndarray
+        Per direction: the reserved capacity (NaN where not published) and the
+        physical peak, the two parts of ``existing_mw``.
     """
 
     substation_ids: np.ndarray
@@ -281,6 +253,8 @@ class GridState:
     existing_mw: dict[str, np.ndarray]
     new_mw: dict[str, np.ndarray]
     firm_rule: dict[str, np.ndarray]
+    reserved_mw: dict[str, np.ndarray]
+    peak_mw: dict[str, np.ndarray]
 
     def load_mw(self, direction: str) -> np.ndarray:
         """Existing plus new load (MW)."""
@@ -294,13 +268,14 @@ class GridState:
         """The state of the substations at positions ``idx`` only."""
         idx = np.asarray(idx, dtype=int)
         return GridState(self.substation_ids[idx], self.years, *({d: a[idx] for d, a in part.items()} for part in
-                         (self.firm_mva, self.capacity_mw, self.existing_mw, self.new_mw, self.firm_rule)))
+                         (self.firm_mva, self.capacity_mw, self.existing_mw, self.new_mw, self.firm_rule,
+                          self.reserved_mw, self.peak_mw)))
 
     def with_new(self, extra_mw: dict[str, np.ndarray]) -> GridState:
         """The state with ``extra_mw`` (per direction, same shape) added to the new load."""
         new = {d: a + extra_mw[d] if d in extra_mw else a for d, a in self.new_mw.items()}
         return GridState(self.substation_ids, self.years, self.firm_mva, self.capacity_mw, self.existing_mw, new,
-                         self.firm_rule)
+                         self.firm_rule, self.reserved_mw, self.peak_mw)
 
 
 def new_load(allocated: pd.DataFrame, substation_ids: Sequence[str], years: Sequence[int]) -> dict[str, np.ndarray]:
@@ -339,6 +314,7 @@ def grid_state(
     *,
     base_year: int,
     reinforcements: pd.DataFrame | None = None,
+    basis: StationBasis | None = None,
 ) -> GridState:
     """Capacity and load of every substation per year and direction (one variant).
 
@@ -351,50 +327,64 @@ def grid_state(
     params : ParameterSet
         Parameters of this variant.
     years : sequence of int
+        Calendar years; they may start before the base year (the operators'
+        forecast years), never before a station's reference year in meaning.
     base_year : int
-        Year of the existing load figures; growth compounds from here.
+        The year of the figures of a station without a reference date.
     reinforcements : DataFrame, optional
-        From :func:`reinforcement_table`. Each adds its MVA from its year on;
-        one dated in or before ``base_year`` counts from ``base_year + 1``
-        (the base year's figures are as measured).
+        From :func:`spatialprog.published.investment_table` (default: the
+        layer's own investments). Each adds its MVA to its direction (or both)
+        from ``counted_from_year`` on.
+    basis : StationBasis, optional
+        From :func:`spatialprog.published.station_basis` (default: read from
+        the layer with these parameters).
 
     Returns
     -------
     GridState
     """
     cap = firm_capacity(substations, params)
-    load0 = existing_load(substations, cap, params)
+    sids = substations["id"].to_numpy()
+    if reinforcements is None:
+        _, ref = reference_years(substations, base_year=base_year)
+        reinforcements = investment_table(substations, reference_year=dict(zip(sids, ref, strict=True)),
+                                          base_year=base_year)
+    if basis is None:
+        basis = station_basis(substations, cap, params, reinforcements, base_year=base_year)
     pf = float(params["grid.power_factor"])
     yrs = np.asarray(years, dtype=int)
-    sids = substations["id"].to_numpy()
     ns, ny = len(sids), len(yrs)
     pos = {s: i for i, s in enumerate(sids)}
 
-    reinf = np.zeros((ns, ny))
-    if reinforcements is not None and len(reinforcements):
-        for sid, y, mva in reinforcements[[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA]].itertuples(index=False):
-            if sid in pos:
-                # the base year's capacity and load are as measured: a reinforcement dated in or
-                # before the base year is not in those figures yet, so it counts from the year after
-                reinf[pos[sid]] += mva * (yrs >= max(int(y), base_year + 1))
+    reinf = {d: np.zeros((ns, ny)) for d in F.DIRECTIONS}
+    for sid, direction, start, mva in reinforcements[[F.SUBSTATION_ID, F.DIRECTION, "counted_from_year",
+                                                      F.REINFORCEMENT_MVA]].itertuples(index=False):
+        if sid in pos:
+            for d in F.DIRECTIONS if direction == BOTH else (direction,):
+                reinf[d][pos[sid]] += mva * (yrs >= int(start))
 
-    growth = {F.OFFTAKE: float(params["growth.offtake_pct_per_year"]) / 100.0,
-              F.FEEDIN: float(params["growth.feedin_pct_per_year"]) / 100.0}
-    elapsed = np.maximum(yrs - base_year, 0)[None, :]
-    firm = {d: cap[f"firm_{d}_mva"].to_numpy(dtype=float)[:, None] + reinf for d in F.DIRECTIONS}
+    reserved, peak = basis.loads(yrs, params)
+    firm = {d: cap[f"firm_{d}_mva"].to_numpy(dtype=float)[:, None] + reinf[d] for d in F.DIRECTIONS}
     return GridState(
         substation_ids=sids,
         years=yrs,
         firm_mva=firm,
         capacity_mw={d: firm[d] * pf for d in F.DIRECTIONS},
-        existing_mw={d: load0[d].to_numpy(dtype=float)[:, None] * (1.0 + growth[d]) ** elapsed for d in F.DIRECTIONS},
+        existing_mw={d: np.fmax(reserved[d], peak[d]) for d in F.DIRECTIONS},
         new_mw=new_load(allocated, sids, yrs),
         firm_rule={d: cap[f"firm_rule_{d}"].to_numpy() for d in F.DIRECTIONS},
+        reserved_mw=reserved,
+        peak_mw=peak,
     )
 
 
-def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame) -> pd.DataFrame:
+def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame,
+                   forecast: pd.DataFrame | None = None) -> pd.DataFrame:
     """The long headroom table of a :class:`GridState`: one row per substation, year and direction.
+
+    ``forecast`` (:attr:`spatialprog.published.StationBasis.forecast`) fills
+    ``operator_available_mva`` in the calendar years the operator gives a
+    figure for (blank in the others: never interpolated).
 
     Returns
     -------
@@ -421,6 +411,8 @@ def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame) -> 
                     F.FIRM_RULE: np.repeat(state.firm_rule[direction], ny),
                     F.FIRM_CAPACITY_MVA: state.firm_mva[direction].reshape(-1),
                     F.CAPACITY_MW: capacity_mw.reshape(-1),
+                    F.RESERVED_MW: state.reserved_mw[direction].reshape(-1),
+                    F.PEAK_MW: state.peak_mw[direction].reshape(-1),
                     F.EXISTING_LOAD_MW: state.existing_mw[direction].reshape(-1),
                     F.NEW_LOAD_MW: state.new_mw[direction].reshape(-1),
                     F.LOAD_MW: load.reshape(-1),
@@ -431,6 +423,12 @@ def headroom_frame(state: GridState, *, variant: str, classes: pd.DataFrame) -> 
             )
         )
     out = pd.concat(parts, ignore_index=True)
+    out[F.OPERATOR_AVAILABLE_MVA] = np.nan
+    if forecast is not None and len(forecast):
+        fc = forecast.drop_duplicates([F.SUBSTATION_ID, F.DIRECTION, F.YEAR], keep="last")
+        fc = fc.set_index([F.SUBSTATION_ID, F.DIRECTION, F.YEAR])["operator_available_mva"]
+        key = pd.MultiIndex.from_arrays([out[F.SUBSTATION_ID], out[F.DIRECTION], out[F.YEAR]])
+        out[F.OPERATOR_AVAILABLE_MVA] = fc.reindex(key).to_numpy()
     labels = dict(zip(classes["status"], classes["label_nl"], strict=True))
     out[F.STATUS_LABEL] = out[F.STATUS].map(labels)
     dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}

@@ -416,11 +416,18 @@ def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: Notic
         probs.append(Problem(layer, f"the transformers add up to {installed[i]:g} MVA, above the plausible maximum "
                                     f"{_STATION_MVA:g} MVA ({_STATION_NOTE})", ids[i], "transformer_mva",
                              fix="check n_transformers and transformer_mva (a rating per transformer, not the total)"))
-    planned = has("reinforcement_year") & (col("reinforcement_mva").fillna(0) > 0)
+    # a planned station: an investment that adds offtake (both directions, or offtake alone)
+    planned = pd.Series(False, index=gdf.index)
+    year = pd.Series(np.nan, index=gdf.index)
+    added = pd.Series(np.nan, index=gdf.index)
+    for prefix in ("reinforcement_offtake", "reinforcement"):
+        p = has(f"{prefix}_year") & (col(f"{prefix}_mva").fillna(0) > 0)
+        year, added = year.where(~p, col(f"{prefix}_year")), added.where(~p, col(f"{prefix}_mva"))
+        planned |= p
     for i in gdf.index[(capacity == 0) & planned]:
         notices.add(layer, f"capacity 0 MVA: read as a planned station, in service with its reinforcement in "
-                    f"{int(gdf.at[i, 'reinforcement_year'])} (+{gdf.at[i, 'reinforcement_mva']:g} MVA); until then "
-                    f"nothing can connect to it", feature=ids[i], field="firm_offtake_mva", level="warning")
+                    f"{int(year[i])} (+{added[i]:g} MVA); until then nothing can connect to it", feature=ids[i],
+                    field="firm_offtake_mva", level="warning")
     for i in gdf.index[(capacity == 0) & ~planned]:
         probs.append(Problem(layer, "the substation has 0 MVA capacity and no planned reinforcement: nothing could "
                                     "ever connect to it", ids[i], "firm_offtake_mva" if has("firm_offtake_mva")[i]
@@ -433,11 +440,7 @@ def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: Notic
             Problem(layer, "no current load given", fid, "peak_offtake_mw",
                     fix="give peak_offtake_mw, or available_offtake_mva (current headroom) with the capacity")
         )
-    mva = gdf["reinforcement_mva"] if "reinforcement_mva" in gdf else pd.Series(np.nan, index=gdf.index)
-    half = has("reinforcement_year") ^ (mva.fillna(0) > 0)
-    for fid in _ids(gdf)[half]:
-        notices.add(layer, "a planned reinforcement without both a year and an added MVA is ignored", feature=fid,
-                    field="reinforcement_year", fix="fill both reinforcement_year and reinforcement_mva, or neither")
+    # an investment with only a year or only MVA is reported where it is read (published.investment_table)
     return probs
 
 
@@ -537,16 +540,44 @@ SUBSTATIONS = LayerKind(
         Column("peak_feedin_mw", "float", unit="MW", alias_nl="huidige piekinvoeding (MW)", min=0,
                max=_STATION_MVA, bound_note=_STATION_NOTE, description="Current peak feed-in (base year)."),
         Column("available_offtake_mva", "float", unit="MVA", alias_nl="beschikbare capaciteit afname (MVA)",
-               min=-_STATION_MVA, max=_STATION_MVA, bound_note=_STATION_NOTE, description="Current offtake headroom as published; the load is derived as capacity minus this."),
+               min=-_STATION_MVA, max=_STATION_MVA, bound_note=_STATION_NOTE,
+               description="Offtake capacity still free for new requests at the reference date, as published: "
+                           "capacity minus what contracts and the queue reserve (not a measured peak)."),
         Column("available_feedin_mva", "float", unit="MVA", alias_nl="beschikbare capaciteit invoeding (MVA)",
-               min=-_STATION_MVA, max=_STATION_MVA, bound_note=_STATION_NOTE, description="Current feed-in headroom as published."),
+               min=-_STATION_MVA, max=_STATION_MVA, bound_note=_STATION_NOTE,
+               description="Feed-in capacity still free at the reference date, as published."),
+        Column("reserved_offtake_mva", "float", unit="MVA", alias_nl="gereserveerd afname (MVA)", min=0,
+               max=_STATION_MVA, bound_note=_STATION_NOTE,
+               description="Offtake capacity reserved by contracts and the queue, where published; else capacity "
+                           "minus available_offtake_mva."),
+        Column("reserved_feedin_mva", "float", unit="MVA", alias_nl="gereserveerd invoeding (MVA)", min=0,
+               max=_STATION_MVA, bound_note=_STATION_NOTE,
+               description="Feed-in capacity reserved by contracts and the queue, where published."),
+        *(Column(f"available_{d}_{h}y_mva", "float", unit="MVA",
+                 alias_nl=f"verwachte beschikbare capaciteit {nl} over {h} jaar (MVA)", min=-_STATION_MVA,
+                 max=_STATION_MVA, bound_note=_STATION_NOTE,
+                 description=f"The operator's own forecast of available {d} capacity {h} years after the "
+                             "reference date.")
+          for d, nl in (("offtake", "afname"), ("feedin", "invoeding")) for h in (3, 5, 10)),
+        Column("overload_year_offtake", "str", alias_nl="verwacht jaar overbelasting afname",
+               description="The operator's expected year of offtake overload, as published ('>2035' kept as text)."),
+        Column("overload_year_feedin", "str", alias_nl="verwacht jaar overbelasting invoeding",
+               description="The operator's expected year of feed-in overload, as published."),
         Column("reinforcement_year", "year", alias_nl="jaar netverzwaring",
-               description="Year a planned reinforcement comes into service."),
+               description="Year a planned reinforcement comes into service (adds to offtake and feed-in)."),
         Column("reinforcement_mva", "float", unit="MVA", alias_nl="netverzwaring (MVA)", min=0,
                max=_STATION_MVA, bound_note=_STATION_NOTE, description="Firm capacity the planned reinforcement adds."),
+        *(c for d, nl in (("offtake", "afname"), ("feedin", "invoeding")) for c in (
+            Column(f"reinforcement_{d}_year", "year", alias_nl=f"jaar investering {nl}",
+                   description=f"Year a planned investment in {d} capacity comes into service."),
+            Column(f"reinforcement_{d}_mva", "float", unit="MVA", alias_nl=f"investering {nl} (MVA)", min=0,
+                   max=_STATION_MVA, bound_note=_STATION_NOTE,
+                   description=f"{d.capitalize()} capacity the planned investment adds."))),
         Column("higher_level_id", "str", alias_nl="voedend station",
                description="The HV station or TenneT node that feeds this substation."),
-        Column("reference_date", "str", alias_nl="peildatum", description="Date of the load figures."),
+        Column("reference_date", "str", alias_nl="peildatum",
+               description="Date the station's figures were fixed (YYYY-MM-DD); the projection adds only what "
+                           "happens after it. Blank: the project's base year."),
     ),
     role="network",
     claims_land=True,

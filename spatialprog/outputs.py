@@ -18,6 +18,12 @@ Files in the output folder
 ``headroom.csv`` / ``headroom.xlsx``
     The long headroom table (substation, variant, year, direction, ...).
 ``demand.csv``, ``assignment.csv``, ``shortfall.csv``, ``notices.csv``
+``capacity.csv``, ``reinforcements.csv``
+    Per substation its firm capacity and the basis of its projection (reference
+    date, reserved capacity, peak, unserved queue); the investments counted.
+``operator_comparison.csv`` / ``.txt``
+    Where the substations carry the operators' own forecast: it beside our
+    projection per station, direction and horizon, and a one-screen summary.
 ``manifest.json``
     Inputs with checksums, parameters used with their sources, versions, and
     ``outputs``: exactly the files in the folder.
@@ -42,6 +48,7 @@ from .config import BASE_VARIANT
 from .errors import OutputError
 from .folders import atomic_output_dir
 from .kinds import iter_layers
+from .operator_comparison import comparison_summary
 from .pipeline import RunResult
 from .reference import sha256_file
 from .writer import (
@@ -51,6 +58,7 @@ from .writer import (
     run_timestamp,
     write_manifest,
     write_tables,
+    write_text,
     write_xlsx,
 )
 
@@ -157,7 +165,10 @@ def _attach_conflict_summary(out: dict[str, gpd.GeoDataFrame], summary: dict[str
 
 
 def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
-    """The tabular results: headroom, demand, assignment, shortfall, capacity, notices."""
+    """The tabular results: headroom, demand, assignment, shortfall, capacity, notices.
+
+    Plus ``operator_comparison`` where the substations carry the operators' own forecast.
+    """
     notices = pd.DataFrame(
         [{"level": n.level, "layer": n.layer, "feature": n.feature, "field": n.field, "message": n.message,
           "fix": n.fix} for n in result.notices],
@@ -174,6 +185,8 @@ def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     }
     if result.conflicts is not None:
         tables["conflict_matrix"] = result.conflicts.matrix
+    if len(result.operator_comparison):
+        tables["operator_comparison"] = result.operator_comparison
     return tables
 
 
@@ -325,10 +338,17 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
             tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
         files.extend(write_tables(stage, tables))
-        write_xlsx(stage / "headroom.xlsx", {"headroom": tables["headroom"], "shortfall": tables["shortfall"],
-                                             "parameters": result.project.variants[BASE_VARIANT].to_frame()},
+        sheets = {"headroom": tables["headroom"], "shortfall": tables["shortfall"]}
+        if "operator_comparison" in tables:
+            sheets["operator_comparison"] = tables["operator_comparison"]
+        write_xlsx(stage / "headroom.xlsx", {**sheets, "parameters": result.project.variants[BASE_VARIANT].to_frame()},
                    run_date=when)
         files.append("headroom.xlsx")
+        if "operator_comparison" in tables:
+            tol = float(result.project.variants[BASE_VARIANT]["operator.flat_tolerance_mva"])
+            text = comparison_summary(tables["operator_comparison"], tolerance_mva=tol)
+            write_text(stage / "operator_comparison.txt", text)
+            files.append("operator_comparison.txt")
 
         def write_run_manifest() -> None:
             write_manifest(stage, manifest(result, files + [MANIFEST], run_date=when))
@@ -430,7 +450,7 @@ class RunOutputs:
         ids = {c: object for c in (F.SUBSTATION_ID, F.SITE_ID, "id_a", "id_b", "boundary_id", "node_id")}
         tables = {}
         for name in ("headroom", "demand", "assignment", "shortfall", "capacity", "reinforcements", "notices",
-                     "conflict_matrix", *F.RANKING_TABLES):
+                     "conflict_matrix", "operator_comparison", *F.RANKING_TABLES):
             p = out_dir / f"{name}.csv"
             if not p.is_file() or p.stat().st_size == 0:
                 continue

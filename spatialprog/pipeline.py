@@ -36,11 +36,12 @@ from .headroom import (
     first_shortfall,
     grid_state,
     headroom_frame,
-    reinforcement_table,
 )
 from .kinds import CONSTRAINT, LAYER_KINDS, claim_kinds
 from .layers import read_layer
 from .network import allocate, assign_sites, derive_service_areas
+from .operator_comparison import operator_comparison
+from .published import StationBasis, investment_table, reference_years, station_basis
 from .reference import Reference, read_reference
 
 if TYPE_CHECKING:
@@ -217,6 +218,10 @@ class RunResult:
         Land-claim conflicts (None when disabled or no rule applies).
     grid : dict of str -> GridState
         Per variant, the capacity and load arrays behind the headroom table.
+    operator_comparison : DataFrame
+        The operators' own forecast beside our projection without new sites
+        (:func:`spatialprog.operator_comparison.operator_comparison`); empty
+        when the substations carry no forecast.
     """
 
     plan: Plan
@@ -233,6 +238,7 @@ class RunResult:
     notices: NoticeLog
     conflicts: ConflictResult | None = None
     grid: dict[str, GridState] = field(default_factory=dict)
+    operator_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def project(self) -> Project:
@@ -300,13 +306,13 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
                               max_distance_m=float(base["assignment.max_distance_m"]),
                               outside=project.assignment.outside, notices=notices)
 
-    reinf = reinforcement_table(subs, project.reinforcements)
-    for sid, y in reinf.loc[reinf[F.YEAR] <= project.base_year, [F.SUBSTATION_ID, F.YEAR]].itertuples(index=False):
-        notices.add("substations", f"reinforcement dated {y}, not after the base year {project.base_year}: counted "
-                    f"from {project.base_year + 1} (the base-year figures are as measured)", feature=sid,
-                    field="reinforcement_year", level="info")
+    sids = subs["id"].to_numpy()
+    _, ref_years = reference_years(subs, base_year=project.base_year, notices=notices)
+    reinf = investment_table(subs, project.reinforcements, reference_year=dict(zip(sids, ref_years, strict=True)),
+                             base_year=project.base_year, notices=notices)
     demand_parts, alloc_parts, head_parts = [], [], []
     grid: dict[str, GridState] = {}
+    bases: dict[str, StationBasis] = {}
     for v in names:
         if progress:
             progress(f"demand and headroom, variant {v}")
@@ -314,13 +320,22 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         d = site_demand(layers, params, project.years, kinds=LAYER_KINDS)
         d.insert(0, F.VARIANT, v)
         a = allocate(d, assignment)
-        state = grid_state(subs, a, params, project.years, base_year=project.base_year, reinforcements=reinf)
-        grid[v] = state
+        basis = station_basis(subs, firm_capacity(subs, params), params, reinf, base_year=project.base_year,
+                              notices=notices if v == names[0] else None)
+        state = grid_state(subs, a, params, project.years, base_year=project.base_year, reinforcements=reinf,
+                           basis=basis)
+        grid[v], bases[v] = state, basis
         demand_parts.append(d)
         alloc_parts.append(a)
-        head_parts.append(headroom_frame(state, variant=v, classes=plan.reference.status_classes))
+        head_parts.append(headroom_frame(state, variant=v, classes=plan.reference.status_classes,
+                                         forecast=basis.forecast))
     headroom = pd.concat(head_parts, ignore_index=True)
     capacity = firm_capacity(subs, base)
+    first = names[0]
+    basis = bases[first]
+    capacity = capacity.merge(basis.table(), on=F.SUBSTATION_ID, how="left")
+    comparison = operator_comparison(subs, project.variants[first], reinf, basis, base_year=project.base_year,
+                                     headroom=headroom, variant=first)
     if project.conflicts.enabled if conflicts is None else conflicts:
         if progress:
             progress("land-claim conflicts")
@@ -343,6 +358,7 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         notices=notices,
         conflicts=found,
         grid=grid,
+        operator_comparison=comparison,
     )
 
 

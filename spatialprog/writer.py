@@ -61,6 +61,7 @@ __all__ = [
     "escape_frame",
     "unescape_frame",
     "write_csv",
+    "write_text",
     "read_csv",
     "write_tables",
     "write_xlsx",
@@ -279,6 +280,19 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
         escape_frame(df).to_csv(path, index=False, float_format=CSV_FLOAT_FORMAT)
     except OSError as e:
         raise WriteFailed(path, e) from None
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write a plain-text summary (UTF-8, one trailing newline).
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written.
+    """
+    path = Path(path)
+    _write_bytes(path, (text.rstrip("\n") + "\n").encode("utf-8"))
     return path
 
 

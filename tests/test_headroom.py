@@ -14,9 +14,9 @@ from spatialprog.headroom import (
     firm_capacity,
     first_shortfall,
     headroom_table,
-    reinforcement_table,
 )
 from spatialprog.params import load_parameters, load_status_classes
+from spatialprog.published import investment_table
 
 P = load_parameters()
 
@@ -59,7 +59,8 @@ def test_published_firm_capacity_and_load_from_available():
 
 def test_reinforcement_from_its_year_and_from_the_project_file():
     s = subs(reinforcement_year=[2028], reinforcement_mva=[20.0])
-    r = reinforcement_table(s, [{"substation": "A", "year": 2030, "added_mva": 10.0}])
+    r = investment_table(s, [{"substation": "A", "year": 2030, "added_mva": 10.0}], reference_year={"A": 2025},
+                         base_year=2025)
     h = headroom_table(s, pd.DataFrame(columns=[F.SUBSTATION_ID, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW]), P,
                        [2027, 2028, 2030], base_year=2025, variant="basis", reinforcements=r,
                        classes=load_status_classes())

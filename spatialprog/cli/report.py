@@ -12,6 +12,7 @@ from rich.table import Table
 from .. import fields as F
 from ..config import BASE_VARIANT
 from ..errors import NoticeLog
+from ..operator_comparison import comparison_summary
 from .options import console, lit
 
 
@@ -66,6 +67,10 @@ def print_summary(result) -> None:
                   f"{r.capacity_now_mw:.1f}", f"{r.headroom_now_mw:.1f}", f"{r.headroom_end_mw:.1f}", fs,
                   f"[{colours.get(r.status_end, 'white')}]{lit(r.status_end)}[/]")
     console.print(t)
+    if len(result.operator_comparison):
+        tol = float(result.project.variants[BASE_VARIANT]["operator.flat_tolerance_mva"])
+        console.print(lit(comparison_summary(result.operator_comparison, tolerance_mva=tol)))
+        console.print("  per station, direction and horizon: operator_comparison.csv")
     sf = result.shortfall
     for v in result.variants:
         for d in F.DIRECTIONS:

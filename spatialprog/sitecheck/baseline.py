@@ -126,12 +126,14 @@ class Baseline:
         years = np.asarray(project.years, dtype=int)
         none = np.zeros((0, len(years)))
         empty_state = GridState(np.array([], dtype=object), years, *({d: none for d in F.DIRECTIONS} for _ in range(4)),
-                                {d: np.array([], dtype=object) for d in F.DIRECTIONS})
+                                {d: np.array([], dtype=object) for d in F.DIRECTIONS},
+                                *({d: none for d in F.DIRECTIONS} for _ in range(2)))
         subs = plan.layers["substations"].iloc[0:0].reset_index(drop=True)
         areas = gpd.GeoDataFrame({"id": [], F.SUBSTATION_ID: []}, geometry=[], crs=project.crs)
         return cls(plan=plan, years=years, variants=names, substations=subs, service_areas=areas,
                    method="service_areas", checkable=np.zeros(0, dtype=bool), grid={v: empty_state for v in names},
-                   reinforcements=pd.DataFrame(columns=[F.SUBSTATION_ID, F.YEAR, F.REINFORCEMENT_MVA, "source"]),
+                   reinforcements=pd.DataFrame(columns=[F.SUBSTATION_ID, F.DIRECTION, F.YEAR, F.REINFORCEMENT_MVA,
+                                                        "counted_from_year", "source"]),
                    notices=plan.notices, read_bbox=getattr(plan, "read_bbox", None))
 
     def params(self, variant: str) -> ParameterSet:
