@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 OUT     ?= out/example
 
-.PHONY: install demo test lint bench docs example clean
+.PHONY: install demo demo-real test lint bench docs example example-real clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(STAMP)  ## create .venv and install spatialprog with its test tools
 
 demo: $(STAMP)  ## run the main job on the bundled example region
 	$(BIN)/spatialprog run layers/example_region.toml --out $(OUT)
+
+demo-real: $(STAMP)  ## run the real example (province of Utrecht: VIVET, CBS, NDW, Natura 2000; fictional plans)
+	$(BIN)/spatialprog run layers/utrecht/utrecht.toml --out out/utrecht
 
 test: $(STAMP)  ## run the test suite (real clients are used where installed, else skipped with a reason)
 	$(BIN)/python -m pytest
@@ -32,6 +35,9 @@ docs: $(STAMP)  ## regenerate the README's layer and parameter reference from th
 
 example: $(STAMP)  ## regenerate the fictional example region in layers/
 	$(BIN)/python scripts/make_example_region.py
+
+example-real: $(STAMP)  ## re-cut layers/utrecht/ from ../shared/realdata
+	$(BIN)/python scripts/make_utrecht_example.py
 
 clean:
 	rm -rf out test-artifacts .pytest_cache

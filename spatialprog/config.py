@@ -45,6 +45,7 @@ import errno
 import os
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +119,11 @@ class LayerConfig(_Strict):
     recode: dict[str, dict[str, Any]] = Field(default_factory=dict)
     na_values: list[str] = Field(default_factory=list)
     crs: str | None = None
+    snapshot_date: date | None = Field(
+        None, description="The date the layer's data were taken (e.g. the NDW snapshot, 2026-06-07).")
+    after_reference: Literal["existing", "new"] = Field(
+        "existing", description="Whether existing features without a connection date count as in the operators' "
+                                "figures where the snapshot is later than a substation's reference date.")
 
     @field_validator("columns")
     @classmethod
@@ -306,7 +312,9 @@ def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers
         path = _resolve(root / path)
     return LayerSource(path=path, layer=layer, columns=columns, constants=constants, recode=recode,
                        na_values=tuple(na_values), crs=crs, key=f"{section}.{name}", parameters=parameters,
-                       geometry=lc.geometry.model_dump() if lc.geometry is not None else None)
+                       geometry=lc.geometry.model_dump() if lc.geometry is not None else None,
+                       snapshot_date=lc.snapshot_date.isoformat() if lc.snapshot_date else None,
+                       after_reference=lc.after_reference)
 
 
 def _resolve(path: Path) -> Path:

@@ -123,6 +123,9 @@ ALIASES_NL.update({
     # the basis of each station's projection (published.StationBasis) and the operators' forecast beside ours
     "reference_date": "peildatum",
     "counted_from_year": "telt mee vanaf",
+    "existing": "bestaand (in de cijfers van de netbeheerder)",
+    "existing_offtake_mw": "bestaande afname (MW)",
+    "existing_feedin_mw": "bestaande invoeding (MW)",
     "basis_note": "toelichting uitgangspunt",
     **{k: v for d, nl in ((OFFTAKE, "afname"), (FEEDIN, "invoeding")) for k, v in {
         f"reserved_{d}_mva": f"gereserveerd {nl} (MVA)",

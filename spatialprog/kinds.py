@@ -242,6 +242,9 @@ class LayerKind:
             raise ValueError(f"layer kind {self.name}: role '{self.role}' is not one of {', '.join(ROLES)}")
         if self.role == "site" and self.demand is None:
             raise ValueError(f"layer kind {self.name}: a site kind needs a demand function")
+        if self.role == "site":  # every site kind can say which of its features are already connected
+            have = {c.name for c in self.columns}
+            object.__setattr__(self, "columns", self.columns + tuple(c for c in EXISTING_COLUMNS if c.name not in have))
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -266,6 +269,18 @@ class LayerKind:
         if self.demand_point is not None:
             return self.demand_point(features, notices)
         return np.asarray(features.geometry.values)
+
+
+#: the columns every site kind has: whether a feature is already connected (its demand is in the operators'
+#: figures: shown and counted in the scale sums, never added to the load a second time)
+EXISTING_COLUMNS = (
+    Column("status", "str", alias_nl="status", allowed=("existing", "planned"),
+           description="existing (already connected: in the measured load) or planned (new demand, the default); "
+                       "a constant for the whole layer with constants = { status = \"existing\" }."),
+    Column("connection_date", "str", alias_nl="datum aansluiting",
+           description="Date the feature was connected (YYYY-MM-DD or a year): existing where on or before its "
+                       "substation's reference date, new load from then on where after it."),
+)
 
 
 def _id(alias: str = "id") -> Column:

@@ -103,6 +103,12 @@ class LayerSource:
         For a plain table (CSV, CSV.gz, XLSX, ODS): ``x`` and ``y`` (column
         names, in the layer's ``crs``) or ``wkt`` (a column of WKT), and
         ``radius_m`` to make areas of points in a polygon layer.
+    snapshot_date : str, optional
+        The date the layer's data were taken (``YYYY-MM-DD``).
+    after_reference : {"existing", "new"}
+        Whether its existing features without a connection date count as in the
+        operators' figures where the snapshot is later than a station's
+        reference date (:func:`spatialprog.published.in_published_figures`).
     """
 
     path: Path
@@ -115,6 +121,8 @@ class LayerSource:
     key: str = ""
     parameters: ParameterSet | None = field(default=None, compare=False, repr=False)
     geometry: Mapping[str, Any] | None = None
+    snapshot_date: str | None = None
+    after_reference: str = "existing"
 
 
 def read_layer(

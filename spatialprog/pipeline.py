@@ -41,7 +41,13 @@ from .kinds import CONSTRAINT, LAYER_KINDS, claim_kinds
 from .layers import read_layer
 from .network import allocate, assign_sites, derive_service_areas
 from .operator_comparison import operator_comparison
-from .published import StationBasis, investment_table, reference_years, station_basis
+from .published import (
+    StationBasis,
+    in_published_figures,
+    investment_table,
+    reference_years,
+    station_basis,
+)
 from .reference import Reference, read_reference
 
 if TYPE_CHECKING:
@@ -206,9 +212,11 @@ class RunResult:
         Installed and firm capacity per substation (base parameters).
     reinforcements : DataFrame
     demand : DataFrame
-        Per variant, site and year (``variant`` column).
+        Per variant, site and year (``variant`` column); ``existing`` marks
+        the sites already in the operators' figures.
     allocated : DataFrame
-        Demand split over substations, per variant.
+        New demand split over substations, per variant (existing demand left
+        out: it is in the published load).
     headroom : DataFrame
         The long headroom table, all variants.
     shortfall : DataFrame
@@ -307,7 +315,8 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
                               outside=project.assignment.outside, notices=notices)
 
     sids = subs["id"].to_numpy()
-    _, ref_years = reference_years(subs, base_year=project.base_year, notices=notices)
+    ref_dates, ref_years = reference_years(subs, base_year=project.base_year, notices=notices)
+    date_of = dict(zip(sids, ref_dates, strict=True))
     reinf = investment_table(subs, project.reinforcements, reference_year=dict(zip(sids, ref_years, strict=True)),
                              base_year=project.base_year, notices=notices)
     demand_parts, alloc_parts, head_parts = [], [], []
@@ -320,6 +329,14 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         d = site_demand(layers, params, project.years, kinds=LAYER_KINDS)
         d.insert(0, F.VARIANT, v)
         a = allocate(d, assignment)
+        # demand already in the operators' figures is shown and counted, never added to the load again
+        existing = in_published_figures(a, layers, project.layers, date_of, notices=notices if v == names[0] else None)
+        if existing.any():
+            site_existing = a.assign(existing=existing).groupby([F.LAYER, F.SITE_ID])["existing"].all()
+            d["existing"] = pd.MultiIndex.from_frame(d[[F.LAYER, F.SITE_ID]]).map(site_existing).fillna(False)
+            a = a[~existing].reset_index(drop=True)
+        else:
+            d["existing"] = False
         basis = station_basis(subs, firm_capacity(subs, params), params, reinf, base_year=project.base_year,
                               notices=notices if v == names[0] else None)
         state = grid_state(subs, a, params, project.years, base_year=project.base_year, reinforcements=reinf,

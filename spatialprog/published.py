@@ -53,6 +53,7 @@ __all__ = [
     "investment_table",
     "StationBasis",
     "station_basis",
+    "in_published_figures",
 ]
 
 #: years after the reference date at which the operators publish their own forecast
@@ -360,3 +361,83 @@ def _unserved_queue(ids: np.ndarray, direction: str, investments: pd.DataFrame, 
         if notices is not None:
             notices.add("substations", msg, feature=sid, field=f"reinforcement_{direction}_mva", level="info")
     return q, qy
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Dates from ``YYYY-MM-DD`` text or a year alone (read as 1 January)."""
+    text = values.astype("string").str.strip()
+    year_only = text.str.fullmatch(r"\d{4}").fillna(False)
+    text = text.where(~year_only, text + "-01-01")
+    return pd.to_datetime(text, errors="coerce", format="mixed")
+
+
+def in_published_figures(allocated: pd.DataFrame, layers: Mapping[str, pd.DataFrame],
+                         sources: Mapping[str, object], basis_dates: Mapping[str, str], *,
+                         notices: NoticeLog | None = None) -> np.ndarray:
+    """Which allocated demand is already in the operators' figures (existing), per row.
+
+    A feature is existing where its ``status`` is ``existing`` or it has a
+    ``connection_date``. With a connection date, it is in the figures of a
+    substation whose reference date is on or after that date; connected later,
+    its demand is new load. Without one, it is in the figures, unless the
+    layer's ``snapshot_date`` is later than the substation's reference date and
+    the project says ``after_reference = "new"``; where the snapshot is later
+    and it counts as existing (the default), a notice names the gap in dates.
+
+    Parameters
+    ----------
+    allocated : DataFrame
+        :func:`spatialprog.network.allocate` (``layer, site_id, substation_id``).
+    layers : mapping
+        The plan's validated layers.
+    sources : mapping
+        The project's layer sources (``snapshot_date``, ``after_reference``).
+    basis_dates : mapping of str -> str
+        Per substation its reference date (:func:`reference_years`).
+    notices : NoticeLog, optional
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    out = np.zeros(len(allocated), dtype=bool)
+    if not len(allocated):
+        return out
+    station_date = _dates(allocated[F.SUBSTATION_ID].map(basis_dates))
+    for kind in allocated[F.LAYER].unique():
+        gdf = layers.get(kind)
+        if gdf is None or not ({"status", "connection_date"} & set(gdf.columns)):
+            continue
+        status = gdf["status"] if "status" in gdf else pd.Series(None, index=gdf.index, dtype=object)
+        conn = _dates(gdf["connection_date"]) if "connection_date" in gdf else pd.Series(pd.NaT, index=gdf.index)
+        has_conn = conn.notna() & (status != "planned")
+        existing = (status == "existing") & ~has_conn
+        if not (existing.any() or has_conn.any()):
+            continue
+        ids = gdf["id"].astype(str)
+        rows = (allocated[F.LAYER] == kind).to_numpy()
+        site = allocated.loc[rows, F.SITE_ID].astype(str)
+        at = station_date[rows]
+        by_conn = site.map(dict(zip(ids, conn.where(has_conn), strict=True)))
+        is_existing = site.map(dict(zip(ids, existing, strict=True))).fillna(False).to_numpy(dtype=bool)
+        src = sources.get(kind)
+        snap = getattr(src, "snapshot_date", None)
+        rule = getattr(src, "after_reference", "existing")
+        later = np.zeros(rows.sum(), dtype=bool)
+        if snap:
+            later = (pd.Timestamp(snap) > at).to_numpy() & is_existing
+        mask = np.where(by_conn.notna().to_numpy(), (by_conn <= at).to_numpy(), is_existing & ~(later & (rule == "new")))
+        out[rows] = mask
+        if later.any() and notices is not None:
+            gap = allocated.loc[rows, F.SUBSTATION_ID][later]
+            span = sorted(set(gap.map(basis_dates)))
+            n_features = site[later].nunique()
+            how = ("counted as already in those figures (what was connected in between is then missing from the load; "
+                   'after_reference = "new" adds them as new load instead)') if rule == "existing" else \
+                ('added as new load there (after_reference = "new"; what was connected before the reference date is '
+                 "then counted twice)")
+            notices.add(kind, f"snapshot {snap} is later than the reference dates of {gap.nunique()} substations "
+                        f"({span[0]} to {span[-1]}): its {n_features} existing features there without a "
+                        f"connection date are {how}", field="snapshot_date", level="warning",
+                        fix="give connection_date per feature where it is known")
+    return out

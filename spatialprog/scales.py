@@ -187,8 +187,15 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
     d = result.demand.merge(shares, on=[F.LAYER, F.SITE_ID], how="inner")
     for c in (F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED):
         d[c] = d[c] * d[F.SHARE]
-    dem = d.groupby(keys, sort=True)[[F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED]].sum()
-    dem.columns = ["new_offtake_mw", "new_feedin_mw", F.DWELLINGS_DELIVERED]
+    # existing features (already in the operators' figures) are counted apart from the new demand
+    existing = d["existing"].astype(bool) if "existing" in d else pd.Series(False, index=d.index)
+    for c in (F.OFFTAKE_MW, F.FEEDIN_MW):
+        d[f"_existing_{c}"] = d[c].where(existing, 0.0)
+        d[c] = d[c].where(~existing, 0.0)
+    dem = d.groupby(keys, sort=True)[[F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED, f"_existing_{F.OFFTAKE_MW}",
+                                      f"_existing_{F.FEEDIN_MW}"]].sum()
+    dem.columns = ["new_offtake_mw", "new_feedin_mw", F.DWELLINGS_DELIVERED, "existing_offtake_mw",
+                   "existing_feedin_mw"]
 
     h = result.headroom.merge(sub_mem, on=F.SUBSTATION_ID, how="inner")
     h = h.assign(_short=(-h[F.HEADROOM_MW]).clip(lower=0), _n=is_short(h[F.HEADROOM_MW]).astype(int))
@@ -210,7 +217,8 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
     lv_order = {lv: i for i, lv in enumerate(LEVELS)}
     out = out.sort_values(["level", "boundary_id", F.VARIANT, F.YEAR],
                           key=lambda s: s.map(lv_order) if s.name == "level" else s, kind="stable")
-    cols = ["level", "boundary_id", "name", F.VARIANT, F.YEAR, "new_offtake_mw", "new_feedin_mw", F.DWELLINGS_DELIVERED,
+    cols = ["level", "boundary_id", "name", F.VARIANT, F.YEAR, "new_offtake_mw", "new_feedin_mw",
+            "existing_offtake_mw", "existing_feedin_mw", F.DWELLINGS_DELIVERED,
             "n_substations", "capacity_offtake_mw", "load_offtake_mw", "shortfall_offtake_mw", "n_short_offtake",
             "capacity_feedin_mw", "load_feedin_mw", "shortfall_feedin_mw", "n_short_feedin"]
     return out[cols].reset_index(drop=True)

@@ -214,6 +214,8 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     """
     years = result.project.years
     d = result.demand[result.demand[F.VARIANT] == variant]
+    if "existing" in d:  # sites already connected are not developments to rank
+        d = d[~d["existing"].astype(bool)]
     keys = [F.LAYER, F.SITE_ID]
     g = d.groupby(keys, sort=True)
     peak_off = g[F.OFFTAKE_MW].max()
