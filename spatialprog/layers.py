@@ -293,11 +293,21 @@ def _read_table(path: Path, source: LayerSource, label: str, notices: NoticeLog)
     df.columns = [str(c).strip() for c in df.columns]
     wanted = [geo[k] for k in ("x", "y", "wkt") if geo.get(k)]
     missing = [c for c in wanted if c not in df.columns]
+    first_row = 2  # row 1 holds the header
+    if missing and len(df) and set(wanted) <= {str(v).strip() for v in df.iloc[0]}:
+        # a title row above the header (two header rows): the second row names the columns
+        notices.add(label, f"'{shorten(path.name)}' has two header rows: row 2 names the columns "
+                    f"(row 1, '{shorten(' '.join(str(c) for c in df.columns if not str(c).startswith('Unnamed')))}',"
+                    " is read as a title)", field="geometry", fix="keep one header row in the sheet")
+        df.columns = [str(v).strip() for v in df.iloc[0]]
+        df = df.iloc[1:].reset_index(drop=True)
+        first_row = 3
+        missing = []
     if missing:
         raise LayerValidationError([Problem(label, f"column {show(c)} named under geometry is not in the table",
                                             field="geometry", fix=f"the table has: {_listing(list(df.columns))}")
                                     for c in missing])
-    rows = pd.Series([f"row {i + 2}" for i in range(len(df))], index=df.index)  # row 1 holds the header
+    rows = pd.Series([f"row {i + first_row}" for i in range(len(df))], index=df.index)
     problems: list[Problem] = []
     if geo.get("wkt"):
         texts = df[geo["wkt"]].astype(object)

@@ -170,3 +170,28 @@ def test_the_national_ndw_snapshot_has_four_ids_repeated_even_with_the_operator(
     dup = [x for x in e.value.problems if "occurs 2 times (features #" in x.message]
     assert len(dup) == 4 == len(e.value.problems)
     assert all(x.field == "id" and "/" in x.feature for x in dup)
+
+
+def test_a_sheet_with_two_header_rows_is_read_from_its_second_row(tmp_path):
+    """A title row above the header, as exported sheets often have: repaired and reported; row numbers stay true."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "plannen"
+    ws.append(["Woningbouwplannen gemeente (fictief)", None, None, None, None, None, None])
+    ws.append(list(PLANS.columns))
+    for row in PLANS.assign(x_rd=["173000", "abc"]).itertuples(index=False):
+        ws.append(list(row))
+    wb.save(tmp_path / "plannen.xlsx")
+    p = project(tmp_path, {"path": "plannen.xlsx", "columns": COLUMNS, "crs": "EPSG:28992",
+                           "geometry": {"x": "x_rd", "y": "y_rd", "radius_m": 150}})
+    with pytest.raises(LayerValidationError) as e:
+        read_plan(p)
+    # the bad x is in the sheet's row 4 (title, header, W1, W2)
+    assert "row 4" in str(e.value) and "x_rd" in str(e.value)
+    ws.cell(row=4, column=6, value="174500")
+    wb.save(tmp_path / "plannen.xlsx")
+    plan = read_plan(p)
+    assert plan.layers["housing_sites"]["id"].tolist() == ["W1", "W2"]
+    assert any("has two header rows: row 2 names the columns" in n.message for n in plan.notices)
