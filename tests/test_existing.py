@@ -105,3 +105,21 @@ def test_make_demo_real_runs_the_utrecht_example(tmp_path):
     assert (out / "operator_comparison.txt").read_text(encoding="utf-8").startswith("Operators' forecast beside ours")
     cap = pd.read_csv(out / "capacity.csv").set_index(F.SUBSTATION_ID)
     assert cap.loc["Utrecht Lage weide 50 kV", "unserved_queue_offtake_mva"] == 100
+    # the map's popup draws the operator's forecast beside ours and lists it
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "volgens de netbeheerder (MVA; afname 2026: 0, 2028: 0, 2033: 20" in html
+
+
+def test_check_site_shows_the_operators_forecast_beside_ours(tmp_path):
+    """A fictional neighbourhood next to Lage weide: the answer names the operator's figures for its station."""
+    p = subprocess.run([sys.executable, "-m", "spatialprog", "check-site", str(UTRECHT), "133300,457400",
+                        "--radius", "150", "--dwellings", "200", "--heating", "all_electric", "--start-year", "2027",
+                        "--json"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    import json
+    check = json.loads(p.stdout)
+    checks = check["sites"]
+    serving = checks[0]["serving"]
+    lage = next(s for s in serving if s["substation_id"] == "Utrecht Lage weide 50 kV")
+    assert [(f["year"], f["operator_available_mva"], f["ours_available_mva"]) for f in lage["operator_forecast"]] == [
+        (2026, 0.0, 0.0), (2028, 0.0, 0.0), (2033, 20.0, 0.0)]

@@ -163,6 +163,11 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
     serving = "; ".join(f"{lit(x['substation_id'])} {lit(x['name'])} ({x['share']:.0%}, {lit(x['method'])})"
                         for x in c.serving)
     head += f"\nserved by: {serving or '[magenta]no substation of this project[/]'}"
+    for x in c.serving:
+        if x.get("operator_forecast"):
+            head += (f"\n[dim]{lit(x['substation_id'])} available per the operator (MVA, no new sites): " + "; ".join(
+                f"{f['year']}: {f['operator_available_mva']:g} (ours {f['ours_available_mva']:g})"
+                for f in x["operator_forecast"]) + "[/]")
     console.print(Panel(f"{head}\n\n[bold {colour}]{lit(v.nl.upper())}[/]  /  [{colour}]{lit(v.en)}[/]  "
                         f"[dim](variant {lit(v.variant)})[/]\n\n{lit(c.summary_nl)}\n[dim]{lit(c.summary_en)}[/]",
                         title="check-site", title_align="left", border_style=colour))

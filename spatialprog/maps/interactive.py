@@ -129,9 +129,14 @@ def _year_of(col: str) -> str:
 
 
 def _sparkline(series: Mapping[str, list[float | None]], years: list[int], *, width: int = 236,
-               height: int = 64) -> str:
-    """An inline SVG of headroom over the years: one line per series, zero line in red."""
-    vals = [v for s in series.values() for v in s if v is not None]
+               height: int = 64, points: Mapping[str, list[float | None]] | None = None) -> str:
+    """An inline SVG of headroom over the years: one line per series, zero line in red.
+
+    ``points`` (per series, per year or None) are drawn as open circles: the
+    operator's own forecast beside the line of our projection.
+    """
+    points = points or {}
+    vals = [v for s in (*series.values(), *points.values()) for v in s if v is not None]
     if not vals:
         return ""
     lo, hi = min(min(vals), 0.0), max(max(vals), 0.0)
@@ -159,6 +164,13 @@ def _sparkline(series: Mapping[str, list[float | None]], years: list[int], *, wi
             colour, dash = styles.get(key, ("#333", ""))
             d = " ".join(f"{x},{y}" for x, y in pts)
             parts.append(f'<polyline points="{d}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
+    for key, s in points.items():
+        colour, _ = styles.get(key, ("#333", ""))
+        for i, v in enumerate(s):
+            if v is not None:
+                x, y = xy(i, v)
+                parts.append(f'<circle class="sp-op" cx="{x}" cy="{y}" r="2.6" fill="white" stroke="{colour}" '
+                             'stroke-width="1.4"/>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -213,18 +225,28 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
             "<tr><th>capaciteit</th><th>belasting</th><th>ruimte</th><th>ruimte</th></tr></thead>"
             f"<tbody>{''.join(trs)}</tbody></table>"
         )
-        series = {}
+        series, operator = {}, {}
+        has_op = F.OPERATOR_AVAILABLE_MVA in H.columns
+        op_text = []
         for d in F.DIRECTIONS:
-            vals = []
+            vals, ops = [], []
             for y in years:
                 key = (base, d, y, sid)
                 vals.append(float(H.at[key, F.HEADROOM_MW]) if key in H.index else None)
+                op = H.at[key, F.OPERATOR_AVAILABLE_MVA] if has_op and key in H.index else None
+                ops.append(float(op) if op is not None and pd.notna(op) else None)
             series[d] = vals
-        spark = _sparkline(series, years)
+            if any(o is not None for o in ops):
+                operator[d] = ops
+                op_text.append(f"{F.DIRECTION_NL[d]} " + ", ".join(
+                    f"{y}: {_nl(o, 0)}" for y, o in zip(years, ops, strict=True) if o is not None))
+        spark = _sparkline(series, years, points=operator)
+        op_legend = (" &#9675; volgens de netbeheerder (MVA; " + html.escape("; ".join(op_text)) + ")") \
+            if operator else ""
         spark_legend = (f"<div class='sp-note'>{A[F.HEADROOM_MW]} {years[0]}-{years[-1]}: "
                         f"<span style='color:#1f4e9c'>&#9472; {F.DIRECTION_NL[F.OFFTAKE]}</span> "
                         f"<span style='color:#b15928'>- - {F.DIRECTION_NL[F.FEEDIN]}</span> "
-                        f"({A[F.VARIANT]} {html.escape(base)})</div>") if spark else ""
+                        f"({A[F.VARIANT]} {html.escape(base)}){op_legend}</div>") if spark else ""
         # first shortfall per variant
         sf_rows = []
         if sf is not None and len(sf):
@@ -242,7 +264,9 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
         re_parts = []
         if re_t is not None and len(re_t):
             for rr in re_t[re_t[F.SUBSTATION_ID].astype(str) == sid].sort_values(F.YEAR).itertuples(index=False):
-                re_parts.append(f"{int(rr.year)}: +{_nl(rr.reinforcement_mva, 0)} MVA")
+                d = getattr(rr, "direction", "both")
+                where = "" if d not in F.DIRECTION_NL else f" {F.DIRECTION_NL[d]}"
+                re_parts.append(f"{int(rr.year)}: +{_nl(rr.reinforcement_mva, 0)} MVA{where}")
         elif pd.notna(getattr(r, "reinforcement_year", None)):
             re_parts.append(f"{int(r.reinforcement_year)}: +{_nl(r.reinforcement_mva, 0)} MVA")
         extra = [(alias.get("reinforcement_year", "netverzwaring"), html.escape("; ".join(re_parts)) or "geen gepland")]

@@ -67,6 +67,8 @@ class Baseline:
     grid: dict[str, GridState]
     reinforcements: pd.DataFrame
     notices: NoticeLog = field(default_factory=NoticeLog)
+    #: the operators' own forecast beside our projection (RunResult.operator_comparison; empty where none)
+    operator_forecast: pd.DataFrame = field(default_factory=pd.DataFrame)
     read_bbox: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
@@ -112,7 +114,8 @@ class Baseline:
         return cls(plan=plan, years=np.asarray(project.years, dtype=int), variants=names, substations=subs,
                    service_areas=result.service_areas.reset_index(drop=True), method=result.assignment_method,
                    checkable=checkable, grid={v: result.grid[v] for v in names}, reinforcements=result.reinforcements,
-                   notices=result.notices, read_bbox=getattr(plan, "read_bbox", None))
+                   notices=result.notices, read_bbox=getattr(plan, "read_bbox", None),
+                   operator_forecast=result.operator_comparison)
 
     @classmethod
     def without_substations(cls, plan: Plan, *, variants: Sequence[str] | None = None) -> Baseline:

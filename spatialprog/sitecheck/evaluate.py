@@ -274,11 +274,19 @@ def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCh
         notices.append(f"the baseline load of {', '.join(incomplete)} may be incomplete (only part of its service "
                        "area was read) - widen --search-radius")
     serving_info = []
+    fc = base.operator_forecast
     for k, row in enumerate(served.itertuples(index=False)):
         s = serving[k]
-        serving_info.append({"substation_id": row.substation_id, "name": base.names[s] or None,
-                             "share": _r(row.share, 6), "method": row.method,
-                             "dist_m": _r(float(dist[s]), 1)})
+        info = {"substation_id": row.substation_id, "name": base.names[s] or None,
+                "share": _r(row.share, 6), "method": row.method, "dist_m": _r(float(dist[s]), 1)}
+        if len(fc):
+            # the operator's own forecast beside ours (no new sites), in the calendar years it gives
+            mine = fc[(fc["substation_id"] == row.substation_id) & (fc["direction"] == off)]
+            info["operator_forecast"] = [
+                {"year": int(r.year), "operator_available_mva": _r(float(r.operator_available_mva)),
+                 "ours_available_mva": _r(float(r.ours_available_mva)), "explained_by": str(r.explained_by)}
+                for r in mine.itertuples(index=False)]
+        serving_info.append(info)
 
     variants: dict[str, dict[str, Any]] = {}
     for v in base.variants:

@@ -258,6 +258,12 @@ def render_html(checks: Sequence[SiteCheck]) -> str:
                            f"<td>{d['max_short_mw']:.2f}</td></tr>" for n, d in c.variants.items())
             out.append("<table><tr><th class='l'>variant</th><th class='l'>oordeel</th><th class='l'>verdict</th>"
                        f"<th>past vanaf</th><th>max. tekort (MW)</th></tr>{rows}</table>")
+        for x in c.serving:
+            if x.get("operator_forecast"):
+                out.append(f"<p class='small'>{_esc(x['substation_id'])}: beschikbaar volgens de netbeheerder / "
+                           "operator's forecast (MVA, zonder nieuwe plannen / without new sites): " + "; ".join(
+                               f"{f['year']}: {f['operator_available_mva']:g} (spatialprog "
+                               f"{f['ours_available_mva']:g})" for f in x["operator_forecast"]) + "</p>")
         if c.reinforcements:
             out.append("<p class='small'>Geplande netverzwaring / planned reinforcements: " + "; ".join(
                 f"{_esc(r['substation_id'])} +{r['added_mva']:g} MVA in {r['year']}" for r in c.reinforcements) + "</p>")
