@@ -12,9 +12,19 @@ to the whole site), within ``assignment.max_distance_m``.
 Service areas of different substations must not overlap (a site there would
 be split by a share that means nothing): :func:`area_overlaps` finds the
 overlaps, which reading the layer refuses beyond a sliver tolerance.
+
+Two kernels keep the assignment linear at national scale and give exactly the
+answer of the plain shapely 2 query they replace: :func:`point_area_labels`
+(a label grid over the points; exact tests only in cells a boundary touches)
+and :func:`nearest_within` (a KD-tree on the substation coordinates; the
+distance limit applied afterwards; among equidistant substations the lowest
+id). The module is longer than 500 lines because they live beside the one
+function that uses them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,12 +34,25 @@ import shapely
 from . import fields as F
 from .errors import AssignmentError, LayerValidationError, NoticeLog, Problem
 
-__all__ = ["derive_service_areas", "area_overlaps", "assign_sites", "allocate", "ASSIGNMENT_COLUMNS"]
+__all__ = [
+    "derive_service_areas",
+    "area_overlaps",
+    "assign_sites",
+    "allocate",
+    "point_area_labels",
+    "nearest_within",
+    "ASSIGNMENT_COLUMNS",
+    "GRID_MIN_POINTS",
+]
 
 ASSIGNMENT_COLUMNS = [F.LAYER, F.SITE_ID, F.SUBSTATION_ID, F.SHARE, F.METHOD, F.DIST_M]
 _EPS = 1e-9
 #: an overlap of two areas smaller than this (m2) is floating-point noise along a shared border, not an overlap
 _NOISE_M2 = 0.01
+#: below this many points :func:`point_area_labels` builds no label grid: every point gets the exact test
+GRID_MIN_POINTS = 20_000
+#: areas with more vertices than this on average are prepared once for the exact tests (a tree on the points)
+_PREPARE_AREAS_VERTICES = 64
 
 
 def area_overlaps(areas: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -182,11 +205,12 @@ def assign_sites(
         return pd.DataFrame(columns=ASSIGNMENT_COLUMNS)
     geoms = np.asarray(points.geometry.values)
     n = len(geoms)
-    rows_site: list[np.ndarray] = []
-    rows_sub: list[np.ndarray] = []
-    rows_share: list[np.ndarray] = []
-    rows_method: list[np.ndarray] = []
-    rows_dist: list[np.ndarray] = []
+    sids = substations["id"].to_numpy()
+    asub = service_areas["substation_id"].to_numpy() if method != "nearest" else sids[:0]
+    # substation ids as codes in the order they sort: grouping and sorting by code is by id
+    codes, sub_table = pd.factorize(np.concatenate([asub, sids]), sort=True, use_na_sentinel=False)
+    acode, scode = codes[: len(asub)], codes[len(asub):]
+    rows = _Rows()
     covered = np.zeros(n)
     #: site index -> its part outside every service area (where it differs from the whole site)
     outside_part: dict[int, shapely.Geometry] = {}
@@ -194,97 +218,177 @@ def assign_sites(
     if method != "nearest":
         _check_areas(service_areas, substations)
         agem = np.asarray(service_areas.geometry.values)
-        asub = service_areas["substation_id"].to_numpy()
-        tree = shapely.STRtree(agem)
-        si, ai = tree.query(geoms, predicate="intersects")
-        area_site = shapely.area(geoms)
+        # only polygons and collections have area (points are most sites at national scale: skip them)
+        area_site = np.zeros(n)
+        may = np.isin(shapely.get_type_id(geoms), (3, 6, 7))
+        area_site[may] = shapely.area(geoms[may])
         is_poly = area_site > 0
         # polygons: share = intersection area / site area
-        pm = is_poly[si]
-        if pm.any():
-            inter = shapely.area(shapely.intersection(geoms[si[pm]], agem[ai[pm]]))
-            share = inter / area_site[si[pm]]
-            df = pd.DataFrame({"s": si[pm], "sub": asub[ai[pm]], "share": share})
+        poly = np.flatnonzero(is_poly)
+        si, ai = shapely.STRtree(agem).query(geoms[poly], predicate="intersects")
+        si = poly[si]
+        if len(si):
+            inter = shapely.area(shapely.intersection(geoms[si], agem[ai]))
+            share = inter / area_site[si]
+            df = pd.DataFrame({"s": si, "sub": acode[ai], "share": share})
             df = df[df["share"] > _EPS].groupby(["s", "sub"], as_index=False, sort=True)["share"].sum()
             np.add.at(covered, df["s"].to_numpy(), df["share"].to_numpy())
             # sites not covered exactly once (partly outside, or in a sliver overlap): the part outside
             # every area, and the inside shares scaled to what is inside
-            inside = _outside_parts(geoms, area_site, covered, si[pm], ai[pm], agem, outside_part)
+            inside = _outside_parts(geoms, area_site, covered, si, ai, agem, outside_part)
             scale = np.divide(inside, covered, out=np.ones_like(covered), where=covered > 0)
             df["share"] = df["share"].to_numpy() * scale[df["s"].to_numpy()]
             covered = np.where(covered > 0, inside, covered)
-            rows_site.append(df["s"].to_numpy())
-            rows_sub.append(df["sub"].to_numpy())
-            rows_share.append(df["share"].to_numpy())
+            rows.add(df["s"].to_numpy(), df["sub"].to_numpy(), df["share"].to_numpy(), 0)
         # points (and degenerate polygons): the first area by substation id
-        qm = ~pm
-        if qm.any():
-            df = pd.DataFrame({"s": si[qm], "sub": asub[ai[qm]]}).sort_values(["s", "sub"], kind="stable")
-            df = df.drop_duplicates("s")
-            rows_site.append(df["s"].to_numpy())
-            rows_sub.append(df["sub"].to_numpy())
-            rows_share.append(np.ones(len(df)))
-            covered[df["s"].to_numpy()] = 1.0
-        k = sum(len(r) for r in rows_site)
-        rows_method.append(np.full(k, "service_area" if method == "service_areas" else method, dtype=object))
-        rows_dist.append(np.zeros(k))
+        pt = np.flatnonzero(~is_poly)
+        lab = point_area_labels(geoms if len(pt) == n else geoms[pt], agem, acode)
+        hit = lab >= 0
+        rows.add(pt[hit], lab[hit], np.ones(int(hit.sum())), 0)
+        covered[pt[hit]] = 1.0
         # shares a hair above 1 from floating point: renormalise those sites
         covered = np.minimum(covered, 1.0)
 
     rest = 1.0 - covered
     todo = np.flatnonzero(rest > 1e-6)
     if len(todo) and (method == "nearest" or outside == "nearest"):
-        sgeom = np.asarray(substations.geometry.values)
-        sids = substations["id"].to_numpy()
-        stree = shapely.STRtree(sgeom)
         # the part outside every area goes to the substation nearest to that part
-        query = np.array([outside_part.get(int(i), geoms[i]) for i in todo], dtype=object)
-        with np.errstate(all="ignore"):  # GEOS on parts with subnormal coordinates (1e-311) warns; the result holds
-            qi, ti = stree.query_nearest(query, max_distance=max_distance_m, all_matches=True)
-            dist = shapely.distance(query[qi], sgeom[ti]) if len(qi) else np.array([])
+        query = geoms[todo]
+        for i in outside_part.keys() & set(todo.tolist()) if outside_part else ():
+            query[np.searchsorted(todo, i)] = outside_part[i]
+        qi, ti, dist = nearest_within(query, np.asarray(substations.geometry.values), max_distance_m, scode)
         if len(qi):
-            df = pd.DataFrame({"q": qi, "sub": sids[ti], "d": dist}).sort_values(["q", "d", "sub"], kind="stable")
-            df = df.drop_duplicates("q")
-            s_idx = todo[df["q"].to_numpy()]
-            rows_site.append(s_idx)
-            rows_sub.append(df["sub"].to_numpy())
-            rows_share.append(rest[s_idx])
-            rows_method.append(np.full(len(df), "nearest", dtype=object))
-            rows_dist.append(df["d"].to_numpy())
+            s_idx = todo[qi]
+            rows.add(s_idx, scode[ti], rest[s_idx], 1, dist)
             if method != "nearest":
-                for i in s_idx:
-                    notices.add(points[F.LAYER].iat[i],
-                                f"{rest[i]:.0%} of the site lies outside every service area; that part is assigned "
-                                f"to the substation nearest to it", feature=points[F.SITE_ID].iat[i], level="warning",
+                for i, lay, sid in zip(s_idx, *_values(points, s_idx), strict=True):
+                    notices.add(lay, f"{rest[i]:.0%} of the site lies outside every service area; that part is "
+                                f"assigned to the substation nearest to it", feature=sid, level="warning",
                                 fix="extend the service areas to cover it")
             rest[s_idx] = 0.0
     left = np.flatnonzero(rest > 1e-6)
     if len(left):
-        rows_site.append(left)
-        rows_sub.append(np.full(len(left), None, dtype=object))
-        rows_share.append(rest[left])
-        rows_method.append(np.full(len(left), "unassigned", dtype=object))
-        rows_dist.append(np.full(len(left), np.nan))
+        rows.add(left, np.full(len(left), -1), rest[left], 2, np.full(len(left), np.nan))
         why = (f"no substation within {max_distance_m:g} m" if (method == "nearest" or outside == "nearest")
                else "outside every service area")
-        for i in left:
-            notices.add(points[F.LAYER].iat[i],
-                        f"{rest[i]:.0%} of the site is not assigned to any substation ({why}); its demand is "
-                        f"listed as unassigned, not in any headroom", feature=points[F.SITE_ID].iat[i],
+        for i, lay, sid in zip(left, *_values(points, left), strict=True):
+            notices.add(lay, f"{rest[i]:.0%} of the site is not assigned to any substation ({why}); its demand is "
+                        f"listed as unassigned, not in any headroom", feature=sid,
                         level="warning", fix="check the site's location or add a service area covering it")
+    methods = np.array(["service_area" if method == "service_areas" else method, "nearest", "unassigned"], dtype=object)
+    return rows.frame(points, sub_table, methods)
 
-    site_idx = np.concatenate(rows_site) if rows_site else np.array([], dtype=int)
-    out = pd.DataFrame(
-        {
-            F.LAYER: points[F.LAYER].to_numpy()[site_idx],
-            F.SITE_ID: points[F.SITE_ID].to_numpy()[site_idx],
-            F.SUBSTATION_ID: np.concatenate(rows_sub) if rows_sub else [],
-            F.SHARE: np.concatenate(rows_share) if rows_share else [],
-            F.METHOD: np.concatenate(rows_method) if rows_method else [],
-            F.DIST_M: np.concatenate(rows_dist) if rows_dist else [],
-        }
-    )
-    # normalise per site so shares sum to exactly 1
+
+class _Rows:
+    """Assignment rows as integer codes, in the order they are found; :meth:`frame` makes the table."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, site: np.ndarray, sub: np.ndarray, share: np.ndarray, method: int,
+            dist: np.ndarray | None = None) -> None:
+        """Rows of sites ``site`` (positions) to substations ``sub`` (codes, -1 for none)."""
+        k = len(site)
+        self.parts.append((np.asarray(site, dtype=np.intp), np.asarray(sub, dtype=np.int64), np.asarray(share, float),
+                           np.full(k, method, dtype=np.int64), np.zeros(k) if dist is None else np.asarray(dist, float)))
+
+    def frame(self, points: gpd.GeoDataFrame, sub_table: np.ndarray, methods: np.ndarray) -> pd.DataFrame:
+        """The assignment table: shares normalised per site, sorted by layer, site and substation."""
+        site, sub, share, meth, dist = (np.concatenate([p[i] for p in self.parts]) for i in range(5))
+        keys = _site_keys(points[F.LAYER], points[F.SITE_ID])
+        if keys is None or np.isnan(share).any() or not all(isinstance(s, str) for s in sub_table):
+            return _frame_pandas(points, site, np.where(sub >= 0, sub_table[np.maximum(sub, 0)], None), share,
+                                 methods[meth], dist)
+        group = keys[site]
+        # normalise per site so shares sum to exactly 1
+        tot = _group_sums(share, group, len(points))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = share / tot
+        # unassigned rows sort as "~" among the substation ids
+        tilde = int(np.searchsorted(sub_table.astype(str), "~"))
+        none_key = 2 * tilde if tilde < len(sub_table) and sub_table[tilde] == "~" else 2 * tilde - 1
+        key = group * (2 * len(sub_table) + 2) + np.where(sub >= 0, 2 * sub, none_key) + 1
+        if len(key) > 1 and (np.diff(key) < 0).any():
+            order = np.argsort(key, kind="stable")
+            site, sub, share, meth, dist = site[order], sub[order], share[order], meth[order], dist[order]
+        same = len(site) == len(points) and not (site != np.arange(len(site))).any()
+        return pd.DataFrame({
+            F.LAYER: points[F.LAYER].array if same else points[F.LAYER].array.take(site),
+            F.SITE_ID: points[F.SITE_ID].array if same else points[F.SITE_ID].array.take(site),
+            F.SUBSTATION_ID: _take_text(sub_table, sub),
+            F.SHARE: share,
+            F.METHOD: _take_text(methods, meth),
+            F.DIST_M: dist,
+        })
+
+
+def _values(points: gpd.GeoDataFrame, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Layer and site id of the points at positions ``idx``, as Python values (for notices)."""
+    return points[F.LAYER].take(idx).to_numpy(), points[F.SITE_ID].take(idx).to_numpy()
+
+
+def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per row, the sum of ``values`` over its group, bit for bit as ``groupby(group).transform("sum")``.
+
+    A group of one row sums to its value. The other groups are summed by pandas
+    itself, forced down the path it takes for all rows: pandas 3 adds groups
+    whose rows come in sorted order with numpy's ``reduceat`` and otherwise
+    uses Kahan summation, and the two differ in the last bit.
+    """
+    tot = values.copy()
+    multi = np.bincount(group, minlength=n_groups)[group] > 1
+    if not multi.any():
+        return tot
+    sub, g = values[multi], group[multi]
+    if (np.diff(group) < 0).any() and not (np.diff(g) < 0).any():
+        sub, g = np.r_[0.0, sub], np.r_[g.max() + 1, g]  # a leading row out of order keeps pandas on Kahan's path
+        tot[multi] = pd.Series(sub).groupby(g).transform("sum").to_numpy()[1:]
+    else:
+        tot[multi] = pd.Series(sub).groupby(g).transform("sum").to_numpy()
+    return tot
+
+
+def _take_text(table: np.ndarray, codes: np.ndarray) -> Any:
+    """``table[codes]`` (None for -1) as the column pandas would infer from it, built from the distinct values."""
+    if (codes < 0).all():
+        return np.full(len(codes), None, dtype=object)
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(table)))
+    to_used = np.full(len(table) + 1, -1)
+    to_used[used] = np.arange(len(used))
+    values = pd.Series(np.asarray(table[used], dtype=object)).array
+    return values.take(to_used[codes], allow_fill=True)
+
+
+def _site_keys(layer: pd.Series, site: pd.Series) -> np.ndarray | None:
+    """Dense rank of ``(layer, site_id)`` per point, or None where only pandas' own path is sure to agree.
+
+    Text columns of pandas' default string type without missing values qualify;
+    points already in order (the usual case) are recognised in one pass.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pd.Series(np.array(["a"], dtype=object)).dtype
+    if layer.dtype != text or site.dtype != text or layer.isna().any() or site.isna().any():
+        return None
+    la, sa = pa.chunked_array(pa.array(layer.array)), pa.chunked_array(pa.array(site.array))
+    n = len(la)
+    if n < 2 or pc.all(pc.or_(pc.less(la[:-1], la[1:]),
+                              pc.and_(pc.equal(la[:-1], la[1:]), pc.less(sa[:-1], sa[1:])))).as_py():
+        return np.arange(n)
+    order = pc.sort_indices(pa.table({"l": la, "s": sa}), sort_keys=[("l", "ascending"), ("s", "ascending")])
+    ls, ss = la.take(order), sa.take(order)
+    new = pc.or_(pc.not_equal(ls[1:], ls[:-1]), pc.not_equal(ss[1:], ss[:-1])).to_numpy(zero_copy_only=False)
+    keys = np.empty(n, dtype=np.int64)
+    keys[order.to_numpy()] = np.concatenate([[0], np.cumsum(new)])
+    return keys
+
+
+def _frame_pandas(points: gpd.GeoDataFrame, site: np.ndarray, sub: np.ndarray, share: np.ndarray,
+                  meth: np.ndarray, dist: np.ndarray) -> pd.DataFrame:
+    """The assignment table through pandas alone, for columns of other types than plain text."""
+    out = pd.DataFrame({F.LAYER: points[F.LAYER].to_numpy()[site], F.SITE_ID: points[F.SITE_ID].to_numpy()[site],
+                        F.SUBSTATION_ID: sub, F.SHARE: share, F.METHOD: meth, F.DIST_M: dist})
     tot = out.groupby([F.LAYER, F.SITE_ID])[F.SHARE].transform("sum")
     out[F.SHARE] = out[F.SHARE] / tot
     out["_o"] = out[F.SUBSTATION_ID].fillna("~")
@@ -314,6 +418,240 @@ def _outside_parts(geoms: np.ndarray, area_site: np.ndarray, covered: np.ndarray
         if out_share > 1e-6:
             outside_part[int(s)] = part
     return inside
+
+
+def point_area_labels(points: np.ndarray, areas: np.ndarray, priority: np.ndarray, *,
+                      cell_m: float | None = None) -> np.ndarray:
+    """The lowest ``priority`` among the areas each point intersects (lies in or on the boundary of).
+
+    The same answer as ``STRtree(areas).query(points, predicate="intersects")``
+    and the minimum priority per point, in linear time: a label grid of square
+    cells over the points. A cell that no area boundary comes near (every ring
+    segment marks the cells its pieces of at most one cell touch, grown by a
+    hair) lies inside the same areas throughout, and so do all cells connected
+    to it through such cells; one exact test at the centre of one cell labels
+    every point of the connected group. Only points in cells a boundary touches,
+    and geometries other than points, get the exact GEOS test.
+
+    Parameters
+    ----------
+    points : numpy.ndarray of shapely.Geometry
+        Usually points; other geometries (and None) get the exact test.
+    areas : numpy.ndarray of shapely.Geometry
+        Polygons (None and empty ones match nothing).
+    priority : numpy.ndarray of int
+        One per area, >= 0.
+    cell_m : float, optional
+        Cell size of the grid; default: about one cell per point, and exact
+        tests only (no grid) below :data:`GRID_MIN_POINTS` points.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Per point, the lowest priority of the areas it intersects; -1 for none.
+
+    Examples
+    --------
+    >>> areas = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)])
+    >>> pts = shapely.points([5, 10, 30], [5, 5, 5])
+    >>> point_area_labels(pts, areas, np.array([1, 0]), cell_m=1.0).tolist()
+    [1, 0, -1]
+    """
+    points = np.asarray(points, dtype=object)
+    areas = np.asarray(areas, dtype=object)
+    priority = np.asarray(priority, dtype=np.int64)
+    out = np.full(len(points), -1, dtype=np.int64)
+    usable = ~shapely.is_missing(areas) & ~shapely.is_empty(areas)
+    if not len(points) or not usable.any():
+        return out
+    tree = shapely.STRtree(areas)
+    is_simple = shapely.get_type_id(points) == 0
+    is_simple[is_simple] = ~shapely.is_empty(points if is_simple.all() else points[is_simple])
+    simple = np.flatnonzero(is_simple)
+    exact = np.ones(len(points), dtype=bool)
+    polygonal = np.isin(shapely.get_type_id(areas[usable]), (3, 6)).all()
+    if polygonal and (cell_m is not None or len(simple) >= GRID_MIN_POINTS):
+        sub = points if len(simple) == len(points) else points[simple]
+        lab, todo = _grid_labels(shapely.get_x(sub), shapely.get_y(sub), areas[usable], tree, priority, cell_m)
+        out[simple], exact[simple] = lab, todo
+    idx = np.flatnonzero(exact)
+    many = shapely.get_num_coordinates(areas[usable]).mean() > _PREPARE_AREAS_VERTICES
+    pt = is_simple[idx]
+    for sel, reverse in ((idx[pt], many), (idx[~pt], False)):
+        if not len(sel):
+            continue
+        if reverse:  # detailed areas: prepare each area once, test the points through a tree on them
+            ai, qi = shapely.STRtree(points[sel]).query(areas, predicate="intersects")
+        else:
+            qi, ai = tree.query(points[sel], predicate="intersects")
+        out[sel] = _min_per(len(sel), qi, priority[ai])
+    return out
+
+
+def _min_per(n: int, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The minimum of ``values`` per position ``at`` in ``range(n)``, -1 where there is none."""
+    top = np.iinfo(np.int64).max
+    res = np.full(n, top, dtype=np.int64)
+    np.minimum.at(res, at, values)
+    res[res == top] = -1
+    return res
+
+
+def _grid_labels(x: np.ndarray, y: np.ndarray, areas: np.ndarray, tree: shapely.STRtree, priority: np.ndarray,
+                 cell_m: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of points ``(x, y)`` from the label grid, and which points still need the exact test."""
+    from scipy import ndimage
+
+    lab = np.full(len(x), -1, dtype=np.int64)
+    todo = ~np.isfinite(x + y)
+    bx0, by0, bx1, by1 = shapely.total_bounds(areas)
+    # outside the bounds of every area a point intersects none: nothing to test
+    inbox = (x >= bx0) & (x <= bx1) & (y >= by0) & (y <= by1)
+    if not inbox.any():
+        return lab, todo
+    every = bool(inbox.all())
+    xi, yi = (x, y) if every else (x[inbox], y[inbox])
+    gx0, gy0, gx1, gy1 = xi.min(), yi.min(), xi.max(), yi.max()
+    w, h = gx1 - gx0, gy1 - gy0
+    c = float(cell_m) if cell_m is not None else max(
+        np.sqrt(w * h / min(max(len(xi), 4096), 1 << 22)), max(w, h) / 4096, 1e-6)
+    nx, ny = int(w // c) + 1, int(h // c) + 1
+    # ring segments, clipped (Liang-Barsky) to the grid grown by two cells
+    xy, ring = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(areas)), return_index=True)
+    same = ring[1:] == ring[:-1]
+    ax, ay = xy[:-1, 0][same], xy[:-1, 1][same]
+    dx, dy = xy[1:, 0][same] - ax, xy[1:, 1][same] - ay
+    t0, t1, keep = np.zeros(len(ax)), np.ones(len(ax)), np.ones(len(ax), dtype=bool)
+    for p, q in ((-dx, ax - (gx0 - 2 * c)), (dx, gx1 + 2 * c - ax), (-dy, ay - (gy0 - 2 * c)), (dy, gy1 + 2 * c - ay)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = q / p
+        keep &= (p != 0) | (q >= 0)
+        t0 = np.where(p < 0, np.maximum(t0, r), t0)
+        t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    keep &= t0 <= t1
+    ax, ay, dx, dy, t0, t1 = ax[keep], ay[keep], dx[keep], dy[keep], t0[keep], t1[keep]
+    # pieces of at most one cell; each marks the cells its bounding box, grown by eps, touches (<= 3 x 3)
+    m = (np.maximum(np.abs(dx), np.abs(dy)) * (t1 - t0) // c).astype(np.int64) + 1
+    seg = np.repeat(np.arange(len(m)), m)
+    k = np.arange(len(seg)) - np.repeat(np.cumsum(m) - m, m)
+    ta = t0[seg] + (t1 - t0)[seg] * (k / m[seg])
+    tb = t0[seg] + (t1 - t0)[seg] * ((k + 1) / m[seg])
+    eps = 1e-6 * c + 1e-9 * max(abs(gx0), abs(gy0), abs(gx1), abs(gy1))
+    marked = np.zeros((ny, nx), dtype=bool)
+    lo, hi = [], []
+    for a, d, g0 in ((ax, dx, gx0), (ay, dy, gy0)):
+        pa, pb = a[seg] + d[seg] * ta, a[seg] + d[seg] * tb
+        lo.append(np.floor((np.minimum(pa, pb) - eps - g0) / c).astype(np.int64))
+        hi.append(np.floor((np.maximum(pa, pb) + eps - g0) / c).astype(np.int64))
+    for ox in range(3):
+        for oy in range(3):
+            cx, cy = lo[0] + ox, lo[1] + oy
+            ok = (cx <= hi[0]) & (cy <= hi[1]) & (cx >= 0) & (cy >= 0) & (cx < nx) & (cy < ny)
+            marked[cy[ok], cx[ok]] = True
+    comp, ncomp = ndimage.label(~marked)
+    flat = (np.minimum(((yi - gy0) / c).astype(np.int64), ny - 1) * nx
+            + np.minimum(((xi - gx0) / c).astype(np.int64), nx - 1))
+    pc = comp.ravel()[flat]
+    # one cell (holding a point) per connected group of unmarked cells; its centre is tested exactly
+    rep = np.zeros(ncomp + 1, dtype=np.int64)
+    rep[pc] = flat
+    have = np.zeros(ncomp + 1, dtype=bool)
+    have[pc] = True
+    used = np.flatnonzero(have[1:]) + 1
+    centres = shapely.points(gx0 + (rep[used] % nx + 0.5) * c, gy0 + (rep[used] // nx + 0.5) * c)
+    qi, ai = tree.query(centres, predicate="intersects")
+    comp_label = np.full(ncomp + 1, -1, dtype=np.int64)
+    comp_label[used] = _min_per(len(used), qi, priority[ai])
+    if every:
+        return comp_label[pc], todo | (pc == 0)
+    lab[inbox] = comp_label[pc]
+    todo[inbox] |= pc == 0
+    return lab, todo
+
+
+def nearest_within(query: np.ndarray, stations: np.ndarray, max_distance_m: float,
+                   priority: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The station nearest to each query geometry, within ``max_distance_m``; ties to the lowest priority.
+
+    The same answer as ``STRtree(stations).query_nearest(query,
+    max_distance=max_distance_m, all_matches=True)`` with ``shapely.distance``
+    of each pair, keeping per query the smallest distance and, among stations at
+    exactly that distance, the lowest ``priority`` (then the first the tree
+    returns). Points query a KD-tree (scipy ``cKDTree``) on the station
+    coordinates for their two nearest stations; the distance limit is applied
+    afterwards, to the ``shapely.distance`` of the nearest. Where the second is
+    as near as the first (to 1e-9 relative) the tie is settled by the STRtree
+    path, as are all other geometries and stations that are not all points.
+
+    Parameters
+    ----------
+    query, stations : numpy.ndarray of shapely.Geometry
+    max_distance_m : float
+        Largest distance (inclusive), > 0.
+    priority : numpy.ndarray of int
+        One per station.
+
+    Returns
+    -------
+    index_query, index_station : numpy.ndarray of intp
+        Positions, ordered by query; queries without a station within reach are left out.
+    dist_m : numpy.ndarray of float
+
+    Examples
+    --------
+    >>> st = shapely.points([0.0, 10.0], [0.0, 0.0])
+    >>> q, s, d = nearest_within(shapely.points([5.0, 9.0, 99.0], [0.0, 0.0, 0.0]), st, 50.0, np.array([1, 0]))
+    >>> q.tolist(), s.tolist(), d.tolist()
+    ([0, 1], [1, 1], [5.0, 1.0])
+    """
+    query = np.asarray(query, dtype=object)
+    stations = np.asarray(stations, dtype=object)
+    priority = np.asarray(priority)
+    fallback = np.arange(len(query))
+    parts = []
+    st_points = len(stations) and (shapely.get_type_id(stations) == 0).all() and not shapely.is_empty(stations).any()
+    if st_points and max_distance_m > 0:
+        from scipy.spatial import cKDTree
+
+        sxy = shapely.get_coordinates(stations)
+        simple = shapely.get_type_id(query) == 0
+        simple[simple] = ~shapely.is_empty(query[simple])
+        qxy = shapely.get_coordinates(query[simple])
+        fin = np.isfinite(qxy).all(axis=1)
+        kd = np.flatnonzero(simple)
+        if np.isfinite(sxy).all() and fin.any():
+            kd, qxy = (kd, qxy) if fin.all() else (kd[fin], qxy[fin])
+            k = min(2, len(stations))
+            d, j = cKDTree(sxy).query(qxy, k=k, workers=-1, distance_upper_bound=max_distance_m * (1 + 1e-9) + 1e-9)
+            d, j = d.reshape(len(kd), k), j.reshape(len(kd), k)
+            found = np.isfinite(d[:, 0])
+            tie = found & (d[:, -1] <= d[:, 0] * (1 + 1e-9) + 1e-9) if k == 2 else np.zeros(len(kd), dtype=bool)
+            ok = found & ~tie
+            ti = j[ok, 0]
+            # the distance as GEOS computes it for two points: sqrt(dx * dx + dy * dy)
+            dx, dy = qxy[ok, 0] - sxy[ti, 0], qxy[ok, 1] - sxy[ti, 1]
+            dist = np.sqrt(dx * dx + dy * dy)
+            within = dist <= max_distance_m
+            parts.append((kd[ok][within], ti[within], dist[within]))
+            fallback = np.sort(np.concatenate([np.flatnonzero(~simple), np.flatnonzero(simple)[~fin], kd[tie]]))
+    if len(fallback):
+        tree = shapely.STRtree(stations)
+        with np.errstate(all="ignore"):  # GEOS on parts with subnormal coordinates (1e-311) warns; the result holds
+            qi, ti = tree.query_nearest(query[fallback], max_distance=max_distance_m, all_matches=True)
+            dist = shapely.distance(query[fallback][qi], stations[ti]) if len(qi) else np.zeros(0)
+        order = np.lexsort((priority[ti], dist, qi))
+        qi, ti, dist = qi[order], ti[order], dist[order]
+        first = np.r_[True, qi[1:] != qi[:-1]] if len(qi) else np.zeros(0, dtype=bool)
+        parts.append((fallback[qi[first]], ti[first], dist[first]))
+    if not parts:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
+    qi = np.concatenate([p[0] for p in parts]).astype(np.intp)
+    ti = np.concatenate([p[1] for p in parts]).astype(np.intp)
+    dist = np.concatenate([p[2] for p in parts]).astype(float)
+    if len(parts) > 1:
+        order = np.argsort(qi, kind="stable")
+        qi, ti, dist = qi[order], ti[order], dist[order]
+    return qi, ti, dist
 
 
 def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
