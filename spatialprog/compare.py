@@ -76,6 +76,13 @@ def compare_variants(headroom: pd.DataFrame, *, base: str = BASE_VARIANT) -> pd.
     return out.reset_index(drop=True)
 
 
+def _start_by(g: pd.DataFrame) -> list[str]:
+    """The programme's start-by words (``start_by``), or the needed-by year in the same words."""
+    if "start_by" in g:
+        return g["start_by"].astype(str).tolist()
+    return [f"start uiterlijk {int(y)}" for y in g["needed_by_year"]]
+
+
 def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
     """Which interventions appear in every variant (no-regret) and which in only some.
 
@@ -96,7 +103,8 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
         (same kind and step in every variant that has it),
         ``no_regret_firm_mva`` (the size every variant needs: the minimum,
         0 where not no-regret), ``max_firm_mva``, ``earliest_needed_by_year``,
-        ``latest_needed_by_year`` and ``per_variant`` (text).
+        ``latest_needed_by_year`` and ``per_variant`` (Dutch text: the step
+        and the start-by words of every variant).
 
     Examples
     --------
@@ -128,9 +136,8 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
             "max_firm_mva": float(g["added_firm_mva"].max()),
             "earliest_needed_by_year": int(g["needed_by_year"].min()),
             "latest_needed_by_year": int(g["needed_by_year"].max()),
-            "per_variant": "; ".join(f"{v}: {k} {s} by {int(y)}" for v, k, s, y in
-                                     zip(g[F.VARIANT], g["intervention"], g["transformer_step"], g["needed_by_year"],
-                                         strict=True)),
+            "per_variant": "; ".join(f"{v}: {s}, {start}" for v, s, start in
+                                     zip(g[F.VARIANT], g["transformer_step"], _start_by(g), strict=True)),
         })
     out = pd.DataFrame(rows, columns=cols)
     cls_order = {"no_regret": 0, "variant_dependent": 1}

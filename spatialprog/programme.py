@@ -1,4 +1,4 @@
-"""The programme of interventions: what each short substation needs, by when.
+"""The programme of interventions: what each short substation needs, by when, and what waits on it.
 
 For every substation that runs short of capacity within the horizon (per
 variant) :func:`interventions` proposes one realistic measure:
@@ -8,20 +8,32 @@ variant) :func:`interventions` proposes one realistic measure:
     and once it is in service the station fits again: bring it forward.
 ``extension``
     Add transformers of a standard size (``data/transformer_steps.csv``) at
-    the existing site, up to ``programme.max_transformers_per_station`` units.
-    The firm capacity gained follows the same N-1 / N-0 rule as the headroom
-    table, so adding a second unit at a 150 kV station with one transformer
-    gains nothing under N-1 and a larger step is chosen.
+    the existing site, up to ``programme.max_transformers_per_station`` units:
+    the fewest units that cover the largest shortfall of the horizon, and of
+    those the smallest size (:func:`size_extension`; one unit of 40 MVA for a
+    6.3 MVA need at 150 kV). The firm capacity gained is counted under the
+    station's present N-1 / N-0 rule, as in the headroom table; where a
+    single-transformer station would need more to be N-1 redundant after the
+    extension, the note says how much.
 ``new_substation``
     Where the shortfall exceeds what the existing site can take: a new
     station (a split) of ``programme.new_station_transformers`` equal units
-    of a standard size, with the land it needs (``data/substation_land.csv``).
+    of a standard size, more units or more stations where needed
+    (:func:`size_new_substation`), with the land it needs
+    (``data/substation_land.csv``).
 
-The year an intervention is needed by is the first shortfall year minus its
-realisation lead time (site search + build for a new station, unless the land
-is already reserved; preparation + build for an extension). What waits on it
-(:func:`waiting_demand`) is the new demand that arrives at the substation from
-its first shortfall year on: dwellings, jobs and MW.
+The year an intervention must start (``needed_by_year``) is the first shortfall
+year minus its realisation lead time (site search + build for a new station,
+unless the land is already reserved; preparation + build for an extension). A
+start year before the base year reads "te laat: had in 2023 moeten starten"
+(:func:`start_by_text`, the ``start_by`` column; the same words in the CLI and
+the programme map). What waits on it is the planned demand that cannot
+connect because of the shortfall, the sites that cause it included
+(:mod:`spatialprog.waiting`): the programme gives the figures of the year in
+which the most waits (``waiting_year``). Every text a user reads in the table
+(``transformer_step``, ``start_by``, ``note``) is Dutch; the codes
+(``intervention``, ``short_directions``) stay codes, with their Dutch names in
+:data:`INTERVENTIONS_NL`.
 
 The transformer steps and the land table come from the plan
 (``result.plan.reference``, read once by :mod:`spatialprog.reference`);
@@ -39,6 +51,8 @@ Examples
 >>> size_extension(units=[40.0, 40.0], hv_kv=150.0, need_offtake_mva=20.0, need_feedin_mva=0.0,
 ...                steps=[40.0, 50.0, 63.0, 80.0], max_units=4, n1_min_kv=110.0, feedin_n1=False)
 (1, 40.0, 40.0, 40.0)
+>>> start_by_text(2023, 2025), start_by_text(2027, 2025)
+('te laat: had in 2023 moeten starten', 'start uiterlijk 2027')
 """
 
 from __future__ import annotations
@@ -52,15 +66,18 @@ import pandas as pd
 from . import fields as F
 from .headroom import is_short, max_kv, transformer_units
 from .params import ParameterSet
+from .waiting import waiting_demand, waiting_summary
 
 __all__ = [
     "PROGRAMME_COLUMNS",
+    "INTERVENTIONS_NL",
     "land_for",
     "size_extension",
     "size_new_substation",
+    "step_text",
+    "start_by_text",
     "shortfall_by_substation",
     "zone_jobs",
-    "waiting_demand",
     "interventions",
 ]
 
@@ -84,6 +101,8 @@ PROGRAMME_COLUMNS = [
     "lead_time_years",
     "needed_by_year",
     "late_years",
+    "start_by",
+    "waiting_year",
     "dwellings_waiting",
     "jobs_waiting",
     "offtake_mw_waiting",
@@ -92,6 +111,10 @@ PROGRAMME_COLUMNS = [
     "higher_level_id",
     "note",
 ]
+
+#: the Dutch names of the interventions (the codes of the ``intervention`` column)
+INTERVENTIONS_NL = {"extension": "uitbreiding", "new_substation": "nieuw onderstation",
+                    "advance_planned": "geplande verzwaring vervroegen"}
 
 _EPS = 1e-9
 
@@ -134,11 +157,23 @@ def _steps_for(steps: pd.DataFrame, hv_kv: float) -> list[float]:
 
 def size_extension(*, units: Sequence[float] | None, hv_kv: float, need_offtake_mva: float, need_feedin_mva: float,
                    steps: Sequence[float], max_units: int, n1_min_kv: float, feedin_n1: bool,
-                   n_units_assumed: int = 2) -> tuple[int, float, float, float] | None:
-    """The smallest extension of an existing station that covers the need.
+                   n_units_assumed: int = 2, n1_after: bool = False) -> tuple[int, float, float, float] | None:
+    """The extension of an existing station that covers the need in standard steps: the fewest, smallest units.
 
-    Adds ``k`` transformers of one standard size ``S``; the firm capacity
-    gained is computed with the station's N-1 / N-0 rule.
+    Adds ``k`` transformers of one standard size ``S``: the fewest units that
+    cover the need, and of those the smallest size. So one unit of the
+    smallest size that covers the need where one unit does (a 6.3 MVA need at
+    150 kV: ``1 x 40 MVA``), and the minimal count where the largest single
+    step does not (90 MVA at 150 kV: ``2 x 50 MVA``).
+
+    The firm capacity gained is counted under the rule the station is planned
+    at today, the headroom table's rule (N-1 at ``n1_min_kv`` and up with two
+    or more units, N-0 otherwise): at a station under N-1 the largest unit is
+    the one lost (adding one unit larger than the present ones gains only the
+    present largest), and a station with one transformer stays N-0 (each unit
+    adds its rating), as a reinforcement of that many MVA adds in the headroom
+    table. ``n1_after=True`` asks what it takes when N-1 applies after the
+    extension too (a single-transformer station made redundant).
 
     Parameters
     ----------
@@ -157,31 +192,36 @@ def size_extension(*, units: Sequence[float] | None, hv_kv: float, need_offtake_
     feedin_n1 : bool
     n_units_assumed : int
         Existing units assumed where ``units`` is None (for the room left).
+    n1_after : bool
+        Count the gain with N-1 applying after the extension (default: the
+        station's present rule).
 
     Returns
     -------
     tuple or None
-        ``(k, S, firm offtake gain, firm feed-in gain)`` of the option with
-        the least added installed MVA (then fewer units, then the smaller
-        size); None when no option fits on the site.
+        ``(k, S, firm offtake gain, firm feed-in gain)``; None when no option
+        fits on the site.
+
+    Examples
+    --------
+    >>> size_extension(units=[80.0], hv_kv=150.0, need_offtake_mva=6.3, need_feedin_mva=0.0,
+    ...                steps=[40.0, 50.0, 63.0, 80.0], max_units=4, n1_min_kv=110.0, feedin_n1=False)
+    (1, 40.0, 40.0, 40.0)
     """
     n1_off = (not np.isfinite(hv_kv)) or hv_kv >= n1_min_kv
     n_have = len(units) if units is not None else n_units_assumed
-    best = None
-    for s in sorted(steps):
-        for k in range(1, max(max_units - n_have, 0) + 1):
+    for k in range(1, max(max_units - n_have, 0) + 1):
+        for s in sorted(steps):
             if units is None:
                 g_off = g_feed = k * s
             else:
                 new = [*units, *([s] * k)]
-                g_off = _firm(new, n1_off) - _firm(units, n1_off)
-                g_feed = _firm(new, n1_off and feedin_n1) - _firm(units, n1_off and feedin_n1)
+                rule = n1_off and (n1_after or len(units) >= 2)  # N-1 counts only where it applies today
+                g_off = _firm(new, rule) - _firm(units, rule)
+                g_feed = _firm(new, rule and feedin_n1) - _firm(units, rule and feedin_n1)
             if g_off + _EPS >= need_offtake_mva and g_feed + _EPS >= need_feedin_mva:
-                key = (k * s, k, s)
-                if best is None or key < best[0]:
-                    best = (key, (k, float(s), float(g_off), float(g_feed)))
-                break  # more units of this size only add more
-    return best[1] if best else None
+                return k, float(s), float(g_off), float(g_feed)
+    return None
 
 
 def size_new_substation(*, hv_kv: float, need_offtake_mva: float, need_feedin_mva: float, steps: Sequence[float],
@@ -223,6 +263,55 @@ def size_new_substation(*, hv_kv: float, need_offtake_mva: float, need_feedin_mv
     return count, n, float(s), float(off), float(feed)
 
 
+def _mva(x: float) -> str:
+    """An MVA figure as a Dutch text: ``40``, ``31,5``."""
+    return f"{x:g}".replace(".", ",")
+
+
+def step_text(intervention: str, *, units: int = 0, unit_mva: float = 0.0, stations: int = 1,
+              planned_mva: float = 0.0, planned_year: int = 0, first_shortfall_year: int = 0) -> str:
+    """The intervention in Dutch words, as the ``transformer_step`` cell shows it.
+
+    Examples
+    --------
+    >>> step_text("extension", units=1, unit_mva=40.0)
+    '1 transformator van 40 MVA bijplaatsen'
+    >>> step_text("extension", units=2, unit_mva=31.5)
+    '2 transformatoren van 31,5 MVA bijplaatsen'
+    >>> step_text("new_substation", units=2, unit_mva=80.0, stations=2)
+    '2 nieuwe stations, elk 2 x 80 MVA'
+    >>> step_text("advance_planned", planned_mva=40.0, planned_year=2030, first_shortfall_year=2028)
+    'geplande verzwaring van 40 MVA vervroegen van 2030 naar 2028'
+    """
+    if intervention == "extension":
+        return f"{units} transformator{'en' if units != 1 else ''} van {_mva(unit_mva)} MVA bijplaatsen"
+    if intervention == "new_substation":
+        if stations > 1:
+            return f"{stations} nieuwe stations, elk {units} x {_mva(unit_mva)} MVA"
+        return f"nieuw station met {units} x {_mva(unit_mva)} MVA"
+    return (f"geplande verzwaring van {_mva(planned_mva)} MVA vervroegen van {planned_year} naar "
+            f"{first_shortfall_year}")
+
+
+def start_by_text(needed_by_year: int, base_year: int) -> str:
+    """When the intervention must start, in Dutch: ``start uiterlijk 2027``, or too late.
+
+    A start year before the base year (the run's "now") cannot be met any
+    more: ``te laat: had in 2023 moeten starten``. The CSV and XLSX cell
+    (``start_by``), the command line and the programme map use these words.
+
+    Examples
+    --------
+    >>> start_by_text(2023, 2025)
+    'te laat: had in 2023 moeten starten'
+    >>> start_by_text(2025, 2025)
+    'start uiterlijk 2025'
+    """
+    if needed_by_year < base_year:
+        return f"te laat: had in {int(needed_by_year)} moeten starten"
+    return f"start uiterlijk {int(needed_by_year)}"
+
+
 def shortfall_by_substation(shortfall: pd.DataFrame, variant: str) -> pd.DataFrame:
     """The shortfall table of one variant, one row per substation that runs short.
 
@@ -254,91 +343,6 @@ def zone_jobs(layers: Mapping[str, pd.DataFrame]) -> pd.Series | None:
     """Jobs per industrial-zone id (the ``jobs`` column of ``industrial_zones``); None without it."""
     zones = layers.get("industrial_zones")
     return zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
-
-
-def waiting_demand(allocated: pd.DataFrame, shortfall: pd.DataFrame, variant: str, years: Sequence[int], *,
-                   jobs: pd.Series | None = None) -> pd.DataFrame:
-    """The new demand that waits on each short substation, per site.
-
-    What waits is what arrives from the substation's first shortfall year on
-    (per direction): the growth of each site's allocated offtake, feed-in and
-    delivered dwellings between the year before the first shortfall and the
-    last horizon year. Jobs of a business park wait in proportion to the
-    share of its offtake that arrives after the shortfall.
-
-    Parameters
-    ----------
-    allocated : DataFrame
-        Demand split over substations (all variants).
-    shortfall : DataFrame
-        First shortfall per substation, variant, direction.
-    variant : str
-    years : sequence of int
-    jobs : Series, optional
-        Jobs per industrial-zone id.
-
-    Returns
-    -------
-    DataFrame
-        ``substation_id, layer, site_id, share, dwellings_waiting,
-        jobs_waiting, offtake_mw_waiting, feedin_mw_waiting``; one row per
-        site and short substation with something waiting.
-    """
-    cols = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID, F.SHARE, "dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
-            "feedin_mw_waiting"]
-    fs = shortfall_by_substation(shortfall, variant)
-    a = allocated[(allocated[F.VARIANT] == variant) & allocated[F.SUBSTATION_ID].notna()]
-    a = a[a[F.SUBSTATION_ID].isin(fs.index)]
-    if not len(a) or not len(fs):
-        return pd.DataFrame({c: pd.Series(dtype=object if c in cols[:3] else float) for c in cols})
-    last = int(years[-1])
-    first = int(years[0])
-    keys = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID]
-    vals = [F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED]
-    wide = a.pivot_table(index=keys, columns=F.YEAR, values=vals, aggfunc="sum").sort_index()
-    share = a.groupby(keys, sort=True)[F.SHARE].first().reindex(wide.index)
-
-    def at(val: str, yr: pd.Series) -> np.ndarray:
-        """Value of ``val`` at year ``yr`` per row (0 before the horizon)."""
-        block = wide[val]
-        cols_y = np.asarray(block.columns, dtype=int)
-        arr = block.to_numpy(dtype=float)
-        arr = np.nan_to_num(arr)
-        idx = np.searchsorted(cols_y, yr.to_numpy(dtype=float), side="right") - 1
-        out = np.where(idx >= 0, arr[np.arange(len(arr)), np.clip(idx, 0, None)], 0.0)
-        return out
-
-    sub = wide.index.get_level_values(F.SUBSTATION_ID)
-    fs_off = pd.Series(fs["first_shortfall_offtake_year"].reindex(sub).to_numpy(), index=wide.index)
-    fs_feed = pd.Series(fs["first_shortfall_feedin_year"].reindex(sub).to_numpy(), index=wide.index)
-    end = pd.Series(float(last), index=wide.index)
-
-    def grow(val: str, fsy: pd.Series) -> np.ndarray:
-        has = fsy.notna().to_numpy()
-        before = at(val, (fsy.fillna(first) - 1))
-        g = at(val, end) - before
-        return np.where(has, np.clip(g, 0.0, None), 0.0)
-
-    off_w = grow(F.OFFTAKE_MW, fs_off)
-    feed_w = grow(F.FEEDIN_MW, fs_feed)
-    dw_w = grow(F.DWELLINGS_DELIVERED, fs_off)
-    off_end = at(F.OFFTAKE_MW, end)
-    job_w = np.zeros(len(wide))
-    if jobs is not None and len(jobs):
-        lay = wide.index.get_level_values(F.LAYER)
-        sid = wide.index.get_level_values(F.SITE_ID)
-        j = np.where(lay == "industrial_zones", jobs.reindex(sid).astype(float).fillna(0.0).to_numpy(), 0.0)
-        frac = np.divide(off_w, off_end, out=np.zeros_like(off_w), where=off_end > _EPS)
-        job_w = j * share.to_numpy(dtype=float) * np.clip(frac, 0.0, 1.0)
-    out = pd.DataFrame({
-        F.SHARE: share.to_numpy(dtype=float),
-        "dwellings_waiting": dw_w,
-        "jobs_waiting": job_w,
-        "offtake_mw_waiting": off_w,
-        "feedin_mw_waiting": feed_w,
-    }, index=wide.index).reset_index()
-    keep = (out[["dwellings_waiting", "jobs_waiting", "offtake_mw_waiting", "feedin_mw_waiting"]] > _EPS).any(axis=1)
-    return out[keep][cols].reset_index(drop=True)
 
 
 def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: str, variant: str,
@@ -380,9 +384,13 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     --------
     >>> from spatialprog.pipeline import read_plan, compute
     >>> r = compute(read_plan("layers/example_region.toml"), variants=["basis"])
-    >>> p = interventions(r, "basis")
-    >>> p.set_index("substation_id").loc["OS07", "intervention"]
-    'advance_planned'
+    >>> p = interventions(r, "basis").set_index("substation_id")
+    >>> p.loc["OS07", ["intervention", "transformer_step"]].tolist()
+    ['advance_planned', 'geplande verzwaring van 40 MVA vervroegen van 2030 naar 2028']
+    >>> p.loc["OS09", "transformer_step"], round(float(p.loc["OS09", "need_mva"]), 1)
+    ('1 transformator van 40 MVA bijplaatsen', 6.3)
+    >>> p.loc["OS03", "start_by"]
+    'te laat: had in 2023 moeten starten'
     """
     project = result.project
     params: ParameterSet = project.variants[variant]
@@ -390,7 +398,6 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     steps = ref.transformer_steps if steps is None else steps
     land = ref.substation_land if land is None else land
     reserved = set(land_reserved)
-    years = project.years
     pf = float(params["grid.power_factor"]) or 1.0
     n1_min = float(params["grid.n1_min_kv"])
     feedin_n1 = bool(params["grid.feedin_n1"])
@@ -403,10 +410,8 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     subs = result.plan.layers["substations"].set_index("id")
     fs = shortfall_by_substation(result.shortfall, variant)
     short = fs[fs["first_shortfall_offtake_year"].notna() | fs["first_shortfall_feedin_year"].notna()]
-    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=zone_jobs(result.plan.layers))
-    wsum = wait.groupby(F.SUBSTATION_ID, sort=True)[["dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
-                                                       "feedin_mw_waiting"]].sum()
-    wn = wait.groupby(F.SUBSTATION_ID, sort=True).size()
+    wait = waiting_summary(waiting_demand(result.headroom, result.allocated, variant,
+                                          jobs=zone_jobs(result.plan.layers)))
 
     rows = []
     for sid, r in short.iterrows():
@@ -433,39 +438,47 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
         adv = _advance_planned(result.headroom, result.reinforcements, sid, variant, first)
         n_new = 0
         land_m2 = 0.0
+        size = dict(n1_min_kv=n1_min, feedin_n1=feedin_n1, need_offtake_mva=need_off, need_feedin_mva=need_feed,
+                    steps=step_sizes)
         if adv is not None:
             kind = "advance_planned"
-            step = f"advance planned +{adv[1]:g} MVA ({adv[0]})"
+            step = step_text(kind, planned_mva=adv[1], planned_year=adv[0], first_shortfall_year=first)
             added_inst, added_firm = 0.0, 0.0
             lead = ext_lead
-            note = "the planned reinforcement ends the shortfall once in service"
+            note = "de geplande verzwaring heft het tekort op zodra ze in bedrijf is"
         else:
-            ext = size_extension(units=units, hv_kv=kv, need_offtake_mva=need_off, need_feedin_mva=need_feed,
-                                 steps=step_sizes, max_units=max_units, n1_min_kv=n1_min, feedin_n1=feedin_n1)
+            ext = size_extension(units=units, hv_kv=kv, max_units=max_units, **size)
             if ext is not None:
-                k, size, g_off, g_feed = ext
+                k, unit_mva, g_off, g_feed = ext
                 kind = "extension"
-                step = f"+{k} x {size:g} MVA"
-                added_inst = k * size
+                step = step_text(kind, units=k, unit_mva=unit_mva)
+                added_inst = k * unit_mva
                 added_firm = g_off if need_off > 0 or need_feed <= 0 else g_feed
                 lead = ext_lead
                 if units is None:
-                    note = "transformer make-up unknown: each added unit counted at its full rating (assumption)"
+                    note = ("opbouw van de transformatoren onbekend: elke extra transformator telt met zijn volle "
+                            "vermogen (aanname)")
+                elif len(units) == 1 and ((not np.isfinite(kv)) or kv >= n1_min):
+                    alt = size_extension(units=units, hv_kv=kv, max_units=max_units, n1_after=True, **size)
+                    note = ("station met één transformator: gerekend met de huidige storingsreserve N-0"
+                            + (f"; N-1 na de uitbreiding vraagt {alt[0]} x {_mva(alt[1])} MVA"
+                               if alt is not None and alt[:2] != ext[:2] else ""))
             else:
-                cnt, nu, size, f_off, f_feed = size_new_substation(
-                    hv_kv=kv, need_offtake_mva=need_off, need_feedin_mva=need_feed, steps=step_sizes, n_units=new_units,
-                    max_units=max_units, n1_min_kv=n1_min, feedin_n1=feedin_n1)
+                cnt, nu, unit_mva, f_off, f_feed = size_new_substation(
+                    hv_kv=kv, n_units=new_units, max_units=max_units, **size)
                 kind = "new_substation"
-                step = f"{cnt} x new station {nu} x {size:g} MVA" if cnt > 1 else f"new station {nu} x {size:g} MVA"
+                step = step_text(kind, units=nu, unit_mva=unit_mva, stations=cnt)
                 n_new = cnt
-                added_inst = cnt * nu * size
+                added_inst = cnt * nu * unit_mva
                 added_firm = cnt * (f_off if need_off > 0 or need_feed <= 0 else f_feed)
-                land_m2 = cnt * land_for(nu * size, land)
+                land_m2 = cnt * land_for(nu * unit_mva, land)
                 lead = build + (0.0 if is_reserved else search)
-                note = (f"the existing site holds at most {max_units} transformers; a split takes the load"
-                        + ("; land reserved: no site search" if is_reserved else ""))
+                note = (f"het bestaande terrein biedt plaats aan ten hoogste {max_units} transformatoren; een nieuw "
+                        f"station neemt de belasting over"
+                        + ("; grond gereserveerd: geen locatiezoektocht" if is_reserved else ""))
         lead_y = int(math.ceil(lead - _EPS))
         needed_by = first - lead_y
+        w = wait.loc[sid] if sid in wait.index else None
         rows.append({
             F.VARIANT: variant,
             F.SUBSTATION_ID: sid,
@@ -484,12 +497,14 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
             "land_reserved": bool(is_reserved),
             "lead_time_years": lead_y,
             "needed_by_year": int(needed_by),
-            "late_years": int(max(0, years[0] - needed_by)),
-            "dwellings_waiting": float(wsum["dwellings_waiting"].get(sid, 0.0)),
-            "jobs_waiting": float(wsum["jobs_waiting"].get(sid, 0.0)),
-            "offtake_mw_waiting": float(wsum["offtake_mw_waiting"].get(sid, 0.0)),
-            "feedin_mw_waiting": float(wsum["feedin_mw_waiting"].get(sid, 0.0)),
-            "n_sites_waiting": int(wn.get(sid, 0)),
+            "late_years": int(max(0, project.base_year - needed_by)),
+            "start_by": start_by_text(needed_by, project.base_year),
+            "waiting_year": int(w["waiting_year"]) if w is not None else first,
+            "dwellings_waiting": float(w["dwellings_waiting"]) if w is not None else 0.0,
+            "jobs_waiting": float(w["jobs_waiting"]) if w is not None else 0.0,
+            "offtake_mw_waiting": float(w["offtake_mw_waiting"]) if w is not None else 0.0,
+            "feedin_mw_waiting": float(w["feedin_mw_waiting"]) if w is not None else 0.0,
+            "n_sites_waiting": int(w["n_sites_waiting"]) if w is not None else 0,
             "higher_level_id": s.get("higher_level_id") if isinstance(s.get("higher_level_id"), str) else None,
             "note": note,
         })

@@ -24,11 +24,48 @@ def test_extension_under_n1_takes_the_smallest_step():
                           max_units=4, **KW) == (2, 40.0, 80.0, 80.0)
 
 
-def test_second_unit_at_a_single_transformer_station_gains_nothing():
-    # 1 x 80 at 150 kV runs at N-0 (firm 80). A second 80 makes it N-1: firm stays 80 -> gain 0.
-    # +2 x 50: [80, 50, 50] firm 180 - 80 = 100 -> gain 20 covers 10
+def test_a_single_transformer_station_keeps_its_rule():
+    # 1 x 80 at 150 kV runs at N-0 (firm 80), as the headroom table counts it. The extension keeps that rule:
+    # +1 x 40 adds 40 firm and covers 10. Made N-1 redundant ([80, 50, 50]: 180 - 80 = 100, +20) it takes 2 x 50.
     assert size_extension(units=[80.0], hv_kv=150.0, need_offtake_mva=10.0, need_feedin_mva=0.0, steps=STEPS,
-                          max_units=4, **KW) == (2, 50.0, 20.0, 100.0)
+                          max_units=4, **KW) == (1, 40.0, 40.0, 40.0)
+    assert size_extension(units=[80.0], hv_kv=150.0, need_offtake_mva=10.0, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=4, n1_after=True, **KW) == (2, 50.0, 20.0, 100.0)
+
+
+def test_a_small_need_takes_one_smallest_step():
+    """OS09 of the example (1 x 80 MVA, 150/10 kV) needs 6.3 MVA: one unit of the smallest standard step, not
+    2 x 50 MVA."""
+    assert size_extension(units=[80.0], hv_kv=150.0, need_offtake_mva=6.3, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=4, **KW)[:2] == (1, 40.0)
+    # the same need at a station under N-1 (2 x 40, firm 40): +1 x 40 -> 3 x 40, firm 80, +40
+    assert size_extension(units=[40.0, 40.0], hv_kv=150.0, need_offtake_mva=6.3, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=4, **KW) == (1, 40.0, 40.0, 40.0)
+    # and at a 50 kV station (N-0): the smallest 50 kV step, 20 MVA
+    assert size_extension(units=[20.0, 20.0], hv_kv=50.0, need_offtake_mva=6.3, need_feedin_mva=0.0,
+                          steps=[20.0, 25.0, 31.5, 40.0], max_units=4, **KW)[:2] == (1, 20.0)
+
+
+def test_a_need_beyond_the_largest_step_takes_the_fewest_units():
+    # N-0 station 1 x 80 at 150 kV, need 170 MVA, room for 5 more units. One unit gives at most 80: too little.
+    # Two give at most 2 x 80 = 160: too little. Three: 3 x 63 = 189 >= 170 (3 x 50 = 150 is not): 3 x 63.
+    assert size_extension(units=[80.0], hv_kv=150.0, need_offtake_mva=170.0, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=6, **KW) == (3, 63.0, 189.0, 189.0)
+    # need 90: one unit is not enough (80), two of 50 are (100); fewer units win over less MVA (not 3 x 40 = 120
+    # ... and not 2 x 63)
+    assert size_extension(units=[80.0], hv_kv=150.0, need_offtake_mva=90.0, need_feedin_mva=0.0, steps=STEPS,
+                          max_units=6, **KW)[:2] == (2, 50.0)
+
+
+def test_step_and_start_wording():
+    from spatialprog.programme import start_by_text, step_text
+
+    assert step_text("extension", units=1, unit_mva=40.0) == "1 transformator van 40 MVA bijplaatsen"
+    assert step_text("new_substation", units=2, unit_mva=80.0) == "nieuw station met 2 x 80 MVA"
+    assert start_by_text(2023, 2025) == "te laat: had in 2023 moeten starten"
+    assert start_by_text(2024, 2025) == "te laat: had in 2024 moeten starten"
+    assert start_by_text(2025, 2025) == "start uiterlijk 2025"
+    assert start_by_text(2031, 2025) == "start uiterlijk 2031"
 
 
 def test_below_110kv_no_n1():
@@ -62,17 +99,22 @@ def test_programme_of_the_tiny_project(tmp_path):
     r = run_tiny(tmp_path)
     rr = rank_run(r)
     p = rr.programme[rr.programme["variant"] == "basis"].set_index("substation_id")
-    assert list(p.index) == ["B", "A"]  # B scores 0.55, A 0.3075 (see test_ranking)
+    assert list(p.index) == ["B", "A"]  # B scores 0.55, A 0.311 (see test_ranking)
     a = p.loc["A"]
     # A: 2 x 40 at 150 kV, short 1.5 MW from 2027 -> +1 x 40 MVA, in service by 2027, lead 3 years -> needed by 2024
-    assert (a["intervention"], a["transformer_step"], a["added_firm_mva"]) == ("extension", "+1 x 40 MVA", 40.0)
+    assert (a["intervention"], a["transformer_step"], a["added_firm_mva"]) == (
+        "extension", "1 transformator van 40 MVA bijplaatsen", 40.0)
     assert a["first_shortfall_year"] == 2027 and a["lead_time_years"] == 3 and a["needed_by_year"] == 2024
-    assert a["late_years"] == 1  # the horizon starts in 2025
-    assert a["dwellings_waiting"] == pytest.approx(1000.0) and a["offtake_mw_waiting"] == pytest.approx(3.5)
+    assert a["late_years"] == 1 and a["start_by"] == "te laat: had in 2024 moeten starten"  # base year 2025
+    # what waits: 1.5 MW of HA's 3.5 MW (1000 dwellings, 3.5 kW each) cannot connect: 1.5 / 3.5 x 1000 dwellings
+    assert a["waiting_year"] == 2027 and a["offtake_mw_waiting"] == pytest.approx(1.5)
+    assert a["dwellings_waiting"] == pytest.approx(1000.0 * 1.5 / 3.5) and a["n_sites_waiting"] == 1
     b = p.loc["B"]
     assert b["shortfall_offtake_mw"] == pytest.approx(6.0)
-    assert b["dwellings_waiting"] == pytest.approx(4000.0) and b["jobs_waiting"] == pytest.approx(150.0)
-    assert b["offtake_mw_waiting"] == pytest.approx(16.0) and b["n_sites_waiting"] == 2
+    # B: HB (14 MW, 4000 dwellings) and ZB (2 MW, 150 jobs) both arrive in 2030; 6 MW of their 16 MW waits, each
+    # waits for 6 / 16 of its demand
+    assert b["offtake_mw_waiting"] == pytest.approx(6.0) and b["n_sites_waiting"] == 2
+    assert b["dwellings_waiting"] == pytest.approx(4000.0 * 6 / 16) and b["jobs_waiting"] == pytest.approx(150 * 6 / 16)
     assert "C" not in p.index
     assert b["programme_rank"] == 1 and a["programme_rank"] == 2
 
@@ -83,8 +125,8 @@ def test_new_substation_with_land_and_lead_time(tmp_path):
     k = rr.programme[rr.programme["variant"] == "krap"].set_index("substation_id")
     # krap: at most 2 transformers per site, so A and B need a new station: 2 x 40 MVA (firm 40), 80 MVA -> 2,000 m2
     a = k.loc["A"]
-    assert (a["intervention"], a["transformer_step"], a["land_m2"]) == ("new_substation", "new station 2 x 40 MVA",
-                                                                        2000.0)
+    assert (a["intervention"], a["transformer_step"], a["land_m2"]) == ("new_substation",
+                                                                        "nieuw station met 2 x 40 MVA", 2000.0)
     # lead time: 5.5 years site search + 2 years building -> 8 (rounded up); first shortfall 2027 -> 2019
     assert a["lead_time_years"] == 8 and a["needed_by_year"] == 2019 and a["late_years"] == 6
     # B's land is reserved: no site search, 2 years
@@ -97,10 +139,15 @@ def test_new_substation_with_land_and_lead_time(tmp_path):
 
 def test_waiting_demand_sums_per_site(tmp_path):
     r = run_tiny(tmp_path)
-    w = waiting_demand(r.allocated, r.shortfall, "basis", r.project.years,
-                       jobs=r.plan.layers["industrial_zones"].set_index("id")["jobs"])
+    w = waiting_demand(r.headroom, r.allocated, "basis", jobs=r.plan.layers["industrial_zones"].set_index("id")["jobs"])
     assert set(zip(w["substation_id"], w["site_id"], strict=True)) == {("A", "HA"), ("B", "HB"), ("B", "ZB")}
-    assert w["jobs_waiting"].sum() == pytest.approx(150.0)
+    # every year the waiting MW add up to the shortfall (never more than the planned demand): one engine
+    h = r.headroom[(r.headroom["variant"] == "basis") & (r.headroom["direction"] == "offtake")]
+    short = h.assign(w=(-h["headroom_mw"]).clip(lower=0).clip(upper=h["new_load_mw"]))
+    short = short[short["w"] > 0].set_index(["substation_id", "year"])["w"]
+    got = w.groupby(["substation_id", "year"])["waiting_mw"].sum()
+    assert got.reindex(short.index).to_numpy() == pytest.approx(short.to_numpy())
+    assert w[w["year"] == 2035]["jobs_waiting"].sum() == pytest.approx(150.0 * 6 / 16)
 
 
 def test_variants_compared_and_no_regret_on_the_example():

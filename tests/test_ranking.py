@@ -191,16 +191,18 @@ def test_substation_ranking_of_the_tiny_project(tmp_path):
     assert s.loc["B", "raw_shortfall_offtake_mw"] == pytest.approx(6.0)
     assert s.loc["A", "raw_urgency_years"] == 2 and s.loc["B", "raw_urgency_years"] == 5
     assert np.isnan(s.loc["C", "raw_urgency_years"])
-    # B: 4000 dwellings and 150 jobs wait on +40 MW firm; A: 1000 dwellings on +40 MW
-    assert s.loc["B", "raw_dwellings_per_mw"] == pytest.approx(100.0)
-    assert s.loc["B", "raw_jobs_per_mw"] == pytest.approx(3.75)
-    assert s.loc["A", "raw_dwellings_per_mw"] == pytest.approx(25.0)
+    # what waits (spatialprog.waiting): B is 6 MW short of HB + ZB's 16 MW, both arriving in 2030: 6/16 of HB's
+    # 4000 dwellings (1500) and of ZB's 150 jobs (56.25) wait on +40 MW firm; A is 1.5 MW short of HA's 3.5 MW:
+    # 1.5/3.5 of its 1000 dwellings (428.6) wait on +40 MW
+    assert s.loc["B", "raw_dwellings_per_mw"] == pytest.approx(1500 / 40)
+    assert s.loc["B", "raw_jobs_per_mw"] == pytest.approx(56.25 / 40)
+    assert s.loc["A", "raw_dwellings_per_mw"] == pytest.approx(1000 * 1.5 / 3.5 / 40)
     # A's site is 'basisbehoeften' (0.6); B's sites have no category
     assert s.loc["A", "raw_priority_category"] == 0.6 and s.loc["B", "raw_priority_category"] == 0.0
     # weights 0.25 shortfall, 0.20 urgency (horizon 10 y), 0.10 dwellings/MW, 0.10 jobs/MW, 0.10 category:
-    # A = 0.25*1.5/6 + 0.2*(1-0.2) + 0.1*25/100 + 0 + 0.1*0.6 = 0.0625 + 0.16 + 0.025 + 0.06 = 0.3075
-    # B = 0.25*1   + 0.2*(1-0.5) + 0.1*1      + 0.1*1 + 0   = 0.25 + 0.10 + 0.10 + 0.10     = 0.55
-    assert s.loc["A", "score"] == pytest.approx(0.3075)
+    # A = 0.25*1.5/6 + 0.2*(1-0.2) + 0.1*(10.714/37.5) + 0 + 0.1*0.6 = 0.0625 + 0.16 + 0.02857 + 0.06 = 0.31107
+    # B = 0.25*1   + 0.2*(1-0.5) + 0.1*1             + 0.1*1 + 0   = 0.25 + 0.10 + 0.10 + 0.10       = 0.55
+    assert s.loc["A", "score"] == pytest.approx(0.0625 + 0.16 + 0.1 * (1000 * 1.5 / 3.5 / 40) / 37.5 + 0.06)
     assert s.loc["B", "score"] == pytest.approx(0.55)
     assert s["rank"].to_dict() == {"B": 1, "A": 2, "C": 3}
     sites = rr.sites[rr.sites["variant"] == "basis"]
@@ -278,7 +280,7 @@ def test_exactly_zero_headroom_is_short_everywhere(tmp_path):
     # programme: A needs an intervention in both variants (the smallest step covers a 0 MW need)
     p = rr.programme.set_index(["variant", "substation_id"])
     assert p.loc[("basis", "A"), "first_shortfall_year"] == 2027
-    assert p.loc[("basis", "A"), "transformer_step"] == "+1 x 40 MVA"
+    assert p.loc[("basis", "A"), "transformer_step"] == "1 transformator van 40 MVA bijplaatsen"
     assert ("krap", "A") in p.index
 
     # scale sums: A (in M1) counts as short from 2027, B from 2030

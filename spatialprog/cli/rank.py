@@ -12,14 +12,40 @@ from rich.table import Table
 from .options import console, lit, project_argument
 
 
+def _years(years: list[int]) -> str:
+    """``2027, 2029-2031``: years as runs.
+
+    Examples
+    --------
+    >>> _years([2027, 2029, 2030, 2031])
+    '2027, 2029-2031'
+    """
+    runs: list[list[int]] = []
+    for y in sorted(set(years)):
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
 def print_ranking(rr, *, n: int = 10) -> None:
     """Print the top of the programme (base variant), no-regret counts and higher-level flags.
+
+    The step and start columns are the programme's own Dutch cells
+    (``transformer_step``, ``start_by``: "te laat: had in 2023 moeten
+    starten"), so the command line says what the CSV, the workbook and the
+    programme map say. A higher-level node is short from its first year
+    without headroom, from :func:`spatialprog.headroom.first_shortfall` over
+    the higher-level check (the one definition of short); the years in which
+    every substation below it still fits are named as a hidden overload.
 
     Ids, node names, variants and criteria are user text: they go into the
     markup through :func:`~spatialprog.cli.options.lit`.
     """
     from .. import fields as F
     from ..config import BASE_VARIANT
+    from ..headroom import first_shortfall
 
     p = rr.programme
     if not len(p):
@@ -30,34 +56,34 @@ def print_ranking(rr, *, n: int = 10) -> None:
     top = p[p[F.VARIANT] == v].head(n)
     t = Table(title=f"Programme of interventions, variant '{lit(v)}' (top {len(top)} of "
                     f"{int((p[F.VARIANT] == v).sum())})", title_justify="left")
-    for col, j in [("#", "right"), ("substation", "left"), ("intervention", "left"), ("step", "left"),
-                   ("firm MVA", "right"), ("land m2", "right"), ("needed by", "right"), ("score", "right"),
-                   ("dwellings", "right"), ("jobs", "right"), ("MW waiting", "right"), ("variants", "left")]:
+    for col, j in [("#", "right"), ("substation", "left"), ("maatregel", "left"), ("firm MVA", "right"),
+                   ("land m2", "right"), ("start", "left"), ("score", "right"), ("dwellings", "right"),
+                   ("jobs", "right"), ("MW waiting", "right"), ("variants", "left")]:
         t.add_column(col, justify=j)
     for r in top.itertuples(index=False):
-        late = f" [red](late {r.late_years})[/]" if r.late_years > 0 else ""
-        t.add_row(str(r.programme_rank), lit(r.substation_id), lit(r.intervention), lit(r.transformer_step),
-                  f"{r.added_firm_mva:.0f}", f"{r.land_m2:,.0f}" if r.land_m2 else "", f"{r.needed_by_year}{late}",
-                  f"{r.score:.3f}", f"{r.dwellings_waiting:,.0f}", f"{r.jobs_waiting:,.0f}",
+        start = f"[red]{lit(r.start_by)}[/]" if r.late_years > 0 else lit(r.start_by)
+        t.add_row(str(r.programme_rank), lit(r.substation_id), lit(r.transformer_step), f"{r.added_firm_mva:.0f}",
+                  f"{r.land_m2:,.0f}" if r.land_m2 else "", start, f"{r.score:.3f}", f"{r.dwellings_waiting:,.0f}", f"{r.jobs_waiting:,.0f}",
                   f"{r.offtake_mw_waiting + r.feedin_mw_waiting:.1f}",
                   "all" if getattr(r, "regret_class", "") == "no_regret" else "some")
     console.print(t)
+    console.print("  waiting: the planned demand that cannot connect in the year the most waits (waiting_year), the "
+                  "sites that cause the shortfall included", soft_wrap=True)
     nr = rr.no_regret
     if len(nr):
         k = int((nr["regret_class"] == "no_regret").sum())
         console.print(f"  no-regret: {k} interventions appear in every variant; {len(nr) - k} in only some")
     hl = rr.higher_level_check
     if len(hl):
-        hidden = hl[hl["flag"] == "hidden_overload"]
-        for (node, var), g in hidden.groupby(["node_id", F.VARIANT], sort=True):
-            yrs = g[F.YEAR].astype(int).tolist()
-            console.print(f"  [dark_orange]higher level:[/] {lit(node)} ({lit(var)}) is over capacity in "
-                          f"{', '.join(map(str, yrs))} while every substation below it fits", soft_wrap=True)
-        over = hl[hl["flag"] == "overload"]
-        if len(over):
-            first = over.groupby(["node_id", F.VARIANT])[F.YEAR].min()
-            console.print("  [red]higher level overloaded[/] (from): " +
-                          "; ".join(f"{lit(nd)} {lit(vv)} {int(y)}" for (nd, vv), y in first.items()), soft_wrap=True)
+        checked = hl[hl["flag"] != "no_capacity"].rename(columns={"node_id": F.SUBSTATION_ID})
+        first = first_shortfall(checked).dropna(subset=[F.FIRST_SHORTFALL_YEAR]) if len(checked) else checked
+        for fr in first.itertuples(index=False):
+            node, var, d = fr.substation_id, fr.variant, fr.direction
+            at = (hl["node_id"] == node) & (hl[F.VARIANT] == var) & (hl[F.DIRECTION] == d)
+            hidden = hl.loc[at & (hl["flag"] == "hidden_overload"), F.YEAR].astype(int).tolist()
+            also = (f"; hidden overload in {_years(hidden)}: every substation below it still fits" if hidden else "")
+            console.print(f"  [dark_orange]higher level:[/] {lit(node)} ({lit(var)}, {lit(d)}) "
+                          f"has no headroom from {int(fr.first_shortfall_year)}{also}", soft_wrap=True)
     s = rr.sensitivity
     if len(s):
         ss = s[(s["items"] == "substations") & (s[F.VARIANT] == v)]

@@ -25,6 +25,7 @@ from ..config import BASE_VARIANT
 from ..kinds import LAYER_KINDS, kinds_with_role
 from ..outputs import RunOutputs, milestone_years
 from ..params import load_status_classes
+from ..programme import INTERVENTIONS_NL
 
 __all__ = [
     "NO_DATA",
@@ -147,10 +148,6 @@ def years_of(outputs: RunOutputs) -> tuple[list[int], list[int]]:
 # hooks for the stages that come after the backbone
 
 #: Columns of a ranked programme that the maps show when present, with Dutch labels.
-#: Dutch names of the programme's interventions (spatialprog.programme)
-INTERVENTIONS_NL = {"extension": "uitbreiding", "new_substation": "nieuw onderstation",
-                    "advance_planned": "geplande verzwaring vervroegen"}
-
 PROGRAMME_COLUMNS_NL: dict[str, str] = {
     "rank": "rang",
     "substation_id": "onderstation",
@@ -163,6 +160,7 @@ PROGRAMME_COLUMNS_NL: dict[str, str] = {
     "reinforcement_mva": "netverzwaring (MVA)",
     "land_m2": "ruimtebeslag (m2)",
     "needed_by_year": "nodig in",
+    "start_by": "start",
     "dwellings_waiting": "wachtende woningen",
     "score": "score",
     "dwellings": "woningen",

@@ -810,7 +810,8 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         rows = []
         for r in gp.itertuples(index=False):
             rec = r._asdict()
-            kv = [(lab, _cell(rec.get(col))) for col, lab in D.PROGRAMME_COLUMNS_NL.items() if col in rec]
+            kv = [(lab, _cell(rec.get(col))) for col, lab in D.PROGRAMME_COLUMNS_NL.items() if col in rec
+                  and not (col == "needed_by_year" and "start_by" in rec)]  # the programme's words say it
             rows.append({"rank": int(rec["rank"]), "lat": r.geometry.y, "lon": r.geometry.x,
                          "popup": f"<div class='sp-pop'><table class='sp-kv'>{_rows(kv)}</table></div>"})
         fg.add_child(_RankMarkers(rows))

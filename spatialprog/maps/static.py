@@ -326,13 +326,16 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
     cols = [c for c in D.PROGRAMME_COLUMNS_NL if c in shown.columns and informative(c)]
     if "intervention_nl" in cols and "intervention" in cols:
         cols.remove("intervention")
+    if "start_by" in cols and "needed_by_year" in cols:  # the programme's own words: 'te laat: had in ...'
+        cols.remove("needed_by_year")
     cols = cols[:7]
     tax = fig.add_axes((0.02, 0.07, 0.96, 0.36))
     fig.text(0.55, 0.88, "Maatregelen per onderstation met een tekort binnen de horizon, gerangschikt volgens het\n"
              "afwegingskader (data/ranking_criteria.csv); ontwikkelvariant: basis.\n\n"
-             "nodig in = eerste jaar tekort min de doorlooptijd van de maatregel;\n"
-             "stap = uitbreiding in standaard transformatorstappen of een nieuw onderstation;\n"
-             "wachtende woningen = woningen die op deze maatregel wachten.", fontsize=8, va="top", color="#333")
+             "start = eerste jaar tekort min de doorlooptijd van de maatregel (te laat: vóór het basisjaar);\n"
+             "maatregel = de kleinste standaardstap die het tekort dekt, of een nieuw onderstation;\n"
+             "wachtende woningen = woningen die door het tekort niet kunnen aansluiten.", fontsize=8, va="top",
+             color="#333")
     tax.axis("off")
     cells = [[_fmt(v) for v in row] for row in shown[cols].itertuples(index=False)]
     if cells:

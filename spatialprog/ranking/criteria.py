@@ -16,7 +16,8 @@ import pandas as pd
 from .. import fields as F
 from ..errors import LayerValidationError, Problem
 from ..headroom import is_short
-from ..programme import shortfall_by_substation, waiting_demand, zone_jobs
+from ..programme import shortfall_by_substation, zone_jobs
+from ..waiting import waiting_demand
 from .settings import CRITERIA, RankingSettings
 
 SEVERITY_RANK = {"laag": 1, "middel": 2, "hoog": 3, "low": 1, "medium": 2, "high": 3}
@@ -158,7 +159,7 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     # highest category among the sites that wait on the substation
     cats = result.plan.reference.priority_categories if categories is None else categories
     site_cat = _site_category_scores(result, cats)
-    wait = waiting_demand(result.allocated, result.shortfall, variant, years, jobs=zone_jobs(result.plan.layers))
+    wait = waiting_demand(result.headroom, result.allocated, variant, jobs=zone_jobs(result.plan.layers))
     if len(wait) and len(site_cat):
         wk = pd.MultiIndex.from_frame(wait[[F.LAYER, F.SITE_ID]])
         wait = wait.assign(_cat=site_cat.reindex(wk).fillna(0.0).to_numpy())
