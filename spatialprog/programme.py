@@ -66,6 +66,7 @@ import pandas as pd
 from . import fields as F
 from .headroom import is_short, max_kv, transformer_units
 from .params import ParameterSet
+from .published import added_mva
 from .waiting import waiting_demand, waiting_summary
 
 __all__ = [
@@ -356,7 +357,7 @@ def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: 
     last_year = int(r[F.YEAR].max())
     h = headroom[(headroom[F.SUBSTATION_ID] == sid) & (headroom[F.VARIANT] == variant) & (headroom[F.YEAR] >= last_year)]
     if len(h) and not is_short(h[F.HEADROOM_MW]).any():
-        return last_year, float(r[F.REINFORCEMENT_MVA].sum())
+        return last_year, float(added_mva(r).sum())
     return None
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "StationBasis",
     "station_basis",
     "in_published_figures",
+    "added_mva",
 ]
 
 #: years after the reference date at which the operators publish their own forecast
@@ -441,3 +442,25 @@ def in_published_figures(allocated: pd.DataFrame, layers: Mapping[str, pd.DataFr
                         f"connection date are {how}", field="snapshot_date", level="warning",
                         fix="give connection_date per feature where it is known")
     return out
+
+
+def added_mva(investments: pd.DataFrame) -> pd.Series:
+    """Per substation, the MVA its investments add in its larger direction (not offtake and feed-in summed).
+
+    A transformer (``both``) counts once; VIVET's separate offtake and feed-in
+    investments of one station are two views of its works, not two additions.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"substation_id": ["A", "A", "B"], "direction": ["offtake", "feedin", "both"],
+    ...                   "reinforcement_mva": [150.0, 150.0, 40.0]})
+    >>> added_mva(t).to_dict()
+    {'A': 150.0, 'B': 40.0}
+    """
+    if not len(investments):
+        return pd.Series(dtype=float)
+    t = investments
+    direction = t[F.DIRECTION] if F.DIRECTION in t else pd.Series(BOTH, index=t.index)
+    per = {d: t[F.REINFORCEMENT_MVA].where(direction.isin([d, BOTH]), 0.0).groupby(t[F.SUBSTATION_ID]).sum()
+           for d in F.DIRECTIONS}
+    return pd.concat(per, axis=1).max(axis=1).rename(F.REINFORCEMENT_MVA)

@@ -17,6 +17,7 @@ from .. import fields as F
 from ..errors import LayerValidationError, Problem
 from ..headroom import is_short
 from ..programme import shortfall_by_substation, zone_jobs
+from ..published import added_mva
 from ..waiting import waiting_demand
 from .settings import CRITERIA, RankingSettings
 
@@ -150,7 +151,7 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     # an advanced planned reinforcement adds its planned MVA at the earlier date
     if len(prog):
         adv = prog["intervention"].reindex(ids) == "advance_planned"
-        planned = result.reinforcements.groupby(F.SUBSTATION_ID)[F.REINFORCEMENT_MVA].sum().reindex(ids) * pf
+        planned = added_mva(result.reinforcements).reindex(ids) * pf
         firm_mw = firm_mw.where(~adv, planned)
     dw = prog["dwellings_waiting"].reindex(ids) if len(prog) else pd.Series(np.nan, index=ids)
     jb = prog["jobs_waiting"].reindex(ids) if len(prog) else pd.Series(np.nan, index=ids)
