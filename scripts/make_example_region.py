@@ -247,7 +247,42 @@ def build() -> dict[str, gpd.GeoDataFrame]:
          "geometry": Polygon([(168_000, 441_750), (203_000, 441_750), (203_000, 442_250), (168_000, 442_250)])},
     ], crs=CRS)
 
+    # ---- other carriers (no random numbers: the layers above stay as they were)
+    # process heat: BT06 (light industry next to the hydrogen station) makes it with hydrogen; the
+    # other parks keep the default (natural gas, demand.process_heat_carrier)
+    bedrijven["proceswarmte"] = [("waterstof" if code == "BT06" else None) for code in bedrijven["bt_code"]]
+    h2 = gpd.GeoDataFrame([
+        {"h2_code": "H2-01", "naam": "Waterstofstation Gendtbroek (fictief)", "afname_mw": 25.0, "invoeding_mw": 10.0,
+         "jaar": 2030, "net": "regional", "geometry": Point(196_800, 437_800)},
+    ], crs=CRS)
+    h2_lines = gpd.GeoDataFrame([
+        {"leiding_code": "H2L-01", "naam": "Waterstofleiding Gendtbroek-Oost (fictief)", "druk_bar": 40.0,
+         "jaar": 2030, "geometry": LineString([(196_800, 437_800), (203_000, 437_800)])},
+    ], crs=CRS)
+    gas = gpd.GeoDataFrame([
+        {"gas_code": "GOS-01", "naam": "Gasontvangstation Rivierenland (fictief)", "soort": "receiving",
+         "afname_mw": 150.0, "invoeding_mw": None, "geometry": Point(185_000, 436_000)},
+        {"gas_code": "GG-01", "naam": "Invoedpunt groen gas Lingebroek (fictief)", "soort": "green_gas_feedin",
+         "afname_mw": None, "invoeding_mw": 4.0, "geometry": Point(174_000, 444_000)},
+    ], crs=CRS)
+    # the heat networks' sources: the same electricity as the networks' own source load (bron_mw), so the
+    # electricity grid is unchanged; WB-02 comes two years after WN02's first dwellings (2027)
+    wn03 = wn.loc[wn["wn_code"] == "WN03", "geometry"].iloc[0]
+    bronnen = gpd.GeoDataFrame([
+        {"bron_code": "WB-01", "naam": "Aquathermie Oosterweide (fictief)", "warmtenet": "WN01",
+         "techniek": "heat_pump", "vermogen_mwth": 21.0, "cop": 3.5, "start": 2029, "geometry": Point(181_000, 437_200)},
+        {"bron_code": "WB-02", "naam": "Restwarmte Lingebroek (fictief)", "warmtenet": "WN02",
+         "techniek": "waste_heat", "vermogen_mwth": 15.0, "cop": None, "start": 2029, "geometry": Point(187_800, 445_000)},
+        {"bron_code": "WB-03", "naam": "E-boiler Heerewaarden (fictief)", "warmtenet": "WN03",
+         "techniek": "e_boiler", "vermogen_mwth": 2.97, "cop": None, "start": 2032,
+         "geometry": wn03.point_on_surface()},
+    ], crs=CRS)
+
     return {
+        "waterstofstations": h2,
+        "waterstofleidingen": h2_lines,
+        "gasstations": gas,
+        "warmtebronnen": bronnen,
         "reserveringen": reserves,
         "hoogspanningslijnen": lines,
         "natura2000_fictief": natura,
@@ -263,6 +298,10 @@ def build() -> dict[str, gpd.GeoDataFrame]:
 
 
 TITLES = {
+    "waterstofstations": "Waterstofstations (fictief)",
+    "waterstofleidingen": "Waterstofleidingen (fictief)",
+    "gasstations": "Gasstations (fictief)",
+    "warmtebronnen": "Warmtebronnen (fictief)",
     "reserveringen": "Ruimtereserveringen onderstations (fictief)",
     "hoogspanningslijnen": "Hoogspanningslijnen (fictief)",
     "natura2000_fictief": "Natura 2000 (fictief, verzonnen gebied)",

@@ -401,9 +401,14 @@ def project_from_dict(raw: dict[str, Any], *, root: str | Path = ".", path: Path
         raise ProjectError(_format_validation_error(e, fname)) from None
     unknown = sorted(set(model.layers) - set(LAYER_KINDS))
     if unknown:
-        raise ProjectError(
-            f"{fname}: layers.{shorten(unknown[0])}: unknown layer kind - use one of: {', '.join(LAYER_KINDS)}"
-        )
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0][:100], list(LAYER_KINDS), n=1, cutoff=0.6)
+        kinds = ", ".join(LAYER_KINDS)
+        hint = f"did you mean '{close[0]}'?" if close else \
+            (f"use one of: {kinds}" if len(kinds) < 160 else "use a kind of the README's layer reference "
+             f"(e.g. {', '.join(list(LAYER_KINDS)[:4])})")
+        raise ProjectError(f"{fname}: layers.{shorten(unknown[0])}: unknown layer kind - {hint}")
     clash = sorted(set(model.constraints) & set(LAYER_KINDS))
     if clash:
         raise ProjectError(f"{fname}: constraints.{clash[0]}: '{clash[0]}' is a layer kind - declare it under "

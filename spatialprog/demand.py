@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from . import fields as F
-from .errors import LayerValidationError, NoticeLog, Problem
+from .errors import LayerValidationError, NoticeLog, ParameterError, Problem
 from .params import ParameterSet
 
 __all__ = [
@@ -35,6 +35,9 @@ __all__ = [
     "charging_demand",
     "heat_network_demand",
     "generation_feedin",
+    "process_heat",
+    "PROCESS_HEAT_CARRIERS",
+    "non_firm",
     "site_demand",
     "demand_points",
 ]
@@ -64,22 +67,33 @@ def parse_phasing(text: str) -> dict[int, float]:
     return dict(sorted(out.items()))
 
 
-DEMAND_COLUMNS = [F.LAYER, F.SITE_ID, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED, F.DWELLINGS_ON_HEAT_NETWORK]
+#: how a business park's process heat is made, and the carrier it draws
+PROCESS_HEAT_CARRIERS = {"electric": F.ELECTRICITY, "hydrogen": "hydrogen", "gas": "gas"}
+
+DEMAND_COLUMNS = [F.LAYER, F.SITE_ID, F.CARRIER, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED,
+                  F.DWELLINGS_ON_HEAT_NETWORK]
+#: added by site_demand: the part of a flexible connection's electricity that may be curtailed (non_firm)
+CURTAILABLE_COLUMNS = ["curtailable_offtake_mw", "curtailable_feedin_mw"]
 
 
 def demand_frame(layer: str, ids: Sequence[str], years: Sequence[int], offtake: np.ndarray, feedin: np.ndarray,
-          dwellings: np.ndarray | None = None, on_hn: np.ndarray | None = None) -> pd.DataFrame:
+          dwellings: np.ndarray | None = None, on_hn: np.ndarray | None = None, *,
+          carrier: str = F.ELECTRICITY) -> pd.DataFrame:
     """The demand table of one layer from ``(n_sites, n_years)`` arrays of MW (and dwellings).
 
     Every demand function returns this frame (columns :data:`DEMAND_COLUMNS`,
     one row per site and year, site order kept), so a new layer kind's demand
-    function builds its rows with it.
+    function builds its rows with it. ``carrier`` says what the MW are
+    (:data:`spatialprog.carriers.UNITS`); a kind with demand on several
+    carriers concatenates one frame per carrier. Figures of different
+    carriers are never summed.
     """
     n, m = len(ids), len(years)
     zeros = np.zeros((n, m))
     return pd.DataFrame(
         {
             F.LAYER: layer,
+            F.CARRIER: carrier,
             F.SITE_ID: np.repeat(np.asarray(ids, dtype=object), m),
             F.YEAR: np.tile(np.asarray(years, dtype=int), n),
             F.OFFTAKE_MW: offtake.reshape(-1),
@@ -202,8 +216,67 @@ def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
     per_dw_kw = (1 - s) * kw_own + s * float(kw["heat_network"])
     offtake_kw = delivered * per_dw_kw + delivered * ev[:, None] * float(params["demand.ev_kw_per_ev"])
     on_hn = delivered * s
-    return demand_frame("housing_sites", sites["id"].tolist(), years, offtake_kw / 1000.0, np.zeros_like(offtake_kw),
-                 delivered, on_hn)
+    ids = sites["id"].tolist()
+    electric = demand_frame("housing_sites", ids, years, offtake_kw / 1000.0, np.zeros_like(offtake_kw), delivered, on_hn)
+    if not (on_hn > 0).any():
+        return electric
+    # the heat the dwellings on a heat network draw from it (carrier heat, MWth)
+    heat_mw = on_hn * float(params["demand.dwelling_heat_kwth"]) / 1000.0
+    k = np.flatnonzero((on_hn > 0).any(axis=1))
+    heat = demand_frame("housing_sites", [ids[i] for i in k], years, heat_mw[k], np.zeros_like(heat_mw[k]),
+                        carrier="heat")
+    return pd.concat([electric, heat], ignore_index=True)
+
+
+def process_heat(zones: pd.DataFrame, params: ParameterSet, fill: np.ndarray, area_ha: np.ndarray
+                 ) -> dict[str, np.ndarray]:
+    """Business parks' process heat as demand on the carrier that makes it.
+
+    Parameters
+    ----------
+    zones : DataFrame
+        A validated ``industrial_zones`` layer.
+    params : ParameterSet
+    fill : ndarray, shape (n_zones, n_years)
+        The share of each zone in use per year (its ramp-up).
+    area_ha : ndarray
+
+    Returns
+    -------
+    dict of str -> ndarray
+        Per carrier that some zone uses, offtake (its unit) of shape ``(n_zones, n_years)``.
+
+    Raises
+    ------
+    ParameterError
+        For ``demand.process_heat_carrier`` that is not electric, hydrogen or gas.
+
+    Examples
+    --------
+    >>> from spatialprog.params import load_parameters
+    >>> z = pd.DataFrame({"id": ["B1"], "category": ["heavy_industry"], "process_heat_carrier": ["hydrogen"]})
+    >>> {c: a.round(3).tolist() for c, a in process_heat(z, load_parameters(), np.array([[0.0, 1.0]]),
+    ...                                                   np.array([10.0])).items()}  # 10 ha x 0.5 MWth / 0.9
+    {'hydrogen': [[0.0, 5.556]]}
+    """
+    default = str(params["demand.process_heat_carrier"])
+    if default not in PROCESS_HEAT_CARRIERS:
+        raise ParameterError(f"parameter 'demand.process_heat_carrier' must be one of "
+                             f"{', '.join(PROCESS_HEAT_CARRIERS)}, got '{default}'")
+    per_ha = params.group("demand.business_park_process_heat_mwth_per_ha")
+    cats = zones["category"].astype(str).str.lower().to_numpy()
+    given = zones["process_heat_mwth"].to_numpy(dtype=float) if "process_heat_mwth" in zones \
+        else np.full(len(zones), np.nan)
+    heat = np.where(np.isnan(given), area_ha * np.array([per_ha.get(c, 0.0) for c in cats], dtype=float), given)
+    how = zones["process_heat_carrier"].fillna(default).to_numpy() if "process_heat_carrier" in zones \
+        else np.full(len(zones), default, dtype=object)
+    eff = params.group("conversion.process_heat_efficiency")
+    out = {}
+    for name, carrier in PROCESS_HEAT_CARRIERS.items():
+        m = (how == name) & (heat > 0)
+        if m.any():
+            out[carrier] = np.where(m, heat / float(eff[name]), 0.0)[:, None] * fill
+    return out
 
 
 def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
@@ -212,7 +285,9 @@ def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequ
 
     A zone with ``contracted_mw`` takes it in full from its start year. Else
     ``area_ha x MW/ha[category]`` (area from the geometry when not given),
-    filled linearly over ``demand.business_park_rampup_years``.
+    filled linearly over ``demand.business_park_rampup_years``. Its process
+    heat comes on top, on the carrier that makes it
+    (:func:`spatialprog.conversion.process_heat`), filled the same way.
 
     Raises
     ------
@@ -242,7 +317,16 @@ def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequ
     frac_con = (yrs[None, :] >= start).astype(float)
     frac = np.where(np.isnan(contracted)[:, None], frac_est, frac_con)
     off = full[:, None] * frac
-    return demand_frame("industrial_zones", zones["id"].tolist(), years, off, np.zeros_like(off))
+    # process heat on the carrier that makes it: electric adds to the park's electricity
+    heat = process_heat(zones, params, frac, area_ha)
+    off = off + heat.pop(F.ELECTRICITY, 0.0)
+    ids = zones["id"].tolist()
+    frames = [demand_frame("industrial_zones", ids, years, off, np.zeros_like(off))]
+    for carrier, mw in heat.items():
+        k = np.flatnonzero((mw > 0).any(axis=1))
+        frames.append(demand_frame("industrial_zones", [ids[i] for i in k], years, mw[k], np.zeros_like(mw[k]),
+                                   carrier=carrier))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def charging_demand(hubs: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
@@ -269,10 +353,18 @@ def charging_demand(hubs: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
 
 def heat_network_demand(networks: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
         layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
-    """Electric load of each heat network's source, in full from its start year."""
+    """Electric load of each heat network's source, in full from its start year.
+
+    A network whose sources are in the ``heat_sources`` layer takes none here:
+    those sources carry its electricity (:func:`spatialprog.conversion.heat_source_demand`).
+    """
     yrs = np.asarray(years)
     on = yrs[None, :] >= networks["start_year"].to_numpy(dtype=float)[:, None]
-    off = networks["source_load_mw"].to_numpy(dtype=float)[:, None] * on
+    load = networks["source_load_mw"].to_numpy(dtype=float)
+    sources = (layers or {}).get("heat_sources")
+    if sources is not None and len(sources):
+        load = np.where(networks["id"].astype(str).isin(set(sources["heat_network_id"].astype(str))), 0.0, load)
+    off = load[:, None] * on
     return demand_frame("heat_networks", networks["id"].tolist(), years, off, np.zeros_like(off))
 
 
@@ -312,10 +404,38 @@ def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, ye
         df = layers.get(name)
         if kind.demand is None or df is None or len(df) == 0:
             continue
-        parts.append(kind.demand(df, params, years, layers=layers))
+        parts.append(non_firm(kind.demand(df, params, years, layers=layers), df))
     if not parts:
         return pd.DataFrame(columns=DEMAND_COLUMNS).astype({F.YEAR: int, F.OFFTAKE_MW: float, F.FEEDIN_MW: float})
     return pd.concat(parts, ignore_index=True)
+
+
+def non_firm(demand: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """A flexible (non-firm) connection counts at its firm share; the curtailable rest is shown apart.
+
+    A site's ``firm_share`` (0-1; blank: 1, a firm connection) is the part of
+    its electricity the operator may not curtail at the grid peak. Its
+    ``offtake_mw`` and ``feedin_mw`` become that firm part, which is what the
+    headroom counts; ``curtailable_offtake_mw`` and ``curtailable_feedin_mw``
+    hold the rest. Other carriers are firm.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"layer": "k", "site_id": ["A"], "carrier": "electricity", "year": 2030,
+    ...                   "offtake_mw": [10.0], "feedin_mw": [0.0]})
+    >>> non_firm(d, pd.DataFrame({"id": ["A"], "firm_share": [0.6]}))[["offtake_mw", "curtailable_offtake_mw"]].values.tolist()
+    [[6.0, 4.0]]
+    """
+    out = demand.assign(curtailable_offtake_mw=0.0, curtailable_feedin_mw=0.0)
+    if "firm_share" not in sites or sites["firm_share"].isna().all():
+        return out
+    share = out[F.SITE_ID].map(dict(zip(sites["id"], sites["firm_share"].astype(float), strict=True)))
+    share = share.where(out[F.CARRIER] == F.ELECTRICITY).fillna(1.0).to_numpy()
+    for col in (F.OFFTAKE_MW, F.FEEDIN_MW):
+        total = out[col].to_numpy(dtype=float)
+        out[f"curtailable_{col}"] = total * (1.0 - share)
+        out[col] = total * share
+    return out
 
 
 def heat_source_points(networks: gpd.GeoDataFrame, notices: NoticeLog) -> np.ndarray:

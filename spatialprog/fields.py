@@ -20,6 +20,9 @@ DIRECTION = "direction"  # "offtake" | "feedin"
 OFFTAKE = "offtake"
 FEEDIN = "feedin"
 DIRECTIONS = (OFFTAKE, FEEDIN)
+CARRIER = "carrier"  # "electricity" | "hydrogen" | "heat" | "gas" (spatialprog.carriers)
+UNIT = "unit"  # the unit of the carrier's MW: MWe, MW_H2 (LHV), MWth, MW_gas (LHV)
+ELECTRICITY = "electricity"
 
 # demand (per site, per year)
 OFFTAKE_MW = "offtake_mw"
@@ -94,6 +97,8 @@ ALIASES_NL: dict[str, str] = {
     VARIANT: "ontwikkelvariant",
     YEAR: "jaar",
     DIRECTION: "richting",
+    CARRIER: "energiedrager",
+    UNIT: "eenheid",
     OFFTAKE_MW: "afname (MW)",
     FEEDIN_MW: "invoeding (MW)",
     DWELLINGS_DELIVERED: "opgeleverde woningen",
@@ -124,6 +129,8 @@ ALIASES_NL.update({
     "reference_date": "peildatum",
     "counted_from_year": "telt mee vanaf",
     "existing": "bestaand (in de cijfers van de netbeheerder)",
+    "curtailable_offtake_mw": "afschakelbare afname (MW)",
+    "curtailable_feedin_mw": "afschakelbare invoeding (MW)",
     "existing_offtake_mw": "bestaande afname (MW)",
     "existing_feedin_mw": "bestaande invoeding (MW)",
     "basis_note": "toelichting uitgangspunt",

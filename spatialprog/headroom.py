@@ -480,8 +480,10 @@ def headroom_table(
     return headroom_frame(state, variant=variant, classes=classes)
 
 
-def first_shortfall(headroom: pd.DataFrame) -> pd.DataFrame:
+def first_shortfall(headroom: pd.DataFrame, *, keys: Sequence[str] = ()) -> pd.DataFrame:
     """First year without headroom (zero or negative) per substation, variant and direction.
+
+    ``keys`` adds grouping columns in front (``carrier`` for the other carriers' nodes).
 
     Returns
     -------
@@ -497,7 +499,7 @@ def first_shortfall(headroom: pd.DataFrame) -> pd.DataFrame:
     >>> first_shortfall(h)[["first_shortfall_year", "max_shortfall_mw"]].values.tolist()
     [[2026, 2.0]]
     """
-    keys = [F.SUBSTATION_ID, F.VARIANT, F.DIRECTION]
+    keys = [*keys, F.SUBSTATION_ID, F.VARIANT, F.DIRECTION]
     h = headroom.sort_values(keys + [F.YEAR], kind="stable")
     short = h[is_short(h[F.HEADROOM_MW])]
     first = short.groupby(keys, sort=True)[F.YEAR].min().rename(F.FIRST_SHORTFALL_YEAR)

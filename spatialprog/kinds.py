@@ -37,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import conversion as C
 from . import demand as D
 from .errors import NoticeLog, Problem, ProjectError, show
 from .headroom import transformer_units
@@ -66,7 +67,7 @@ POLYGON = ("Polygon", "MultiPolygon")
 LINE = ("LineString", "MultiLineString")
 
 #: what a layer kind is for in the computation
-ROLES = ("network", "service_area", "site", "claim", "boundary", "constraint")
+ROLES = ("network", "node", "service_area", "site", "claim", "boundary", "constraint")
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,8 @@ class LayerKind:
     conflict_rules : tuple of mapping
         Land-claim rules the kind brings (rows of the rules table, see
         ``data/conflict_rules.csv``); the project's overrides apply after them.
+    carrier : str
+        The energy carrier of a ``node`` kind's capacity (:mod:`spatialprog.carriers`).
     """
 
     name: str
@@ -236,6 +239,7 @@ class LayerKind:
     z: int = 30
     check: CheckOptions | None = None
     conflict_rules: tuple[Mapping[str, Any], ...] = ()
+    carrier: str = "electricity"
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -272,7 +276,8 @@ class LayerKind:
 
 
 #: the columns every site kind has: whether a feature is already connected (its demand is in the operators'
-#: figures: shown and counted in the scale sums, never added to the load a second time)
+#: figures: shown and counted in the scale sums, never added to the load a second time), and how firm its
+#: connection is (demand.non_firm)
 EXISTING_COLUMNS = (
     Column("status", "str", alias_nl="status", allowed=("existing", "planned"),
            description="existing (already connected: in the measured load) or planned (new demand, the default); "
@@ -280,6 +285,9 @@ EXISTING_COLUMNS = (
     Column("connection_date", "str", alias_nl="datum aansluiting",
            description="Date the feature was connected (YYYY-MM-DD or a year): existing where on or before its "
                        "substation's reference date, new load from then on where after it."),
+    Column("firm_share", "float", alias_nl="vast deel aansluiting", min=0, max=1,
+           description="A flexible (non-firm) connection: the share of its electricity the operator may not "
+                       "curtail at the grid peak; it counts at this share in headroom (blank: 1, firm)."),
 )
 
 
@@ -685,6 +693,17 @@ INDUSTRIAL_ZONES = LayerKind(
         Column("municipality", "str", alias_nl="gemeente", description="Municipality."),
         Column("priority_category", "str", alias_nl="maatschappelijke prioriteit",
                description="ACM societal-priority category, if any."),
+        Column("process_heat_mwth", "float", unit="MWth", alias_nl="proceswarmte (MWth)", min=0, max=_SITE_MW,
+               bound_note=_SITE_NOTE,
+               description="Process heat at peak; else area x demand.business_park_process_heat_mwth_per_ha."),
+        Column("process_heat_carrier", "str", alias_nl="energiedrager proceswarmte",
+               allowed=tuple(D.PROCESS_HEAT_CARRIERS),
+               description="How the process heat is made: electric, hydrogen or gas (default: the parameter "
+                           "demand.process_heat_carrier)."),
+        Column("hydrogen_station_id", "str", alias_nl="waterstofstation",
+               description="The hydrogen station the park connects to (else the nearest within reach)."),
+        Column("gas_station_id", "str", alias_nl="gasstation",
+               description="The gas station the park is served by (else the nearest within reach)."),
     ),
     role="site",
     claims_land=True,
@@ -838,6 +857,135 @@ HV_LINES = LayerKind(
     z=60,
 )
 
+HYDROGEN_STATIONS = LayerKind(
+    name="hydrogen_stations",
+    title_nl="Waterstofstations",
+    description="Connection points of the hydrogen network (points): capacity per direction (MW_H2, LHV) from "
+                "their year in service.",
+    geometry=POINT,
+    columns=(
+        _id(),
+        _name(),
+        Column("capacity_offtake_mw", "float", True, unit="MW_H2", alias_nl="capaciteit afname (MW H2)", min=0,
+               max=20_000, bound_note="assumption: a Hynetwork entry/exit point carries up to a few GW",
+               description="Hydrogen that can be drawn (lower heating value)."),
+        Column("capacity_feedin_mw", "float", unit="MW_H2", alias_nl="capaciteit invoeding (MW H2)", min=0,
+               max=20_000, bound_note="assumption: as offtake",
+               description="Hydrogen that can be delivered into the network (electrolysers)."),
+        Column("year", "year", alias_nl="jaar ingebruikname", description="Year in service (blank: now)."),
+        Column("network", "str", alias_nl="net", allowed=("national", "regional"),
+               description="The national (Hynetwork) or a regional network."),
+    ),
+    role="node",
+    carrier="hydrogen",
+    claims_land=True,
+    colour="#00a0b0",
+    z=88,
+)
+
+HYDROGEN_PIPELINES = LayerKind(
+    name="hydrogen_pipelines",
+    title_nl="Waterstofleidingen",
+    description="Hydrogen pipelines (lines): their safety zone is a land claim.",
+    geometry=LINE,
+    columns=(
+        _id(),
+        _name(),
+        Column("pressure_bar", "float", unit="bar", alias_nl="druk (bar)", min=0, max=100,
+               bound_note="Hynetwork's transport pipelines run at up to about 66 bar", description="Design pressure."),
+        Column("year", "year", alias_nl="jaar ingebruikname", description="Year in service."),
+    ),
+    role="claim",
+    claims_land=True,
+    read_with_margin=True,
+    colour="#00a0b0",
+    z=58,
+    conflict_rules=({"rule_id": "R-H2-PIPE", "layer_a": "hydrogen_pipelines", "layer_b": "housing_sites",
+                     "kind": "within_distance", "distance_m": 40, "severity": "hoog", "enabled": True,
+                     "description_nl": "Woningbouw binnen de belemmeringsstrook / het invloedsgebied van een "
+                                       "waterstofleiding",
+                     "source": "assumption: 40 m around a high-pressure transport pipeline, the order of the "
+                               "Bevb group-risk zone for gas pipelines of this size; check the pipeline's own "
+                               "risk contour"},),
+)
+
+GAS_STATIONS = LayerKind(
+    name="gas_stations",
+    title_nl="Gasstations",
+    description="Gas receiving stations and green-gas feed-in points (points): capacity per direction (MW_gas, LHV).",
+    geometry=POINT,
+    columns=(
+        _id(),
+        _name(),
+        Column("station_type", "str", alias_nl="soort station", allowed=("receiving", "green_gas_feedin"),
+               description="receiving (gasontvangstation) or green_gas_feedin (invoedpunt groen gas)."),
+        Column("capacity_offtake_mw", "float", unit="MW_gas", alias_nl="capaciteit afname (MW gas)", min=0,
+               max=20_000, bound_note="assumption", description="Gas that can be drawn (lower heating value)."),
+        Column("capacity_feedin_mw", "float", unit="MW_gas", alias_nl="capaciteit invoeding (MW gas)", min=0,
+               max=20_000, bound_note="assumption", description="Green gas that can be fed in."),
+        Column("year", "year", alias_nl="jaar ingebruikname", description="Year in service (blank: now)."),
+    ),
+    role="node",
+    carrier="gas",
+    colour="#c8a000",
+    z=87,
+)
+
+HEAT_SOURCES = LayerKind(
+    name="heat_sources",
+    title_nl="Warmtebronnen",
+    description="Sources of heat networks (points): thermal capacity, technology, start year and the network they "
+                "feed. A heat pump or e-boiler draws electricity at its substation; a CHP burns gas.",
+    geometry=POINT,
+    columns=(
+        _id(),
+        _name(),
+        Column("heat_network_id", "str", True, alias_nl="warmtenet", description="The heat network it feeds."),
+        Column("technology", "str", True, alias_nl="techniek", allowed=C.HEAT_TECHNOLOGIES,
+               description="heat_pump, e_boiler, chp, waste_heat or geothermal."),
+        Column("capacity_mwth", "float", True, unit="MWth", alias_nl="thermisch vermogen (MWth)", min=0,
+               max=_SITE_MW, bound_note=_SITE_NOTE, description="Heat it can deliver at peak."),
+        Column("start_year", "year", True, alias_nl="startjaar",
+               description="Year it starts supplying (may differ from its network's first dwellings)."),
+        Column("cop", "float", unit="MWth/MWe", alias_nl="COP", min=0.5, max=10,
+               bound_note="large heat pumps 3-4 (DOMAIN.md); e-boilers about 1",
+               description="Coefficient of performance of a heat pump (else conversion.heat_pump_cop)."),
+    ),
+    role="site",
+    demand=C.heat_source_demand,
+    checks=(),
+    colour="#e31a1c",
+    z=84,
+)
+
+CONVERSION_ASSETS = LayerKind(
+    name="conversion_assets",
+    title_nl="Conversie en opslag",
+    description="Conversion and storage assets (points): electrolysers, CHP plants and batteries, with their "
+                "electric power and efficiency.",
+    geometry=POINT,
+    columns=(
+        _id(),
+        _name(),
+        Column("technology", "str", True, alias_nl="techniek", allowed=C.CONVERSION_TECHNOLOGIES,
+               description="electrolyser (electricity -> hydrogen), chp (gas -> electricity) or battery (storage)."),
+        Column("power_mw", "float", True, unit="MWe", alias_nl="elektrisch vermogen (MW)", min=0, max=_SITE_MW,
+               bound_note=_SITE_NOTE, description="Electric rating: drawn (electrolyser), delivered (CHP), or "
+                                                  "either way (battery)."),
+        Column("efficiency", "float", alias_nl="rendement", min=0.05, max=1.0,
+               bound_note="a conversion cannot give more energy than it takes",
+               description="Output per input (LHV); else conversion.electrolyser_efficiency / chp_electric_efficiency."),
+        Column("year", "year", True, alias_nl="jaar ingebruikname", description="Year in service."),
+        Column("hydrogen_station_id", "str", alias_nl="waterstofstation",
+               description="The hydrogen station an electrolyser feeds (else the nearest within reach)."),
+        Column("gas_station_id", "str", alias_nl="gasstation", description="The gas station a CHP draws from."),
+    ),
+    role="site",
+    demand=C.conversion_demand,
+    colour="#ff7f00",
+    z=86,
+)
+
 CONSTRAINT = LayerKind(
     name="constraint",
     title_nl="Beperking",
@@ -928,5 +1076,6 @@ def iter_layers(layers: Mapping[str, gpd.GeoDataFrame], *roles: str) -> Iterator
 
 
 for _k in (SUBSTATIONS, SERVICE_AREAS, HOUSING_SITES, INDUSTRIAL_ZONES, CHARGING_HUBS, HEAT_NETWORKS, GENERATION,
-           BOUNDARIES, SUBSTATION_RESERVES, HV_LINES):
+           BOUNDARIES, SUBSTATION_RESERVES, HV_LINES, HYDROGEN_STATIONS, HYDROGEN_PIPELINES, GAS_STATIONS,
+           HEAT_SOURCES, CONVERSION_ASSETS):
     register_kind(_k)

@@ -122,8 +122,11 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
     areas = areas.merge(res[keep], left_on=F.SUBSTATION_ID, right_index=True, how="left")
     out["service_areas"] = areas
 
-    d_last = result.demand[(result.demand[F.VARIANT] == BASE_VARIANT) & (result.demand[F.YEAR] == years[-1])]
-    d_last = d_last.set_index([F.LAYER, F.SITE_ID])
+    d_all = result.demand[(result.demand[F.VARIANT] == BASE_VARIANT) & (result.demand[F.YEAR] == years[-1])]
+    d_last = d_all[d_all[F.CARRIER] == F.ELECTRICITY].set_index([F.LAYER, F.SITE_ID])
+    # the other carriers' demand beside it, in their own units: hydrogen_offtake_mw_2040 (MW_H2), ...
+    d_other = {c: g.set_index([F.LAYER, F.SITE_ID]) for c, g in d_all[d_all[F.CARRIER] != F.ELECTRICITY]
+               .groupby(F.CARRIER, sort=True)}
     asg = result.assignment.copy()
     asg["_o"] = asg[F.SUBSTATION_ID].fillna("~")
     primary = (asg.sort_values([F.LAYER, F.SITE_ID, F.SHARE, "_o"], ascending=[True, True, False, True], kind="stable")
@@ -137,6 +140,10 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         key = pd.MultiIndex.from_arrays([[kind] * len(g), g["id"]])
         g[f"offtake_mw_{years[-1]}"] = d_last[F.OFFTAKE_MW].reindex(key).to_numpy() if len(d_last) else np.nan
         g[f"feedin_mw_{years[-1]}"] = d_last[F.FEEDIN_MW].reindex(key).to_numpy() if len(d_last) else np.nan
+        for c, dc in d_other.items():
+            if key.isin(dc.index).any():
+                for direction, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
+                    g[f"{c}_{direction}_mw_{years[-1]}"] = dc[col].reindex(key).to_numpy()
         g[F.SUBSTATION_ID] = primary[F.SUBSTATION_ID].reindex(key).to_numpy() if len(primary) else None
         g["substation_ids"] = subs_list.reindex(key).to_numpy() if len(subs_list) else None
         g["n_substations"] = counts.reindex(key).fillna(0).astype(int).to_numpy() if len(counts) else 0
@@ -174,11 +181,17 @@ def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
           "fix": n.fix} for n in result.notices],
         columns=["level", "layer", "feature", "field", "message", "fix"],
     )
+    # one headroom and one shortfall table for every carrier: electricity first, then hydrogen, heat, gas
+    headroom, shortfall = result.headroom, result.shortfall
+    if len(result.carrier_headroom):
+        headroom = pd.concat([headroom, result.carrier_headroom], ignore_index=True)
+        shortfall = pd.concat([shortfall.assign(**{F.CARRIER: F.ELECTRICITY}), result.carrier_shortfall],
+                              ignore_index=True)
     tables = {
-        "headroom": result.headroom,
+        "headroom": headroom,
         "demand": result.demand,
         "assignment": result.assignment,
-        "shortfall": result.shortfall,
+        "shortfall": shortfall,
         "capacity": result.capacity,
         "reinforcements": result.reinforcements,
         "notices": notices,
@@ -188,6 +201,17 @@ def result_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     if len(result.operator_comparison):
         tables["operator_comparison"] = result.operator_comparison
     return tables
+
+
+def _by_carrier(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The electricity grid's rows as ``headroom`` / ``shortfall``, the other carriers' as ``carrier_*`` (as in RunResult)."""
+    out = dict(tables)
+    for name in ("headroom", "shortfall"):
+        t = out.get(name)
+        if t is not None and F.CARRIER in t and (t[F.CARRIER] != F.ELECTRICITY).any():
+            out[f"carrier_{name}"] = t[t[F.CARRIER] != F.ELECTRICITY].reset_index(drop=True)
+            out[name] = t[t[F.CARRIER] == F.ELECTRICITY].reset_index(drop=True)
+    return out
 
 
 def _versions() -> dict[str, str]:
@@ -409,7 +433,7 @@ class RunOutputs:
     @classmethod
     def from_result(cls, result: RunResult, *, run_date: datetime | None = None) -> RunOutputs:
         """Build from a computed result (no files read)."""
-        return cls(result_layers(result), result_tables(result), manifest(result, [], run_date=run_date))
+        return cls(result_layers(result), _by_carrier(result_tables(result)), manifest(result, [], run_date=run_date))
 
     @classmethod
     def read(cls, out_dir: str | Path) -> RunOutputs:
@@ -458,4 +482,4 @@ class RunOutputs:
                 tables[name] = read_csv(p, dtype=ids)  # text cells as written (writer.escape_text undone)
             except pd.errors.EmptyDataError:  # a table without columns, e.g. no sites to rank
                 continue
-        return cls(layers, tables, man, out_dir)
+        return cls(layers, _by_carrier(tables), man, out_dir)

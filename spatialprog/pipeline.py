@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from . import fields as F
+from .carriers import carrier_results, with_carrier
 from .config import BASE_VARIANT, Project, load_project
 from .demand import demand_points, site_demand
 from .errors import LayerValidationError, NoticeLog, ProjectError
@@ -226,6 +227,10 @@ class RunResult:
         Land-claim conflicts (None when disabled or no rule applies).
     grid : dict of str -> GridState
         Per variant, the capacity and load arrays behind the headroom table.
+    carrier_headroom, carrier_allocated, carrier_shortfall : DataFrame
+        The same tables for the hydrogen, heat and gas nodes (with ``carrier``
+        and ``unit``; empty when the plan has none): :mod:`spatialprog.carriers`.
+        ``headroom``, ``allocated`` and ``shortfall`` are the electricity grid's.
     operator_comparison : DataFrame
         The operators' own forecast beside our projection without new sites
         (:func:`spatialprog.operator_comparison.operator_comparison`); empty
@@ -247,6 +252,9 @@ class RunResult:
     conflicts: ConflictResult | None = None
     grid: dict[str, GridState] = field(default_factory=dict)
     operator_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    carrier_headroom: pd.DataFrame = field(default_factory=pd.DataFrame)
+    carrier_allocated: pd.DataFrame = field(default_factory=pd.DataFrame)
+    carrier_shortfall: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def project(self) -> Project:
@@ -328,7 +336,8 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         params = project.variants[v]
         d = site_demand(layers, params, project.years, kinds=LAYER_KINDS)
         d.insert(0, F.VARIANT, v)
-        a = allocate(d, assignment)
+        # the substations carry electricity; the other carriers go to their own nodes (carriers.carrier_results)
+        a = allocate(d[d[F.CARRIER] == F.ELECTRICITY], assignment)
         # demand already in the operators' figures is shown and counted, never added to the load again
         existing = in_published_figures(a, layers, project.layers, date_of, notices=notices if v == names[0] else None)
         if existing.any():
@@ -346,7 +355,11 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         alloc_parts.append(a)
         head_parts.append(headroom_frame(state, variant=v, classes=plan.reference.status_classes,
                                          forecast=basis.forecast))
-    headroom = pd.concat(head_parts, ignore_index=True)
+    headroom = with_carrier(pd.concat(head_parts, ignore_index=True))
+    carrier_head, carrier_alloc = carrier_results(
+        layers, points, {v: d for v, d in zip(names, demand_parts, strict=True)},
+        {v: project.variants[v] for v in names}, project.years, classes=plan.reference.status_classes,
+        notices=notices)
     capacity = firm_capacity(subs, base)
     first = names[0]
     basis = bases[first]
@@ -376,6 +389,9 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         conflicts=found,
         grid=grid,
         operator_comparison=comparison,
+        carrier_headroom=carrier_head,
+        carrier_allocated=carrier_alloc,
+        carrier_shortfall=first_shortfall(carrier_head, keys=(F.CARRIER,)) if len(carrier_head) else pd.DataFrame(),
     )
 
 

@@ -184,7 +184,10 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
         info = pd.concat([info, pd.DataFrame({"level": ["region"], "boundary_id": [REGION_ID],
                                               "name": [result.project.name]})], ignore_index=True)
     keys = ["level", "boundary_id", F.VARIANT, F.YEAR]
-    d = result.demand.merge(shares, on=[F.LAYER, F.SITE_ID], how="inner")
+    demand = result.demand
+    if F.CARRIER in demand:  # the electricity grid's sums (other carriers are in their own units)
+        demand = demand[demand[F.CARRIER] == F.ELECTRICITY]
+    d = demand.merge(shares, on=[F.LAYER, F.SITE_ID], how="inner")
     for c in (F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED):
         d[c] = d[c] * d[F.SHARE]
     # existing features (already in the operators' figures) are counted apart from the new demand

@@ -33,7 +33,9 @@ def test_run_writes_every_output(example_run):
             "generation", "assignment"} <= layers
     h = pd.read_csv(out / "headroom.csv")
     assert list(h.columns[:4]) == ["substation_id", "variant", "year", "direction"]
-    assert len(h) == 12 * 16 * 2 * 3  # substations x years x directions x variants
+    electricity = h[h["carrier"] == "electricity"]
+    assert len(electricity) == 12 * 16 * 2 * 3  # substations x years x directions x variants
+    assert set(h["carrier"]) == {"electricity", "hydrogen", "heat", "gas"}  # and the other carriers' nodes
     x = pd.read_excel(out / "headroom.xlsx", sheet_name=None)
     assert set(x) == {"headroom", "shortfall", "parameters"} and len(x["headroom"]) == len(h)
     assert "Least offtake headroom" in output and "OS10" in output

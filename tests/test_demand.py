@@ -55,7 +55,8 @@ def test_heat_network_share_switches_figure_from_start_year():
     s = sites(heating=["all_electric"], ev_share=[0.0])
     hn = gpd.GeoDataFrame({"id": ["W"], "start_year": [2028], "source_load_mw": [5.0]},
                           geometry=[box(-50, -50, 100, 150)], crs="EPSG:28992")
-    d = housing_demand(s, P, YEARS, heat_networks=hn).set_index("year")
+    d = housing_demand(s, P, YEARS, heat_networks=hn)
+    d = d[d["carrier"] == "electricity"].set_index("year")  # the heat it draws is carrier heat (test_carriers)
     # 2027: 100 dwellings x 3.5 kW = 0.35 MW (network not yet supplying)
     assert d.loc[2027, "offtake_mw"] == pytest.approx(0.35)
     # 2028: 150 dwellings; half on the network: 75 x 1.5 + 75 x 3.5 = 375 kW
@@ -67,7 +68,8 @@ def test_business_parks_contracted_and_per_hectare_with_rampup():
     z = gpd.GeoDataFrame({"id": ["B1", "B2"], "category": ["logistics", "heavy_industry"], "area_ha": [20.0, np.nan],
                           "contracted_mw": [np.nan, 12.0], "start_year": [2026, 2027]},
                          geometry=[box(0, 0, 400, 500), box(0, 0, 100, 100)], crs="EPSG:28992")
-    d = industrial_demand(z, P, YEARS).pivot(index="year", columns="site_id", values="offtake_mw")
+    d = industrial_demand(z, P, YEARS)
+    d = d[d["carrier"] == "electricity"].pivot(index="year", columns="site_id", values="offtake_mw")
     # B1: 20 ha x 0.25 MW/ha = 5 MW, filled over 5 years from 2026: 1/5, 2/5, ...
     assert d["B1"].tolist() == pytest.approx([0, 1, 2, 3, 4, 5])
     # B2: contracted 12 MW in full from 2027

@@ -70,6 +70,10 @@ GPKG_TEXT = {
     "reserveringen": ("res_code", "naam", ("status",), ("station",)),
     "hoogspanningslijnen": ("lijn_code", "naam", (), ()),
     "natura2000_fictief": ("sitecode", "naam", (), ()),
+    "waterstofstations": ("h2_code", "naam", (), ()),
+    "waterstofleidingen": ("leiding_code", "naam", (), ()),
+    "gasstations": ("gas_code", "naam", (), ()),
+    "warmtebronnen": ("bron_code", "naam", (), ("warmtenet",)),
 }
 GEOJSON_TEXT = {"laadpleinen.geojson": ("laadplein_id", "naam"), "example_province.geojson": ("pv_code", "pv_naam")}
 #: the input layers whose features the map shows in a popup (with their texts)
@@ -425,7 +429,7 @@ def flat(text: str) -> str:
 
 def test_validate_prints_the_project_name_literally(hostile_project):
     out = invoke("validate", hostile_project.toml)
-    assert f"valid: {hostile_project.name} (10 layers, 3 variants" in out
+    assert f"valid: {hostile_project.name} (14 layers, 3 variants" in out
 
 
 def test_run_prints_names_and_variants_literally(hostile_project, tmp_path):

@@ -113,7 +113,8 @@ def assert_check_equals_run(project_path, plan: Plan, geometry, programme: dict,
 
     # headroom after, per variant, substation and year; fits and first fit year by the one definition of short
     h = full.headroom[full.headroom[F.DIRECTION] == F.OFFTAKE].set_index([F.VARIANT, F.SUBSTATION_ID, F.YEAR])
-    d = full.demand[(full.demand[F.LAYER] == k) & (full.demand[F.SITE_ID] == NEW_ID)]
+    d = full.demand[(full.demand[F.LAYER] == k) & (full.demand[F.SITE_ID] == NEW_ID)
+                    & (full.demand[F.CARRIER] == F.ELECTRICITY)]  # the substations' carrier
     for v, vd in c.variants.items():
         site_mw = d[d[F.VARIANT] == v].set_index(F.YEAR)[F.OFFTAKE_MW]
         fits_run = []

@@ -226,6 +226,11 @@ def alias_nl(column: str, kind: str | None = None) -> str:
                 return f"{word}{year}{unit}"
             word, unit = _split_alias(F.ALIASES_NL[base])
             return f"{word} {direction}{year}{unit}"
+    m = re.match(rf"^(hydrogen|heat|gas)_{_DIR}_mw_(\d{{4}})$", column)  # another carrier's demand, own unit
+    if m:
+        from ..carriers import LABELS_NL, UNITS
+
+        return f"{LABELS_NL[m.group(1)]} {F.DIRECTION_NL[m.group(2)]} {m.group(3)} ({UNITS[m.group(1)]})"
     if column in _EXTRA_NL:
         return _EXTRA_NL[column]
     for prefix, word in F.CRITERION_PREFIX_NL.items():  # ranking breakdown: raw_/score_/contrib_<criterion>

@@ -300,6 +300,8 @@ def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names:
     per_year: dict[str, pd.DataFrame] = {}
     if demand is not None and len(demand):
         dk = demand[(demand[F.LAYER] == kind) & (demand[F.VARIANT] == base) & demand[F.YEAR].isin(milestones)]
+        if F.CARRIER in dk:  # MW of electricity (other carriers have their own columns)
+            dk = dk[dk[F.CARRIER] == F.ELECTRICITY]
         for d, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
             per_year[d] = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
             per_year[d].index = per_year[d].index.astype(str)

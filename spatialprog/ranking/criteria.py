@@ -218,6 +218,8 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     d = result.demand[result.demand[F.VARIANT] == variant]
     if "existing" in d:  # sites already connected are not developments to rank
         d = d[~d["existing"].astype(bool)]
+    if F.CARRIER in d:  # ranked on their electricity (the other carriers are in their own units)
+        d = d[d[F.CARRIER] == F.ELECTRICITY]
     keys = [F.LAYER, F.SITE_ID]
     g = d.groupby(keys, sort=True)
     peak_off = g[F.OFFTAKE_MW].max()

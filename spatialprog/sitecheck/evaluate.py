@@ -36,7 +36,7 @@ import shapely
 from .. import fields as F
 from ..config import BASE_VARIANT
 from ..conflicts import SEVERITY_RANK, constraint_margin_m
-from ..demand import demand_points
+from ..demand import demand_points, non_firm
 from ..errors import NoticeLog
 from ..headroom import classify_status, is_short, new_load
 from ..kinds import LAYER_KINDS, claim_kinds, kinds_with_role
@@ -98,7 +98,8 @@ def make_entry(base: Baseline, kind: str, frame: gpd.GeoDataFrame, order: int, r
     alloc: dict[str, dict[str, np.ndarray]] = {}
     total: dict[str, dict[str, np.ndarray]] = {}
     for v in base.variants:
-        d = lk.demand(frame, base.params(v), list(years), layers=base.layers)
+        d = non_firm(lk.demand(frame, base.params(v), list(years), layers=base.layers), frame)
+        d = d[d[F.CARRIER] == F.ELECTRICITY]  # the substations' carrier (the run's own split, pipeline.compute)
         alloc[v] = new_load(allocate(d, asg), served_ids, years)
         by_year = d.groupby(F.YEAR)[[F.OFFTAKE_MW, F.FEEDIN_MW]].sum().reindex(years, fill_value=0.0)
         total[v] = {F.OFFTAKE: by_year[F.OFFTAKE_MW].to_numpy(dtype=float),
