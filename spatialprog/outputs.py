@@ -44,6 +44,7 @@ from .folders import atomic_output_dir
 from .kinds import iter_layers
 from .pipeline import RunResult
 from .reference import sha256_file
+from .workbooks import headroom_book
 from .writer import (
     MANIFEST,
     finish_geopackage,
@@ -325,9 +326,8 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
             tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
         files.extend(write_tables(stage, tables))
-        write_xlsx(stage / "headroom.xlsx", {"headroom": tables["headroom"], "shortfall": tables["shortfall"],
-                                             "parameters": result.project.variants[BASE_VARIANT].to_frame()},
-                   run_date=when)
+        book = headroom_book(result, tables, when=when)  # Dutch headers, names, formats, the Toelichting
+        write_xlsx(stage / "headroom.xlsx", book.sheets, layout=book.layout, run_date=when)
         files.append("headroom.xlsx")
 
         def write_run_manifest() -> None:

@@ -361,7 +361,7 @@ def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: 
 
 
 def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), steps: pd.DataFrame | None = None,
-                  land: pd.DataFrame | None = None) -> pd.DataFrame:
+                  land: pd.DataFrame | None = None, waiting: pd.DataFrame | None = None) -> pd.DataFrame:
     """One intervention per substation that runs short within the horizon.
 
     Parameters
@@ -374,6 +374,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     steps, land : DataFrame, optional
         Transformer steps and land table (default: ``result.plan.reference``'s
         ``transformer_steps`` and ``substation_land``).
+    waiting : DataFrame, optional
+        :func:`spatialprog.waiting.waiting_demand` of this variant, when
+        computed already.
 
     Returns
     -------
@@ -410,8 +413,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     subs = result.plan.layers["substations"].set_index("id")
     fs = shortfall_by_substation(result.shortfall, variant)
     short = fs[fs["first_shortfall_offtake_year"].notna() | fs["first_shortfall_feedin_year"].notna()]
-    wait = waiting_summary(waiting_demand(result.headroom, result.allocated, variant,
-                                          jobs=zone_jobs(result.plan.layers)))
+    if waiting is None:
+        waiting = waiting_demand(result.headroom, result.allocated, variant, jobs=zone_jobs(result.plan.layers))
+    wait = waiting_summary(waiting)
 
     rows = []
     for sid, r in short.iterrows():

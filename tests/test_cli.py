@@ -35,7 +35,7 @@ def test_run_writes_every_output(example_run):
     assert list(h.columns[:4]) == ["substation_id", "variant", "year", "direction"]
     assert len(h) == 12 * 16 * 2 * 3  # substations x years x directions x variants
     x = pd.read_excel(out / "headroom.xlsx", sheet_name=None)
-    assert set(x) == {"headroom", "shortfall", "parameters"} and len(x["headroom"]) == len(h)
+    assert set(x) == {"Netruimte", "Tekorten", "Parameters", "Toelichting"} and len(x["Netruimte"]) == len(h)
     assert "Least offtake headroom" in output and "OS10" in output
 
 
