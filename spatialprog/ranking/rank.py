@@ -30,8 +30,9 @@ from .criteria import site_criteria, substation_criteria
 from .scoring import SCORE_DECIMALS, score_table, sensitivity
 from .settings import RankingSettings, project_prefix
 
-#: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, and the workbook
-RANKING_FILES = (*(f"{name}.csv" for name in F.RANKING_TABLES), "programme.xlsx")
+#: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, what waits per year and
+#: site (``RankingResult.waiting``), and the workbook
+RANKING_FILES = (*(f"{name}.csv" for name in F.RANKING_TABLES), "waiting_demand.csv", "programme.xlsx")
 
 
 @dataclass
@@ -222,7 +223,8 @@ def write_ranking(ranking: RankingResult, out_dir: str | Path, *, run_date: date
     Files (:data:`RANKING_FILES`): programme.csv, ranking_substations.csv,
     ranking_sites.csv, sensitivity.csv, variants_comparison.csv,
     no_regret.csv, scale_sums.csv, higher_level_check.csv,
-    ranking_criteria_used.csv, and programme.xlsx (the workbook for people,
+    ranking_criteria_used.csv, waiting_demand.csv (what waits on each short
+    substation per variant, year and site), and programme.xlsx (the workbook for people,
     :func:`spatialprog.sheets.programme_book`), all through
     :mod:`spatialprog.writer`. ``RunOutputs.read`` reads them back
     from a run folder. ``out_dir`` (new, empty, or an output folder of
@@ -244,7 +246,7 @@ def write_ranking(ranking: RankingResult, out_dir: str | Path, *, run_date: date
     """
     out = Path(out_dir)
     with atomic_output_dir(out, add=True, kind="ranking") as stage:
-        files = write_tables(stage, ranking.tables())
+        files = write_tables(stage, {**ranking.tables(), "waiting_demand": ranking.waiting})
         book = programme_book(ranking, when=run_timestamp(run_date))
         write_xlsx(stage / "programme.xlsx", book.sheets, layout=book.layout, run_date=run_date)
         files.append("programme.xlsx")
