@@ -164,7 +164,7 @@ def size_extension(*, units: Sequence[float] | None, hv_kv: float, need_offtake_
     cover the need, and of those the smallest size. So one unit of the
     smallest size that covers the need where one unit does (a 6.3 MVA need at
     150 kV: ``1 x 40 MVA``), and the minimal count where the largest single
-    step does not (90 MVA at 150 kV: ``2 x 50 MVA``).
+    step does not (90 MVA at a 150 kV station under N-0: ``2 x 50 MVA``).
 
     The firm capacity gained is counted under the rule the station is planned
     at today, the headroom table's rule (N-1 at ``n1_min_kv`` and up with two

@@ -232,8 +232,10 @@ def _sig6(s: pd.Series) -> pd.Series:
     fin = np.isfinite(v) & (v != 0)
     mag = np.zeros_like(v)
     mag[fin] = np.floor(np.log10(np.abs(v[fin])))
-    scale = 10.0 ** (5 - mag)
-    out = np.where(fin, np.round(v * scale) / scale, v)
+    with np.errstate(over="ignore", invalid="ignore"):  # subnormal values: kept as they are
+        scale = 10.0 ** (5 - mag)
+        rounded = np.round(v * scale) / scale
+    out = np.where(fin & np.isfinite(rounded), rounded, v)
     return pd.Series(out, index=s.index)
 
 

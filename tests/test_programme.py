@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from spatialprog.compare import compare_variants, no_regret
-from spatialprog.programme import land_for, size_extension, size_new_substation, waiting_demand
+from spatialprog.programme import land_for, size_extension, size_new_substation
 from spatialprog.ranking import rank_run
 from spatialprog.reference import load_substation_land, load_transformer_steps
+from spatialprog.waiting import waiting_demand
 from tests._rank_project import run_tiny
 
 KW = {"n1_min_kv": 110.0, "feedin_n1": False}
