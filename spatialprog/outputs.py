@@ -51,6 +51,7 @@ from .kinds import iter_layers
 from .operator_comparison import comparison_summary
 from .pipeline import RunResult
 from .reference import sha256_file
+from .workbooks import headroom_book
 from .writer import (
     MANIFEST,
     finish_geopackage,
@@ -362,11 +363,8 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
             tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
         files.extend(write_tables(stage, tables))
-        sheets = {"headroom": tables["headroom"], "shortfall": tables["shortfall"]}
-        if "operator_comparison" in tables:
-            sheets["operator_comparison"] = tables["operator_comparison"]
-        write_xlsx(stage / "headroom.xlsx", {**sheets, "parameters": result.project.variants[BASE_VARIANT].to_frame()},
-                   run_date=when)
+        book = headroom_book(result, tables, when=when)  # Dutch headers, names, formats, the Toelichting
+        write_xlsx(stage / "headroom.xlsx", book.sheets, layout=book.layout, run_date=when)
         files.append("headroom.xlsx")
         if "operator_comparison" in tables:
             tol = float(result.project.variants[BASE_VARIANT]["operator.flat_tolerance_mva"])

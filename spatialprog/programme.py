@@ -165,7 +165,7 @@ def size_extension(*, units: Sequence[float] | None, hv_kv: float, need_offtake_
     cover the need, and of those the smallest size. So one unit of the
     smallest size that covers the need where one unit does (a 6.3 MVA need at
     150 kV: ``1 x 40 MVA``), and the minimal count where the largest single
-    step does not (90 MVA at 150 kV: ``2 x 50 MVA``).
+    step does not (90 MVA at a 150 kV station under N-0: ``2 x 50 MVA``).
 
     The firm capacity gained is counted under the rule the station is planned
     at today, the headroom table's rule (N-1 at ``n1_min_kv`` and up with two
@@ -362,7 +362,7 @@ def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: 
 
 
 def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), steps: pd.DataFrame | None = None,
-                  land: pd.DataFrame | None = None) -> pd.DataFrame:
+                  land: pd.DataFrame | None = None, waiting: pd.DataFrame | None = None) -> pd.DataFrame:
     """One intervention per substation that runs short within the horizon.
 
     Parameters
@@ -375,6 +375,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     steps, land : DataFrame, optional
         Transformer steps and land table (default: ``result.plan.reference``'s
         ``transformer_steps`` and ``substation_land``).
+    waiting : DataFrame, optional
+        :func:`spatialprog.waiting.waiting_demand` of this variant, when
+        computed already.
 
     Returns
     -------
@@ -411,8 +414,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     subs = result.plan.layers["substations"].set_index("id")
     fs = shortfall_by_substation(result.shortfall, variant)
     short = fs[fs["first_shortfall_offtake_year"].notna() | fs["first_shortfall_feedin_year"].notna()]
-    wait = waiting_summary(waiting_demand(result.headroom, result.allocated, variant,
-                                          jobs=zone_jobs(result.plan.layers)))
+    if waiting is None:
+        waiting = waiting_demand(result.headroom, result.allocated, variant, jobs=zone_jobs(result.plan.layers))
+    wait = waiting_summary(waiting)
 
     rows = []
     for sid, r in short.iterrows():

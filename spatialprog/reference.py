@@ -411,7 +411,8 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
     ddir = data_dir()
     sums: dict[str, str] = {}
     for name in ("status_classes.csv", "ranking_criteria.csv", "priority_categories.csv", "transformer_steps.csv",
-                 "substation_land.csv"):  # data/ files read by the loaders below
+                 "substation_land.csv", "column_labels.csv"):  # data/ files read by the loaders below (the labels
+        # by the workbooks at the output edge, spatialprog.sheets)
         sums[f"data/{name}"] = sha256_file(ddir / name)
 
     cfg = project.conflicts

@@ -343,7 +343,8 @@ def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date: datetime | None = None) -> Path:
+def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date: datetime | None = None,
+               layout: Mapping[str, Callable] | None = None) -> Path:
     """Write a workbook with one sheet per table (the human format).
 
     Every text cell is a typed string (``=...`` is text, never a formula;
@@ -360,6 +361,11 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date
         Sheet names are made valid for Excel (31 characters, no ``[]:*?/\\``).
     run_date : datetime, optional
         See :func:`run_timestamp`.
+    layout : mapping of str -> callable, optional
+        Per sheet (keyed as ``sheets``), a function called with its openpyxl
+        worksheet once the cells are written, to set number formats, widths,
+        frozen panes, filters and colours (:mod:`spatialprog.sheets`); the
+        cell-safety pass runs after it, over every cell.
 
     Returns
     -------
@@ -376,8 +382,12 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date
     when = run_timestamp(run_date)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in zip(_sheet_names(sheets), sheets.values(), strict=True):
+        names = _sheet_names(sheets)
+        for name, df in zip(names, sheets.values(), strict=True):
             _excel_ready(df).to_excel(xw, sheet_name=name, index=False)
+        for key, name in zip(sheets, names, strict=True):
+            if layout and key in layout:
+                layout[key](xw.book[name])
         for ws in xw.book.worksheets:
             for row in ws.iter_rows():
                 for cell in row:

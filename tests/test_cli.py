@@ -37,7 +37,7 @@ def test_run_writes_every_output(example_run):
     assert len(electricity) == 12 * 16 * 2 * 3  # substations x years x directions x variants
     assert set(h["carrier"]) == {"electricity", "hydrogen", "heat", "gas"}  # and the other carriers' nodes
     x = pd.read_excel(out / "headroom.xlsx", sheet_name=None)
-    assert set(x) == {"headroom", "shortfall", "parameters"} and len(x["headroom"]) == len(h)
+    assert set(x) == {"Netruimte", "Tekorten", "Parameters", "Toelichting"} and len(x["Netruimte"]) == len(h)
     assert "Least offtake headroom" in output and "OS10" in output
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from spatialprog.compare import compare_variants, no_regret
-from spatialprog.programme import land_for, size_extension, size_new_substation, waiting_demand
+from spatialprog.programme import land_for, size_extension, size_new_substation
 from spatialprog.ranking import rank_run
 from spatialprog.reference import load_substation_land, load_transformer_steps
+from spatialprog.waiting import waiting_demand
 from tests._rank_project import run_tiny
 
 KW = {"n1_min_kv": 110.0, "feedin_n1": False}
@@ -192,3 +193,94 @@ def test_listed_transformer_units_decide_the_room_left(tmp_path):
     p = interventions(r, "basis").set_index("substation_id")
     assert p.loc["A", "intervention"] == "new_substation"   # programme.max_transformers_per_station = 4
     assert p.loc["B", "intervention"] == "extension"         # B lists nothing: 2 x 40 as before
+
+
+# --------------------------------------------------------------------------------------
+# what waits: a plan list of 5 sites delivered 2026-2030 (issue 16)
+
+def _plan_list_project(tmp_path, *, peak_mw: float, growth_pct: float):
+    """One 150/20 kV station (2 x 40 MVA: firm 40 MVA, N-1) and a plan list of five housing sites in its area,
+    200 all-electric dwellings each (3.5 kW: 0.7 MW), delivered one a year 2026-2030; horizon 2025-2035."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point, box
+
+    from spatialprog.config import project_from_dict
+
+    x0, y0 = 150_000.0, 450_000.0
+    gpd.GeoDataFrame({"id": ["A"], "name": ["Station A"], "voltage_kv": ["150/20"], "n_transformers": [2],
+                      "transformer_mva": [40.0], "peak_offtake_mw": [peak_mw], "peak_feedin_mw": [0.0]},
+                     geometry=[Point(x0 + 500, y0 + 500)], crs="EPSG:28992").to_file(tmp_path / "subs.geojson")
+    gpd.GeoDataFrame({"id": ["VA"], "substation_id": ["A"]}, geometry=[box(x0, y0, x0 + 1000, y0 + 1000)],
+                     crs="EPSG:28992").to_file(tmp_path / "areas.geojson")
+    pd.DataFrame({"plan": [f"P{i}" for i in range(1, 6)], "naam": [f"Plan {i}" for i in range(1, 6)],
+                  "woningen": [200] * 5, "oplevering": list(range(2026, 2031)), "warmte": ["all_electric"] * 5,
+                  "ev": [0.0] * 5, "x": [x0 + 100 + 150 * i for i in range(5)], "y": [y0 + 500] * 5}
+                 ).to_csv(tmp_path / "plannen.csv", index=False)
+    housing = {"path": "plannen.csv", "crs": "EPSG:28992", "geometry": {"x": "x", "y": "y", "radius_m": 50},
+               "columns": {"id": "plan", "name": "naam", "dwellings": "woningen", "delivery_start_year": "oplevering",
+                           "delivery_end_year": "oplevering", "heating": "warmte", "ev_share": "ev"}}
+    return project_from_dict({
+        "project": {"name": "planlijst", "base_year": 2025, "horizon": [2025, 2035]},
+        "layers": {"substations": {"path": "subs.geojson"}, "service_areas": {"path": "areas.geojson"},
+                   "housing_sites": housing},
+        "parameters": {"growth.offtake_pct_per_year": growth_pct, "growth.feedin_pct_per_year": 0.0},
+    }, root=tmp_path)
+
+
+def test_waiting_demand_of_a_plan_list_delivered_2026_2030(tmp_path):
+    from spatialprog.pipeline import compute, read_plan
+    from spatialprog.programme import interventions
+
+    r = compute(read_plan(_plan_list_project(tmp_path, peak_mw=37.5, growth_pct=0.0)), variants=["basis"])
+    # by hand: room 40 - 37.5 = 2.5 MW; the plans add 0.7 MW a year: 2026 0.7 ... 2030 3.5 MW. Headroom 2029:
+    # 2.5 - 2.8 = -0.3 (the first shortfall), 2030 and later: 2.5 - 3.5 = -1.0 MW. What waits in 2030: 1.0 MW,
+    # the latest arrivals first: P5 (2030, 0.7 MW) in full and 0.3 of P4's 0.7 MW (2029):
+    # 200 + 200 x 0.3 / 0.7 = 285.7 dwellings, 2 sites
+    p = interventions(r, "basis").set_index("substation_id").loc["A"]
+    assert p["first_shortfall_year"] == 2029 and p["waiting_year"] == 2030
+    assert p["offtake_mw_waiting"] == pytest.approx(1.0)
+    assert p["dwellings_waiting"] == pytest.approx(200 + 200 * 0.3 / 0.7) and p["n_sites_waiting"] == 2
+    w = waiting_demand(r.headroom, r.allocated, "basis")
+    y2029 = w[w["year"] == 2029].set_index("site_id")
+    assert y2029["waiting_mw"].to_dict() == pytest.approx({"P4": 0.3})
+    y2030 = w[w["year"] == 2030].set_index("site_id")
+    assert y2030["dwellings_waiting"].to_dict() == pytest.approx({"P5": 200.0, "P4": 200 * 0.3 / 0.7})
+    assert y2030["arrival_year"].to_dict() == {"P5": 2030, "P4": 2029}
+
+
+def test_the_sites_wait_also_when_growth_brings_the_shortfall_later(tmp_path):
+    """The case 'dwellings waiting' used to count as 0: every plan is delivered (2030) before the station runs
+    short (2032, with 1 %/year autonomous growth). The plans still do not fit: the latest wait."""
+    from spatialprog.pipeline import compute, read_plan
+    from spatialprog.programme import interventions
+
+    r = compute(read_plan(_plan_list_project(tmp_path, peak_mw=34.2, growth_pct=1.0)), variants=["basis"])
+    # by hand: load(y) = 34.2 x 1.01^(y - 2025) + 3.5 MW of plans from 2030; capacity 40 MW
+    load = {y: 34.2 * 1.01 ** (y - 2025) + 3.5 for y in range(2030, 2036)}
+    assert load[2031] < 40 < load[2032]
+    waiting_2035 = load[2035] - 40  # 1.28 MW: P5 (0.7 MW) and 0.58 of P4's 0.7 MW
+    p = interventions(r, "basis").set_index("substation_id").loc["A"]
+    assert p["first_shortfall_year"] == 2032 and p["waiting_year"] == 2035
+    assert p["offtake_mw_waiting"] == pytest.approx(waiting_2035, rel=1e-6)
+    assert p["dwellings_waiting"] > 0
+    assert p["dwellings_waiting"] == pytest.approx(waiting_2035 / 3.5 * 1000, rel=1e-6)
+    assert p["n_sites_waiting"] == 2
+
+
+def test_the_command_line_says_too_late_as_the_table_does(tmp_path):
+    from spatialprog.cli.options import console
+    from spatialprog.cli.rank import print_ranking
+
+    rr = rank_run(run_tiny(tmp_path))
+    width = console.width
+    console.width = 240  # one table row on one line
+    try:
+        with console.capture() as cap:
+            print_ranking(rr)
+    finally:
+        console.width = width
+    text = " ".join(cap.get().split())
+    assert rr.programme.set_index(["variant", "substation_id"]).loc[("basis", "A"), "start_by"] == \
+        "te laat: had in 2024 moeten starten"
+    assert "te laat: had in 2024 moeten starten" in text and "(late" not in text

@@ -53,7 +53,7 @@ def test_hand_ranked_case():
         pytest.approx((0.50, 0.24, 0.12))
     contrib = t[[c for c in t.columns if c.startswith("contrib_")]].sum(axis=1)
     assert contrib.tolist() == pytest.approx(t["score"].tolist())
-    assert a["explanation"].startswith("shortfall_offtake_mw 10 MW (+0.500)")
+    assert a["explanation"].startswith("shortfall_offtake_mw 10 MW (+0,500)")  # Dutch decimals; no label_nl given
 
 
 def test_weights_need_not_sum_to_one():
@@ -240,7 +240,8 @@ def test_write_and_read_back(tmp_path):
     import openpyxl
 
     wb = openpyxl.load_workbook(tmp_path / "out" / "programme.xlsx", read_only=True)
-    assert {"programme", "programme_basis", "programme_krap", "no_regret", "criteria"} <= set(wb.sheetnames)
+    assert {"Programma", "Programma basis", "Programma krap", "Geen spijt", "Criteria", "Toelichting"} <= set(
+        wb.sheetnames)  # Dutch sheet names (tests/test_deliverables_sheets.py reads them in full)
     wb.close()
 
     o = RunOutputs.from_result(r)

@@ -119,7 +119,7 @@ def conflict_severity(summary: pd.DataFrame | Mapping[str, pd.DataFrame] | None,
 
 def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settings: RankingSettings,
                         conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
-                        categories: pd.DataFrame | None = None) -> pd.DataFrame:
+                        categories: pd.DataFrame | None = None, waiting: pd.DataFrame | None = None) -> pd.DataFrame:
     """Raw criterion values per substation for one variant.
 
     Parameters
@@ -133,6 +133,8 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
         Per-feature conflict summary; the conflicts criterion scores 0 without it.
     categories : DataFrame, optional
         Priority categories (default: ``result.plan.reference.priority_categories``).
+    waiting : DataFrame, optional
+        :func:`spatialprog.waiting.waiting_demand` of this variant, when computed already.
 
     Returns
     -------
@@ -160,7 +162,8 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     # highest category among the sites that wait on the substation
     cats = result.plan.reference.priority_categories if categories is None else categories
     site_cat = _site_category_scores(result, cats)
-    wait = waiting_demand(result.headroom, result.allocated, variant, jobs=zone_jobs(result.plan.layers))
+    wait = waiting_demand(result.headroom, result.allocated, variant, jobs=zone_jobs(result.plan.layers)) \
+        if waiting is None else waiting
     if len(wait) and len(site_cat):
         wk = pd.MultiIndex.from_frame(wait[[F.LAYER, F.SITE_ID]])
         wait = wait.assign(_cat=site_cat.reindex(wk).fillna(0.0).to_numpy())

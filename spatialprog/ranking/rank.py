@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,15 +21,18 @@ from .. import fields as F
 from ..compare import compare_variants, no_regret
 from ..errors import NoticeLog, ProjectError
 from ..folders import atomic_output_dir
-from ..programme import PROGRAMME_COLUMNS, interventions
+from ..programme import PROGRAMME_COLUMNS, interventions, zone_jobs
 from ..scales import higher_level_check, scale_sums
-from ..writer import write_tables, write_xlsx
+from ..waiting import WAITING_COLUMNS, waiting_demand
+from ..workbooks import programme_book
+from ..writer import run_timestamp, write_tables, write_xlsx
 from .criteria import site_criteria, substation_criteria
 from .scoring import SCORE_DECIMALS, score_table, sensitivity
 from .settings import RankingSettings, project_prefix
 
-#: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, and the workbook
-RANKING_FILES = (*(f"{name}.csv" for name in F.RANKING_TABLES), "programme.xlsx")
+#: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, what waits per year and
+#: site (``RankingResult.waiting``), and the workbook
+RANKING_FILES = (*(f"{name}.csv" for name in F.RANKING_TABLES), "waiting_demand.csv", "programme.xlsx")
 
 
 @dataclass
@@ -47,6 +51,13 @@ class RankingResult:
     criteria : DataFrame
         The criteria and weights in force, per variant.
     notices : NoticeLog
+    waiting : DataFrame
+        What waits on each short substation, per variant, year and site
+        (:func:`spatialprog.waiting.waiting_demand` with a ``variant`` column):
+        the programme's waiting figures are its peak year.
+    run : RunResult or None
+        The run that was ranked (names, parameters and reference tables for
+        the workbook).
     """
 
     programme: pd.DataFrame
@@ -59,6 +70,8 @@ class RankingResult:
     higher_level_check: pd.DataFrame
     criteria: pd.DataFrame
     notices: NoticeLog = field(default_factory=NoticeLog)
+    waiting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    run: Any = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables keyed as in ``RunOutputs.tables`` (file stem = key; :data:`spatialprog.fields.RANKING_TABLES`)."""
@@ -73,17 +86,6 @@ class RankingResult:
             "higher_level_check": self.higher_level_check,
             "ranking_criteria_used": self.criteria,
         }
-
-    def sheets(self) -> dict[str, pd.DataFrame]:
-        """The sheets of programme.xlsx: the programme (all variants, then one per variant), no-regret,
-        criteria, sensitivity and the higher-level check."""
-        p = self.programme
-        sheets = {"programme": p}
-        if len(p):
-            sheets |= {f"programme_{v}": p[p[F.VARIANT] == v] for v in dict.fromkeys(p[F.VARIANT])}
-        sheets |= {"no_regret": self.no_regret, "criteria": self.criteria, "sensitivity": self.sensitivity,
-                   "higher_level_check": self.higher_level_check}
-        return sheets
 
     def attach(self, outputs) -> None:
         """Put the tables into a :class:`~spatialprog.outputs.RunOutputs` (``outputs.tables["programme"]`` ...)."""
@@ -151,14 +153,18 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     variants = list(dict.fromkeys(result.headroom[F.VARIANT]))
     cats = ref.priority_categories
 
-    progs, subs_r, sites_r, sens = [], [], [], []
+    progs, subs_r, sites_r, sens, waits = [], [], [], [], []
     crit_used = []
+    jobs = zone_jobs(result.plan.layers)
     for v in variants:
         crit = settings.criteria_for(v)
         crit_used.append(crit.assign(variant=v)[["variant", "criterion", "weight", "direction", "normalisation",
                                                  "scale_max", "unit", "description", "source"]])
-        prog = interventions(result, v, land_reserved=settings.land_reserved)
-        raw_s = substation_criteria(result, v, prog, settings=settings, conflicts=conflicts, categories=cats)
+        wait = waiting_demand(result.headroom, result.allocated, v, jobs=jobs)  # once: programme and criteria
+        waits.append(wait.assign(variant=v)[[F.VARIANT, *WAITING_COLUMNS]])
+        prog = interventions(result, v, land_reserved=settings.land_reserved, waiting=wait)
+        raw_s = substation_criteria(result, v, prog, settings=settings, conflicts=conflicts, categories=cats,
+                                    waiting=wait)
         sc, s = _score(raw_s, crit, "substation", ["id"], ["name"], variant=v, horizon=horizon, settings=settings)
         sc = sc.rename(columns={"id": F.SUBSTATION_ID})
         sc.insert(4, "in_programme", sc[F.SUBSTATION_ID].isin(prog[F.SUBSTATION_ID]))
@@ -202,6 +208,8 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
         higher_level_check=hl,
         criteria=pd.concat(crit_used, ignore_index=True),
         notices=notices,
+        waiting=pd.concat(waits, ignore_index=True),
+        run=result,
     )
 
 
@@ -215,8 +223,10 @@ def write_ranking(ranking: RankingResult, out_dir: str | Path, *, run_date: date
     Files (:data:`RANKING_FILES`): programme.csv, ranking_substations.csv,
     ranking_sites.csv, sensitivity.csv, variants_comparison.csv,
     no_regret.csv, scale_sums.csv, higher_level_check.csv,
-    ranking_criteria_used.csv, and programme.xlsx (:meth:`RankingResult.sheets`),
-    all through :mod:`spatialprog.writer`. ``RunOutputs.read`` reads them back
+    ranking_criteria_used.csv, waiting_demand.csv (what waits on each short
+    substation per variant, year and site), and programme.xlsx (the workbook for people,
+    :func:`spatialprog.sheets.programme_book`), all through
+    :mod:`spatialprog.writer`. ``RunOutputs.read`` reads them back
     from a run folder. ``out_dir`` (new, empty, or an output folder of
     spatialprog such as a run's) is replaced as a whole by itself with these
     files added or replaced (:class:`~spatialprog.folders.atomic_output_dir`
@@ -236,7 +246,8 @@ def write_ranking(ranking: RankingResult, out_dir: str | Path, *, run_date: date
     """
     out = Path(out_dir)
     with atomic_output_dir(out, add=True, kind="ranking") as stage:
-        files = write_tables(stage, ranking.tables())
-        write_xlsx(stage / "programme.xlsx", ranking.sheets(), run_date=run_date)
+        files = write_tables(stage, {**ranking.tables(), "waiting_demand": ranking.waiting})
+        book = programme_book(ranking, when=run_timestamp(run_date))
+        write_xlsx(stage / "programme.xlsx", book.sheets, layout=book.layout, run_date=run_date)
         files.append("programme.xlsx")
     return [out / f for f in files]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,10 +106,17 @@ def _ranks(order: np.ndarray) -> np.ndarray:
 
 
 def _fmt(v: float, unit: str) -> str:
+    """A raw value in the explanation, Dutch style: ``39,5 MW``, ``4 jaar``; a 0-1 or 0-3 scale without a unit.
+
+    Examples
+    --------
+    >>> _fmt(39.48, "MW"), _fmt(0.6, "score 0-1"), _fmt(2.0, "ernst 0-3"), _fmt(float("nan"), "MW")
+    ('39,5 MW', '0,6', '2', 'onbekend')
+    """
     if pd.isna(v):
-        return "n/a"
-    u = "" if unit in ("0/1",) or unit.startswith("score") else f" {unit}"
-    return f"{v:.3g}{u}"
+        return "onbekend"
+    u = "" if re.search(r"\d\s*[-/]\s*\d", unit) or unit.startswith("score") else f" {unit}"
+    return f"{v:.3g}".replace(".", ",") + u
 
 
 def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: float,
@@ -135,12 +143,17 @@ def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
     DataFrame
         The id columns, ``rank`` (1 = first), ``score`` (0..1), and per
         criterion ``raw_<c>``, ``score_<c>`` and ``contrib_<c>`` (the
-        contributions sum to ``score``), then ``explanation``; sorted by rank.
+        contributions sum to ``score``), then ``explanation`` (Dutch: the
+        largest contributions with the criterion's ``label_nl``, its raw value
+        and its share of the score, e.g. ``tekort afname 39,5 MW (+0,134)``);
+        sorted by rank.
     """
     id_cols = list(id_cols)
     w = _check_weights(criteria)
     names = criteria["criterion"].tolist()
     units = criteria["unit"].astype(str).tolist() if "unit" in criteria else [""] * len(names)
+    words = (criteria["label_nl"].where(criteria["label_nl"].notna(), criteria["criterion"]).astype(str).tolist()
+             if "label_nl" in criteria else names)  # the explanation names each criterion in Dutch
     rawm, sm = _score_matrix(raw, criteria, horizon_years)
     contrib, score = _weighted(sm, w)
     order = _order(score, raw[id_cols].reset_index(drop=True))
@@ -156,8 +169,9 @@ def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
         expl = []
         for i in range(len(out)):
             idx = sorted(range(len(names)), key=lambda j, i=i: (-mat[i, j], j))[:explain]
-            parts = [f"{names[j]} {_fmt(rawm[order[i], j], units[j])} (+{mat[i, j]:.3f})" for j in idx if mat[i, j] > 0]
-            expl.append("; ".join(parts) if parts else "no criterion scores")
+            parts = [f"{words[j]} {_fmt(rawm[order[i], j], units[j])} (+{mat[i, j]:.3f})".replace(".", ",")
+                     for j in idx if mat[i, j] > 0]
+            expl.append("; ".join(parts) if parts else "geen criterium telt mee")
         out["explanation"] = expl
     return out
 
