@@ -65,9 +65,10 @@ def test_headroom_sheet_for_people(run_dir):
     wb = openpyxl.load_workbook(out / "headroom.xlsx")
     ws = wb["Netruimte"]
     assert _header(ws) == ["Onderstation", "Naam", "Ontwikkelvariant", "Jaar", "Richting", "Storingsreserve",
-                           "Vaste capaciteit (MVA)", "Capaciteit (MW)", "Bestaande belasting (MW)",
-                           "Nieuwe vraag (MW)", "Belasting (MW)", "Ruimte (MW)", "Benutting", "Status",
-                           "Status (omschrijving)"]
+                           "Vaste capaciteit (MVA)", "Capaciteit (MW)", "Gereserveerd (MW)", "Fysieke piek (MW)",
+                           "Bestaande belasting (MW)", "Nieuwe vraag (MW)", "Belasting (MW)", "Ruimte (MW)",
+                           "Benutting", "Status", "Status (omschrijving)", "Beschikbaar volgens netbeheerder (MVA)",
+                           "Energiedrager", "Eenheid"]
     h = read_csv(out / "headroom.csv", dtype={"substation_id": object})
     assert ws.max_row == len(h) + 1
     # the name beside the id, from the substations layer (onderstations.naam)
@@ -75,7 +76,7 @@ def test_headroom_sheet_for_people(run_dir):
     assert names["OS01"] == "OS Brakelveen" and names["OS09"] == "OS Ammerzoden-Oost"
     # frozen header and id + name, a filter over the whole table
     assert ws.freeze_panes == "C2"
-    assert ws.auto_filter.ref == f"A1:O{len(h) + 1}"
+    assert ws.auto_filter.ref == f"A1:T{len(h) + 1}"
     # number formats: MW to 0.1, shares as %, years without a thousands separator; codes as Dutch words
     row = [c for c in ws[2]]
     fmt = {head: c.number_format for head, c in zip(_header(ws), row, strict=True)}
@@ -84,8 +85,11 @@ def test_headroom_sheet_for_people(run_dir):
     assert {r[0] for r in ws.iter_rows(min_row=2, min_col=5, max_col=5, values_only=True)} == {"afname",
                                                                                                "invoeding"}
     # the stored value is the CSV's (six significant digits), not rounded further: the format rounds it
-    util = [r[0] for r in ws.iter_rows(min_row=2, min_col=13, max_col=13, values_only=True)]
-    assert util == pytest.approx(h["utilisation"].tolist(), rel=1e-5)
+    util = [r[0] for r in ws.iter_rows(min_row=2, min_col=15, max_col=15, values_only=True)]
+    known = h["utilisation"].notna().to_numpy()  # a node with no capacity yet (a heat network before its source)
+    assert [u for u, k in zip(util, known, strict=True) if not k] == [None] * int((~known).sum())
+    assert [u for u, k in zip(util, known, strict=True) if k] == pytest.approx(h["utilisation"][known].tolist(),
+                                                                                rel=1e-5)
     assert util[0] == pytest.approx(0.506279) and util[0] != round(util[0], 2)
     # every column wide enough for its header's longest word
     for j, head in enumerate(_header(ws), start=1):
@@ -103,8 +107,8 @@ def test_status_colours_come_from_the_status_classes(run_dir):
             rules[rule.formula[0]] = (str(cf.sqref), rule.dxf.fill.bgColor.rgb)
     n = ws.max_row
     for r in classes.itertuples(index=False):
-        ref, colour = rules[f'$N2="{r.status}"']
-        assert ref == f"N2:N{n} O2:O{n}"  # the status and its label
+        ref, colour = rules[f'$P2="{r.status}"']
+        assert ref == f"P2:P{n} Q2:Q{n}"  # the status and its label
         assert colour.endswith(r.colour.lstrip("#").upper())
 
 

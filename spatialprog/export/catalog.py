@@ -68,7 +68,14 @@ TABLES: dict[str, tuple[str, str, bool, str]] = {
     "assignment": ("Toewijzing aan onderstations", "Which substation serves which site (share, method, distance).",
                    False, "results"),
     "capacity": ("Capaciteit onderstations", "Installed and firm capacity per substation.", False, "results"),
-    "reinforcements": ("Netverzwaringen", "Planned reinforcements per substation.", False, "results"),
+    "reinforcements": ("Netverzwaringen", "Planned reinforcements per substation, per direction.", False, "results"),
+    "carrier_headroom": ("Netruimte waterstof, warmte en gas", "Headroom of the hydrogen, heat and gas nodes per "
+                         "variant, year and direction, in each carrier's own unit (carrier, unit).", True, "results"),
+    "carrier_shortfall": ("Eerste jaar tekort waterstof, warmte en gas", "First year of shortfall per node of the "
+                          "other carriers.", False, "results"),
+    "operator_comparison": ("Netbeheerder naast spatialprog", "The operators' own forecast of available capacity "
+                            "beside our projection without new sites, and what explains the difference.", False,
+                            "results"),
     "notices": ("Meldingen", "Repairs and remarks from the run.", True, "results"),
     "programme": ("Programma", "The ranked programme of interventions (reinforcement in transformer steps or a new "
                   "substation) with needed-by year, score and what waits on it.", True, "programme"),
