@@ -21,7 +21,9 @@ the registry so everything that differs per kind is in one file.
 Examples
 --------
 >>> [k.name for k in kinds_with_role("site")]
-['housing_sites', 'industrial_zones', 'charging_hubs', 'heat_networks', 'generation']
+['housing_sites', 'industrial_zones', 'charging_hubs', 'heat_networks', 'generation', 'heat_sources', 'conversion_assets']
+>>> [(k.name, k.carrier) for k in kinds_with_role("node")]
+[('hydrogen_stations', 'hydrogen'), ('gas_stations', 'gas')]
 >>> LAYER_KINDS["housing_sites"].title_nl
 'Woningbouwlocaties'
 """
