@@ -228,7 +228,10 @@ def assign_sites(
         si, ai = shapely.STRtree(agem).query(geoms[poly], predicate="intersects")
         si = poly[si]
         if len(si):
-            inter = shapely.area(shapely.intersection(geoms[si], agem[ai]))
+            inter = np.zeros(len(si))
+            inside = _inside_one(geoms, agem, si, ai, n)
+            inter[inside] = area_site[si[inside]]
+            inter[~inside] = shapely.area(shapely.intersection(geoms[si[~inside]], agem[ai[~inside]]))
             share = inter / area_site[si]
             df = pd.DataFrame({"s": si, "sub": acode[ai], "share": share})
             df = df[df["share"] > _EPS].groupby(["s", "sub"], as_index=False, sort=True)["share"].sum()
@@ -277,6 +280,21 @@ def assign_sites(
                         level="warning", fix="check the site's location or add a service area covering it")
     methods = np.array(["service_area" if method == "service_areas" else method, "nearest", "unassigned"], dtype=object)
     return rows.frame(points, sub_table, methods)
+
+
+def _inside_one(geoms: np.ndarray, agem: np.ndarray, si: np.ndarray, ai: np.ndarray, n: int) -> np.ndarray:
+    """Per pair: the site meets this area only and lies wholly in it (its share is 1 without an overlay).
+
+    Its table row is the same either way: a site's only row is normalised to a share of 1.
+    """
+    inside = np.zeros(len(si), dtype=bool)
+    one = np.flatnonzero(np.bincount(si, minlength=n)[si] == 1)
+    if len(one):
+        # each area prepared once, its candidate sites tested through a tree on them
+        qa, qs = shapely.STRtree(geoms[si[one]]).query(agem, predicate="covers")
+        hit = ai[one[qs]] == qa
+        inside[one[qs[hit]]] = True
+    return inside
 
 
 class _Rows:

@@ -229,6 +229,36 @@ def test_assign_sites_points_equal_the_plain_answer(areas, points, outside, grid
     assert (got[F.SHARE] == 1.0).all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4),
+       st.lists(st.tuples(st.floats(0, 90), st.floats(0, 90), st.floats(0.5, 60), st.floats(0.5, 60)),
+                min_size=1, max_size=20), st.randoms())
+def test_assign_sites_polygons_split_by_area_as_plain_shapely(nx, ny, rects, rnd):
+    # tiles cover the square without gaps: every site inside it is split over the tiles it meets by area
+    # (a site inside one tile has share 1 without an overlay; one across tiles gets its area fractions)
+    w, h = EXTENT / nx, EXTENT / ny
+    tiles_ = [box(i * w, j * h, (i + 1) * w, (j + 1) * h) for i in range(nx) for j in range(ny)]
+    sub_ids = [rnd.choice(["A", "B", "C"]) for _ in tiles_]
+    subs = gpd.GeoDataFrame({"id": ["A", "B", "C"]}, geometry=shapely.points([[0, 0], [100, 0], [50, 50]]), crs=28992)
+    sa = gpd.GeoDataFrame({"id": [f"SA{i}" for i in range(len(tiles_))], "substation_id": sub_ids},
+                          geometry=tiles_, crs=28992)
+    sites = [box(x, y, min(x + dx, EXTENT), min(y + dy, EXTENT)) for x, y, dx, dy in rects]
+    pts = gpd.GeoDataFrame({F.LAYER: "housing_sites", F.SITE_ID: [f"H{i:02d}" for i in range(len(sites))]},
+                           geometry=sites, crs=28992)
+    got = assign_sites(pts, subs, sa, method="service_areas", max_distance_m=30.0)
+    for k, site in enumerate(sites):
+        frac: dict[str, float] = {}
+        for t, sub in zip(tiles_, sub_ids, strict=True):
+            share = site.intersection(t).area / site.area
+            if share > 1e-9:
+                frac[sub] = frac.get(sub, 0.0) + share
+        rows = got[got[F.SITE_ID] == f"H{k:02d}"]
+        assert rows[F.SUBSTATION_ID].tolist() == sorted(frac)
+        assert rows[F.SHARE].to_numpy() == pytest.approx([frac[x] / sum(frac.values()) for x in sorted(frac)],
+                                                         rel=1e-9)
+        assert set(rows[F.METHOD]) == {"service_area"}
+
+
 # ---- conflicts: overlaps and distances -----------------------------------------------------
 
 
