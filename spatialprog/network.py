@@ -183,7 +183,10 @@ def assign_sites(
         How the areas came about (recorded per row); with ``"nearest"`` every
         site goes to its nearest substation within ``max_distance_m``.
     max_distance_m : float
-        Largest distance for the nearest-substation fallback.
+        Largest distance for the nearest-substation fallback (inclusive). Of
+        substations at exactly the same distance the one with the lowest id
+        wins, as does the lowest id among the areas of a point on their shared
+        border.
     outside : {"nearest", "unassigned"}
         What to do with (the part of) a site outside every area: ``nearest``
         sends it to the substation nearest to that part (the site minus the
