@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 OUT     ?= out/example
 
-.PHONY: install demo demo-real test lint bench docs example example-real clean
+.PHONY: install demo demo-real test lint bench bench-kernels docs example example-real clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,8 +27,12 @@ test: $(STAMP)  ## run the test suite (real clients are used where installed, el
 lint: $(STAMP)
 	$(BIN)/ruff check spatialprog tests scripts benchmarks
 
-bench: $(STAMP)  ## benchmarks: print figures, assert nothing
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: $(STAMP)  ## benchmarks: print figures, assert nothing (the kernels at --small sizes; bench-kernels for full)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; args=""; case $$b in *bench_kernels.py) args=--small;; esac; \
+		$(BIN)/python $$b $$args || exit 1; done
+
+bench-kernels: $(STAMP)  ## the core spatial kernels at national sizes beside their peers (a few minutes)
+	$(BIN)/python benchmarks/bench_kernels.py
 
 docs: $(STAMP)  ## regenerate the README's layer and parameter reference from the schemas
 	$(BIN)/python scripts/update_readme.py

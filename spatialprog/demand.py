@@ -144,7 +144,11 @@ def heat_network_share(sites: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | Non
                        years: Sequence[int]) -> np.ndarray:
     """Share of each site's area inside a heat network that supplies by each year.
 
-    Overlapping networks are unioned, so the share never exceeds 1.
+    Overlapping networks are unioned, so the share never exceeds 1. The work
+    grows with the site-network pairs, not with sites x networks: one STRtree
+    query finds the networks each site meets; a site meeting one supplying
+    network is intersected with that network alone, a site meeting several
+    with the union of those, and only in the years the set changes.
 
     Returns
     -------
@@ -156,14 +160,30 @@ def heat_network_share(sites: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | Non
         return share
     geoms = np.asarray(sites.geometry.values)
     area = shapely.area(geoms)
-    starts = sorted(int(s) for s in networks["start_year"].dropna().unique())
-    for s in starts:
-        supply = shapely.union_all(np.asarray(networks.geometry.values)[networks["start_year"].to_numpy() <= s])
-        shapely.prepare(supply)
-        inter = shapely.area(shapely.intersection(geoms, supply))
-        frac = np.divide(inter, area, out=np.zeros_like(inter), where=area > 0)
-        frac = np.clip(frac, 0.0, 1.0)
-        share[:, yrs >= s] = frac[:, None]
+    nets = np.asarray(networks.geometry.values)
+    start = networks["start_year"].to_numpy(dtype=float, na_value=np.nan)
+    starts = np.array(sorted({int(s) for s in networks["start_year"].dropna().unique()}), dtype=float)
+    si, nj = shapely.STRtree(nets).query(geoms, predicate="intersects")
+    # a network supplies from the first of the start years (as whole years) at or after its own
+    kp = np.searchsorted(starts, start[nj], side="left")
+    ok = (kp < len(starts)) & (area[si] > 0)
+    si, nj, kp = si[ok], nj[ok], kp[ok]
+    order = np.lexsort((kp, si))
+    si, nj, kp = si[order], nj[order], kp[order]
+    # one event per site and year its set of supplying networks grows: the pairs up to it supply then
+    ev = np.flatnonzero(np.r_[(si[1:] != si[:-1]) | (kp[1:] != kp[:-1]), True]) if len(si) else np.zeros(0, int)
+    first = np.r_[0, np.flatnonzero(si[1:] != si[:-1]) + 1] if len(si) else np.zeros(0, int)
+    first = first[np.searchsorted(first, ev, side="right") - 1]
+    inter = np.zeros(len(ev))
+    one = ev == first
+    inter[one] = shapely.area(shapely.intersection(geoms[si[ev[one]]], nets[nj[ev[one]]]))
+    for e in np.flatnonzero(~one):
+        supply = shapely.union_all(nets[nj[first[e]:ev[e] + 1]])
+        inter[e] = shapely.area(shapely.intersection(geoms[si[ev[e]]], supply))
+    frac = np.clip(inter / area[si[ev]], 0.0, 1.0)
+    for k in np.unique(kp[ev]):
+        at = kp[ev] == k
+        share[np.ix_(si[ev[at]], yrs >= starts[k])] = frac[at][:, None]
     return share
 
 

@@ -183,7 +183,10 @@ def assign_sites(
         How the areas came about (recorded per row); with ``"nearest"`` every
         site goes to its nearest substation within ``max_distance_m``.
     max_distance_m : float
-        Largest distance for the nearest-substation fallback.
+        Largest distance for the nearest-substation fallback (inclusive). Of
+        substations at exactly the same distance the one with the lowest id
+        wins, as does the lowest id among the areas of a point on their shared
+        border.
     outside : {"nearest", "unassigned"}
         What to do with (the part of) a site outside every area: ``nearest``
         sends it to the substation nearest to that part (the site minus the
@@ -228,7 +231,10 @@ def assign_sites(
         si, ai = shapely.STRtree(agem).query(geoms[poly], predicate="intersects")
         si = poly[si]
         if len(si):
-            inter = shapely.area(shapely.intersection(geoms[si], agem[ai]))
+            inter = np.zeros(len(si))
+            inside = _inside_one(geoms, agem, si, ai, n)
+            inter[inside] = area_site[si[inside]]
+            inter[~inside] = shapely.area(shapely.intersection(geoms[si[~inside]], agem[ai[~inside]]))
             share = inter / area_site[si]
             df = pd.DataFrame({"s": si, "sub": acode[ai], "share": share})
             df = df[df["share"] > _EPS].groupby(["s", "sub"], as_index=False, sort=True)["share"].sum()
@@ -277,6 +283,21 @@ def assign_sites(
                         level="warning", fix="check the site's location or add a service area covering it")
     methods = np.array(["service_area" if method == "service_areas" else method, "nearest", "unassigned"], dtype=object)
     return rows.frame(points, sub_table, methods)
+
+
+def _inside_one(geoms: np.ndarray, agem: np.ndarray, si: np.ndarray, ai: np.ndarray, n: int) -> np.ndarray:
+    """Per pair: the site meets this area only and lies wholly in it (its share is 1 without an overlay).
+
+    Its table row is the same either way: a site's only row is normalised to a share of 1.
+    """
+    inside = np.zeros(len(si), dtype=bool)
+    one = np.flatnonzero(np.bincount(si, minlength=n)[si] == 1)
+    if len(one):
+        # each area prepared once, its candidate sites tested through a tree on them
+        qa, qs = shapely.STRtree(geoms[si[one]]).query(agem, predicate="covers")
+        hit = ai[one[qs]] == qa
+        inside[one[qs[hit]]] = True
+    return inside
 
 
 class _Rows:
@@ -615,24 +636,32 @@ def nearest_within(query: np.ndarray, stations: np.ndarray, max_distance_m: floa
 
         sxy = shapely.get_coordinates(stations)
         simple = shapely.get_type_id(query) == 0
-        simple[simple] = ~shapely.is_empty(query[simple])
-        qxy = shapely.get_coordinates(query[simple])
-        fin = np.isfinite(qxy).all(axis=1)
-        kd = np.flatnonzero(simple)
+        every = bool(simple.all())
+        simple[simple] = ~shapely.is_empty(query if every else query[simple])
+        every = every and bool(simple.all())
+        qxy = shapely.get_coordinates(query if every else query[simple])
+        fin = np.ones(len(qxy), dtype=bool) if np.isfinite(qxy.sum()) else np.isfinite(qxy).all(axis=1)
         if np.isfinite(sxy).all() and fin.any():
-            kd, qxy = (kd, qxy) if fin.all() else (kd[fin], qxy[fin])
+            kd = np.arange(len(query)) if every else np.flatnonzero(simple)
+            if not fin.all():
+                kd, qxy = kd[fin], qxy[fin]
             k = min(2, len(stations))
-            d, j = cKDTree(sxy).query(qxy, k=k, workers=-1, distance_upper_bound=max_distance_m * (1 + 1e-9) + 1e-9)
+            # a sliding-midpoint tree with larger leaves: built and queried faster here than the default
+            tree_kd = cKDTree(sxy, leafsize=32, balanced_tree=False, compact_nodes=False)
+            d, j = tree_kd.query(qxy, k=k, workers=-1, distance_upper_bound=max_distance_m * (1 + 1e-9) + 1e-9)
             d, j = d.reshape(len(kd), k), j.reshape(len(kd), k)
-            found = np.isfinite(d[:, 0])
-            tie = found & (d[:, -1] <= d[:, 0] * (1 + 1e-9) + 1e-9) if k == 2 else np.zeros(len(kd), dtype=bool)
-            ok = found & ~tie
-            ti = j[ok, 0]
+            # reached a station, and the second is not as near as the first (to 1e-9): one answer, no tie
+            ok = d[:, 0] < np.inf
+            tie = ok & (d[:, -1] <= d[:, 0] * (1 + 1e-9) + 1e-9) if k == 2 else np.zeros(len(kd), dtype=bool)
+            ok &= ~tie
+            qi, ti, qxy = (kd, j[:, 0], qxy) if ok.all() else (kd[ok], j[ok, 0], qxy[ok])
             # the distance as GEOS computes it for two points: sqrt(dx * dx + dy * dy)
-            dx, dy = qxy[ok, 0] - sxy[ti, 0], qxy[ok, 1] - sxy[ti, 1]
+            dx, dy = qxy[:, 0] - sxy[ti, 0], qxy[:, 1] - sxy[ti, 1]
             dist = np.sqrt(dx * dx + dy * dy)
             within = dist <= max_distance_m
-            parts.append((kd[ok][within], ti[within], dist[within]))
+            if not within.all():
+                qi, ti, dist = qi[within], ti[within], dist[within]
+            parts.append((qi, ti, dist))
             fallback = np.sort(np.concatenate([np.flatnonzero(~simple), np.flatnonzero(simple)[~fin], kd[tie]]))
     if len(fallback):
         tree = shapely.STRtree(stations)
@@ -645,13 +674,13 @@ def nearest_within(query: np.ndarray, stations: np.ndarray, max_distance_m: floa
         parts.append((fallback[qi[first]], ti[first], dist[first]))
     if not parts:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
+    if len(parts) == 1:
+        return parts[0][0].astype(np.intp, copy=False), parts[0][1].astype(np.intp, copy=False), parts[0][2]
     qi = np.concatenate([p[0] for p in parts]).astype(np.intp)
     ti = np.concatenate([p[1] for p in parts]).astype(np.intp)
     dist = np.concatenate([p[2] for p in parts]).astype(float)
-    if len(parts) > 1:
-        order = np.argsort(qi, kind="stable")
-        qi, ti, dist = qi[order], ti[order], dist[order]
-    return qi, ti, dist
+    order = np.argsort(qi, kind="stable")
+    return qi[order], ti[order], dist[order]
 
 
 def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:

@@ -3,9 +3,10 @@
 Each kernel takes arrays of shapely geometries and returns positions of the
 matching pairs with their measures, as a NamedTuple. Candidates come from one
 bulk shapely 2 STRtree query on bounding boxes; the exact tests run as
-vectorised GEOS functions on the pair arrays, in chunks over a thread pool
-(:func:`chunked`; GEOS releases the GIL). There is no Python loop over
-features or pairs. The kernels know nothing of rules or layers; the engine
+vectorised GEOS functions on the pair arrays (the cheapest test that settles a
+pair first: bounds, then predicates, the overlay only where it is needed), in
+chunks over a thread pool (:func:`chunked`; GEOS releases the GIL). There is
+no Python loop over features or pairs. The kernels know nothing of rules or layers; the engine
 (:mod:`spatialprog.conflicts.engine`) applies the rules with them.
 """
 
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
+from shapely.errors import GEOSException
 
 from .geometry import N_SAMPLE, boxes, polygonal, safe_intersection, vertex_sample
 
@@ -183,11 +185,15 @@ def overlap_pairs(
 ) -> OverlapPairs:
     """All pairs of polygons of ``a`` and ``b`` whose shared area exceeds ``min_area_m2``.
 
-    Candidates come from one bulk STRtree bounding-box query; the intersection
-    and its area are computed vectorised on the candidate arrays, chunked over
-    ``threads``. Pairs that only touch yield a line or point and zero area, and
-    are dropped. The overlap of two polygons can hold stray lines or points
-    (where they also touch elsewhere); only its polygonal parts are returned.
+    Candidates come from one bulk STRtree bounding-box query. Where one polygon
+    covers the other (tested only where its bounding box holds the other's) the
+    overlap is the smaller polygon itself and its area that polygon's area: no
+    overlay. Pairs that do not even meet are dropped by a vectorised
+    ``intersects``; for the rest the intersection and its area are computed
+    vectorised on the candidate arrays. Every step is chunked over ``threads``.
+    Pairs that only touch yield a line or point and zero area, and are dropped.
+    The overlap of two polygons can hold stray lines or points (where they also
+    touch elsewhere); only its polygonal parts are returned.
 
     Parameters
     ----------
@@ -225,12 +231,47 @@ def overlap_pairs(
     if same:
         keep = ia < ib
         ia, ib = ia[keep], ib[keep]
-    inter, area, _ = _intersections(a, b, ia, ib, nthreads)
+    # where one polygon covers the other the overlap is the smaller one itself: no overlay for those
+    try:
+        a_in_b, b_in_a, meet = _containment(a, b, ia, ib, nthreads)
+    except GEOSException:  # a predicate GEOS cannot evaluate: the overlay (with its repair) for every pair
+        a_in_b = b_in_a = np.zeros(len(ia), dtype=bool)
+        meet = np.ones(len(ia), dtype=bool)
+    inter = np.where(a_in_b, a[ia], np.where(b_in_a, b[ib], None))
+    area = np.zeros(len(ia))
+    area[a_in_b], area[b_in_a] = shapely.area(a[ia[a_in_b]]), shapely.area(b[ib[b_in_a]])
+    overlay = np.flatnonzero(meet & ~a_in_b & ~b_in_a)
+    inter[overlay], area[overlay], _ = _intersections(a, b, ia[overlay], ib[overlay], nthreads)
     keep = area > min_area_m2
     ia, ib, area, inter = ia[keep], ib[keep], area[keep], inter[keep]
     inter = polygonal(inter)
     order = np.lexsort((ib, ia))
     return OverlapPairs(ia[order], ib[order], area[order].astype("float64"), inter[order])
+
+
+def _containment(
+    a: np.ndarray, b: np.ndarray, ia: np.ndarray, ib: np.ndarray, threads: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair ``(a[ia], b[ib])``: ``b`` covers ``a``, ``a`` covers ``b``, and (for the others) whether they meet.
+
+    The covers tests run only where the bounding box of one holds the other's.
+    """
+
+    def test(pred: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(ia), dtype=bool)
+        if len(sel):
+            out[sel] = np.concatenate(chunked(lambda s: pred(x[s], y[s]), len(sel), threads))
+        return out
+
+    ba, bb = shapely.bounds(a)[ia], shapely.bounds(b)[ib]
+    holds_a = (bb[:, 0] <= ba[:, 0]) & (bb[:, 1] <= ba[:, 1]) & (bb[:, 2] >= ba[:, 2]) & (bb[:, 3] >= ba[:, 3])
+    holds_b = (ba[:, 0] <= bb[:, 0]) & (ba[:, 1] <= bb[:, 1]) & (ba[:, 2] >= bb[:, 2]) & (ba[:, 3] >= bb[:, 3])
+    sel = np.flatnonzero(holds_a)
+    a_in_b = test(shapely.covers, b[ib[sel]], a[ia[sel]], sel)
+    sel = np.flatnonzero(holds_b & ~a_in_b)
+    b_in_a = test(shapely.covers, a[ia[sel]], b[ib[sel]], sel)
+    sel = np.flatnonzero(~a_in_b & ~b_in_a)
+    return a_in_b, b_in_a, test(shapely.intersects, a[ia[sel]], b[ib[sel]], sel)
 
 
 def pairs_within_distance(
