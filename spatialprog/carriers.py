@@ -120,9 +120,16 @@ def carrier_nodes(layers: Mapping[str, gpd.GeoDataFrame], carrier: str, years: S
         pos = {s: i for i, s in enumerate(ids)}
         src_cap = _year_capacity(sources["capacity_mwth"].to_numpy(dtype=float),
                                  sources["start_year"].to_numpy(dtype=float), yrs)
+        net_start = dict(zip(ids, gdf["start_year"].to_numpy(dtype=float), strict=True)) if "start_year" in gdf else {}
         for k, (sid, net) in enumerate(zip(sources["id"], sources["heat_network_id"].astype(str), strict=True)):
             if net in pos:
                 cap[pos[net]] += src_cap[k]
+                begins = float(sources["start_year"].iat[k])
+                if notices is not None and begins < net_start.get(net, -np.inf):
+                    notices.add("heat_sources", f"starts in {int(begins)}, before its network '{net}' exists "
+                                f"({int(net_start[net])}): its heat counts from the network's first year",
+                                feature=sid, field="start_year", level="info",
+                                fix="check the start years of the source and the network")
             elif notices is not None:
                 notices.add("heat_sources", f"feeds heat network '{net}', which is not in the heat_networks layer: "
                             "its heat is not counted", feature=sid, field="heat_network_id", level="warning",

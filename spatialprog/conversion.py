@@ -36,7 +36,8 @@ from . import fields as F
 from .demand import demand_frame
 from .params import ParameterSet
 
-__all__ = ["HEAT_TECHNOLOGIES", "CONVERSION_TECHNOLOGIES", "heat_source_demand", "conversion_demand"]
+__all__ = ["HEAT_TECHNOLOGIES", "CONVERSION_TECHNOLOGIES", "heat_source_demand", "conversion_demand",
+           "check_batteries"]
 
 HEAT_TECHNOLOGIES = ("heat_pump", "e_boiler", "chp", "waste_heat", "geothermal")
 CONVERSION_TECHNOLOGIES = ("electrolyser", "battery", "chp")
@@ -114,3 +115,24 @@ def conversion_demand(assets: gpd.GeoDataFrame, params: ParameterSet, years: Seq
         frames.append(_frame("conversion_assets", [ids[i] for i in k], years, gas[k, None] * on[k],
                              np.zeros_like(on[k]), "gas"))
     return pd.concat(frames, ignore_index=True)
+
+
+def check_batteries(assets: pd.DataFrame | None, assignment: pd.DataFrame, capacity: pd.DataFrame,
+                    notices) -> None:
+    """Report a battery rated above the firm capacity of the substation it connects to.
+
+    A battery can shave no more than its substation carries: its rating is
+    still counted (the operator would not connect it), with a warning.
+    """
+    if assets is None or not len(assets) or "technology" not in assets:
+        return
+    firm = dict(zip(capacity[F.SUBSTATION_ID], capacity["firm_offtake_mva"], strict=True))
+    asg = assignment[(assignment[F.LAYER] == "conversion_assets") & assignment[F.SUBSTATION_ID].notna()]
+    at = asg.sort_values(F.SHARE, ascending=False, kind="stable").drop_duplicates(F.SITE_ID)
+    where = dict(zip(at[F.SITE_ID], at[F.SUBSTATION_ID], strict=True))
+    for sid, tech, mw in zip(assets["id"], assets["technology"], assets["power_mw"].astype(float), strict=True):
+        sub = where.get(sid)
+        if tech == "battery" and sub is not None and mw > firm.get(sub, np.inf):
+            notices.add("conversion_assets", f"battery of {mw:g} MW is larger than the firm capacity of its "
+                        f"substation {sub} ({firm[sub]:g} MVA)", feature=sid, field="power_mw", level="warning",
+                        fix="check power_mw (MW, not MWh)")

@@ -28,6 +28,7 @@ import shapely
 
 from . import fields as F
 from .carriers import carrier_results, with_carrier
+from .conversion import check_batteries
 from .config import BASE_VARIANT, Project, load_project
 from .demand import demand_points, site_demand
 from .errors import LayerValidationError, NoticeLog, ProjectError
@@ -361,6 +362,7 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         {v: project.variants[v] for v in names}, project.years, classes=plan.reference.status_classes,
         notices=notices)
     capacity = firm_capacity(subs, base)
+    check_batteries(layers.get("conversion_assets"), assignment, capacity, notices)
     first = names[0]
     basis = bases[first]
     capacity = capacity.merge(basis.table(), on=F.SUBSTATION_ID, how="left")

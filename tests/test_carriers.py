@@ -196,3 +196,21 @@ def test_demand_on_a_carrier_without_nodes_is_reported():
     r = compute(read_plan(project_from_dict(cfg, root=EXAMPLE.parent)), variants=["basis"])
     assert any("need hydrogen (MW_H2) but the project has no hydrogen_stations layer" in n.message for n in r.notices)
     assert (r.demand[F.CARRIER] == "hydrogen").any()
+
+
+def test_bad_input_battery_larger_than_its_substation_and_a_source_before_its_network(tmp_path):
+    layers = conversion_layer(tmp_path, [{"code": "BAT9", "techniek": "battery", "mw": 900.0, "jaar": 2027,
+                                          "geometry": Point(174_000, 432_500)}])
+    src = gpd.read_file(ROOT / "layers" / "example_region.gpkg", layer="warmtebronnen")
+    src.loc[src["bron_code"] == "WB-01", "start"] = 2026  # WN01 starts in 2029
+    path = tmp_path / "bronnen.gpkg"
+    src.to_file(path, layer="warmtebronnen")
+    layers["heat_sources"] = {"path": str(path), "layer": "warmtebronnen",
+                              "columns": {"id": "bron_code", "name": "naam", "heat_network_id": "warmtenet",
+                                          "technology": "techniek", "capacity_mwth": "vermogen_mwth", "cop": "cop",
+                                          "start_year": "start"}}
+    r = compute(read_plan(example(layers=layers)), variants=["basis"])
+    msgs = {(n.feature, n.field): n.message for n in r.notices}
+    assert msgs[("BAT9", "power_mw")].startswith("battery of 900 MW is larger than the firm capacity of its substation")
+    assert msgs[("WB-01", "start_year")] == ("starts in 2026, before its network 'WN01' exists (2029): its heat "
+                                             "counts from the network's first year")
