@@ -28,8 +28,8 @@ import shapely
 
 from . import fields as F
 from .carriers import carrier_results, with_carrier
-from .conversion import check_batteries
 from .config import BASE_VARIANT, Project, load_project
+from .conversion import check_batteries
 from .demand import demand_points, site_demand
 from .errors import LayerValidationError, NoticeLog, ProjectError
 from .headroom import (
