@@ -189,6 +189,9 @@ class AssignmentConfig(_Strict):
 class VariantConfig(_Strict):
     description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
     parameters: dict[str, Any] = Field(default_factory=dict)
+    changes: list[dict[str, Any]] | str = Field(
+        default_factory=list, description="Features this variant changes (spatialprog.choices): rows of layer, id "
+                                          "and fields, or a CSV of layer, id, field, value.")
 
 
 class ReinforcementConfig(_Strict):
@@ -268,6 +271,10 @@ class Project:
                 )
         except ParameterError as e:
             raise ProjectError(f"{self._where()}{e}") from None
+        #: per variant, the features it changes: rows, or the path of a CSV (read with the plan)
+        self.variant_changes: dict[str, list[dict[str, Any]] | Path] = {
+            vname: (_resolve(root / v.changes) if isinstance(v.changes, str) else list(v.changes))
+            for vname, v in model.variants.items() if v.changes}
         self.layers: dict[str, LayerSource] = {}
         for name, lc in model.layers.items():
             self.layers[name] = _layer_source(name, lc, root, parameters=self.parameters)

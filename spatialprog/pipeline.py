@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,7 @@ import shapely
 
 from . import fields as F
 from .carriers import carrier_results, with_carrier
+from .choices import Change, apply_changes, check_changes
 from .config import BASE_VARIANT, Project, load_project
 from .conversion import check_batteries
 from .demand import demand_points, site_demand
@@ -85,6 +86,9 @@ class Plan:
         The ``[constraints.NAME]`` layers, read with a margin around the region.
     reference : Reference
         The reference tables (read when the plan is built, unless given).
+    choices : dict of str -> list of Change
+        Per variant, the features it changes (:mod:`spatialprog.choices`),
+        checked against the layers when the plan is built.
     """
 
     project: Project
@@ -92,11 +96,17 @@ class Plan:
     notices: NoticeLog = field(default_factory=NoticeLog)
     constraints: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     reference: Reference | None = None
+    choices: dict[str, list[Change]] | None = None
+    #: True for a plan read only near a site (check-site's fast path)
+    partial: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         # building a plan is the input edge: the reference tables are read here, never in compute
         if self.reference is None:
             self.reference = read_reference(self.project, self.layers, notices=self.notices)
+        if self.choices is None:
+            self.choices = check_changes(_read_changes(self.project), self.layers, LAYER_KINDS,
+                                         complete=not self.partial)
 
     @property
     def region(self) -> shapely.Geometry:
@@ -172,6 +182,26 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
             constraints[name] = read_layer(src, CONSTRAINT, working_crs=project.crs, bbox=bbox,
                                            notices=notices)
     return Plan(project=project, layers=layers, notices=notices, constraints=constraints, reference=reference)
+
+
+def _read_changes(project: Project) -> dict[str, list[dict]]:
+    """Each variant's changes, a CSV read here (the input edge)."""
+    out = {}
+    for v, rows in getattr(project, "variant_changes", {}).items():
+        if isinstance(rows, Path):
+            try:
+                table = pd.read_csv(rows, dtype=str, keep_default_na=False, sep=None, engine="python",
+                                    encoding="utf-8-sig")
+            except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
+                raise ProjectError(f"variants.{v}.changes: cannot read '{rows.name}': {e} - give a CSV with the "
+                                   "columns layer, id, field, value") from None
+            missing = [c for c in ("layer", "id", "field", "value") if c not in table]
+            if missing:
+                raise ProjectError(f"variants.{v}.changes: '{rows.name}' has no column {missing[0]} - give the "
+                                   "columns layer, id, field, value")
+            rows = table.to_dict("records")
+        out[v] = rows
+    return out
 
 
 def _check_references(project: Project, layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -335,7 +365,8 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         if progress:
             progress(f"demand and headroom, variant {v}")
         params = project.variants[v]
-        d = site_demand(layers, params, project.years, kinds=LAYER_KINDS)
+        chosen = apply_changes(layers, plan.choices.get(v, ()))  # the features as this variant has them
+        d = site_demand(chosen, params, project.years, kinds=LAYER_KINDS)
         d.insert(0, F.VARIANT, v)
         # the substations carry electricity; the other carriers go to their own nodes (carriers.carrier_results)
         a = allocate(d[d[F.CARRIER] == F.ELECTRICITY], assignment)

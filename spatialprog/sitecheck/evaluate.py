@@ -201,7 +201,8 @@ def site_conflicts(base: Baseline, e: SiteEntry) -> dict[str, Any]:
         mine["id"] = new_id
     layers[e.kind] = (pd.concat([existing, mine], ignore_index=True) if existing is not None and len(existing)
                       else mine.reset_index(drop=True))
-    plan = Plan(project=base.project, layers=layers, constraints=constraints, reference=base.plan.reference)
+    plan = Plan(project=base.project, layers=layers, constraints=constraints, reference=base.plan.reference,
+                choices=base.plan.choices)
     c = land_claim_conflicts(plan).conflicts
     mine_a = (c["layer_a"] == e.kind) & (c["id_a"].astype(str) == new_id)
     mine_b = (c["layer_b"] == e.kind) & (c["id_b"].astype(str) == new_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from ..config import Project, load_project
 from ..conflicts import constraint_margin_m
@@ -43,6 +44,7 @@ class NearPlan(Plan):
 
     complete_substations: frozenset[str] | None = None
     read_bbox: tuple[float, float, float, float] | None = None
+    partial: ClassVar[bool] = True  # its variants' changes apply to the features it read
     claims_bbox: tuple[float, float, float, float] | None = None
 
 
