@@ -505,3 +505,4 @@ def demand_points(layers: Mapping[str, gpd.GeoDataFrame], *, kinds: Mapping[str,
     if not parts:
         return gpd.GeoDataFrame({F.LAYER: [], F.SITE_ID: []}, geometry=[], crs=crs)
     return pd.concat(parts, ignore_index=True)
+

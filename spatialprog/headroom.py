@@ -315,6 +315,7 @@ def grid_state(
     base_year: int,
     reinforcements: pd.DataFrame | None = None,
     basis: StationBasis | None = None,
+    modelled_mw: np.ndarray | None = None,
 ) -> GridState:
     """Capacity and load of every substation per year and direction (one variant).
 
@@ -338,6 +339,10 @@ def grid_state(
     basis : StationBasis, optional
         From :func:`spatialprog.published.station_basis` (default: read from
         the layer with these parameters).
+    modelled_mw : ndarray, optional
+        Per substation, the base-year offtake of the existing neighbourhoods
+        whose transition is modelled: the autonomous growth leaves it out
+        (:meth:`spatialprog.published.StationBasis.loads`).
 
     Returns
     -------
@@ -363,7 +368,7 @@ def grid_state(
             for d in F.DIRECTIONS if direction == BOTH else (direction,):
                 reinf[d][pos[sid]] += mva * (yrs >= int(start))
 
-    reserved, peak = basis.loads(yrs, params)
+    reserved, peak = basis.loads(yrs, params, modelled_mw=modelled_mw)
     firm = {d: cap[f"firm_{d}_mva"].to_numpy(dtype=float)[:, None] + reinf[d] for d in F.DIRECTIONS}
     return GridState(
         substation_ids=sids,

@@ -20,8 +20,9 @@ the registry so everything that differs per kind is in one file.
 
 Examples
 --------
->>> [k.name for k in kinds_with_role("site")]
-['housing_sites', 'industrial_zones', 'charging_hubs', 'heat_networks', 'generation', 'heat_sources', 'conversion_assets']
+>>> [k.name for k in kinds_with_role("site")]  # doctest: +NORMALIZE_WHITESPACE
+['housing_sites', 'industrial_zones', 'charging_hubs', 'heat_networks', 'generation', 'neighbourhoods',
+ 'heat_sources', 'conversion_assets']
 >>> [(k.name, k.carrier) for k in kinds_with_role("node")]
 [('hydrogen_stations', 'hydrogen'), ('gas_stations', 'gas')]
 >>> LAYER_KINDS["housing_sites"].title_nl
@@ -41,6 +42,7 @@ import pandas as pd
 
 from . import conversion as C
 from . import demand as D
+from . import neighbourhoods as N
 from .errors import NoticeLog, Problem, ProjectError, show
 from .headroom import transformer_units
 
@@ -725,6 +727,69 @@ INDUSTRIAL_ZONES = LayerKind(
     ),
 )
 
+def _check_neighbourhoods(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
+    probs = []
+    ids = _ids(gdf)
+    shares = [c for c in ("share_gas", "share_hybrid", "share_all_electric", "share_heat_network") if c in gdf]
+    total = gdf[shares].astype(float).fillna(0.0).sum(axis=1) if shares else pd.Series(0.0, index=gdf.index)
+    for i in gdf.index[total > 1.0 + 1e-6]:
+        probs.append(Problem(layer, f"today's heating shares add up to {total[i]:g}, more than 1", ids[i],
+                             shares[0], fix="give shares of dwellings that add up to 1 (or leave gas blank: the rest)"))
+    if "transition_path" in gdf:
+        for i, text in gdf["transition_path"].items():
+            if not isinstance(text, str) or not text.strip():
+                continue
+            try:
+                points = N.parse_transition(text)
+            except ValueError as e:
+                probs.append(Problem(layer, f"transition path: {e}", ids[i], "transition_path",
+                                     fix="write e.g. '2030: all_electric=0.3, ev=0.4; 2040: all_electric=0.6'"))
+                continue
+            carried = {c[6:]: float(gdf.at[i, c]) if pd.notna(gdf.at[i, c]) else 0.0 for c in shares if c != "share_gas"}
+            for year, s in points.items():
+                carried.update({k: v for k, v in s.items() if k != "ev"})
+                if sum(carried.values()) > 1.0 + 1e-6:
+                    probs.append(Problem(layer, f"transition path: the heating shares in {year} add up to "
+                                                f"{sum(carried.values()):g}, more than 1", ids[i], "transition_path",
+                                         fix="lower a share (a type not named keeps its earlier share)"))
+                    break
+    return probs
+
+
+NEIGHBOURHOODS = LayerKind(
+    name="neighbourhoods",
+    title_nl="Bestaande wijken",
+    description="Existing neighbourhoods (polygons, e.g. CBS buurten) with their dwellings, today's heating mix and a "
+                "transition path by year (heat pumps, hybrids, heat networks, EVs).",
+    geometry=POLYGON,
+    columns=(
+        _id(),
+        _name(),
+        Column("dwellings", "int", True, unit="dwellings", alias_nl="aantal woningen", min=1, max=100_000,
+               bound_note="a neighbourhood without dwellings has no transition to model; CBS buurten have up to a "
+                          "few thousand", description="Existing dwellings."),
+        *(Column(f"share_{h}", "float", alias_nl=f"aandeel {nl} nu", min=0, max=1,
+                 description=f"Share of dwellings heated by {h.replace('_', ' ')} today"
+                             + (" (blank: the rest)." if h == "gas" else "."))
+          for h, nl in (("gas", "gas"), ("hybrid", "hybride"), ("all_electric", "all-electric"),
+                        ("heat_network", "warmtenet"))),
+        Column("ev_share", "float", unit="EV/dwelling", alias_nl="elektrische auto's per woning nu", min=0, max=3,
+               description="EVs charging at home per dwelling today."),
+        Column("transition_path", "str", alias_nl="transitiepad",
+               description="Target shares by year, e.g. '2030: all_electric=0.3, ev=0.4; 2040: all_electric=0.6, "
+                           "heat_network=0.2' (linear in between; a variant changes it through its changes)."),
+        Column("heat_network_id", "str", alias_nl="warmtenet",
+               description="The heat network its dwellings move to (else the one it lies in)."),
+        Column("municipality", "str", alias_nl="gemeente", description="Municipality."),
+    ),
+    role="site",
+    checks=(_check_neighbourhoods,),
+    demand=N.neighbourhood_demand,
+    colour="#8c8c8c",
+    style=StyleRule("outline", label="name"),
+    z=5,
+)
+
 CHARGING_HUBS = LayerKind(
     name="charging_hubs",
     title_nl="Laadpleinen",
@@ -1078,6 +1143,7 @@ def iter_layers(layers: Mapping[str, gpd.GeoDataFrame], *roles: str) -> Iterator
 
 
 for _k in (SUBSTATIONS, SERVICE_AREAS, HOUSING_SITES, INDUSTRIAL_ZONES, CHARGING_HUBS, HEAT_NETWORKS, GENERATION,
+           NEIGHBOURHOODS,
            BOUNDARIES, SUBSTATION_RESERVES, HV_LINES, HYDROGEN_STATIONS, HYDROGEN_PIPELINES, GAS_STATIONS,
            HEAT_SOURCES, CONVERSION_ASSETS):
     register_kind(_k)

@@ -226,10 +226,15 @@ class StationBasis:
     forecast: pd.DataFrame
     notes: dict[str, str]
 
-    def loads(self, years: np.ndarray, params: ParameterSet) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def loads(self, years: np.ndarray, params: ParameterSet, *, modelled_mw: np.ndarray | None = None
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Reserved capacity and physical peak per direction and year (MW), shape ``(n_substations, n_years)``.
 
         Before a station's reference year the figures are held at their reference value.
+        ``modelled_mw`` (per substation, offtake) is the part of the peak that existing
+        neighbourhoods modelled by their own transition path draw in the base year: the
+        autonomous growth applies to the rest only (never below 0), so the transition is
+        not counted twice.
         """
         pf = float(params["grid.power_factor"])
         yrs = np.asarray(years, dtype=int)[None, :]
@@ -240,7 +245,9 @@ class StationBasis:
             g = float(params[f"growth.{d}_pct_per_year"]) / 100.0
             queue = self.unserved_mva[d][:, None] * (yrs >= self.unserved_year[d][:, None])
             reserved[d] = (self.reserved_mva[d][:, None] + queue) * (1.0 + rg) ** elapsed * pf
-            peak[d] = self.peak_mw[d][:, None] * (1.0 + g) ** elapsed
+            m = np.zeros(len(self.substation_ids)) if modelled_mw is None or d != F.OFFTAKE else \
+                np.minimum(modelled_mw, self.peak_mw[d])
+            peak[d] = (self.peak_mw[d] - m)[:, None] * (1.0 + g) ** elapsed + m[:, None]
         return reserved, peak
 
     def table(self) -> pd.DataFrame:
