@@ -8,6 +8,10 @@ The figures (kW per dwelling by heating type after diversity, kW per EV,
 charging simultaneity, MW per hectare by business-park category, feed-in
 factors) all come from ``data/parameters.toml``; see the README for their
 sources.
+
+The module is a little over 500 lines because the demand function of every
+built-in site kind lives here, beside the frame and the firm-share rule they
+share (neighbourhoods and conversion assets have their own modules).
 """
 
 from __future__ import annotations
@@ -248,8 +252,8 @@ def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
     return pd.concat([electric, heat], ignore_index=True)
 
 
-def process_heat(zones: pd.DataFrame, params: ParameterSet, fill: np.ndarray, area_ha: np.ndarray
-                 ) -> dict[str, np.ndarray]:
+def process_heat(zones: pd.DataFrame, params: ParameterSet, fill: np.ndarray, area_ha: np.ndarray,
+                 covered_mwth: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
     """Business parks' process heat as demand on the carrier that makes it.
 
     Parameters
@@ -260,6 +264,8 @@ def process_heat(zones: pd.DataFrame, params: ParameterSet, fill: np.ndarray, ar
     fill : ndarray, shape (n_zones, n_years)
         The share of each zone in use per year (its ramp-up).
     area_ha : ndarray
+    covered_mwth : ndarray or float
+        Heat already made on the park (its CHP), per zone and year: the rest is made by the carrier.
 
     Returns
     -------
@@ -295,7 +301,8 @@ def process_heat(zones: pd.DataFrame, params: ParameterSet, fill: np.ndarray, ar
     for name, carrier in PROCESS_HEAT_CARRIERS.items():
         m = (how == name) & (heat > 0)
         if m.any():
-            out[carrier] = np.where(m, heat / float(eff[name]), 0.0)[:, None] * fill
+            need = np.maximum(np.where(m, heat, 0.0)[:, None] * fill - np.where(m[:, None], covered_mwth, 0.0), 0.0)
+            out[carrier] = need / float(eff[name])
     return out
 
 
@@ -337,11 +344,26 @@ def industrial_demand(zones: gpd.GeoDataFrame, params: ParameterSet, years: Sequ
     frac_con = (yrs[None, :] >= start).astype(float)
     frac = np.where(np.isnan(contracted)[:, None], frac_est, frac_con)
     off = full[:, None] * frac
+    # combined heat and power per hectare (greenhouses): electricity fed in, gas burnt, heat that covers
+    # part of the process heat
+    chp_ha = params.group("demand.business_park_chp_mwe_per_ha")
+    chp = (area_ha * np.array([chp_ha.get(c, 0.0) for c in cats], dtype=float))[:, None] * frac
+    e_eff = float(params["conversion.chp_electric_efficiency"])
+    chp_heat = chp * float(params["conversion.chp_heat_efficiency"]) / e_eff
     # process heat on the carrier that makes it: electric adds to the park's electricity
-    heat = process_heat(zones, params, frac, area_ha)
+    heat = process_heat(zones, params, frac, area_ha, covered_mwth=chp_heat)
     off = off + heat.pop(F.ELECTRICITY, 0.0)
     ids = zones["id"].tolist()
-    frames = [demand_frame("industrial_zones", ids, years, off, np.zeros_like(off))]
+    frames = [demand_frame("industrial_zones", ids, years, off, chp)]
+    if (chp > 0).any():
+        heat["gas"] = heat.get("gas", 0.0) + chp / e_eff
+    # a data centre's residual heat: a possible heat source (shown as heat feed-in, not counted as supply)
+    dc = (cats == "data_centre")[:, None]
+    if dc.any():
+        k = np.flatnonzero(dc[:, 0])
+        rest = off[k] * float(params["conversion.data_centre_residual_heat_share"])
+        frames.append(demand_frame("industrial_zones", [ids[i] for i in k], years, np.zeros_like(rest), rest,
+                                   carrier="heat"))
     for carrier, mw in heat.items():
         k = np.flatnonzero((mw > 0).any(axis=1))
         frames.append(demand_frame("industrial_zones", [ids[i] for i in k], years, mw[k], np.zeros_like(mw[k]),

@@ -214,3 +214,22 @@ def test_bad_input_battery_larger_than_its_substation_and_a_source_before_its_ne
     assert msgs[("BAT9", "power_mw")].startswith("battery of 900 MW is larger than the firm capacity of its substation")
     assert msgs[("WB-01", "start_year")] == ("starts in 2026, before its network 'WN01' exists (2029): its heat "
                                              "counts from the network's first year")
+
+
+def test_greenhouse_cluster_with_chp_and_a_data_centre_by_hand():
+    """10 ha of lit greenhouses and a 50 MW data centre, in full from 2030 (the ramp-up ends)."""
+    from spatialprog.demand import industrial_demand
+    from spatialprog.params import load_parameters
+
+    z = gpd.GeoDataFrame({"id": ["KAS", "DC"], "category": ["greenhouse", "data_centre"], "area_ha": [10.0, 20.0],
+                          "contracted_mw": [np.nan, 50.0], "start_year": [2026, 2026]},
+                         geometry=[Point(0, 0).buffer(100), Point(500, 0).buffer(100)], crs=28992)
+    d = industrial_demand(z, load_parameters(), [2030])
+    got = {(r.site_id, r.carrier): (r.offtake_mw, r.feedin_mw) for r in d.itertuples(index=False)}
+    # greenhouse: lighting 10 x 0.6 = 6 MWe; CHP 10 x 0.3 = 3 MWe fed in, burning 3 / 0.4 = 7.5 MW_gas, whose heat
+    # 3 x 0.45 / 0.4 = 3.375 MWth covers part of the 10 x 1.0 MWth: the boiler burns (10 - 3.375) / 0.9 MW_gas
+    assert got[("KAS", "electricity")] == (pytest.approx(6.0), pytest.approx(3.0))
+    assert got[("KAS", "gas")][0] == pytest.approx(7.5 + (10 - 3.375) / 0.9)
+    # data centre: its contract, and 0.8 x 50 = 40 MWth of residual heat shown as a possible heat source
+    assert got[("DC", "electricity")] == (pytest.approx(50.0), 0.0)
+    assert got[("DC", "heat")] == (0.0, pytest.approx(40.0))
