@@ -278,7 +278,16 @@ def build() -> dict[str, gpd.GeoDataFrame]:
          "geometry": wn03.point_on_surface()},
     ], crs=CRS)
 
+    # an existing neighbourhood in OS07's area (used by layers/example_questions.toml, not by the main example)
+    buurten = gpd.GeoDataFrame([
+        {"buurt_code": "BU0701", "naam": "Hoekwaard-Oud (fictief)", "woningen": 2500, "aandeel_gas": 0.85,
+         "aandeel_hybride": 0.15, "ev_per_woning": 0.2,
+         "transitiepad": "2035: all_electric=0.15, hybrid=0.25, ev=0.5; 2040: all_electric=0.3, hybrid=0.3, ev=0.7",
+         "geometry": box(186_500, 437_000, 188_500, 438_500)},
+    ], crs=CRS)
+
     return {
+        "buurten": buurten,
         "waterstofstations": h2,
         "waterstofleidingen": h2_lines,
         "gasstations": gas,
@@ -298,6 +307,7 @@ def build() -> dict[str, gpd.GeoDataFrame]:
 
 
 TITLES = {
+    "buurten": "Bestaande wijken (fictief)",
     "waterstofstations": "Waterstofstations (fictief)",
     "waterstofleidingen": "Waterstofleidingen (fictief)",
     "gasstations": "Gasstations (fictief)",

@@ -292,10 +292,16 @@ def carrier_results(layers: Mapping[str, gpd.GeoDataFrame], points: gpd.GeoDataF
         any_variant = pd.concat([d[[F.LAYER, F.SITE_ID]] for d in wanted.values()], ignore_index=True)
         site_points = points[points.set_index([F.LAYER, F.SITE_ID]).index.isin(
             pd.MultiIndex.from_frame(any_variant.drop_duplicates()))] if len(any_variant) else points.iloc[0:0]
-        # what a site draws goes to a node that can supply it, what it delivers to one that can take it
-        by_direction = {d: carrier_assignment(site_points, nodes.serving(d), layers, params[first], notices=notices)
-                        for d in F.DIRECTIONS}
+        # what a site draws goes to a node that can supply it, what it delivers to one that can take it; a
+        # variant may change the reach, so the assignment is made per reach (once for variants that share it)
+        reach = f"assignment.node_max_distance_m.{carrier}"
+        made: dict[object, dict[str, pd.DataFrame]] = {}
         for v, d in wanted.items():
+            key = params[v][reach] if carrier != "heat" else None
+            if key not in made:
+                made[key] = {dr: carrier_assignment(site_points, nodes.serving(dr), layers, params[v], notices=notices)
+                             for dr in F.DIRECTIONS}
+            by_direction = made[key]
             parts = [allocate(d.assign(**{other: 0.0}), by_direction[direction])
                      for direction, other in ((F.OFFTAKE, F.FEEDIN_MW), (F.FEEDIN, F.OFFTAKE_MW))
                      if len(d) and len(by_direction[direction])]
@@ -304,18 +310,14 @@ def carrier_results(layers: Mapping[str, gpd.GeoDataFrame], points: gpd.GeoDataF
             state = node_state(nodes, a, years)
             heads.append(with_carrier(headroom_frame(state, variant=v, classes=classes), nodes, carrier))
             allocs.append(a)
-        every = pd.concat(list(wanted.values()), ignore_index=True)
-        need = {F.OFFTAKE: (every[F.OFFTAKE_MW] != 0), F.FEEDIN: (every[F.FEEDIN_MW] != 0)}
-        lost = pd.concat([a[a[F.SUBSTATION_ID].isna() & a.set_index([F.LAYER, F.SITE_ID]).index.isin(
-            pd.MultiIndex.from_frame(every.loc[need[direction], [F.LAYER, F.SITE_ID]]))]
-            for direction, a in by_direction.items()], ignore_index=True)
-        if len(lost) and notices is not None:
-            for layer, sid in lost[[F.LAYER, F.SITE_ID]].drop_duplicates().itertuples(index=False):
-                notices.add(layer, f"no {carrier} node within reach: its {carrier} demand is not assigned",
-                            feature=sid, field=DECLARED_NODE[carrier], level="warning",
-                            fix=f"give {DECLARED_NODE[carrier]}, add a node, or raise "
-                                f"assignment.node_max_distance_m.{carrier}" if carrier != "heat" else
-                                "place the site inside a heat network, or give heat_network_id")
+            lost = a[a[F.SUBSTATION_ID].isna() & ((a[F.OFFTAKE_MW] != 0) | (a[F.FEEDIN_MW] != 0))]
+            if len(lost) and notices is not None:
+                for layer, sid in lost[[F.LAYER, F.SITE_ID]].drop_duplicates().itertuples(index=False):
+                    notices.add(layer, f"no {carrier} node within reach (variant {v}): its {carrier} demand is not "
+                                "assigned", feature=sid, field=DECLARED_NODE[carrier], level="warning",
+                                fix=f"give {DECLARED_NODE[carrier]}, add a node, or raise {reach}"
+                                if carrier != "heat" else "place the site inside a heat network, or give "
+                                                          "heat_network_id")
     if not heads:
         return pd.DataFrame(), pd.DataFrame()
     return pd.concat(heads, ignore_index=True), pd.concat(allocs, ignore_index=True)

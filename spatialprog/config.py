@@ -450,7 +450,30 @@ def load_project(path: str | Path) -> Project:
     path = Path(path)
     raw = read_toml(path, what=shorten(path.name), missing=f"project file '{shorten(path)}' does not exist - give "
                                                             f"the path to a .toml project file")
+    seen = [_resolve(path)]
+    while "extends" in raw:  # a project built on another: its tables, with this file's on top
+        base = _resolve(path.parent / str(raw.pop("extends")))
+        if base in seen:
+            raise ProjectError(f"{shorten(path.name)}: extends: '{shorten(base.name)}' extends itself - remove the loop")
+        seen.append(base)
+        raw = _merged(read_toml(base, what=shorten(base.name), missing=f"{shorten(path.name)}: extends: "
+                                f"'{shorten(base)}' does not exist - give a project file in the same folder"), raw)
     return project_from_dict(raw, root=_resolve(path).parent, path=path)
+
+
+def _merged(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``: tables merged key by key, everything else replaced.
+
+    Examples
+    --------
+    >>> _merged({"project": {"name": "a", "base_year": 2025}, "variants": {"x": {}}},
+    ...         {"project": {"name": "b"}, "variants": {"y": {}}})
+    {'project': {'name': 'b', 'base_year': 2025}, 'variants': {'x': {}, 'y': {}}}
+    """
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 # strings and comments of a TOML text (their brackets and dots are not structure)

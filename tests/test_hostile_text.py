@@ -74,6 +74,7 @@ GPKG_TEXT = {
     "waterstofleidingen": ("leiding_code", "naam", (), ()),
     "gasstations": ("gas_code", "naam", (), ()),
     "warmtebronnen": ("bron_code", "naam", (), ("warmtenet",)),
+    "buurten": ("buurt_code", "naam", (), ()),
 }
 GEOJSON_TEXT = {"laadpleinen.geojson": ("laadplein_id", "naam"), "example_province.geojson": ("pv_code", "pv_naam")}
 #: the input layers whose features the map shows in a popup (with their texts)

@@ -10,6 +10,7 @@ import pandas as pd
 from rich.table import Table
 
 from .. import fields as F
+from ..carriers import LABELS_NL
 from ..config import BASE_VARIANT
 from ..errors import NoticeLog
 from ..operator_comparison import comparison_summary
@@ -77,3 +78,15 @@ def print_summary(result) -> None:
             k = sf[(sf[F.VARIANT] == v) & (sf[F.DIRECTION] == d) & sf[F.FIRST_SHORTFALL_YEAR].notna()]
             console.print(f"  variant [bold]{lit(v)}[/], {F.DIRECTION_NL[d]}: {len(k)} of {len(subs)} substations short "
                           f"within the horizon")
+        cs = result.carrier_shortfall
+        if len(cs):  # the other carriers' nodes, each in its own unit
+            mine = cs[cs[F.VARIANT] == v]
+            parts = []
+            for carrier, g in mine.groupby(F.CARRIER, sort=True):
+                short = g[g[F.FIRST_SHORTFALL_YEAR].notna()]
+                first = ", ".join(f"{lit(r.substation_id)} {r.direction} {int(r.first_shortfall_year)}"
+                                  for r in short.itertuples(index=False))
+                parts.append(f"{LABELS_NL[carrier]}: {g[F.SUBSTATION_ID].nunique()} nodes"
+                             + (f", short: {first}" if first else ", none short"))
+            if parts:
+                console.print(f"    {'; '.join(parts)}")
