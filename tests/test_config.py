@@ -111,3 +111,20 @@ def test_example_project_loads(example_project):
     assert p.fictional
     assert list(p.variants) == ["basis", "hoog", "vertraagd"]
     assert p.layers["housing_sites"].columns["dwellings"] == "woningen"
+
+
+def test_a_project_extends_another(tmp_path):
+    from spatialprog.config import load_project
+
+    (tmp_path / "a.toml").write_text('[project]\nname = "A"\nbase_year = 2025\n[layers.substations]\npath = "s.gpkg"\n'
+                                     '[variants.x]\ndescription = "x"\n', encoding="utf-8")
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n[project]\nname = "B"\n[variants.y]\ndescription = "y"\n',
+                                     encoding="utf-8")
+    p = load_project(tmp_path / "b.toml")
+    assert p.name == "B" and p.base_year == 2025 and set(p.variants) == {"basis", "x", "y"} and "substations" in p.layers
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n', encoding="utf-8")
+    with pytest.raises(ProjectError, match="extends: 'b.toml' extends itself - remove the loop"):
+        load_project(tmp_path / "b.toml")
+    (tmp_path / "c.toml").write_text('extends = "nope.toml"\n', encoding="utf-8")
+    with pytest.raises(ProjectError, match="extends: '.*nope.toml' does not exist"):
+        load_project(tmp_path / "c.toml")
