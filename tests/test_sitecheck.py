@@ -82,6 +82,10 @@ def test_site_that_fits(base):
     # 1.95 / 100 MW firm = 2 % left: the class 'waarschuwing' -> said to be tight
     assert y[2040]["substations"][0]["status_after"] == "waarschuwing"
     assert "krap" in c.summary_nl and "tight" in c.summary_en
+    # in the words of the status class it is in (data/status_classes.csv), not those of another class
+    assert "(krap: voorlopig geen capaciteit (vooraankondiging congestie), vanaf " in c.summary_nl
+    assert "capaciteit wordt schaars" not in c.summary_nl
+    assert "(tight: structural-congestion warning, from " in c.summary_en
 
 
 def test_site_that_fits_from_a_later_year_thanks_to_the_reinforcement(base):

@@ -59,13 +59,20 @@ def summaries(c: SiteCheck, base: Any) -> tuple[str, str]:
         mins = vd["min_headroom_after_mw"] or 0.0
         ymin = min((y for y in years if y["site_mw"] and y["site_mw"] > 0),
                    key=lambda y: min(s["headroom_after_mw"] for s in y["substations"]))["year"]
-        tight = any(s["status_after"] in ("schaars", "waarschuwing") for y in years for s in y["substations"]
-                    if y["site_mw"] and y["site_mw"] > 0)
+        # tight: the worst class short of congestion the site leaves any serving substation in, in its own words
+        classes = base.plan.reference.status_classes
+        order = list(classes["status"])
+        tight = [(order.index(s["status_after"]), y["year"], s["status_after"]) for y in years
+                 for s in y["substations"] if y["site_mw"] and y["site_mw"] > 0
+                 and s["status_after"] in order[1:-1]]
         nl = f"{head_nl}: past in elk jaar tot en met {end}; de kleinste ruimte na aansluiting is {_nl(mins)} MW in {ymin}"
         en = f"{head_en}: fits in every year up to {end}; the least headroom left after connecting is {mins:.2f} MW in {ymin}"
         if tight:
-            nl += " (krap: capaciteit wordt schaars)"
-            en += " (tight: capacity is getting scarce)"
+            worst = max(t[0] for t in tight)
+            year = min(t[1] for t in tight if t[0] == worst)
+            row = classes.iloc[worst]
+            nl += f" (krap: {str(row['label_nl']).lower()}, vanaf {year})"
+            en += f" (tight: {str(row['label_en']).lower()}, from {year})"
         nl, en = nl + ".", en + "."
     else:
         short_years = vd["short_years"]
