@@ -35,8 +35,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .errors import LayerValidationError, Problem
+from .errors import LayerValidationError, NoticeLog, Problem
 from .kinds import LayerKind
+from .validation import validate_layer
 
 __all__ = ["ACTIVE", "Change", "check_changes", "apply_changes"]
 
@@ -150,6 +151,12 @@ def check_changes(changes: Mapping[str, Sequence[Mapping[str, Any]]], layers: Ma
                     out[variant].append(Change(layer=layer, id=str(fid), field=name, value=v))
     if problems:
         raise LayerValidationError(problems)
+    # the changed layers as a whole, by the layer's own checks (rows across fields: phasing, transition paths)
+    for variant, chosen in out.items():
+        changed = apply_changes(layers, chosen)
+        for layer in sorted({c["layer"] for c in chosen}):
+            validate_layer(changed[layer], kinds[layer], working_crs=str(layers[layer].crs),
+                           label=f"variants.{variant}.changes ({layer})", notices=NoticeLog())
     return out
 
 

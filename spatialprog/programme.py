@@ -53,6 +53,9 @@ Examples
 (1, 40.0, 40.0, 40.0)
 >>> start_by_text(2023, 2025), start_by_text(2027, 2025)
 ('te laat: had in 2023 moeten starten', 'start uiterlijk 2027')
+
+The module is a little over 500 lines because the sizing rules, the needed-by years and
+the programme table they make stay together.
 """
 
 from __future__ import annotations

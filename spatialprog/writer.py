@@ -30,6 +30,9 @@ Reproducible
 This is the output edge of the one-way flow (read -> compute -> write): the
 computation hands finished DataFrames to these functions and never opens a
 file itself.
+
+The module is a little over 500 lines because it is the one writer: every CSV, XLSX,
+GeoPackage finish, text and manifest goes through it, with the cell safety they share.
 """
 
 from __future__ import annotations

@@ -104,3 +104,10 @@ def test_the_base_layers_are_not_shared_between_variants(site):
     before = plan.layers["housing_sites"].copy()
     compute(plan, variants=["basis", "zonder"])
     pd.testing.assert_frame_equal(plan.layers["housing_sites"], before)
+
+
+def test_a_changed_field_is_checked_with_the_rest_of_its_row(tmp_path):
+    """A phasing the layer's own row check cannot read is refused when the plan is read, not in the middle of a run."""
+    with pytest.raises(LayerValidationError) as e:
+        read_plan(project({"fout": {"changes": [{"layer": "housing_sites", "id": "WB001", "phasing": "2027:veel"}]}}))
+    assert str(e.value).startswith("variants.fout.changes (housing_sites), feature WB001, field 'phasing'")

@@ -20,7 +20,7 @@ X0, Y0 = 150_000.0, 450_000.0
 
 def test_example_region_conflicts_in_the_run(example_result):
     c = example_result.conflicts
-    assert c is not None
+    assert c is not None, "the example's run computes its land-claim conflicts ([conflicts] enabled)"
     rules = set(c.conflicts["rule_id"])
     assert {"R01", "R03", "R08", "R11"} <= rules
     # RES03 (120 x 150 m = 18,000 m2) reaches 50 m x 120 m = 6,000 m2 into the fictional floodplain (y >= 441,750)

@@ -209,7 +209,7 @@ def test_a_killed_swap_is_completed_by_the_next_writer_and_reported(tmp_path, ca
         if not out_n.exists():
             killed_at = out_n
             break
-    assert killed_at is not None
+    assert killed_at is not None, "no call of the swap moved the old folder aside: the kill point was not reached"
     with pytest.raises(OutputError, match="interrupted"):
         from spatialprog.outputs import RunOutputs
 

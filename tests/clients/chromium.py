@@ -217,7 +217,8 @@ def load_page(
         raise ChromiumUnavailable(reason)
     url = _to_url(path_html)
     exe = chromium_path()
-    assert exe is not None
+    if exe is None:  # chromium_available() found it a moment ago: say so rather than fail inside the launch
+        raise ChromiumUnavailable("the Chromium executable disappeared after it was found")
     deadline = time.monotonic() + timeout_s
 
     with tempfile.TemporaryDirectory(prefix="spatialprog-chromium-") as profile:
