@@ -152,6 +152,8 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         out[kind] = g
     for lk, df in iter_layers(layers, "claim"):
         out[lk.name] = df.copy()
+    for lk, df in iter_layers(layers, "boundary"):  # context of the maps and the report: names of the region's parts
+        out[lk.name] = df.copy()
     if result.conflicts is not None:
         _attach_conflict_summary(out, result.conflicts.summary)
         out["conflicts"] = result.conflicts.conflicts

@@ -219,7 +219,7 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
         def draw_maps(stage: Path) -> list[Path]:
             from .maps import write_maps
 
-            return _in_stage(stage, write_maps(RunOutputs.read(stage), stage, progress=progress))
+            return _in_stage(stage, write_maps(RunOutputs.read(stage), stage, progress=progress, report=True))
 
         extras.append(draw_maps)
     if qgis:

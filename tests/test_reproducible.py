@@ -73,7 +73,7 @@ def test_every_file_byte_for_byte(two_runs):
     assert _files(a) == _files(b)
     names = _files(a)
     assert {"results.gpkg", "headroom.xlsx", "programme.xlsx", "spatialprog.gpkg", "spatialprog.qgz", "map.html",
-            "manifest.json", "netruimte_afname.png", "netruimte_afname.pdf"} <= set(names)
+            "manifest.json", "netruimte_afname.png", "netruimte_afname.pdf", "rapport.pdf"} <= set(names)
     differ = [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
     assert differ == []
 

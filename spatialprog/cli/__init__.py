@@ -57,6 +57,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export"),
     "map": ("map", "map_"),
     "rank": ("rank", "rank"),
+    "report": ("report_pdf", "report"),
     "run": ("run", "run"),
     "validate": ("validate", "validate"),
 }

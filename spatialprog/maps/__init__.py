@@ -40,7 +40,7 @@ MAP_HTML = "map.html"
 
 
 def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str = False, static: bool = True,
-               progress: Callable[[str], None] | None = None) -> list[Path]:
+               progress: Callable[[str], None] | None = None, report: bool = False) -> list[Path]:
     """Write the maps of a run into ``out_dir``.
 
     The maps are added to what ``out_dir`` holds (a run's folder: ``map
@@ -67,6 +67,9 @@ def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str 
         when the run has them.
     progress : callable, optional
         Called with a short text before each step.
+    report : bool
+        Also write the PDF report (:data:`spatialprog.report.REPORT_PDF`) with the static maps drawn once
+        (``spatialprog run`` asks for it; needs ``static``).
 
     Returns
     -------
@@ -87,6 +90,13 @@ def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str 
 
             if progress:
                 progress("drawing the static maps")
-            for stem, fig in static_figures(outputs).items():
+            figures = static_figures(outputs)
+            for stem, fig in figures.items():
                 names += [p.name for p in save_figure(fig, stage, stem)]
+            if report:
+                from ..report import REPORT_PDF, write_report
+
+                if progress:
+                    progress("writing the report")
+                names.append(write_report(outputs, stage / REPORT_PDF, figures=figures).name)
     return [Path(out_dir) / n for n in names]

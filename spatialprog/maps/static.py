@@ -1,14 +1,22 @@
 """Static maps for reports (matplotlib, Agg): PNG and PDF, legible at A4 landscape.
 
 * headroom status per milestone year as small multiples, one figure per
-  direction (afname, invoeding), for the base variant;
-* the land-claim conflicts, when the run has a ``conflicts`` layer;
-* the ranked programme as numbered markers beside its table, when the run has one.
+  direction (afname, invoeding) and variant;
+* the first year of shortfall per service area, every variant on one page per
+  direction, each substation labelled with every year in which it is short (not
+  only milestone years: a shortfall that a planned reinforcement ends shows);
+* the land-claim conflicts, numbered and listed, when the run has a ``conflicts`` layer;
+* the ranked programme as numbered markers above its table, when the run has one.
 
-Every figure has a legend, a scale bar, a north arrow and a source line
-(ending in "fictieve gegevens" when the manifest says the data are fictional).
-The maps stay in the working CRS (metres, EPSG:28992 by default), so the
-scale bar is exact; geometries are simplified for drawing only.
+Every figure has a legend with an entry for every symbol, a scale bar, a north
+arrow and a source line (ending in "fictieve gegevens" when the manifest says the
+data are fictional), and the context a reader needs without the internet: the
+project's own boundaries layer with its names, and the substations by name. The
+maps stay in the working CRS (metres, EPSG:28992 by default), so the scale bar
+is exact; geometries are simplified for drawing only and each layer is drawn as
+one collection. Numbers read the Dutch way with the decimals of their column
+(``data/column_labels.csv``, :func:`cell_text`); :mod:`spatialprog.report` puts
+the same figures and tables into one PDF.
 
 Every text on a figure is drawn literally: names, ids, variants and the
 project name are user text, so matplotlib's mathtext (``$...$``) and TeX are
@@ -18,11 +26,20 @@ switched off for all of them (:func:`literal_text`).
 from __future__ import annotations
 
 import math
+import numbers
+import re
+import textwrap
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from matplotlib import colormaps, patheffects
 from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -30,11 +47,17 @@ from matplotlib.table import Table
 from matplotlib.text import Text
 
 from .. import fields as F
+from ..config import BASE_VARIANT
+from ..headroom import is_short
+from ..kinds import LAYER_KINDS
 from ..outputs import RunOutputs
+from ..sheets import VALUES_NL, Label, column_labels
 from . import _data as D
 
-__all__ = ["headroom_figure", "conflicts_figure", "programme_figure", "static_figures", "save_figure", "literal_text",
-           "A4_LANDSCAPE_IN"]
+__all__ = ["headroom_figure", "first_shortfall_figure", "conflicts_figure", "programme_figure", "static_figures",
+           "save_figure", "literal_text", "A4_LANDSCAPE_IN", "cell_text", "nl_number", "short_years", "periods_nl",
+           "variant_stems", "programme_table", "conflict_rows", "text_rows", "draw_table", "table_height",
+           "PROGRAMME_COLUMNS"]
 
 #: A4 landscape in inches.
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -73,14 +96,31 @@ def literal_text(fig: Figure) -> Figure:
     return fig
 
 
-def _grid(n: int) -> tuple[int, int]:
-    """Rows and columns for ``n`` small multiples on a landscape page."""
-    if n <= 3:
-        return 1, n
-    if n == 4:
-        return 2, 2
-    cols = math.ceil(n / 2)
-    return 2, cols
+def _grid(n: int, aspect: float | None = None, *, width_in: float = 11.2, height_in: float = 6.4) -> tuple[int, int]:
+    """Rows and columns for ``n`` small multiples on a landscape page.
+
+    With the ``aspect`` (width / height) of the map, the layout that draws each panel largest in
+    ``width_in`` x ``height_in`` (a title line above each panel); without it, by count.
+
+    Examples
+    --------
+    >>> _grid(3), _grid(3, 4 / 3), _grid(4, 4 / 3), _grid(2, 0.6)
+    ((1, 3), (2, 2), (2, 2), (1, 2))
+    """
+    if aspect is None or not math.isfinite(aspect) or aspect <= 0:
+        if n <= 3:
+            return 1, n
+        if n == 4:
+            return 2, 2
+        return 2, math.ceil(n / 2)
+    best, size = (1, n), -1.0
+    for rows in range(1, n + 1):
+        cols = math.ceil(n / rows)
+        w, h = width_in / cols, height_in / rows - 0.35
+        s = min(w, h * aspect) if h > 0 else 0.0
+        if s > size + 1e-9:
+            best, size = (rows, cols), s
+    return best
 
 
 def _nice_length(span_m: float) -> float:
@@ -151,21 +191,244 @@ def _footer(fig: Figure, outputs: RunOutputs) -> None:
              ha="right")
 
 
-def _status_legend(fig: Figure, classes: list[D.StatusClass], present: set[str], *, extra: list | None = None) -> None:
+# --------------------------------------------------------------------------------------
+# numbers, words and years as the maps and the report print them
+
+
+def nl_number(v: float, decimals: int = 0, *, thousands: bool = True) -> str:
+    """A number the Dutch way: thousands with a dot, decimals with a comma.
+
+    Examples
+    --------
+    >>> nl_number(12345.67, 1), nl_number(0.5, 2), nl_number(2031, thousands=False)
+    ('12.345,7', '0,50', '2031')
+    """
+    text = f"{v:,.{decimals}f}" if thousands else f"{v:.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def cell_text(value: object, label: Label | None = None, *, column: str = "", width: int | None = None) -> str:
+    """One value as text for a person: the column's decimals and unit (``data/column_labels.csv``), codes as
+    Dutch words (:data:`spatialprog.sheets.VALUES_NL`), user text as it was typed.
+
+    Parameters
+    ----------
+    value : object
+    label : Label, optional
+        The column's label (:func:`spatialprog.sheets.column_labels`): decimals and unit.
+    column : str
+        The column's code name, for its coded values (``offtake`` -> ``afname``).
+    width : int, optional
+        Cut longer text with an ellipsis.
+
+    Examples
+    --------
+    >>> from spatialprog.sheets import column_labels
+    >>> lab = column_labels()
+    >>> cell_text(2031.0, lab["first_shortfall_year"]), cell_text(39.4843, lab["need_mva"]), cell_text(2870.0)
+    ('2031', '39,5', '2.870')
+    >>> cell_text("offtake", column="direction"), cell_text(float("nan")), cell_text(True)
+    ('afname', '', 'ja')
+    """
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return ""
+    if value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "ja" if value else "nee"
+    if isinstance(value, numbers.Number):
+        v = float(value)  # type: ignore[arg-type]
+        unit = label.unit if label is not None else ""
+        dec = label.decimals if label is not None and label.decimals is not None else None
+        if unit == "jaartal":
+            return str(int(round(v)))
+        if unit == "%":
+            return nl_number(v * 100, dec or 0) + " %"
+        if dec is None:
+            dec = 0 if v.is_integer() or abs(v) >= 100 else (1 if abs(v) >= 10 else 2)
+        return nl_number(v, dec)
+    text = str(value)
+    words = VALUES_NL.get(column)
+    if words and "+" in text and column == "short_directions":
+        text = "+".join(words.get(p, p) for p in text.split("+"))
+    elif words:
+        text = words.get(text, text)
+    if width is not None and len(text) > width:
+        text = text[:width - 1] + "\u2026"
+    return text
+
+
+def short_years(outputs: RunOutputs, variant: str, direction: str) -> dict[str, list[int]]:
+    """Every year in which each substation is short (:func:`spatialprog.headroom.is_short`), per substation id.
+
+    Substations without a shortfall in the horizon are left out.
+    """
+    h = outputs.tables["headroom"]
+    m = (h[F.VARIANT].astype(str) == variant) & (h[F.DIRECTION] == direction) & is_short(h[F.HEADROOM_MW])
+    if F.CARRIER in h:
+        m &= h[F.CARRIER] == F.ELECTRICITY
+    g = h[m]
+    out: dict[str, list[int]] = {}
+    for sid, ys in g.groupby(g[F.SUBSTATION_ID].astype(str), sort=True)[F.YEAR]:
+        out[str(sid)] = sorted({int(y) for y in ys})
+    return out
+
+
+def periods_nl(years: list[int], last_year: int) -> str:
+    """The years with a shortfall as periods: ``2028–2029``, ``vanaf 2030`` (to the end of the horizon).
+
+    Examples
+    --------
+    >>> periods_nl([2028, 2029], 2040), periods_nl(list(range(2030, 2041)), 2040), periods_nl([2026, 2031, 2032], 2040)
+    ('2028\u20132029', 'vanaf 2030', '2026, 2031\u20132032')
+    """
+    runs: list[list[int]] = []
+    for y in sorted(years):
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    parts = []
+    for r in runs:
+        if r[-1] == last_year and len(r) > 1:
+            parts.append(f"vanaf {r[0]}")
+        else:
+            parts.append(str(r[0]) if len(r) == 1 else f"{r[0]}\u2013{r[-1]}")
+    return ", ".join(parts)
+
+
+def variant_stems(variants: list[str]) -> dict[str, str]:
+    """The file-name suffix of each variant's maps: none for the first (the base variant), else ``_`` and the
+    variant in ASCII letters, digits and ``-`` (a variant is user text; two that read alike are numbered).
+
+    Examples
+    --------
+    >>> variant_stems(["basis", "hoog", "Hoog!", "<b>"])
+    {'basis': '', 'hoog': '_hoog', 'Hoog!': '_hoog-2', '<b>': '_b'}
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for i, v in enumerate(variants):
+        if i == 0:
+            out[v] = ""
+            continue
+        ascii_ = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().lower()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")[:40].strip("-") or f"variant-{i + 1}"
+        stem, n = slug, 1
+        while stem in used:
+            n += 1
+            stem = f"{slug}-{n}"
+        used.add(stem)
+        out[v] = f"_{stem}"
+    return out
+
+
+def _year_colours(years: Sequence[int]) -> dict[int, str]:
+    """A colour per first year of shortfall: the earliest darkest (``magma``), spread over the years present
+    so that neighbouring years still read apart."""
+    ys = sorted(set(years))
+    n = len(ys)
+    return {y: to_hex(colormaps["magma"](0.25 + 0.65 * (i / (n - 1) if n > 1 else 0.0))) for i, y in enumerate(ys)}
+
+
+# --------------------------------------------------------------------------------------
+# context: the region's own boundaries with their names, the substations with theirs
+
+_HALO = [patheffects.withStroke(linewidth=2.4, foreground="white")]
+_PLACE_MAX = 60  # name the boundaries up to this many
+_NO_SHORTFALL = "#d9ead3"
+
+
+def _place_points(g: gpd.GeoDataFrame, avoid: np.ndarray) -> list[tuple[float, float]]:
+    """Where each boundary's name goes: of nine points spread over it (inside it), the one farthest from the
+    substations (``avoid``, an (n, 2) array; their labels sit beside them), vertical distance counting double
+    since a label is wider than high; its representative point when none is inside."""
+    out = []
+    for geom in g.geometry:
+        x0, y0, x1, y1 = geom.bounds
+        cands = [shapely.Point(x0 + (x1 - x0) * fx, y0 + (y1 - y0) * fy) for fy in (0.5, 0.8, 0.2)
+                 for fx in (0.5, 0.25, 0.75)]
+        cands = [p for p in cands if geom.contains(p)] or [geom.representative_point()]
+        if len(avoid):
+            sx, sy = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+            far = [float(np.min(((avoid[:, 0] - p.x) / sx) ** 2 + (2 * (avoid[:, 1] - p.y) / sy) ** 2))
+                   for p in cands]
+            p = cands[int(np.argmax(far))]
+        else:
+            p = cands[0]
+        out.append((p.x, p.y))
+    return out
+
+
+def _context(ax: Axes, outputs: RunOutputs, tol: float, *, fontsize: float = 9.0) -> bool:
+    """The project's boundaries layer (dashed) with its names; True when there is one."""
+    b = outputs.layers.get(D.BOUNDARIES_KIND)
+    if b is None or not len(b):
+        return False
+    g = D.display_copy(b, tolerance_m=tol, to_wgs84=False)
+    g.boundary.plot(ax=ax, color="#333", linewidth=0.9, linestyle="--", zorder=3)
+    if "name" in g and len(g) <= _PLACE_MAX:
+        subs = outputs.layers.get("substations")
+        avoid = (np.column_stack([subs.geometry.x, subs.geometry.y]) if subs is not None and len(subs)
+                 else np.empty((0, 2)))
+        for (x, y), nm in zip(_place_points(g, avoid), g["name"], strict=True):
+            if isinstance(nm, str) and nm.strip():
+                ax.text(x, y, nm, ha="center", va="center", fontsize=fontsize, style="italic", color="#222",
+                        alpha=0.85, zorder=7, path_effects=_HALO)
+    return True
+
+
+def _boundary_handle() -> Line2D:
+    return Line2D([], [], color="#333", linewidth=0.9, linestyle="--", label=f"{D.title_nl(D.BOUNDARIES_KIND).lower()} "
+                  f"(met naam)")
+
+
+def _substation_labels(ax: Axes, subs: gpd.GeoDataFrame, *, fontsize: float = 6.2, below: bool = False,
+                       extra: dict[str, str] | None = None) -> None:
+    """Each substation's name (its id where unnamed) beside its dot; ``extra`` adds a second line per id."""
+    if len(subs) > _LABEL_MAX:
+        return
+    names = subs["name"] if "name" in subs else subs["id"]
+    for sid, x, y, nm in zip(subs["id"].astype(str), subs.geometry.x, subs.geometry.y, names, strict=True):
+        text = str(nm) if isinstance(nm, str) and nm else sid
+        if extra and sid in extra:
+            text += "\n" + extra[sid]
+        ax.annotate(text, (x, y), xytext=(0, -6 if below else 5.5), textcoords="offset points", ha="center",
+                    va="top" if below else "bottom", fontsize=fontsize, zorder=6, linespacing=1.1,
+                    bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.8})
+
+
+def _status_legend(fig: Figure, classes: list[D.StatusClass], present: set[str], *, extra: list | None = None,
+                   boundaries: bool = False) -> None:
     handles = [Patch(facecolor=c.colour, edgecolor="#555", linewidth=0.5, label=c.label_nl)
                for c in classes if c.code != D.NO_DATA.code or D.NO_DATA.code in present]
     handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="#111111", markeredgecolor="white",
-                          markersize=7, label="onderstation"))
+                          markersize=7, label="onderstation (met naam)"))
+    if boundaries:
+        handles.append(_boundary_handle())
     handles += extra or []
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 3), frameon=False, fontsize=8.5,
                bbox_to_anchor=(0.5, 0.03), handlelength=1.6, columnspacing=1.6)
 
 
-def _boundaries(ax: Axes, outputs: RunOutputs, tol: float) -> None:
-    b = outputs.layers.get(D.BOUNDARIES_KIND)
-    if b is not None and len(b):
-        D.display_copy(b, tolerance_m=tol, to_wgs84=False).boundary.plot(ax=ax, color="#333", linewidth=0.8,
-                                                                         linestyle="--", zorder=3)
+def _aspect(extent: np.ndarray) -> float:
+    x0, y0, x1, y1 = extent
+    return float((x1 - x0) / (y1 - y0)) if y1 > y0 else 1.0
+
+
+def _areas(outputs: RunOutputs):
+    """(substations, display copy of the service areas or None, extent, tolerance)."""
+    subs = outputs.layers["substations"]
+    areas = outputs.layers.get("service_areas")
+    has = areas is not None and len(areas)
+    extent = (areas if has else subs).total_bounds
+    tol = D.display_tolerance_m(tuple(extent))
+    ga = D.display_copy(areas, tolerance_m=tol, to_wgs84=False) if has else None
+    return subs, ga, extent, tol
+
+
+# --------------------------------------------------------------------------------------
+# the figures
 
 
 def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant: str | None = None,
@@ -192,19 +455,16 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
     all_years, milestones = D.years_of(outputs)
     years = years or milestones
     variant = variant or D.variants_of(outputs)[0]
-    subs = outputs.layers["substations"]
-    areas = outputs.layers.get("service_areas")
-    extent = (areas if areas is not None and len(areas) else subs).total_bounds
-    tol = D.display_tolerance_m(tuple(extent))
-    ga = D.display_copy(areas, tolerance_m=tol, to_wgs84=False) if areas is not None and len(areas) else None
+    subs, ga, extent, tol = _areas(outputs)
     sids = subs["id"].astype(str)
     label = len(subs) <= _LABEL_MAX
 
-    rows, cols = _grid(len(years))
+    rows, cols = _grid(len(years), _aspect(extent))
     fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=_DPI)
     top, bottom = 0.90, 0.13
     gs = fig.add_gridspec(rows, cols, left=0.02, right=0.98, top=top, bottom=bottom, wspace=0.04, hspace=0.12)
     present: set[str] = set()
+    has_bounds = False
     for k, y in enumerate(years):
         ax = fig.add_subplot(gs[k // cols, k % cols])
         st = pd.Series({s: H.at[(variant, direction, y, s), F.STATUS] if (variant, direction, y, s) in H.index
@@ -217,15 +477,10 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
             ga.plot(ax=ax, color=[colour.get(c, D.NO_DATA.colour) for c in codes], edgecolor="white",
                     linewidth=0.6, zorder=1)
         present |= set(st)
-        _boundaries(ax, outputs, tol)
+        has_bounds = _context(ax, outputs, tol, fontsize=7.5 if rows > 1 else 9) or has_bounds
         xs, ys = subs.geometry.x.to_numpy(), subs.geometry.y.to_numpy()
         ax.scatter(xs, ys, s=26 if label else 10, c="#111111", edgecolors="white", linewidths=0.8, zorder=5)
-        if label:
-            names = subs["name"] if "name" in subs else sids
-            for x, yy, nm in zip(xs, ys, names, strict=True):
-                ax.annotate(str(nm), (x, yy), xytext=(0, 5.5), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=6.2, zorder=6,
-                            bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.75})
+        _substation_labels(ax, subs)
         _frame(ax, extent)
         worst = [f"{counts.get(c.code, 0)}× {c.label_nl.split(' (')[0].lower()}" for c in classes[1:-1]
                  if counts.get(c.code, 0)]
@@ -237,138 +492,422 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
             add_north_arrow(ax)
     dir_nl = F.DIRECTION_NL[direction]
     _header(fig, f"Netruimte {dir_nl} per voedingsgebied \u2013 {outputs.project_name}",
-            f"Status van het onderstation in de mijlpaaljaren, kleuren en betekenis als de capaciteitskaart "
-            f"van Netbeheer Nederland; ontwikkelvariant: {variant}")
-    _status_legend(fig, classes, present)
+            f"Ontwikkelvariant {variant} \u00b7 status in de mijlpaaljaren, kleuren als de capaciteitskaart van "
+            f"Netbeheer Nederland \u00b7 elk jaar met tekort: eerste_tekort_{dir_nl}")
+    _status_legend(fig, classes, present, boundaries=has_bounds)
     _footer(fig, outputs)
     return literal_text(fig)
 
 
-def _grey_base(outputs: RunOutputs, rect: tuple[float, float, float, float], facecolor: str):
-    """An A4 figure with one map axis showing the service areas in grey; returns (fig, ax, tolerance_m, extent)."""
-    subs = outputs.layers["substations"]
-    areas = outputs.layers.get("service_areas")
-    extent = (areas if areas is not None and len(areas) else subs).total_bounds
-    tol = D.display_tolerance_m(tuple(extent))
+def first_shortfall_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE,
+                           variants: list[str] | None = None) -> Figure:
+    """The first year of shortfall per service area, one panel per variant, every year with a shortfall named.
+
+    Each service area is coloured by its substation's first year without headroom (every year of the
+    horizon, not only milestones); its label gives the substation's name and all the years in which it is
+    short (``2028–2029``, ``vanaf 2031``), so a shortfall that a planned reinforcement ends still shows.
+
+    Parameters
+    ----------
+    outputs : RunOutputs
+    direction : {"offtake", "feedin"}
+    variants : list of str, optional
+        Default: every variant of the run, the base variant first.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    variants = variants or D.variants_of(outputs)
+    all_years, _ = D.years_of(outputs)
+    y0, y1 = all_years[0], all_years[-1]
+    subs, ga, extent, tol = _areas(outputs)
+    sids = subs["id"].astype(str)
+    rows, cols = _grid(len(variants), _aspect(extent), height_in=5.9)
     fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=_DPI)
+    gs = fig.add_gridspec(rows, cols, left=0.02, right=0.98, top=0.88, bottom=0.16, wspace=0.04, hspace=0.14)
+    shorts = {v: short_years(outputs, v, direction) for v in variants}
+    colours = _year_colours([ys[0] for sh in shorts.values() for ys in sh.values()])
+    has_bounds = False
+    small = len(variants) > 1
+    for k, v in enumerate(variants):
+        ax = fig.add_subplot(gs[k // cols, k % cols])
+        short = shorts[v]
+        first = {s: ys[0] for s, ys in short.items()}
+        if ga is not None:
+            fc = [colours[first[s]] if s in first else _NO_SHORTFALL for s in ga[F.SUBSTATION_ID].astype(str)]
+            ga.plot(ax=ax, color=fc, edgecolor="white", linewidth=0.6, zorder=1)
+        has_bounds = _context(ax, outputs, tol, fontsize=7.5 if small else 9) or has_bounds
+        dot = ["#111111" if ga is not None else (colours[first[s]] if s in first else _NO_SHORTFALL) for s in sids]
+        ax.scatter(subs.geometry.x, subs.geometry.y, s=18 if small else 26, c=dot, edgecolors="white",
+                   linewidths=0.8, zorder=5)
+        _substation_labels(ax, subs, fontsize=5.6 if small else 6.5,
+                           extra={s: "tekort " + periods_nl(ys, y1) for s, ys in short.items()})
+        _frame(ax, extent)
+        ax.set_title(v, fontsize=11, fontweight="bold", loc="left", pad=3)
+        ax.text(1.0, 1.012, f"{len(short)} van {len(sids)} onderstations met tekort" if short else "geen tekort",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="#333")
+        if k == 0:
+            add_scale_bar(ax)
+            add_north_arrow(ax)
+    dir_nl = F.DIRECTION_NL[direction]
+    _header(fig, f"Eerste jaar tekort {dir_nl} per onderstation \u2013 {outputs.project_name}",
+            f"Kleur: het eerste jaar zonder ruimte ({y0}-{y1}, elk jaar); label: naam en alle jaren met tekort; "
+            f"per ontwikkelvariant")
+    handles: list = [Patch(facecolor=c, edgecolor="#555", linewidth=0.5, label=f"eerste tekort {y}")
+                     for y, c in colours.items()]
+    handles.append(Patch(facecolor=_NO_SHORTFALL, edgecolor="#555", linewidth=0.5, label=f"geen tekort t/m {y1}"))
+    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="#111111", markeredgecolor="white",
+                          markersize=7, label="onderstation (met naam)"))
+    if has_bounds:
+        handles.append(_boundary_handle())
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), frameon=False, fontsize=8,
+               bbox_to_anchor=(0.5, 0.03), handlelength=1.4, columnspacing=1.2)
+    _footer(fig, outputs)
+    return literal_text(fig)
+
+
+def _grey_base(outputs: RunOutputs, box: tuple[float, float, float, float], facecolor: str):
+    """An A4 figure with one map axis showing the service areas in grey, as large as fits in ``box`` (left, top,
+    width, height; figure fraction); returns (fig, ax, tolerance_m, extent, rect of the map)."""
+    subs, ga, extent, tol = _areas(outputs)
+    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=_DPI)
+    rect = _map_rect(extent, fig, *box)
     ax = fig.add_axes(rect)
-    if areas is not None and len(areas):
-        D.display_copy(areas, tolerance_m=tol, to_wgs84=False).plot(ax=ax, facecolor=facecolor, edgecolor="white",
-                                                                   linewidth=0.8, zorder=0)
-    return fig, ax, tol, extent
+    if ga is not None:
+        ga.plot(ax=ax, facecolor=facecolor, edgecolor="white", linewidth=0.8, zorder=0)
+    return fig, ax, tol, extent, rect
+
+
+_CONFLICT_NUMBERS = 60  # number the conflicts on the map up to this many
+
+
+def conflict_rows(outputs: RunOutputs) -> pd.DataFrame | None:
+    """The conflicts in the order the map numbers them (worst first), with ``nr`` and Dutch words; None
+    without a conflicts layer."""
+    c = D.conflicts_frame(outputs)
+    if c is None:
+        return None
+    c = c.copy()
+    rank = c["severity_rank"] if "severity_rank" in c else pd.Series(0, index=c.index)
+    c["_r"] = -pd.to_numeric(rank, errors="coerce").fillna(0)
+    keys = ["_r", *[k for k in ("rule_id", "id_a", "id_b") if k in c]]
+    c = c.sort_values(keys, kind="stable").drop(columns="_r").reset_index(drop=True)
+    c.insert(0, "nr", np.arange(1, len(c) + 1))
+    return c
+
+
+def _conflict_line(r: pd.Series) -> tuple[str, str]:
+    """Two lines for the list beside the conflicts map: what, and between which features."""
+    what = str(r.get("description_nl") or r.get("rule_id") or "")
+
+    def side(layer_col: str, id_col: str) -> str:
+        layer, fid = r.get(layer_col), r.get(id_col)
+        if not isinstance(fid, str) or not fid:
+            return ""
+        title = D.title_nl(layer) if isinstance(layer, str) and layer in LAYER_KINDS else str(layer or "")
+        return f"{fid} ({title.lower()})" if title else fid
+
+    a, b = side("layer_a", "id_a"), side("layer_b", "id_b")
+    size = ""
+    area, dist = r.get("area_m2"), r.get("dist_m")
+    if isinstance(area, float | int) and math.isfinite(area) and area > 0:
+        size = f", {nl_number(area)} m²"
+    elif isinstance(dist, float | int) and math.isfinite(dist):
+        size = f", {nl_number(dist)} m afstand"
+    return what, " \u2013 ".join(x for x in (a, b) if x) + size
 
 
 def conflicts_figure(outputs: RunOutputs) -> Figure | None:
-    """The land-claim conflicts over the claim layers; None when the run has no conflicts layer."""
-    conflicts = D.conflicts_frame(outputs)
-    if conflicts is None:
+    """The land-claim conflicts over the claim layers; None when the run has no conflicts layer.
+
+    Every conflict is numbered on the map (a marker of its severity's colour, so a conflict of a few square
+    metres shows at the scale of the region) and listed beside it; every symbol on the map has its legend
+    entry (polygons, lines and points of each layer apart); boundaries and substations carry their names.
+    """
+    rows = conflict_rows(outputs)
+    if rows is None:
         return None
     subs = outputs.layers["substations"]
-    fig, ax, tol, extent = _grey_base(outputs, (0.02, 0.13, 0.96, 0.77), "#f2f2f2")
-    handles = []
+    fig, ax, tol, extent, rect = _grey_base(outputs, (0.02, 0.90, 0.62, 0.62), "#f2f2f2")
+    handles: list = []
     for kind, g in D.site_layers(outputs).items():
         c = D.site_colour(kind)
+        title = D.title_nl(kind)
         gd = D.display_copy(g, tolerance_m=tol, to_wgs84=False)
-        pts = gd.geometry.geom_type.isin(["Point", "MultiPoint"])
-        if (~pts).any():
-            gd[~pts].plot(ax=ax, facecolor="none", edgecolor=c, linewidth=0.7, zorder=2)
+        t = gd.geometry.geom_type.fillna("")
+        poly, line, pts = t.str.contains("Polygon"), t.str.contains("LineString"), t.str.contains("Point")
+        if poly.any():
+            gd[poly].plot(ax=ax, facecolor="none", edgecolor=c, linewidth=0.7, zorder=2)
+            handles.append(Patch(facecolor="none", edgecolor=c, label=title))
+        if line.any():
+            gd[line].plot(ax=ax, color=c, linewidth=1.0, zorder=2)
+            handles.append(Line2D([], [], color=c, linewidth=1.2, label=title))
         if pts.any():
-            gd[pts].plot(ax=ax, color=c, markersize=6, zorder=2)
-        handles.append(Patch(facecolor="none", edgecolor=c, label=D.title_nl(kind)))
-    _boundaries(ax, outputs, tol)
-    gc = D.display_copy(conflicts, tolerance_m=tol, to_wgs84=False)
+            p = gd[pts].geometry.representative_point()
+            ax.scatter(p.x, p.y, s=9, c=c, linewidths=0, zorder=2)
+            handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor=c,
+                                  markersize=4, label=title + (" (punt)" if poly.any() or line.any() else "")))
+    has_bounds = _context(ax, outputs, tol)
+    gc = D.display_copy(rows, tolerance_m=tol, to_wgs84=False)
     sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
+    numbered = len(gc) <= _CONFLICT_NUMBERS
+    placed: list[tuple[float, float]] = []
     for level, c in D.SEVERITY_COLOURS.items():
         part = gc[sev == level]
         if not len(part):
             continue
-        poly = part.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        kinds = part.geometry.geom_type.fillna("")
+        poly, line = kinds.str.contains("Polygon"), kinds.str.contains("LineString")
         if poly.any():
-            part[poly].plot(ax=ax, color=c, edgecolor=c, linewidth=0.8, zorder=4)
-        if (~poly).any():
-            part[~poly].plot(ax=ax, color=c, linewidth=2.0, zorder=4)
-        handles.append(Patch(facecolor=c, edgecolor=c, label=f"conflict, ernst {level} ({len(part)})"))
+            part[poly].plot(ax=ax, color=c, edgecolor=c, linewidth=0.8, alpha=0.6, zorder=4)
+        if line.any():
+            part[line].plot(ax=ax, color=c, linewidth=2.0, zorder=4)
+        at = part.geometry.representative_point()
+        xs, ys = _spread(at.x.to_numpy(), at.y.to_numpy(), placed, (extent[2] - extent[0]) * 0.014)
+        ax.scatter(xs, ys, s=70 if numbered else 22, c=c, edgecolors="white", linewidths=0.9, zorder=8)
+        if numbered:
+            for x, y, nr in zip(xs, ys, part["nr"], strict=True):
+                ax.text(x, y, str(nr), ha="center", va="center", fontsize=5.6, color="white", fontweight="bold",
+                        zorder=9)
+        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=c, markeredgecolor="white",
+                              markersize=8, label=f"conflict, ernst {level} ({len(part)})"))
     ax.scatter(subs.geometry.x, subs.geometry.y, s=22, c="white", edgecolors="black", linewidths=0.8, zorder=5)
+    _substation_labels(ax, subs, fontsize=5.8, below=True)
     handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black",
-                          label=D.title_nl("substations")))
+                          label=D.title_nl("substations") + " (met naam)"))
+    if has_bounds:
+        handles.append(_boundary_handle())
     _frame(ax, extent)
     add_scale_bar(ax)
     add_north_arrow(ax)
     _header(fig, f"Conflicten tussen ruimteclaims \u2013 {outputs.project_name}",
-            f"{len(gc)} conflicten: overlap van claims en afstandsregels")
-    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=8.5, bbox_to_anchor=(0.5, 0.03))
+            f"{len(gc)} conflicten: overlap van claims en afstandsregels; het nummer op de kaart is de rij in de lijst")
+    fig.legend(handles=handles, loc="upper left", ncol=3, frameon=False, fontsize=7.5,
+               bbox_to_anchor=(rect[0], rect[1] - 0.01), handlelength=1.5, columnspacing=1.2)
+    # the list beside the map: as many as fit, then where the rest is
+    x = rect[0] + rect[2] + 0.02
+    chars = int((0.98 - x - 0.06) * A4_LANDSCAPE_IN[0] * 72 / (0.56 * 7))
+    y = 0.90
+    fig.text(x, y, "nr", fontsize=8, fontweight="bold", va="top")
+    fig.text(x + 0.022, y, "ernst", fontsize=8, fontweight="bold", va="top")
+    fig.text(x + 0.06, y, "conflict", fontsize=8, fontweight="bold", va="top")
+    y -= 0.026
+    shown = 0
+    for r in rows.to_dict("records"):
+        what, between = _conflict_line(pd.Series(r))
+        lines = textwrap.wrap(what, chars)[:2] + textwrap.wrap(between, int(chars * 1.1))[:2]
+        step = 0.0135 * len(lines) + 0.008
+        if y - step < 0.06:
+            break
+        fig.text(x, y, f"{r['nr']}", fontsize=7, va="top", fontweight="bold")
+        fig.text(x + 0.022, y, str(r.get("severity", "")), fontsize=7, va="top",
+                 color=D.SEVERITY_COLOURS.get(str(r.get("severity")), "#333"))
+        n_what = len(textwrap.wrap(what, chars)[:2])
+        fig.text(x + 0.06, y, "\n".join(lines[:n_what]), fontsize=7, va="top", linespacing=1.15)
+        fig.text(x + 0.06, y - 0.0135 * n_what, "\n".join(lines[n_what:]), fontsize=6.3, va="top", color="#444",
+                 linespacing=1.15)
+        y -= step
+        shown += 1
+    if shown < len(rows):
+        fig.text(x, y, f"\u2026 en {len(rows) - shown} meer: conflicts.csv", fontsize=7, va="top", color="#444")
     _footer(fig, outputs)
     return literal_text(fig)
 
 
-def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
-    """The ranked programme: numbered markers and the table of the first ``top``; None without one."""
-    prog = D.programme_frame(outputs)
-    if prog is None:
+def _spread(xs: np.ndarray, ys: np.ndarray, placed: list[tuple[float, float]], d: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Markers moved right, a marker's width at a time, off the markers already ``placed`` (updated), so two
+    conflicts at one spot both show their number."""
+    xs, ys = xs.astype(float).copy(), ys.astype(float).copy()
+    for i in range(len(xs)):
+        for _ in range(8):
+            if not any(abs(xs[i] - px) < d and abs(ys[i] - py) < d for px, py in placed):
+                break
+            xs[i] += d
+        placed.append((xs[i], ys[i]))
+    return xs, ys
+
+
+#: the programme's columns on the map page and in the report, in this order (labels: data/column_labels.csv)
+PROGRAMME_COLUMNS = ("programme_rank", F.SUBSTATION_ID, "name", "transformer_step", "added_firm_mva",
+                     "first_shortfall_year", "start_by", "dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
+                     "score")
+
+
+def programme_table(outputs: RunOutputs, variant: str | None = None) -> pd.DataFrame | None:
+    """The ranked programme of one variant (default: the base variant), :data:`PROGRAMME_COLUMNS` that say
+    something (not all empty or all zero), or None when the run has none."""
+    p = outputs.tables.get("programme")
+    if p is None or not len(p) or "programme_rank" not in p:
         return None
-    subs = outputs.layers["substations"]
-    fig, ax, tol, extent = _grey_base(outputs, (0.02, 0.46, 0.50, 0.44), "#eeeeee")
-    _boundaries(ax, outputs, tol)
-    ax.scatter(subs.geometry.x, subs.geometry.y, s=10, c="#999", zorder=2)
+    if F.VARIANT in p:
+        variant = variant or (BASE_VARIANT if (p[F.VARIANT] == BASE_VARIANT).any() else str(p[F.VARIANT].iat[0]))
+        p = p[p[F.VARIANT].astype(str) == variant]
+    p = p.sort_values(["programme_rank", F.SUBSTATION_ID], kind="stable")
+
+    def informative(c: str) -> bool:
+        v = p[c]
+        return bool(v.notna().any()) and not (pd.api.types.is_numeric_dtype(v) and (v.fillna(0) == 0).all())
+
+    cols = [c for c in PROGRAMME_COLUMNS if c in p and (c in ("programme_rank", F.SUBSTATION_ID) or informative(c))]
+    if "transformer_step" not in cols and "intervention" in p:
+        cols.insert(cols.index(F.SUBSTATION_ID) + 1 + ("name" in cols), "intervention")
+    return p[cols].reset_index(drop=True)
+
+
+def text_rows(frame: pd.DataFrame, labels: dict[str, Label] | None = None, *, width: int | None = None
+              ) -> tuple[list[str], list[list[str]]]:
+    """Dutch headers (:func:`spatialprog.sheets.column_labels`) and the cells as text (:func:`cell_text`)."""
+    labels = column_labels() if labels is None else labels
+    heads = []
+    for c in frame.columns:
+        lab = labels.get(c)
+        h = lab.header if lab is not None and lab.header else str(c)
+        heads.append(h[:1].upper() + h[1:])
+    cells = [[cell_text(v, labels.get(c), column=c, width=width) for c, v in zip(frame.columns, row, strict=True)]
+             for row in frame.itertuples(index=False)]
+    return heads, cells
+
+
+def _table_geometry(fig: Figure, w: float, heads: list[str], cells: list[list[str]], fontsize: float,
+                    head_width: int) -> tuple[list[list[str]], np.ndarray, float, float]:
+    """Wrapped headers, column widths (characters), the font size that fits ``w`` and the height of a line."""
+    wrapped = [textwrap.wrap(t, head_width) or [""] for t in heads]
+    chars = np.array([max(max(len(line) for line in wrapped[j]),
+                          *(len(line) for r in cells for line in r[j].split("\n")), 1)
+                      for j in range(len(heads))], float) + 2.5
+    fig_w, fig_h = fig.get_size_inches()
+    need_in = chars.sum() * 0.62 * fontsize / 72  # DejaVu Sans: about 0.6 em per character (bold a little more)
+    if need_in > w * fig_w:
+        fontsize = max(4.5, fontsize * w * fig_w / need_in)
+    return wrapped, chars, fontsize, 1.3 * fontsize / 72 / fig_h
+
+
+def table_height(fig: Figure, w: float, heads: list[str], cells: list[list[str]], *, fontsize: float = 7.5,
+                 head_width: int = 16) -> tuple[float, list[float]]:
+    """The height (figure fraction) of the header of :func:`draw_table` and of each of its rows, at least one
+    line and a margin each (a cell may hold several lines)."""
+    wrapped, _, _, line_h = _table_geometry(fig, w, heads, cells, fontsize, head_width)
+    head_h = max(len(x) for x in wrapped) * line_h + 0.5 * line_h
+    return head_h, [max(cell.count("\n") for cell in row) * line_h + 1.45 * line_h if row else line_h
+                    for row in cells]
+
+
+def draw_table(fig: Figure, rect: tuple[float, float, float, float], heads: list[str], cells: list[list[str]], *,
+               fontsize: float = 7.5, max_row_h: float = 0.03, numeric: Sequence[bool] | None = None,
+               head_width: int = 16) -> float:
+    """A table of text in ``rect`` (figure fraction, from its top): columns as wide as their text, filling the
+    width (the font made smaller where the text would not fit), headers wrapped on grey, single-line rows
+    spread up to ``max_row_h``, a cell of several lines (``\\n``) as high as it needs; numbers right-aligned
+    where ``numeric``. Every cell is a text of the figure.
+
+    Returns
+    -------
+    float
+        The figure fraction where the table ends (its bottom).
+    """
+    x0, y0, w, h = rect
+    top = y0 + h
+    if not heads:
+        return top
+    wrapped, chars, fontsize, line_h = _table_geometry(fig, w, heads, cells, fontsize, head_width)
+    head_h = max(len(x) for x in wrapped) * line_h + 0.5 * line_h
+    need = [max(cell.count("\n") for cell in row) * line_h + 1.45 * line_h if row else line_h for row in cells]
+    spare = (h - head_h - sum(need)) / max(len(cells), 1)
+    single = min(max_row_h, max(1.45 * line_h, 1.45 * line_h + spare))
+    edges = x0 + w * np.concatenate([[0.0], np.cumsum(chars) / chars.sum()])
+    fig.add_artist(Rectangle((x0, top - head_h), w, head_h, transform=fig.transFigure, facecolor="#e6e9ee",
+                             edgecolor="none", zorder=0))
+
+    def x_of(j: int) -> tuple[float, str]:
+        right = numeric is not None and numeric[j]
+        return (edges[j + 1] - 0.004, "right") if right else (edges[j] + 0.004, "left")
+
+    for j, lines in enumerate(wrapped):
+        x, ha = x_of(j)
+        fig.text(x, top - 0.25 * line_h, "\n".join(lines), fontsize=fontsize, fontweight="bold", va="top", ha=ha,
+                 linespacing=1.1)
+    y = top - head_h
+    rule = {"color": "#bbbbbb", "linewidth": 0.4, "transform": fig.transFigure}
+    fig.add_artist(Line2D([x0, x0 + w], [y, y], **rule))
+    for row, n in zip(cells, need, strict=True):
+        rh = single if n <= 1.46 * line_h else n
+        for j, text in enumerate(row):
+            x, ha = x_of(j)
+            if "\n" in text:
+                fig.text(x, y - 0.45 * line_h, text, fontsize=fontsize, va="top", ha=ha, linespacing=1.1)
+            else:
+                fig.text(x, y - rh / 2, text, fontsize=fontsize, va="center", ha=ha)
+        y -= rh
+        fig.add_artist(Line2D([x0, x0 + w], [y, y], **rule))
+    return y
+
+
+def _map_rect(extent: np.ndarray, fig: Figure, left: float, top: float, max_w: float, max_h: float,
+              pad: float = 0.03) -> tuple[float, float, float, float]:
+    """The axes rectangle (figure fraction) of a map of ``extent`` as large as fits in ``max_w`` x ``max_h``
+    below ``top``: exactly the map's shape, so what sits beside or below it can start where it ends."""
+    fig_w, fig_h = fig.get_size_inches()
+    aspect = _aspect(extent)
+    w_in, h_in = max_w * fig_w, max_h * fig_h
+    if w_in / h_in > aspect:
+        w_in = h_in * aspect
+    else:
+        h_in = w_in / aspect
+    return left, top - h_in / fig_h, w_in / fig_w, h_in / fig_h
+
+
+def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
+    """The ranked programme of the base variant: numbered markers on the map, its table below; None without one.
+
+    The table takes the height its rows need and the map the rest of the page.
+    """
+    prog = D.programme_frame(outputs)
+    table = programme_table(outputs)
+    if prog is None or table is None:
+        return None
     shown = prog.head(top)
+    rows = table.head(top)
+    heads, cells = text_rows(rows, width=44)
+    table_h = min(0.46, 0.032 * (len(rows) + 2))
+    subs = outputs.layers["substations"]
+    fig, ax, tol, extent, rect = _grey_base(outputs, (0.02, 0.90, 0.62, 0.90 - 0.07 - table_h - 0.03), "#eeeeee")
+    has_bounds = _context(ax, outputs, tol)
+    ax.scatter(subs.geometry.x, subs.geometry.y, s=12, c="#999", zorder=2)
     for r in shown.itertuples(index=False):
         ax.annotate(str(int(r.rank)), (r.geometry.x, r.geometry.y), ha="center", va="center", fontsize=7.5,
                     color="white", fontweight="bold", zorder=6,
                     bbox={"boxstyle": "circle,pad=0.3", "fc": "#111", "ec": "white", "lw": 1.2})
+    _substation_labels(ax, subs, fontsize=5.8, below=True)
     _frame(ax, extent)
-    ax.set_anchor("N")
     add_scale_bar(ax)
     add_north_arrow(ax)
-    def informative(c: str) -> bool:  # leave out columns that say nothing here (all empty or all zero)
-        v = shown[c]
-        return bool(v.notna().any()) and not (pd.api.types.is_numeric_dtype(v) and (v.fillna(0) == 0).all())
-
-    cols = [c for c in D.PROGRAMME_COLUMNS_NL if c in shown.columns and informative(c)]
-    if "intervention_nl" in cols and "intervention" in cols:
-        cols.remove("intervention")
-    if "start_by" in cols and "needed_by_year" in cols:  # the programme's own words: 'te laat: had in ...'
-        cols.remove("needed_by_year")
-    cols = cols[:7]
-    tax = fig.add_axes((0.02, 0.07, 0.96, 0.36))
-    fig.text(0.55, 0.88, "Maatregelen per onderstation met een tekort binnen de horizon, gerangschikt volgens het\n"
-             "afwegingskader (data/ranking_criteria.csv); ontwikkelvariant: basis.\n\n"
-             "start = eerste jaar tekort min de doorlooptijd van de maatregel (te laat: vóór het basisjaar);\n"
-             "maatregel = de kleinste standaardstap die het tekort dekt, of een nieuw onderstation;\n"
-             "wachtende woningen = woningen die door het tekort niet kunnen aansluiten.", fontsize=8, va="top",
-             color="#333")
-    tax.axis("off")
-    cells = [[_fmt(v) for v in row] for row in shown[cols].itertuples(index=False)]
-    if cells:
-        labels = [D.PROGRAMME_COLUMNS_NL[c] for c in cols]
-        # column widths from the longest text, the table fitted into its axes (never past the margin)
-        chars = np.array([max(len(labels[j]), *(len(row[j]) for row in cells)) for j in range(len(cols))], float)
-        widths = (chars + 2) / (chars + 2).sum()
-        row_h = 1.0 / 21  # room for 20 rows and the header
-        h = min(1.0, row_h * (len(cells) + 1))
-        t = tax.table(cellText=cells, colLabels=labels, colWidths=list(widths), cellLoc="left", colLoc="left",
-                      bbox=[0.0, 1.0 - h, 1.0, h])
-        t.auto_set_font_size(False)
-        t.set_fontsize(7.5)
-        for (r, _c), cell in t.get_celld().items():
-            cell.set_linewidth(0.4)
-            if r == 0:
-                cell.set_text_props(fontweight="bold")
-                cell.set_facecolor("#eeeeee")
+    variant = str(prog[F.VARIANT].iat[0]) if F.VARIANT in prog else BASE_VARIANT
+    x = rect[0] + rect[2] + 0.025
+    fig.text(x, 0.88, "\n".join(textwrap.wrap(
+        "Maatregelen per onderstation met een tekort binnen de horizon, gerangschikt volgens het afwegingskader "
+        f"(data/ranking_criteria.csv); ontwikkelvariant: {variant}.", 58)) + "\n\n" + "\n".join(
+        textwrap.fill(t, 58) for t in (
+            "Start = eerste jaar tekort min de doorlooptijd van de maatregel (te laat: vóór het basisjaar).",
+            "Stap = de kleinste standaardstap die het tekort dekt, of een nieuw onderstation.",
+            "Wachtende woningen = woningen die door het tekort niet kunnen aansluiten, in het jaar waarin het meest "
+            "wacht.")), fontsize=8, va="top", color="#333", linespacing=1.3)
+    handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor="#111", markeredgecolor="white",
+                      markersize=10, label="maatregel (nummer = rang)"),
+               Line2D([], [], marker="o", linestyle="", markerfacecolor="#999", markeredgecolor="#999",
+                      markersize=5, label="onderstation (met naam)")]
+    if has_bounds:
+        handles.append(_boundary_handle())
+    fig.legend(handles=handles, loc="lower left", frameon=False, fontsize=8, bbox_to_anchor=(x - 0.005, rect[1]))
+    numeric = [pd.api.types.is_numeric_dtype(rows[c]) for c in rows.columns]
+    top_t = rect[1] - 0.03
+    draw_table(fig, (0.02, 0.07, 0.96, top_t - 0.07), heads, cells, fontsize=7.5 if len(rows) <= 12 else 6.5,
+               numeric=numeric)
     _header(fig, f"Programma: rangorde van de maatregelen \u2013 {outputs.project_name}",
-            f"De eerste {len(shown)} van {len(prog)} maatregelen; nummer = rang")
+            f"De eerste {len(rows)} van {len(prog)} maatregelen; nummer = rang")
     _footer(fig, outputs)
     return literal_text(fig)
-
-
-def _fmt(v: object) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return ""
-    if isinstance(v, float | np.floating):
-        if abs(v) >= 100:
-            return f"{v:,.0f}".replace(",", ".")
-        return (f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}").replace(".", ",")
-    text = str(v)
-    return text if len(text) <= 38 else text[:37] + "\u2026"
 
 
 def static_figures(outputs: RunOutputs) -> dict[str, Figure]:
@@ -377,10 +916,19 @@ def static_figures(outputs: RunOutputs) -> dict[str, Figure]:
     Returns
     -------
     dict of str -> Figure
-        ``netruimte_afname``, ``netruimte_invoeding``, and ``conflicten`` and
-        ``programma`` when the run has them.
+        Per direction the status at the milestone years of every variant (``netruimte_afname`` for the
+        base variant, ``netruimte_afname_hoog`` ... for the others: :func:`variant_stems`), the first year
+        of shortfall of every variant on one page (``eerste_tekort_afname``, ``eerste_tekort_invoeding``),
+        and ``conflicten`` and ``programma`` when the run has them.
     """
-    out = {f"netruimte_{F.DIRECTION_NL[d]}": headroom_figure(outputs, direction=d) for d in F.DIRECTIONS}
+    variants = D.variants_of(outputs)
+    stems = variant_stems(variants)
+    out: dict[str, Figure] = {}
+    for d in F.DIRECTIONS:
+        for v in variants:
+            out[f"netruimte_{F.DIRECTION_NL[d]}{stems[v]}"] = headroom_figure(outputs, direction=d, variant=v)
+    for d in F.DIRECTIONS:
+        out[f"eerste_tekort_{F.DIRECTION_NL[d]}"] = first_shortfall_figure(outputs, direction=d, variants=variants)
     c = conflicts_figure(outputs)
     if c is not None:
         out["conflicten"] = c
