@@ -869,7 +869,11 @@ def programme_figure(outputs: RunOutputs, *, top: int = 20) -> Figure | None:
         return None
     shown = prog.head(top)
     rows = table.head(top)
-    heads, cells = text_rows(rows, width=44)
+    heads, cells = text_rows(rows)
+    for j, c in enumerate(rows.columns):  # the step in the programme's own words, on two lines where long
+        if c in ("transformer_step", "intervention", "name"):
+            for r in cells:
+                r[j] = "\n".join(textwrap.wrap(r[j], 34 if c != "name" else 24)) or r[j]
     table_h = min(0.46, 0.032 * (len(rows) + 2))
     subs = outputs.layers["substations"]
     fig, ax, tol, extent, rect = _grey_base(outputs, (0.02, 0.90, 0.62, 0.90 - 0.07 - table_h - 0.03), "#eeeeee")
