@@ -1,0 +1,224 @@
+"""One PDF report a council can attach to a memo (issue 16, item 6).
+
+The run writes ``rapport.pdf``; ``spatialprog report OUT_DIR|PROJECT.toml`` writes it again. The PDF
+is read back with pypdf (pure Python, a test dependency): its pages, its text (the region, the variants,
+every substation by name with its first shortfall years, the programme's rows, the parameters with their
+sources), and, where poppler is installed, ``pdftotext`` and ``pdftoppm`` render it as a reader sees it.
+The figures it is checked against are read from the run's own CSV files, never typed in here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from spatialprog.cli import cli
+from spatialprog.outputs import RunOutputs
+from spatialprog.report import REPORT_PDF, pdf_bytes, report_pages
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf is a test dependency (pip install -e '.[test]')")
+
+
+@pytest.fixture(scope="module")
+def pdf(example_run):
+    return example_run.out / REPORT_PDF
+
+
+@pytest.fixture(scope="module")
+def pages(pdf) -> list[str]:
+    return [p.extract_text() for p in pypdf.PdfReader(pdf).pages]
+
+
+def _lines(pages: list[str]) -> list[str]:
+    return [line for p in pages for line in p.split("\n")]
+
+
+def test_the_run_writes_and_lists_the_report(example_run, pdf):
+    man = json.loads((example_run.out / "manifest.json").read_text(encoding="utf-8"))
+    assert REPORT_PDF in man["outputs"]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert b"/CreationDate" not in data and b"/ModDate" not in data  # same inputs, same bytes
+    reader = pypdf.PdfReader(pdf)
+    for page in reader.pages:  # A4 landscape
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        assert abs(w - 841.68) < 1 and abs(h - 595.44) < 1
+    assert reader.metadata.title.endswith("Voorbeeldregio Rivierenland (fictief)")
+
+
+def test_every_page_is_numbered_and_the_contents_point_at_their_pages(pages):
+    n = len(pages)
+    assert n >= 15
+    for i, text in enumerate(pages, start=1):
+        assert f"pagina {i} van {n}" in text
+    contents = re.findall(r"^\s*(\d+)\s+(\S.*)$", pages[0].split("Inhoud", 1)[1], flags=re.M)
+    assert [name for _, name in contents][:2] == ["Tekorten per jaar en per onderstation", "Kaarten"]
+    for at, name in contents:
+        text = pages[int(at) - 1]
+        title = "Netruimte afname per voedingsgebied" if name == "Kaarten" else name.split(",")[0]
+        assert title.split(" ")[0] in text and f"pagina {at} van" in text, (at, name)
+        if name != "Kaarten":
+            assert text.startswith(title.split(" ")[0]), (at, name)
+
+
+def test_title_page_names_the_region_the_run_and_the_variants(pages, example_run):
+    man = json.loads((example_run.out / "manifest.json").read_text(encoding="utf-8"))
+    first = pages[0]
+    assert man["project"] == "Voorbeeldregio Rivierenland (fictief)" and man["project"] in first
+    assert "1 januari 2026" in first or re.search(r"\d{1,2} \w+ 20\d\d", first)
+    assert "fictieve gegevens" in first
+    flat = " ".join(first.split())
+    for v, desc in man["variants"].items():
+        assert f"{v}: {desc}" in flat if desc else v in flat
+
+
+def test_summary_counts_the_short_substations_per_variant(pages, example_run):
+    sf = pd.read_csv(example_run.out / "shortfall.csv")
+    sf = sf[sf["carrier"] == "electricity"]
+    first = " ".join(pages[0].split())
+    for (v, d), g in sf.groupby(["variant", "direction"]):
+        short = g[g["first_shortfall_year"].notna()]
+        nl = {"offtake": "afname", "feedin": "invoeding"}[d]
+        earliest = int(short["first_shortfall_year"].min())
+        assert f"{v} {nl} {len(short)} van 12 {earliest}" in first, (v, d)
+
+
+def test_every_substation_with_its_first_shortfall_years(pages, example_run):
+    """Per substation one row: id, name, then its first shortfall year of each variant and direction."""
+    subs = RunOutputs.read(example_run.out).layers["substations"].set_index("id")["name"]
+    sf = pd.read_csv(example_run.out / "shortfall.csv")
+    sf = sf[sf["carrier"] == "electricity"].set_index(["substation_id", "variant", "direction"])
+    lines = _lines(pages)
+    for sid, name in subs.items():
+        years = [sf.at[(sid, v, d), "first_shortfall_year"] for v in ("basis", "hoog", "vertraagd")
+                 for d in ("offtake", "feedin")]
+        expect = " ".join([sid, name, *(str(int(y)) for y in years if np.isfinite(y))])
+        assert any(line.startswith(expect) for line in lines), expect
+    # OS07's shortfall that a planned reinforcement ends in 2030: 2028 and 2029 only, in the base variant
+    assert "basis: 2028\u20132029; \u2013" in lines
+
+
+def test_the_maps_are_pages_of_the_report(pages):
+    for t in ("Netruimte afname per voedingsgebied", "Eerste jaar tekort afname per onderstation",
+              "Eerste jaar tekort invoeding per onderstation", "Conflicten tussen ruimteclaims",
+              "Programma: rangorde van de maatregelen"):
+        assert any(t in p for p in pages), t
+    for v in ("basis", "hoog", "vertraagd"):  # the status maps of every variant, in both directions
+        for d in ("afname", "invoeding"):
+            assert sum(f"Netruimte {d} per voedingsgebied" in p and f"Ontwikkelvariant {v} " in p
+                       for p in pages) == 1, (v, d)
+
+
+def test_the_programme_rows_with_dutch_headers(pages, example_run):
+    p = pd.read_csv(example_run.out / "programme.csv")
+    text = "\n".join(pg for pg in pages if pg.startswith("Programma van maatregelen"))
+    flat = " ".join(text.split())
+    for h in ("Rang", "Onderstation", "Stap", "Extra vaste capaciteit (MVA)", "Start", "Wachtende woningen"):
+        assert h in flat, h
+    for v, g in p.groupby("variant"):
+        assert f"variant {v}" in flat
+        for r in g.itertuples(index=False):
+            dwellings = f"{round(r.dwellings_waiting):,}".replace(",", ".")
+            assert f"{r.programme_rank} {r.substation_id} {r.name}" in flat, (v, r.substation_id)
+            assert r.start_by in flat and dwellings in flat
+    assert "te laat: had in 2023 moeten starten" in flat
+
+
+def test_conflicts_carriers_variants_and_method(pages, example_run):
+    flat = " ".join(" ".join(pages).split())
+    conflicts = pd.read_csv(example_run.out / "conflicts.csv")
+    for r in conflicts.itertuples(index=False):
+        assert r.id_a in flat and r.id_b in flat
+    # the other carriers: each node with its first shortfall (WN02, heat, in the example)
+    cs = pd.read_csv(example_run.out / "shortfall.csv")
+    cs = cs[(cs["carrier"] != "electricity") & cs["first_shortfall_year"].notna()]
+    carrier = next(p for p in pages if p.startswith("Waterstof, warmte en gas"))
+    for r in cs.itertuples(index=False):
+        assert r.substation_id in carrier and str(int(r.first_shortfall_year)) in carrier
+    # the parameters with their unit and source (the Toelichting of the workbooks)
+    params = " ".join(" ".join(p.split()) for p in pages if p.startswith("Parameters en hun bronnen"))
+    man = json.loads((example_run.out / "manifest.json").read_text(encoding="utf-8"))
+    rows = [r for r in man["parameters"]["basis"] if r.get("source")]
+    assert len(rows) > 20
+    for row in rows[::7]:
+        assert row["key"][:20] in params, row["key"]
+        assert " ".join(str(row["source"]).split())[:30] in params, row["key"]
+    assert "geen spijt" in flat and "afhankelijk van variant" in flat  # the variants compared, in Dutch
+    # the method: the rules of the workbooks' Toelichting, the inputs with their checksums
+    assert "Ruimte = capaciteit - belasting" in flat and "te laat: had in JAAR moeten starten" in flat
+    for inp in man["inputs"]:
+        assert inp["sha256"][:16] in flat, inp["role"]
+
+
+def test_user_text_appears_literally(example_run):
+    """A name with mathtext, markup and a dollar is printed as typed (no mathtext, nothing escaped)."""
+    outputs = RunOutputs.read(example_run.out)
+    hostile = r"OS $x^2$ <b>&amp; [fase 2] 50% \n"
+    subs = outputs.layers["substations"]
+    subs.loc[subs.index[0], "name"] = hostile
+    data = pdf_bytes(report_pages(outputs, figures={})[:3])
+    import io
+
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+    assert hostile.strip() in text
+
+
+def test_the_command_writes_the_same_report_into_a_run_folder(example_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(example_run.out, out)
+    (out / REPORT_PDF).unlink()
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    man["outputs"].remove(REPORT_PDF)
+    (out / "manifest.json").write_text(json.dumps(man, indent=1), encoding="utf-8")
+    r = CliRunner().invoke(cli, ["report", str(out)], obj={})
+    assert r.exit_code == 0, r.output
+    assert (out / REPORT_PDF).read_bytes() == (example_run.out / REPORT_PDF).read_bytes()
+    assert REPORT_PDF in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    # a file elsewhere, and a source that is neither a run folder nor a project file
+    r = CliRunner().invoke(cli, ["report", str(out), "--out", str(tmp_path / "memo" / "bijlage.pdf")], obj={})
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "memo" / "bijlage.pdf").read_bytes()[:5] == b"%PDF-"
+    (tmp_path / "x.txt").write_text("x")
+    r = CliRunner().invoke(cli, ["report", str(tmp_path / "x.txt")], obj={})
+    assert r.exit_code == 2 and "project file (.toml) or the output folder" in r.output
+
+
+def _poppler(tool: str) -> str | None:
+    return None if shutil.which(tool) else f"{tool} not installed (poppler-utils; .ci/install-clients.sh)"
+
+
+@pytest.mark.client
+def test_pdftotext_reads_the_region_the_variants_and_a_short_substation(pdf):
+    from .clients import skip_if_missing
+
+    skip_if_missing(_poppler("pdftotext"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Voorbeeldregio Rivierenland (fictief)" in text
+    for v in ("basis", "hoog", "vertraagd"):
+        assert v in text
+    assert re.search(r"OS07\s+OS Hoekwaard\s+2028", text)
+
+
+@pytest.mark.client
+def test_pdftoppm_renders_every_page(pdf, tmp_path, pages):
+    from PIL import Image
+
+    from .clients import skip_if_missing
+
+    skip_if_missing(_poppler("pdftoppm"))
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "p")], check=True, capture_output=True)
+    pngs = sorted(tmp_path.glob("p-*.png"))
+    assert len(pngs) == len(pages)
+    for png in pngs:
+        with Image.open(png) as im:
+            w, h = im.size
+            ink = (np.asarray(im.convert("L")) < 200).mean()
+        assert abs(w / h - 841.68 / 595.44) < 0.02, png.name
+        assert ink > 0.005, png.name  # something is drawn on every page
