@@ -740,7 +740,14 @@ def programme_table(outputs: RunOutputs, variant: str | None = None) -> pd.DataF
     something (not all empty or all zero), or None when the run has none."""
     p = outputs.tables.get("programme")
     if p is None or not len(p) or "programme_rank" not in p:
-        return None
+        # another ranked list the maps read (a ``ranking`` table or ``programme`` layer with ``rank``)
+        g = D.programme_frame(outputs)
+        if g is None:
+            return None
+        p = pd.DataFrame(g.drop(columns=g.geometry.name)).rename(columns={"rank": "programme_rank"})
+        names = outputs.layers["substations"].set_index(outputs.layers["substations"]["id"].astype(str))
+        if "name" not in p and "name" in names:
+            p.insert(p.columns.get_loc(F.SUBSTATION_ID) + 1, "name", p[F.SUBSTATION_ID].astype(str).map(names["name"]))
     if F.VARIANT in p:
         variant = variant or (BASE_VARIANT if (p[F.VARIANT] == BASE_VARIANT).any() else str(p[F.VARIANT].iat[0]))
         p = p[p[F.VARIANT].astype(str) == variant]
@@ -751,8 +758,10 @@ def programme_table(outputs: RunOutputs, variant: str | None = None) -> pd.DataF
         return bool(v.notna().any()) and not (pd.api.types.is_numeric_dtype(v) and (v.fillna(0) == 0).all())
 
     cols = [c for c in PROGRAMME_COLUMNS if c in p and (c in ("programme_rank", F.SUBSTATION_ID) or informative(c))]
-    if "transformer_step" not in cols and "intervention" in p:
-        cols.insert(cols.index(F.SUBSTATION_ID) + 1 + ("name" in cols), "intervention")
+    if "transformer_step" not in cols:
+        extra = [c for c in ("intervention", "mva", "needed_by_year") if c in p and informative(c)]
+        at = cols.index(F.SUBSTATION_ID) + 1 + ("name" in cols)
+        cols[at:at] = extra
     return p[cols].reset_index(drop=True)
 
 
