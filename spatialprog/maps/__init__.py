@@ -22,7 +22,7 @@ Examples
 >>> outputs = RunOutputs.from_result(compute(read_plan("layers/example_region.toml")))
 >>> files = write_maps(outputs, tempfile.mkdtemp())
 >>> sorted(p.name for p in files)[:4]
-['conflicten.pdf', 'conflicten.png', 'map.html', 'netruimte_afname.pdf']
+['conflicten.pdf', 'conflicten.png', 'eerste_tekort_afname.pdf', 'eerste_tekort_afname.png']
 """
 
 from __future__ import annotations
