@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the real external clients the "client" tests need, from Debian's apt:
 #   QGIS (PyQGIS for the SYSTEM /usr/bin/python3), headless Chromium,
-#   PostgreSQL + PostGIS, GDAL command-line tools (+ python3-gdal).
+#   PostgreSQL + PostGIS, GDAL command-line tools (+ python3-gdal), poppler-utils (pdftotext, pdftoppm).
 #
 # Usage:  bash .ci/install-clients.sh
 #   SPATIALPROG_CLIENTS="qgis chromium postgis gdal"   subset to install (default: all)
@@ -77,8 +77,9 @@ for c in $clients; do
         *) log "unknown client '$c' in SPATIALPROG_CLIENTS (known: qgis chromium postgis gdal)"; exit 2 ;;
     esac
 done
-# fonts: Chromium screenshots and QGIS labels need at least one real font
-pkgs+=(fonts-dejavu-core)
+# fonts: Chromium screenshots and QGIS labels need at least one real font; poppler-utils: pdftotext and
+# pdftoppm read and render rapport.pdf as a reader sees it (tests/test_report_pdf.py)
+pkgs+=(fonts-dejavu-core poppler-utils)
 
 if is_installed "${pkgs[@]}"; then
     log "already installed: ${pkgs[*]}"

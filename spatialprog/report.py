@@ -19,6 +19,9 @@ figures, one per page, without opening a file; :func:`write_report` writes them 
    :mod:`spatialprog.workbooks`), the inputs with their checksums and the software;
 9. the notices of the run.
 
+The module is over 500 lines because it lays out the nine sections of the report, each its own pages;
+the tables and numbers are :mod:`spatialprog.maps.tables`', the maps :mod:`spatialprog.maps.static`'.
+
 Every text is drawn as it was typed (no mathtext: :func:`~spatialprog.maps.static.literal_text`); the
 same run gives the same bytes (no creation date in the PDF, which is
 :func:`~spatialprog.writer.run_timestamp`'s run date on the title page).
@@ -39,12 +42,11 @@ from matplotlib.figure import Figure
 from . import fields as F
 from .carriers import LABELS_NL, NODE_LAYERS
 from .maps import _data as D
-from .maps.static import (
-    A4_LANDSCAPE_IN,
+from .maps.static import A4_LANDSCAPE_IN, literal_text
+from .maps.tables import (
     cell_text,
     conflict_rows,
     draw_table,
-    literal_text,
     nl_number,
     periods_nl,
     programme_table,

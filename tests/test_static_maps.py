@@ -19,7 +19,8 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from spatialprog.maps import _data as D
-from spatialprog.maps.static import periods_nl, static_figures, variant_stems
+from spatialprog.maps.static import static_figures
+from spatialprog.maps.tables import periods_nl, variant_stems
 from spatialprog.outputs import RunOutputs
 
 

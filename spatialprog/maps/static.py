@@ -14,9 +14,13 @@ data are fictional), and the context a reader needs without the internet: the
 project's own boundaries layer with its names, and the substations by name. The
 maps stay in the working CRS (metres, EPSG:28992 by default), so the scale bar
 is exact; geometries are simplified for drawing only and each layer is drawn as
-one collection. Numbers read the Dutch way with the decimals of their column
-(``data/column_labels.csv``, :func:`cell_text`); :mod:`spatialprog.report` puts
-the same figures and tables into one PDF.
+one collection. Numbers, words and tables are :mod:`spatialprog.maps.tables`'
+(the Dutch way, with the decimals of their column in ``data/column_labels.csv``);
+:mod:`spatialprog.report` puts the same figures and tables into one PDF.
+
+The module is over 500 lines because each of the four kinds of figure lays out
+its own A4 page around the helpers they share (context, legend, scale bar, north
+arrow); its text and tables are in :mod:`spatialprog.maps.tables`.
 
 Every text on a figure is drawn literally: names, ids, variants and the
 project name are user text, so matplotlib's mathtext (``$...$``) and TeX are
@@ -26,10 +30,7 @@ switched off for all of them (:func:`literal_text`).
 from __future__ import annotations
 
 import math
-import numbers
-import re
 import textwrap
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,16 +49,21 @@ from matplotlib.text import Text
 
 from .. import fields as F
 from ..config import BASE_VARIANT
-from ..headroom import is_short
-from ..kinds import LAYER_KINDS
 from ..outputs import RunOutputs
-from ..sheets import VALUES_NL, Label, column_labels
 from . import _data as D
+from .tables import (
+    conflict_line,
+    conflict_rows,
+    draw_table,
+    periods_nl,
+    programme_table,
+    short_years,
+    text_rows,
+    variant_stems,
+)
 
 __all__ = ["headroom_figure", "first_shortfall_figure", "conflicts_figure", "programme_figure", "static_figures",
-           "save_figure", "literal_text", "A4_LANDSCAPE_IN", "cell_text", "nl_number", "short_years", "periods_nl",
-           "variant_stems", "programme_table", "conflict_rows", "text_rows", "draw_table", "table_height",
-           "PROGRAMME_COLUMNS"]
+           "save_figure", "literal_text", "A4_LANDSCAPE_IN"]
 
 #: A4 landscape in inches.
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -189,138 +195,6 @@ def _footer(fig: Figure, outputs: RunOutputs) -> None:
     fig.text(0.02, 0.012, D.source_line(outputs), fontsize=7, color="#555", va="bottom")
     fig.text(0.98, 0.012, f"CRS: {outputs.manifest.get('crs', '')}", fontsize=7, color="#555", va="bottom",
              ha="right")
-
-
-# --------------------------------------------------------------------------------------
-# numbers, words and years as the maps and the report print them
-
-
-def nl_number(v: float, decimals: int = 0, *, thousands: bool = True) -> str:
-    """A number the Dutch way: thousands with a dot, decimals with a comma.
-
-    Examples
-    --------
-    >>> nl_number(12345.67, 1), nl_number(0.5, 2), nl_number(2031, thousands=False)
-    ('12.345,7', '0,50', '2031')
-    """
-    text = f"{v:,.{decimals}f}" if thousands else f"{v:.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
-def cell_text(value: object, label: Label | None = None, *, column: str = "", width: int | None = None) -> str:
-    """One value as text for a person: the column's decimals and unit (``data/column_labels.csv``), codes as
-    Dutch words (:data:`spatialprog.sheets.VALUES_NL`), user text as it was typed.
-
-    Parameters
-    ----------
-    value : object
-    label : Label, optional
-        The column's label (:func:`spatialprog.sheets.column_labels`): decimals and unit.
-    column : str
-        The column's code name, for its coded values (``offtake`` -> ``afname``).
-    width : int, optional
-        Cut longer text with an ellipsis.
-
-    Examples
-    --------
-    >>> from spatialprog.sheets import column_labels
-    >>> lab = column_labels()
-    >>> cell_text(2031.0, lab["first_shortfall_year"]), cell_text(39.4843, lab["need_mva"]), cell_text(2870.0)
-    ('2031', '39,5', '2.870')
-    >>> cell_text("offtake", column="direction"), cell_text(float("nan")), cell_text(True)
-    ('afname', '', 'ja')
-    """
-    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
-        return ""
-    if value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "ja" if value else "nee"
-    if isinstance(value, numbers.Number):
-        v = float(value)  # type: ignore[arg-type]
-        unit = label.unit if label is not None else ""
-        dec = label.decimals if label is not None and label.decimals is not None else None
-        if unit == "jaartal":
-            return str(int(round(v)))
-        if unit == "%":
-            return nl_number(v * 100, dec or 0) + " %"
-        if dec is None:
-            dec = 0 if v.is_integer() or abs(v) >= 100 else (1 if abs(v) >= 10 else 2)
-        return nl_number(v, dec)
-    text = str(value)
-    words = VALUES_NL.get(column)
-    if words and "+" in text and column == "short_directions":
-        text = "+".join(words.get(p, p) for p in text.split("+"))
-    elif words:
-        text = words.get(text, text)
-    if width is not None and len(text) > width:
-        text = text[:width - 1] + "\u2026"
-    return text
-
-
-def short_years(outputs: RunOutputs, variant: str, direction: str) -> dict[str, list[int]]:
-    """Every year in which each substation is short (:func:`spatialprog.headroom.is_short`), per substation id.
-
-    Substations without a shortfall in the horizon are left out.
-    """
-    h = outputs.tables["headroom"]
-    m = (h[F.VARIANT].astype(str) == variant) & (h[F.DIRECTION] == direction) & is_short(h[F.HEADROOM_MW])
-    if F.CARRIER in h:
-        m &= h[F.CARRIER] == F.ELECTRICITY
-    g = h[m]
-    out: dict[str, list[int]] = {}
-    for sid, ys in g.groupby(g[F.SUBSTATION_ID].astype(str), sort=True)[F.YEAR]:
-        out[str(sid)] = sorted({int(y) for y in ys})
-    return out
-
-
-def periods_nl(years: list[int], last_year: int) -> str:
-    """The years with a shortfall as periods: ``2028–2029``, ``vanaf 2030`` (to the end of the horizon).
-
-    Examples
-    --------
-    >>> periods_nl([2028, 2029], 2040), periods_nl(list(range(2030, 2041)), 2040), periods_nl([2026, 2031, 2032], 2040)
-    ('2028\u20132029', 'vanaf 2030', '2026, 2031\u20132032')
-    """
-    runs: list[list[int]] = []
-    for y in sorted(years):
-        if runs and y == runs[-1][-1] + 1:
-            runs[-1].append(y)
-        else:
-            runs.append([y])
-    parts = []
-    for r in runs:
-        if r[-1] == last_year and len(r) > 1:
-            parts.append(f"vanaf {r[0]}")
-        else:
-            parts.append(str(r[0]) if len(r) == 1 else f"{r[0]}\u2013{r[-1]}")
-    return ", ".join(parts)
-
-
-def variant_stems(variants: list[str]) -> dict[str, str]:
-    """The file-name suffix of each variant's maps: none for the first (the base variant), else ``_`` and the
-    variant in ASCII letters, digits and ``-`` (a variant is user text; two that read alike are numbered).
-
-    Examples
-    --------
-    >>> variant_stems(["basis", "hoog", "Hoog!", "<b>"])
-    {'basis': '', 'hoog': '_hoog', 'Hoog!': '_hoog-2', '<b>': '_b'}
-    """
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for i, v in enumerate(variants):
-        if i == 0:
-            out[v] = ""
-            continue
-        ascii_ = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().lower()
-        slug = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")[:40].strip("-") or f"variant-{i + 1}"
-        stem, n = slug, 1
-        while stem in used:
-            n += 1
-            stem = f"{slug}-{n}"
-        used.add(stem)
-        out[v] = f"_{stem}"
-    return out
 
 
 def _year_colours(years: Sequence[int]) -> dict[int, str]:
@@ -582,42 +456,6 @@ def _grey_base(outputs: RunOutputs, box: tuple[float, float, float, float], face
 _CONFLICT_NUMBERS = 60  # number the conflicts on the map up to this many
 
 
-def conflict_rows(outputs: RunOutputs) -> pd.DataFrame | None:
-    """The conflicts in the order the map numbers them (worst first), with ``nr`` and Dutch words; None
-    without a conflicts layer."""
-    c = D.conflicts_frame(outputs)
-    if c is None:
-        return None
-    c = c.copy()
-    rank = c["severity_rank"] if "severity_rank" in c else pd.Series(0, index=c.index)
-    c["_r"] = -pd.to_numeric(rank, errors="coerce").fillna(0)
-    keys = ["_r", *[k for k in ("rule_id", "id_a", "id_b") if k in c]]
-    c = c.sort_values(keys, kind="stable").drop(columns="_r").reset_index(drop=True)
-    c.insert(0, "nr", np.arange(1, len(c) + 1))
-    return c
-
-
-def _conflict_line(r: pd.Series) -> tuple[str, str]:
-    """Two lines for the list beside the conflicts map: what, and between which features."""
-    what = str(r.get("description_nl") or r.get("rule_id") or "")
-
-    def side(layer_col: str, id_col: str) -> str:
-        layer, fid = r.get(layer_col), r.get(id_col)
-        if not isinstance(fid, str) or not fid:
-            return ""
-        title = D.title_nl(layer) if isinstance(layer, str) and layer in LAYER_KINDS else str(layer or "")
-        return f"{fid} ({title.lower()})" if title else fid
-
-    a, b = side("layer_a", "id_a"), side("layer_b", "id_b")
-    size = ""
-    area, dist = r.get("area_m2"), r.get("dist_m")
-    if isinstance(area, float | int) and math.isfinite(area) and area > 0:
-        size = f", {nl_number(area)} m²"
-    elif isinstance(dist, float | int) and math.isfinite(dist):
-        size = f", {nl_number(dist)} m afstand"
-    return what, " \u2013 ".join(x for x in (a, b) if x) + size
-
-
 def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     """The land-claim conflicts over the claim layers; None when the run has no conflicts layer.
 
@@ -695,7 +533,7 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     y -= 0.026
     shown = 0
     for r in rows.to_dict("records"):
-        what, between = _conflict_line(pd.Series(r))
+        what, between = conflict_line(pd.Series(r))
         lines = textwrap.wrap(what, chars)[:2] + textwrap.wrap(between, int(chars * 1.1))[:2]
         step = 0.0135 * len(lines) + 0.008
         if y - step < 0.06:
@@ -727,130 +565,6 @@ def _spread(xs: np.ndarray, ys: np.ndarray, placed: list[tuple[float, float]], d
             xs[i] += d
         placed.append((xs[i], ys[i]))
     return xs, ys
-
-
-#: the programme's columns on the map page and in the report, in this order (labels: data/column_labels.csv)
-PROGRAMME_COLUMNS = ("programme_rank", F.SUBSTATION_ID, "name", "transformer_step", "added_firm_mva",
-                     "first_shortfall_year", "start_by", "dwellings_waiting", "jobs_waiting", "offtake_mw_waiting",
-                     "score")
-
-
-def programme_table(outputs: RunOutputs, variant: str | None = None) -> pd.DataFrame | None:
-    """The ranked programme of one variant (default: the base variant), :data:`PROGRAMME_COLUMNS` that say
-    something (not all empty or all zero), or None when the run has none."""
-    p = outputs.tables.get("programme")
-    if p is None or not len(p) or "programme_rank" not in p:
-        # another ranked list the maps read (a ``ranking`` table or ``programme`` layer with ``rank``)
-        g = D.programme_frame(outputs)
-        if g is None:
-            return None
-        p = pd.DataFrame(g.drop(columns=g.geometry.name)).rename(columns={"rank": "programme_rank"})
-        names = outputs.layers["substations"].set_index(outputs.layers["substations"]["id"].astype(str))
-        if "name" not in p and "name" in names:
-            p.insert(p.columns.get_loc(F.SUBSTATION_ID) + 1, "name", p[F.SUBSTATION_ID].astype(str).map(names["name"]))
-    if F.VARIANT in p:
-        variant = variant or (BASE_VARIANT if (p[F.VARIANT] == BASE_VARIANT).any() else str(p[F.VARIANT].iat[0]))
-        p = p[p[F.VARIANT].astype(str) == variant]
-    p = p.sort_values(["programme_rank", F.SUBSTATION_ID], kind="stable")
-
-    def informative(c: str) -> bool:
-        v = p[c]
-        return bool(v.notna().any()) and not (pd.api.types.is_numeric_dtype(v) and (v.fillna(0) == 0).all())
-
-    cols = [c for c in PROGRAMME_COLUMNS if c in p and (c in ("programme_rank", F.SUBSTATION_ID) or informative(c))]
-    if "transformer_step" not in cols:
-        extra = [c for c in ("intervention", "mva", "needed_by_year") if c in p and informative(c)]
-        at = cols.index(F.SUBSTATION_ID) + 1 + ("name" in cols)
-        cols[at:at] = extra
-    return p[cols].reset_index(drop=True)
-
-
-def text_rows(frame: pd.DataFrame, labels: dict[str, Label] | None = None, *, width: int | None = None
-              ) -> tuple[list[str], list[list[str]]]:
-    """Dutch headers (:func:`spatialprog.sheets.column_labels`) and the cells as text (:func:`cell_text`)."""
-    labels = column_labels() if labels is None else labels
-    heads = []
-    for c in frame.columns:
-        lab = labels.get(c)
-        h = lab.header if lab is not None and lab.header else str(c)
-        heads.append(h[:1].upper() + h[1:])
-    cells = [[cell_text(v, labels.get(c), column=c, width=width) for c, v in zip(frame.columns, row, strict=True)]
-             for row in frame.itertuples(index=False)]
-    return heads, cells
-
-
-def _table_geometry(fig: Figure, w: float, heads: list[str], cells: list[list[str]], fontsize: float,
-                    head_width: int) -> tuple[list[list[str]], np.ndarray, float, float]:
-    """Wrapped headers, column widths (characters), the font size that fits ``w`` and the height of a line."""
-    wrapped = [textwrap.wrap(t, head_width) or [""] for t in heads]
-    chars = np.array([max(max(len(line) for line in wrapped[j]),
-                          *(len(line) for r in cells for line in r[j].split("\n")), 1)
-                      for j in range(len(heads))], float) + 2.5
-    fig_w, fig_h = fig.get_size_inches()
-    need_in = chars.sum() * 0.62 * fontsize / 72  # DejaVu Sans: about 0.6 em per character (bold a little more)
-    if need_in > w * fig_w:
-        fontsize = max(4.5, fontsize * w * fig_w / need_in)
-    return wrapped, chars, fontsize, 1.3 * fontsize / 72 / fig_h
-
-
-def table_height(fig: Figure, w: float, heads: list[str], cells: list[list[str]], *, fontsize: float = 7.5,
-                 head_width: int = 16) -> tuple[float, list[float]]:
-    """The height (figure fraction) of the header of :func:`draw_table` and of each of its rows, at least one
-    line and a margin each (a cell may hold several lines)."""
-    wrapped, _, _, line_h = _table_geometry(fig, w, heads, cells, fontsize, head_width)
-    head_h = max(len(x) for x in wrapped) * line_h + 0.5 * line_h
-    return head_h, [max(cell.count("\n") for cell in row) * line_h + 1.45 * line_h if row else line_h
-                    for row in cells]
-
-
-def draw_table(fig: Figure, rect: tuple[float, float, float, float], heads: list[str], cells: list[list[str]], *,
-               fontsize: float = 7.5, max_row_h: float = 0.03, numeric: Sequence[bool] | None = None,
-               head_width: int = 16) -> float:
-    """A table of text in ``rect`` (figure fraction, from its top): columns as wide as their text, filling the
-    width (the font made smaller where the text would not fit), headers wrapped on grey, single-line rows
-    spread up to ``max_row_h``, a cell of several lines (``\\n``) as high as it needs; numbers right-aligned
-    where ``numeric``. Every cell is a text of the figure.
-
-    Returns
-    -------
-    float
-        The figure fraction where the table ends (its bottom).
-    """
-    x0, y0, w, h = rect
-    top = y0 + h
-    if not heads:
-        return top
-    wrapped, chars, fontsize, line_h = _table_geometry(fig, w, heads, cells, fontsize, head_width)
-    head_h = max(len(x) for x in wrapped) * line_h + 0.5 * line_h
-    need = [max(cell.count("\n") for cell in row) * line_h + 1.45 * line_h if row else line_h for row in cells]
-    spare = (h - head_h - sum(need)) / max(len(cells), 1)
-    single = min(max_row_h, max(1.45 * line_h, 1.45 * line_h + spare))
-    edges = x0 + w * np.concatenate([[0.0], np.cumsum(chars) / chars.sum()])
-    fig.add_artist(Rectangle((x0, top - head_h), w, head_h, transform=fig.transFigure, facecolor="#e6e9ee",
-                             edgecolor="none", zorder=0))
-
-    def x_of(j: int) -> tuple[float, str]:
-        right = numeric is not None and numeric[j]
-        return (edges[j + 1] - 0.004, "right") if right else (edges[j] + 0.004, "left")
-
-    for j, lines in enumerate(wrapped):
-        x, ha = x_of(j)
-        fig.text(x, top - 0.25 * line_h, "\n".join(lines), fontsize=fontsize, fontweight="bold", va="top", ha=ha,
-                 linespacing=1.1)
-    y = top - head_h
-    rule = {"color": "#bbbbbb", "linewidth": 0.4, "transform": fig.transFigure}
-    fig.add_artist(Line2D([x0, x0 + w], [y, y], **rule))
-    for row, n in zip(cells, need, strict=True):
-        rh = single if n <= 1.46 * line_h else n
-        for j, text in enumerate(row):
-            x, ha = x_of(j)
-            if "\n" in text:
-                fig.text(x, y - 0.45 * line_h, text, fontsize=fontsize, va="top", ha=ha, linespacing=1.1)
-            else:
-                fig.text(x, y - rh / 2, text, fontsize=fontsize, va="center", ha=ha)
-        y -= rh
-        fig.add_artist(Line2D([x0, x0 + w], [y, y], **rule))
-    return y
 
 
 def _map_rect(extent: np.ndarray, fig: Figure, left: float, top: float, max_w: float, max_h: float,
