@@ -165,7 +165,7 @@ def _title_page(outputs: RunOutputs, contents: list[str]) -> Figure:
         text = f"{v}: {desc}" if desc else v
         wrapped = textwrap.wrap(text, 75) or [""]
         fig.text(0.27, y, "\n".join(wrapped), fontsize=10, va="top", linespacing=1.25)
-        y -= 0.032 * len(wrapped)
+        y -= 0.032 + 0.021 * (len(wrapped) - 1)
     if m.get("fictional_data"):
         y -= 0.01
         fig.text(0.05, y, "Let op: fictieve gegevens. Elke locatie en elk getal van deze voorbeeldregio is "
@@ -186,7 +186,7 @@ def _title_page(outputs: RunOutputs, contents: list[str]) -> Figure:
                          ", ".join(f"{s} ({ys[0]})" for s, ys in
                                    sorted(short.items(), key=lambda kv: (kv[1][0], kv[0])))])
     heads = ["Variant", "Richting", "Onderstations met tekort", "Eerste tekort",
-             "Welke (eerste jaar tekort); namen: blz. 2"]
+             "Welke (eerste jaar tekort)"]
     y = draw_table(fig, (0.05, y - 0.3, 0.90, 0.3), heads, [[_wrap(c, 120) if j == 4 else c for j, c in enumerate(r)]
                                                              for r in rows], fontsize=8, max_row_h=0.026)
     prog = programme_table(outputs)
@@ -212,23 +212,31 @@ def _shortfall_pages(outputs: RunOutputs) -> list[Figure]:
     """Per year the count of short substations and nodes per variant and carrier; then per substation the
     first year of shortfall of every variant and direction with all its short years."""
     h, _ = _carrier_frames(outputs)
-    h = h[_is_short_table(h)]
+    short = _is_short_table(h)
     years = outputs.years
     rows = []
-    for (carrier, v, d), g in h.groupby([F.CARRIER, F.VARIANT, F.DIRECTION], sort=False):
+    for (carrier, v, d), g in h.groupby([F.CARRIER, F.VARIANT, F.DIRECTION], sort=False):  # none short: a row too
+        g = g[short.loc[g.index]]
         counts = g.groupby(F.YEAR)[F.SUBSTATION_ID].nunique()
         rows.append([LABELS_NL.get(str(carrier), str(carrier)), str(v), F.DIRECTION_NL.get(str(d), str(d)),
                      *[str(int(counts.get(y, 0))) if counts.get(y, 0) else "" for y in years]])
     order = {c: i for i, c in enumerate(LABELS_NL.values())}
     variants = D.variants_of(outputs)
     rows.sort(key=lambda r: (order.get(r[0], 99), variants.index(r[1]) if r[1] in variants else 99, r[2]))
+    # a carrier without any shortfall in a variant: one row saying so, not a row of blanks per direction
+    quiet: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        if not any(r[3:]):
+            quiet.setdefault((r[0], r[1]), []).append(r[2])
+    rows = [r for r in rows if any(r[3:])] + [[c, v, " en ".join(ds) + ": geen tekort", *[""] * len(years)]
+                                              for (c, v), ds in quiet.items()]
+    rows.sort(key=lambda r: (order.get(r[0], 99), variants.index(r[1]) if r[1] in variants else 99, r[2]))
     heads = ["Drager", "Variant", "Richting", *[str(y) for y in years]]
     first = _page(outputs, "Tekorten per jaar en per onderstation",
                   "Aantal onderstations (elektriciteit) en knooppunten (waterstof, warmte, gas) zonder ruimte, per jaar")
     numeric = [False, False, False, *[True] * len(years)]
-    fig = first
-    y = draw_table(fig, (_LEFT, 0.6, _WIDTH, _TOP - 0.6), heads, rows or [["", "", "", *[""] * len(years)]],
-                   numeric=numeric, fontsize=7, max_row_h=0.02)
+    draw_table(first, (_LEFT, 0.3, _WIDTH, _TOP - 0.3), heads, rows or [["", "", "", *[""] * len(years)]],
+                   numeric=numeric, fontsize=7.5, max_row_h=0.026)
     # per substation: first shortfall year per variant and direction, and the short years of each variant
     subs = outputs.layers["substations"]
     names = _names(outputs)
@@ -253,11 +261,10 @@ def _shortfall_pages(outputs: RunOutputs) -> list[Figure]:
                                                               periods_nl(b, years[-1]) if b else "\u2013")))
         row.append("\n".join(spans))
         cells.append(row)
-    y -= 0.03
-    fig.text(_LEFT, y, "Eerste jaar tekort per onderstation en variant (leeg: geen tekort binnen de horizon)",
-             fontsize=10, fontweight="bold", va="top")
-    return _paged_table(outputs, "Eerste jaar tekort per onderstation", "", heads2, cells, first=first,
-                        top=y - 0.03, numeric=[False, False, *[True] * len(cols), False], fontsize=6.5)
+    return [first, *_paged_table(outputs, "Eerste jaar tekort per onderstation",
+                                 "Per variant en richting het eerste jaar zonder ruimte (leeg: geen tekort binnen de "
+                                 "horizon), en alle jaren met tekort", heads2, cells,
+                                 numeric=[False, False, *[True] * len(cols), False], fontsize=7)]
 
 
 def _programme_pages(outputs: RunOutputs) -> list[Figure]:
