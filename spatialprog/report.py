@@ -418,8 +418,7 @@ def _method_pages(outputs: RunOutputs, toelichting: pd.DataFrame | None) -> list
         lines = textwrap.wrap(t, 150)
         intro.text(_LEFT, y, "\u2022 " + "\n   ".join(lines), fontsize=9, va="top", linespacing=1.3)
         y -= 0.022 * len(lines) + 0.012
-    toel = toelichting if toelichting is not None else pd.DataFrame(columns=["Onderdeel", "Naam", "Codenaam", "Waarde",
-                                                                              "Eenheid", "Uitleg", "Bron"])
+    toel = toelichting if toelichting is not None else _manifest_parameters(m)
     part = toel["Onderdeel"].astype(str)
     rules = toel[part.isin(["rekenregel", "statusklasse"])].drop_duplicates(["Onderdeel", "Naam"])
     cells = [[str(r["Naam"]), _wrap(r["Uitleg"], 150) + (f"\n{r['Waarde']}; bron: {r['Bron']}" if
@@ -460,6 +459,21 @@ def _method_pages(outputs: RunOutputs, toelichting: pd.DataFrame | None) -> list
     pages += _paged_table(outputs, "Invoer van deze run", "", ["Rol", "Bestand", "Objecten", "Controlegetal"], inputs,
                           first=last, top=_TOP - 0.03, numeric=[False, False, True, False], fontsize=7.5)
     return pages
+
+
+def _manifest_parameters(m: Mapping) -> pd.DataFrame:
+    """Without the workbooks' Toelichting (a run folder without them): the parameters as the manifest lists
+    them, in the Toelichting's columns."""
+    rows = []
+    base = next(iter(m.get("parameters", {}) or {}), None)
+    for v, ps in (m.get("parameters", {}) or {}).items():
+        for r in ps:
+            if v != base and not str(r.get("origin", "")).startswith("variant"):
+                continue
+            rows.append({"Onderdeel": "parameter" + (f" ({v})" if v != base else ""), "Naam": r.get("key"),
+                         "Codenaam": r.get("key"), "Waarde": r.get("value"), "Eenheid": r.get("unit") or "",
+                         "Uitleg": r.get("note") or "", "Bron": r.get("source") or ""})
+    return pd.DataFrame(rows, columns=["Onderdeel", "Naam", "Codenaam", "Waarde", "Eenheid", "Uitleg", "Bron"])
 
 
 def _notice_pages(outputs: RunOutputs, limit: int = 60) -> list[Figure]:

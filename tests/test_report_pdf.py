@@ -157,17 +157,22 @@ def test_conflicts_carriers_variants_and_method(pages, example_run):
         assert inp["sha256"][:16] in flat, inp["role"]
 
 
-def test_user_text_appears_literally(example_run):
-    """A name with mathtext, markup and a dollar is printed as typed (no mathtext, nothing escaped)."""
+def test_user_text_appears_literally_and_parameters_without_workbooks(example_run):
+    """A name with mathtext, markup and a dollar is printed as typed (no mathtext, nothing escaped); a run
+    folder without its workbooks still lists the parameters with their sources (from the manifest)."""
+    import io
+
     outputs = RunOutputs.read(example_run.out)
     hostile = r"OS $x^2$ <b>&amp; [fase 2] 50% \n"
     subs = outputs.layers["substations"]
     subs.loc[subs.index[0], "name"] = hostile
-    data = pdf_bytes(report_pages(outputs, figures={})[:3])
-    import io
-
-    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
-    assert hostile.strip() in text
+    data = pdf_bytes(report_pages(outputs, figures={}))  # no toelichting given, no maps
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages]
+    assert hostile.strip() in " ".join(pages)
+    params = " ".join(" ".join(p.split()) for p in pages if p.startswith("Parameters en hun bronnen"))
+    man = json.loads((example_run.out / "manifest.json").read_text(encoding="utf-8"))
+    row = next(r for r in man["parameters"]["basis"] if r["key"] == "grid.n1_min_kv")
+    assert "grid.n1_min_kv" in params and " ".join(row["source"].split())[:30] in params
 
 
 def test_the_command_writes_the_same_report_into_a_run_folder(example_run, tmp_path):
