@@ -326,6 +326,7 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
     classes = D.status_classes()
     colour = {c.code: c.colour for c in classes}
     H = D.status_lookup(outputs)
+    by_year = set(H.index.droplevel(F.SUBSTATION_ID))
     all_years, milestones = D.years_of(outputs)
     years = years or milestones
     variant = variant or D.variants_of(outputs)[0]
@@ -341,12 +342,13 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
     has_bounds = False
     for k, y in enumerate(years):
         ax = fig.add_subplot(gs[k // cols, k % cols])
-        st = pd.Series({s: H.at[(variant, direction, y, s), F.STATUS] if (variant, direction, y, s) in H.index
-                        else D.NO_DATA.code for s in sids}, dtype=object)
+        # the status of each substation that year: one lookup of the year's rows, not one per substation
+        year_status = (H.loc[(variant, direction, y), F.STATUS] if (variant, direction, y) in by_year
+                       else pd.Series(dtype=object))
+        st = sids.map(year_status).fillna(D.NO_DATA.code)
         counts = st.value_counts()
         if ga is not None:
-            codes = ga[F.SUBSTATION_ID].astype(str).map(lambda s, y=y: H.at[(variant, direction, y, s), F.STATUS]
-                                                        if (variant, direction, y, s) in H.index else D.NO_DATA.code)
+            codes = ga[F.SUBSTATION_ID].astype(str).map(year_status).fillna(D.NO_DATA.code)
             present |= set(codes)
             ga.plot(ax=ax, color=[colour.get(c, D.NO_DATA.colour) for c in codes], edgecolor="white",
                     linewidth=0.6, zorder=1)
