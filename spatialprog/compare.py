@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
+from .carriers import CARRIERS, UNITS
 from .config import BASE_VARIANT
 from .headroom import is_short
 
@@ -98,11 +99,15 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Per substation: ``regret_class`` (``no_regret`` / ``variant_dependent``),
+        Per carrier and station (substation, or another carrier's node:
+        ``carrier``, ``unit``; electricity where the programme has no
+        ``carrier``): ``regret_class`` (``no_regret`` / ``variant_dependent``),
         ``n_variants``, ``variants`` (``;``-joined), ``same_intervention``
         (same kind and step in every variant that has it),
         ``no_regret_firm_mva`` (the size every variant needs: the minimum,
-        0 where not no-regret), ``max_firm_mva``, ``earliest_needed_by_year``,
+        0 where not no-regret), ``max_firm_mva``, ``no_regret_capacity_mw``
+        (the same in the row's unit, from ``added_capacity_mw``),
+        ``earliest_needed_by_year``,
         ``latest_needed_by_year`` and ``per_variant`` (Dutch text: the step
         and the start-by words of every variant).
 
@@ -114,18 +119,26 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
     >>> no_regret(p, ["basis", "hoog"])[["substation_id", "regret_class"]].values.tolist()
     [['A', 'no_regret'], ['B', 'variant_dependent']]
     """
-    cols = [F.SUBSTATION_ID, "regret_class", "n_variants", "n_variants_run", "variants", "same_intervention",
-            "no_regret_firm_mva", "max_firm_mva", "earliest_needed_by_year", "latest_needed_by_year", "per_variant"]
+    cols = [F.CARRIER, F.UNIT, F.SUBSTATION_ID, "regret_class", "n_variants", "n_variants_run", "variants",
+            "same_intervention", "no_regret_firm_mva", "max_firm_mva", "no_regret_capacity_mw",
+            "earliest_needed_by_year", "latest_needed_by_year", "per_variant"]
     if programme is None or not len(programme):
         return pd.DataFrame(columns=cols)
     order = {v: i for i, v in enumerate(variants)}
+    cap = "added_capacity_mw" if "added_capacity_mw" in programme else "added_firm_mva"
     rows = []
-    for sid, g in programme.groupby(F.SUBSTATION_ID, sort=True):
+    if F.CARRIER not in programme:
+        programme = programme.assign(**{F.CARRIER: F.ELECTRICITY})
+    carrier_order = {c: i for i, c in enumerate(CARRIERS)}
+    for (carrier, sid), g in sorted(programme.groupby([F.CARRIER, F.SUBSTATION_ID], sort=True),
+                                    key=lambda kv: (carrier_order.get(kv[0][0], 99), kv[0][1])):
         g = g.assign(_o=g[F.VARIANT].map(order)).sort_values("_o", kind="stable")
         vs = list(g[F.VARIANT])
         every = set(variants) <= set(vs)
         kinds = set(zip(g["intervention"], g["transformer_step"], strict=True))
         rows.append({
+            F.CARRIER: carrier,
+            F.UNIT: g[F.UNIT].iat[0] if F.UNIT in g else UNITS.get(carrier, ""),
             F.SUBSTATION_ID: sid,
             "regret_class": "no_regret" if every else "variant_dependent",
             "n_variants": len(vs),
@@ -134,6 +147,7 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
             "same_intervention": len(kinds) == 1,
             "no_regret_firm_mva": float(g["added_firm_mva"].min()) if every else 0.0,
             "max_firm_mva": float(g["added_firm_mva"].max()),
+            "no_regret_capacity_mw": float(g[cap].min()) if every else 0.0,
             "earliest_needed_by_year": int(g["needed_by_year"].min()),
             "latest_needed_by_year": int(g["needed_by_year"].max()),
             "per_variant": "; ".join(f"{v}: {s}, {start}" for v, s, start in
@@ -141,8 +155,9 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
         })
     out = pd.DataFrame(rows, columns=cols)
     cls_order = {"no_regret": 0, "variant_dependent": 1}
-    return out.sort_values(["regret_class", "earliest_needed_by_year", F.SUBSTATION_ID],
-                           key=lambda s: s.map(cls_order) if s.name == "regret_class" else s,
+    return out.sort_values(["regret_class", F.CARRIER, "earliest_needed_by_year", F.SUBSTATION_ID],
+                           key=lambda s: s.map(cls_order) if s.name == "regret_class" else
+                           s.map(carrier_order) if s.name == F.CARRIER else s,
                            kind="stable").reset_index(drop=True)
 
 

@@ -21,6 +21,7 @@ from .. import fields as F
 from ..compare import compare_variants, no_regret
 from ..errors import NoticeLog, ProjectError
 from ..folders import atomic_output_dir
+from ..node_programme import node_programme
 from ..programme import PROGRAMME_COLUMNS, interventions, zone_jobs
 from ..scales import higher_level_check, scale_sums
 from ..waiting import WAITING_COLUMNS, waiting_demand
@@ -185,12 +186,17 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
             p = p.drop(columns="_s").reset_index(drop=True)
             p.insert(1, "programme_rank", np.arange(1, len(p) + 1))
             progs.append(p)
+        progs.extend(node_programme(result, v))
 
     cols = [PROGRAMME_COLUMNS[0], "programme_rank", *PROGRAMME_COLUMNS[1:], "score", "explanation"]
     programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(columns=cols)
     nr = no_regret(programme, variants)
-    cls = nr.set_index(F.SUBSTATION_ID)["regret_class"] if len(nr) else pd.Series(dtype=object)
-    programme["regret_class"] = programme[F.SUBSTATION_ID].map(cls) if len(programme) else pd.Series(dtype=object)
+    if len(programme):
+        cls = nr.set_index([F.CARRIER, F.SUBSTATION_ID])["regret_class"]
+        programme["regret_class"] = cls.reindex(pd.MultiIndex.from_frame(programme[[F.CARRIER, F.SUBSTATION_ID]])
+                                                ).to_numpy()
+    else:
+        programme["regret_class"] = pd.Series(dtype=object)
     comp = compare_variants(result.headroom)
 
     b = boundaries if boundaries is not None else ref.boundaries
