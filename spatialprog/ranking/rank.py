@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import fields as F
-from ..compare import compare_variants, no_regret
+from ..compare import compare_variants, no_regret, variant_summary
 from ..errors import NoticeLog, ProjectError
 from ..folders import atomic_output_dir
 from ..node_programme import node_programme
@@ -48,9 +48,13 @@ class RankingResult:
         Scores with their breakdown, per variant.
     sensitivity : DataFrame
     variants_comparison, no_regret : DataFrame
+        Every carrier's stations (``carrier``, ``unit``).
     scale_sums, higher_level_check : DataFrame
     criteria : DataFrame
         The criteria and weights in force, per variant.
+    variants_summary : DataFrame
+        What each variant does per carrier and direction
+        (:func:`spatialprog.compare.variant_summary`).
     notices : NoticeLog
     waiting : DataFrame
         What waits on each short substation, per variant, year and site
@@ -70,6 +74,7 @@ class RankingResult:
     scale_sums: pd.DataFrame
     higher_level_check: pd.DataFrame
     criteria: pd.DataFrame
+    variants_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     notices: NoticeLog = field(default_factory=NoticeLog)
     waiting: pd.DataFrame = field(default_factory=pd.DataFrame)
     run: Any = None
@@ -82,6 +87,7 @@ class RankingResult:
             "ranking_sites": self.sites,
             "sensitivity": self.sensitivity,
             "variants_comparison": self.variants_comparison,
+            "variants_summary": self.variants_summary,
             "no_regret": self.no_regret,
             "scale_sums": self.scale_sums,
             "higher_level_check": self.higher_level_check,
@@ -197,7 +203,9 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
                                                 ).to_numpy()
     else:
         programme["regret_class"] = pd.Series(dtype=object)
-    comp = compare_variants(result.headroom)
+    every = [t for t in (result.headroom, result.carrier_headroom) if len(t)]
+    comp = compare_variants(pd.concat(every, ignore_index=True) if len(every) > 1 else result.headroom)
+    summary = variant_summary(comp, programme)
 
     b = boundaries if boundaries is not None else ref.boundaries
     sums = scale_sums(result, boundaries=b)
@@ -209,6 +217,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
         sites=pd.concat(sites_r, ignore_index=True) if sites_r else pd.DataFrame(),
         sensitivity=pd.concat(sens, ignore_index=True),
         variants_comparison=comp,
+        variants_summary=summary,
         no_regret=nr,
         scale_sums=sums,
         higher_level_check=hl,
