@@ -38,7 +38,7 @@ import pandas as pd
 
 from . import fields as F
 from .errors import NoticeLog
-from .headroom import GridState, new_load
+from .headroom import GridState, new_load, status_classes_for
 from .network import assign_sites
 from .params import ParameterSet
 
@@ -257,7 +257,7 @@ def carrier_results(layers: Mapping[str, gpd.GeoDataFrame], points: gpd.GeoDataF
         Per variant (the first also sets the nodes' reach).
     years : sequence of int
     classes : DataFrame
-        Status classes.
+        Status classes (each carrier's own thresholds: :func:`~spatialprog.headroom.status_classes_for`).
     notices : NoticeLog, optional
         Told of demand on a carrier the plan has no nodes for.
 
@@ -308,7 +308,8 @@ def carrier_results(layers: Mapping[str, gpd.GeoDataFrame], points: gpd.GeoDataF
             a = pd.concat(parts, ignore_index=True) if parts else \
                 d.assign(**{F.SUBSTATION_ID: pd.Series(dtype=object)})
             state = node_state(nodes, a, years)
-            heads.append(with_carrier(headroom_frame(state, variant=v, classes=classes), nodes, carrier))
+            heads.append(with_carrier(headroom_frame(state, variant=v, classes=status_classes_for(classes, carrier)),
+                                      nodes, carrier))
             allocs.append(a)
             lost = a[a[F.SUBSTATION_ID].isna() & ((a[F.OFFTAKE_MW] != 0) | (a[F.FEEDIN_MW] != 0))]
             if len(lost) and notices is not None:

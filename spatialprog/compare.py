@@ -1,4 +1,4 @@
-"""Development variants side by side: headroom per variant, deltas, no-regret interventions.
+"""Development variants side by side: headroom per variant and carrier, deltas, what each variant does, no-regret.
 
 :func:`compare_variants` turns the long headroom table (all variants) into one
 row per substation, year and direction with the headroom of every variant and
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
+from .carriers import CARRIERS, UNITS
 from .config import BASE_VARIANT
 from .headroom import is_short
 
@@ -38,7 +39,8 @@ def compare_variants(headroom: pd.DataFrame, *, base: str = BASE_VARIANT) -> pd.
     Parameters
     ----------
     headroom : DataFrame
-        The long headroom table of all variants.
+        The long headroom table of all variants; with a ``carrier`` column
+        (every carrier's rows) each carrier's stations are compared apart.
     base : str
         The variant the deltas are taken against (default ``basis``; the first
         variant present when the base is absent).
@@ -46,7 +48,7 @@ def compare_variants(headroom: pd.DataFrame, *, base: str = BASE_VARIANT) -> pd.
     Returns
     -------
     DataFrame
-        ``substation_id, year, direction``, ``headroom_mw_<v>`` and
+        ``[carrier, unit,] substation_id, year, direction``, ``headroom_mw_<v>`` and
         ``status_<v>`` per variant, ``delta_mw_<v>`` per non-base variant
         (variant minus base), ``min_headroom_mw``, ``spread_mw`` (max - min
         over the variants), ``n_variants_short`` and ``variants_differ``.
@@ -54,12 +56,13 @@ def compare_variants(headroom: pd.DataFrame, *, base: str = BASE_VARIANT) -> pd.
     variants = list(dict.fromkeys(headroom[F.VARIANT]))
     if base not in variants and variants:
         base = variants[0]
-    hw = headroom.pivot_table(index=_KEYS, columns=F.VARIANT, values=F.HEADROOM_MW, aggfunc="first")
+    keys = [F.CARRIER, *_KEYS] if F.CARRIER in headroom else _KEYS
+    hw = headroom.pivot_table(index=keys, columns=F.VARIANT, values=F.HEADROOM_MW, aggfunc="first")
     out = pd.DataFrame(index=hw.index)
     for v in variants:
         out[f"headroom_mw_{v}"] = hw[v]
     if F.STATUS in headroom:
-        sw = headroom.pivot_table(index=_KEYS, columns=F.VARIANT, values=F.STATUS, aggfunc="first")
+        sw = headroom.pivot_table(index=keys, columns=F.VARIANT, values=F.STATUS, aggfunc="first")
         for v in variants:
             out[f"status_{v}"] = sw[v].reindex(out.index)
     for v in variants:
@@ -70,9 +73,12 @@ def compare_variants(headroom: pd.DataFrame, *, base: str = BASE_VARIANT) -> pd.
     out["spread_mw"] = vals.max(axis=1) - vals.min(axis=1)
     out["n_variants_short"] = is_short(vals).sum(axis=1).astype(int)
     out["variants_differ"] = out["spread_mw"] > 1e-6
-    dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
+    order = {F.DIRECTION: {d: i for i, d in enumerate(F.DIRECTIONS)}, F.CARRIER: {c: i for i, c in enumerate(CARRIERS)}}
     out = out.reset_index()
-    out = out.sort_values(_KEYS, key=lambda s: s.map(dir_order) if s.name == F.DIRECTION else s, kind="stable")
+    if F.CARRIER in out:
+        units = headroom.groupby(F.CARRIER)[F.UNIT].first() if F.UNIT in headroom else pd.Series(UNITS)
+        out.insert(1, F.UNIT, out[F.CARRIER].map(units))
+    out = out.sort_values(keys, key=lambda s: s.map(order[s.name]) if s.name in order else s, kind="stable")
     return out.reset_index(drop=True)
 
 
@@ -98,11 +104,15 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Per substation: ``regret_class`` (``no_regret`` / ``variant_dependent``),
+        Per carrier and station (substation, or another carrier's node:
+        ``carrier``, ``unit``; electricity where the programme has no
+        ``carrier``): ``regret_class`` (``no_regret`` / ``variant_dependent``),
         ``n_variants``, ``variants`` (``;``-joined), ``same_intervention``
         (same kind and step in every variant that has it),
         ``no_regret_firm_mva`` (the size every variant needs: the minimum,
-        0 where not no-regret), ``max_firm_mva``, ``earliest_needed_by_year``,
+        0 where not no-regret), ``max_firm_mva``, ``no_regret_capacity_mw``
+        (the same in the row's unit, from ``added_capacity_mw``),
+        ``earliest_needed_by_year``,
         ``latest_needed_by_year`` and ``per_variant`` (Dutch text: the step
         and the start-by words of every variant).
 
@@ -114,18 +124,26 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
     >>> no_regret(p, ["basis", "hoog"])[["substation_id", "regret_class"]].values.tolist()
     [['A', 'no_regret'], ['B', 'variant_dependent']]
     """
-    cols = [F.SUBSTATION_ID, "regret_class", "n_variants", "n_variants_run", "variants", "same_intervention",
-            "no_regret_firm_mva", "max_firm_mva", "earliest_needed_by_year", "latest_needed_by_year", "per_variant"]
+    cols = [F.CARRIER, F.UNIT, F.SUBSTATION_ID, "regret_class", "n_variants", "n_variants_run", "variants",
+            "same_intervention", "no_regret_firm_mva", "max_firm_mva", "no_regret_capacity_mw",
+            "earliest_needed_by_year", "latest_needed_by_year", "per_variant"]
     if programme is None or not len(programme):
         return pd.DataFrame(columns=cols)
     order = {v: i for i, v in enumerate(variants)}
+    cap = "added_capacity_mw" if "added_capacity_mw" in programme else "added_firm_mva"
     rows = []
-    for sid, g in programme.groupby(F.SUBSTATION_ID, sort=True):
+    if F.CARRIER not in programme:
+        programme = programme.assign(**{F.CARRIER: F.ELECTRICITY})
+    carrier_order = {c: i for i, c in enumerate(CARRIERS)}
+    for (carrier, sid), g in sorted(programme.groupby([F.CARRIER, F.SUBSTATION_ID], sort=True),
+                                    key=lambda kv: (carrier_order.get(kv[0][0], 99), kv[0][1])):
         g = g.assign(_o=g[F.VARIANT].map(order)).sort_values("_o", kind="stable")
         vs = list(g[F.VARIANT])
         every = set(variants) <= set(vs)
         kinds = set(zip(g["intervention"], g["transformer_step"], strict=True))
         rows.append({
+            F.CARRIER: carrier,
+            F.UNIT: g[F.UNIT].iat[0] if F.UNIT in g else UNITS.get(carrier, ""),
             F.SUBSTATION_ID: sid,
             "regret_class": "no_regret" if every else "variant_dependent",
             "n_variants": len(vs),
@@ -134,6 +152,7 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
             "same_intervention": len(kinds) == 1,
             "no_regret_firm_mva": float(g["added_firm_mva"].min()) if every else 0.0,
             "max_firm_mva": float(g["added_firm_mva"].max()),
+            "no_regret_capacity_mw": float(g[cap].min()) if every else 0.0,
             "earliest_needed_by_year": int(g["needed_by_year"].min()),
             "latest_needed_by_year": int(g["needed_by_year"].max()),
             "per_variant": "; ".join(f"{v}: {s}, {start}" for v, s, start in
@@ -141,28 +160,84 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
         })
     out = pd.DataFrame(rows, columns=cols)
     cls_order = {"no_regret": 0, "variant_dependent": 1}
-    return out.sort_values(["regret_class", "earliest_needed_by_year", F.SUBSTATION_ID],
-                           key=lambda s: s.map(cls_order) if s.name == "regret_class" else s,
+    return out.sort_values(["regret_class", F.CARRIER, "earliest_needed_by_year", F.SUBSTATION_ID],
+                           key=lambda s: s.map(cls_order) if s.name == "regret_class" else
+                           s.map(carrier_order) if s.name == F.CARRIER else s,
                            kind="stable").reset_index(drop=True)
 
 
-def variant_summary(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Per variant and direction: substation-years short, and the lowest headroom.
+def variant_summary(comparison: pd.DataFrame, programme: pd.DataFrame | None = None, *,
+                    base: str = BASE_VARIANT) -> pd.DataFrame:
+    """What each variant does, per carrier and direction: stations short, first shortfall, programme.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        :func:`compare_variants` (with ``carrier`` for every carrier, or the
+        electricity grid's alone).
+    programme : DataFrame, optional
+        The ranked programme of all variants: adds the interventions that
+        answer a shortfall in that direction.
+    base : str
+        The variant the deltas are taken against.
 
     Returns
     -------
     DataFrame
-        ``variant, direction, n_substation_years_short, n_substations_short,
-        min_headroom_mw``.
+        Per ``variant, carrier, unit, direction``: ``n_stations``,
+        ``n_station_years_short``, ``n_stations_short``,
+        ``first_shortfall_year`` (the earliest of any station; empty when
+        none is short), ``min_headroom_mw`` (in ``unit``),
+        ``delta_n_stations_short`` and ``delta_min_headroom_mw`` (variant
+        minus base); with a programme ``n_interventions``,
+        ``added_capacity_mw`` and ``land_m2``. Figures of different carriers
+        are in different rows, never summed.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"carrier": "electricity", "unit": "MWe", "substation_id": ["A"] * 4,
+    ...                   "year": [2030, 2031] * 2, "direction": "offtake",
+    ...                   "variant": ["basis", "basis", "hoog", "hoog"], "headroom_mw": [5.0, 1.0, -2.0, -3.0]})
+    >>> s = variant_summary(compare_variants(h))
+    >>> s[["variant", "n_stations_short", "first_shortfall_year", "delta_min_headroom_mw"]].values.tolist()
+    [['basis', 0, nan, 0.0], ['hoog', 1, 2030.0, -4.0]]
     """
+    comp = comparison if F.CARRIER in comparison else comparison.assign(**{F.CARRIER: F.ELECTRICITY, F.UNIT: "MWe"})
+    if F.UNIT not in comp:
+        comp = comp.assign(**{F.UNIT: comp[F.CARRIER].map(UNITS)})
+    variants = [c.removeprefix("headroom_mw_") for c in comp.columns if c.startswith("headroom_mw_")]
+    if base not in variants and variants:
+        base = variants[0]
     rows = []
-    for c in comparison.columns:
-        if not c.startswith("headroom_mw_"):
-            continue
-        v = c.removeprefix("headroom_mw_")
-        for d, g in comparison.groupby(F.DIRECTION, sort=False):
-            short = is_short(g[c])
-            rows.append({F.VARIANT: v, F.DIRECTION: d, "n_substation_years_short": int(short.sum()),
-                         "n_substations_short": int(g.loc[short, F.SUBSTATION_ID].nunique()),
-                         "min_headroom_mw": float(np.nanmin(g[c])) if len(g) else np.nan})
-    return pd.DataFrame(rows)
+    for (carrier, d), g in comp.groupby([F.CARRIER, F.DIRECTION], sort=False):
+        for v in variants:
+            col = g[f"headroom_mw_{v}"]
+            short = is_short(col).to_numpy()
+            years = g.loc[short, F.YEAR]
+            row = {F.VARIANT: v, F.CARRIER: carrier, F.UNIT: g[F.UNIT].iat[0], F.DIRECTION: d,
+                   "n_stations": int(g.loc[col.notna(), F.SUBSTATION_ID].nunique()),
+                   "n_station_years_short": int(short.sum()),
+                   "n_stations_short": int(g.loc[short, F.SUBSTATION_ID].nunique()),
+                   F.FIRST_SHORTFALL_YEAR: float(years.min()) if len(years) else np.nan,
+                   "min_headroom_mw": float(np.nanmin(col)) if col.notna().any() else np.nan}
+            if programme is not None:
+                p = programme[(programme[F.VARIANT] == v)
+                              & ((programme[F.CARRIER] if F.CARRIER in programme else F.ELECTRICITY) == carrier)]
+                p = p.loc[p["short_directions"].astype(str).str.split("+").map(lambda ds, d=d: d in ds).astype(bool)]
+                cap = "added_capacity_mw" if "added_capacity_mw" in p else "added_firm_mva"
+                row.update({"n_interventions": len(p), "added_capacity_mw": float(p[cap].fillna(0.0).sum()),
+                            "land_m2": float(p["land_m2"].fillna(0.0).sum()) if "land_m2" in p else 0.0})
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    if not len(out):
+        return out
+    at_base = out[out[F.VARIANT] == base].set_index([F.CARRIER, F.DIRECTION])
+    key = pd.MultiIndex.from_frame(out[[F.CARRIER, F.DIRECTION]])
+    out.insert(out.columns.get_loc("min_headroom_mw") + 1, "delta_n_stations_short",
+               out["n_stations_short"].to_numpy() - at_base["n_stations_short"].reindex(key).to_numpy())
+    out.insert(out.columns.get_loc("delta_n_stations_short") + 1, "delta_min_headroom_mw",
+               out["min_headroom_mw"].to_numpy() - at_base["min_headroom_mw"].reindex(key).to_numpy())
+    order = {F.VARIANT: {v: i for i, v in enumerate(variants)}, F.CARRIER: {c: i for i, c in enumerate(CARRIERS)},
+             F.DIRECTION: {d: i for i, d in enumerate(F.DIRECTIONS)}}
+    out = out.sort_values([F.VARIANT, F.CARRIER, F.DIRECTION], key=lambda s: s.map(order[s.name]), kind="stable")
+    return out.reset_index(drop=True)

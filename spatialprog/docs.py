@@ -31,12 +31,20 @@ def parameters_markdown() -> str:
 
 
 def status_markdown() -> str:
-    """The headroom status classes as a Markdown table."""
+    """The headroom status classes as a Markdown table (the electricity thresholds, then the other carriers')."""
     df = load_status_classes()
-    rows = ["| status | label (nl) | meaning | headroom share of firm capacity | colour |", "|---|---|---|---|---|"]
-    for r in df.itertuples(index=False):
-        lo = "<= 0 (no capacity left)" if r.min_headroom_share == float("-inf") else f">= {r.min_headroom_share:.0%}"
-        rows.append(f"| `{r.status}` | {r.label_nl} | {r.label_en} | {lo} | {r.colour} |")
+    others = [c for c in ("hydrogen", "heat", "gas") if f"min_headroom_share_{c}" in df]
+    rows = ["| status | label (nl) | meaning | headroom share of firm capacity | "
+            + "".join(f"{c} nodes | " for c in others) + "colour |",
+            "|---|---|---|---|" + "---|" * len(others) + "---|"]
+
+    def share(x: float) -> str:
+        return "<= 0 (no capacity left)" if x == float("-inf") else f">= {x:.0%}"
+
+    for r in df.to_dict("records"):
+        cells = "".join(f"{share(r[f'min_headroom_share_{c}'])} | " for c in others)
+        rows.append(f"| `{r['status']}` | {r['label_nl']} | {r['label_en']} | {share(r['min_headroom_share'])} | "
+                    f"{cells}{r['colour']} |")
     return "\n".join(rows)
 
 

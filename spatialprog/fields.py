@@ -82,6 +82,7 @@ RANKING_TABLES = (
     "ranking_sites",
     "sensitivity",
     "variants_comparison",
+    "variants_summary",
     "no_regret",
     "scale_sums",
     "higher_level_check",

@@ -64,6 +64,7 @@ __all__ = [
     "headroom_frame",
     "headroom_table",
     "classify_status",
+    "status_classes_for",
     "first_shortfall",
 ]
 
@@ -219,6 +220,32 @@ def classify_status(headroom_mw: np.ndarray, capacity_mw: np.ndarray, classes: p
     for status, lo in zip(classes["status"][::-1], classes["min_headroom_share"][::-1], strict=True):
         out[share >= lo] = status
     out[is_short(headroom_mw)] = classes["status"].iat[-1]  # no capacity left: the worst class
+    return out
+
+
+def status_classes_for(classes: pd.DataFrame, carrier: str) -> pd.DataFrame:
+    """The status classes with the thresholds of ``carrier``'s nodes.
+
+    ``data/status_classes.csv`` gives the electricity thresholds in
+    ``min_headroom_share`` and those of the other carriers' nodes in
+    ``min_headroom_share_<carrier>`` (same classes, labels and colours); a
+    carrier without its own column, or with an empty cell, takes the
+    electricity threshold.
+
+    Examples
+    --------
+    >>> from spatialprog.params import load_status_classes
+    >>> status_classes_for(load_status_classes(), "heat")["min_headroom_share"].tolist()
+    [0.15, 0.05, 0.0, -inf]
+    >>> status_classes_for(load_status_classes(), "electricity")["min_headroom_share"].tolist()
+    [0.2, 0.1, 0.0, -inf]
+    """
+    col = f"min_headroom_share_{carrier}"
+    if carrier == F.ELECTRICITY or col not in classes:
+        return classes
+    out = classes.copy()
+    own = pd.to_numeric(out[col], errors="coerce")
+    out["min_headroom_share"] = own.where(own.notna(), out["min_headroom_share"]).astype(float)
     return out
 
 

@@ -531,6 +531,10 @@ def _charging_assumptions(row: pd.Series) -> list[str]:
     return [f"demand.charging_simultaneity.{row['segment']}"]
 
 
+def _generation_assumptions(row: pd.Series) -> list[str]:
+    return [f"generation.feedin_factor.{row['technology']}"]
+
+
 # --------------------------------------------------------------------------------------
 # the layer kinds
 
@@ -867,6 +871,15 @@ GENERATION = LayerKind(
     role="site",
     claims_land=True,
     demand=D.generation_feedin,
+    check=CheckOptions(
+        aliases=("solar", "wind", "opwek", "zonnepark", "zonneveld", "windpark"),
+        word="generation site",
+        keys=("technology", "capacity_mw"),
+        start_column="year",
+        recode={"technology": {"zon": "solar", "zonne-energie": "solar", "pv": "solar", "windenergie": "wind"}},
+        assumptions=_generation_assumptions,
+        min_values={"capacity_mw": 0.0},
+    ),
     colour="#2b2b2b",
     style=StyleRule("categorized", "technology"),
     z=70,

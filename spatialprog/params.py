@@ -288,8 +288,10 @@ def load_status_classes(path: str | Path | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns status, label_nl, label_en, min_headroom_share, colour,
-        meaning_nl, source; sorted from the best class to the worst.
+        Columns status, label_nl, label_en, min_headroom_share (electricity),
+        ``min_headroom_share_<carrier>`` (hydrogen, heat and gas nodes:
+        :func:`spatialprog.headroom.status_classes_for`), colour, meaning_nl,
+        source; sorted from the best class to the worst.
 
     Examples
     --------
@@ -298,5 +300,6 @@ def load_status_classes(path: str | Path | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path else data_dir() / "status_classes.csv"
     df = pd.read_csv(path)
-    df["min_headroom_share"] = df["min_headroom_share"].astype(float)
+    for c in [c for c in df.columns if c.startswith("min_headroom_share")]:
+        df[c] = df[c].astype(float)
     return df.sort_values("min_headroom_share", ascending=False, kind="stable").reset_index(drop=True)

@@ -82,6 +82,7 @@ __all__ = [
     "start_by_text",
     "shortfall_by_substation",
     "zone_jobs",
+    "waiting_cells",
     "interventions",
 ]
 
@@ -114,6 +115,9 @@ PROGRAMME_COLUMNS = [
     "n_sites_waiting",
     "higher_level_id",
     "note",
+    F.CARRIER,
+    F.UNIT,
+    "added_capacity_mw",
 ]
 
 #: the Dutch names of the interventions (the codes of the ``intervention`` column)
@@ -364,6 +368,21 @@ def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: 
     return None
 
 
+def waiting_cells(wait: pd.DataFrame, sid: str, first_shortfall_year: int) -> dict[str, float | int]:
+    """The programme's waiting columns of one station from :func:`spatialprog.waiting.waiting_summary`.
+
+    A station nothing waits on (the shortfall comes from growth of the existing
+    load alone) gets zeros, with its first shortfall year as the waiting year.
+    """
+    w = wait.loc[sid] if len(wait) and sid in wait.index else None
+    if w is None:
+        return {"waiting_year": int(first_shortfall_year), "dwellings_waiting": 0.0, "jobs_waiting": 0.0,
+                "offtake_mw_waiting": 0.0, "feedin_mw_waiting": 0.0, "n_sites_waiting": 0}
+    return {"waiting_year": int(w["waiting_year"]), "dwellings_waiting": float(w["dwellings_waiting"]),
+            "jobs_waiting": float(w["jobs_waiting"]), "offtake_mw_waiting": float(w["offtake_mw_waiting"]),
+            "feedin_mw_waiting": float(w["feedin_mw_waiting"]), "n_sites_waiting": int(w["n_sites_waiting"])}
+
+
 def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), steps: pd.DataFrame | None = None,
                   land: pd.DataFrame | None = None, waiting: pd.DataFrame | None = None) -> pd.DataFrame:
     """One intervention per substation that runs short within the horizon.
@@ -486,7 +505,6 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
                         + ("; grond gereserveerd: geen locatiezoektocht" if is_reserved else ""))
         lead_y = int(math.ceil(lead - _EPS))
         needed_by = first - lead_y
-        w = wait.loc[sid] if sid in wait.index else None
         rows.append({
             F.VARIANT: variant,
             F.SUBSTATION_ID: sid,
@@ -507,14 +525,12 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
             "needed_by_year": int(needed_by),
             "late_years": int(max(0, project.base_year - needed_by)),
             "start_by": start_by_text(needed_by, project.base_year),
-            "waiting_year": int(w["waiting_year"]) if w is not None else first,
-            "dwellings_waiting": float(w["dwellings_waiting"]) if w is not None else 0.0,
-            "jobs_waiting": float(w["jobs_waiting"]) if w is not None else 0.0,
-            "offtake_mw_waiting": float(w["offtake_mw_waiting"]) if w is not None else 0.0,
-            "feedin_mw_waiting": float(w["feedin_mw_waiting"]) if w is not None else 0.0,
-            "n_sites_waiting": int(w["n_sites_waiting"]) if w is not None else 0,
+            **waiting_cells(wait, sid, first),
             "higher_level_id": s.get("higher_level_id") if isinstance(s.get("higher_level_id"), str) else None,
             "note": note,
+            F.CARRIER: F.ELECTRICITY,
+            F.UNIT: "MWe",
+            "added_capacity_mw": float(added_firm) * pf,
         })
     out = pd.DataFrame(rows, columns=PROGRAMME_COLUMNS)
     return out.sort_values(F.SUBSTATION_ID, kind="stable").reset_index(drop=True)

@@ -159,8 +159,11 @@ def programme_book(ranking, *, when: datetime) -> Book:
         sheets.append(Sheet("Wachtende vraag", w, keys=3, about="Per variant, onderstation en jaar de locaties "
                             "waarvan de vraag door het tekort niet kan aansluiten (zie Rekenregels)"))
     sheets += [
-        Sheet("Geen spijt", _with_name(ranking.no_regret, names), keys=2,
-              about="Maatregelen die in elke variant nodig zijn, en die alleen in sommige"),
+        Sheet("Varianten", getattr(ranking, "variants_summary", pd.DataFrame()), keys=4,
+              about="Wat elke variant doet, per energiedrager en richting: stations met een tekort, het eerste "
+                    "tekortjaar, de laagste ruimte en de maatregelen, met het verschil met de basisvariant"),
+        Sheet("Geen spijt", _with_name(ranking.no_regret, names), keys=3,
+              about="Maatregelen die in elke variant nodig zijn, en die alleen in sommige (per energiedrager)"),
         Sheet("Criteria", ranking.criteria, keys=2, about="De criteria en gewichten van het afwegingskader per "
                                                           "variant, met hun bron"),
         Sheet("Gevoeligheid", ranking.sensitivity, keys=3, about="Hoe de top verschuift als elk gewicht met 25 % "
@@ -195,6 +198,15 @@ def programme_book(ranking, *, when: datetime) -> Book:
          "onderstation); locaties die in hetzelfde jaar aankomen wachten naar rato van hun vraag. Zo tellen ook de "
          "locaties mee die het tekort veroorzaken. Het programma geeft de woningen, arbeidsplaatsen en MW van het "
          "jaar waarin het meest wacht; het blad Wachtende vraag geeft elk jaar per locatie."),
+        ("andere energiedragers",
+         f"Een waterstof- of gasstation met een tekort krijgt een grotere aansluiting, een warmtenet een nieuwe bron: "
+         f"het grootste tekort van de horizon, naar boven afgerond op stappen van "
+         f"{_nl(ps['programme.node_step_mw.hydrogen'])} MW_H2, {_nl(ps['programme.node_step_mw.gas'])} MW_gas en "
+         f"{_nl(ps['programme.node_step_mw.heat'])} MWth; komt geplande capaciteit na het eerste tekort en heft ze het "
+         f"op, dan wordt ze vervroegd. Doorlooptijd {_nl(ps['programme.node_lead_time_years.hydrogen'])} jaar "
+         f"(waterstof), {_nl(ps['programme.node_lead_time_years.heat'])} (warmte), "
+         f"{_nl(ps['programme.node_lead_time_years.gas'])} (gas). Elke energiedrager heeft een eigen rangorde: op "
+         f"startjaar, eerste tekortjaar en wat erop wacht; cijfers van verschillende dragers worden nooit opgeteld."),
         ("score", "Score = som van gewicht x criteriumscore (0-1) gedeeld door de som van de gewichten "
                   "(data/ranking_criteria.csv en [ranking] in het projectbestand); de rang volgt de score."),
         _ROUNDING,

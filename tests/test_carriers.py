@@ -69,6 +69,25 @@ def test_conservation_per_carrier(run):
         assert np.allclose(load.reindex(on_nodes.index, fill_value=0.0), on_nodes)
 
 
+def test_status_classes_per_carrier_use_their_own_thresholds(run):
+    """Heat nodes: ruimte from 15 % of capacity, schaars from 5 %; electricity from 20 % and 10 % (data/)."""
+    h = run.carrier_headroom
+    heat = h[(h[F.CARRIER] == "heat") & (h[F.CAPACITY_MW] > 0)]
+    share = heat[F.HEADROOM_MW] / heat[F.CAPACITY_MW]
+    by_hand = np.select([share <= 0, share < 0.05, share < 0.15], ["congestie", "waarschuwing", "schaars"], "ruimte")
+    assert (heat[F.STATUS].to_numpy() == by_hand).all()
+    assert set(by_hand) >= {"ruimte", "schaars"}
+    # a share between 15 % and 20 % is ruimte for heat but schaars for the substations
+    from spatialprog.headroom import classify_status, status_classes_for
+    classes = run.plan.reference.status_classes
+    one = (np.array([17.0]), np.array([100.0]))
+    assert classify_status(*one, classes).tolist() == ["schaars"]
+    assert classify_status(*one, status_classes_for(classes, "heat")).tolist() == ["ruimte"]
+    gas = h[(h[F.CARRIER] == "gas") & (h[F.CAPACITY_MW] > 0)]
+    gshare = gas[F.HEADROOM_MW] / gas[F.CAPACITY_MW]
+    assert (gas.loc[gshare >= 0.10, F.STATUS] == "ruimte").all()
+
+
 def test_heat_source_with_cop_and_a_later_start(run):
     # WN02: dwellings from 2027, its waste-heat source only from 2029: short of heat until then
     heat = head(run, "WN02")

@@ -24,7 +24,7 @@ from spatialprog.writer import read_csv, run_timestamp, write_xlsx
 ROOT = Path(__file__).resolve().parent.parent
 DATA_SHEETS = {"headroom.xlsx": ["Netruimte", "Tekorten", "Parameters"],
                "programme.xlsx": ["Programma", "Programma basis", "Programma hoog", "Programma vertraagd",
-                                  "Wachtende vraag", "Geen spijt", "Criteria", "Gevoeligheid", "Hoger netniveau"]}
+                                  "Wachtende vraag", "Varianten", "Geen spijt", "Criteria", "Gevoeligheid", "Hoger netniveau"]}
 
 
 @pytest.fixture(scope="module")

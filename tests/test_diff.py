@@ -73,3 +73,55 @@ def test_rank_command_reports_bad_weights(tmp_path):
     res = CliRunner().invoke(cli, ["rank", str(tmp_path / "p" / "tiny.toml"), "--out", str(tmp_path / "o")], obj={})
     assert res.exit_code == 2
     assert "negative weight -1" in res.output
+
+
+def test_the_diff_says_what_changed_in_the_inputs_and_writes_a_geopackage_and_a_map(tmp_path):
+    """Cycle 2: growth 0 -> 1 %/year, a reinforcement at B, a weight, and a changed site: each named in the diff."""
+    import pyogrio
+
+    from tests._rank_project import PROJECT
+
+    make_project(tmp_path / "p1")
+    make_project(tmp_path / "p2", housing_changes={"HB": {"dwellings": 3000}})
+    text = PROJECT.replace('"growth.offtake_pct_per_year" = 0.0', '"growth.offtake_pct_per_year" = 1.0')
+    text += ('\n[[reinforcements]]\nsubstation = "B"\nyear = 2031\nadded_mva = 20\n'
+             '\n[ranking]\nweights = { urgency_years = 0.4 }\n')
+    (tmp_path / "p2" / "tiny.toml").write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    for p in ("p1", "p2"):
+        res = runner.invoke(cli, ["run", str(tmp_path / p / "tiny.toml"), "--out", str(tmp_path / f"out-{p}"),
+                                  "--no-maps", "--no-qgis"], obj={})
+        assert res.exit_code == 0, res.output
+    d = diff_runs(RunOutputs.read(tmp_path / "out-p1"), RunOutputs.read(tmp_path / "out-p2"))
+    i = d.inputs.set_index(["what", "variant", "key"])
+    assert i.loc[("parameter", "basis", "growth.offtake_pct_per_year"), ["old", "new", "change"]].tolist() == \
+        ["0", "1", "changed"]
+    assert i.loc[("parameter", "krap", "growth.offtake_pct_per_year"), "new"] == "1"
+    assert i.loc[("reinforcement", "", "B both 2031"), ["old", "new", "change"]].tolist() == ["", "20", "added"]
+    w = i.loc[("weight", "basis", "urgency_years")]
+    assert w["new"] == "0.4" and w["change"] == "changed"
+    layers = d.inputs[d.inputs["what"] == "layer"]
+    assert set(layers["key"]) == {"project", "layers.housing_sites"}  # the other layers' checksums are the same
+    assert "features" in layers.set_index("key").loc["layers.housing_sites", "new"]
+    assert "inputs, parameters (2 changed): basis: growth.offtake_pct_per_year 0 -> 1" in d.summary
+    assert "inputs, reinforcements (1 changed): B both 2031 added" in d.summary
+    # the same diff of the same runs: the inputs are unchanged
+    same = diff_runs(RunOutputs.read(tmp_path / "out-p1"), RunOutputs.read(tmp_path / "out-p1"))
+    assert not len(same.inputs) and "inputs: unchanged" in same.summary
+    # written: the tables, a GeoPackage for QGIS and a map; the same inputs give the same bytes
+    res = runner.invoke(cli, ["diff", str(tmp_path / "out-p1"), str(tmp_path / "out-p2"), "--out",
+                              str(tmp_path / "diff")], obj={})
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "diff"
+    assert {"diff_inputs.csv", "diff.gpkg", "diff_kaart.png"} <= {p.name for p in out.iterdir()}
+    names = {n for n, _ in pyogrio.list_layers(out / "diff.gpkg")}
+    assert {"diff_sites", "diff_substations", "service_areas"} <= names
+    subs = pyogrio.read_dataframe(out / "diff.gpkg", layer="diff_substations").set_index("id")
+    # B loses headroom from growth but gains 20 MVA from 2031: both, so 'mixed'; HB is smaller (3000 dwellings)
+    assert subs.loc["B", "change"] == "mixed" and subs.loc["C", "change"] == "worse"
+    sites = pyogrio.read_dataframe(out / "diff.gpkg", layer="diff_sites")
+    assert sites[["site_id", "change"]].values.tolist() == [["HB", "changed"]]
+    again = tmp_path / "diff2"
+    runner.invoke(cli, ["diff", str(tmp_path / "out-p1"), str(tmp_path / "out-p2"), "--out", str(again)], obj={})
+    for f in ("diff.gpkg", "diff_kaart.png", "diff_inputs.csv"):
+        assert (out / f).read_bytes() == (again / f).read_bytes(), f

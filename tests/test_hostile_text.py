@@ -454,7 +454,8 @@ def test_check_site_prints_the_site_name_literally(name, tmp_path):
 def test_check_site_prints_hostile_substations_literally(hostile_project):
     out = flat(invoke("check-site", hostile_project.toml, "186150,437150", "--radius", "150", "--dwellings", "100",
                       "--heating", "all_electric", "--start-year", "2027", "--name", "Wijk [/] Zuid"))
-    assert f"nearest substations with room for the whole site in 2028: {hostile_id('OS06')}" in out
+    # OS06 has room in 2028 but not from 2031: the nearest with room in every year is OS02
+    assert f"nearest substations with room for the whole site in every year to 2040: {hostile_id('OS02')}" in out
     assert f"planned reinforcements: {hostile_id('OS07')} +40 MVA in 2030" in out
 
 

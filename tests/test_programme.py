@@ -284,3 +284,86 @@ def test_the_command_line_says_too_late_as_the_table_does(tmp_path):
     assert rr.programme.set_index(["variant", "substation_id"]).loc[("basis", "A"), "start_by"] == \
         "te laat: had in 2024 moeten starten"
     assert "te laat: had in 2024 moeten starten" in text and "(late" not in text
+
+
+# --------------------------------------------------------------------------------------
+# the other carriers' nodes (issue 14, item 6): a larger connection, a new or earlier heat source
+
+
+def test_a_heat_source_that_comes_late_is_brought_forward_with_the_dwellings_that_wait():
+    from spatialprog import fields as F
+    from spatialprog.node_programme import node_interventions
+    from spatialprog.pipeline import compute, read_plan
+
+    r = compute(read_plan("layers/example_region.toml"), variants=["basis"])
+    row = node_interventions(r, "basis", "heat").set_index(F.SUBSTATION_ID).loc["WN02"]
+    # WN02's only source (15 MWth) starts in 2029, its dwellings from 2027: bring the source forward
+    assert row["intervention"] == "advance_planned" and row["added_capacity_mw"] == 15.0
+    assert row["transformer_step"] == "geplande capaciteit van 15 MWth vervroegen van 2029 naar 2027"
+    # 4 years lead time (programme.node_lead_time_years.heat): 2027 - 4 = 2023, before the 2025 base year
+    assert (row["needed_by_year"], row["late_years"]) == (2023, 2)
+    assert row["start_by"] == "te laat: had in 2023 moeten starten" and row[F.UNIT] == "MWth"
+    # with no capacity before 2029 all heat on WN02 waits in 2028 (the peak): its MWth and the dwellings it heats
+    h = r.carrier_headroom.set_index([F.SUBSTATION_ID, F.DIRECTION, F.YEAR])
+    assert row["waiting_year"] == 2028
+    assert row["offtake_mw_waiting"] == pytest.approx(-h.loc[("WN02", "offtake", 2028), F.HEADROOM_MW])
+    a = r.carrier_allocated
+    on = a[(a[F.SUBSTATION_ID] == "WN02") & (a[F.YEAR] == 2028) & (a[F.OFFTAKE_MW] > 0)]
+    d = r.demand[(r.demand[F.CARRIER] == "electricity") & (r.demand[F.YEAR] == 2028)].set_index(F.SITE_ID)
+    dwellings = sum(d.loc[s, F.DWELLINGS_ON_HEAT_NETWORK] * sh for s, sh in zip(on[F.SITE_ID], on[F.SHARE], strict=True))
+    assert dwellings > 0 and row["dwellings_waiting"] == pytest.approx(dwellings)
+    # 4 kWth per dwelling on the network (demand.dwelling_heat_kwth)
+    assert row["offtake_mw_waiting"] == pytest.approx(dwellings * 4.0 / 1000)
+
+
+def test_industry_on_hydrogen_needs_a_larger_connection_in_steps_and_only_in_that_variant():
+    from spatialprog import fields as F
+    from spatialprog.config import load_project
+    from spatialprog.pipeline import compute, read_plan
+
+    project = load_project("layers/example_questions.toml")
+    r = compute(read_plan(project), variants=["basis", "industrie_waterstof"])
+    rr = rank_run(r)
+    p = rr.programme
+    h2 = p[(p[F.CARRIER] == "hydrogen")]
+    assert list(h2[F.VARIANT]) == ["industrie_waterstof"]  # the base variant's 10 MW_H2 of headroom suffices
+    row = h2.iloc[0]
+    short = r.carrier_shortfall
+    need = float(short[(short[F.SUBSTATION_ID] == "H2-01") & (short[F.VARIANT] == "industrie_waterstof")]
+                 ["max_shortfall_mw"].max())
+    step = float(project.variants["industrie_waterstof"]["programme.node_step_mw.hydrogen"])
+    assert step == 5.0 and 40 < need <= 45
+    assert row["added_capacity_mw"] == 45.0  # the need rounded up to 5 MW_H2
+    assert row["transformer_step"] == "aansluitcapaciteit vergroten met 45 MW_H2"
+    assert row["programme_rank"] == 1 and row[F.UNIT] == "MW_H2"
+    assert int(row["needed_by_year"]) == int(row[F.FIRST_SHORTFALL_YEAR]) - 4
+    nr = rr.no_regret.set_index([F.CARRIER, F.SUBSTATION_ID])
+    assert nr.loc[("hydrogen", "H2-01"), "regret_class"] == "variant_dependent"
+    assert nr.loc[("heat", "WN02"), "regret_class"] == "no_regret"
+    # the electricity rows keep their own ranking; the substations' ranks are unchanged by the nodes' rows
+    el = p[(p[F.CARRIER] == "electricity") & (p[F.VARIANT] == "basis")]
+    assert list(el["programme_rank"]) == list(range(1, len(el) + 1))
+
+
+def test_a_node_step_is_a_parameter_a_variant_can_override(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from spatialprog import fields as F
+    from spatialprog.config import load_project
+    from spatialprog.node_programme import node_interventions
+    from spatialprog.pipeline import compute, read_plan
+
+    for f in Path("layers").iterdir():  # a project file extends one in its own folder
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    proj = tmp_path / "stap.toml"
+    proj.write_text('extends = "example_questions.toml"\n[variants.industrie_waterstof.parameters]\n'
+                    '"programme.node_step_mw.hydrogen" = 20\n', encoding="utf-8")
+    project = load_project(proj)
+    r = compute(read_plan(project), variants=["industrie_waterstof"])
+    row = node_interventions(r, "industrie_waterstof", "hydrogen").iloc[0]
+    assert row["added_capacity_mw"] == 60.0 and row["transformer_step"].endswith("60 MW_H2")
+    assert row[F.CARRIER] == "hydrogen"
+    # the variant's other parameters are kept (its hydrogen reach, from the file it extends)
+    assert project.variants["industrie_waterstof"]["assignment.node_max_distance_m.hydrogen"] == 30000

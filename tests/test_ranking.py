@@ -296,8 +296,9 @@ def test_exactly_zero_headroom_is_short_everywhere(tmp_path):
     assert c.loc[("A", 2027, "offtake"), "n_variants_short"] == 2
     assert rr.variants_comparison.set_index(["substation_id", "year", "direction"]).loc[
         ("A", 2027, "offtake"), "n_variants_short"] == 2
-    vs = variant_summary(c.reset_index()).set_index(["variant", "direction"])
-    assert vs.loc[("basis", "offtake"), "n_substations_short"] == 2  # A (0 MW) and B
+    vs = variant_summary(c.reset_index()).set_index(["variant", "carrier", "direction"])
+    assert vs.loc[("basis", "electricity", "offtake"), "n_stations_short"] == 2  # A (0 MW) and B
+    assert vs.loc[("basis", "electricity", "offtake"), "first_shortfall_year"] == 2027
 
     # the higher-level check counts A among the short substations below TN1
     hl = rr.higher_level_check

@@ -112,6 +112,13 @@ def test_site_that_fits_from_a_later_year_thanks_to_the_reinforcement(base):
     assert alts[0]["substation_id"] == "OS06"
     assert alts[0]["headroom_after_mw"] == pytest.approx(8.1256488 - 0.42, abs=1e-4)
     assert [a["distance_m"] for a in alts] == sorted(a["distance_m"] for a in alts)
+    # ... but OS06 runs short itself from 2031 (-0.0632979 - 0.42 < 0): it is no alternative over the horizon.
+    # The nearest with room in every year is OS02: its least is 2040, 3.2115785 - 0.42 = 2.7915785
+    horizon = vb["alternatives"]
+    assert "OS06" not in {a["substation_id"] for a in horizon}
+    assert horizon[0]["substation_id"] == "OS02" and horizon[0]["min_year"] == 2040
+    assert horizon[0]["min_headroom_after_mw"] == pytest.approx(3.2115785 - 0.42, abs=1e-4)
+    assert "OS02" in c.summary_nl and "OS06" not in c.summary_nl and "in elk jaar tot en met 2040" in c.summary_nl
 
 
 def test_site_that_does_not_fit_within_the_horizon(base):
@@ -254,12 +261,19 @@ def test_read_near_gives_the_same_answer_as_the_full_plan(base):
 def test_read_near_marks_only_complete_substations(tmp_path):
     # 1 km around x 188000-188300, y 438000-438300 stays inside OS07's cell (x 185000-192500, y 436000-442000):
     # only OS07's area is near, so only OS07 is complete; the sites are read within OS07's area's box
-    plan = read_plan_near(EXAMPLE, (188000.0, 438000.0, 188300.0, 438300.0), search_radius_m=1000)
+    # (carriers=set(): the sites use no other carrier, so no station's reach needs reading)
+    plan = read_plan_near(EXAMPLE, (188000.0, 438000.0, 188300.0, 438300.0), search_radius_m=1000, carriers=set())
     assert plan.complete_substations == frozenset({"OS07"})
     assert plan.read_bbox == (185000.0, 436000.0, 192500.0, 442000.0)
+    # a site on hydrogen: every site within 10 km (the reach) of H2-01 (196800, 437800) is read, so its load is whole
+    h2 = read_plan_near(EXAMPLE, (188000.0, 438000.0, 188300.0, 438300.0), search_radius_m=1000,
+                        carriers={"hydrogen"})
+    reach = 10_000.0
+    assert h2.read_bbox == (185000.0, 437800.0 - reach, 196800.0 + reach, 437800.0 + reach)
+    assert "hydrogen_stations" in h2.layers and "gas_stations" in h2.layers  # node layers are read whole
     # with 3 km (x 185000-191300, y 435000-441300) the neighbours OS03 (south) and OS06 (west) come in;
     # OS11 (north, from y 442000) does not
-    wide = read_plan_near(EXAMPLE, (188000.0, 438000.0, 188300.0, 438300.0), search_radius_m=3000)
+    wide = read_plan_near(EXAMPLE, (188000.0, 438000.0, 188300.0, 438300.0), search_radius_m=3000, carriers=set())
     assert {"OS03", "OS06", "OS07"} <= wide.complete_substations and "OS11" not in wide.complete_substations
     assert plan.read_bbox is not None
     # the site layers were read with a bbox: fewer housing sites than the 74 of the whole region
@@ -422,6 +436,10 @@ def test_cli_batch_and_html(tmp_path):
          "add --crs EPSG:4326"),
         ([SITE_OS07, "--dwellings", "0", "--heating", "gas", "--start-year", "2027"], "0 dwellings"),
         ([SITE_OS07, "--dwellings", "10", "--heating", "stoom", "--start-year", "2027"], "unknown value 'stoom'"),
+        # a required field left out: the option to give, not the project file
+        ([SITE_OS07.rsplit(",", 1)[0], "--charge-points", "4", "--kw-per-point", "50", "--start-year", "2027"],
+         "give --segment VALUE (or --field segment=VALUE) on the command line"),
+        ([SITE_OS07, "--kind", "industrial", "--start-year", "2027"], "give --category VALUE"),
     ],
 )
 def test_cli_bad_input_one_line_exit_2(args, match):
@@ -481,3 +499,63 @@ def test_conflicts_with_the_rules_table(base, example_result):
     r01 = [i for i in c.conflicts["items"] if i["rule_id"] == "R01"]
     assert r01 and r01[0]["other_layer"] == "industrial_zones" and r01[0]["other_id"] == str(bt["id"].iloc[0])
     assert r01[0]["severity"] == "hoog"
+
+
+# ---- carriers, feed-in, Dutch field names (issues 14 and 16) --------------------------------------------------------
+
+
+def test_a_solar_field_is_judged_on_feed_in(base, example_result):
+    """30 MW of solar (feed-in factor 1.0) at OS05: its feed-in headroom minus 30 MW, from 2027."""
+    c = check_site(base, "POLYGON ((176000 440000, 176600 440000, 176600 440500, 176000 440500, 176000 440000))",
+                   {"technology": "zon", "capacity_mw": 30.0, "start_year": 2027}, kind="solar")
+    vb = c.variants["basis"]
+    assert vb["direction"] == "feedin" and c.serving[0]["substation_id"] == "OS05"
+    h = example_result.headroom
+    before = h[(h["substation_id"] == "OS05") & (h["direction"] == "feedin") & (h["variant"] == "basis")
+               ].set_index("year")["headroom_mw"]
+    y = years_of(c)
+    assert y[2026]["site_mw"] == 0.0 and y[2027]["site_mw"] == pytest.approx(30.0)
+    for yr in (2027, 2035, 2040):
+        assert y[yr]["substations"][0]["headroom_after_mw"] == pytest.approx(before[yr] - 30.0, abs=1e-4)
+    assert c.verdict.key == ("fits" if (before[2027:] - 30.0 > 0).all() else c.verdict.key)
+    assert "invoeding" in c.summary_nl and report_dict([c])["direction"] == "feedin"
+
+
+def test_a_business_park_asks_electric_or_hydrogen_which_fits_and_from_when(base, example_result):
+    """Heavy industry next to H2-01 (25 MW_H2 from 2030): on hydrogen it fits from 2030, electric it does not."""
+    park = "POLYGON ((196500 439000, 197500 439000, 197500 439800, 196500 439800, 196500 439000))"
+    c = check_site(base, park, {"category": "heavy_industry", "start_year": 2027, "process_heat_carrier": "hydrogen"})
+    con = {(k["carrier"], k["direction"]): k for k in c.variants["basis"]["connections"]}
+    h2 = con[("hydrogen", "offtake")]
+    assert h2["unit"] == "MW_H2" and h2["stations"][0]["id"] == "H2-01"
+    # 80 ha x 0.5 MWth/ha / 0.9 = 44.4 MW_H2 after the 5-year ramp-up; H2-01 draws 6.67 MW_H2 for BT06 in the
+    # baseline (25 - 18.33): the park is short every year it draws, the station does not exist before 2030
+    hh = example_result.carrier_headroom
+    base_h2 = hh[(hh["substation_id"] == "H2-01") & (hh["direction"] == "offtake") & (hh["variant"] == "basis")
+                 ].set_index("year")["headroom_mw"]
+    ys = {y["year"]: y for y in h2["years"]}
+    for yr in (2030, 2035, 2040):
+        assert ys[yr]["stations"][0]["headroom_after_mw"] == pytest.approx(base_h2[yr] - ys[yr]["site_mw"], abs=1e-4)
+    assert ys[2040]["site_mw"] == pytest.approx(80 * 0.5 / 0.9, rel=1e-3)
+    assert ys[2027]["fits"] is False and ys[2027]["stations"][0]["headroom_before_mw"] == 0.0
+    # the three process-heat options, each judged on electricity and on its own carrier
+    opts = {o["process_heat_carrier"]: o for o in c.options}
+    assert set(opts) == {"electric", "hydrogen", "gas"}
+    assert opts["hydrogen"]["carrier_connection"]["verdict"]["key"] == h2["verdict"]["key"]
+    assert opts["electric"]["carrier_connection"] is None
+    # electric process heat draws its heat / 0.99 more at the substation than on hydrogen
+    el_extra = opts["electric"]["electricity"]["site_mw_end"] - opts["hydrogen"]["electricity"]["site_mw_end"]
+    assert el_extra == pytest.approx(80 * 0.5 / 0.99, rel=1e-3)
+    assert "Proceswarmte elektrisch" in c.summary_nl and "op waterstof" in c.summary_nl
+
+
+def test_a_site_file_with_dutch_field_names(tmp_path, base):
+    gdf = gpd.GeoDataFrame({"Naam": ["Nieuwe Weide"], "Aantal woningen": [100], "Verwarming": ["volledig elektrisch"],
+                            "Startjaar": [2027]}, geometry=[shapely.Point(186150, 437150).buffer(150)], crs=28992)
+    path = tmp_path / "plan.gpkg"
+    gdf.to_file(path, driver="GPKG")
+    c = check_site(base, path, {"ev_share": 0.5})
+    ref = check_site(base, SITE_OS07, ALL_ELECTRIC_100)
+    assert c.site["layer"] == "housing_sites" and c.site["name"] == "Nieuwe Weide"
+    assert c.verdict == ref.verdict
+    assert years_of(c)[2029]["site_mw"] == pytest.approx(years_of(ref)[2029]["site_mw"], rel=1e-3)

@@ -112,11 +112,13 @@ def assert_check_equals_run(project_path, plan: Plan, geometry, programme: dict,
     assert [s["share"] for s in c.serving] == pytest.approx(served.tolist(), abs=1e-6)
 
     # headroom after, per variant, substation and year; fits and first fit year by the one definition of short
-    h = full.headroom[full.headroom[F.DIRECTION] == F.OFFTAKE].set_index([F.VARIANT, F.SUBSTATION_ID, F.YEAR])
+    # (in the site's direction: offtake, or feed-in for a site that only delivers)
     d = full.demand[(full.demand[F.LAYER] == k) & (full.demand[F.SITE_ID] == NEW_ID)
                     & (full.demand[F.CARRIER] == F.ELECTRICITY)]  # the substations' carrier
     for v, vd in c.variants.items():
-        site_mw = d[d[F.VARIANT] == v].set_index(F.YEAR)[F.OFFTAKE_MW]
+        direction = vd["direction"]
+        h = full.headroom[full.headroom[F.DIRECTION] == direction].set_index([F.VARIANT, F.SUBSTATION_ID, F.YEAR])
+        site_mw = d[d[F.VARIANT] == v].set_index(F.YEAR)[F.OFFTAKE_MW if direction == F.OFFTAKE else F.FEEDIN_MW]
         fits_run = []
         for y in vd["years"]:
             assert y["site_mw"] == pytest.approx(site_mw[y["year"]], abs=1e-4)
@@ -132,6 +134,24 @@ def assert_check_equals_run(project_path, plan: Plan, geometry, programme: dict,
         elif vd["verdict"]["key"] == "does_not_fit":
             assert not fits_run[-1]
 
+        # every other connection (electricity the other way, hydrogen, heat, gas): the run's headroom at its nodes
+        every = pd.concat([full.headroom, full.carrier_headroom], ignore_index=True)
+        at = every.set_index([F.CARRIER, F.DIRECTION, F.VARIANT, F.SUBSTATION_ID, F.YEAR])[F.HEADROOM_MW]
+        dc = full.demand[(full.demand[F.LAYER] == k) & (full.demand[F.SITE_ID] == NEW_ID) & (full.demand[F.VARIANT] == v)]
+        for con in vd["connections"]:
+            col = F.OFFTAKE_MW if con["direction"] == F.OFFTAKE else F.FEEDIN_MW
+            mw = dc[dc[F.CARRIER] == con["carrier"]].groupby(F.YEAR)[col].sum()
+            for y in con["years"]:
+                assert y["site_mw"] == pytest.approx(mw.get(y["year"], 0.0), abs=1e-4)
+                # a node not in service that nothing draws on has no row in the run (headroom 0, nothing asked)
+                run_after = [at.get((con["carrier"], con["direction"], v, st_["id"], y["year"]), 0.0)
+                             for st_ in y["stations"]]
+                assert [st_["headroom_after_mw"] for st_ in y["stations"]] == pytest.approx(run_after, abs=1e-4)
+        # the other carriers the site uses all have a connection (none is left out)
+        used = {(cr, dr) for cr in set(dc[F.CARRIER]) - {F.ELECTRICITY} for dr, col in
+                ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)) if (dc.loc[dc[F.CARRIER] == cr, col] > 0).any()}
+        assert used <= {(con["carrier"], con["direction"]) for con in vd["connections"]}
+
     # land-claim conflicts: the same rules against the same features
     mine = {(i["rule_id"], i["other_layer"], i["other_id"]) for i in c.conflicts["items"]}
     assert mine == (_conflict_set(full.conflicts.conflicts, k) if full.conflicts is not None else set())
@@ -143,7 +163,7 @@ CATEGORY = ["logistics", "light_industry", "heavy_industry", "offices", "mixed"]
 
 @st.composite
 def sites(draw):
-    kind = draw(st.sampled_from(["housing", "industrial", "charging"]))
+    kind = draw(st.sampled_from(["housing", "industrial", "charging", "solar"]))
     where = draw(st.sampled_from(["anywhere", "anywhere", "natura2000"]))
     if where == "natura2000":
         x = draw(st.floats(NATURA[0], NATURA[1]))
@@ -165,7 +185,15 @@ def sites(draw):
         prog = {"category": draw(st.sampled_from(CATEGORY)), "start_year": start}
         if draw(st.booleans()):
             prog["contracted_mw"] = draw(st.floats(0.5, 60.0))
+        heat = draw(st.sampled_from([None, "electric", "hydrogen", "gas"]))
+        if heat is not None:
+            prog["process_heat_carrier"] = heat
         geometry = shapely.box(x - r, y - r, x + r, y + r * 0.6).wkt
+    elif kind == "solar":
+        r = draw(st.floats(50.0, 600.0))
+        prog = {"technology": draw(st.sampled_from(["solar", "wind"])), "capacity_mw": draw(st.floats(0.5, 80.0)),
+                "start_year": start}
+        geometry = shapely.box(x - r, y - r, x + r, y + r).wkt
     else:
         prog = {"charge_points": draw(st.integers(1, 40)), "kw_per_point": draw(st.sampled_from([11.0, 22.0, 150.0, 350.0])),
                 "segment": draw(st.sampled_from(["passenger", "freight"])), "start_year": start}
@@ -198,6 +226,15 @@ def test_check_site_equals_a_run_with_the_site_added(plans, case, which):
     # outside the service areas but within reach of one: the part outside goes to the nearest substation
     ("industrial", "POLYGON ((199000 440000, 201500 440000, 201500 441000, 199000 441000, 199000 440000))",
      {"category": "logistics", "start_year": 2029}),
+    # heavy industry on hydrogen near H2-01 (its station from 2030, the park from 2027): the hydrogen connection
+    ("industrial", "POLYGON ((196500 439000, 197500 439000, 197500 439800, 196500 439800, 196500 439000))",
+     {"category": "heavy_industry", "process_heat_carrier": "hydrogen", "start_year": 2027}),
+    # a solar field: judged on feed-in
+    ("solar", "POLYGON ((176000 440000, 176600 440000, 176600 440500, 176000 440500, 176000 440000))",
+     {"technology": "solar", "capacity_mw": 30.0, "start_year": 2027}),
+    # housing on a heat network: its heat at the network's sources
+    ("housing", "POLYGON ((187000 444500, 187500 444500, 187500 445000, 187000 445000, 187000 444500))",
+     {"dwellings": 400, "heating": "heat_network", "start_year": 2028}),
     # on a business park (rule R01) and within reach of HV lines
     ("housing", "183600,439100,120", {"dwellings": 400, "heating": "all_electric", "start_year": 2030}),
 ])

@@ -109,7 +109,7 @@ def test_map_from_a_project_file_shows_the_programme(runs, tmp_path):
     assert D.PROGRAMME_TITLE_NL in html
     from_project = _markers(html)
     from_run = _markers((api / "map.html").read_text(encoding="utf-8"))
-    base = pd.read_csv(api / "programme.csv").query("variant == 'basis'")
+    base = pd.read_csv(api / "programme.csv").query("variant == 'basis' and carrier == 'electricity'")
     assert len(from_run) == len(base) > 0
     assert from_project == from_run  # the same numbered markers at the same places
 

@@ -21,13 +21,13 @@ _STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange"
 @click.command("check-site")
 @project_argument
 @click.argument("sites", nargs=-1, required=True, metavar="SITE...")
-@click.option("--kind", help="What is planned: housing, industrial, charging, or any layer kind check-site can "
+@click.option("--kind", help="What is planned: housing, industrial, charging, solar/wind, or any layer kind check-site can "
               "check (default: inferred from the other options or the file's fields).")
 @click.option("--dwellings", type=int, help="Housing: number of dwellings.")
 @click.option("--heating", help="Housing: gas, hybrid, all_electric or heat_network (Dutch: hybride, warmtenet).")
 @click.option("--ev-share", type=float, help="Housing: EVs charging at home per dwelling (default from the parameters).")
 @click.option("--start-year", type=int, help="First delivery year (housing), start year (business park), year in "
-              "service (charging hub).")
+              "service (charging hub, generation).")
 @click.option("--end-year", type=int, help="Housing: last delivery year (dwellings spread evenly).")
 @click.option("--phasing", help="Housing: dwellings per year, e.g. '2027:120;2028:80'.")
 @click.option("--category", help="Business park: logistics, light_industry, heavy_industry, offices or mixed.")
@@ -36,6 +36,8 @@ _STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange"
 @click.option("--charge-points", type=int, help="Charging hub: number of charge points.")
 @click.option("--kw-per-point", type=float, help="Charging hub: kW per charge point.")
 @click.option("--segment", type=click.Choice(["passenger", "freight"]), help="Charging hub: passenger or freight.")
+@click.option("--technology", help="Generation (feed-in): solar or wind (Dutch: zon).")
+@click.option("--capacity-mw", type=float, help="Generation (feed-in): installed MW.")
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
               help="Any other field of the site's kind, e.g. --field jobs=120 (repeatable).")
 @click.option("--priority", "priority_category", help="ACM societal-priority category of the demand, if any.")
@@ -56,7 +58,8 @@ _STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange"
 def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwellings: int | None, heating: str | None,
                ev_share: float | None, start_year: int | None, end_year: int | None, phasing: str | None,
                category: str | None, area_ha: float | None, contracted_mw: float | None, charge_points: int | None,
-               kw_per_point: float | None, segment: str | None, fields: tuple[str, ...],
+               kw_per_point: float | None, segment: str | None, technology: str | None, capacity_mw: float | None,
+               fields: tuple[str, ...],
                priority_category: str | None, name: str | None,
                site_id: str | None, crs: str | None, radius_m: float | None, layer: str | None,
                variants: tuple[str, ...], search_radius_m: float | None, as_json: bool, html_path: Path | None,
@@ -88,7 +91,8 @@ def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwelling
         "dwellings": dwellings, "heating": heating, "ev_share": ev_share, "start_year": start_year,
         "end_year": end_year, "phasing": phasing, "category": category, "area_ha": area_ha,
         "contracted_mw": contracted_mw, "charge_points": charge_points, "kw_per_point": kw_per_point,
-        "segment": segment, "priority_category": priority_category, "name": name, "id": site_id,
+        "segment": segment, "technology": technology, "capacity_mw": capacity_mw,
+        "priority_category": priority_category, "name": name, "id": site_id,
     }
     programme = {k: v for k, v in programme.items() if v is not None}
     for f in fields:
@@ -180,7 +184,8 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
         if v.year:
             keep.add(v.year)
         show = set(years) if all_years else set(_milestones(years, keep))
-        t = Table(title=f"Offtake per year, variant '{lit(v.variant)}' (MW)", title_justify="left")
+        t = Table(title=f"{'Feed-in' if vd.get('direction') == 'feedin' else 'Offtake'} per year, variant "
+                        f"'{lit(v.variant)}' (MW)", title_justify="left")
         t.add_column("year", justify="right")
         t.add_column("site", justify="right")
         for x in c.serving:
@@ -208,11 +213,31 @@ def print_check(c, *, all_years: bool = False, batch: bool = False) -> None:
                 tv.add_row(lit(name), lit(d["verdict"]["nl"]), lit(d["verdict"]["en"]), str(d["first_fit_year"] or ""),
                            f"{d['max_short_mw']:.2f}" if d["max_short_mw"] else "")
             console.print(tv)
-        alts_year = next((y for y in vd["years"] if not y["fits"]), None) or vd["years"][-1]
-        if alts_year["alternatives"]:
-            console.print(f"nearest substations with room for the whole site in {alts_year['year']}: " + "; ".join(
-                f"{lit(a['substation_id'])} {lit(a['name'])} {a['distance_m'] / 1000:.1f} km, {a['headroom_mw']:.2f} MW"
-                for a in alts_year["alternatives"]), soft_wrap=True, highlight=False)
+        if v.key != "fits" and vd.get("alternatives"):
+            console.print(f"nearest substations with room for the whole site in every year to {years[-1]}: "
+                          + "; ".join(f"{lit(a['substation_id'])} {lit(a['name'])} {a['distance_m'] / 1000:.1f} km, "
+                                      f"least {a['min_headroom_after_mw']:.2f} MW left ({a['min_year']})"
+                                      for a in vd["alternatives"]), soft_wrap=True, highlight=False)
+    if vd.get("connections"):
+        tc = Table(title=f"Other connections, variant '{lit(v.variant)}'", title_justify="left")
+        for col in ("carrier", "direction", "node", "site (last year)", "verdict", "max short"):
+            tc.add_column(col)
+        for k in vd["connections"]:
+            tc.add_row(lit(k["carrier"]), lit(k["direction"]), lit(", ".join(st["id"] for st in k["stations"]) or "-"),
+                       f"{k['site_mw_end'] or 0:.2f} {lit(k['unit'])}", lit(k["verdict"]["nl"]),
+                       f"{k['max_short_mw']:.2f} {lit(k['unit'])}" if k["max_short_mw"] else "")
+        console.print(tc)
+    if c.options:
+        to = Table(title="Process heat: electric, hydrogen or gas", title_justify="left")
+        for col in ("process heat", "verdict", "electricity", "own carrier"):
+            to.add_column(col)
+        for o in c.options:
+            own = o["carrier_connection"]
+            to.add_row(lit(o["process_heat_carrier"]), lit(o["verdict"]["nl"]),
+                       f"{lit(o['electricity']['verdict']['nl'])} ({o['electricity']['site_mw_end'] or 0:.2f} MWe)",
+                       f"{lit(own['verdict']['nl'])} ({own['site_mw_end'] or 0:.2f} {lit(own['unit'])})" if own else "-")
+        console.print(to)
+    if c.serving:
         if c.reinforcements:
             console.print("planned reinforcements: " + "; ".join(
                 f"{lit(r['substation_id'])} +{r['added_mva']:g} MVA in {r['year']} ({lit(r['source'])})"

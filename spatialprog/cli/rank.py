@@ -44,6 +44,7 @@ def print_ranking(rr, *, n: int = 10) -> None:
     markup through :func:`~spatialprog.cli.options.lit`.
     """
     from .. import fields as F
+    from ..carriers import LABELS_NL
     from ..config import BASE_VARIANT
     from ..headroom import first_shortfall
 
@@ -53,9 +54,10 @@ def print_ranking(rr, *, n: int = 10) -> None:
         return
     variants = list(dict.fromkeys(p[F.VARIANT]))
     v = BASE_VARIANT if BASE_VARIANT in variants else variants[0]
-    top = p[p[F.VARIANT] == v].head(n)
+    grid = p[p[F.CARRIER] == F.ELECTRICITY] if F.CARRIER in p else p
+    top = grid[grid[F.VARIANT] == v].head(n)
     t = Table(title=f"Programme of interventions, variant '{lit(v)}' (top {len(top)} of "
-                    f"{int((p[F.VARIANT] == v).sum())})", title_justify="left")
+                    f"{int((grid[F.VARIANT] == v).sum())} substations)", title_justify="left")
     for col, j in [("#", "right"), ("substation", "left"), ("maatregel", "left"), ("firm MVA", "right"),
                    ("land m2", "right"), ("start", "left"), ("score", "right"), ("dwellings", "right"),
                    ("jobs", "right"), ("MW waiting", "right"), ("variants", "left")]:
@@ -67,6 +69,13 @@ def print_ranking(rr, *, n: int = 10) -> None:
                   f"{r.offtake_mw_waiting + r.feedin_mw_waiting:.1f}",
                   "all" if getattr(r, "regret_class", "") == "no_regret" else "some")
     console.print(t)
+    others = p[(p[F.CARRIER] != F.ELECTRICITY) & (p[F.VARIANT] == v)] if F.CARRIER in p else p.iloc[0:0]
+    for r in others.itertuples(index=False):
+        late = "[red]" if r.late_years > 0 else ""
+        console.print(f"  {lit(LABELS_NL.get(r.carrier, r.carrier))} #{r.programme_rank} {lit(r.substation_id)}"
+                      f"{' ' + lit(r.name) if isinstance(r.name, str) and r.name else ''}: {lit(r.transformer_step)}, "
+                      f"{late}{lit(r.start_by)}{'[/]' if late else ''}; waiting {r.dwellings_waiting:,.0f} dwellings, "
+                      f"{r.offtake_mw_waiting + r.feedin_mw_waiting:.1f} {lit(r.unit)}", soft_wrap=True)
     console.print("  waiting: the planned demand that cannot connect in the year the most waits (waiting_year), the "
                   "sites that cause the shortfall included", soft_wrap=True)
     nr = rr.no_regret

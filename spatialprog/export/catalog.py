@@ -84,8 +84,11 @@ TABLES: dict[str, tuple[str, str, bool, str]] = {
     "ranking_sites": ("Rangorde locaties", "Score per site with its breakdown per criterion.", False, "programme"),
     "sensitivity": ("Gevoeligheid weging", "How many of the top 10 change places when a weight varies by +-25 %.",
                     False, "programme"),
-    "variants_comparison": ("Vergelijking varianten", "Headroom per substation and year in every variant, with "
-                            "deltas.", False, "programme"),
+    "variants_comparison": ("Vergelijking varianten", "Headroom per station (every carrier) and year in every "
+                            "variant, with deltas.", False, "programme"),
+    "variants_summary": ("Wat elke variant doet", "Per variant, carrier and direction: stations short, the first "
+                         "shortfall year, the lowest headroom and the programme, with deltas to the base variant.",
+                         False, "programme"),
     "no_regret": ("Geen-spijtmaatregelen", "Interventions that appear in every variant or in only some.", False,
                   "programme"),
     "scale_sums": ("Sommen per schaalniveau", "Demand, capacity and shortfall per municipality, province and region.",

@@ -196,6 +196,8 @@ def programme_frame(outputs: RunOutputs) -> gpd.GeoDataFrame | None:
             if "intervention" in table and "intervention_nl" not in table:
                 table = table.assign(intervention_nl=table["intervention"].map(INTERVENTIONS_NL).fillna(
                     table["intervention"]))
+            if F.CARRIER in table:  # the substations' programme (the other carriers' nodes are not substations)
+                table = table[table[F.CARRIER] == F.ELECTRICITY]
             if F.VARIANT in table and len(table):
                 base = BASE_VARIANT if (table[F.VARIANT] == BASE_VARIANT).any() else table[F.VARIANT].iat[0]
                 table = table[table[F.VARIANT] == base]

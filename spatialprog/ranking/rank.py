@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from .. import fields as F
-from ..compare import compare_variants, no_regret
+from ..compare import compare_variants, no_regret, variant_summary
 from ..errors import NoticeLog, ProjectError
 from ..folders import atomic_output_dir
+from ..node_programme import node_programme
 from ..programme import PROGRAMME_COLUMNS, interventions, zone_jobs
 from ..scales import higher_level_check, scale_sums
 from ..waiting import WAITING_COLUMNS, waiting_demand
@@ -47,9 +48,13 @@ class RankingResult:
         Scores with their breakdown, per variant.
     sensitivity : DataFrame
     variants_comparison, no_regret : DataFrame
+        Every carrier's stations (``carrier``, ``unit``).
     scale_sums, higher_level_check : DataFrame
     criteria : DataFrame
         The criteria and weights in force, per variant.
+    variants_summary : DataFrame
+        What each variant does per carrier and direction
+        (:func:`spatialprog.compare.variant_summary`).
     notices : NoticeLog
     waiting : DataFrame
         What waits on each short substation, per variant, year and site
@@ -69,6 +74,7 @@ class RankingResult:
     scale_sums: pd.DataFrame
     higher_level_check: pd.DataFrame
     criteria: pd.DataFrame
+    variants_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     notices: NoticeLog = field(default_factory=NoticeLog)
     waiting: pd.DataFrame = field(default_factory=pd.DataFrame)
     run: Any = None
@@ -81,6 +87,7 @@ class RankingResult:
             "ranking_sites": self.sites,
             "sensitivity": self.sensitivity,
             "variants_comparison": self.variants_comparison,
+            "variants_summary": self.variants_summary,
             "no_regret": self.no_regret,
             "scale_sums": self.scale_sums,
             "higher_level_check": self.higher_level_check,
@@ -185,13 +192,20 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
             p = p.drop(columns="_s").reset_index(drop=True)
             p.insert(1, "programme_rank", np.arange(1, len(p) + 1))
             progs.append(p)
+        progs.extend(node_programme(result, v))
 
     cols = [PROGRAMME_COLUMNS[0], "programme_rank", *PROGRAMME_COLUMNS[1:], "score", "explanation"]
     programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(columns=cols)
     nr = no_regret(programme, variants)
-    cls = nr.set_index(F.SUBSTATION_ID)["regret_class"] if len(nr) else pd.Series(dtype=object)
-    programme["regret_class"] = programme[F.SUBSTATION_ID].map(cls) if len(programme) else pd.Series(dtype=object)
-    comp = compare_variants(result.headroom)
+    if len(programme):
+        cls = nr.set_index([F.CARRIER, F.SUBSTATION_ID])["regret_class"]
+        programme["regret_class"] = cls.reindex(pd.MultiIndex.from_frame(programme[[F.CARRIER, F.SUBSTATION_ID]])
+                                                ).to_numpy()
+    else:
+        programme["regret_class"] = pd.Series(dtype=object)
+    every = [t for t in (result.headroom, result.carrier_headroom) if len(t)]
+    comp = compare_variants(pd.concat(every, ignore_index=True) if len(every) > 1 else result.headroom)
+    summary = variant_summary(comp, programme)
 
     b = boundaries if boundaries is not None else ref.boundaries
     sums = scale_sums(result, boundaries=b)
@@ -203,6 +217,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
         sites=pd.concat(sites_r, ignore_index=True) if sites_r else pd.DataFrame(),
         sensitivity=pd.concat(sens, ignore_index=True),
         variants_comparison=comp,
+        variants_summary=summary,
         no_regret=nr,
         scale_sums=sums,
         higher_level_check=hl,

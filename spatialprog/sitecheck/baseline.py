@@ -20,14 +20,15 @@ import pandas as pd
 import shapely
 
 from .. import fields as F
-from ..config import Project
+from ..carriers import OTHER_CARRIERS, Nodes, carrier_nodes, node_state
+from ..config import Project, load_project
 from ..errors import NoticeLog, ProjectError
 from ..headroom import GridState
 from ..params import ParameterSet
 from ..pipeline import Plan, RunResult, compute
-from .near import read_plan_near
+from .near import needed_carriers, read_plan_near
 
-__all__ = ["Baseline", "as_baseline"]
+__all__ = ["Baseline", "as_baseline", "carrier_states"]
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Baseline:
     notices: NoticeLog = field(default_factory=NoticeLog)
     #: the operators' own forecast beside our projection (RunResult.operator_comparison; empty where none)
     operator_forecast: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the other carriers' nodes and, per variant, their GridState as the run computed it (carriers.node_state)
+    carriers: dict[str, tuple[Nodes, dict[str, GridState]]] = field(default_factory=dict)
     read_bbox: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
@@ -115,7 +118,7 @@ class Baseline:
                    service_areas=result.service_areas.reset_index(drop=True), method=result.assignment_method,
                    checkable=checkable, grid={v: result.grid[v] for v in names}, reinforcements=result.reinforcements,
                    notices=result.notices, read_bbox=getattr(plan, "read_bbox", None),
-                   operator_forecast=result.operator_comparison)
+                   operator_forecast=result.operator_comparison, carriers=carrier_states(result, names))
 
     @classmethod
     def without_substations(cls, plan: Plan, *, variants: Sequence[str] | None = None) -> Baseline:
@@ -152,12 +155,37 @@ class Baseline:
         return self._trees[kind]
 
 
+def carrier_states(result: RunResult, variants: Sequence[str]) -> dict[str, tuple[Nodes, dict[str, GridState]]]:
+    """The other carriers' nodes and their state per variant: the run's own :func:`~spatialprog.carriers.node_state`.
+
+    The state is made from the run's allocated demand on the nodes
+    (``result.carrier_allocated``), as :func:`~spatialprog.carriers.carrier_results` made the headroom table.
+    """
+    out: dict[str, tuple[Nodes, dict[str, GridState]]] = {}
+    alloc = result.carrier_allocated
+    for carrier in OTHER_CARRIERS:
+        nodes = carrier_nodes(result.plan.layers, carrier, result.project.years)
+        if nodes is None or not len(nodes):
+            continue
+        mine = alloc[alloc[F.CARRIER] == carrier] if len(alloc) else alloc
+        states = {}
+        for v in variants:
+            a = mine[mine[F.VARIANT] == v] if len(mine) else pd.DataFrame(
+                columns=[F.SUBSTATION_ID, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW])
+            states[v] = node_state(nodes, a, result.project.years)
+        out[carrier] = (nodes, states)
+    return out
+
+
 def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFrame | None = None,
-                search_radius_m: float | None = None) -> Baseline:
+                search_radius_m: float | None = None, sites: Sequence[tuple[str, gpd.GeoDataFrame]] | None = None
+                ) -> Baseline:
     """The baseline of a run, a plan, a project (read near ``near``) or a baseline (for other variants).
 
     A plan is computed here without its land-claim conflicts (the check asks
-    the conflicts engine for the site's own, with the same rules).
+    the conflicts engine for the site's own, with the same rules). With
+    ``sites`` (``(kind, frame)`` pairs) a project is read only as far as the
+    carriers those sites use need (:func:`~spatialprog.sitecheck.near.needed_carriers`).
     """
     if isinstance(obj, Baseline):
         if variants:
@@ -177,6 +205,8 @@ def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFr
     if isinstance(obj, Project | str | Path):
         if near is None:
             raise ProjectError("a project path needs the site to read near it")
-        plan = read_plan_near(obj, tuple(near.total_bounds), search_radius_m=search_radius_m)
+        project = obj if isinstance(obj, Project) else load_project(obj)
+        carriers = needed_carriers(project, sites) if sites is not None else None
+        plan = read_plan_near(project, tuple(near.total_bounds), search_radius_m=search_radius_m, carriers=carriers)
         return as_baseline(plan, variants=variants)
     raise TypeError(f"expected a RunResult, Plan, Baseline or project path, got {type(obj).__name__}")

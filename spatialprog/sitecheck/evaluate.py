@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -34,11 +34,12 @@ import pandas as pd
 import shapely
 
 from .. import fields as F
+from ..carriers import LABELS_NL, OTHER_CARRIERS, UNITS, carrier_assignment
 from ..config import BASE_VARIANT
 from ..conflicts import SEVERITY_RANK, constraint_margin_m
 from ..demand import demand_points, non_firm
 from ..errors import NoticeLog
-from ..headroom import classify_status, is_short, new_load
+from ..headroom import GridState, classify_status, is_short, new_load, status_classes_for
 from ..kinds import LAYER_KINDS, claim_kinds, kinds_with_role
 from ..network import allocate, assign_sites
 from ..params import ParameterSet
@@ -72,6 +73,9 @@ class SiteEntry:
     total: dict[str, dict[str, np.ndarray]]  # variant -> direction -> (n_years,) MW of the whole site
     footprint: tuple[float, float, float, float]
     notices: list[str]
+    #: per other carrier, each keyed by variant then direction: ``ids`` (the serving nodes), ``share``,
+    #: ``alloc`` ((n_nodes, n_years) MW) and ``total`` ((n_years,) MW of the whole site)
+    carriers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def geometry(self):
@@ -97,13 +101,31 @@ def make_entry(base: Baseline, kind: str, frame: gpd.GeoDataFrame, order: int, r
     sub_idx = np.array([base.pos[s] for s in served_ids], dtype=int)
     alloc: dict[str, dict[str, np.ndarray]] = {}
     total: dict[str, dict[str, np.ndarray]] = {}
+    others: dict[str, dict[str, Any]] = {}
     for v in base.variants:
-        d = non_firm(lk.demand(frame, base.params(v), list(years), layers=base.layers), frame)
-        d = d[d[F.CARRIER] == F.ELECTRICITY]  # the substations' carrier (the run's own split, pipeline.compute)
+        every = non_firm(lk.demand(frame, base.params(v), list(years), layers=base.layers), frame)
+        d = every[every[F.CARRIER] == F.ELECTRICITY]  # the substations' carrier (the run's own split, pipeline.compute)
         alloc[v] = new_load(allocate(d, asg), served_ids, years)
-        by_year = d.groupby(F.YEAR)[[F.OFFTAKE_MW, F.FEEDIN_MW]].sum().reindex(years, fill_value=0.0)
-        total[v] = {F.OFFTAKE: by_year[F.OFFTAKE_MW].to_numpy(dtype=float),
-                    F.FEEDIN: by_year[F.FEEDIN_MW].to_numpy(dtype=float)}
+        total[v] = _totals(d, years)
+        for carrier in OTHER_CARRIERS:  # the other carriers go to their own nodes (carriers.carrier_results)
+            dc = every[every[F.CARRIER] == carrier]
+            if not len(dc) or not (dc[[F.OFFTAKE_MW, F.FEEDIN_MW]].to_numpy() != 0).any():
+                continue
+            part = others.setdefault(carrier, {"ids": {}, "share": {}, "alloc": {}, "total": {}})
+            part["total"][v] = _totals(dc, years)
+            part["alloc"][v], part["ids"][v], part["share"][v] = {}, {}, {}
+            held = base.carriers.get(carrier)
+            for direction, other in ((F.OFFTAKE, F.FEEDIN_MW), (F.FEEDIN, F.OFFTAKE_MW)):
+                if held is None or not part["total"][v][direction].any():
+                    part["ids"][v][direction], part["share"][v][direction] = [], []
+                    part["alloc"][v][direction] = np.zeros((0, len(years)))
+                    continue
+                nodes = held[0].serving(direction)
+                a = carrier_assignment(points, nodes, base.layers, base.params(v), notices=log)
+                got = serving_table(a)
+                part["ids"][v][direction] = ids = got[F.SUBSTATION_ID].tolist()
+                part["share"][v][direction] = got[F.SHARE].tolist()
+                part["alloc"][v][direction] = new_load(allocate(dc.assign(**{other: 0.0}), a), ids, years)[direction]
     geom = frame.geometry.iloc[0]
     b = shapely.bounds(geom)
     if len(sub_idx):
@@ -111,7 +133,14 @@ def make_entry(base: Baseline, kind: str, frame: gpd.GeoDataFrame, order: int, r
         b = (min(b[0], xy[:, 0].min()), min(b[1], xy[:, 1].min()), max(b[2], xy[:, 0].max()), max(b[3], xy[:, 1].max()))
     msgs = [f"{n.message}" + (f" - {n.fix}" if n.fix else "") for n in log if n.level == "warning"]
     return SiteEntry(sid=sid, kind=kind, frame=frame, order=order, rid=rid, assignment=asg, sub_idx=sub_idx,
-                     alloc=alloc, total=total, footprint=tuple(float(x) for x in b), notices=msgs)
+                     alloc=alloc, total=total, footprint=tuple(float(x) for x in b), notices=msgs, carriers=others)
+
+
+def _totals(d: pd.DataFrame, years: np.ndarray) -> dict[str, np.ndarray]:
+    """The whole site's MW per direction and year (any carrier)."""
+    by_year = d.groupby(F.YEAR)[[F.OFFTAKE_MW, F.FEEDIN_MW]].sum().reindex(years, fill_value=0.0)
+    return {F.OFFTAKE: by_year[F.OFFTAKE_MW].to_numpy(dtype=float),
+            F.FEEDIN: by_year[F.FEEDIN_MW].to_numpy(dtype=float)}
 
 
 def serving_table(assignment: pd.DataFrame) -> pd.DataFrame:
@@ -245,12 +274,229 @@ def _verdict(years: np.ndarray, fits: np.ndarray, demand_years: np.ndarray, ns: 
     return "does_not_fit", None, None
 
 
+@dataclass
+class Judged:
+    """The answer of one set of stations (substations, or a carrier's nodes) for one site, direction and variant.
+
+    Arrays per station and year (``head_before``, ``head_after``, ``capacity``, ``status_*``) or per year
+    (``fits``, ``short``, ``site_short``, ``demand_years``); ``key``, ``year``, ``first_fit``: the verdict.
+    """
+
+    fits: np.ndarray
+    short: np.ndarray
+    site_short: np.ndarray
+    head_before: np.ndarray
+    head_after: np.ndarray
+    capacity: np.ndarray
+    status_before: np.ndarray
+    status_after: np.ndarray
+    demand_years: np.ndarray
+    key: str
+    year: int | None
+    first_fit: int | None
+
+    def short_years(self, years: np.ndarray) -> list[int]:
+        return [int(y) for y, f, d in zip(years, self.fits, self.demand_years, strict=True) if d and not f]
+
+    @property
+    def max_short(self) -> float:
+        bad = self.demand_years & ~self.fits
+        return float(self.short[bad].max()) if bad.any() else 0.0
+
+
+def judge(before: GridState, site_alloc: np.ndarray, site_total: np.ndarray, direction: str, classes: pd.DataFrame,
+          years: np.ndarray) -> Judged:
+    """Does the site fit on ``before`` (the serving stations' state, earlier sites included), per year?
+
+    The site fits in a year when no serving station is short after adding its
+    allocated MW (:func:`~spatialprog.headroom.is_short`), or when it draws
+    nothing that year; the same test for substations and for every carrier's
+    nodes, in either direction.
+    """
+    ns, ny = len(before.substation_ids), len(years)
+    after = before.with_new({direction: site_alloc})
+    head_before, head_after = before.headroom_mw(direction), after.headroom_mw(direction)
+    cap = before.capacity_mw[direction]
+    demand_years = site_total > 0
+    fits = ~demand_years | ((~is_short(head_after)).all(axis=0) if ns else np.zeros(ny, dtype=bool))
+    short = np.clip(-head_after, 0.0, None).sum(axis=0) if ns else np.zeros(ny)
+    site_short = np.minimum(site_alloc, np.clip(-head_after, 0.0, None)).sum(axis=0) if ns else np.zeros(ny)
+    st_before = classify_status(head_before, cap, classes) if ns else np.zeros((0, ny), dtype=object)
+    st_after = classify_status(head_after, cap, classes) if ns else np.zeros((0, ny), dtype=object)
+    key, vyear, first_fit = _verdict(years, fits, demand_years, ns)
+    return Judged(fits, short, site_short, head_before, head_after, cap, st_before, st_after, demand_years, key,
+                  vyear, first_fit)
+
+
+def primary_direction(e: SiteEntry) -> str:
+    """The direction a site is judged in on the substations: offtake, or feed-in for a site that only delivers."""
+    if any(t[F.OFFTAKE].any() for t in e.total.values()):
+        return F.OFFTAKE
+    if any(t[F.FEEDIN].any() for t in e.total.values()):
+        return F.FEEDIN
+    return F.OFFTAKE
+
+
+def horizon_alternatives(base: Baseline, cand: np.ndarray, dist: np.ndarray, room: np.ndarray,
+                         demand_years: np.ndarray) -> list[dict[str, Any]]:
+    """The nearest other substations with room for the whole site in *every* year it draws (or delivers).
+
+    ``room`` is each candidate's headroom minus the whole site, per year. A
+    substation with room in one year but short in a later one is not an
+    alternative (it would only move the problem).
+    """
+    if not len(cand) or not demand_years.any():
+        return []
+    ok = ~is_short(room[:, demand_years]).any(axis=1)
+    out = []
+    for c_k in np.flatnonzero(ok)[:N_ALTERNATIVES]:
+        s_ = cand[c_k]
+        worst = int(np.argmin(np.where(demand_years, room[c_k], np.inf)))
+        out.append({"substation_id": str(base.substations["id"].iat[s_]), "name": base.names[s_] or None,
+                    "distance_m": _r(float(dist[s_]), 0), "min_headroom_after_mw": _r(room[c_k, worst]),
+                    "min_year": int(base.years[worst])})
+    return out
+
+
+def _node_verdict(key: str, year: int | None, variant: str, carrier: str) -> dict[str, Any]:
+    """A verdict in the words of a carrier's nodes (no node in reach: not "outside the region")."""
+    if key != "outside":
+        return Verdict.make(key, year, variant).to_dict()
+    nl_c = LABELS_NL.get(carrier, carrier)
+    return Verdict("outside", None, f"geen knooppunt voor {nl_c} binnen bereik",
+                   f"no {carrier} node within reach", variant).to_dict()
+
+
+def connections(session: Any, e: SiteEntry, variant: str, *, skip: tuple[str, str] | None = None
+                ) -> list[dict[str, Any]]:
+    """The site's other connections in ``variant``: every carrier and direction it draws or delivers, judged.
+
+    Electricity in the direction the headline does not judge (a park's CHP
+    feed-in), then hydrogen, heat and gas at their own nodes (the run's node
+    states, :class:`~spatialprog.sitecheck.baseline.Baseline` ``carriers``,
+    with the earlier sites of the session), each in its own unit.
+    """
+    base: Baseline = session.baseline
+    years = base.years
+    out = []
+    serving = e.sub_idx
+    for direction in F.DIRECTIONS:
+        if skip == (F.ELECTRICITY, direction) or not e.total[variant][direction].any():
+            continue
+        prior, _ = session.prior_load(e, serving)
+        before = base.grid[variant].rows(serving).with_new(prior[variant])
+        j = judge(before, e.alloc[variant][direction], e.total[variant][direction], direction, base.classes, years)
+        ids = [str(base.substations["id"].iat[s_]) for s_ in serving]
+        out.append(_connection(F.ELECTRICITY, direction, ids, [base.names[s_] or None for s_ in serving],
+                               j, e.total[variant][direction], variant, years))
+    for carrier, part in e.carriers.items():
+        held = base.carriers.get(carrier)
+        classes = status_classes_for(base.classes, carrier)
+        for direction in F.DIRECTIONS:
+            total = part["total"].get(variant, {}).get(direction)
+            if total is None or not total.any():
+                continue
+            ids = part["ids"][variant][direction]
+            if held is None:
+                nodes_state, names = None, []
+            else:
+                nodes, states = held
+                pos = {n: i for i, n in enumerate(nodes.ids)}
+                idx = np.array([pos[n] for n in ids], dtype=int)
+                extra = session.prior_carrier_load(e, carrier, direction, ids)
+                nodes_state = states[variant].rows(idx).with_new({direction: extra[variant]})
+                names = [str(nodes.names[i]) for i in idx]
+            if nodes_state is None:
+                empty = np.zeros((0, len(years)))
+                j = Judged(np.zeros(len(years), dtype=bool), np.zeros(len(years)), np.zeros(len(years)), empty, empty,
+                           empty, empty, empty, total > 0, "outside", None, None)
+            else:
+                j = judge(nodes_state, part["alloc"][variant][direction], total, direction, classes, years)
+            out.append(_connection(carrier, direction, ids, names, j, total, variant, years,
+                                   shares=part["share"][variant][direction]))
+    return out
+
+
+def _connection(carrier: str, direction: str, ids: list[str], names: list[str | None], j: Judged,
+                total: np.ndarray, variant: str, years: np.ndarray, *, shares: list[float] | None = None
+                ) -> dict[str, Any]:
+    return {
+        "carrier": carrier, "unit": UNITS[carrier], "direction": direction,
+        "stations": [{"id": i, "name": n, **({"share": _r(shares[k], 6)} if shares else {})}
+                     for k, (i, n) in enumerate(zip(ids, names, strict=True))],
+        "verdict": _node_verdict(j.key, j.year, variant, carrier),
+        "first_fit_year": j.first_fit,
+        "short_years": j.short_years(years) if len(ids) else [],
+        "max_short_mw": _r(j.max_short),
+        "site_mw_end": _r(total[-1]),
+        "years": [{"year": int(y), "site_mw": _r(total[k]), "fits": bool(j.fits[k]),
+                   "short_mw": _r(j.short[k] if j.demand_years[k] else 0.0),
+                   "stations": [{"id": ids[n], "headroom_before_mw": _r(j.head_before[n, k]),
+                                 "headroom_after_mw": _r(j.head_after[n, k]), "status_after": str(j.status_after[n, k])}
+                                for n in range(len(ids))]}
+                  for k, y in enumerate(years)],
+    }
+
+
+#: the process-heat choices a business park can ask about, and the carrier each one draws
+PROCESS_HEAT_OPTIONS = {"electric": F.ELECTRICITY, "hydrogen": "hydrogen", "gas": "gas"}
+_BADNESS = {"outside": 4, "does_not_fit": 3, "fits_from": 2, "fits": 1, "after_horizon": 0}
+
+
+def _combined(parts: Sequence[dict[str, Any]], variant: str) -> dict[str, Any]:
+    """The verdict of an option that needs all of ``parts`` (verdict dicts): the worst, the latest year."""
+    judged = [p for p in parts if p["key"] != "after_horizon"] or list(parts)
+    worst = max(judged, key=lambda p: _BADNESS[p["key"]])
+    if worst["key"] == "fits_from":
+        return Verdict.make("fits_from", max(p["year"] for p in judged if p["key"] == "fits_from"), variant).to_dict()
+    return worst
+
+
+def process_heat_options(session: Any, e: SiteEntry, variant: str) -> list[dict[str, Any]]:
+    """For a business park with process heat: does it fit with electric, hydrogen or gas process heat, from when?
+
+    Each option is the same site with its ``process_heat_carrier`` set, made
+    and judged by the same functions as the site itself (:func:`make_entry`,
+    :func:`judge`, :func:`connections`): its electricity offtake at its
+    substations and the option's carrier at that carrier's nodes. An option
+    fits from the year both fit. Empty for other kinds, or where the choice
+    changes nothing (no process heat).
+    """
+    frame = e.frame
+    if "process_heat_carrier" not in LAYER_KINDS[e.kind].column_names:
+        return []
+    base: Baseline = session.baseline
+    out, seen = [], set()
+    for option, carrier in PROCESS_HEAT_OPTIONS.items():
+        f = frame.copy()
+        f["process_heat_carrier"] = option
+        f.attrs = dict(frame.attrs)
+        alt = make_entry(base, e.kind, f, e.order, -1)
+        fingerprint = tuple(np.round(np.concatenate(
+            [alt.total[variant][d] for d in F.DIRECTIONS]
+            + [p["total"][variant][d] for c in sorted(alt.carriers) for p in [alt.carriers[c]] if variant in p["total"]
+               for d in F.DIRECTIONS]), 9))
+        seen.add(fingerprint)
+        prior, _ = session.prior_load(alt, alt.sub_idx)
+        before = base.grid[variant].rows(alt.sub_idx).with_new(prior[variant])
+        j = judge(before, alt.alloc[variant][F.OFFTAKE], alt.total[variant][F.OFFTAKE], F.OFFTAKE, base.classes,
+                  base.years)
+        el = {"carrier": F.ELECTRICITY, "unit": UNITS[F.ELECTRICITY], "direction": F.OFFTAKE,
+              "verdict": Verdict.make(j.key, j.year, variant).to_dict(), "first_fit_year": j.first_fit,
+              "max_short_mw": _r(j.max_short), "site_mw_end": _r(alt.total[variant][F.OFFTAKE][-1])}
+        own = [c for c in connections(session, alt, variant, skip=(F.ELECTRICITY, F.OFFTAKE))
+               if c["carrier"] == carrier and carrier != F.ELECTRICITY and c["direction"] == F.OFFTAKE]
+        parts = [el["verdict"]] + [c["verdict"] for c in own]
+        out.append({"process_heat_carrier": option, "carrier": carrier, "verdict": _combined(parts, variant),
+                    "electricity": el, "carrier_connection": own[0] if own else None})
+    return out if len(seen) > 1 else []
+
+
 def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCheck:
     """Check one site of a :class:`~spatialprog.sitecheck.whatif.WhatIf` session, seeing the sites before it."""
     base: Baseline = session.baseline
     years = base.years
     ny = len(years)
-    off = F.OFFTAKE
     serving = e.sub_idx
     ns = len(serving)
     geom = e.geometry
@@ -283,70 +529,62 @@ def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCh
                 "share": _r(row.share, 6), "method": row.method, "dist_m": _r(float(dist[s]), 1)}
         if len(fc):
             # the operator's own forecast beside ours (no new sites), in the calendar years it gives
-            mine = fc[(fc["substation_id"] == row.substation_id) & (fc["direction"] == off)]
+            mine = fc[(fc["substation_id"] == row.substation_id) & (fc["direction"] == primary_direction(e))]
             info["operator_forecast"] = [
                 {"year": int(r.year), "operator_available_mva": _r(float(r.operator_available_mva)),
                  "ours_available_mva": _r(float(r.ours_available_mva)), "explained_by": str(r.explained_by)}
                 for r in mine.itertuples(index=False)]
         serving_info.append(info)
 
+    direction = primary_direction(e)
     variants: dict[str, dict[str, Any]] = {}
     for v in base.variants:
         state = base.grid[v]
-        before = state.rows(serving).with_new({off: prior[v][:ns]})
-        after = before.with_new({off: e.alloc[v][off]})
-        cap = before.capacity_mw[off]
-        site_total = e.total[v][off]
-        site_alloc = e.alloc[v][off]  # (ns, ny)
-        head_before = before.headroom_mw(off)
-        head_after = after.headroom_mw(off)
-        demand_years = site_total > 0
-        fits = ~demand_years | ((~is_short(head_after)).all(axis=0) if ns else np.zeros(ny, dtype=bool))
-        short = np.clip(-head_after, 0.0, None).sum(axis=0) if ns else np.zeros(ny)
-        site_short = np.minimum(site_alloc, np.clip(-head_after, 0.0, None)).sum(axis=0) if ns else np.zeros(ny)
-        st_before = classify_status(head_before, cap, base.classes) if ns else np.zeros((0, ny), dtype=object)
-        st_after = classify_status(head_after, cap, base.classes) if ns else np.zeros((0, ny), dtype=object)
-        key, vyear, first_fit = _verdict(years, fits, demand_years, ns)
-        # alternatives per year: nearest other substations with room for the whole site
-        alt_head = (state.rows(cand).with_new({off: prior[v][ns:]}).headroom_mw(off) if len(cand)
-                    else np.zeros((0, ny)))
+        before = state.rows(serving).with_new({d: p[:ns] for d, p in prior[v].items()})
+        j = judge(before, e.alloc[v][direction], e.total[v][direction], direction, base.classes, years)
+        site_total = e.total[v][direction]
+        # alternatives: the nearest other substations with room for the whole site, per year and over the horizon
+        alt_head = (state.rows(cand).with_new({d: p[ns:] for d, p in prior[v].items()}).headroom_mw(direction)
+                    if len(cand) else np.zeros((0, ny)))
+        room = alt_head - site_total[None, :]
         rows = []
-        for j, y in enumerate(years):
+        for k_y, y in enumerate(years):
             alts = []
-            if demand_years[j] and len(cand):
-                room = alt_head[:, j] - site_total[j]
-                for c_k in np.flatnonzero(~is_short(room))[:N_ALTERNATIVES]:
-                    s = cand[c_k]
-                    alts.append({"substation_id": str(base.substations["id"].iat[s]), "name": base.names[s] or None,
-                                 "distance_m": _r(float(dist[s]), 0), "headroom_mw": _r(alt_head[c_k, j]),
-                                 "headroom_after_mw": _r(room[c_k])})
+            if j.demand_years[k_y] and len(cand):
+                for c_k in np.flatnonzero(~is_short(room[:, k_y]))[:N_ALTERNATIVES]:
+                    s_ = cand[c_k]
+                    alts.append({"substation_id": str(base.substations["id"].iat[s_]), "name": base.names[s_] or None,
+                                 "distance_m": _r(float(dist[s_]), 0), "headroom_mw": _r(alt_head[c_k, k_y]),
+                                 "headroom_after_mw": _r(room[c_k, k_y])})
             rows.append({
                 "year": int(y),
-                "site_mw": _r(site_total[j]),
-                "fits": bool(fits[j]),
-                "short_mw": _r(short[j] if demand_years[j] else 0.0),
-                "site_short_mw": _r(site_short[j]),
+                "site_mw": _r(site_total[k_y]),
+                "fits": bool(j.fits[k_y]),
+                "short_mw": _r(j.short[k_y] if j.demand_years[k_y] else 0.0),
+                "site_short_mw": _r(j.site_short[k_y]),
                 "substations": [
                     {"substation_id": serving_info[k]["substation_id"], "share": serving_info[k]["share"],
-                     "site_mw": _r(site_alloc[k, j]), "capacity_mw": _r(cap[k, j]),
-                     "load_before_mw": _r(before.load_mw(off)[k, j]),
-                     "earlier_sites_mw": _r(prior[v][k, j]),
-                     "headroom_before_mw": _r(head_before[k, j]), "headroom_after_mw": _r(head_after[k, j]),
-                     "status_before": str(st_before[k, j]), "status_after": str(st_after[k, j])}
+                     "site_mw": _r(e.alloc[v][direction][k, k_y]), "capacity_mw": _r(j.capacity[k, k_y]),
+                     "load_before_mw": _r(before.load_mw(direction)[k, k_y]),
+                     "earlier_sites_mw": _r(prior[v][direction][k, k_y]),
+                     "headroom_before_mw": _r(j.head_before[k, k_y]), "headroom_after_mw": _r(j.head_after[k, k_y]),
+                     "status_before": str(j.status_before[k, k_y]), "status_after": str(j.status_after[k, k_y])}
                     for k in range(ns)
                 ],
                 "alternatives": alts,
             })
-        bad_years = [int(y) for y, f, d in zip(years, fits, demand_years, strict=True) if d and not f] if ns else []
         variants[v] = {
-            "verdict": Verdict.make(key, vyear, v).to_dict(),
-            "first_fit_year": first_fit,
-            "short_years": bad_years,
-            "max_short_mw": _r(max((short[j] for j in range(ny) if demand_years[j] and not fits[j]), default=0.0)),
+            "direction": direction,
+            "verdict": Verdict.make(j.key, j.year, v).to_dict(),
+            "first_fit_year": j.first_fit,
+            "short_years": j.short_years(years) if ns else [],
+            "max_short_mw": _r(j.max_short),
             "site_mw_end": _r(site_total[-1]),
-            "min_headroom_after_mw": _r(float(head_after[:, demand_years].min()) if ns and demand_years.any()
+            "min_headroom_after_mw": _r(float(j.head_after[:, j.demand_years].min()) if ns and j.demand_years.any()
                                         else np.nan),
             "years": rows,
+            "alternatives": horizon_alternatives(base, cand, dist, room, j.demand_years),
+            "connections": connections(session, e, v, skip=(F.ELECTRICITY, direction)),
         }
     head_v = base.variants[0]
     hv = variants[head_v]["verdict"]
@@ -379,6 +617,7 @@ def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCh
             notices.append(f"the site overlaps existing plan {o['id']} ({o['share_of_site']:.0%} of the site): its "
                            "demand may already be in the baseline")
     check = SiteCheck(site=site, serving=serving_info, unassigned_share=_r(unassigned, 6), verdict=verdict,
+                      options=process_heat_options(session, e, head_v),
                       variants=variants, reinforcements=reinf, conflicts=site_conflicts(base, e), overlaps=overlaps,
                       sees=sees, notices=notices, assumptions=assumptions(e.kind, frame, base.params(head_v)),
                       summary_nl="", summary_en="", geometry=geom, project=project_info(base.project, base))

@@ -22,7 +22,7 @@ from ..layers import read_layer
 from ..pipeline import Plan, read_plan
 from ..reference import read_reference
 
-__all__ = ["NearPlan", "read_plan_near", "grow_box", "union_box"]
+__all__ = ["NearPlan", "read_plan_near", "needed_carriers", "grow_box", "union_box"]
 
 
 @dataclass
@@ -58,11 +58,89 @@ def union_box(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, flo
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
+def _nodes_whole(project: Project, notices: NoticeLog) -> dict:
+    """The other carriers' node layers (hydrogen and gas stations, heat sources), read whole: few and far apart."""
+    from ..carriers import NODE_LAYERS
+
+    out = {}
+    # heat_sources: what a heat network can supply (a source may lie outside its network)
+    for kind in [*(k for c, k in NODE_LAYERS.items() if c != "heat"), "heat_sources"]:
+        src = project.layers.get(kind)
+        if src is not None:
+            out[kind] = read_layer(src, LAYER_KINDS[kind], working_crs=project.crs, bbox=None, notices=notices)
+    return out
+
+
+def needed_carriers(project: Project, sites: Sequence[tuple[str, object]]) -> set[str]:
+    """The other carriers the sites draw on or deliver to, in any variant (whose nodes' loads must be complete).
+
+    The sites' demand by their kind's own demand function, with the heat
+    networks at the sites; a business park's process heat may be asked on
+    hydrogen or gas (check-site's options), so both count for it.
+    """
+    from ..carriers import OTHER_CARRIERS
+    from ..fields import CARRIER, FEEDIN_MW, OFFTAKE_MW
+
+    frames = [f for _, f in sites]
+    if not frames:
+        return set()
+    bounds = (min(f.total_bounds[0] for f in frames), min(f.total_bounds[1] for f in frames),
+              max(f.total_bounds[2] for f in frames), max(f.total_bounds[3] for f in frames))
+    src = project.layers.get("heat_networks")
+    nets = {"heat_networks": read_layer(src, LAYER_KINDS["heat_networks"], working_crs=project.crs, bbox=bounds,
+                                        notices=NoticeLog())} if src is not None else {}
+    out: set[str] = set()
+    for kind, frame in sites:
+        lk = LAYER_KINDS[kind]
+        if "process_heat_carrier" in lk.column_names:
+            out |= {"hydrogen", "gas"}
+        for ps in project.variants.values():
+            d = lk.demand(frame, ps, list(project.years), layers=nets)
+            d = d[(d[[OFFTAKE_MW, FEEDIN_MW]] != 0).any(axis=1)]
+            out |= set(d[CARRIER]) & set(OTHER_CARRIERS)
+    return out
+
+
+def _with_node_reach(project: Project, layers: dict, bounds: Sequence[float],
+                     box: tuple[float, float, float, float], carriers: set[str] | None = None
+                     ) -> tuple[float, float, float, float]:
+    """``box`` grown so that every node that could serve the sites has its whole load read.
+
+    A site connects to a hydrogen or gas station within the carrier's reach
+    (``assignment.node_max_distance_m.<carrier>``, the largest over the
+    variants), so every site a station near the sites serves lies within that
+    reach of the station; a dwelling is on a heat network it lies in, so the
+    networks at the sites are read with all of their area. ``carriers``
+    limits this to the carriers the sites use (:func:`needed_carriers`;
+    default every carrier).
+    """
+    from ..carriers import NODE_LAYERS
+
+    for carrier, kind in NODE_LAYERS.items():
+        src = project.layers.get(kind)
+        if src is None or (carriers is not None and carrier not in carriers):
+            continue
+        if carrier == "heat":
+            nets = read_layer(src, LAYER_KINDS[kind], working_crs=project.crs, bbox=tuple(bounds), notices=NoticeLog())
+            if len(nets):
+                box = union_box(box, tuple(nets.total_bounds))
+            continue
+        nodes = layers.get(kind)
+        if nodes is None or not len(nodes):
+            continue
+        reach = max(float(ps[f"assignment.node_max_distance_m.{carrier}"]) for ps in project.variants.values())
+        near = nodes.cx[bounds[0] - reach:bounds[2] + reach, bounds[1] - reach:bounds[3] + reach]
+        if len(near):
+            box = union_box(box, grow_box(tuple(near.total_bounds), reach))
+    return box
+
+
 def read_plan_near(
     project: Project | str | Path,
     bounds: Sequence[float],
     *,
     search_radius_m: float | None = None,
+    carriers: set[str] | None = None,
 ) -> NearPlan:
     """Read only the part of a plan that a check of sites within ``bounds`` needs.
 
@@ -77,7 +155,11 @@ def read_plan_near(
        the sites, lies in it;
     3. service areas, substations and every other layer within B, except the
        kinds whose demand enters the grid away from their own geometry (heat
-       networks at their source), which are read whole.
+       networks at their source), which are read whole;
+    4. the hydrogen and gas stations whole, and B grown by each carrier's
+       reach around the stations within reach of the sites (and by the heat
+       networks at the sites), so the load of every node that could serve a
+       site is complete.
 
     Projects without a service-areas layer (Voronoi assignment needs every
     substation) are read in full.
@@ -90,6 +172,9 @@ def read_plan_near(
     search_radius_m : float, optional
         How far from the site substations are looked at (alternatives);
         default the project's ``assignment.max_distance_m``.
+    carriers : set of str, optional
+        The other carriers whose nodes near the sites need their whole load
+        (:func:`needed_carriers`); default all of them.
 
     Returns
     -------
@@ -134,6 +219,8 @@ def read_plan_near(
             areas = areas[~missing].reset_index(drop=True)
         layers = {"substations": subs, "service_areas": areas}
         complete = frozenset(s for s in serving if s in known)
+    layers.update(_nodes_whole(project, notices))
+    box2 = _with_node_reach(project, layers, bounds, box2, carriers)
     for kind in LAYER_KINDS.values():  # boundaries are not needed: the region only matters for Voronoi areas
         src = project.layers.get(kind.name)
         if src is None or kind.name in layers or kind.role not in ("site", "claim"):

@@ -45,6 +45,20 @@ _VERDICT = {
         "nl": {"type": "string"}, "en": {"type": "string"}, "variant": {"type": "string"},
     },
 }
+_CONNECTION: dict[str, Any] = {
+    "type": "object",
+    "required": ["carrier", "unit", "direction", "stations", "verdict", "first_fit_year", "short_years",
+                 "max_short_mw", "site_mw_end", "years"],
+    "properties": {
+        "carrier": {"enum": ["electricity", "hydrogen", "heat", "gas"]},
+        "unit": {"enum": ["MWe", "MW_H2", "MWth", "MW_gas"]},
+        "direction": {"enum": ["offtake", "feedin"]},
+        "stations": {"type": "array", "items": {"type": "object", "required": ["id"]}},
+        "verdict": _VERDICT,
+        "max_short_mw": {"type": "number", "description": "in unit"},
+        "site_mw_end": {"type": "number", "description": "in unit"},
+    },
+}
 JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": SCHEMA_ID,
@@ -58,7 +72,8 @@ JSON_SCHEMA: dict[str, Any] = {
                     "properties": {"horizon": {"type": "array", "items": {"type": "integer"}, "minItems": 2,
                                                "maxItems": 2},
                                    "variants": {"type": "array", "items": {"type": "string"}}}},
-        "direction": {"const": "offtake"},
+        "direction": {"enum": ["offtake", "feedin"],
+                      "description": "the direction the first site's headline verdict judges (each variant says its own)"},
         "conflict_check": {"type": "boolean", "description": "whether land-claim conflicts were checked"},
         "order": {"type": "array", "items": {"type": "string"}, "description": "site ids in check order"},
         "sites": {"type": "array", "items": {
@@ -88,6 +103,14 @@ JSON_SCHEMA: dict[str, Any] = {
                         "max_short_mw": {"type": "number"},
                         "site_mw_end": {"type": "number"},
                         "min_headroom_after_mw": _NUM_OR_NULL,
+                        "direction": {"enum": ["offtake", "feedin"],
+                                      "description": "offtake, or feed-in for a site that only delivers"},
+                        "alternatives": {"type": "array", "description": "nearest other substations with room for "
+                                         "the whole site in every year it draws", "items": {
+                                             "type": "object", "required": ["substation_id", "distance_m",
+                                                                            "min_headroom_after_mw", "min_year"]}},
+                        "connections": {"type": "array", "description": "the site's other carriers and directions, "
+                                        "each judged at its own nodes in its own unit", "items": _CONNECTION},
                         "years": {"type": "array", "items": {
                             "type": "object",
                             "required": ["year", "site_mw", "fits", "short_mw", "site_short_mw", "substations",
@@ -112,6 +135,12 @@ JSON_SCHEMA: dict[str, Any] = {
                 "notices": {"type": "array", "items": {"type": "string"}},
                 "assumptions": {"type": "array", "items": {"type": "object",
                                                            "required": ["key", "value", "unit", "source"]}},
+                "options": {"type": "array", "description": "a business park's process heat electric, on hydrogen "
+                            "or on gas, each judged (headline variant)", "items": {
+                                "type": "object", "required": ["process_heat_carrier", "carrier", "verdict",
+                                                               "electricity", "carrier_connection"],
+                                "properties": {"verdict": _VERDICT,
+                                               "carrier_connection": {"oneOf": [_CONNECTION, {"type": "null"}]}}}},
             }}},
     },
 }
@@ -258,6 +287,27 @@ def render_html(checks: Sequence[SiteCheck]) -> str:
                            f"<td>{d['max_short_mw']:.2f}</td></tr>" for n, d in c.variants.items())
             out.append("<table><tr><th class='l'>variant</th><th class='l'>oordeel</th><th class='l'>verdict</th>"
                        f"<th>past vanaf</th><th>max. tekort (MW)</th></tr>{rows}</table>")
+        cons = vd.get("connections") or []
+        if cons:
+            rows = "".join(
+                f"<tr><td class='l'>{_esc(k['carrier'])}</td><td class='l'>{_esc(k['direction'])}</td>"
+                f"<td class='l'>{_esc(', '.join(st['id'] for st in k['stations']) or '-')}</td>"
+                f"<td>{k['site_mw_end'] or 0:.2f} {_esc(k['unit'])}</td><td class='l'>{_esc(k['verdict']['nl'])}</td>"
+                f"<td>{k['max_short_mw']:.2f}</td></tr>" for k in cons)
+            out.append("<table><tr><th class='l'>energiedrager / carrier</th><th class='l'>richting</th>"
+                       "<th class='l'>knooppunt / node</th><th>locatie (laatste jaar)</th><th class='l'>oordeel</th>"
+                       f"<th>max. tekort</th></tr>{rows}</table>")
+        if c.options:
+            rows = "".join(
+                f"<tr><td class='l'>{_esc(o['process_heat_carrier'])}</td><td class='l'>{_esc(o['verdict']['nl'])}</td>"
+                f"<td class='l'>{_esc(o['electricity']['verdict']['nl'])} ({o['electricity']['site_mw_end'] or 0:.2f} "
+                f"MWe)</td><td class='l'>"
+                + (f"{_esc(o['carrier_connection']['verdict']['nl'])} ({o['carrier_connection']['site_mw_end'] or 0:.2f} "
+                   f"{_esc(o['carrier_connection']['unit'])})" if o["carrier_connection"] else "-")
+                + "</td></tr>" for o in c.options)
+            out.append("<table><tr><th class='l'>proceswarmte / process heat</th><th class='l'>oordeel</th>"
+                       "<th class='l'>elektriciteit</th><th class='l'>eigen net / own carrier</th></tr>"
+                       f"{rows}</table>")
         for x in c.serving:
             if x.get("operator_forecast"):
                 out.append(f"<p class='small'>{_esc(x['substation_id'])}: beschikbaar volgens de netbeheerder / "

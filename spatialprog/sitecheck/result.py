@@ -107,8 +107,12 @@ class SiteCheck:
     verdict : Verdict
         Of the first variant checked (the base variant unless chosen otherwise).
     variants : dict of str -> dict
-        Per variant: ``verdict``, ``first_fit_year``, ``max_short_mw``,
-        ``short_years`` and ``years`` (one dict per horizon year).
+        Per variant: ``direction`` (offtake, or feed-in for a site that only
+        delivers), ``verdict``, ``first_fit_year``, ``max_short_mw``,
+        ``short_years``, ``years`` (one dict per horizon year),
+        ``alternatives`` (the nearest other substations with room for the whole
+        site in every year) and ``connections`` (the site's other carriers and
+        directions, each judged at its own nodes in its own unit).
     reinforcements : list of dict
         Planned reinforcements of the serving substations.
     conflicts : dict
@@ -125,6 +129,10 @@ class SiteCheck:
     geometry : shapely geometry
         The site in the working CRS.
     project : dict
+    options : list of dict
+        For a business park with process heat: per ``process_heat_carrier``
+        (electric, hydrogen, gas) the combined ``verdict``, its ``electricity``
+        and its ``carrier_connection``.
     map_layers : dict
         For the map: ``areas`` (substation id -> service area) and
         ``substations`` ((id, name, point) of serving and alternative ones).
@@ -146,6 +154,8 @@ class SiteCheck:
     geometry: Any
     project: dict[str, Any]
     map_layers: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: for a business park: its process heat electric, on hydrogen or on gas, each judged (headline variant)
+    options: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def fits(self) -> bool:
@@ -173,6 +183,7 @@ class SiteCheck:
             "sees": self.sees,
             "notices": self.notices,
             "assumptions": self.assumptions,
+            "options": self.options,
         }
 
     def to_json(self, **kw: Any) -> str:
@@ -226,7 +237,7 @@ def report_dict(checks: Sequence[SiteCheck]) -> dict[str, Any]:
         "schema": SCHEMA_ID,
         "generator": f"spatialprog {__version__}",
         "project": project,
-        "direction": F.OFFTAKE,
+        "direction": checks[0].variants[checks[0].verdict.variant].get("direction", F.OFFTAKE) if checks else F.OFFTAKE,
         "conflict_check": bool(checks[0].conflicts["available"]) if checks else False,
         "order": [c.site["id"] for c in checks],
         "sites": [c.to_dict() for c in checks],

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from ..kinds import LAYER_KINDS, LayerKind, kinds_with_role
 from ..layers import LayerSource
 from ..validation import validate_layer
 
-__all__ = ["DEFAULT_CRS", "GENERIC_KEYS", "kind_aliases", "read_sites", "site_problem"]
+__all__ = ["DEFAULT_CRS", "GENERIC_KEYS", "SITE_OPTIONS", "kind_aliases", "dutch_field_names", "read_sites",
+           "site_problem"]
 
 DEFAULT_CRS = "EPSG:28992"
 #: kind-neutral programme keys (start_year and end_year go to each kind's own columns)
@@ -60,6 +62,27 @@ def site_problem(message: str, fix: str | None = None, feature: str | None = Non
 
 
 
+
+
+#: the programme fields check-site has an option of their own for (``--category``; spatialprog.cli.check_site)
+SITE_OPTIONS = ("dwellings", "heating", "ev_share", "start_year", "end_year", "phasing", "category", "area_ha",
+                "contracted_mw", "charge_points", "kw_per_point", "segment", "technology", "capacity_mw")
+
+
+def _as_site_option(p: Problem) -> Problem:
+    """A required field missing from a site: say how to give it to check-site, not how to map a project layer.
+
+    Examples
+    --------
+    >>> str(_as_site_option(Problem("site", "required column is missing", field="segment", fix="map it")))
+    "site, field 'segment': required column is missing - give --segment VALUE (or --field segment=VALUE) on the command line, or a 'segment' field in the site file"
+    """
+    if p.message != "required column is missing" or not p.field:
+        return p
+    name = p.field
+    opt = f"--{name.replace('_', '-')} VALUE (or --field {name}=VALUE)" if name in SITE_OPTIONS else \
+        f"--field {name}=VALUE"
+    return replace(p, fix=f"give {opt} on the command line, or a '{name}' field in the site file")
 
 
 _NUM = r"[-+]?\d+(?:\.\d+)?"
@@ -152,6 +175,52 @@ def _read_site_file(path: Path, *, layer: str | None) -> tuple[gpd.GeoDataFrame,
                                                   "draw at least one polygon (or point, for a charging hub) in it")])
     gdf.columns = [c.lower() if c != gdf.geometry.name else c for c in gdf.columns]
     return gdf, gdf.crs
+
+
+def _field_key(name: str) -> str:
+    """A field name as compared: lower case, no unit in brackets, words joined by ``_``, no leading "aantal"."""
+    k = re.sub(r"\(.*?\)", " ", str(name).lower())
+    k = "_".join(re.sub(r"[^0-9a-z\u00c0-\u024f]+", " ", k).split())
+    return k.removeprefix("aantal_")
+
+
+def dutch_field_names() -> dict[str, str]:
+    """Dutch field names a site file may use -> our field names (from the kinds' Dutch aliases).
+
+    Only names that mean the same field in every kind that has them; generic
+    ``startjaar`` / ``eindjaar`` go to each kind's own start and end column.
+
+    Examples
+    --------
+    >>> d = dutch_field_names()
+    >>> d["woningen"], d["verwarming"], d["laadpunten"], d["startjaar"], d["vermogen"]
+    ('dwellings', 'heating', 'charge_points', 'start_year', 'capacity_mw')
+    """
+    seen: dict[str, set[str]] = {}
+    for lk in _checkable():
+        for name, alias in lk.aliases_nl.items():
+            if alias and _field_key(alias) != name:
+                seen.setdefault(_field_key(alias), set()).add(name)
+    out = {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
+    out.update({"startjaar": "start_year", "eindjaar": "end_year", "jaar": "start_year", "naam": "name",
+                "woningen": "dwellings", "categorie": "category", "oppervlakte": "area_ha"})
+    return out
+
+
+def _dutch_columns(gdf: gpd.GeoDataFrame, notices: NoticeLog) -> gpd.GeoDataFrame:
+    """Rename the Dutch field names of a site file to ours (reported); our own names win where both are given."""
+    words = dutch_field_names()
+    ren = {}
+    for c in gdf.columns:
+        if c == gdf.geometry.name or c in words.values():
+            continue
+        ours = words.get(_field_key(c))
+        if ours is not None and ours not in gdf.columns and ours not in ren.values():
+            ren[c] = ours
+    if ren:
+        notices.add("site", "Dutch field names read as " + ", ".join(f"{a} = {b}" for a, b in ren.items()),
+                    level="info")
+    return gdf.rename(columns=ren)
 
 
 def _infer_kind(kind: str | None, keys: Iterable[str]) -> str:
@@ -339,6 +408,7 @@ def read_sites(
     gdf = gdf.set_crs(use_crs, allow_override=True)
 
     # kind and programme
+    gdf = _dutch_columns(gdf, notices)
     file_keys = [c for c in gdf.columns if c != gdf.geometry.name]
     k = _infer_kind(kind or programme.get("kind") or (gdf["kind"].iloc[0] if "kind" in gdf else None),
                     list(programme) + file_keys)
@@ -420,8 +490,8 @@ def read_sites(
                                            str(fid), c))
     try:
         sites = validate_layer(out, schema, working_crs=working_crs, label="site", source=source, notices=notices)
-    except LayerValidationError as err:  # report every problem at once
-        raise LayerValidationError(err.problems + extra) from None
+    except LayerValidationError as err:  # report every problem at once, a missing field in check-site's words
+        raise LayerValidationError([_as_site_option(p) for p in err.problems] + extra) from None
     if polygonal:
         a = shapely.area(np.asarray(sites.geometry.values))
         for fid, ai in zip(sites["id"], a, strict=True):

@@ -191,10 +191,10 @@ class WhatIf:
         e = make_entry(self.baseline, k, frame, self._next_order, -1)
         return evaluate(self, e, msgs)
 
-    def prior_load(self, e: SiteEntry, sub_idx: np.ndarray) -> tuple[dict[str, np.ndarray], list[str]]:
-        """MW that earlier session sites put on each of ``sub_idx``, per variant and year."""
+    def prior_load(self, e: SiteEntry, sub_idx: np.ndarray) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
+        """MW that earlier session sites put on each of ``sub_idx``, per variant, direction and year."""
         base = self.baseline
-        out = {v: np.zeros((len(sub_idx), len(base.years))) for v in base.variants}
+        out = {v: {d: np.zeros((len(sub_idx), len(base.years))) for d in F.DIRECTIONS} for v in base.variants}
         if not len(sub_idx) or not len(self._entries):
             return out, []
         local = {int(s): k for k, s in enumerate(sub_idx)}
@@ -212,11 +212,34 @@ class WhatIf:
                 if k is None:
                     continue
                 for v in base.variants:
-                    out[v][k] += o.alloc[v][F.OFFTAKE][j]
+                    for d in F.DIRECTIONS:
+                        out[v][d][k] += o.alloc[v][d][j]
                 hit = hit or (k < len(e.sub_idx))
             if hit:
                 seen.append(o)
         return out, [o.sid for o in sorted(seen, key=lambda o: o.order)]
+
+    def prior_carrier_load(self, e: SiteEntry, carrier: str, direction: str, node_ids: Sequence[str]
+                           ) -> dict[str, np.ndarray]:
+        """MW that earlier session sites put on the nodes ``node_ids`` of ``carrier``, per variant and year.
+
+        A carrier has few nodes, far apart: every earlier site is looked at (no spatial index).
+        """
+        base = self.baseline
+        local = {n: k for k, n in enumerate(node_ids)}
+        out = {v: np.zeros((len(node_ids), len(base.years))) for v in base.variants}
+        for o in self._entries.values():
+            part = o.carriers.get(carrier)
+            if part is None or o.sid == e.sid or o.order >= e.order:
+                continue
+            for v in base.variants:
+                if v not in part["alloc"]:
+                    continue
+                for j, n in enumerate(part["ids"][v][direction]):
+                    k = local.get(n)
+                    if k is not None:
+                        out[v][k] += part["alloc"][v][direction][j]
+        return out
 
     def overlapping(self, e: SiteEntry) -> list[dict[str, Any]]:
         """Other session sites whose outline shares area with ``e``'s."""
@@ -292,7 +315,7 @@ def check_sites(
             f["id"] = ids
     near = pd.concat([f[["geometry"]] for f in frames], ignore_index=True)
     base = as_baseline(plan_or_result, variants=variants, near=gpd.GeoDataFrame(near, crs=wcrs),
-                        search_radius_m=search_radius_m)
+                        search_radius_m=search_radius_m, sites=[(k, f) for k, f, _ in log_frames])
     w = WhatIf(base)
     for k, f, msgs in log_frames:
         w.add_frame(k, f, notices=msgs)

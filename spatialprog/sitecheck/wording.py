@@ -7,7 +7,7 @@ from typing import Any
 
 from .result import VERDICTS, SiteCheck
 
-__all__ = ["summaries"]
+__all__ = ["summaries", "connection_text", "options_text"]
 
 
 def _nl(x: float, nd: int = 2) -> str:
@@ -31,6 +31,58 @@ def _years_text(years: Sequence[int]) -> str:
 
 
 
+_DIRECTION_NL = {"offtake": "afname", "feedin": "invoeding"}
+_CARRIER_NL = {"electricity": "Elektriciteit", "hydrogen": "Waterstof", "heat": "Warmte", "gas": "Gas"}
+
+
+def connection_text(con: dict[str, Any], *, nl: bool) -> str:
+    """One sentence on one of the site's other connections (a carrier and direction), in Dutch or English.
+
+    Examples
+    --------
+    >>> con = {"carrier": "hydrogen", "unit": "MW_H2", "direction": "offtake", "site_mw_end": 4.5,
+    ...        "stations": [{"id": "H2-01", "name": "Gendtbroek"}], "short_years": [2028, 2029], "max_short_mw": 4.5,
+    ...        "verdict": {"key": "fits_from", "year": 2030, "nl": "past vanaf 2030", "en": "fits from 2030"}}
+    >>> connection_text(con, nl=True)
+    'Waterstof, afname (4,50 MW_H2 in het laatste jaar) op H2-01 Gendtbroek: past vanaf 2030 (te weinig in 2028-2029, tot 4,50 MW_H2).'
+    """
+    at = " en ".join(f"{s['id']}{' ' + s['name'] if s.get('name') else ''}" for s in con["stations"])
+    unit, verdict = con["unit"], con["verdict"]
+    short = con["short_years"]
+    if nl:
+        head = (f"{_CARRIER_NL.get(con['carrier'], con['carrier'])}, {_DIRECTION_NL[con['direction']]} "
+                f"({_nl(con['site_mw_end'] or 0.0)} {unit} in het laatste jaar)" + (f" op {at}" if at else ""))
+        tail = (f" (te weinig in {_years_text(short)}, tot {_nl(con['max_short_mw'])} {unit})"
+                if short and verdict["key"] != "outside" else "")
+        return f"{head}: {verdict['nl']}{tail}."
+    head = (f"{con['carrier'].capitalize()}, {con['direction']} ({con['site_mw_end'] or 0.0:.2f} {unit} in the last "
+            f"year)" + (f" on {at.replace(' en ', ' and ')}" if at else ""))
+    tail = (f" (short in {_years_text(short)}, up to {con['max_short_mw']:.2f} {unit})"
+            if short and verdict["key"] != "outside" else "")
+    return f"{head}: {verdict['en']}{tail}."
+
+
+_OPTION_NL = {"electric": "elektrisch", "hydrogen": "op waterstof", "gas": "op gas"}
+_OPTION_EN = {"electric": "electric", "hydrogen": "on hydrogen", "gas": "on gas"}
+
+
+def options_text(options: Sequence[dict[str, Any]], *, nl: bool) -> str:
+    """The business park's process-heat choice in one sentence: which fits, and from when.
+
+    Examples
+    --------
+    >>> o = [{"process_heat_carrier": "electric", "verdict": {"nl": "past niet binnen de horizon", "en": "x"}},
+    ...      {"process_heat_carrier": "hydrogen", "verdict": {"nl": "past vanaf 2030", "en": "y"}}]
+    >>> options_text(o, nl=True)
+    'Proceswarmte elektrisch: past niet binnen de horizon; op waterstof: past vanaf 2030 (elektriciteit en het net van de energiedrager samen).'
+    """
+    if nl:
+        parts = [f"{_OPTION_NL[o['process_heat_carrier']]}: {o['verdict']['nl']}" for o in options]
+        return "Proceswarmte " + "; ".join(parts) + " (elektriciteit en het net van de energiedrager samen)."
+    parts = [f"{_OPTION_EN[o['process_heat_carrier']]}: {o['verdict']['en']}" for o in options]
+    return "Process heat " + "; ".join(parts) + " (electricity and the carrier's network together)."
+
+
 def summaries(c: SiteCheck, base: Any) -> tuple[str, str]:
     """The answer in one paragraph, in Dutch and in English (``base``: the check's Baseline)."""
     v = c.verdict.variant
@@ -52,8 +104,9 @@ def summaries(c: SiteCheck, base: Any) -> tuple[str, str]:
         return nl, en
     if key == "after_horizon":
         return (f"{c.verdict.nl.capitalize()} (tot en met {end}).", f"{c.verdict.en.capitalize()} (up to {end}).")
-    head_nl = f"{c.verdict.nl.capitalize()}. {label} ({_nl(site_mw)} MW in {end}) op {subs_nl}"
-    head_en = f"{c.verdict.en.capitalize()}. {label} ({site_mw:.2f} MW in {end}) on {subs_en}"
+    feed = vd.get("direction") == "feedin"
+    head_nl = f"{c.verdict.nl.capitalize()}. {label} ({_nl(site_mw)} MW{' invoeding' if feed else ''} in {end}) op {subs_nl}"
+    head_en = f"{c.verdict.en.capitalize()}. {label} ({site_mw:.2f} MW{' feed-in' if feed else ''} in {end}) on {subs_en}"
     years = vd["years"]
     if key == "fits":
         mins = vd["min_headroom_after_mw"] or 0.0
@@ -92,16 +145,25 @@ def summaries(c: SiteCheck, base: Any) -> tuple[str, str]:
         else:
             nl += f"; ook in {end} past het niet."
             en += f"; it still does not fit in {end}."
-        last = years[-1]["alternatives"] if key == "does_not_fit" else next(
-            (y["alternatives"] for y in years if not y["fits"]), [])
-        if last:
-            a = last[0]
-            when = end if key == "does_not_fit" else next(y["year"] for y in years if not y["fits"])
+        horizon = vd.get("alternatives") or []
+        if horizon:
+            a = horizon[0]
             an = f"{a['substation_id']}{' ' + a['name'] if a['name'] else ''}"
-            nl += (f" Dichtstbijzijnde onderstation met ruimte voor de hele locatie in {when}: {an} "
-                   f"({_nl(a['distance_m'] / 1000, 1)} km, {_nl(a['headroom_mw'])} MW ruimte).")
-            en += (f" Nearest substation with room for the whole site in {when}: {an} "
-                   f"({a['distance_m'] / 1000:.1f} km, {a['headroom_mw']:.2f} MW headroom).")
+            nl += (f" Dichtstbijzijnde onderstation met ruimte voor de hele locatie in elk jaar tot en met {end}: {an} "
+                   f"({_nl(a['distance_m'] / 1000, 1)} km; de kleinste ruimte na aansluiting is "
+                   f"{_nl(a['min_headroom_after_mw'])} MW in {a['min_year']}).")
+            en += (f" Nearest substation with room for the whole site in every year up to {end}: {an} "
+                   f"({a['distance_m'] / 1000:.1f} km; the least headroom left is {a['min_headroom_after_mw']:.2f} MW "
+                   f"in {a['min_year']}).")
+        else:
+            nl += f" Geen onderstation in de buurt heeft in elk jaar tot en met {end} ruimte voor de hele locatie."
+            en += f" No nearby substation has room for the whole site in every year up to {end}."
+    for con in vd.get("connections") or []:
+        nl += " " + connection_text(con, nl=True)
+        en += " " + connection_text(con, nl=False)
+    if c.options:
+        nl += " " + options_text(c.options, nl=True)
+        en += " " + options_text(c.options, nl=False)
     others = [(w, c.variants[w]["verdict"]) for w in c.variants if w != v]
     differ = [(w, d) for w, d in others if d["key"] != c.verdict.key or d["year"] != c.verdict.year]
     if differ:
