@@ -356,31 +356,51 @@ def _carrier_pages(outputs: RunOutputs) -> list[Figure]:
                           if len(fs) else "")
         cells.append([LABELS_NL.get(str(c), str(c)), str(sid), names.get(str(sid), str(sid)),
                       F.DIRECTION_NL.get(str(d), str(d)), unit, nl_number(low, 1) if np.isfinite(low) else "", *firsts])
-    return _paged_table(outputs, title, "Elk knooppunt in zijn eigen eenheid; cijfers van verschillende dragers worden "
-                                        "nooit opgeteld", heads, cells,
-                        numeric=[False, False, False, False, False, True, *[True] * len(variants)])
+    pages = _paged_table(outputs, title, "Elk knooppunt in zijn eigen eenheid; cijfers van verschillende dragers "
+                                         "worden nooit opgeteld", heads, cells,
+                         numeric=[False, False, False, False, False, True, *[True] * len(variants)])
+    p = outputs.tables.get("programme")
+    if p is None or F.CARRIER not in p or not (p[F.CARRIER] != F.ELECTRICITY).any():
+        return pages
+    other = p[p[F.CARRIER] != F.ELECTRICITY]
+    rows = []
+    for r in other.assign(_c=other[F.CARRIER].map(order)).sort_values(["_c", F.VARIANT, "programme_rank"],
+                                                                      kind="stable").to_dict("records"):
+        added = r.get("added_capacity_mw")
+        rows.append([LABELS_NL.get(str(r[F.CARRIER]), str(r[F.CARRIER])), str(r[F.VARIANT]), str(r["programme_rank"]),
+                     str(r[F.SUBSTATION_ID]), cell_text(r.get("name")), _wrap(r.get("transformer_step") or
+                                                                               r.get("intervention"), 50),
+                     (nl_number(float(added), 1) + f" {r.get(F.UNIT, '')}") if isinstance(added, float | int)
+                     and np.isfinite(added) else "", cell_text(r.get("start_by"))])
+    return pages + _paged_table(outputs, "Maatregelen voor waterstof, warmte en gas",
+                                "Het programma van de andere dragers, per drager en variant gerangschikt",
+                                ["Drager", "Variant", "Rang", "Knooppunt", "Naam", "Maatregel", "Extra capaciteit",
+                                 "Start"], rows, numeric=[False, False, True, False, False, False, True, False])
 
 
 def _variant_pages(outputs: RunOutputs) -> list[Figure]:
     variants = D.variants_of(outputs)
-    p = outputs.tables.get("programme")
-    subs = outputs.layers["substations"]
-    cells = []
-    for v in variants:
-        short = {d: short_years(outputs, v, d) for d in F.DIRECTIONS}
-        row = [v, *[f"{len(short[d])} van {len(subs)}" for d in F.DIRECTIONS]]
-        if p is not None and len(p):
-            pv = p[p[F.VARIANT].astype(str) == v] if F.VARIANT in p else p
-            row += [str(len(pv)),
-                    nl_number(float(pv["added_firm_mva"].sum()), 1) if "added_firm_mva" in pv else "",
-                    nl_number(float(pv["dwellings_waiting"].sum())) if "dwellings_waiting" in pv else ""]
-        cells.append(row)
-    heads = ["Variant", "Tekort afname", "Tekort invoeding"]
-    if p is not None and len(p):
-        heads += ["Maatregelen", "Extra vaste capaciteit (MVA)", "Wachtende woningen"]
-    first = _page(outputs, "Varianten vergeleken", "Tekorten binnen de horizon en het programma per ontwikkelvariant")
-    y = draw_table(first, (_LEFT, 0.6, _WIDTH, _TOP - 0.6), heads, cells,
-                   numeric=[False, *[True] * (len(heads) - 1)], fontsize=8, max_row_h=0.028)
+    first = _page(outputs, "Varianten vergeleken", "Per variant en energiedrager: stations met tekort, het eerste "
+                                                   "jaar tekort, de minste ruimte en het programma")
+    summary = outputs.tables.get("variants_summary")
+    if summary is not None and len(summary):
+        order = {c: i for i, c in enumerate(LABELS_NL)}
+        t = summary.assign(_c=summary[F.CARRIER].map(order), _v=summary[F.VARIANT].map(
+            {v: i for i, v in enumerate(variants)}), _d=summary[F.DIRECTION].map(
+            {d: i for i, d in enumerate(F.DIRECTIONS)})).sort_values(["_c", "_v", "_d"], kind="stable")
+        t = t.drop(columns=["_c", "_v", "_d"])
+        heads, cells = text_rows(t)
+        for r in cells:  # the carrier in Dutch
+            j = list(t.columns).index(F.CARRIER)
+            r[j] = LABELS_NL.get(r[j], r[j])
+        numeric = [pd.api.types.is_numeric_dtype(t[c]) for c in t.columns]
+        y = draw_table(first, (_LEFT, 0.45, _WIDTH, _TOP - 0.45), heads, cells, numeric=numeric, fontsize=7,
+                       max_row_h=0.024)
+    else:  # a run folder from before the summary: the substations per variant
+        subs = outputs.layers["substations"]
+        cells = [[v, *[f"{len(short_years(outputs, v, d))} van {len(subs)}" for d in F.DIRECTIONS]] for v in variants]
+        y = draw_table(first, (_LEFT, 0.6, _WIDTH, _TOP - 0.6), ["Variant", "Tekort afname", "Tekort invoeding"],
+                       cells, numeric=[False, True, True], fontsize=8, max_row_h=0.028)
     nr = outputs.tables.get("no_regret")
     if nr is None or not len(nr):
         return [first]
@@ -389,11 +409,12 @@ def _variant_pages(outputs: RunOutputs) -> list[Figure]:
                fontsize=10, fontweight="bold", va="top")
     names = _names(outputs)
     words = {"no_regret": "geen spijt", "variant_dependent": "afhankelijk van variant"}
-    rows = [[str(r[F.SUBSTATION_ID]), names.get(str(r[F.SUBSTATION_ID]), ""),
+    rows = [[LABELS_NL.get(str(r.get(F.CARRIER, F.ELECTRICITY)), str(r.get(F.CARRIER, ""))),
+             str(r[F.SUBSTATION_ID]), names.get(str(r[F.SUBSTATION_ID]), ""),
              words.get(str(r.get("regret_class")), str(r.get("regret_class", ""))),
-             str(r.get("variants", "")).replace(";", ", "), _wrap(str(r.get("per_variant", "")).replace("; ", "\n"), 120)]
+             str(r.get("variants", "")).replace(";", ", "), "\n".join(_wrap(part, 120) for part in str(r.get("per_variant", "")).split("; "))]
             for r in nr.to_dict("records")]
-    return _paged_table(outputs, "Varianten vergeleken", "", ["Onderstation", "Naam", "Klasse", "Varianten",
+    return _paged_table(outputs, "Varianten vergeleken", "", ["Drager", "Station", "Naam", "Klasse", "Varianten",
                                                               "Maatregel per variant"], rows, first=first,
                         top=y - 0.03, fontsize=7)
 

@@ -153,7 +153,7 @@ def test_programme_page_uses_the_page(figures, example_run):
     box = ax.get_position()
     assert box.height > 0.45 and box.width > 0.5  # the map: over half the page either way
     p = pd.read_csv(example_run.out / "programme.csv")
-    base = p[p["variant"] == "basis"].sort_values("programme_rank")
+    base = p[(p["variant"] == "basis") & (p["carrier"] == "electricity")].sort_values("programme_rank")
     texts = [t for t in fig.texts]
     cells = {t.get_text().replace("\n", " ") for t in texts}  # a long step is on two lines
     for r in base.itertuples(index=False):

@@ -206,11 +206,17 @@ PROGRAMME_COLUMNS = ("programme_rank", F.SUBSTATION_ID, "name", "transformer_ste
                      "score")
 
 
-def programme_table(outputs: RunOutputs, variant: str | None = None) -> pd.DataFrame | None:
-    """The ranked programme of one variant (default: the base variant), :data:`PROGRAMME_COLUMNS` that say
-    something (not all empty or all zero), or None when the run has none."""
+def programme_table(outputs: RunOutputs, variant: str | None = None, *, carrier: str = F.ELECTRICITY
+                    ) -> pd.DataFrame | None:
+    """The ranked programme of one variant (default: the base variant) and carrier (default: the
+    substations'), :data:`PROGRAMME_COLUMNS` that say something (not all empty or all zero), or None when
+    the run has none."""
     p = outputs.tables.get("programme")
+    if p is not None and F.CARRIER in p:
+        p = p[p[F.CARRIER].fillna(F.ELECTRICITY) == carrier]
     if p is None or not len(p) or "programme_rank" not in p:
+        if carrier != F.ELECTRICITY:
+            return None
         # another ranked list the maps read (a ``ranking`` table or ``programme`` layer with ``rank``)
         g = D.programme_frame(outputs)
         if g is None:
