@@ -8,6 +8,8 @@ holds a quantity carries its unit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # identifiers
 ID = "id"
 LAYER = "layer"
@@ -89,178 +91,36 @@ RANKING_TABLES = (
     "ranking_criteria_used",
 )
 
-# Dutch aliases for result columns (shown in maps, QGIS, spreadsheets)
-ALIASES_NL: dict[str, str] = {
-    ID: "id",
-    LAYER: "laag",
-    SITE_ID: "locatie-id",
-    SUBSTATION_ID: "onderstation",
-    VARIANT: "ontwikkelvariant",
-    YEAR: "jaar",
-    DIRECTION: "richting",
-    CARRIER: "energiedrager",
-    UNIT: "eenheid",
-    OFFTAKE_MW: "afname (MW)",
-    FEEDIN_MW: "invoeding (MW)",
-    DWELLINGS_DELIVERED: "opgeleverde woningen",
-    DWELLINGS_ON_HEAT_NETWORK: "woningen op warmtenet",
-    SHARE: "aandeel",
-    METHOD: "toewijzingsmethode",
-    DIST_M: "afstand (m)",
-    INSTALLED_MVA: "geinstalleerd vermogen (MVA)",
-    FIRM_CAPACITY_MVA: "vaste capaciteit (MVA)",
-    REINFORCEMENT_MVA: "netverzwaring (MVA)",
-    CAPACITY_MW: "capaciteit (MW)",
-    EXISTING_LOAD_MW: "bestaande belasting (MW)",
-    RESERVED_MW: "gereserveerd (MW)",
-    PEAK_MW: "fysieke piek (MW)",
-    OPERATOR_AVAILABLE_MVA: "beschikbaar volgens netbeheerder (MVA)",
-    NEW_LOAD_MW: "nieuwe vraag (MW)",
-    LOAD_MW: "belasting (MW)",
-    HEADROOM_MW: "ruimte (MW)",
-    UTILISATION: "benuttingsgraad",
-    STATUS: "status",
-    STATUS_LABEL: "status (omschrijving)",
-    FIRM_RULE: "storingsreserve",
-    FIRST_SHORTFALL_YEAR: "eerste jaar tekort",
-}
+class _Aliases(Mapping):
+    """The Dutch alias of every result column: the headers of ``data/column_labels.csv``.
 
-ALIASES_NL.update({
-    # the basis of each station's projection (published.StationBasis) and the operators' forecast beside ours
-    "reference_date": "peildatum",
-    "counted_from_year": "telt mee vanaf",
-    "existing": "bestaand (in de cijfers van de netbeheerder)",
-    "curtailable_offtake_mw": "afschakelbare afname (MW)",
-    "curtailable_feedin_mw": "afschakelbare invoeding (MW)",
-    "existing_offtake_mw": "bestaande afname (MW)",
-    "existing_feedin_mw": "bestaande invoeding (MW)",
-    "basis_note": "toelichting uitgangspunt",
-    **{k: v for d, nl in ((OFFTAKE, "afname"), (FEEDIN, "invoeding")) for k, v in {
-        f"reserved_{d}_mva": f"gereserveerd {nl} (MVA)",
-        f"peak_{d}_mw_at_reference": f"fysieke piek {nl} op peildatum (MW)",
-        f"peak_{d}_source": f"bron fysieke piek {nl}",
-        f"unserved_queue_{d}_mva": f"niet bediende wachtrij {nl} (MVA)",
-        f"unserved_queue_{d}_from_year": f"wachtrij {nl} vanaf",
-    }.items()},
-    "name": "naam",
-    "operator": "netbeheerder",
-    "horizon_years": "jaren na peildatum",
-    "ours_available_mva": "beschikbaar volgens spatialprog (MVA)",
-    "difference_mva": "verschil (MVA)",
-    "operator_change_mva": "verandering netbeheerder (MVA)",
-    "ours_change_mva": "verandering spatialprog (MVA)",
-    "operator_trend": "richting netbeheerder",
-    "ours_trend": "richting spatialprog",
-    "trends_agree": "richting gelijk",
-    "ours_investments_mva": "investeringen spatialprog (MVA)",
-    "ours_unserved_queue_mva": "wachtrij spatialprog (MVA)",
-    "ours_growth_mva": "groei piek spatialprog (MVA)",
-    "explained_by": "verklaring",
-    "ours_with_plans_available_mva": "beschikbaar met plannen (MVA)",
-    "operator_overload_year": "verwacht jaar overbelasting netbeheerder",
-    "ours_first_shortfall_year": "eerste jaar tekort spatialprog",
-    # assignment and notices
-    "max_shortfall_mw": "grootste tekort (MW)",
-    "source": "bron",
-    "level": "niveau",
-    "feature": "object",
-    "field": "veld",
-    "message": "melding",
-    "fix": "oplossing",
-    "substation_ids": "onderstations",
-    "n_substations": "aantal onderstations",
-    "assignment_method": "toewijzingsmethode",
-    # land-claim conflicts
-    "conflict_id": "conflict-id",
-    "rule_id": "regel",
-    "kind": "soort",
-    "severity": "ernst",
-    "severity_rank": "ernst (rangorde)",
-    "description_nl": "omschrijving",
-    "layer_a": "laag A",
-    "id_a": "object A",
-    "layer_b": "laag B",
-    "id_b": "object B",
-    "area_m2": "overlap (m2)",
-    "share_a": "aandeel van A",
-    "share_b": "aandeel van B",
-    "rule_distance_m": "afstand volgens regel (m)",
-    "n_conflicts": "aantal conflicten",
-    "worst_severity": "zwaarste ernst",
-    "conflict_rules": "conflictregels",
-    "n_rules": "aantal regels",
-    # ranking and programme
-    "rank": "rang",
-    "programme_rank": "rang in programma",
-    "score": "score",
-    "explanation": "toelichting",
-    "in_programme": "in programma",
-    "intervention": "maatregel",
-    "transformer_step": "transformatorstap",
-    "short_directions": "richtingen met tekort",
-    "shortfall_offtake_mw": "tekort afname (MW)",
-    "shortfall_feedin_mw": "tekort invoeding (MW)",
-    "need_mva": "benodigd vermogen (MVA)",
-    "added_installed_mva": "extra geinstalleerd vermogen (MVA)",
-    "added_firm_mva": "extra vaste capaciteit (MVA)",
-    "n_new_stations": "aantal nieuwe stations",
-    "land_m2": "ruimtebeslag (m2)",
-    "land_reserved": "grond gereserveerd",
-    "lead_time_years": "doorlooptijd (jaren)",
-    "needed_by_year": "nodig uiterlijk",
-    "late_years": "jaren te laat",
-    "dwellings_waiting": "wachtende woningen",
-    "jobs_waiting": "wachtende arbeidsplaatsen",
-    "offtake_mw_waiting": "wachtende afname (MW)",
-    "feedin_mw_waiting": "wachtende invoeding (MW)",
-    "n_sites_waiting": "aantal wachtende locaties",
-    "note": "opmerking",
-    "regret_class": "spijtklasse",
-    "criterion": "criterium",
-    "weight": "gewicht",
-    "direction_of_criterion": "richting criterium",
-    "normalisation": "normalisatie",
-    "scale_max": "schaalmaximum",
-    "unit": "eenheid",
-    "description": "omschrijving",
-    "items": "onderdelen",
-    "change_pct": "wijziging (%)",
-    "weight_varied": "gevarieerd gewicht",
-    "n_top_changed": "aantal verschoven in top",
-    "n_entered_top": "aantal nieuw in top",
-    "max_rank_shift": "grootste rangverschuiving",
-    "top_after": "top na wijziging",
-    "min_headroom_mw": "kleinste ruimte (MW)",
-    "spread_mw": "spreiding (MW)",
-    "n_variants_short": "aantal varianten met tekort",
-    "variants_differ": "varianten verschillen",
-    "n_variants": "aantal varianten",
-    "n_variants_run": "aantal doorgerekende varianten",
-    "variants": "varianten",
-    "same_intervention": "zelfde maatregel",
-    "no_regret_firm_mva": "geen-spijt vaste capaciteit (MVA)",
-    "max_firm_mva": "grootste vaste capaciteit (MVA)",
-    "earliest_needed_by_year": "vroegst nodig",
-    "latest_needed_by_year": "laatst nodig",
-    "per_variant": "per variant",
-    "boundary_id": "gebied",
-    "new_offtake_mw": "nieuwe afname (MW)",
-    "new_feedin_mw": "nieuwe invoeding (MW)",
-    "capacity_offtake_mw": "capaciteit afname (MW)",
-    "load_offtake_mw": "belasting afname (MW)",
-    "n_short_offtake": "aantal met tekort afname",
-    "capacity_feedin_mw": "capaciteit invoeding (MW)",
-    "load_feedin_mw": "belasting invoeding (MW)",
-    "n_short_feedin": "aantal met tekort invoeding",
-    "node_id": "hoogspanningsknooppunt",
-    "n_substations_short": "aantal onderstations met tekort",
-    "sum_load_mw": "som belasting (MW)",
-    "coincidence": "gelijktijdigheid",
-    "coincident_load_mw": "gelijktijdige belasting (MW)",
-    "exceeds": "overschreden",
-    "all_below_fit": "alle onderliggende passen",
-    "flag": "signaal",
-})
+    One table of output labels serves the spreadsheets
+    (:func:`spatialprog.sheets.column_labels`), the maps and the QGIS export;
+    read on first use (this module keeps only names).
+    """
+
+    def __init__(self) -> None:
+        self._d: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._d is None:
+            from .sheets import column_labels
+
+            self._d = {c: lab.header for c, lab in column_labels().items() if lab.header}
+        return self._d
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+#: Dutch aliases for result columns (shown in maps, QGIS, spreadsheets): ``data/column_labels.csv``
+ALIASES_NL: Mapping[str, str] = _Aliases()
 
 #: prefixes of per-criterion ranking columns (raw_X, score_X, contrib_X)
 CRITERION_PREFIX_NL = {"raw_": "waarde", "score_": "score", "contrib_": "bijdrage"}
