@@ -8,8 +8,6 @@ holds a quantity carries its unit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 # identifiers
 ID = "id"
 LAYER = "layer"
@@ -90,37 +88,6 @@ RANKING_TABLES = (
     "higher_level_check",
     "ranking_criteria_used",
 )
-
-class _Aliases(Mapping):
-    """The Dutch alias of every result column: the headers of ``data/column_labels.csv``.
-
-    One table of output labels serves the spreadsheets
-    (:func:`spatialprog.sheets.column_labels`), the maps and the QGIS export;
-    read on first use (this module keeps only names).
-    """
-
-    def __init__(self) -> None:
-        self._d: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        if self._d is None:
-            from .sheets import column_labels
-
-            self._d = {c: lab.header for c, lab in column_labels().items() if lab.header}
-        return self._d
-
-    def __getitem__(self, key: str) -> str:
-        return self._load()[key]
-
-    def __iter__(self):
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
-#: Dutch aliases for result columns (shown in maps, QGIS, spreadsheets): ``data/column_labels.csv``
-ALIASES_NL: Mapping[str, str] = _Aliases()
 
 #: prefixes of per-criterion ranking columns (raw_X, score_X, contrib_X)
 CRITERION_PREFIX_NL = {"raw_": "waarde", "score_": "score", "contrib_": "bijdrage"}
