@@ -25,6 +25,9 @@ Examples
 >>> d = diff_runs(r, r)
 >>> len(d.sites), len(d.headroom)
 (0, 0)
+
+The module is a little over 500 lines because each part of two runs that is compared, the summary
+that reads them together and the one writer of the diff folder stay together.
 """
 
 from __future__ import annotations

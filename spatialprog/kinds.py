@@ -960,6 +960,7 @@ HYDROGEN_STATIONS = LayerKind(
     carrier="hydrogen",
     claims_land=True,
     colour="#00a0b0",
+    style=StyleRule("categorized", "status_offtake_{year}", "status", label="name"),
     z=88,
 )
 
@@ -1008,6 +1009,7 @@ GAS_STATIONS = LayerKind(
     role="node",
     carrier="gas",
     colour="#c8a000",
+    style=StyleRule("categorized", "status_offtake_{year}", "status", label="name"),
     z=87,
 )
 

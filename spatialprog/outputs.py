@@ -95,7 +95,9 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
     Returns
     -------
     dict of str -> GeoDataFrame
-        ``substations``, ``service_areas`` and one layer per site kind.
+        ``substations``, ``service_areas``, one layer per site and claim
+        kind, and the other carriers' nodes (hydrogen and gas stations) with
+        their headroom and status per milestone year in their ``unit``.
     """
     project = result.project
     years = project.years
@@ -152,6 +154,22 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         out[kind] = g
     for lk, df in iter_layers(layers, "claim"):
         out[lk.name] = df.copy()
+    # the other carriers' nodes with their headroom and status in their own units, like the substations
+    ch = result.carrier_headroom
+    for lk, df in iter_layers(layers, "node"):
+        g = df.copy()
+        mine = ch[ch[F.CARRIER] == lk.carrier] if len(ch) else ch
+        if len(mine):
+            g[F.UNIT] = mine[F.UNIT].iat[0]
+            w = _wide_headroom(mine, ms)
+            g = g.merge(w, left_on="id", right_index=True, how="left")
+            csf = result.carrier_shortfall
+            csf = csf[(csf[F.CARRIER] == lk.carrier) & (csf[F.VARIANT] == BASE_VARIANT)]
+            if len(csf):
+                p = csf.pivot(index=F.SUBSTATION_ID, columns=F.DIRECTION, values=F.FIRST_SHORTFALL_YEAR)
+                p.columns = [f"first_shortfall_{d}_year" for d in p.columns]
+                g = g.merge(p, left_on="id", right_index=True, how="left")
+        out[lk.name] = g
     for lk, df in iter_layers(layers, "boundary"):  # context of the maps and the report: names of the region's parts
         out[lk.name] = df.copy()
     if result.conflicts is not None:

@@ -51,6 +51,7 @@ from .params import data_dir, read_reference_table
 from .programme import INTERVENTIONS_NL
 
 __all__ = [
+    "ALIASES_NL",
     "LABELS_FILE",
     "SCHEMA_COLUMNS",
     "VALUES_NL",
@@ -162,6 +163,32 @@ def column_labels(table: pd.DataFrame | None = None) -> dict[str, Label]:
             dec = None if pd.isna(r.decimals) else int(r.decimals)
             out[col] = Label(col, r.label_nl, r.unit, dec, r.description_nl)
     return out
+
+
+class _Aliases(Mapping):
+    """The Dutch alias of every result column: the headers of :func:`column_labels`, read on first use."""
+
+    def __init__(self) -> None:
+        self._d: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._d is None:
+            self._d = {c: lab.header for c, lab in column_labels().items() if lab.header}
+        return self._d
+
+    def __getitem__(self, key: str) -> str:
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+#: Dutch aliases for result columns, as the maps and the QGIS export show them: the same one table of output
+#: labels as the spreadsheets' headers (``data/column_labels.csv`` and the schemas' aliases)
+ALIASES_NL: Mapping[str, str] = _Aliases()
 
 
 def missing_labels(frames: Mapping[str, pd.DataFrame], labels: Mapping[str, Label] | None = None) -> list[str]:

@@ -582,3 +582,17 @@ def test_firm_capacity_reads_units():
 def test_example_project_still_loads():
     p = load_project(ROOT / "layers" / "example_region.toml")
     assert p.layers["substations"].parameters is p.parameters
+
+
+def test_a_ctrl_c_python_could_not_raise_is_raised_again_not_printed():
+    """A KeyboardInterrupt that lands in a callback (CPython: "Exception ignored in ...") is sent again."""
+    import types
+
+    from spatialprog.cli import _unraisable
+
+    assert sys.unraisablehook is _unraisable
+    u = types.SimpleNamespace(exc_value=KeyboardInterrupt(), exc_type=KeyboardInterrupt, exc_traceback=None,
+                              err_msg=None, object=None)
+    with pytest.raises(KeyboardInterrupt):
+        _unraisable(u)
+        time.sleep(1.0)  # the signal is handled at the next instruction of the main thread

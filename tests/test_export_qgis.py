@@ -38,6 +38,9 @@ EXPECTED_RENDERER = {
     "heat_networks": ("categorizedSymbol", "source_kind"),
     "generation_points": ("categorizedSymbol", "technology"),
     "generation_areas": ("categorizedSymbol", "technology"),
+    # the other carriers' nodes, by their status like the substations (issue 14: QGIS opens them styled)
+    "hydrogen_stations": ("categorizedSymbol", "status_offtake_2040"),
+    "gas_stations": ("categorizedSymbol", "status_offtake_2040"),
     "input_boundaries": ("singleSymbol", None),
 }
 

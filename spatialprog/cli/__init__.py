@@ -33,6 +33,26 @@ def _interrupted(*_signal_args) -> None:
         raise SystemExit(130)
 
 
+def _unraisable(u) -> None:
+    """A Ctrl-C that Python could not raise (it landed in a callback, e.g. of the import machinery): raise it again.
+
+    CPython prints such an exception as "Exception ignored in ..." and carries
+    on, so the interrupt would be lost and the output would hold a traceback.
+    The signal is sent again and raised where the command can handle it (one
+    line, exit code 130); a handled exit (our own handler's SystemExit) ends
+    the process at once.
+    """
+    exc = u.exc_value
+    if isinstance(exc, KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        return
+    if isinstance(exc, SystemExit) and exc.code == 130:  # the line is written already
+        os._exit(130)
+    sys.__unraisablehook__(u)
+
+
+sys.unraisablehook = _unraisable
+
 # a Ctrl-C while the command line starts (this module's imports and definitions) is one line too;
 # the usual KeyboardInterrupt is back at the end of the module
 try:

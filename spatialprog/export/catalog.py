@@ -40,6 +40,7 @@ import shapely
 
 from .. import fields as F
 from ..kinds import LAYER_KINDS, drawing_order
+from ..sheets import ALIASES_NL
 
 __all__ = [
     "ExportLayer",
@@ -200,12 +201,12 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^first_shortfall_{_DIR}_year$"), F.FIRST_SHORTFALL_YEAR),
     (re.compile(rf"^firm_rule_{_DIR}$"), F.FIRM_RULE),
 ]
-#: aliases of result columns not (yet) in fields.ALIASES_NL (candidates to move there)
-_EXTRA_NL: dict[str, str] = {}  # all aliases live in spatialprog.fields.ALIASES_NL
+#: aliases of result columns not (yet) in sheets.ALIASES_NL (candidates to move there)
+_EXTRA_NL: dict[str, str] = {}  # all aliases live in spatialprog.sheets.ALIASES_NL
 
 
 def alias_nl(column: str, kind: str | None = None) -> str:
-    """The Dutch alias of a column, from the layer schema and :data:`spatialprog.fields.ALIASES_NL`.
+    """The Dutch alias of a column, from the layer schema and :data:`spatialprog.sheets.ALIASES_NL`.
 
     Wide result columns (``headroom_offtake_mw_2030``) are named from their
     parts, so a new milestone year or direction needs no new entry.
@@ -224,17 +225,17 @@ def alias_nl(column: str, kind: str | None = None) -> str:
     """
     if kind in LAYER_KINDS and column in LAYER_KINDS[kind].column_names:
         return LAYER_KINDS[kind].column(column).alias_nl
-    if column in F.ALIASES_NL:
-        return F.ALIASES_NL[column]
+    if column in ALIASES_NL:
+        return ALIASES_NL[column]
     for pattern, base in _PATTERNS:
         m = pattern.match(column)
         if m:
             direction = F.DIRECTION_NL[m.group(1)]
             year = f" {m.group(2)}" if m.lastindex and m.lastindex >= 2 else ""
             if not base:  # offtake_mw_2040 -> "afname 2040 (MW)"
-                word, unit = _split_alias(F.ALIASES_NL[f"{m.group(1)}_mw"])
+                word, unit = _split_alias(ALIASES_NL[f"{m.group(1)}_mw"])
                 return f"{word}{year}{unit}"
-            word, unit = _split_alias(F.ALIASES_NL[base])
+            word, unit = _split_alias(ALIASES_NL[base])
             return f"{word} {direction}{year}{unit}"
     m = re.match(rf"^(hydrogen|heat|gas)_{_DIR}_mw_(\d{{4}})$", column)  # another carrier's demand, own unit
     if m:

@@ -51,6 +51,7 @@ from .. import fields as F
 from ..config import BASE_VARIANT
 from ..kinds import LAYER_KINDS
 from ..outputs import RunOutputs
+from ..sheets import ALIASES_NL
 from . import _data as D
 from ._assets import inline_head
 
@@ -183,7 +184,7 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     colour = {c.code: c.colour for c in classes}
     label = {c.code: c.label_nl for c in classes}
     alias = LAYER_KINDS["substations"].aliases_nl
-    A = F.ALIASES_NL
+    A = ALIASES_NL
     sf = outputs.tables.get("shortfall")
     re_t = outputs.tables.get("reinforcements")
     base = variants[0] if variants else BASE_VARIANT
@@ -295,7 +296,7 @@ def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names:
                  milestones: list[int], base: str) -> list[str]:
     """Popup HTML per row of a site layer."""
     lk = LAYER_KINDS[kind]
-    A = F.ALIASES_NL
+    A = ALIASES_NL
     demand = outputs.tables.get("demand")
     per_year: dict[str, pd.DataFrame] = {}
     if demand is not None and len(demand):
@@ -766,7 +767,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     extra_legend: list[tuple[str, str]] = []
     if conflicts is not None:
         gc = D.display_copy(conflicts, tolerance_m=tol, to_wgs84=True)
-        A = F.ALIASES_NL
+        A = ALIASES_NL
         pops = []
         for r in gc.itertuples(index=False):
             rec = r._asdict()
