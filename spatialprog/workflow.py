@@ -119,7 +119,11 @@ def outputs_of(result: RunResult, ranking: RankingResult | None = None, *,
     from .outputs import RunOutputs
 
     outputs = RunOutputs.from_result(result, run_date=run_date)
-    (ranking if ranking is not None else ranking_of(result)).attach(outputs)
+    ranking = ranking if ranking is not None else ranking_of(result)
+    siting = _siting(result, ranking)  # as the run: candidate sites and MV/LV stations, the programme's candidates
+    ranking.attach(outputs)
+    if siting is not None:
+        outputs.layers.update(siting.layers())
     return outputs
 
 
@@ -178,7 +182,7 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     >>> done = run("layers/example_region.toml", tempfile.mkdtemp(), variants=["basis"], maps=False,
     ...            qgis=False)
     >>> sorted(p.name for p in done.files)[:4]
-    ['assignment.csv', 'capacity.csv', 'conflict_matrix.csv', 'conflicts.csv']
+    ['assignment.csv', 'candidate_sites.csv', 'capacity.csv', 'conflict_matrix.csv']
     >>> done.ranking.programme["substation_id"].iloc[0]
     'OS08'
     """

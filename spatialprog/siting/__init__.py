@@ -31,7 +31,7 @@ Examples
 >>> r = compute(read_plan("layers/example_region.toml"), variants=["basis"])
 >>> s = compute_siting(r, ranking_of(r).programme)
 >>> s.candidates.loc[0, ["candidate_id", "substation_id"]].tolist()
-['K-basis-OS10-1']
+['K-basis-OS10-1', 'OS10']
 >>> bool((s.candidates["area_m2"] >= s.candidates["land_m2"] - 1e-6).all())
 True
 """

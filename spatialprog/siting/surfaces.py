@@ -125,20 +125,20 @@ def _zone_m(rule: Rule, rules: RuleSet, other: gpd.GeoDataFrame, other_side: str
             notices: NoticeLog) -> np.ndarray:
     """The zone distance per feature of ``other`` for a within_distance rule (0 for overlap / inside).
 
-    The conflicts stage's own lookup (:func:`spatialprog.conflicts.engine._zone_distances`): from the other
+    The conflicts stage's own lookup (:func:`spatialprog.conflicts.engine.zone_distances`): from the other
     layer's attribute (an HV line's voltage), or from the candidate's (a new station's MVA).
     """
-    from ..conflicts.engine import _zone_distances
+    from ..conflicts.engine import zone_distances
     from ..conflicts.prepare import prepare_layer
 
     n = len(other)
     if rule.kind != "within_distance":
         return np.zeros(n)
     if other_side == "layer_b" or rule.distance_lookup is None:
-        return _zone_distances(rule, rules, prepare_layer(getattr(rule, other_side), other, other.crs, notices), notices)
+        return zone_distances(rule, rules, prepare_layer(getattr(rule, other_side), other, other.crs, notices), notices)
     me = gpd.GeoDataFrame({"id": ["candidate"], rule.lookup_attribute: [float(capacity_mva)]},
                           geometry=[shapely.Point(0, 0)], crs=other.crs)
-    return np.full(n, float(_zone_distances(rule, rules, prepare_layer(rule.layer_b, me, me.crs, notices),
+    return np.full(n, float(zone_distances(rule, rules, prepare_layer(rule.layer_b, me, me.crs, notices),
                                             notices)[0]))
 
 

@@ -69,7 +69,7 @@ def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:2
         The files written (the GeoPackage too, when layers were added).
     """
     from ..export.raster import write_cog
-    from ..outputs import RESULTS_GPKG, _write_gpkg_layer
+    from ..outputs import RESULTS_GPKG, write_gpkg_layer
     from ..writer import finish_geopackage, write_tables
 
     folder = Path(folder)
@@ -83,7 +83,7 @@ def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:2
     target = Path(gpkg) if gpkg is not None else folder / RESULTS_GPKG
     if target.is_file():
         for name, layer in siting.layers().items():
-            _write_gpkg_layer(layer, target, name)
+            write_gpkg_layer(layer, target, name)
         finish_geopackage(target, when)
         out.append(target)
     return out
