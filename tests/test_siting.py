@@ -344,3 +344,23 @@ def test_the_siting_switch_turns_it_off(tmp_path, tiny_housing):
     names = {p.name for p in done.files}
     assert done.siting is None and not any(n.startswith(("siting_", "candidate_", "mvlv_")) for n in names)
     assert "candidate_site_id" not in pd.read_csv(tmp_path / "out" / "programme.csv").columns
+
+
+def test_the_suitability_command_writes_the_siting_part_alone(tmp_path, tiny_housing):
+    import pyogrio
+    from click.testing import CliRunner
+
+    from spatialprog.cli import cli
+
+    toml = write_tiny_project(tmp_path, housing=tiny_housing)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["suitability", str(toml), "--out", str(out)], obj={})
+    assert r.exit_code == 0, r.output
+    assert "the programme proposes no new substation" in r.output   # said plainly
+    names = set(json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"])
+    assert {"siting_suitability.tif", "siting_exclusion.qml", "candidate_sites.csv", "mvlv_stations.csv",
+            "siting.gpkg"} <= names
+    assert {n for n, _ in pyogrio.list_layers(out / "siting.gpkg")} == {"candidate_sites", "mvlv_stations"}
+    m = pd.read_csv(out / "mvlv_stations.csv").set_index("site_id")
+    # H1: 100 all-electric dwellings / 100 per station -> 1; H2: 200 hybrid / 150 -> 2
+    assert m.loc["H1", "n_stations"] == 1 and m.loc["H2", "n_stations"] == 2

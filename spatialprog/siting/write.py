@@ -60,8 +60,8 @@ def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:2
     when : datetime, optional
         The run date for the GeoPackage (:func:`spatialprog.writer.run_timestamp`).
     gpkg : path, optional
-        The GeoPackage to add the layers to (default ``folder / results.gpkg``,
-        when it exists).
+        The GeoPackage to add the layers to, created when missing (default
+        ``folder / results.gpkg``, when it exists; else no GeoPackage).
 
     Returns
     -------
@@ -81,7 +81,7 @@ def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:2
         out += [tif, tif.with_suffix(".qml")]
     out += [folder / f for f in write_tables(folder, siting.tables())]
     target = Path(gpkg) if gpkg is not None else folder / RESULTS_GPKG
-    if target.is_file():
+    if gpkg is not None or target.is_file():
         for name, layer in siting.layers().items():
             write_gpkg_layer(layer, target, name)
         finish_geopackage(target, when)
