@@ -204,6 +204,8 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
         say("ranking and programme")
         ranking = ranking_of(result)
         siting = _siting(result, ranking, progress=progress)  # land for new substations, MV/LV stations
+        if siting is not None:
+            result.notices.extend(siting.notices)
         written = write_run(result, stage, progress=progress, run_date=when,
                             extras=_extras(plan, ranking, maps=maps, qgis=qgis, progress=progress, when=when,
                                            siting=siting))
@@ -222,7 +224,6 @@ def _siting(result: RunResult, ranking: RankingResult, *, progress: Progress | N
         progress("land for new substations and MV/LV stations")
     siting = compute_siting(result, ranking.programme)
     ranking.programme = siting.with_candidates(ranking.programme)
-    result.notices.extend(siting.notices)
     return siting
 
 
@@ -260,10 +261,7 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             from .export import export_qgis
 
             say("writing spatialprog.gpkg (QGIS)")
-            from .siting.write import siting_rasters
-
-            gpkg = export_qgis(RunOutputs.read(stage), stage / "spatialprog.gpkg", inputs=plan.layers,
-                               rasters=siting_rasters(stage))
+            gpkg = export_qgis(RunOutputs.read(stage), stage / "spatialprog.gpkg", inputs=plan.layers)
             return _in_stage(stage, [gpkg, gpkg.with_suffix(".qgz")])
 
         extras.append(qgis_handoff)
