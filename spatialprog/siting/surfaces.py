@@ -237,21 +237,22 @@ def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float],
     -------
     ndarray of float32
     """
-    num = np.zeros(excluded.shape, dtype="float64")
+    num = np.zeros(excluded.shape, dtype="float32")  # float32 throughout: a few full-size arrays at most
     total = 0.0
     for name, arr in factors.items():
         w = float(weights.get(name, 0.0))
         if w <= 0:
             continue
         how, _ = FACTORS[name]
-        a = np.asarray(arr, dtype="float64")
+        a = np.asarray(arr, dtype="float32")
         if how == "distance":
-            s = 1.0 - np.clip(a / float(scales[name]), 0.0, 1.0)
+            s = 1.0 - np.clip(a / np.float32(scales[name]), 0.0, 1.0)
         else:
             top = float(np.nanmax(a)) if a.size else 0.0
-            s = a / top if top > 0 else np.zeros_like(a)
-        num += w * s
+            s = a / np.float32(top) if top > 0 else np.zeros_like(a)
+        num += np.float32(w) * s
         total += w
-    out = num / total if total > 0 else np.zeros_like(num)
-    out[excluded] = np.nan
-    return out.astype("float32")
+    if total > 0:
+        num /= np.float32(total)
+    num[excluded] = np.nan
+    return num
