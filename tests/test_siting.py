@@ -389,3 +389,12 @@ def test_the_vectorised_burn_gives_gdals_cells():
     # chunked: the same cells when at most a few pairs are tested at a time
     assert (g._burn_centres(np.asarray(shapes, dtype=object), np.ones(len(shapes)), add=False, dtype="uint8",
                             max_pairs=50) == gdal).all()
+
+
+def test_only_electricity_rows_get_a_candidate(example_siting):
+    """Another carrier's node (a heat network's new source) takes no substation land, even under the same id."""
+    s, programme = example_siting
+    row = programme[(programme["variant"] == "basis") & (programme["substation_id"] == "OS10")]
+    other = row.assign(carrier="heat")
+    joined = s.with_candidates(pd.concat([row.assign(carrier="electricity"), other], ignore_index=True))
+    assert joined["candidate_site_id"].tolist() == ["K-basis-OS10-1", None]

@@ -121,7 +121,7 @@ class SitingResult:
         key = pd.MultiIndex.from_frame(out[[F.VARIANT, F.SUBSTATION_ID]])
         best = self.best()
         ids = best.reindex(key).to_numpy() if len(best) else np.full(len(out), None, dtype=object)
-        out["candidate_site_id"] = np.where(out["intervention"].to_numpy() == "new_substation", ids, None)
+        out["candidate_site_id"] = np.where(_new_stations(out), ids, None)
         out["candidate_site_id"] = out["candidate_site_id"].astype(object).where(out["candidate_site_id"].notna(), None)
         return out
 
@@ -134,6 +134,14 @@ class SitingResult:
         return {"candidate_sites": pd.DataFrame(self.candidates.drop(columns="geometry")),
                 "mvlv_stations": pd.DataFrame(self.mvlv.drop(columns="geometry")),
                 "mvlv_substations": self.mvlv_substations}
+
+
+def _new_stations(programme: pd.DataFrame) -> np.ndarray:
+    """The programme's rows that propose a new electricity substation (other carriers' nodes take no land here)."""
+    new = programme["intervention"].to_numpy() == "new_substation"
+    if F.CARRIER in programme:
+        new &= programme[F.CARRIER].fillna(F.ELECTRICITY).to_numpy() == F.ELECTRICITY
+    return new
 
 
 def enabled(result) -> bool:
@@ -253,7 +261,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                     level="info", fix="add an hv_lines layer to weigh the distance to a connection")
 
     prog = programme if programme is not None else pd.DataFrame(columns=[F.VARIANT, "intervention"])
-    new = prog[prog["intervention"] == "new_substation"] if len(prog) else prog
+    new = prog[_new_stations(prog)] if len(prog) else prog
     variants = list(dict.fromkeys([base_v, *new[F.VARIANT].tolist()])) if len(new) else [base_v]
     min_sev = int(params["siting.exclude_min_severity"])
     excl_cache: dict[float, np.ndarray] = {}
