@@ -313,7 +313,7 @@ def split_by_geometry(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     return out or {"areas": gdf.iloc[0:0]}
 
 
-def _write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str) -> None:
+def write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str) -> None:
     import pyogrio
 
     df = gdf.copy()
@@ -369,10 +369,10 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         for name, gdf in result_layers(result).items():
             if name == "conflicts":
                 for suffix, part in split_by_geometry(gdf).items():
-                    _write_gpkg_layer(part, gpkg, f"conflicts_{suffix}")
+                    write_gpkg_layer(part, gpkg, f"conflicts_{suffix}")
             else:
-                _write_gpkg_layer(gdf, gpkg, name)
-        _write_gpkg_layer(result.assignment, gpkg, "assignment")
+                write_gpkg_layer(gdf, gpkg, name)
+        write_gpkg_layer(result.assignment, gpkg, "assignment")
         finish_geopackage(gpkg, when)  # the run's date, not GDAL's wall clock; reproducible bytes
         files.append(RESULTS_GPKG)
         if progress:

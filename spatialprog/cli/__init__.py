@@ -78,6 +78,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "map": ("map", "map_"),
     "rank": ("rank", "rank"),
     "run": ("run", "run"),
+    "suitability": ("suitability", "suitability"),
     "validate": ("validate", "validate"),
 }
 
