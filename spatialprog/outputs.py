@@ -150,8 +150,10 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         g["n_substations"] = counts.reindex(key).fillna(0).astype(int).to_numpy() if len(counts) else 0
         g["assignment_method"] = primary[F.METHOD].reindex(key).to_numpy() if len(primary) else None
         out[kind] = g
-    for lk, df in iter_layers(layers, "claim"):
-        out[lk.name] = df.copy()
+    # land claims; the other carriers' nodes and the boundaries, for the maps (carrier control, names)
+    for role in ("claim", "node", "boundary"):
+        for lk, df in iter_layers(layers, role):
+            out[lk.name] = df.copy()
     if result.conflicts is not None:
         _attach_conflict_summary(out, result.conflicts.summary)
         out["conflicts"] = result.conflicts.conflicts

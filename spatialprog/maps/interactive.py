@@ -2,9 +2,9 @@
 
 Built with folium, but with none of folium's CDN links: Leaflet and
 leaflet.markercluster are inlined from ``spatialprog/assets``, the legend and
-the year/direction/variant control are plain HTML/CSS/JS, and there is no tile
-layer unless a basemap is asked for (PDOK's BRT achtergrondkaart, xyzservices
-``nlmaps``). The page therefore makes no request at all by default.
+the controls are plain HTML/CSS/JS, and there is no tile layer unless a basemap
+is asked for (PDOK's BRT achtergrondkaart, xyzservices ``nlmaps``). The page
+therefore makes no request at all by default.
 
 What the page shows
 -------------------
@@ -15,20 +15,29 @@ What the page shows
   capacity, load and headroom per milestone year, a sparkline of headroom over
   all years, the first year of shortfall per variant, planned reinforcements
   and the programme rank (when the run has a programme);
-* every site layer with its demand, assigned substation and conflicts; point
-  sites are clustered;
+* a carrier control (Energiedrager: elektriciteit, waterstof, warmte, gas):
+  another carrier shows its own nodes (hydrogen and gas stations, heat
+  networks) in the same status classes, with capacity, load and headroom in
+  its unit (MW_H2, MWth, MW_gas), and hides the electricity grid's layers;
+* "Vergelijk met": a second variant; every substation and node then has its
+  fill in the chosen variant's status and a ring in the other's, and tooltips
+  and popups give both headroom figures and their difference;
+* every site layer with its demand, assigned substation and conflicts, drawn
+  in the page from one compact table per layer (quantised, step-encoded
+  coordinates; popup columns with one template, :class:`_SiteLayers`); point
+  sites are clustered, and a layer of many areas is shown as clustered points
+  with its outlines only when zoomed in (national scale);
 * the ``conflicts`` layer and the ranked programme as numbered markers, when
   the run has them;
 * a layer control with the Dutch layer titles, a legend, a metric scale bar,
   and a title with the project name and run date.
 
-The state of the control can be set from the URL fragment, e.g.
-``map.html#jaar=2035&richting=invoeding&variant=hoog``.
+The state of the controls can be set from the URL fragment, which follows
+them, e.g. ``map.html#jaar=2035&richting=invoeding&variant=hoog&vergelijk=basis&drager=waterstof``.
 
 The module is longer than most because the page's own JavaScript and CSS (the
-control, the legend, the popup tables) are template strings here, beside the
-Python that fills them; they move to a client-side template per layer when the
-map is rebuilt for national scale.
+controls, the legend, the popup templates) are template strings here, beside
+the Python that fills them.
 """
 
 from __future__ import annotations
@@ -42,8 +51,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, MacroElement
-from folium.plugins import MarkerCluster
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -63,6 +72,9 @@ MAP_BACKGROUND = "#ffffff"
 #: Zoom limits: MarkerCluster needs ``maxZoom`` on a map without a tile layer.
 MIN_ZOOM, MAX_ZOOM = 6, 18
 BASEMAP_TITLE_NL = "BRT-achtergrondkaart (PDOK)"
+#: A site layer of more areas than this is shown as clustered points, its outlines only from OUTLINE_ZOOM on.
+LAZY_SITES = 3000
+OUTLINE_ZOOM = 13
 
 
 def LAYER_TITLES_NL() -> dict[str, str]:  # noqa: N802 - reads like the constant it stands for
@@ -291,9 +303,48 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     return out
 
 
-def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
-                 milestones: list[int], base: str) -> list[str]:
-    """Popup HTML per row of a site layer."""
+def _text(v: Any) -> str:
+    """A cell as the popups show it, as plain text ('' for missing; numbers as :func:`_cell` writes them)."""
+    if v is None or v is pd.NA or (isinstance(v, float | np.floating) and not math.isfinite(v)):
+        return ""
+    if isinstance(v, float | np.floating):
+        return _nl(v, 0 if float(v).is_integer() else 2)
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    return str(v)
+
+
+def _column(values: Iterable[Any]) -> dict:
+    """One popup column for the page: numbers as numbers, text by a dictionary of its distinct values.
+
+    ``{"f": [..]}`` floats (shown with 0 decimals when whole, else 2, Dutch
+    notation), ``{"i": [..]}`` integers, ``{"d": [texts], "c": [codes]}`` text,
+    code -1 for none. The page writes every value as text, never as HTML.
+    """
+    s = pd.Series(list(values), dtype=object) if not isinstance(values, pd.Series) else values
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype(object)
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return {"i": [None if x is pd.NA or x is None else int(x) for x in s.astype(object).to_numpy()]}
+    if pd.api.types.is_float_dtype(s.dtype):
+        arr = s.to_numpy(dtype=float)
+        return {"f": [None if not math.isfinite(x) else (int(x) if x.is_integer() else round(x, 2)) for x in arr]}
+    texts = [_text(v) for v in s.to_numpy(dtype=object)]
+    uniq: dict[str, int] = {}
+    codes = [-1 if t == "" else uniq.setdefault(t, len(uniq)) for t in texts]
+    return {"d": list(uniq), "c": codes}
+
+
+def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
+                milestones: list[int], base: str) -> dict:
+    """A site layer for the page: compact geometry and its popup columns, drawn by the page's template.
+
+    The popup is built in the browser from these columns (one template per
+    layer, not one HTML string per feature): the feature's name and id, every
+    column of the layer kind with its Dutch alias, the demand in the last
+    year, the substation it is assigned to, how it was assigned, its
+    conflicts, and its demand (MW) at the milestone years in the base variant.
+    """
     lk = LAYER_KINDS[kind]
     A = F.ALIASES_NL
     demand = outputs.tables.get("demand")
@@ -303,51 +354,47 @@ def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names:
         if F.CARRIER in dk:  # MW of electricity (other carriers have their own columns)
             dk = dk[dk[F.CARRIER] == F.ELECTRICITY]
         for d, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
-            per_year[d] = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
-            per_year[d].index = per_year[d].index.astype(str)
-    result_cols = [c for c in g.columns if c.startswith((F.OFFTAKE_MW + "_", F.FEEDIN_MW + "_"))]
-    out = []
-    for r in g.itertuples(index=False):
-        rec = r._asdict()
-        sid = str(rec.get("id", ""))
-        name = rec.get("name")
+            t = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
+            t.index = t.index.astype(str)
+            per_year[d] = t
+    ids = g["id"].astype(str)
+    names = g["name"] if "name" in g else pd.Series(None, index=g.index, dtype=object)
+    cols: list[dict] = []
+    for c in lk.columns:
+        if c.name in ("id", "name") or c.name not in g:
+            continue
+        cols.append({"l": c.alias_nl or c.name, **_column(g[c.name])})
+    for c in [c for c in g.columns if c.startswith((F.OFFTAKE_MW + "_", F.FEEDIN_MW + "_"))]:
+        base_col = c.rsplit("_", 1)[0]
+        cols.append({"l": f"{A.get(base_col, base_col)} {_year_of(c)}", **_column(g[c])})
+    if F.SUBSTATION_ID in g:
+        cols.append({"l": A[F.SUBSTATION_ID], **_column(
+            f"{sub_names.get(s, s)} ({s})" if isinstance(s, str) and s else None for s in g[F.SUBSTATION_ID])})
+    if "substation_ids" in g:
+        cols.append({"l": "verdeeld over", **_column(
+            m.replace(";", ", ") if isinstance(m, str) and ";" in m else None for m in g["substation_ids"])})
+    if "assignment_method" in g:
+        cols.append({"l": A[F.METHOD], **_column(
+            D.METHOD_NL.get(m, m) if isinstance(m, str) else None for m in g["assignment_method"])})
+    for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict"), ("rule_ids", "regels")):
+        if col in g:
+            cols.append({"l": lab, **_column(g[col])})
+    years: dict | None = None
+    if per_year:
         rows = []
-        for c in lk.columns:
-            if c.name in ("id", "name"):
-                continue
-            rows.append((c.alias_nl or c.name, _cell(rec.get(c.name))))
-        for c in result_cols:
-            base_col = c.rsplit("_", 1)[0]
-            rows.append((f"{A.get(base_col, base_col)} {_year_of(c)}", _cell(rec.get(c))))
-        sub = rec.get(F.SUBSTATION_ID)
-        if isinstance(sub, str) and sub:
-            rows.append((A[F.SUBSTATION_ID], html.escape(f"{sub_names.get(sub, sub)} ({sub})")))
-        many = rec.get("substation_ids")
-        if isinstance(many, str) and ";" in many:
-            rows.append(("verdeeld over", html.escape(many.replace(";", ", "))))
-        m = rec.get("assignment_method")
-        if isinstance(m, str):
-            rows.append((A[F.METHOD], html.escape(D.METHOD_NL.get(m, m))))
-        for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict"),
-                         ("rule_ids", "regels")):
-            v = rec.get(col)
-            if v is not None and not (isinstance(v, float) and math.isnan(v)):
-                rows.append((lab, _cell(v)))
-        years_tbl = ""
-        if per_year and any(sid in t.index for t in per_year.values()):
-            head = "".join(f"<th>{y}</th>" for y in milestones)
-            body = ""
-            for d, t in per_year.items():
-                vals = t.loc[sid] if sid in t.index else pd.Series(dtype=float)
-                if d == F.FEEDIN and not (vals.fillna(0) > 0).any():
-                    continue
-                body += f"<tr><th>{F.DIRECTION_NL[d]}</th>" + "".join(
-                    f"<td>{_nl(vals.get(y), 2)}</td>" for y in milestones) + "</tr>"
-            years_tbl = (f"<div class='sp-sub'>vraag (MW), {A[F.VARIANT]} {html.escape(base)}</div>"
-                         f"<table class='sp-years'><tr><th></th>{head}</tr>{body}</table>")
-        out.append(f"<div class='sp-pop'>{_pop_title(name, sid)}"
-                   f"<div class='sp-note'>{html.escape(lk.title_nl)}</div><table class='sp-kv'>{_rows(rows)}</table>"
-                   f"{years_tbl}</div>")
+        for d, t in per_year.items():
+            v = t.reindex(index=ids, columns=milestones).to_numpy(dtype=float)
+            rows.append({"l": F.DIRECTION_NL[d], "skipEmpty": d == F.FEEDIN,
+                         "v": [[None if not math.isfinite(x) else round(float(x), 2) for x in r] for r in v]})
+        has = ids.isin(set().union(*(set(t.index) for t in per_year.values()))).tolist()
+        years = {"title": f"vraag (MW), {A[F.VARIANT]} {base}", "head": milestones, "rows": rows, "has": has}
+    geo = [D.encode_geometry(x) for x in g.geometry.values]
+    out = {"kind": kind, "title": lk.title_nl, "colour": D.site_colour(kind), "ids": ids.tolist(),
+           "names": [n if isinstance(n, str) and n else None for n in names], "cols": cols, "years": years,
+           "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
+    if len(g) > LAZY_SITES and out["t"].count("A"):
+        # many areas: a point each for the clustered overview, their outlines only when zoomed in
+        out["pt"] = [D.encode_geometry(p)[1] for p in shapely.point_on_surface(np.asarray(g.geometry.values))]
     return out
 
 
@@ -423,6 +470,7 @@ class _Panel(MacroElement):
   .sp-sw { width: 18px; height: 13px; border: 1px solid #666; flex: none; box-sizing: border-box; }
   .sp-sw-site { background: transparent; border-width: 2px; }
   .sp-sw-dot { width: 12px; height: 12px; border-radius: 50%; border: 1.5px solid #222; margin: 0 3px; }
+  .sp-sw-ring { background: #fff; border: 4px solid #888; }
   .sp-n { margin-left: auto; color: #555; font-variant-numeric: tabular-nums; }
   .sp-foot { font-size: 10.5px; color: #666; margin-top: 8px; }
   .sp-rank { background: #111; color: #fff; border: 2px solid #fff; border-radius: 50%; width: 22px; height: 22px;
@@ -463,14 +511,28 @@ class _Panel(MacroElement):
     {% for v, desc in this.variants %}<option value="{{ v|e }}" title="{{ desc|e }}">{{ v|e }}</option>{% endfor %}
   </select>
   <div class="sp-vdesc" id="sp-vdesc"></div>
+  <label for="sp-compare">Vergelijk met</label>
+  <select id="sp-compare">
+    <option value="">(geen)</option>
+    {% for v, desc in this.variants %}<option value="{{ v|e }}" title="{{ desc|e }}">{{ v|e }}</option>{% endfor %}
+  </select>
+  {% endif %}
+  {% if this.carriers %}
+  <label for="sp-carrier">Energiedrager</label>
+  <select id="sp-carrier">
+    <option value="electricity">Elektriciteit</option>
+    {% for c, lab in this.carriers %}<option value="{{ c|e }}">{{ lab|e }}</option>{% endfor %}
+  </select>
   {% endif %}
   <div class="sp-legend" id="sp-legend">
     <div class="sp-legend-title">Netruimte (kleuren capaciteitskaart)</div>
     {% for c in this.classes %}<div class="sp-li" data-status="{{ c.code|e }}" title="{{ c.meaning_nl|e }}">
       <span class="sp-sw" style="background: {{ c.colour|e }}"></span><span>{{ c.label_nl|e }}</span>
       <span class="sp-n" data-count="{{ c.code|e }}"></span></div>{% endfor %}
+    <div class="sp-li sp-cmp-legend" id="sp-cmp-legend" style="display:none"><span class="sp-sw sp-sw-dot sp-sw-ring"></span><span id="sp-cmp-text"></span></div>
     <div class="sp-legend-title">Lagen</div>
     <div class="sp-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400"></span><span>{{ this.subs_title|e }} (kleur = netruimte)</span></div>
+    {% for title, colour in this.carrier_layers %}<div class="sp-li sp-carrier-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400;border-color:{{ colour|e }}"></span><span>{{ title|e }} (kleur = netruimte)</span></div>{% endfor %}
     {% for title, colour in this.sites %}<div class="sp-li"><span class="sp-sw sp-sw-site" style="border-color: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
     {% for title, colour in this.extra %}<div class="sp-li"><span class="sp-sw" style="background: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
     {% if this.has_programme %}<div class="sp-li"><span class="sp-rank" style="width:16px;height:16px;line-height:16px;font-size:10px">1</span><span>{{ this.programme_title|e }}: volgorde</span></div>{% endif %}
@@ -481,56 +543,215 @@ class _Panel(MacroElement):
 {% macro script(this, kwargs) %}
 (function () {
   var D = {{ this.data|tojson }};
-  var areas = {{ this.areas_name }}, subs = {{ this.subs_name }};
+  var areas = {{ this.areas_name }}, subs = {{ this.subs_name }}, map = {{ this.map_name }};
+  var control = {{ this.control_name }};
   var idx = {};
   D.subs.forEach(function (s, i) { idx[s] = i; });
   var yearIn = document.getElementById("sp-year"), yearVal = document.getElementById("sp-year-val");
   var dirSel = document.getElementById("sp-direction"), varSel = document.getElementById("sp-variant");
+  var cmpSel = document.getElementById("sp-compare"), carSel = document.getElementById("sp-carrier");
   var vdesc = document.getElementById("sp-vdesc"), panel = document.getElementById("sp-panel");
   var NODATA = D.classes.length - 1;
+  // the electricity grid and each other carrier: ids, status digits and headroom per variant/direction/year
+  var ELEC = {code: "electricity", label: D.electricityLabel, hash: D.electricityHash, unit: "MW", idx: idx,
+              status: D.status, headroom: D.headroom, names: D.names, word: D.subWord};
+  var CARRIERS = {electricity: ELEC};
   function fmt(x) {
     if (x === null || x === undefined) return "";
     return x.toLocaleString("nl-NL", {minimumFractionDigits: 1, maximumFractionDigits: 1});
   }
   function state() {
-    return {year: parseInt(yearIn.value, 10), dir: dirSel.value, variant: varSel ? varSel.value : D.variants[0]};
+    var v = varSel ? varSel.value : D.variants[0], c = cmpSel ? cmpSel.value : "";
+    return {year: parseInt(yearIn.value, 10), dir: dirSel.value, variant: v, cmp: (c && c !== v) ? c : "",
+            carrier: carSel ? carSel.value : "electricity"};
   }
-  function lookup(st, sid) {
-    var i = idx[sid], yi = D.years.indexOf(st.year);
-    var byDir = (D.status[st.variant] || {})[st.dir];
+  function lookupIn(blob, variant, dir, year, sid) {
+    var i = blob.idx[sid], yi = D.years.indexOf(year);
+    var byDir = (blob.status[variant] || {})[dir];
     if (i === undefined || yi < 0 || !byDir) return {c: NODATA, h: null};
-    return {c: parseInt(byDir[yi].charAt(i), 10), h: D.headroom[st.variant][st.dir][yi][i]};
+    return {c: parseInt(byDir[yi].charAt(i), 10), h: blob.headroom[variant][dir][yi][i]};
   }
+  function lookup(st, sid) { return lookupIn(ELEC, st.variant, st.dir, st.year, sid); }
   // a tooltip is built from DOM nodes: names, ids and variants are set as text, never parsed as HTML
   function node(tag, text) {
     var el = document.createElement(tag);
     if (text !== undefined) el.textContent = text;
     return el;
   }
-  function tip(props, st, r, what) {
-    var cls = D.classes[r.c];
-    var name = D.names[props.substation_id] || props.substation_id || "";
-    var box = node("span"), swatch = node("span");
+  function swatch(colour) {
+    var sw = node("span");
+    sw.style.cssText = "display:inline-block;width:10px;height:10px;border:1px solid #555";
+    sw.style.background = colour;
+    return sw;
+  }
+  function diff(a, b) { return (a === null || b === null) ? null : Math.round((b - a) * 10) / 10; }
+  function signed(x) { return x === null ? "" : (x > 0 ? "+" : "") + fmt(x); }
+  function tipFor(id, st, r, what, blob) {
+    var cls = D.classes[r.c], unit = blob.unit;
+    var name = blob.names[id] || id || "";
+    var box = node("span");
     box.appendChild(node("b", what + (name ? ": " + name : "")));
-    box.appendChild(document.createTextNode(" (" + (props.substation_id || "") + ")"));
+    box.appendChild(document.createTextNode(" (" + (id || "") + ")"));
     box.appendChild(node("br"));
-    box.appendChild(document.createTextNode(st.year + " \\u00b7 " + D.directionsNl[st.dir] +
-      (D.variants.length > 1 ? " \\u00b7 " + st.variant : "")));
+    box.appendChild(document.createTextNode(st.year + " \u00b7 " + D.directionsNl[st.dir] +
+      (D.variants.length > 1 ? " \u00b7 " + st.variant : "")));
     box.appendChild(node("br"));
-    swatch.style.cssText = "display:inline-block;width:10px;height:10px;border:1px solid #555";
-    swatch.style.background = cls.colour;
-    box.appendChild(swatch);
+    box.appendChild(swatch(cls.colour));
     box.appendChild(document.createTextNode(" " + cls.label));
     if (r.h !== null) {
       box.appendChild(node("br"));
-      box.appendChild(document.createTextNode("ruimte: " + fmt(r.h) + " MW"));
+      box.appendChild(document.createTextNode("ruimte: " + fmt(r.h) + " " + unit));
+    }
+    if (st.cmp) {
+      var r2 = lookupIn(blob, st.cmp, st.dir, st.year, id);
+      box.appendChild(node("br"));
+      box.appendChild(document.createTextNode(st.cmp + ": "));
+      box.appendChild(swatch(D.classes[r2.c].colour));
+      box.appendChild(document.createTextNode(" " + D.classes[r2.c].label +
+        (r2.h !== null ? ", ruimte " + fmt(r2.h) + " " + unit : "")));
+      var dd = diff(r.h, r2.h);
+      if (dd !== null) {
+        box.appendChild(node("br"));
+        box.appendChild(document.createTextNode("verschil " + st.cmp + " \u2212 " + st.variant + ": " +
+          signed(dd) + " " + unit));
+      }
     }
     return box;
+  }
+  function tip(props, st, r, what) { return tipFor(props.substation_id, st, r, what, ELEC); }
+  function cell(tr, tag, text, colour, title) {
+    var c = node(tag, text);
+    if (colour) c.style.background = colour;
+    if (title) c.title = title;
+    tr.appendChild(c);
+    return c;
+  }
+  // both variants' headroom in the chosen direction at the milestone years, and their difference
+  function compareSection(blob, id, st) {
+    var box = node("div");
+    box.className = "sp-cmp";
+    box.appendChild(node("div", "Vergelijking " + D.directionsNl[st.dir] + ": ruimte (" + blob.unit + ")"))
+       .className = "sp-sub";
+    var tbl = node("table"), head = node("tr");
+    tbl.className = "sp-years";
+    ["jaar", st.variant, st.cmp, "verschil"].forEach(function (t) { cell(head, "th", t); });
+    tbl.appendChild(head);
+    var ys = D.milestones.slice();
+    if (ys.indexOf(st.year) < 0) { ys.push(st.year); ys.sort(); }
+    ys.forEach(function (y) {
+      var a = lookupIn(blob, st.variant, st.dir, y, id), b = lookupIn(blob, st.cmp, st.dir, y, id);
+      var tr = node("tr");
+      if (y === st.year) tr.style.fontWeight = "700";
+      cell(tr, "td", String(y));
+      cell(tr, "td", fmt(a.h), D.classes[a.c].colour, D.classes[a.c].label);
+      cell(tr, "td", fmt(b.h), D.classes[b.c].colour, D.classes[b.c].label);
+      cell(tr, "td", signed(diff(a.h, b.h)));
+      tbl.appendChild(tr);
+    });
+    box.appendChild(tbl);
+    return box;
+  }
+  // the popup of a node of another carrier: capacity, load and headroom in the carrier's unit
+  function nodePopup(c, id) {
+    var st = state(), box = node("div"), i = c.idx[id];
+    box.className = "sp-pop";
+    var t = node("div", (c.names[id] || id) + " ");
+    t.className = "sp-pop-title";
+    t.appendChild(node("span", "(" + id + ")"));
+    box.appendChild(t);
+    box.appendChild(node("div", c.word + " \u00b7 " + c.label + " \u00b7 " + c.unit +
+      (D.variants.length > 1 ? " \u00b7 " + st.variant : ""))).className = "sp-note";
+    var tbl = node("table"), h1 = node("tr"), h2 = node("tr");
+    tbl.className = "sp-years";
+    cell(h1, "th", "jaar").rowSpan = 2;
+    cell(h1, "th", D.directionsNl.offtake + " (" + c.unit + ")").colSpan = 3;
+    cell(h1, "th", D.directionsNl.feedin + " (" + c.unit + ")").colSpan = 3;
+    ["capaciteit", "belasting", "ruimte", "capaciteit", "belasting", "ruimte"].forEach(function (x) { cell(h2, "th", x); });
+    tbl.appendChild(h1); tbl.appendChild(h2);
+    var ys = D.milestones.slice();
+    if (ys.indexOf(st.year) < 0) { ys.push(st.year); ys.sort(); }
+    ys.forEach(function (y) {
+      var yi = D.years.indexOf(y), tr = node("tr");
+      if (y === st.year) tr.style.fontWeight = "700";
+      cell(tr, "td", String(y));
+      ["offtake", "feedin"].forEach(function (d) {
+        var r = lookupIn(c, st.variant, d, y, id);
+        cell(tr, "td", fmt(c.capacity[st.variant][d][yi][i]));
+        cell(tr, "td", fmt(c.load[st.variant][d][yi][i]));
+        cell(tr, "td", fmt(r.h), r.h === null ? "" : D.classes[r.c].colour, D.classes[r.c].label);
+      });
+      tbl.appendChild(tr);
+    });
+    box.appendChild(tbl);
+    if (st.cmp) box.appendChild(compareSection(c, id, st));
+    return box;
+  }
+  (D.carriers || []).forEach(function (c) {
+    c.idx = {};
+    c.ids.forEach(function (s, i) { c.idx[s] = i; });
+    c.layer = L.geoJSON(c.geo, {
+      pointToLayer: function (f, ll) {
+        return L.circleMarker(ll, {radius: 8, weight: 2, color: "#111111", fillColor: D.classes[NODATA].colour,
+                                   fillOpacity: 1, className: "sp-node sp-node-" + c.code});
+      },
+      style: function () {
+        return {color: "#111111", weight: 1.5, fillColor: D.classes[NODATA].colour, fillOpacity: {{ this.area_opacity }},
+                className: "sp-node sp-node-" + c.code};
+      }
+    });
+    c.layer.eachLayer(function (l) {
+      var id = l.feature.properties.id;
+      l.bindTooltip("", {direction: "top", sticky: !l.getLatLng});
+      l.bindPopup(function () { return nodePopup(c, id); }, {maxWidth: 460, minWidth: 240});
+    });
+    if (control) control.addOverlay(c.layer, c.title);
+    CARRIERS[c.code] = c;
+  });
+  // the substations' popups gain the comparison of two variants when one is chosen
+  if (subs) subs.eachLayer(function (l) {
+    var p = l.getPopup();
+    if (!p) return;
+    var own = p.getContent(), sid = l.feature.properties.substation_id;
+    l.setPopupContent(function () {
+      var box = node("div"), st = state();
+      box.innerHTML = own;  // the popup's own HTML, escaped when it was made (as Leaflet would set it)
+      if (st.cmp) box.firstChild.appendChild(compareSection(ELEC, sid, st));
+      return box;
+    });
+  });
+  var shown = null;
+  function showCarrier(code) {
+    if (shown === code) return;
+    shown = code;
+    var elec = code === "electricity";
+    [areas, subs].forEach(function (lay) {
+      if (!lay) return;
+      if (elec && !map.hasLayer(lay)) map.addLayer(lay);
+      if (!elec && map.hasLayer(lay)) map.removeLayer(lay);
+    });
+    (D.carriers || []).forEach(function (c) {
+      if (c.code === code && !map.hasLayer(c.layer)) map.addLayer(c.layer);
+      if (c.code !== code && map.hasLayer(c.layer)) map.removeLayer(c.layer);
+    });
+  }
+  function ring(st, blob, id, base) {
+    if (!st.cmp) return base;
+    var r2 = lookupIn(blob, st.cmp, st.dir, st.year, id);
+    return {color: D.classes[r2.c].colour, weight: 5};
+  }
+  function writeHash(st) {
+    var c = CARRIERS[st.carrier];
+    var parts = ["jaar=" + st.year, "richting=" + encodeURIComponent(D.directionsNl[st.dir])];
+    if (D.variants.length > 1) parts.push("variant=" + encodeURIComponent(st.variant));
+    if (st.cmp) parts.push("vergelijk=" + encodeURIComponent(st.cmp));
+    if (c && c.code !== "electricity") parts.push("drager=" + encodeURIComponent(c.hash));
+    try { history.replaceState(null, "", "#" + parts.join("&")); } catch (e) { /* a sandboxed page */ }
   }
   function apply() {
     var st = state(), counts = D.classes.map(function () { return 0; });
     yearVal.textContent = st.year;
     if (vdesc) vdesc.textContent = D.variantDesc[st.variant] || "";
+    showCarrier(st.carrier);
     if (areas) areas.eachLayer(function (l) {
       var r = lookup(st, l.feature.properties.substation_id);
       l.setStyle({fillColor: D.classes[r.c].colour});
@@ -538,19 +759,42 @@ class _Panel(MacroElement):
     });
     if (subs) subs.eachLayer(function (l) {
       var r = lookup(st, l.feature.properties.substation_id);
-      counts[r.c] += 1;
-      l.setStyle({fillColor: D.classes[r.c].colour});
+      if (st.carrier === "electricity") counts[r.c] += 1;
+      var style = ring(st, ELEC, l.feature.properties.substation_id, {color: "#111111", weight: 2});
+      style.fillColor = D.classes[r.c].colour;
+      l.setStyle(style);
       l.setTooltipContent(tip(l.feature.properties, st, r, D.subWord));
+    });
+    (D.carriers || []).forEach(function (c) {
+      c.layer.eachLayer(function (l) {
+        var id = l.feature.properties.id, r = lookupIn(c, st.variant, st.dir, st.year, id);
+        if (st.carrier === c.code) counts[r.c] += 1;
+        var style = ring(st, c, id, {color: "#111111", weight: l.getLatLng ? 2 : 1.5});
+        style.fillColor = D.classes[r.c].colour;
+        l.setStyle(style);
+        l.setTooltipContent(tipFor(id, st, r, c.word, c));
+      });
     });
     document.querySelectorAll("[data-count]").forEach(function (el) {
       var i = D.codes.indexOf(el.getAttribute("data-count"));
       el.textContent = counts[i] ? counts[i] : "";
     });
+    var cmpLi = document.getElementById("sp-cmp-legend");
+    if (cmpLi) {
+      cmpLi.style.display = st.cmp ? "" : "none";
+      document.getElementById("sp-cmp-text").textContent = st.cmp ?
+        "vulling: " + st.variant + "; rand: " + st.cmp : "";
+    }
     panel.setAttribute("data-state", st.year + "|" + st.dir + "|" + st.variant);
+    panel.setAttribute("data-carrier", st.carrier);
+    panel.setAttribute("data-compare", st.cmp);
+    if (started) writeHash(st);
   }
+  var started = false;
   if (areas) areas.eachLayer(function (l) { l.bindTooltip("", {sticky: true}); });
   if (subs) subs.eachLayer(function (l) { l.bindTooltip("", {direction: "top"}); });
-  // initial state: URL fragment (#jaar=2035&richting=invoeding&variant=hoog), else the defaults
+  // initial state: URL fragment (#jaar=2035&richting=invoeding&variant=hoog&vergelijk=basis&drager=waterstof),
+  // else the defaults
   var hash = {};
   (window.location.hash || "").replace(/^#/, "").split("&").forEach(function (kv) {
     var p = kv.split("="); if (p[0]) hash[decodeURIComponent(p[0])] = decodeURIComponent(p[1] || "");
@@ -560,12 +804,17 @@ class _Panel(MacroElement):
   var dir = {afname: "offtake", invoeding: "feedin", offtake: "offtake", feedin: "feedin"}[hash.richting];
   if (dir) dirSel.value = dir;
   if (varSel && D.variants.indexOf(hash.variant) >= 0) varSel.value = hash.variant;
-  yearIn.addEventListener("input", apply);
-  yearIn.addEventListener("change", apply);
-  dirSel.addEventListener("change", apply);
-  if (varSel) varSel.addEventListener("change", apply);
-  L.control.scale({metric: true, imperial: false, maxWidth: 160, position: "bottomleft"}).addTo({{ this.map_name }});
+  if (cmpSel && D.variants.indexOf(hash.vergelijk) >= 0) cmpSel.value = hash.vergelijk;
+  if (carSel && hash.drager) {
+    Object.keys(CARRIERS).forEach(function (k) {
+      if (CARRIERS[k].hash === hash.drager.toLowerCase() || k === hash.drager) carSel.value = k;
+    });
+  }
+  [yearIn].forEach(function (el) { el.addEventListener("input", apply); });
+  [yearIn, dirSel, varSel, cmpSel, carSel].forEach(function (el) { if (el) el.addEventListener("change", apply); });
+  L.control.scale({metric: true, imperial: false, maxWidth: 160, position: "bottomleft"}).addTo(map);
   apply();
+  started = true;
 })();
 {% endmacro %}
 """)
@@ -575,6 +824,150 @@ class _Panel(MacroElement):
         self._name = "SpPanel"
         for k, v in kw.items():
             setattr(self, k, v)
+
+
+class _SiteLayers(MacroElement):
+    """The site layers, drawn in the page from compact tables: geometry as step-encoded integers of 1e-5
+    degree, popup columns as numbers or a dictionary of texts, one popup template for all (``spSitePopup``).
+
+    Points are clustered; a layer of more than :data:`LAZY_SITES` areas is shown as clustered points,
+    with its outlines drawn only from :data:`OUTLINE_ZOOM` on and only in view. Every text is set as
+    text (``textContent``), never parsed as HTML.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var Q = {{ this.quantum }}, LAZY_ZOOM = {{ this.outline_zoom }};
+  function line(a) {
+    var out = [], x = 0, y = 0;
+    for (var i = 0; i < a.length; i += 2) { x += a[i]; y += a[i + 1]; out.push([y / Q, x / Q]); }
+    return out;
+  }
+  function latlngs(t, g) {
+    if (t === "P") return L.latLng(g[1] / Q, g[0] / Q);
+    if (t === "A") return g.map(function (poly) { return poly.map(line); });
+    return g.map(line);
+  }
+  function node(tag, text, cls) {
+    var el = document.createElement(tag);
+    if (text !== undefined) el.textContent = text;
+    if (cls) el.className = cls;
+    return el;
+  }
+  function nl(x, nd) {
+    if (x === null || x === undefined) return "";
+    var s = Math.abs(x).toFixed(nd), parts = s.split("."), int = parts[0], out = "";
+    while (int.length > 3) { out = "\u202f" + int.slice(-3) + out; int = int.slice(0, -3); }
+    return (x < 0 && Number(s) !== 0 ? "-" : "") + int + out + (parts[1] ? "," + parts[1] : "");
+  }
+  function value(col, i) {
+    if (col.i) return col.i[i] === null ? "" : String(col.i[i]);
+    if (col.f) { var v = col.f[i]; return v === null ? "" : nl(v, Number.isInteger(v) ? 0 : 2); }
+    var c = col.c[i];
+    return c < 0 ? "" : col.d[c];
+  }
+  function title(t, i) { return t.names[i] || t.ids[i]; }
+  function popup(t, i) {
+    var box = node("div", undefined, "sp-pop"), head = node("div", title(t, i) + " ", "sp-pop-title");
+    head.appendChild(node("span", "(" + t.ids[i] + ")"));
+    box.appendChild(head);
+    box.appendChild(node("div", t.title, "sp-note"));
+    var kv = node("table", undefined, "sp-kv");
+    t.cols.forEach(function (col) {
+      var v = value(col, i);
+      if (v === "") return;
+      var tr = node("tr");
+      tr.appendChild(node("th", col.l));
+      tr.appendChild(node("td", v));
+      kv.appendChild(tr);
+    });
+    box.appendChild(kv);
+    var y = t.years;
+    if (y && y.has[i]) {
+      box.appendChild(node("div", y.title, "sp-sub"));
+      var tbl = node("table", undefined, "sp-years"), hr = node("tr");
+      hr.appendChild(node("th"));
+      y.head.forEach(function (yr) { hr.appendChild(node("th", String(yr))); });
+      tbl.appendChild(hr);
+      y.rows.forEach(function (r) {
+        var vals = r.v[i];
+        if (r.skipEmpty && !vals.some(function (v) { return v !== null && v > 0; })) return;
+        var tr = node("tr");
+        tr.appendChild(node("th", r.l));
+        vals.forEach(function (v) { tr.appendChild(node("td", nl(v, 2))); });
+        tbl.appendChild(tr);
+      });
+      box.appendChild(tbl);
+    }
+    return box;
+  }
+  function tip(t, i) { return node("span", (t.names[i] || "") + " (" + t.ids[i] + ")"); }
+  function bind(l, t, i) {
+    l.bindPopup(function () { return popup(t, i); }, {maxWidth: 420, minWidth: 240});
+    l.bindTooltip(function () { return tip(t, i); }, {sticky: true});
+    return l;
+  }
+  function cluster() {
+    return L.markerClusterGroup({maxClusterRadius: 60, disableClusteringAtZoom: 15, showCoverageOnHover: false,
+                                 chunkedLoading: true});
+  }
+  function dot(ll, colour) {
+    return L.circleMarker(ll, {radius: 5, weight: 1.5, color: "#ffffff", fill: true, fillColor: colour,
+                               fillOpacity: 0.95});
+  }
+  function draw(group, t) {
+    var style = {color: t.colour, weight: 2, opacity: 0.95, fillColor: t.colour, fillOpacity: 0.12, className: "sp-site"};
+    var points = [], lazy = !!t.pt, outlines = [];
+    for (var i = 0; i < t.ids.length; i++) {
+      var k = t.t.charAt(i);
+      if (k === "P") points.push(bind(dot(latlngs("P", t.g[i]), t.colour), t, i));
+      else if (lazy && k === "A") { points.push(bind(dot(latlngs("P", t.pt[i]), t.colour), t, i)); outlines.push(i); }
+      else if (k === "A") bind(L.polygon(latlngs("A", t.g[i]), style), t, i).addTo(group);
+      else bind(L.polyline(latlngs("L", t.g[i]), style), t, i).addTo(group);
+    }
+    if (points.length) { var mc = cluster(); mc.addLayers(points); group.addLayer(mc); }
+    if (!outlines.length) return;
+    // many areas: their outlines (not clickable; the point holds the popup) only when zoomed in, only in view
+    var renderer = L.canvas({padding: 0.2}), shown = L.layerGroup(), made = {};
+    var boxes = outlines.map(function (i) { return L.polygon(latlngs("A", t.g[i])).getBounds(); });
+    group.addLayer(shown);
+    function refresh() {
+      var m = group._map;
+      if (!m) return;
+      if (m.getZoom() < LAZY_ZOOM) { shown.clearLayers(); made = {}; return; }
+      var view = m.getBounds().pad(0.2);
+      outlines.forEach(function (i, j) {
+        var on = view.intersects(boxes[j]);
+        if (on && !made[i]) {
+          made[i] = L.polygon(latlngs("A", t.g[i]), Object.assign({}, style, {interactive: false, renderer: renderer}));
+          shown.addLayer(made[i]);
+        } else if (!on && made[i]) { shown.removeLayer(made[i]); delete made[i]; }
+      });
+    }
+    group.on("add", function () { group._map.on("moveend zoomend", refresh); refresh(); });
+    group.on("remove", function (e) { e.target._map && e.target._map.off("moveend zoomend", refresh); });
+    if (group._map) { group._map.on("moveend zoomend", refresh); refresh(); }
+  }
+  {% for name, blob in this.layers %}
+  draw({{ name }}, {{ blob|tojson }});
+  {% endfor %}
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, layers: list[tuple[folium.FeatureGroup, dict]]) -> None:
+        super().__init__()
+        self._name = "SiteLayers"
+        self._groups = [g for g, _ in layers]
+        self._blobs = [b for _, b in layers]
+        self.quantum = D.QUANTUM
+        self.outline_zoom = OUTLINE_ZOOM
+
+    @property
+    def layers(self) -> list[tuple[str, dict]]:
+        """The groups' JavaScript names (read at render time, after the ids are made deterministic)."""
+        return [(g.get_name(), b) for g, b in zip(self._groups, self._blobs, strict=True)]
 
 
 class _RankMarkers(MacroElement):
@@ -601,6 +994,66 @@ class _RankMarkers(MacroElement):
 
 
 # --------------------------------------------------------------------------------------
+
+
+def _value_blob(H: pd.DataFrame, ids: list[str], years: list[int], variants: list[str],
+                col: str) -> dict[str, dict[str, list[list[float | None]]]]:
+    """One column of the long table per variant, direction, year and node (rounded to 0.1, None where absent)."""
+    flat = H.reset_index()
+    out: dict[str, dict[str, list[list[float | None]]]] = {}
+    for v in variants:
+        out[v] = {}
+        for d in F.DIRECTIONS:
+            part = flat[(flat[F.VARIANT] == v) & (flat[F.DIRECTION] == d)]
+            t = part.pivot(index=F.YEAR, columns=F.SUBSTATION_ID, values=col).reindex(index=years, columns=ids)
+            out[v][d] = [[None if not np.isfinite(x) else round(float(x), 1) for x in row]
+                         for row in t.to_numpy(dtype=float)]
+    return out
+
+
+def _carrier_blobs(outputs: RunOutputs, years: list[int], variants: list[str], classes: list[D.StatusClass],
+                   tol: float) -> list[dict]:
+    """The other carriers' nodes for the carrier control: geometry, names, status and headroom in their unit.
+
+    One entry per carrier of :data:`~spatialprog.carriers.OTHER_CARRIERS` that has rows in the run's
+    ``carrier_headroom`` table and a node layer (hydrogen and gas stations, heat networks) to draw.
+    """
+    from ..carriers import LABELS_NL, NODE_LAYERS, OTHER_CARRIERS, UNITS
+
+    ch = outputs.tables.get("carrier_headroom")
+    if ch is None or not len(ch) or F.CARRIER not in ch:
+        return []
+    out = []
+    for c in OTHER_CARRIERS:
+        kind = NODE_LAYERS[c]
+        layer = outputs.layers.get(kind)
+        rows = ch[ch[F.CARRIER] == c].copy()
+        if layer is None or not len(layer) or not len(rows):
+            continue
+        rows[F.SUBSTATION_ID] = rows[F.SUBSTATION_ID].astype(str)
+        rows[F.YEAR] = rows[F.YEAR].astype(int)
+        Hc = rows.set_index([F.VARIANT, F.DIRECTION, F.YEAR, F.SUBSTATION_ID]).sort_index()
+        g = layer[layer["id"].astype(str).isin(set(rows[F.SUBSTATION_ID]))]
+        if not len(g):
+            continue
+        g = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
+        ids = sorted(g["id"].astype(str))
+        names = {str(i): (n if isinstance(n, str) and n else str(i))
+                 for i, n in zip(g["id"], g.get("name", g["id"]), strict=True)}
+        status, headroom = _status_blob(Hc, ids, years, variants, classes)
+        label = LABELS_NL[c]
+        word = D.title_nl(kind) if c != "heat" else "Warmtenetten"
+        out.append({
+            "code": c, "label": label[:1].upper() + label[1:], "hash": label, "unit": UNITS[c],
+            "title": f"{word}: netruimte {label}" if c == "heat" else word,
+            "word": {"hydrogen": "Waterstofstation", "gas": "Gasstation", "heat": "Warmtenet"}[c],
+            "colour": D.site_colour(kind), "ids": ids, "names": names,
+            "status": status, "headroom": headroom,
+            "capacity": _value_blob(Hc, ids, years, variants, F.CAPACITY_MW),
+            "load": _value_blob(Hc, ids, years, variants, F.LOAD_MW),
+            "geo": _feature_collection(g, {"id": g["id"].astype(str)}),
+        })
+    return out
 
 
 def _status_blob(H: pd.DataFrame, sub_ids: list[str], years: list[int], variants: list[str],
@@ -730,37 +1183,15 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
                        style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"},
                        ).add_to(m)
 
-    # sites by kind
+    # sites by kind: one compact table per layer, drawn into its (empty) folium group by the page's template
+    site_blobs = []
     for kind, g in D.site_layers(outputs).items():
         gd = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
-        popups = _site_popups(kind, gd, outputs, sub_names, milestones, base)
-        gd = gd.assign(_popup=popups)
-        colour = D.site_colour(kind)
         fg = folium.FeatureGroup(name=D.title_nl(kind), show=True)
-        is_point = gd.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
-        tips = [f"{html.escape(str(nm)) if isinstance(nm, str) else ''} ({html.escape(str(i))})"
-                for nm, i in zip(gd.get("name", gd["id"]), gd["id"], strict=True)]
-        gd = gd.assign(_tip=tips)
-        if (~is_point).any():
-            gp = gd[~is_point]
-            folium.GeoJson(
-                _feature_collection(gp, {"_popup": gp["_popup"], "_tip": gp["_tip"]}), control=False,
-                style_function=lambda f, c=colour: {"color": c, "weight": 2, "opacity": 0.95, "fillColor": c,
-                                                    "fillOpacity": 0.12, "className": "sp-site"},
-                on_each_feature=_bind_popup_js("_tip"),
-            ).add_to(fg)
-        if is_point.any():
-            gp = gd[is_point]
-            mc = _no_cdn(MarkerCluster(control=False, options={"maxClusterRadius": 60, "disableClusteringAtZoom": 15,
-                                                               "showCoverageOnHover": False}))
-            folium.GeoJson(
-                _feature_collection(gp, {"_popup": gp["_popup"], "_tip": gp["_tip"]}), control=False,
-                marker=folium.CircleMarker(radius=5, weight=1.5, color="#ffffff", fill=True, fill_color=colour,
-                                           fill_opacity=0.95),
-                on_each_feature=_bind_popup_js("_tip"),
-            ).add_to(mc)
-            mc.add_to(fg)
         fg.add_to(m)
+        site_blobs.append((fg, _site_table(kind, gd, outputs, sub_names, milestones, base)))
+    if site_blobs:
+        m.add_child(_SiteLayers(site_blobs))
 
     # conflicts (when the run has them)
     extra_legend: list[tuple[str, str]] = []
@@ -819,12 +1250,14 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         fg.add_child(_RankMarkers(rows))
         fg.add_to(m)
 
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    control = folium.LayerControl(position="topright", collapsed=False)
+    control.add_to(m)
     m.fit_bounds([[s, w], [n, e]], padding_top_left=(300, 20), padding_bottom_right=(200, 20))
 
     variant_desc = {v: str(outputs.manifest.get("variants", {}).get(v, "")) for v in variants}
     default_year = int(outputs.manifest.get("base_year") or years[0])
     status, headroom = _status_blob(H, all_ids, years, variants, classes)
+    carriers = _carrier_blobs(outputs, years, variants, classes, tol)
     data = {
         "subs": all_ids,
         "names": {k: sub_names.get(k, k) for k in all_ids},
@@ -839,6 +1272,11 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         "subWord": "Onderstation",
         "status": status,
         "headroom": headroom,
+        "milestones": milestones,
+        "carriers": carriers,
+        "electricityLabel": "Elektriciteit",
+        "electricityHash": "elektriciteit",
+        "cmpNone": "(geen)",
     }
     site_legend = [(D.title_nl(k), D.site_colour(k)) for k in D.site_layers(outputs)]
     panel = _Panel(
@@ -850,9 +1288,10 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         variants=[(v, variant_desc[v]) for v in variants],
         classes=classes, subs_title=D.title_nl("substations"), sites=site_legend, extra=extra_legend,
         has_programme=programme is not None, programme_title=D.PROGRAMME_TITLE_NL,
-        source=D.source_line(outputs), background=MAP_BACKGROUND,
+        source=D.source_line(outputs), background=MAP_BACKGROUND, area_opacity=AREA_FILL_OPACITY,
         data=data, areas_name=areas_layer.get_name() if areas_layer is not None else "null",
-        subs_name=subs_layer.get_name(), map_name=m.get_name(),
+        subs_name=subs_layer.get_name(), map_name=m.get_name(), control_name=control.get_name(),
+        carriers=[(c["code"], c["label"]) for c in carriers], carrier_layers=[(c["title"], c["colour"]) for c in carriers],
     )
     m.add_child(panel)
     _deterministic_ids(root)
@@ -860,6 +1299,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     panel.areas_name = areas_layer.get_name() if areas_layer is not None else "null"
     panel.subs_name = subs_layer.get_name()
     panel.map_name = m.get_name()
+    panel.control_name = control.get_name()
     return m
 
 
