@@ -305,3 +305,98 @@ def test_carrier_control_colours_the_nodes_by_their_headroom(example_run, tmp_pa
     line = next(ln for ln in section.splitlines() if ln.startswith("2040"))
     diff = round(ho - hb, 1)
     assert nl(hb) in line and nl(ho) in line and (("+" if diff > 0 else "") + nl(diff)) in line, line
+
+
+LABEL_PROBE = """(async function () {
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  var map = null;
+  Object.keys(window).forEach(function (k) { var v; try { v = window[k]; } catch (e) { return; }
+                                            if (v instanceof L.Map) map = v; });
+  function texts(sel) { return Array.prototype.map.call(document.querySelectorAll(sel), function (e) {
+    return e.textContent; }); }
+  function shape(sel) {
+    var el = document.querySelector(sel), cs = el && getComputedStyle(el);
+    return cs ? {radius: cs.borderTopLeftRadius, w: el.getBoundingClientRect().width} : null;
+  }
+  var out = {zoom0: map.getZoom(), boundary: texts(".sp-label-boundary"), subs0: texts(".sp-label-sub"),
+             rank: shape(".leaflet-marker-pane .sp-rank"), cluster: shape(".marker-cluster div"),
+             rankAfter: getComputedStyle(document.querySelector(".leaflet-marker-pane .sp-rank"), "::after").borderTopColor,
+             legend: texts("#sp-legend .sp-li")};
+  map.setZoom(13, {animate: false});
+  await sleep(300);
+  out.zoom1 = map.getZoom();
+  out.subs1 = texts(".sp-label-sub");
+  return out;
+})()"""
+
+
+def test_context_labels_and_programme_pins(example_run):
+    """Boundary names on the map, substation names from zoom 12, programme markers as pins (not round like the
+    clusters), with a legend entry each (issue 16 item 3)."""
+    import pyogrio
+
+    res = load_page(example_run.out / MAP_HTML, evaluate=LABEL_PROBE, window_size=WINDOW)
+    _offline(res)
+    v = res.value
+    bounds = pyogrio.read_dataframe(example_run.out / "results.gpkg", layer="boundaries")
+    subs = pyogrio.read_dataframe(example_run.out / "results.gpkg", layer="substations")
+    assert sorted(v["boundary"]) == sorted(bounds["name"])
+    assert v["zoom0"] < 12 and v["subs0"] == []  # the region's overview: no substation labels
+    assert v["zoom1"] == 13 and sorted(v["subs1"]) == sorted(subs["name"].fillna(subs["id"]))
+    assert v["cluster"]["radius"] not in ("0px", "3px") and v["rank"]["radius"] == "3px"  # round bubble, square pin
+    assert v["rankAfter"] == "rgb(17, 17, 17)"  # the pin's point
+    legend = " | ".join(v["legend"])
+    assert "Cluster van locaties (aantal)" in legend and "Programma (rangorde): volgorde" in legend
+
+
+HOSTILE_NODE_PROBE = """(async function () {
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  function stray(node) { return node.querySelectorAll("img, script, a, iframe, object, embed").length; }
+  var map = null;
+  Object.keys(window).forEach(function (k) { var v; try { v = window[k]; } catch (e) { return; }
+                                            if (v instanceof L.Map) map = v; });
+  var c = document.getElementById("sp-carrier"); c.value = "hydrogen"; c.dispatchEvent(new Event("change"));
+  var y = document.getElementById("sp-year"); y.value = 2040; y.dispatchEvent(new Event("input"));
+  var k = document.getElementById("sp-compare"); k.value = "hoog"; k.dispatchEvent(new Event("change"));
+  var out = {popups: [], tips: []};
+  map.eachLayer(function (l) {
+    if (!(l.feature && l.getPopup && l.getPopup() && /sp-node/.test(l.options.className || ""))) return;
+    l.openPopup();
+    var p = l.getPopup().getElement().querySelector(".leaflet-popup-content");
+    out.popups.push({text: p.innerText, stray: stray(p)});
+    l.closePopup();
+    l.openTooltip();
+    var t = l.getTooltip().getElement();
+    out.tips.push({text: t.innerText, stray: stray(t)});
+  });
+  c.value = "electricity"; c.dispatchEvent(new Event("change"));  // the substations' names come with their layer
+  map.setZoom(13, {animate: false});
+  await sleep(1500);
+  out.labels = Array.prototype.map.call(document.querySelectorAll(".sp-label"), function (e) {
+    return {text: e.textContent, stray: stray(e)}; });
+  out.pwned = window.__pwned === undefined ? null : window.__pwned;
+  return out;
+})()"""
+
+
+def test_node_popups_and_labels_show_hostile_names_as_text(outputs, tmp_path):
+    """A hydrogen station, a substation and a municipality named with markup: the node's popup and tooltip
+    and the map's labels show the names as text and run nothing."""
+    from tests.test_hostile_text import HOSTILE
+
+    layers = dict(outputs.layers)
+    layers["hydrogen_stations"] = layers["hydrogen_stations"].assign(name=f"H2 {HOSTILE}")
+    layers["substations"] = layers["substations"].assign(name=lambda g: g["id"] + " " + HOSTILE)
+    layers["boundaries"] = layers["boundaries"].assign(name=lambda g: g["id"] + " " + HOSTILE)
+    write_maps(RunOutputs(layers, dict(outputs.tables), dict(outputs.manifest)), tmp_path, static=False)
+    res = load_page(tmp_path / MAP_HTML, evaluate=HOSTILE_NODE_PROBE, window_size=WINDOW)
+    v = res.value
+    assert v["pwned"] is None and res.console_errors == []
+    assert len(v["popups"]) == len(v["tips"]) == 1
+    for shown in (*v["popups"], *v["tips"]):
+        assert f"H2 {HOSTILE}" in shown["text"] and shown["stray"] == 0
+    assert "MW_H2" in v["popups"][0]["text"] and "Vergelijking afname" in v["popups"][0]["text"]
+    texts = [x["text"] for x in v["labels"]]
+    assert all(x["stray"] == 0 for x in v["labels"])
+    assert {f"{i} {HOSTILE}" for i in layers["boundaries"]["id"]} <= set(texts)
+    assert {f"{i} {HOSTILE}" for i in layers["substations"]["id"]} <= set(texts)

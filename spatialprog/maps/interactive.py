@@ -75,6 +75,8 @@ BASEMAP_TITLE_NL = "BRT-achtergrondkaart (PDOK)"
 #: A site layer of more areas than this is shown as clustered points, its outlines only from OUTLINE_ZOOM on.
 LAZY_SITES = 3000
 OUTLINE_ZOOM = 13
+#: Substation names are shown as labels from this zoom on.
+LABEL_ZOOM = 12
 
 
 def LAYER_TITLES_NL() -> dict[str, str]:  # noqa: N802 - reads like the constant it stands for
@@ -473,8 +475,21 @@ class _Panel(MacroElement):
   .sp-sw-ring { background: #fff; border: 4px solid #888; }
   .sp-n { margin-left: auto; color: #555; font-variant-numeric: tabular-nums; }
   .sp-foot { font-size: 10.5px; color: #666; margin-top: 8px; }
-  .sp-rank { background: #111; color: #fff; border: 2px solid #fff; border-radius: 50%; width: 22px; height: 22px;
-    line-height: 22px; text-align: center; font: 700 12px/22px system-ui, Arial, sans-serif; box-shadow: 0 1px 3px rgba(0,0,0,.5); }
+  /* a programme marker is a pin (a square with a point), a cluster of sites a round bubble */
+  .sp-rank { position: relative; background: #111; color: #fff; border: 2px solid #fff; border-radius: 3px; width: 20px;
+    height: 20px; text-align: center; font: 700 12px/20px system-ui, Arial, sans-serif; box-shadow: 0 1px 3px rgba(0,0,0,.5); }
+  .sp-rank::after { content: ""; position: absolute; left: 50%; bottom: -9px; margin-left: -5px; border: 5px solid transparent;
+    border-top-color: #111; }
+  .sp-rank-li { width: 15px; height: 15px; font-size: 10px; line-height: 15px; margin: 0 2px 5px; flex: none; }
+  .sp-rank-li::after { bottom: -8px; margin-left: -4px; border-width: 4px; }
+  .sp-cluster-li { width: 16px; height: 16px; border-radius: 50%; background: rgba(0, 90, 110, 0.85); color: #fff;
+    font: 700 9px/16px system-ui, Arial, sans-serif; text-align: center; margin: 0 2px; flex: none;
+    box-shadow: 0 0 0 3px rgba(0, 90, 110, 0.25); }
+  .sp-label-icon { background: none; border: none; }
+  .sp-label { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; pointer-events: none;
+    color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff; }
+  .sp-label-boundary { font: italic 600 13px/1 system-ui, Arial, sans-serif; color: #444; letter-spacing: .02em; }
+  .sp-label-sub { font: 600 10.5px/1 system-ui, Arial, sans-serif; transform: translate(-50%, -190%); }
   .sp-pop { font-size: 12px; }
   .sp-pop-title { font-weight: 700; font-size: 14px; margin-bottom: 2px; }
   .sp-pop-title span { font-weight: 400; color: #666; }
@@ -535,7 +550,8 @@ class _Panel(MacroElement):
     {% for title, colour in this.carrier_layers %}<div class="sp-li sp-carrier-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400;border-color:{{ colour|e }}"></span><span>{{ title|e }} (kleur = netruimte)</span></div>{% endfor %}
     {% for title, colour in this.sites %}<div class="sp-li"><span class="sp-sw sp-sw-site" style="border-color: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
     {% for title, colour in this.extra %}<div class="sp-li"><span class="sp-sw" style="background: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
-    {% if this.has_programme %}<div class="sp-li"><span class="sp-rank" style="width:16px;height:16px;line-height:16px;font-size:10px">1</span><span>{{ this.programme_title|e }}: volgorde</span></div>{% endif %}
+    {% if this.has_clusters %}<div class="sp-li" id="sp-li-cluster"><span class="sp-cluster-li">12</span><span>Cluster van locaties (aantal)</span></div>{% endif %}
+    {% if this.has_programme %}<div class="sp-li" id="sp-li-programme"><span class="sp-rank sp-rank-li">1</span><span>{{ this.programme_title|e }}: volgorde</span></div>{% endif %}
   </div>
   <div class="sp-foot">{{ this.source|e }}<br>Status: ruimte in het gekozen jaar als aandeel van de vaste capaciteit; drempels in data/status_classes.csv.</div>
 </div>
@@ -789,7 +805,27 @@ class _Panel(MacroElement):
     panel.setAttribute("data-carrier", st.carrier);
     panel.setAttribute("data-compare", st.cmp);
     if (started) writeHash(st);
+    labelsByZoom();
   }
+  // names on the map: each boundary's in it (with its layer), the substations' from LABEL_ZOOM on
+  function label(text, cls) {
+    var el = node("div", text);
+    el.className = "sp-label " + cls;
+    return L.divIcon({html: el, className: "sp-label-icon", iconSize: null});
+  }
+  var bounds = {{ this.bounds_name }};
+  if (bounds) D.boundaryLabels.forEach(function (b) {
+    bounds.addLayer(L.marker(b.p, {icon: label(b.n, "sp-label-boundary"), interactive: false, keyboard: false}));
+  });
+  var subLabels = L.layerGroup(D.subLabels.map(function (b) {
+    return L.marker(b.p, {icon: label(b.n, "sp-label-sub"), interactive: false, keyboard: false});
+  }));
+  function labelsByZoom() {
+    var on = map.getZoom() >= D.labelZoom && subs && map.hasLayer(subs);
+    if (on && !map.hasLayer(subLabels)) map.addLayer(subLabels);
+    if (!on && map.hasLayer(subLabels)) map.removeLayer(subLabels);
+  }
+  map.on("zoomend overlayadd overlayremove", labelsByZoom);
   var started = false;
   if (areas) areas.eachLayer(function (l) { l.bindTooltip("", {sticky: true}); });
   if (subs) subs.eachLayer(function (l) { l.bindTooltip("", {direction: "top"}); });
@@ -978,8 +1014,8 @@ class _RankMarkers(MacroElement):
 (function () {
   {{ this.rows|tojson }}.forEach(function (r) {
     L.marker([r.lat, r.lon], {
-      icon: L.divIcon({html: "<div class='sp-rank'>" + r.rank + "</div>", className: "", iconSize: [26, 26],
-                       iconAnchor: [13, 13]}),
+      icon: L.divIcon({html: "<div class='sp-rank'>" + r.rank + "</div>", className: "", iconSize: [24, 33],
+                       iconAnchor: [12, 33], popupAnchor: [0, -30]}),
       title: "rang " + r.rank, zIndexOffset: 1000 - r.rank
     }).bindPopup(r.popup, {maxWidth: 360}).addTo({{ this._parent.get_name() }});
   });
@@ -1175,13 +1211,20 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         )
         areas_layer.add_to(m)
 
-    # boundaries (when the run carries them)
+    # boundaries (when the run carries them), with their names
     b = outputs.layers.get(D.BOUNDARIES_KIND)
+    bounds_layer, boundary_labels = None, []
     if b is not None and len(b):
         gb = D.display_copy(b, tolerance_m=tol, to_wgs84=True)
-        folium.GeoJson(_feature_collection(gb, {}), name=D.title_nl(D.BOUNDARIES_KIND), interactive=False,
-                       style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"},
-                       ).add_to(m)
+        bounds_layer = folium.GeoJson(
+            _feature_collection(gb, {}), name=D.title_nl(D.BOUNDARIES_KIND), interactive=False,
+            style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"})
+        bounds_layer.add_to(m)
+        # each boundary's name at a point inside it (computed in the working CRS, then shown in degrees)
+        inside = gpd.GeoSeries(shapely.point_on_surface(np.asarray(b.geometry.values)), crs=b.crs).to_crs(4326)
+        names = b["name"] if "name" in b else b["id"]
+        boundary_labels = [{"n": n if isinstance(n, str) and n else str(i), "p": [round(q.y, 5), round(q.x, 5)]}
+                           for n, i, q in zip(names, b["id"].astype(str), inside, strict=True)]
 
     # sites by kind: one compact table per layer, drawn into its (empty) folium group by the page's template
     site_blobs = []
@@ -1277,6 +1320,10 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         "electricityLabel": "Elektriciteit",
         "electricityHash": "elektriciteit",
         "cmpNone": "(geen)",
+        "boundaryLabels": boundary_labels,
+        "subLabels": [{"n": sub_names.get(i, i), "p": [pt.y, pt.x]} for i, pt in zip(gs_ids, gs.geometry, strict=True)
+                      if pt.geom_type == "Point"],
+        "labelZoom": LABEL_ZOOM,
     }
     site_legend = [(D.title_nl(k), D.site_colour(k)) for k in D.site_layers(outputs)]
     panel = _Panel(
@@ -1288,9 +1335,11 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         variants=[(v, variant_desc[v]) for v in variants],
         classes=classes, subs_title=D.title_nl("substations"), sites=site_legend, extra=extra_legend,
         has_programme=programme is not None, programme_title=D.PROGRAMME_TITLE_NL,
+        has_clusters=any("P" in blob["t"] or "pt" in blob for _, blob in site_blobs),
         source=D.source_line(outputs), background=MAP_BACKGROUND, area_opacity=AREA_FILL_OPACITY,
         data=data, areas_name=areas_layer.get_name() if areas_layer is not None else "null",
         subs_name=subs_layer.get_name(), map_name=m.get_name(), control_name=control.get_name(),
+        bounds_name=bounds_layer.get_name() if bounds_layer is not None else "null",
         carriers=[(c["code"], c["label"]) for c in carriers], carrier_layers=[(c["title"], c["colour"]) for c in carriers],
     )
     m.add_child(panel)
@@ -1300,6 +1349,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     panel.subs_name = subs_layer.get_name()
     panel.map_name = m.get_name()
     panel.control_name = control.get_name()
+    panel.bounds_name = bounds_layer.get_name() if bounds_layer is not None else "null"
     return m
 
 
