@@ -43,6 +43,7 @@ the Python that fills them.
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -330,7 +331,9 @@ def _column(values: Iterable[Any]) -> dict:
         return {"i": [None if x is pd.NA or x is None else int(x) for x in s.astype(object).to_numpy()]}
     if pd.api.types.is_float_dtype(s.dtype):
         arr = s.to_numpy(dtype=float)
-        return {"f": [None if not math.isfinite(x) else (int(x) if x.is_integer() else round(x, 2)) for x in arr]}
+        # whole numbers without decimals, others with 2 (as _cell); one that only rounds to whole goes as its text
+        return {"f": [None if not math.isfinite(x) else int(x) if x.is_integer() else
+                      round(x, 2) if not round(x, 2).is_integer() else _nl(x, 2) for x in arr]}
     texts = [_text(v) for v in s.to_numpy(dtype=object)]
     uniq: dict[str, int] = {}
     codes = [-1 if t == "" else uniq.setdefault(t, len(uniq)) for t in texts]
@@ -899,7 +902,10 @@ class _SiteLayers(MacroElement):
   }
   function value(col, i) {
     if (col.i) return col.i[i] === null ? "" : String(col.i[i]);
-    if (col.f) { var v = col.f[i]; return v === null ? "" : nl(v, Number.isInteger(v) ? 0 : 2); }
+    if (col.f) {
+      var v = col.f[i];
+      return v === null ? "" : typeof v === "string" ? v : nl(v, Number.isInteger(v) ? 0 : 2);
+    }
     var c = col.c[i];
     return c < 0 ? "" : col.d[c];
   }
@@ -986,7 +992,7 @@ class _SiteLayers(MacroElement):
     if (group._map) { group._map.on("moveend zoomend", refresh); refresh(); }
   }
   {% for name, blob in this.layers %}
-  draw({{ name }}, {{ blob|tojson }});
+  draw({{ name }}, {{ blob }});
   {% endfor %}
 })();
 {% endmacro %}
@@ -1001,9 +1007,26 @@ class _SiteLayers(MacroElement):
         self.outline_zoom = OUTLINE_ZOOM
 
     @property
-    def layers(self) -> list[tuple[str, dict]]:
-        """The groups' JavaScript names (read at render time, after the ids are made deterministic)."""
-        return [(g.get_name(), b) for g, b in zip(self._groups, self._blobs, strict=True)]
+    def layers(self) -> list[tuple[str, str]]:
+        """The groups' JavaScript names (read at render time, after the ids are made deterministic) and their
+        tables as compact JSON, safe inside a script (as jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` as
+        ``\\u`` escapes)."""
+        return [(g.get_name(), _script_json(b)) for g, b in zip(self._groups, self._blobs, strict=True)]
+
+
+def _script_json(obj: Any) -> str:
+    """JSON without spaces that cannot end or break out of an inline ``<script>``.
+
+    Examples
+    --------
+    >>> print(_script_json({"n": "</script><b>'&"}))
+    {"n":"\\u003c/script\\u003e\\u003cb\\u003e\\u0027\\u0026"}
+    """
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
 
 
 class _RankMarkers(MacroElement):
