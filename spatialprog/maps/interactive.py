@@ -1342,7 +1342,6 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         "carriers": carriers,
         "electricityLabel": "Elektriciteit",
         "electricityHash": "elektriciteit",
-        "cmpNone": "(geen)",
         "boundaryLabels": boundary_labels,
         "subLabels": [{"n": sub_names.get(i, i), "p": [pt.y, pt.x]} for i, pt in zip(gs_ids, gs.geometry, strict=True)
                       if pt.geom_type == "Point"],
