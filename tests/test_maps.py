@@ -294,7 +294,7 @@ def test_full_run_shows_the_ranked_programme(example_run):
 
 def _site_blobs(text: str) -> dict[str, dict]:
     """The site tables the page draws, by layer kind."""
-    blobs = [json.loads(b) for b in re.findall(r"draw\(feature_group_\w+, (\{.*?\})\);\n", text)]
+    blobs = [json.loads(b) for b in re.findall(r'drawSites\(feature_group_\w+, (\{.*?\}), \{"quantum"', text)]
     return {b["kind"]: b for b in blobs}
 
 
@@ -312,7 +312,10 @@ def _decode(t: str, g: list) -> list[tuple[float, float]]:
 def test_site_layers_are_compact_tables(html_text, outputs):
     """One table per site layer, no popup HTML per feature: geometry, ids and popup columns from the layer."""
     blobs = _site_blobs(html_text)
-    assert set(blobs) == set(D.site_layers(outputs))
+    assert set(blobs) == set(D.site_layers(outputs)) | {"conflicts"}  # the example has land-claim conflicts
+    c, conflicts = blobs["conflicts"], D.conflicts_frame(outputs)
+    assert c["ids"] == list(conflicts["conflict_id"].astype(str)) and c["plain"]
+    assert [c["colours"]["d"][k] for k in c["colours"]["c"]] == [D.SEVERITY_COLOURS[s] for s in conflicts["severity"]]
     assert html_text.count("sp-pop-title") < 40  # the substations' popups and the templates, not one per site
     hs = outputs.layers["housing_sites"]
     b = blobs["housing_sites"]

@@ -35,9 +35,9 @@ What the page shows
 The state of the controls can be set from the URL fragment, which follows
 them, e.g. ``map.html#jaar=2035&richting=invoeding&variant=hoog&vergelijk=basis&drager=waterstof``.
 
-The module is longer than most because the page's own JavaScript and CSS (the
-controls, the legend, the popup templates) are template strings here, beside
-the Python that fills them.
+The page's own script and stylesheet (the controls, the restyling, the popup
+templates of the nodes and the sites, the labels) are ``spatialprog/assets/spatialprog/map.js``
+and ``map.css``, inlined like Leaflet; this module prepares the data they read.
 """
 
 from __future__ import annotations
@@ -403,6 +403,33 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
     return out
 
 
+def _conflict_table(gc: gpd.GeoDataFrame) -> dict:
+    """The conflicts layer for the page, in the sites' compact form: its description as the popup's title,
+    rule, severity, the two features, overlap and distance; coloured by severity; no clusters, no tooltips."""
+    A = F.ALIASES_NL
+
+    def layer_nl(k: Any) -> str:
+        return D.title_nl(k) if k in LAYER_KINDS else ("" if k is None else str(k))
+
+    def get(col: str) -> pd.Series:
+        return gc[col] if col in gc else pd.Series(None, index=gc.index, dtype=object)
+
+    between = [f"{layer_nl(la)} {'' if ia is None else ia} en {layer_nl(lb)} {'' if ib is None else ib}"
+               for la, ia, lb, ib in zip(get("layer_a"), get("id_a"), get("layer_b"), get("id_b"), strict=True)]
+    sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
+    desc = [d if isinstance(d, str) and d else "conflict" for d in get("description_nl")]
+    geo = [D.encode_geometry(x) for x in gc.geometry.values]
+    ids = gc["conflict_id"].astype(str) if "conflict_id" in gc else pd.Series(range(len(gc)), index=gc.index).astype(str)
+    return {"kind": "conflicts", "title": D.CONFLICTS_TITLE_NL, "colour": "#7a0177", "ids": ids.tolist(),
+            "names": [None] * len(gc), "plain": True, "headings": _column(desc),
+            "colours": _column(D.SEVERITY_COLOURS.get(v, "#7a0177") for v in sev),
+            "style": {"weight": 3, "opacity": 1, "fillOpacity": 0.55, "className": "sp-conflict"},
+            "cols": [{"l": "regel", **_column(get("rule_id"))}, {"l": "ernst", **_column(get("severity"))},
+                     {"l": "tussen", **_column(between)}, {"l": "overlap (m2)", **_column(get("area_m2"))},
+                     {"l": A[F.DIST_M], **_column(get("dist_m"))}],
+            "years": None, "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
+
+
 # --------------------------------------------------------------------------------------
 # GeoJSON
 
@@ -438,6 +465,14 @@ def _bind_popup_js(tooltip_key: str | None = None, *, hover: bool = False) -> Js
     )
 
 
+def _page_assets() -> str:
+    """The map's own stylesheet and script (``spatialprog/assets/spatialprog/map.css`` and ``map.js``), inline."""
+    from ._assets import _css, _js
+
+    return (f"<style>{_css('spatialprog', 'map.css')}</style>\n"
+            f"<script>{_js('spatialprog', 'map.js')}</script>")
+
+
 def _no_cdn(el: Any) -> Any:
     """Drop folium's CDN links from an element (the assets are inlined instead)."""
     el.default_js = []
@@ -450,65 +485,13 @@ def _no_cdn(el: Any) -> Any:
 
 
 class _Panel(MacroElement):
-    """Title, year/direction/variant control and legend, plus the restyling script."""
+    """Title, the controls (year, direction, variant, comparison, carrier) and the legend; the page's
+    ``spatialprog.panel`` (``assets/spatialprog/map.js``) restyles the layers when they change."""
 
     _template = Template("""
 {% macro header(this, kwargs) %}
-<style>
-  .leaflet-container { background: {{ this.background }}; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; }
-  .sp-panel { position: absolute; top: 10px; left: 10px; z-index: 1000; width: 272px; max-height: calc(100% - 40px);
-    overflow-y: auto; background: rgba(255,255,255,0.96); border-radius: 6px; box-shadow: 0 1px 6px rgba(0,0,0,.35);
-    padding: 10px 12px; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; color: #222; }
-  .sp-title { font-size: 16px; font-weight: 700; margin-bottom: 2px; }
-  .sp-meta { color: #555; font-size: 12px; margin-bottom: 8px; }
-  .sp-fict { color: #a00; font-weight: 600; }
-  .sp-panel label { display: block; font-weight: 600; margin: 6px 0 2px; }
-  .sp-panel select { width: 100%; font: inherit; padding: 2px; }
-  .sp-year-row { display: flex; align-items: center; gap: 8px; }
-  .sp-year-row input { flex: 1; }
-  .sp-year-val { font-size: 18px; font-weight: 700; min-width: 44px; text-align: right; }
-  .sp-ticks { display: flex; justify-content: space-between; font-size: 10px; color: #777; margin-top: -2px; }
-  .sp-vdesc { font-size: 11px; color: #555; margin-top: 2px; }
-  .sp-legend { margin-top: 10px; border-top: 1px solid #ddd; padding-top: 6px; }
-  .sp-legend-title { font-weight: 700; margin: 4px 0; }
-  .sp-li { display: flex; align-items: center; gap: 7px; margin: 2px 0; }
-  .sp-sw { width: 18px; height: 13px; border: 1px solid #666; flex: none; box-sizing: border-box; }
-  .sp-sw-site { background: transparent; border-width: 2px; }
-  .sp-sw-dot { width: 12px; height: 12px; border-radius: 50%; border: 1.5px solid #222; margin: 0 3px; }
-  .sp-sw-ring { background: #fff; border: 4px solid #888; }
-  .sp-n { margin-left: auto; color: #555; font-variant-numeric: tabular-nums; }
-  .sp-foot { font-size: 10.5px; color: #666; margin-top: 8px; }
-  /* a programme marker is a pin (a square with a point), a cluster of sites a round bubble */
-  .sp-rank { position: relative; background: #111; color: #fff; border: 2px solid #fff; border-radius: 3px; width: 20px;
-    height: 20px; text-align: center; font: 700 12px/20px system-ui, Arial, sans-serif; box-shadow: 0 1px 3px rgba(0,0,0,.5); }
-  .sp-rank::after { content: ""; position: absolute; left: 50%; bottom: -9px; margin-left: -5px; border: 5px solid transparent;
-    border-top-color: #111; }
-  .sp-rank-li { width: 15px; height: 15px; font-size: 10px; line-height: 15px; margin: 0 2px 5px; flex: none; }
-  .sp-rank-li::after { bottom: -8px; margin-left: -4px; border-width: 4px; }
-  .sp-cluster-li { width: 16px; height: 16px; border-radius: 50%; background: rgba(0, 90, 110, 0.85); color: #fff;
-    font: 700 9px/16px system-ui, Arial, sans-serif; text-align: center; margin: 0 2px; flex: none;
-    box-shadow: 0 0 0 3px rgba(0, 90, 110, 0.25); }
-  .sp-label-icon { background: none; border: none; }
-  .sp-label { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; pointer-events: none;
-    color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff; }
-  .sp-label-boundary { font: italic 600 13px/1 system-ui, Arial, sans-serif; color: #444; letter-spacing: .02em; }
-  .sp-label-sub { font: 600 10.5px/1 system-ui, Arial, sans-serif; transform: translate(-50%, -190%); }
-  .sp-pop { font-size: 12px; }
-  .sp-pop-title { font-weight: 700; font-size: 14px; margin-bottom: 2px; }
-  .sp-pop-title span { font-weight: 400; color: #666; }
-  .sp-note { color: #666; font-size: 11px; margin: 2px 0; }
-  .sp-sub { font-weight: 600; margin-top: 6px; }
-  table.sp-kv th { text-align: left; font-weight: 400; color: #555; padding: 0 8px 0 0; vertical-align: top; }
-  table.sp-kv td { padding: 0; }
-  table.sp-years { border-collapse: collapse; margin: 4px 0; font-variant-numeric: tabular-nums; }
-  table.sp-years th, table.sp-years td { border: 1px solid #ddd; padding: 1px 4px; text-align: right; font-size: 11px; }
-  table.sp-years th { background: #f3f3f3; font-weight: 600; text-align: center; }
-  svg.sp-spark text { font-size: 9px; fill: #666; }
-  /* neutral cluster bubbles: MarkerCluster's default green/yellow/orange would read as a status */
-  .marker-cluster-small, .marker-cluster-medium, .marker-cluster-large { background-color: rgba(0, 90, 110, 0.25); }
-  .marker-cluster-small div, .marker-cluster-medium div, .marker-cluster-large div {
-    background-color: rgba(0, 90, 110, 0.85); color: #fff; font-weight: 700; }
-</style>
+<style>/* after folium's own .leaflet-container rule (font-size: 1rem) */
+  .leaflet-container { background: {{ this.background }}; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; }</style>
 {% endmacro %}
 {% macro html(this, kwargs) %}
 <div class="sp-panel" id="sp-panel" data-state="">
@@ -562,298 +545,8 @@ class _Panel(MacroElement):
 {% macro script(this, kwargs) %}
 (function () {
   var D = {{ this.data|tojson }};
-  var areas = {{ this.areas_name }}, subs = {{ this.subs_name }}, map = {{ this.map_name }};
-  var control = {{ this.control_name }};
-  var idx = {};
-  D.subs.forEach(function (s, i) { idx[s] = i; });
-  var yearIn = document.getElementById("sp-year"), yearVal = document.getElementById("sp-year-val");
-  var dirSel = document.getElementById("sp-direction"), varSel = document.getElementById("sp-variant");
-  var cmpSel = document.getElementById("sp-compare"), carSel = document.getElementById("sp-carrier");
-  var vdesc = document.getElementById("sp-vdesc"), panel = document.getElementById("sp-panel");
-  var NODATA = D.classes.length - 1;
-  // the electricity grid and each other carrier: ids, status digits and headroom per variant/direction/year
-  var ELEC = {code: "electricity", label: D.electricityLabel, hash: D.electricityHash, unit: "MW", idx: idx,
-              status: D.status, headroom: D.headroom, names: D.names, word: D.subWord};
-  var CARRIERS = {electricity: ELEC};
-  function fmt(x) {
-    if (x === null || x === undefined) return "";
-    return x.toLocaleString("nl-NL", {minimumFractionDigits: 1, maximumFractionDigits: 1});
-  }
-  function state() {
-    var v = varSel ? varSel.value : D.variants[0], c = cmpSel ? cmpSel.value : "";
-    return {year: parseInt(yearIn.value, 10), dir: dirSel.value, variant: v, cmp: (c && c !== v) ? c : "",
-            carrier: carSel ? carSel.value : "electricity"};
-  }
-  function lookupIn(blob, variant, dir, year, sid) {
-    var i = blob.idx[sid], yi = D.years.indexOf(year);
-    var byDir = (blob.status[variant] || {})[dir];
-    if (i === undefined || yi < 0 || !byDir) return {c: NODATA, h: null};
-    return {c: parseInt(byDir[yi].charAt(i), 10), h: blob.headroom[variant][dir][yi][i]};
-  }
-  function lookup(st, sid) { return lookupIn(ELEC, st.variant, st.dir, st.year, sid); }
-  // a tooltip is built from DOM nodes: names, ids and variants are set as text, never parsed as HTML
-  function node(tag, text) {
-    var el = document.createElement(tag);
-    if (text !== undefined) el.textContent = text;
-    return el;
-  }
-  function swatch(colour) {
-    var sw = node("span");
-    sw.style.cssText = "display:inline-block;width:10px;height:10px;border:1px solid #555";
-    sw.style.background = colour;
-    return sw;
-  }
-  function diff(a, b) { return (a === null || b === null) ? null : Math.round((b - a) * 10) / 10; }
-  function signed(x) { return x === null ? "" : (x > 0 ? "+" : "") + fmt(x); }
-  function tipFor(id, st, r, what, blob) {
-    var cls = D.classes[r.c], unit = blob.unit;
-    var name = blob.names[id] || id || "";
-    var box = node("span");
-    box.appendChild(node("b", what + (name ? ": " + name : "")));
-    box.appendChild(document.createTextNode(" (" + (id || "") + ")"));
-    box.appendChild(node("br"));
-    box.appendChild(document.createTextNode(st.year + " \u00b7 " + D.directionsNl[st.dir] +
-      (D.variants.length > 1 ? " \u00b7 " + st.variant : "")));
-    box.appendChild(node("br"));
-    box.appendChild(swatch(cls.colour));
-    box.appendChild(document.createTextNode(" " + cls.label));
-    if (r.h !== null) {
-      box.appendChild(node("br"));
-      box.appendChild(document.createTextNode("ruimte: " + fmt(r.h) + " " + unit));
-    }
-    if (st.cmp) {
-      var r2 = lookupIn(blob, st.cmp, st.dir, st.year, id);
-      box.appendChild(node("br"));
-      box.appendChild(document.createTextNode(st.cmp + ": "));
-      box.appendChild(swatch(D.classes[r2.c].colour));
-      box.appendChild(document.createTextNode(" " + D.classes[r2.c].label +
-        (r2.h !== null ? ", ruimte " + fmt(r2.h) + " " + unit : "")));
-      var dd = diff(r.h, r2.h);
-      if (dd !== null) {
-        box.appendChild(node("br"));
-        box.appendChild(document.createTextNode("verschil " + st.cmp + " \u2212 " + st.variant + ": " +
-          signed(dd) + " " + unit));
-      }
-    }
-    return box;
-  }
-  function tip(props, st, r, what) { return tipFor(props.substation_id, st, r, what, ELEC); }
-  function cell(tr, tag, text, colour, title) {
-    var c = node(tag, text);
-    if (colour) c.style.background = colour;
-    if (title) c.title = title;
-    tr.appendChild(c);
-    return c;
-  }
-  // both variants' headroom in the chosen direction at the milestone years, and their difference
-  function compareSection(blob, id, st) {
-    var box = node("div");
-    box.className = "sp-cmp";
-    box.appendChild(node("div", "Vergelijking " + D.directionsNl[st.dir] + ": ruimte (" + blob.unit + ")"))
-       .className = "sp-sub";
-    var tbl = node("table"), head = node("tr");
-    tbl.className = "sp-years";
-    ["jaar", st.variant, st.cmp, "verschil"].forEach(function (t) { cell(head, "th", t); });
-    tbl.appendChild(head);
-    var ys = D.milestones.slice();
-    if (ys.indexOf(st.year) < 0) { ys.push(st.year); ys.sort(); }
-    ys.forEach(function (y) {
-      var a = lookupIn(blob, st.variant, st.dir, y, id), b = lookupIn(blob, st.cmp, st.dir, y, id);
-      var tr = node("tr");
-      if (y === st.year) tr.style.fontWeight = "700";
-      cell(tr, "td", String(y));
-      cell(tr, "td", fmt(a.h), D.classes[a.c].colour, D.classes[a.c].label);
-      cell(tr, "td", fmt(b.h), D.classes[b.c].colour, D.classes[b.c].label);
-      cell(tr, "td", signed(diff(a.h, b.h)));
-      tbl.appendChild(tr);
-    });
-    box.appendChild(tbl);
-    return box;
-  }
-  // the popup of a node of another carrier: capacity, load and headroom in the carrier's unit
-  function nodePopup(c, id) {
-    var st = state(), box = node("div"), i = c.idx[id];
-    box.className = "sp-pop";
-    var t = node("div", (c.names[id] || id) + " ");
-    t.className = "sp-pop-title";
-    t.appendChild(node("span", "(" + id + ")"));
-    box.appendChild(t);
-    box.appendChild(node("div", c.word + " \u00b7 " + c.label + " \u00b7 " + c.unit +
-      (D.variants.length > 1 ? " \u00b7 " + st.variant : ""))).className = "sp-note";
-    var tbl = node("table"), h1 = node("tr"), h2 = node("tr");
-    tbl.className = "sp-years";
-    cell(h1, "th", "jaar").rowSpan = 2;
-    cell(h1, "th", D.directionsNl.offtake + " (" + c.unit + ")").colSpan = 3;
-    cell(h1, "th", D.directionsNl.feedin + " (" + c.unit + ")").colSpan = 3;
-    ["capaciteit", "belasting", "ruimte", "capaciteit", "belasting", "ruimte"].forEach(function (x) { cell(h2, "th", x); });
-    tbl.appendChild(h1); tbl.appendChild(h2);
-    var ys = D.milestones.slice();
-    if (ys.indexOf(st.year) < 0) { ys.push(st.year); ys.sort(); }
-    ys.forEach(function (y) {
-      var yi = D.years.indexOf(y), tr = node("tr");
-      if (y === st.year) tr.style.fontWeight = "700";
-      cell(tr, "td", String(y));
-      ["offtake", "feedin"].forEach(function (d) {
-        var r = lookupIn(c, st.variant, d, y, id);
-        cell(tr, "td", fmt(c.capacity[st.variant][d][yi][i]));
-        cell(tr, "td", fmt(c.load[st.variant][d][yi][i]));
-        cell(tr, "td", fmt(r.h), r.h === null ? "" : D.classes[r.c].colour, D.classes[r.c].label);
-      });
-      tbl.appendChild(tr);
-    });
-    box.appendChild(tbl);
-    if (st.cmp) box.appendChild(compareSection(c, id, st));
-    return box;
-  }
-  (D.carriers || []).forEach(function (c) {
-    c.idx = {};
-    c.ids.forEach(function (s, i) { c.idx[s] = i; });
-    c.layer = L.geoJSON(c.geo, {
-      pointToLayer: function (f, ll) {
-        return L.circleMarker(ll, {radius: 8, weight: 2, color: "#111111", fillColor: D.classes[NODATA].colour,
-                                   fillOpacity: 1, className: "sp-node sp-node-" + c.code});
-      },
-      style: function () {
-        return {color: "#111111", weight: 1.5, fillColor: D.classes[NODATA].colour, fillOpacity: {{ this.area_opacity }},
-                className: "sp-node sp-node-" + c.code};
-      }
-    });
-    c.layer.eachLayer(function (l) {
-      var id = l.feature.properties.id;
-      l.bindTooltip("", {direction: "top", sticky: !l.getLatLng});
-      l.bindPopup(function () { return nodePopup(c, id); }, {maxWidth: 460, minWidth: 240});
-    });
-    if (control) control.addOverlay(c.layer, c.title);
-    CARRIERS[c.code] = c;
-  });
-  // the substations' popups gain the comparison of two variants when one is chosen
-  if (subs) subs.eachLayer(function (l) {
-    var p = l.getPopup();
-    if (!p) return;
-    var own = p.getContent(), sid = l.feature.properties.substation_id;
-    l.setPopupContent(function () {
-      var box = node("div"), st = state();
-      box.innerHTML = own;  // the popup's own HTML, escaped when it was made (as Leaflet would set it)
-      if (st.cmp) box.firstChild.appendChild(compareSection(ELEC, sid, st));
-      return box;
-    });
-  });
-  var shown = null;
-  function showCarrier(code) {
-    if (shown === code) return;
-    shown = code;
-    var elec = code === "electricity";
-    [areas, subs].forEach(function (lay) {
-      if (!lay) return;
-      if (elec && !map.hasLayer(lay)) map.addLayer(lay);
-      if (!elec && map.hasLayer(lay)) map.removeLayer(lay);
-    });
-    (D.carriers || []).forEach(function (c) {
-      if (c.code === code && !map.hasLayer(c.layer)) map.addLayer(c.layer);
-      if (c.code !== code && map.hasLayer(c.layer)) map.removeLayer(c.layer);
-    });
-  }
-  function ring(st, blob, id, base) {
-    if (!st.cmp) return base;
-    var r2 = lookupIn(blob, st.cmp, st.dir, st.year, id);
-    return {color: D.classes[r2.c].colour, weight: 5};
-  }
-  function writeHash(st) {
-    var c = CARRIERS[st.carrier];
-    var parts = ["jaar=" + st.year, "richting=" + encodeURIComponent(D.directionsNl[st.dir])];
-    if (D.variants.length > 1) parts.push("variant=" + encodeURIComponent(st.variant));
-    if (st.cmp) parts.push("vergelijk=" + encodeURIComponent(st.cmp));
-    if (c && c.code !== "electricity") parts.push("drager=" + encodeURIComponent(c.hash));
-    try { history.replaceState(null, "", "#" + parts.join("&")); } catch (e) { /* a sandboxed page */ }
-  }
-  function apply() {
-    var st = state(), counts = D.classes.map(function () { return 0; });
-    yearVal.textContent = st.year;
-    if (vdesc) vdesc.textContent = D.variantDesc[st.variant] || "";
-    showCarrier(st.carrier);
-    if (areas) areas.eachLayer(function (l) {
-      var r = lookup(st, l.feature.properties.substation_id);
-      l.setStyle({fillColor: D.classes[r.c].colour});
-      l.setTooltipContent(tip(l.feature.properties, st, r, D.areaWord));
-    });
-    if (subs) subs.eachLayer(function (l) {
-      var r = lookup(st, l.feature.properties.substation_id);
-      if (st.carrier === "electricity") counts[r.c] += 1;
-      var style = ring(st, ELEC, l.feature.properties.substation_id, {color: "#111111", weight: 2});
-      style.fillColor = D.classes[r.c].colour;
-      l.setStyle(style);
-      l.setTooltipContent(tip(l.feature.properties, st, r, D.subWord));
-    });
-    (D.carriers || []).forEach(function (c) {
-      c.layer.eachLayer(function (l) {
-        var id = l.feature.properties.id, r = lookupIn(c, st.variant, st.dir, st.year, id);
-        if (st.carrier === c.code) counts[r.c] += 1;
-        var style = ring(st, c, id, {color: "#111111", weight: l.getLatLng ? 2 : 1.5});
-        style.fillColor = D.classes[r.c].colour;
-        l.setStyle(style);
-        l.setTooltipContent(tipFor(id, st, r, c.word, c));
-      });
-    });
-    document.querySelectorAll("[data-count]").forEach(function (el) {
-      var i = D.codes.indexOf(el.getAttribute("data-count"));
-      el.textContent = counts[i] ? counts[i] : "";
-    });
-    var cmpLi = document.getElementById("sp-cmp-legend");
-    if (cmpLi) {
-      cmpLi.style.display = st.cmp ? "" : "none";
-      document.getElementById("sp-cmp-text").textContent = st.cmp ?
-        "vulling: " + st.variant + "; rand: " + st.cmp : "";
-    }
-    panel.setAttribute("data-state", st.year + "|" + st.dir + "|" + st.variant);
-    panel.setAttribute("data-carrier", st.carrier);
-    panel.setAttribute("data-compare", st.cmp);
-    if (started) writeHash(st);
-    labelsByZoom();
-  }
-  // names on the map: each boundary's in it (with its layer), the substations' from LABEL_ZOOM on
-  function label(text, cls) {
-    var el = node("div", text);
-    el.className = "sp-label " + cls;
-    return L.divIcon({html: el, className: "sp-label-icon", iconSize: null});
-  }
-  var bounds = {{ this.bounds_name }};
-  if (bounds) D.boundaryLabels.forEach(function (b) {
-    bounds.addLayer(L.marker(b.p, {icon: label(b.n, "sp-label-boundary"), interactive: false, keyboard: false}));
-  });
-  var subLabels = L.layerGroup(D.subLabels.map(function (b) {
-    return L.marker(b.p, {icon: label(b.n, "sp-label-sub"), interactive: false, keyboard: false});
-  }));
-  function labelsByZoom() {
-    var on = map.getZoom() >= D.labelZoom && subs && map.hasLayer(subs);
-    if (on && !map.hasLayer(subLabels)) map.addLayer(subLabels);
-    if (!on && map.hasLayer(subLabels)) map.removeLayer(subLabels);
-  }
-  map.on("zoomend overlayadd overlayremove", labelsByZoom);
-  var started = false;
-  if (areas) areas.eachLayer(function (l) { l.bindTooltip("", {sticky: true}); });
-  if (subs) subs.eachLayer(function (l) { l.bindTooltip("", {direction: "top"}); });
-  // initial state: URL fragment (#jaar=2035&richting=invoeding&variant=hoog&vergelijk=basis&drager=waterstof),
-  // else the defaults
-  var hash = {};
-  (window.location.hash || "").replace(/^#/, "").split("&").forEach(function (kv) {
-    var p = kv.split("="); if (p[0]) hash[decodeURIComponent(p[0])] = decodeURIComponent(p[1] || "");
-  });
-  var y = parseInt(hash.jaar, 10);
-  yearIn.value = (D.years.indexOf(y) >= 0) ? y : D.defaultYear;
-  var dir = {afname: "offtake", invoeding: "feedin", offtake: "offtake", feedin: "feedin"}[hash.richting];
-  if (dir) dirSel.value = dir;
-  if (varSel && D.variants.indexOf(hash.variant) >= 0) varSel.value = hash.variant;
-  if (cmpSel && D.variants.indexOf(hash.vergelijk) >= 0) cmpSel.value = hash.vergelijk;
-  if (carSel && hash.drager) {
-    Object.keys(CARRIERS).forEach(function (k) {
-      if (CARRIERS[k].hash === hash.drager.toLowerCase() || k === hash.drager) carSel.value = k;
-    });
-  }
-  [yearIn].forEach(function (el) { el.addEventListener("input", apply); });
-  [yearIn, dirSel, varSel, cmpSel, carSel].forEach(function (el) { if (el) el.addEventListener("change", apply); });
-  L.control.scale({metric: true, imperial: false, maxWidth: 160, position: "bottomleft"}).addTo(map);
-  apply();
-  started = true;
+  spatialprog.panel(D, {areas: {{ this.areas_name }}, subs: {{ this.subs_name }}, map: {{ this.map_name }},
+                        control: {{ this.control_name }}, bounds: {{ this.bounds_name }}});
 })();
 {% endmacro %}
 """)
@@ -867,7 +560,8 @@ class _Panel(MacroElement):
 
 class _SiteLayers(MacroElement):
     """The site layers, drawn in the page from compact tables: geometry as step-encoded integers of 1e-5
-    degree, popup columns as numbers or a dictionary of texts, one popup template for all (``spSitePopup``).
+    degree, popup columns as numbers or a dictionary of texts, one popup template for all
+    (``spatialprog.drawSites`` in ``assets/spatialprog/map.js``).
 
     Points are clustered; a layer of more than :data:`LAZY_SITES` areas is shown as clustered points,
     with its outlines drawn only from :data:`OUTLINE_ZOOM` on and only in view. Every text is set as
@@ -876,125 +570,9 @@ class _SiteLayers(MacroElement):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-(function () {
-  var Q = {{ this.quantum }}, LAZY_ZOOM = {{ this.outline_zoom }};
-  function line(a) {
-    var out = [], x = 0, y = 0;
-    for (var i = 0; i < a.length; i += 2) { x += a[i]; y += a[i + 1]; out.push([y / Q, x / Q]); }
-    return out;
-  }
-  function latlngs(t, g) {
-    if (t === "P") return L.latLng(g[1] / Q, g[0] / Q);
-    if (t === "A") return g.map(function (poly) { return poly.map(line); });
-    return g.map(line);
-  }
-  function node(tag, text, cls) {
-    var el = document.createElement(tag);
-    if (text !== undefined) el.textContent = text;
-    if (cls) el.className = cls;
-    return el;
-  }
-  function nl(x, nd) {
-    if (x === null || x === undefined) return "";
-    var s = Math.abs(x).toFixed(nd), parts = s.split("."), int = parts[0], out = "";
-    while (int.length > 3) { out = "\u202f" + int.slice(-3) + out; int = int.slice(0, -3); }
-    return (x < 0 && Number(s) !== 0 ? "-" : "") + int + out + (parts[1] ? "," + parts[1] : "");
-  }
-  function value(col, i) {
-    if (col.i) return col.i[i] === null ? "" : String(col.i[i]);
-    if (col.f) {
-      var v = col.f[i];
-      return v === null ? "" : typeof v === "string" ? v : nl(v, Number.isInteger(v) ? 0 : 2);
-    }
-    var c = col.c[i];
-    return c < 0 ? "" : col.d[c];
-  }
-  function title(t, i) { return t.names[i] || t.ids[i]; }
-  function popup(t, i) {
-    var box = node("div", undefined, "sp-pop"), head = node("div", title(t, i) + " ", "sp-pop-title");
-    head.appendChild(node("span", "(" + t.ids[i] + ")"));
-    box.appendChild(head);
-    box.appendChild(node("div", t.title, "sp-note"));
-    var kv = node("table", undefined, "sp-kv");
-    t.cols.forEach(function (col) {
-      var v = value(col, i);
-      if (v === "") return;
-      var tr = node("tr");
-      tr.appendChild(node("th", col.l));
-      tr.appendChild(node("td", v));
-      kv.appendChild(tr);
-    });
-    box.appendChild(kv);
-    var y = t.years;
-    if (y && y.has[i]) {
-      box.appendChild(node("div", y.title, "sp-sub"));
-      var tbl = node("table", undefined, "sp-years"), hr = node("tr");
-      hr.appendChild(node("th"));
-      y.head.forEach(function (yr) { hr.appendChild(node("th", String(yr))); });
-      tbl.appendChild(hr);
-      y.rows.forEach(function (r) {
-        var vals = r.v[i];
-        if (r.skipEmpty && !vals.some(function (v) { return v !== null && v > 0; })) return;
-        var tr = node("tr");
-        tr.appendChild(node("th", r.l));
-        vals.forEach(function (v) { tr.appendChild(node("td", nl(v, 2))); });
-        tbl.appendChild(tr);
-      });
-      box.appendChild(tbl);
-    }
-    return box;
-  }
-  function tip(t, i) { return node("span", (t.names[i] || "") + " (" + t.ids[i] + ")"); }
-  function bind(l, t, i) {
-    l.bindPopup(function () { return popup(t, i); }, {maxWidth: 420, minWidth: 240});
-    l.bindTooltip(function () { return tip(t, i); }, {sticky: true});
-    return l;
-  }
-  function cluster() {
-    return L.markerClusterGroup({maxClusterRadius: 60, disableClusteringAtZoom: 15, showCoverageOnHover: false,
-                                 chunkedLoading: true});
-  }
-  function dot(ll, colour) {
-    return L.circleMarker(ll, {radius: 5, weight: 1.5, color: "#ffffff", fill: true, fillColor: colour,
-                               fillOpacity: 0.95});
-  }
-  function draw(group, t) {
-    var style = {color: t.colour, weight: 2, opacity: 0.95, fillColor: t.colour, fillOpacity: 0.12, className: "sp-site"};
-    var points = [], lazy = !!t.pt, outlines = [];
-    for (var i = 0; i < t.ids.length; i++) {
-      var k = t.t.charAt(i);
-      if (k === "P") points.push(bind(dot(latlngs("P", t.g[i]), t.colour), t, i));
-      else if (lazy && k === "A") { points.push(bind(dot(latlngs("P", t.pt[i]), t.colour), t, i)); outlines.push(i); }
-      else if (k === "A") bind(L.polygon(latlngs("A", t.g[i]), style), t, i).addTo(group);
-      else bind(L.polyline(latlngs("L", t.g[i]), style), t, i).addTo(group);
-    }
-    if (points.length) { var mc = cluster(); mc.addLayers(points); group.addLayer(mc); }
-    if (!outlines.length) return;
-    // many areas: their outlines (not clickable; the point holds the popup) only when zoomed in, only in view
-    var renderer = L.canvas({padding: 0.2}), shown = L.layerGroup(), made = {};
-    var boxes = outlines.map(function (i) { return L.polygon(latlngs("A", t.g[i])).getBounds(); });
-    group.addLayer(shown);
-    function refresh() {
-      var m = group._map;
-      if (!m) return;
-      if (m.getZoom() < LAZY_ZOOM) { shown.clearLayers(); made = {}; return; }
-      var view = m.getBounds().pad(0.2);
-      outlines.forEach(function (i, j) {
-        var on = view.intersects(boxes[j]);
-        if (on && !made[i]) {
-          made[i] = L.polygon(latlngs("A", t.g[i]), Object.assign({}, style, {interactive: false, renderer: renderer}));
-          shown.addLayer(made[i]);
-        } else if (!on && made[i]) { shown.removeLayer(made[i]); delete made[i]; }
-      });
-    }
-    group.on("add", function () { group._map.on("moveend zoomend", refresh); refresh(); });
-    group.on("remove", function (e) { e.target._map && e.target._map.off("moveend zoomend", refresh); });
-    if (group._map) { group._map.on("moveend zoomend", refresh); refresh(); }
-  }
-  {% for name, blob in this.layers %}
-  draw({{ name }}, {{ blob }});
-  {% endfor %}
-})();
+{% for name, blob in this.layers %}
+spatialprog.drawSites({{ name }}, {{ blob }}, {"quantum": {{ this.quantum }}, "outlineZoom": {{ this.outline_zoom }}});
+{% endfor %}
 {% endmacro %}
 """)
 
@@ -1207,7 +785,8 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
     root = m.get_root()
     root.title = html.escape(f"{outputs.project_name} - netruimte")  # branca puts it into <title> as it is
-    root.header.add_child(Element(inline_head(markercluster=True)), name="spatialprog_assets", index=0)
+    root.header.add_child(Element(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
+                          index=0)
 
     if basemap:
         import xyzservices.providers as xyz
@@ -1256,37 +835,19 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         fg = folium.FeatureGroup(name=D.title_nl(kind), show=True)
         fg.add_to(m)
         site_blobs.append((fg, _site_table(kind, gd, outputs, sub_names, milestones, base)))
-    if site_blobs:
-        m.add_child(_SiteLayers(site_blobs))
 
-    # conflicts (when the run has them)
+    # conflicts (when the run has them): one compact table as the sites, coloured by severity
     extra_legend: list[tuple[str, str]] = []
     if conflicts is not None:
         gc = D.display_copy(conflicts, tolerance_m=tol, to_wgs84=True)
-        A = F.ALIASES_NL
-        pops = []
-        for r in gc.itertuples(index=False):
-            rec = r._asdict()
-            rows = [("regel", _cell(rec.get("rule_id"))), ("ernst", _cell(rec.get("severity"))),
-                    ("tussen", html.escape(f"{D.title_nl(rec['layer_a']) if rec.get('layer_a') in LAYER_KINDS else rec.get('layer_a', '')} "
-                                           f"{rec.get('id_a', '')} en "
-                                           f"{D.title_nl(rec['layer_b']) if rec.get('layer_b') in LAYER_KINDS else rec.get('layer_b', '')} "
-                                           f"{rec.get('id_b', '')}")),
-                    ("overlap (m2)", _cell(rec.get("area_m2"))), (A[F.DIST_M], _cell(rec.get("dist_m")))]
-            desc = html.escape(str(rec.get("description_nl") or "conflict"))
-            pops.append(f"<div class='sp-pop'><div class='sp-pop-title'>{desc}</div>"
-                        f"<table class='sp-kv'>{_rows(rows)}</table></div>")
+        fg = folium.FeatureGroup(name=D.CONFLICTS_TITLE_NL, show=True)
+        fg.add_to(m)
+        site_blobs.append((fg, _conflict_table(gc)))
         sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
-        folium.GeoJson(
-            _feature_collection(gc, {"_popup": pops, "severity": sev}), name=D.CONFLICTS_TITLE_NL,
-            style_function=lambda f: {"color": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
-                                      "fillColor": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
-                                      "weight": 3, "fillOpacity": 0.55, "className": "sp-conflict"},
-            marker=folium.CircleMarker(radius=7, fill=True),  # point conflicts: no image markers (offline)
-            on_each_feature=_bind_popup_js(),
-        ).add_to(m)
         extra_legend += [(f"{D.CONFLICTS_TITLE_NL}: {k}", v) for k, v in D.SEVERITY_COLOURS.items()
                          if k in set(sev)]
+    if site_blobs:
+        m.add_child(_SiteLayers(site_blobs))
 
     # substations (on top of areas and sites)
     subs_layer = None
@@ -1346,6 +907,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         "subLabels": [{"n": sub_names.get(i, i), "p": [pt.y, pt.x]} for i, pt in zip(gs_ids, gs.geometry, strict=True)
                       if pt.geom_type == "Point"],
         "labelZoom": LABEL_ZOOM,
+        "areaOpacity": AREA_FILL_OPACITY,
     }
     site_legend = [(D.title_nl(k), D.site_colour(k)) for k in D.site_layers(outputs)]
     panel = _Panel(
@@ -1358,7 +920,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         classes=classes, subs_title=D.title_nl("substations"), sites=site_legend, extra=extra_legend,
         has_programme=programme is not None, programme_title=D.PROGRAMME_TITLE_NL,
         has_clusters=any("P" in blob["t"] or "pt" in blob for _, blob in site_blobs),
-        source=D.source_line(outputs), background=MAP_BACKGROUND, area_opacity=AREA_FILL_OPACITY,
+        source=D.source_line(outputs), background=MAP_BACKGROUND,
         data=data, areas_name=areas_layer.get_name() if areas_layer is not None else "null",
         subs_name=subs_layer.get_name(), map_name=m.get_name(), control_name=control.get_name(),
         bounds_name=bounds_layer.get_name() if bounds_layer is not None else "null",
