@@ -38,6 +38,11 @@ them, e.g. ``map.html#jaar=2035&richting=invoeding&variant=hoog&vergelijk=basis&
 The page's own script and stylesheet (the controls, the restyling, the popup
 templates of the nodes and the sites, the labels) are ``spatialprog/assets/spatialprog/map.js``
 and ``map.css``, inlined like Leaflet; this module prepares the data they read.
+It is longer than 500 lines because it prepares every layer's data in one place,
+beside the page's HTML template of the panel: the substations' popups (tables and
+a sparkline per substation), the compact site and conflict tables, the other
+carriers' nodes and the status of every variant, so that the map shows exactly
+what the run's tables hold.
 """
 
 from __future__ import annotations
@@ -467,10 +472,12 @@ def _bind_popup_js(tooltip_key: str | None = None, *, hover: bool = False) -> Js
 
 def _page_assets() -> str:
     """The map's own stylesheet and script (``spatialprog/assets/spatialprog/map.css`` and ``map.js``), inline."""
-    from ._assets import _css, _js
+    from importlib import resources
 
-    return (f"<style>{_css('spatialprog', 'map.css')}</style>\n"
-            f"<script>{_js('spatialprog', 'map.js')}</script>")
+    folder = resources.files("spatialprog").joinpath("assets", "spatialprog")
+    css = folder.joinpath("map.css").read_text(encoding="utf-8")
+    js = folder.joinpath("map.js").read_text(encoding="utf-8").replace("</script", "<\\/script")  # as inline_head
+    return f"<style>{css}</style>\n<script>{js}</script>"
 
 
 def _no_cdn(el: Any) -> Any:
