@@ -152,7 +152,8 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         g["n_substations"] = counts.reindex(key).fillna(0).astype(int).to_numpy() if len(counts) else 0
         g["assignment_method"] = primary[F.METHOD].reindex(key).to_numpy() if len(primary) else None
         out[kind] = g
-    for lk, df in iter_layers(layers, "claim"):
+    # land claims, and the boundaries for the maps (names)
+    for lk, df in iter_layers(layers, "claim", "boundary"):
         out[lk.name] = df.copy()
     # the other carriers' nodes with their headroom and status in their own units, like the substations
     ch = result.carrier_headroom
