@@ -137,13 +137,16 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
     prof = cProfile.Profile() if profile else None
     t0, c0 = time.perf_counter(), time.process_time()
     st.start("start")
+    failed = None
     try:
         if prof:
             prof.enable()
         run(project, out, maps=maps, qgis=qgis, progress=st)
+    except Exception as e:  # a benchmark reports how far the run got, and why it stopped
+        failed = f"{type(e).__name__}: {e}"
+    finally:
         if prof:
             prof.disable()
-    finally:
         st("done")
         st.stop()
         for u in undo:
@@ -158,11 +161,14 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
             continue
         print(f"{label:<44}{w:9.2f}{c:9.2f}{p / 1e9:9.2f}{w / wall:8.0%}")
     print(f"{'total':<44}{wall:9.2f}{cpu:9.2f}{peak / 1e9:9.2f}")
+    if failed:
+        print(f"THE RUN FAILED in the last stage above: {failed}")
     print("\nof which (summed over calls):")
     for label, (w, c, k) in st.inner.items():
         print(f"  {label:<42}{w:9.2f}{c:9.2f}{'':9}{w / wall:8.0%}  x{k}")
-    sizes = sorted(((p.stat().st_size, p.name) for p in out.iterdir() if p.is_file()), reverse=True)[:6]
-    print("largest outputs: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for s, n in sizes))
+    if out.is_dir():
+        sizes = sorted(((p.stat().st_size, p.name) for p in out.iterdir() if p.is_file()), reverse=True)[:6]
+        print("largest outputs: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for s, n in sizes))
     if prof:
         for key in ("tottime", "cumulative"):
             s = io.StringIO()
