@@ -45,7 +45,7 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -425,9 +425,15 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
             data = core if info.filename == "docProps/core.xml" else src.read(info.filename)
-            if info.filename in streamed:
-                data = _with_rows(data, *streamed[info.filename])
-            z.writestr(entry, data)
+            if info.filename in streamed:  # written in pieces: the sheet's XML is never whole in memory
+                df, styles = streamed[info.filename]
+                # ZIP64 where the sheet may pass 2 GiB (80 bytes a cell is ample; the true size is set on close)
+                entry.file_size = 1 << 31 if 80 * len(df) * max(df.shape[1], 1) > 1 << 29 else 0
+                with z.open(entry, "w") as f:
+                    for piece in _with_rows(data, df, styles):
+                        f.write(piece)
+            else:
+                z.writestr(entry, data)
     _write_bytes(path, out.getvalue())
     return path
 
@@ -536,16 +542,22 @@ def _column_values(df: pd.DataFrame, j: int) -> np.ndarray:
     return s.to_numpy()
 
 
-def _with_rows(xml: bytes, df: pd.DataFrame, styles: list[str]) -> bytes:
-    """The sheet's XML with the data rows of ``df`` in place of the one openpyxl wrote (header kept)."""
+#: data rows per piece of a long sheet's XML
+_ROWS_PER_PIECE = 50_000
+
+
+def _with_rows(xml: bytes, df: pd.DataFrame, styles: list[str]) -> Iterator[bytes]:
+    """The sheet's XML, in pieces, with the data rows of ``df`` in place of the one openpyxl wrote (header kept)."""
     start = xml.index(b"<sheetData>")
     head_end = xml.index(b"</row>", start) + len(b"</row>")
-    end = xml.index(b"</sheetData>")
-    return b"".join([xml[:head_end], _sheet_rows(df, styles), xml[end:]])
+    yield xml[:head_end]
+    for i in range(0, len(df), _ROWS_PER_PIECE):
+        yield _sheet_rows(df.iloc[i:i + _ROWS_PER_PIECE], styles, first_row=i + 2)
+    yield xml[xml.index(b"</sheetData>"):]
 
 
-def _sheet_rows(df: pd.DataFrame, styles: list[str]) -> bytes:
-    """The ``<row>`` elements of ``df`` from row 2, the very bytes openpyxl writes for these values.
+def _sheet_rows(df: pd.DataFrame, styles: list[str], *, first_row: int = 2) -> bytes:
+    """The ``<row>`` elements of ``df`` from ``first_row``, the very bytes openpyxl writes for these values.
 
     Built column by column with pyarrow's string kernels, so a sheet of a
     million rows takes seconds and no cell objects: numbers as ``%.16g``
@@ -562,7 +574,7 @@ def _sheet_rows(df: pd.DataFrame, styles: list[str]) -> bytes:
         return pa.scalar(t, pa.large_string())
 
     n = len(df)
-    rn = pa.array(np.arange(2, n + 2)).cast(pa.large_string())
+    rn = pa.array(np.arange(first_row, first_row + n)).cast(pa.large_string())
     parts = [pc.binary_join_element_wise(text('<row r="'), rn, text('">'), text(""))]
     for j, style in enumerate(styles):
         head = pc.binary_join_element_wise(text(f'<c r="{get_column_letter(j + 1)}'), rn, text(f'"{style}'), text(""))

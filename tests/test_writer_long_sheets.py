@@ -64,6 +64,7 @@ def write(tmp_path, name: str, sheets: dict, layout: dict, *, long_rows: int, mo
 
 @pytest.mark.parametrize("layout_of", [data_layout, cell_layout])
 def test_long_sheet_bytes_equal_openpyxl(tmp_path, monkeypatch, layout_of):
+    monkeypatch.setattr(W, "_ROWS_PER_PIECE", 333)  # written in several pieces
     sheets = {"Netruimte": frame(), "klein": frame(20), "Toelichting": frame(300)}
     layout = {"Netruimte": layout_of, "klein": data_layout, "Toelichting": cell_layout}
     fast = write(tmp_path, "fast.xlsx", sheets, layout, long_rows=10, monkeypatch=monkeypatch)
