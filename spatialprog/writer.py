@@ -280,11 +280,94 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     ['=1+1', 'B']
     """
     path = Path(path)
+    out = escape_frame(df)
     try:
-        escape_frame(df).to_csv(path, index=False, float_format=CSV_FLOAT_FORMAT)
+        text = _csv_bytes(out)
+        if text is None:  # a column of dates, mixed objects or one column only: pandas writes it
+            out.to_csv(path, index=False, float_format=CSV_FLOAT_FORMAT)
+        else:
+            with open(path, "wb") as f:
+                for piece in text:
+                    f.write(piece)
     except OSError as e:
         raise WriteFailed(path, e) from None
     return path
+
+
+#: rows per piece of a CSV written by :func:`_csv_bytes`
+_CSV_ROWS_PER_PIECE = 200_000
+
+
+def _csv_fields(values: np.ndarray):
+    """A column as CSV fields, the text ``DataFrame.to_csv(float_format=CSV_FLOAT_FORMAT)`` writes; None if it cannot
+    say (pandas writes the table then)."""
+    import pyarrow as pa
+
+    t = values.dtype
+    if t.kind == "f":
+        # each distinct bit pattern formatted once (so 0.0 and -0.0 stay apart); NaN is the empty field
+        codes, uniques = pd.factorize(values.astype(np.float64).view(np.int64))
+        text = ["" if v != v else CSV_FLOAT_FORMAT % v for v in uniques.view(np.float64).tolist()]
+        return pa.array(text, pa.large_string()).take(pa.array(codes))
+    if t.kind in "iu":
+        return pa.array(values).cast(pa.large_string())
+    if t.kind == "b":
+        return pa.array(np.where(values, "True", "False").astype(object), pa.large_string())
+    if t.kind != "O" or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    missing = pd.isna(values)
+    codes, uniques = pd.factorize(np.where(missing, "", values))
+    text = ['"' + v.replace('"', '""') + '"' if ("," in v or '"' in v or "\n" in v) else v for v in uniques.tolist()]
+    return pa.array(text, pa.large_string()).take(pa.array(codes))
+
+
+def _csv_columns(df: pd.DataFrame) -> list[np.ndarray] | None:
+    cols = []
+    for j in range(df.shape[1]):
+        s = df.iloc[:, j]
+        if isinstance(s.dtype, pd.StringDtype):
+            cols.append(s.to_numpy(dtype=object, na_value=None))
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and s.dtype.kind in "iu":
+            # nullable integers: the numbers as text, <NA> as the empty field (as pandas writes them)
+            ints = s.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
+            cols.append(np.where(s.isna().to_numpy(), None, ints))
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) or s.dtype.kind not in "fiubO":
+            return None
+        else:
+            cols.append(s.to_numpy())
+    return cols
+
+
+def _csv_bytes(df: pd.DataFrame) -> Iterator[bytes] | None:
+    """The CSV of ``df`` (no index, ``CSV_FLOAT_FORMAT``), in pieces, built column by column with pyarrow's string
+    kernels: byte for byte what pandas' ``to_csv`` writes, at a fraction of its time; None where it cannot."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if df.shape[1] < 2 or isinstance(df.columns, pd.MultiIndex):
+        return None
+    cols = _csv_columns(df)
+    if cols is None:
+        return None
+    head = _csv_fields(np.array([str(c) for c in df.columns], dtype=object))
+    if head is None:
+        return None
+    first = [_csv_fields(c[:1]) for c in cols]  # every column must be one this function writes
+    if any(f is None for f in first):
+        return None
+
+    def pieces() -> Iterator[bytes]:
+        yield (",".join(head.to_pylist()) + "\n").encode("utf-8")
+        sep, end = pa.scalar(",", pa.large_string()), pa.scalar("\n", pa.large_string())
+        for i in range(0, len(df), _CSV_ROWS_PER_PIECE):
+            fields = [_csv_fields(c[i:i + _CSV_ROWS_PER_PIECE]) for c in cols]
+            rows = pc.binary_join_element_wise(*fields, sep)
+            rows = pc.binary_join_element_wise(rows, end, pa.scalar("", pa.large_string()))
+            n = len(rows)
+            offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset: rows.offset + n + 1]
+            yield rows.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]]
+
+    return pieces()
 
 
 def write_text(path: str | Path, text: str) -> Path:
