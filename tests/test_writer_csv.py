@@ -56,3 +56,15 @@ def test_one_column_and_empty_tables(tmp_path):
     for df in (pd.DataFrame({"a": ["", "x"]}), pd.DataFrame({"a": [], "b": []}), pd.DataFrame()):
         W.write_csv(df, tmp_path / "t.csv")
         assert (tmp_path / "t.csv").read_bytes() == df.to_csv(index=False, float_format=W.CSV_FLOAT_FORMAT).encode()
+
+
+def test_parquet_beside_csv(tmp_path):
+    df = table(300)
+    names = W.write_tables(tmp_path, {"t": df}, parquet=True)
+    assert names == ["t.csv", "t.parquet"]
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(back, df, check_dtype=False)
+    first = (tmp_path / "t.parquet").read_bytes()
+    W.write_tables(tmp_path, {"t": df}, parquet=True)
+    assert (tmp_path / "t.parquet").read_bytes() == first  # the same table, the same bytes
+    assert W.write_tables(tmp_path, {"u": df}) == ["u.csv"]  # CSV only by default
