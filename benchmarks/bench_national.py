@@ -15,6 +15,7 @@ the interpreter's start-up are not timed.
     python benchmarks/bench_national.py --profile 25       # + the 25 costliest functions (cProfile)
     python benchmarks/bench_national.py --scaling          # 1e4, 3e4, 1e5 sites: the fitted exponent
     python benchmarks/bench_national.py --folder /tmp/nat  # keep (and reuse) the region and the outputs
+    python benchmarks/bench_national.py --kernels          # + the core kernels beside their peers (bench_kernels.py)
 
 Targets (issue 13, 2 cores): the full run < 60 s wall and < 8 GB; without maps
 and export < 30 s; 1e4 sites < 8 s; scaling exponent <= 1.1. This is a
@@ -41,6 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import make_national_region  # noqa: E402
 
@@ -199,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-qgis", action="store_true")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (cProfile)")
     p.add_argument("--scaling", action="store_true", help="also run 1e4 and 3e4 sites and fit the exponent")
+    p.add_argument("--kernels", action="store_true",
+                   help="then the core kernels at national sizes beside their peers (scipy cKDTree, shapely STRtree, "
+                        "geopandas, SedonaDB / DuckDB when installed): benchmarks/bench_kernels.py")
     args = p.parse_args(argv)
     print(f"spatialprog national benchmark: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
           f"seed {make_national_region.SEED}")
@@ -229,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             slope = np.polyfit(np.log(sizes), np.log(walls), 1)[0]
             print(f"scaling exponent (wall, least squares on log-log over {', '.join(f'{s:.0e}' for s in sizes)}): "
                   f"{slope:.2f}  target <= 1.1: {'met' if slope <= 1.1 else 'NOT met'}")
+    if args.kernels:
+        import bench_kernels
+
+        print()
+        return bench_kernels.main([])
     return 0
 
 
