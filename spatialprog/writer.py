@@ -516,7 +516,8 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date
     and the data rows are then written as whole columns, each cell with the
     style of its column's first data cell (:func:`_sheet_rows`): the very
     bytes openpyxl would write. A layout that styles single cells further down
-    such a sheet gets the sheet built by openpyxl after all.
+    such a sheet gets the sheet built by openpyxl after all. A sheet of
+    :data:`FAST_ZIP_ROWS` rows or more is compressed at zlib level 1.
     """
     from openpyxl.xml.functions import tostring
 
@@ -548,6 +549,8 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date
                 df, styles = streamed[info.filename]
                 # ZIP64 where the sheet may pass 2 GiB (80 bytes a cell is ample; the true size is set on close)
                 entry.file_size = 1 << 31 if 80 * len(df) * max(df.shape[1], 1) > 1 << 29 else 0
+                if len(df) >= FAST_ZIP_ROWS:  # compressing a national sheet at level 6 took longer than writing it
+                    entry._compresslevel = 1  # ZipInfo.compress_level from Python 3.13
                 with z.open(entry, "w") as f:
                     for piece in _with_rows(data, df, styles):
                         f.write(piece)
@@ -617,8 +620,11 @@ def _split_long(sheets: Mapping[str, pd.DataFrame], layout: Mapping[str, Callabl
     return out, lay
 
 
+#: sheets of at least this many data rows are compressed at zlib level 1 (fast; a larger file), not 6
+FAST_ZIP_ROWS = 200_000
+
 #: sheets of at least this many data rows have their cells written as whole columns (:func:`_sheet_rows`)
-LONG_SHEET_ROWS = 1000
+LONG_SHEET_ROWS = 200
 
 
 def _first_data_row(ws) -> Callable:

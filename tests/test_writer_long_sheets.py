@@ -104,3 +104,20 @@ def test_table_longer_than_a_sheet_continues(tmp_path, monkeypatch):
     assert years == df["year"].tolist()
     assert [ws.max_row for ws in wb.worksheets] == [401, 401, 201]
     assert all(ws.freeze_panes == "B2" and ws.cell(row=1, column=1).value == "substation_id" for ws in wb.worksheets)
+
+
+def test_very_long_sheet_compressed_fast(tmp_path, monkeypatch):
+    monkeypatch.setattr(W, "FAST_ZIP_ROWS", 1000)
+    df = frame(1500)
+    write(tmp_path, "t.xlsx", {"t": df, "u": frame(20)}, {"t": data_layout}, long_rows=10, monkeypatch=monkeypatch)
+    z = zipfile.ZipFile(tmp_path / "t.xlsx")
+    assert z.testzip() is None
+    monkeypatch.setattr(W, "FAST_ZIP_ROWS", 10**9)
+    write(tmp_path, "six.xlsx", {"t": df, "u": frame(20)}, {"t": data_layout}, long_rows=10, monkeypatch=monkeypatch)
+    six = zipfile.ZipFile(tmp_path / "six.xlsx")
+    sheet = "xl/worksheets/sheet1.xml"
+    assert z.read(sheet) == six.read(sheet)  # the same XML, compressed less
+    assert z.getinfo(sheet).compress_size > six.getinfo(sheet).compress_size
+    assert z.read("xl/worksheets/sheet2.xml") == six.read("xl/worksheets/sheet2.xml")
+    got = pd.DataFrame(list(openpyxl.load_workbook(tmp_path / "t.xlsx")["t"].iter_rows(min_row=2, values_only=True)))
+    assert got[1].tolist() == df["year"].tolist()
