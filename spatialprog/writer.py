@@ -196,10 +196,21 @@ def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
         s = df.iloc[:, i]
         if not _is_text_column(s):
             continue
-        values = s.tolist()
-        new = [fn(v) if isinstance(v, str) and v[:1] in _FIRST else v for v in values]
-        if any(a is not b for a, b in zip(new, values, strict=True)):
-            changed[i] = new
+        values = s.to_numpy(dtype=object)
+        # each distinct value looked at once (strings equal only strings, so a text's code is its own)
+        codes, uniques = pd.factorize(values)
+        repl = np.empty(len(uniques), dtype=object)
+        hit = np.zeros(len(uniques) + 1, dtype=bool)  # the last entry: missing values (code -1)
+        for k, v in enumerate(uniques.tolist()):
+            if isinstance(v, str) and v[:1] in _FIRST:
+                w = fn(v)
+                if w is not v:
+                    repl[k], hit[k] = w, True
+        at = np.flatnonzero(hit[codes])
+        if len(at):
+            new = values.copy()
+            new[at] = repl[codes[at]]
+            changed[i] = new.tolist()
     cols = [fn(c) if isinstance(c, str) and c[:1] in _FIRST else c for c in df.columns]
     renamed = any(a is not b for a, b in zip(cols, df.columns, strict=True))
     if not changed and not renamed:
