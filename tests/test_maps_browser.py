@@ -400,3 +400,48 @@ def test_node_popups_and_labels_show_hostile_names_as_text(outputs, tmp_path):
     assert all(x["stray"] == 0 for x in v["labels"])
     assert {f"{i} {HOSTILE}" for i in layers["boundaries"]["id"]} <= set(texts)
     assert {f"{i} {HOSTILE}" for i in layers["substations"]["id"]} <= set(texts)
+
+
+SITING_PROBE = """(async function () {
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  var out = {candidates: [], overlay: null};
+  var map = null;
+  Object.keys(window).forEach(function (k) { var v; try { v = window[k]; } catch (e) { return; }
+                                            if (v instanceof L.Map) map = v; });
+  map.eachLayer(function (l) {
+    if (l.feature && l.options && l.options.dashArray === "6 4" && l.getPopup && l.getPopup()) {
+      l.openPopup();
+      out.candidates.push(l.getPopup().getElement().querySelector(".sp-pop-title").textContent);
+      l.closePopup();
+    }
+  });
+  var names = Array.prototype.map.call(document.querySelectorAll(".leaflet-control-layers-overlays label"),
+                                        function (e) { return e.textContent.trim(); });
+  out.layers = names;
+  var box = Array.prototype.filter.call(document.querySelectorAll(".leaflet-control-layers-overlays label"),
+    function (e) { return /Geschiktheid/.test(e.textContent); })[0];
+  out.overlayBefore = document.querySelectorAll("img.leaflet-image-layer").length;
+  if (box) { box.querySelector("input").click(); await sleep(500); }
+  var img = document.querySelector("img.leaflet-image-layer");
+  out.overlay = img ? {w: img.naturalWidth, h: img.naturalHeight, src: img.src.slice(0, 22)} : null;
+  return out;
+})()"""
+
+
+def test_candidate_sites_and_the_suitability_surface_on_the_map(example_run):
+    """The run's candidate sites for a new substation (base variant) with their popups, and the suitability
+    surface as an optional layer, embedded (offline) and off until chosen (issue 15)."""
+    import pyogrio
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    res = load_page(example_run.out / MAP_HTML, evaluate=SITING_PROBE, window_size=WINDOW,
+                    screenshot_path=ARTIFACTS / "map_siting.png")
+    _offline(res)
+    v = res.value
+    cand = pyogrio.read_dataframe(example_run.out / "results.gpkg", layer="candidate_sites")
+    assert sorted(v["candidates"]) == sorted(cand.loc[cand["variant"] == "basis", "candidate_id"])
+    assert "Kandidaat-locaties nieuw onderstation" in v["layers"]
+    assert "Geschiktheid voor een nieuw onderstation" in v["layers"]
+    assert v["overlayBefore"] == 0  # off until chosen
+    assert v["overlay"] is not None and v["overlay"]["src"].startswith("data:image/png;base64")
+    assert v["overlay"]["w"] > 100 and v["overlay"]["h"] > 100

@@ -69,6 +69,7 @@ from ..outputs import RunOutputs
 from ..sheets import ALIASES_NL
 from . import _data as D
 from ._assets import inline_head
+from .siting import add_siting_layers
 
 __all__ = ["interactive_map", "interactive_html", "AREA_FILL_OPACITY", "MAP_BACKGROUND", "LAYER_TITLES_NL"]
 
@@ -884,6 +885,9 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
                          "popup": f"<div class='sp-pop'><table class='sp-kv'>{_rows(kv)}</table></div>"})
         fg.add_child(_RankMarkers(rows))
         fg.add_to(m)
+
+    # land for new substations (spatialprog.siting): the candidate sites and, from a run folder, the suitability
+    extra_legend += add_siting_layers(m, outputs, tolerance_m=tol)
 
     control = folium.LayerControl(position="topright", collapsed=False)
     control.add_to(m)
