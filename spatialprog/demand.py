@@ -127,20 +127,25 @@ def delivered_dwellings(sites: pd.DataFrame, years: Sequence[int], *, delay_year
     [[0.0, 100.0, 200.0, 300.0, 300.0]]
     """
     yrs = np.asarray(years, dtype=float)
-    out = np.zeros((len(sites), len(yrs)))
-    phasing = sites["phasing"] if "phasing" in sites else pd.Series([None] * len(sites), index=sites.index)
-    start = sites["delivery_start_year"] if "delivery_start_year" in sites else pd.Series(np.nan, index=sites.index)
-    end = sites["delivery_end_year"] if "delivery_end_year" in sites else pd.Series(np.nan, index=sites.index)
-    for k, i in enumerate(sites.index):
-        ph = phasing[i]
-        if isinstance(ph, str) and ph.strip():
-            for y, n in parse_phasing(ph).items():
-                out[k] += n * (yrs >= y + delay_years)
-        else:
-            s = float(start[i]) + delay_years
-            e = (float(end[i]) if pd.notna(end[i]) else float(start[i])) + delay_years
-            span = e - s + 1
-            out[k] = float(sites["dwellings"][i]) * np.clip((yrs - s + 1) / span, 0.0, 1.0)
+    n = len(sites)
+    out = np.zeros((n, len(yrs)))
+    phasing = sites["phasing"].to_numpy(dtype=object) if "phasing" in sites else np.full(n, None, dtype=object)
+    phased = np.array([isinstance(ph, str) and bool(ph.strip()) for ph in phasing], dtype=bool)
+    # spread evenly over start..end (end missing: the start year), as whole arrays
+    spread = np.flatnonzero(~phased)
+    if len(spread):
+        start = (sites["delivery_start_year"].to_numpy(dtype=float, na_value=np.nan) if "delivery_start_year" in sites
+                 else np.full(n, np.nan))[spread]
+        end = (sites["delivery_end_year"].to_numpy(dtype=float, na_value=np.nan) if "delivery_end_year" in sites
+               else np.full(n, np.nan))[spread]
+        s = start + delay_years
+        e = np.where(~np.isnan(end), end, start) + delay_years
+        span = e - s + 1
+        dw = sites["dwellings"].to_numpy(dtype=float, na_value=np.nan)[spread]
+        out[spread] = dw[:, None] * np.clip((yrs[None, :] - s[:, None] + 1) / span[:, None], 0.0, 1.0)
+    for k in np.flatnonzero(phased):  # a phasing text wins
+        for y, m in parse_phasing(phasing[k]).items():
+            out[k] += m * (yrs >= y + delay_years)
     return out * delivery_share
 
 

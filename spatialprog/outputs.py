@@ -152,7 +152,8 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         g["n_substations"] = counts.reindex(key).fillna(0).astype(int).to_numpy() if len(counts) else 0
         g["assignment_method"] = primary[F.METHOD].reindex(key).to_numpy() if len(primary) else None
         out[kind] = g
-    for lk, df in iter_layers(layers, "claim"):
+    # land claims, and the boundaries for the maps (names)
+    for lk, df in iter_layers(layers, "claim", "boundary"):
         out[lk.name] = df.copy()
     # the other carriers' nodes with their headroom and status in their own units, like the substations
     ch = result.carrier_headroom
@@ -170,8 +171,6 @@ def result_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
                 p.columns = [f"first_shortfall_{d}_year" for d in p.columns]
                 g = g.merge(p, left_on="id", right_index=True, how="left")
         out[lk.name] = g
-    for lk, df in iter_layers(layers, "boundary"):  # context of the maps and the report: names of the region's parts
-        out[lk.name] = df.copy()
     if result.conflicts is not None:
         _attach_conflict_summary(out, result.conflicts.summary)
         out["conflicts"] = result.conflicts.conflicts
@@ -315,7 +314,7 @@ def split_by_geometry(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     return out or {"areas": gdf.iloc[0:0]}
 
 
-def _write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str) -> None:
+def write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str) -> None:
     import pyogrio
 
     df = gdf.copy()
@@ -371,10 +370,10 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         for name, gdf in result_layers(result).items():
             if name == "conflicts":
                 for suffix, part in split_by_geometry(gdf).items():
-                    _write_gpkg_layer(part, gpkg, f"conflicts_{suffix}")
+                    write_gpkg_layer(part, gpkg, f"conflicts_{suffix}")
             else:
-                _write_gpkg_layer(gdf, gpkg, name)
-        _write_gpkg_layer(result.assignment, gpkg, "assignment")
+                write_gpkg_layer(gdf, gpkg, name)
+        write_gpkg_layer(result.assignment, gpkg, "assignment")
         finish_geopackage(gpkg, when)  # the run's date, not GDAL's wall clock; reproducible bytes
         files.append(RESULTS_GPKG)
         if progress:

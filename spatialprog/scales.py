@@ -210,9 +210,10 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
         parts.append(part)
     n_subs = h[h[F.DIRECTION] == F.OFFTAKE].groupby(keys, sort=True)[F.SUBSTATION_ID].nunique().rename("n_substations")
     # every boundary gets a row for every variant and year, even without sites or substations
+    variants = list(dict.fromkeys(result.headroom[F.VARIANT]))  # once: in the listing below it cost sites x boundaries
     grid = pd.MultiIndex.from_tuples(
         [(lv, bid, v, y) for lv, bid in info[["level", "boundary_id"]].itertuples(index=False)
-         for v in dict.fromkeys(result.headroom[F.VARIANT]) for y in result.project.years], names=keys)
+         for v in variants for y in result.project.years], names=keys)
     out = pd.DataFrame(index=grid).join(dem).join(n_subs).join(parts[0]).join(parts[1]).fillna(0.0)
     for c in ("n_substations", "n_short_offtake", "n_short_feedin"):
         out[c] = out[c].astype(int)

@@ -133,52 +133,75 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
         lay_jobs = np.where(is_zone, jobs.reindex(ids).astype(float).fillna(0.0).to_numpy(), 0.0) * share.to_numpy()
     dwell = a.pivot_table(index=keys, columns=F.YEAR, values=F.DWELLINGS_DELIVERED, aggfunc="sum", fill_value=0.0)
     dwell = dwell.reindex(index=share.index, columns=years, fill_value=0.0).to_numpy(dtype=float)
+    subs = share.index.get_level_values(F.SUBSTATION_ID)
+    sub_code, sub_table = pd.factorize(subs, sort=True)
+    year_at = {int(y): i for i, y in enumerate(years)}
+    share_v = share.to_numpy(dtype=float)
     parts = []
     for d, g in h.groupby(F.DIRECTION, sort=True):
         val = a.pivot_table(index=keys, columns=F.YEAR, values=_VALUE[d], aggfunc="sum", fill_value=0.0)
         val = val.reindex(index=share.index, columns=years, fill_value=0.0).to_numpy(dtype=float)
         has = val > _EPS
         arrival = np.where(has.any(axis=1), years[np.argmax(has, axis=1)], 0)
-        subs = share.index.get_level_values(F.SUBSTATION_ID).to_numpy()
-        for sid, gs in g.groupby(F.SUBSTATION_ID, sort=True):
-            rows = np.flatnonzero(subs == sid)
-            w = pd.Series(gs["_w"].to_numpy(), index=gs[F.YEAR].astype(int)).reindex(years, fill_value=0.0)
-            frac = _fractions(val[rows], arrival[rows], w.to_numpy())
-            wait = frac * val[rows]
-            for i, j in zip(*np.nonzero(wait > _EPS), strict=True):
-                r = rows[i]
-                peak = val[r].max()
-                parts.append({
-                    F.SUBSTATION_ID: sid, F.DIRECTION: d, F.YEAR: int(years[j]),
-                    F.LAYER: share.index[r][1], F.SITE_ID: share.index[r][2], F.SHARE: float(share.iat[r]),
-                    "arrival_year": int(arrival[r]), "waiting_mw": float(wait[i, j]),
-                    "dwellings_waiting": float(frac[i, j] * dwell[r, j]) if d == F.OFFTAKE else 0.0,
-                    "jobs_waiting": (float(frac[i, j] * lay_jobs[r] * val[r, j] / peak)
-                                     if d == F.OFFTAKE and lay_jobs is not None and peak > _EPS else 0.0),
-                })
+        # the MW waiting per substation and year (0 where the substation has nothing waiting in this direction)
+        w = np.zeros((len(sub_table), len(years)))
+        gy = g[F.YEAR].astype(int).map(year_at)
+        ok = gy.notna().to_numpy()
+        w[sub_table.get_indexer(g[F.SUBSTATION_ID])[ok], gy[ok].astype(int).to_numpy()] = g["_w"].to_numpy()[ok]
+        frac = _fractions(val, arrival, w, sub_code)
+        wait = frac * val
+        r, j = np.nonzero(wait > _EPS)
+        if not len(r):
+            continue
+        f = frac[r, j]
+        off = d == F.OFFTAKE
+        if off and lay_jobs is not None:
+            peak = val.max(axis=1)[r]
+            jobs_w = np.where(peak > _EPS, f * lay_jobs[r] * val[r, j] / np.where(peak > _EPS, peak, 1.0), 0.0)
+        else:
+            jobs_w = np.zeros(len(r))
+        parts.append(pd.DataFrame({
+            F.SUBSTATION_ID: subs[r], F.DIRECTION: d, F.YEAR: years[j].astype(int),
+            F.LAYER: share.index.get_level_values(F.LAYER)[r], F.SITE_ID: share.index.get_level_values(F.SITE_ID)[r],
+            F.SHARE: share_v[r], "arrival_year": arrival[r].astype(int), "waiting_mw": wait[r, j],
+            "dwellings_waiting": f * dwell[r, j] if off else np.zeros(len(r)), "jobs_waiting": jobs_w,
+        }, columns=WAITING_COLUMNS))
     if not parts:
         return _empty()
-    out = pd.DataFrame(parts, columns=WAITING_COLUMNS)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    for c in (F.SUBSTATION_ID, F.DIRECTION, F.LAYER, F.SITE_ID):
+        out[c] = out[c].astype(object)
     dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
     out = out.assign(_d=out[F.DIRECTION].map(dir_order), _a=-out["arrival_year"])
     out = out.sort_values([F.SUBSTATION_ID, "_d", F.YEAR, "_a", F.LAYER, F.SITE_ID], kind="stable")
     return out.drop(columns=["_d", "_a"]).reset_index(drop=True)
 
 
-def _fractions(val: np.ndarray, arrival: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _fractions(val: np.ndarray, arrival: np.ndarray, w: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Per site and year, the share of its demand that waits: the latest arrivals first, one arrival year at a time.
 
     ``val`` (sites x years) is the demand, ``arrival`` the arrival year per
-    site, ``w`` the MW that wait per year. Sites of one arrival year wait for
-    the same fraction.
+    site, ``group`` its substation (a code; ``w`` has one row per code: the MW
+    that wait there per year). Sites of one substation and arrival year wait
+    for the same fraction. Grouped array operations: the work grows with the
+    sites, and each substation's arithmetic is the one of its own queue.
     """
-    groups = np.unique(arrival)[::-1]                      # latest arrival first
-    gsum = np.vstack([val[arrival == g].sum(axis=0) for g in groups])
-    before = np.cumsum(gsum, axis=0) - gsum                 # what the later arrivals already cover
-    gfrac = np.divide(w[None, :] - before, gsum, out=np.zeros_like(gsum), where=gsum > _EPS)
+    # one queue group per substation and arrival year, the latest arrival first within each substation
+    gkey, ginv = np.unique(np.column_stack([group, -arrival]), axis=0, return_inverse=True)
+    ginv = ginv.reshape(-1)
+    gsum = np.zeros((len(gkey), val.shape[1]))
+    np.add.at(gsum, ginv, val)  # in row order, as a sum over the rows of each group
+    gsub = gkey[:, 0]
+    rank = np.arange(len(gkey)) - np.searchsorted(gsub, gsub, side="left")
+    # what the later arrivals at the same substation already cover (a running sum per substation)
+    run = np.zeros_like(gsum)
+    for k in range(int(rank.max()) + 1 if len(rank) else 0):
+        at = np.flatnonzero(rank == k)
+        run[at] = gsum[at] if k == 0 else run[at - 1] + gsum[at]
+    before = run - gsum
+    gfrac = np.divide(w[gsub] - before, gsum, out=np.zeros_like(gsum), where=gsum > _EPS)
     gfrac = np.clip(gfrac, 0.0, 1.0)
-    pos = {g: i for i, g in enumerate(groups)}
-    return gfrac[[pos[g] for g in arrival]]
+    return gfrac[ginv]
 
 
 def waiting_summary(waiting: pd.DataFrame) -> pd.DataFrame:
@@ -211,27 +234,40 @@ def waiting_summary(waiting: pd.DataFrame) -> pd.DataFrame:
     (2028, 250.0, 2)
     """
     rows = {}
-    for sid, g in waiting.groupby(F.SUBSTATION_ID, sort=True):
-        peak = {}
-        for d, gd in g.groupby(F.DIRECTION, sort=True):
-            tot = gd.groupby(F.YEAR, sort=True)["waiting_mw"].sum()
-            year = int(tot.index[np.argmax(tot.to_numpy() >= tot.max() - 1e-9)])  # the earliest peak
-            peak[d] = gd[gd[F.YEAR] == year]
-        off = peak.get(F.OFFTAKE)
-        feed = peak.get(F.FEEDIN)
-        first = off if off is not None else feed
-        sites = set()
-        for p in (off, feed):
-            if p is not None:
-                sites |= set(zip(p[F.LAYER], p[F.SITE_ID], strict=True))
-        rows[sid] = {
-            "waiting_year": int(first[F.YEAR].iat[0]),
-            "dwellings_waiting": float(off["dwellings_waiting"].sum()) if off is not None else 0.0,
-            "jobs_waiting": float(off["jobs_waiting"].sum()) if off is not None else 0.0,
-            "offtake_mw_waiting": float(off["waiting_mw"].sum()) if off is not None else 0.0,
-            "feedin_mw_waiting": float(feed["waiting_mw"].sum()) if feed is not None else 0.0,
-            "n_sites_waiting": len(sites),
-        }
+    if len(waiting):
+        # per substation, direction and year the MW waiting; the earliest year of each peak
+        tot = waiting.groupby([F.SUBSTATION_ID, F.DIRECTION, F.YEAR], sort=True)["waiting_mw"].sum()
+        top = tot.groupby(level=[0, 1], sort=True).transform("max")
+        at_peak = tot[tot.to_numpy() >= top.to_numpy() - 1e-9]
+        peak_year = at_peak.reset_index().groupby([F.SUBSTATION_ID, F.DIRECTION], sort=True)[F.YEAR].first()
+        # the rows of each (substation, direction, year) in their order in ``waiting``, as slices
+        gid = waiting.groupby([F.SUBSTATION_ID, F.DIRECTION, F.YEAR], sort=True).ngroup().to_numpy()
+        order = np.argsort(gid, kind="stable")
+        bounds = np.searchsorted(gid[order], np.arange(len(tot) + 1))
+        pos = {k: i for i, k in enumerate(tot.index)}
+        cols = {c: waiting[c].to_numpy()[order] for c in ("dwellings_waiting", "jobs_waiting", "waiting_mw")}
+        lay, site = waiting[F.LAYER].to_numpy()[order], waiting[F.SITE_ID].to_numpy()[order]
+        for sid in peak_year.index.get_level_values(0).unique():
+            peak = {}
+            for d in (F.FEEDIN, F.OFFTAKE):
+                if (sid, d) in peak_year.index:
+                    y = peak_year.at[(sid, d)]
+                    i = pos[(sid, d, y)]
+                    peak[d] = (int(y), slice(bounds[i], bounds[i + 1]))
+            off, feed = peak.get(F.OFFTAKE), peak.get(F.FEEDIN)
+            first = off if off is not None else feed
+            sites = set()
+            for p in (off, feed):
+                if p is not None:
+                    sites |= set(zip(lay[p[1]], site[p[1]], strict=True))
+            rows[sid] = {
+                "waiting_year": first[0],
+                "dwellings_waiting": float(cols["dwellings_waiting"][off[1]].sum()) if off is not None else 0.0,
+                "jobs_waiting": float(cols["jobs_waiting"][off[1]].sum()) if off is not None else 0.0,
+                "offtake_mw_waiting": float(cols["waiting_mw"][off[1]].sum()) if off is not None else 0.0,
+                "feedin_mw_waiting": float(cols["waiting_mw"][feed[1]].sum()) if feed is not None else 0.0,
+                "n_sites_waiting": len(sites),
+            }
     out = pd.DataFrame.from_dict(rows, orient="index", columns=SUMMARY_COLUMNS)
     out.index.name = F.SUBSTATION_ID
     return out.astype({"waiting_year": int, "n_sites_waiting": int}) if len(out) else out

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .outputs import RunOutputs
     from .pipeline import Plan, RunResult
     from .ranking import RankingResult
+    from .siting import SitingResult
 
 __all__ = ["CompletedRun", "run", "ranking_of", "outputs_of"]
 
@@ -48,11 +49,14 @@ class CompletedRun:
     files : list of Path
         Every file written into the output folder (``out_dir / name``), in
         the order they were written.
+    siting : SitingResult or None
+        Surfaces, candidate sites and MV/LV stations (None with ``siting.enabled = 0``).
     """
 
     result: RunResult
     ranking: RankingResult
     files: list[Path]
+    siting: SitingResult | None = None
 
 
 def _in_stage(stage: Path, written: Sequence[Path]) -> list[Path]:
@@ -115,7 +119,11 @@ def outputs_of(result: RunResult, ranking: RankingResult | None = None, *,
     from .outputs import RunOutputs
 
     outputs = RunOutputs.from_result(result, run_date=run_date)
-    (ranking if ranking is not None else ranking_of(result)).attach(outputs)
+    ranking = ranking if ranking is not None else ranking_of(result)
+    siting = _siting(result, ranking)  # as the run: candidate sites and MV/LV stations, the programme's candidates
+    ranking.attach(outputs)
+    if siting is not None:
+        outputs.layers.update(siting.layers())
     return outputs
 
 
@@ -174,7 +182,7 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     >>> done = run("layers/example_region.toml", tempfile.mkdtemp(), variants=["basis"], maps=False,
     ...            qgis=False)
     >>> sorted(p.name for p in done.files)[:4]
-    ['assignment.csv', 'capacity.csv', 'conflict_matrix.csv', 'conflicts.csv']
+    ['assignment.csv', 'candidate_sites.csv', 'capacity.csv', 'conflict_matrix.csv']
     >>> done.ranking.programme["substation_id"].iloc[0]
     'OS08'
     """
@@ -195,14 +203,32 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
         result = compute(plan, variants=list(variants) if variants else None, progress=progress)
         say("ranking and programme")
         ranking = ranking_of(result)
+        siting = _siting(result, ranking, progress=progress)  # land for new substations, MV/LV stations
+        if siting is not None:
+            result.notices.extend(siting.notices)
         written = write_run(result, stage, progress=progress, run_date=when,
-                            extras=_extras(plan, ranking, maps=maps, qgis=qgis, progress=progress, when=when))
+                            extras=_extras(plan, ranking, maps=maps, qgis=qgis, progress=progress, when=when,
+                                           siting=siting))
     files = [Path(out_dir) / p.relative_to(stage) for p in written]
-    return CompletedRun(result=result, ranking=ranking, files=files)
+    return CompletedRun(result=result, ranking=ranking, files=files, siting=siting)
+
+
+def _siting(result: RunResult, ranking: RankingResult, *, progress: Progress | None = None) -> SitingResult | None:
+    """The siting part (:mod:`spatialprog.siting`) when ``siting.enabled``; the programme's new-station rows
+    get their best candidate (``candidate_site_id``). None when it is off."""
+    from .siting import compute_siting, enabled
+
+    if not enabled(result):
+        return None
+    if progress:
+        progress("land for new substations and MV/LV stations")
+    siting = compute_siting(result, ranking.programme)
+    ranking.programme = siting.with_candidates(ranking.programme)
+    return siting
 
 
 def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progress: Progress | None,
-            when: datetime) -> list[Callable[[Path], Sequence[Path | str]]]:
+            when: datetime, siting: SitingResult | None = None) -> list[Callable[[Path], Sequence[Path | str]]]:
     """The writers :func:`run` adds to ``write_run``: the ranking, the maps, the QGIS hand-off."""
     from .outputs import RunOutputs
     from .ranking import write_ranking
@@ -215,6 +241,14 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
         return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
 
     extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
+    if siting is not None:  # before the maps and the QGIS hand-off, which read its layers from the stage
+        def land(stage: Path) -> list[Path]:
+            from .siting.write import write_siting
+
+            say("writing the siting surfaces and candidate sites")
+            return _in_stage(stage, write_siting(siting, stage, crs=plan.project.crs, when=when))
+
+        extras.append(land)
     if maps:
         def draw_maps(stage: Path) -> list[Path]:
             from .maps import write_maps

@@ -45,10 +45,11 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import OutputError
@@ -64,6 +65,7 @@ __all__ = [
     "escape_frame",
     "unescape_frame",
     "write_csv",
+    "write_parquet",
     "write_text",
     "read_csv",
     "write_tables",
@@ -194,10 +196,21 @@ def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
         s = df.iloc[:, i]
         if not _is_text_column(s):
             continue
-        values = s.tolist()
-        new = [fn(v) if isinstance(v, str) and v[:1] in _FIRST else v for v in values]
-        if any(a is not b for a, b in zip(new, values, strict=True)):
-            changed[i] = new
+        values = s.to_numpy(dtype=object)
+        # each distinct value looked at once (strings equal only strings, so a text's code is its own)
+        codes, uniques = pd.factorize(values)
+        repl = np.empty(len(uniques), dtype=object)
+        hit = np.zeros(len(uniques) + 1, dtype=bool)  # the last entry: missing values (code -1)
+        for k, v in enumerate(uniques.tolist()):
+            if isinstance(v, str) and v[:1] in _FIRST:
+                w = fn(v)
+                if w is not v:
+                    repl[k], hit[k] = w, True
+        at = np.flatnonzero(hit[codes])
+        if len(at):
+            new = values.copy()
+            new[at] = repl[codes[at]]
+            changed[i] = new.tolist()
     cols = [fn(c) if isinstance(c, str) and c[:1] in _FIRST else c for c in df.columns]
     renamed = any(a is not b for a, b in zip(cols, df.columns, strict=True))
     if not changed and not renamed:
@@ -279,11 +292,94 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     ['=1+1', 'B']
     """
     path = Path(path)
+    out = escape_frame(df)
     try:
-        escape_frame(df).to_csv(path, index=False, float_format=CSV_FLOAT_FORMAT)
+        text = _csv_bytes(out)
+        if text is None:  # a column of dates, mixed objects or one column only: pandas writes it
+            out.to_csv(path, index=False, float_format=CSV_FLOAT_FORMAT)
+        else:
+            with open(path, "wb") as f:
+                for piece in text:
+                    f.write(piece)
     except OSError as e:
         raise WriteFailed(path, e) from None
     return path
+
+
+#: rows per piece of a CSV written by :func:`_csv_bytes`
+_CSV_ROWS_PER_PIECE = 200_000
+
+
+def _csv_fields(values: np.ndarray):
+    """A column as CSV fields, the text ``DataFrame.to_csv(float_format=CSV_FLOAT_FORMAT)`` writes; None if it cannot
+    say (pandas writes the table then)."""
+    import pyarrow as pa
+
+    t = values.dtype
+    if t.kind == "f":
+        # each distinct bit pattern formatted once (so 0.0 and -0.0 stay apart); NaN is the empty field
+        codes, uniques = pd.factorize(values.astype(np.float64).view(np.int64))
+        text = ["" if v != v else CSV_FLOAT_FORMAT % v for v in uniques.view(np.float64).tolist()]
+        return pa.array(text, pa.large_string()).take(pa.array(codes))
+    if t.kind in "iu":
+        return pa.array(values).cast(pa.large_string())
+    if t.kind == "b":
+        return pa.array(np.where(values, "True", "False").astype(object), pa.large_string())
+    if t.kind != "O" or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    missing = pd.isna(values)
+    codes, uniques = pd.factorize(np.where(missing, "", values))
+    text = ['"' + v.replace('"', '""') + '"' if ("," in v or '"' in v or "\n" in v) else v for v in uniques.tolist()]
+    return pa.array(text, pa.large_string()).take(pa.array(codes))
+
+
+def _csv_columns(df: pd.DataFrame) -> list[np.ndarray] | None:
+    cols = []
+    for j in range(df.shape[1]):
+        s = df.iloc[:, j]
+        if isinstance(s.dtype, pd.StringDtype):
+            cols.append(s.to_numpy(dtype=object, na_value=None))
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and s.dtype.kind in "iu":
+            # nullable integers: the numbers as text, <NA> as the empty field (as pandas writes them)
+            ints = s.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
+            cols.append(np.where(s.isna().to_numpy(), None, ints))
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) or s.dtype.kind not in "fiubO":
+            return None
+        else:
+            cols.append(s.to_numpy())
+    return cols
+
+
+def _csv_bytes(df: pd.DataFrame) -> Iterator[bytes] | None:
+    """The CSV of ``df`` (no index, ``CSV_FLOAT_FORMAT``), in pieces, built column by column with pyarrow's string
+    kernels: byte for byte what pandas' ``to_csv`` writes, at a fraction of its time; None where it cannot."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if df.shape[1] < 2 or isinstance(df.columns, pd.MultiIndex):
+        return None
+    cols = _csv_columns(df)
+    if cols is None:
+        return None
+    head = _csv_fields(np.array([str(c) for c in df.columns], dtype=object))
+    if head is None:
+        return None
+    first = [_csv_fields(c[:1]) for c in cols]  # every column must be one this function writes
+    if any(f is None for f in first):
+        return None
+
+    def pieces() -> Iterator[bytes]:
+        yield (",".join(head.to_pylist()) + "\n").encode("utf-8")
+        sep, end = pa.scalar(",", pa.large_string()), pa.scalar("\n", pa.large_string())
+        for i in range(0, len(df), _CSV_ROWS_PER_PIECE):
+            fields = [_csv_fields(c[i:i + _CSV_ROWS_PER_PIECE]) for c in cols]
+            rows = pc.binary_join_element_wise(*fields, sep)
+            rows = pc.binary_join_element_wise(rows, end, pa.scalar("", pa.large_string()))
+            n = len(rows)
+            offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset: rows.offset + n + 1]
+            yield rows.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]]
+
+    return pieces()
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -304,14 +400,49 @@ def read_csv(path: str | Path, **kwargs) -> pd.DataFrame:
     return unescape_frame(pd.read_csv(path, **kwargs))
 
 
-def write_tables(folder: str | Path, tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    """Write each table as ``NAME.csv`` into ``folder``; return the file names, in order."""
+def write_tables(folder: str | Path, tables: Mapping[str, pd.DataFrame], *, parquet: bool = False) -> list[str]:
+    """Write each table as ``NAME.csv`` into ``folder`` (and ``NAME.parquet`` with ``parquet``); return the file
+    names, in order."""
     folder = Path(folder)
     names = []
     for name, df in tables.items():
         write_csv(df, folder / f"{name}.csv")
         names.append(f"{name}.csv")
+        if parquet:
+            write_parquet(df, folder / f"{name}.parquet")
+            names.append(f"{name}.parquet")
     return names
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write one table as Parquet (typed columns, zstd; the same table gives the same bytes).
+
+    Parquet holds types, not text for a spreadsheet: its text cells are
+    written as they are (no formula escape, see :func:`escape_text`). The
+    file records the versions of pyarrow and pandas that wrote it.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_parquet(pd.DataFrame({"a_mw": [1.5, None], "id": ["=1+1", "B"]}), Path(tempfile.mkdtemp()) / "t.parquet")
+    >>> pd.read_parquet(p)["id"].tolist()
+    ['=1+1', 'B']
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    try:
+        pq.write_table(table, path, compression="zstd")
+    except OSError as e:
+        raise WriteFailed(path, e) from None
+    return path
 
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -341,7 +472,12 @@ def _excel_ready(df: pd.DataFrame) -> pd.DataFrame:
     for i in range(out.shape[1]):
         s = out.iloc[:, i]
         if _is_text_column(s):
-            out.isetitem(i, pd.Series([clean(v) for v in s.tolist()], index=out.index, dtype=object))
+            values = s.to_numpy(dtype=object, copy=True)
+            text = np.flatnonzero([isinstance(v, str) for v in values])
+            if len(text):  # each distinct text cleaned once
+                codes, uniques = pd.factorize(values[text])
+                values[text] = np.array([clean(v) for v in uniques], dtype=object)[codes]
+            out.isetitem(i, pd.Series(values, index=out.index, dtype=object))
     out.columns = [clean(c) for c in out.columns]
     return out
 
@@ -378,25 +514,38 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date
     ------
     OutputError
         When the file cannot be written.
+
+    Notes
+    -----
+    A table longer than a sheet holds (:data:`SHEET_MAX_ROWS`) continues on
+    sheets ``NAME (2)``, ``NAME (3)``, ... (the CSV has it whole).
+
+    A sheet of :data:`LONG_SHEET_ROWS` rows or more, holding only text,
+    numbers, booleans and empty cells, is not built cell by cell in openpyxl
+    (a national run's sheets hold millions of cells): openpyxl gets its header
+    and first data row (and knows the true last row), the layout styles them,
+    and the data rows are then written as whole columns, each cell with the
+    style of its column's first data cell (:func:`_sheet_rows`): the very
+    bytes openpyxl would write. A layout that styles single cells further down
+    such a sheet gets the sheet built by openpyxl after all. A sheet of
+    :data:`FAST_ZIP_ROWS` rows or more is compressed at zlib level 1.
     """
     from openpyxl.xml.functions import tostring
 
     path = Path(path)
     when = run_timestamp(run_date)
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        names = _sheet_names(sheets)
-        for name, df in zip(names, sheets.values(), strict=True):
-            _excel_ready(df).to_excel(xw, sheet_name=name, index=False)
-        for key, name in zip(sheets, names, strict=True):
-            if layout and key in layout:
-                layout[key](xw.book[name])
-        for ws in xw.book.worksheets:
-            for row in ws.iter_rows():
-                for cell in row:
-                    if cell.data_type in ("f", "e") and isinstance(cell.value, str):
-                        cell.data_type = "s"  # openpyxl makes '=...' a formula and '#N/A' an error
-    props = xw.book.properties  # saving set 'modified' to the wall clock: written again below
+    sheets, layout = _split_long(sheets, layout)
+    names = _sheet_names(sheets)
+    frames = [_excel_ready(df) for df in sheets.values()]
+    long = [len(df) >= LONG_SHEET_ROWS and _streamable(df) for df in frames]
+    while True:
+        built = _build_book(sheets, names, frames, long, layout)
+        if isinstance(built, int):  # that sheet's layout styled single cells: build it cell by cell
+            long[built] = False
+            continue
+        buf, book, streamed = built
+        break
+    props = book.properties  # saving set 'modified' to the wall clock: written again below
     props.created = props.modified = when.replace(tzinfo=None)
     core = tostring(props.to_tree())
     src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
@@ -406,9 +555,234 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, run_date
             entry = zipfile.ZipInfo(info.filename, date_time=_zip_time(when))
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
-            z.writestr(entry, core if info.filename == "docProps/core.xml" else src.read(info.filename))
+            data = core if info.filename == "docProps/core.xml" else src.read(info.filename)
+            if info.filename in streamed:  # written in pieces: the sheet's XML is never whole in memory
+                df, styles = streamed[info.filename]
+                # ZIP64 where the sheet may pass 2 GiB (80 bytes a cell is ample; the true size is set on close)
+                entry.file_size = 1 << 31 if 80 * len(df) * max(df.shape[1], 1) > 1 << 29 else 0
+                if len(df) >= FAST_ZIP_ROWS:  # compressing a national sheet at level 6 took longer than writing it
+                    entry._compresslevel = 1  # ZipInfo.compress_level from Python 3.13
+                with z.open(entry, "w") as f:
+                    for piece in _with_rows(data, df, styles):
+                        f.write(piece)
+            else:
+                z.writestr(entry, data)
     _write_bytes(path, out.getvalue())
     return path
+
+
+def _build_book(sheets: Mapping[str, pd.DataFrame], names: list[str], frames: list[pd.DataFrame], long: list[bool],
+                layout: Mapping[str, Callable] | None):
+    """The workbook saved by openpyxl (long sheets with their first data row only), or the position of a long
+    sheet whose layout styled cells below its first data row."""
+    buf = io.BytesIO()
+    #: sheet file in the zip -> the frame whose data rows are written into it, and the style of each column
+    streamed: dict[str, tuple[pd.DataFrame, list[str]]] = {}
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df, is_long in zip(names, frames, long, strict=True):
+            (df.head(1) if is_long else df).to_excel(xw, sheet_name=name, index=False)
+            if is_long:  # the layout sees the sheet's true extent; the rows stay out of openpyxl
+                xw.book[name].cell(row=len(df) + 1, column=1)
+        for pos, (key, name, is_long) in enumerate(zip(sheets, names, long, strict=True)):
+            if layout and key in layout:
+                ws = xw.book[name]
+                if is_long:
+                    ws.iter_rows = _first_data_row(ws)
+                layout[key](ws)
+                if is_long:
+                    del ws.iter_rows
+                    if any(2 < r <= len(frames[pos]) for r, _ in ws._cells):
+                        return pos
+        for idx, (ws, df, is_long) in enumerate(zip(xw.book.worksheets, frames, long, strict=True), start=1):
+            cells = ws._cells.values() if is_long else (c for row in ws.iter_rows() for c in row)
+            for cell in cells:
+                if cell.data_type in ("f", "e") and isinstance(cell.value, str):
+                    cell.data_type = "s"  # openpyxl makes '=...' a formula and '#N/A' an error
+            # the styles numbered in the order openpyxl's writer meets them (sheet by sheet, row by row), so
+            # that a long sheet's data cells (written apart) and the others number them alike
+            for key in sorted(ws._cells):
+                if ws._cells[key].has_style:
+                    ws._cells[key].style_id  # noqa: B018 (reading it registers the style)
+            if is_long:  # every data row takes the style of the first one, column by column
+                probe = [ws.cell(row=2, column=j) for j in range(1, df.shape[1] + 1)]
+                streamed[f"xl/worksheets/sheet{idx}.xml"] = (
+                    df, [f' s="{c.style_id}"' if c.has_style else "" for c in probe])
+    return buf, xw.book, streamed
+
+
+#: the data rows a sheet holds (Excel's 1,048,576 rows, one of them the header)
+SHEET_MAX_ROWS = 1_048_575
+
+
+def _split_long(sheets: Mapping[str, pd.DataFrame], layout: Mapping[str, Callable] | None
+                ) -> tuple[dict, dict | None]:
+    """A table longer than a sheet holds continued on sheets ``NAME (2)``, ``NAME (3)``, ... with the same layout."""
+    if all(len(df) <= SHEET_MAX_ROWS for df in sheets.values()):
+        return dict(sheets), dict(layout) if layout is not None else None
+    out: dict = {}
+    lay: dict = {}
+    for key, df in sheets.items():
+        parts = [df.iloc[i:i + SHEET_MAX_ROWS] for i in range(0, len(df), SHEET_MAX_ROWS)] or [df]
+        for k, part in enumerate(parts, start=1):
+            name = key if k == 1 else f"{str(key)[:31 - len(f' ({k})')]} ({k})"
+            out[name] = part.reset_index(drop=True)
+            if layout and key in layout:
+                lay[name] = layout[key]
+    return out, lay
+
+
+#: sheets of at least this many data rows are compressed at zlib level 1 (fast; a larger file), not 6
+FAST_ZIP_ROWS = 200_000
+
+#: sheets of at least this many data rows have their cells written as whole columns (:func:`_sheet_rows`)
+LONG_SHEET_ROWS = 200
+
+
+def _first_data_row(ws) -> Callable:
+    """``ws.iter_rows`` that stops at the first data row: a layout styles a long sheet's columns there."""
+    full = type(ws).iter_rows
+
+    def iter_rows(min_row=None, max_row=None, min_col=None, max_col=None, values_only=False):
+        return full(ws, min_row, 2 if max_row is None else min(max_row, 2), min_col, max_col, values_only)
+
+    return iter_rows
+
+
+def _kind(values: np.ndarray) -> str | None:
+    """How a column's cells are written: ``num``, ``bool``, ``text``, ``obj`` (mixed), or None (by openpyxl)."""
+    t = values.dtype
+    if t.kind in "iuf":
+        return "num"
+    if t.kind == "b":
+        return "bool"
+    if t.kind == "O":
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            text = values[~pd.isna(values)]
+            return "text" if not len(text) or max(map(len, pd.unique(text))) <= 32767 else None
+        ok = all(v is None or isinstance(v, (str, bool, int, float, np.integer, np.floating)) or v is pd.NA
+                 for v in values)
+        return "obj" if ok and not any(isinstance(v, str) and len(v) > 32767 for v in values) else None
+    return None
+
+
+def _streamable(df: pd.DataFrame) -> bool:
+    """Every column holds text, numbers, booleans or nothing (dates and the like go through openpyxl)."""
+    return isinstance(df.columns, pd.Index) and not isinstance(df.columns, pd.MultiIndex) and all(
+        _kind(_column_values(df, j)) is not None for j in range(df.shape[1]))
+
+
+def _column_values(df: pd.DataFrame, j: int) -> np.ndarray:
+    s = df.iloc[:, j]
+    if isinstance(s.dtype, pd.api.extensions.ExtensionDtype):  # nullable numbers, booleans: NA as None
+        return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+    return s.to_numpy()
+
+
+#: data rows per piece of a long sheet's XML
+_ROWS_PER_PIECE = 50_000
+
+
+def _with_rows(xml: bytes, df: pd.DataFrame, styles: list[str]) -> Iterator[bytes]:
+    """The sheet's XML, in pieces, with the data rows of ``df`` in place of the one openpyxl wrote (header kept)."""
+    start = xml.index(b"<sheetData>")
+    head_end = xml.index(b"</row>", start) + len(b"</row>")
+    yield xml[:head_end]
+    for i in range(0, len(df), _ROWS_PER_PIECE):
+        yield _sheet_rows(df.iloc[i:i + _ROWS_PER_PIECE], styles, first_row=i + 2)
+    yield xml[xml.index(b"</sheetData>"):]
+
+
+def _sheet_rows(df: pd.DataFrame, styles: list[str], *, first_row: int = 2) -> bytes:
+    """The ``<row>`` elements of ``df`` from ``first_row``, the very bytes openpyxl writes for these values.
+
+    Built column by column with pyarrow's string kernels, so a sheet of a
+    million rows takes seconds and no cell objects: numbers as ``%.16g``
+    (``t="n"``), booleans ``t="b"``, text as inline strings escaped as
+    ElementTree does (``xml:space="preserve"`` where it has outer blanks),
+    empty cells (NaN, None, ``""``) as empty inline strings, infinities as the
+    text ``inf`` (pandas' ``inf_rep``).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from openpyxl.utils import get_column_letter
+
+    def text(t: str):
+        return pa.scalar(t, pa.large_string())
+
+    n = len(df)
+    rn = pa.array(np.arange(first_row, first_row + n)).cast(pa.large_string())
+    parts = [pc.binary_join_element_wise(text('<row r="'), rn, text('">'), text(""))]
+    for j, style in enumerate(styles):
+        head = pc.binary_join_element_wise(text(f'<c r="{get_column_letter(j + 1)}'), rn, text(f'"{style}'), text(""))
+        parts.append(pc.binary_join_element_wise(head, _cell_tails(_column_values(df, j)), text("")))
+    parts.append(text("</row>"))
+    rows = pc.binary_join_element_wise(*parts, text(""))
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset: rows.offset + n + 1]
+    return rows.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]]
+
+
+_EMPTY = ' t="inlineStr" />'
+
+
+def _cell_tails(values: np.ndarray):
+    """Per cell, what follows ``<c r="A2" s="1"``: its type, its value and the end tag."""
+    import pyarrow as pa
+
+    kind = _kind(values)
+    if kind == "num":
+        return _num_tails(values.astype(float) if values.dtype.kind == "f" else values)
+    if kind == "bool":
+        return pa.array(np.where(values, ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>').astype(object),
+                        pa.large_string())
+    out = np.full(len(values), _EMPTY, dtype=object)
+    if kind == "text":  # text and empty cells only
+        is_str = ~pd.isna(values)
+        if is_str.any():
+            out[is_str] = _text_tails(values[is_str])
+        return pa.array(out, pa.large_string())
+    is_bool = np.array([isinstance(v, bool | np.bool_) for v in values], dtype=bool)
+    is_str = np.array([isinstance(v, str) for v in values], dtype=bool)
+    is_num = ~is_bool & ~is_str & np.array([isinstance(v, int | float | np.integer | np.floating) for v in values],
+                                           dtype=bool)
+    if is_bool.any():
+        out[is_bool] = [' t="b"><v>1</v></c>' if v else ' t="b"><v>0</v></c>' for v in values[is_bool]]
+    if is_num.any():
+        out[is_num] = _num_tails(np.array(values[is_num].tolist(), dtype=float)).to_numpy(zero_copy_only=False)
+    if is_str.any():
+        out[is_str] = _text_tails(values[is_str])
+    return pa.array(out, pa.large_string())
+
+
+def _num_tails(values: np.ndarray):
+    """Numbers as openpyxl writes them (``"%.16g"``); NaN empty, infinities the text ``inf`` / ``-inf``."""
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = []
+    for v in uniques.tolist():
+        if v != v:
+            text.append(_EMPTY)
+        elif v in (float("inf"), float("-inf")):
+            text.append(' t="inlineStr"><is><t>' + ("inf" if v > 0 else "-inf") + "</t></is></c>")
+        else:
+            text.append(' t="n"><v>' + "%.16g" % v + "</v></c>")  # noqa: UP031 (openpyxl's own format)
+    text.append(_EMPTY)  # the NaN code (-1) takes the last entry
+    return pa.array(text, pa.large_string()).take(pa.array(np.where(codes < 0, len(uniques), codes)))
+
+
+def _text_tails(values: np.ndarray) -> np.ndarray:
+    """Text cells as inline strings, escaped as ElementTree escapes text (``&``, ``<``, ``>``); each text once."""
+    codes, uniques = pd.factorize(values)
+    out = []
+    for v in uniques.tolist():
+        if v == "":
+            out.append(_EMPTY)
+            continue
+        e = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        st = v.strip()
+        space = ' xml:space="preserve"' if st and v != st else ""
+        out.append(f' t="inlineStr"><is><t{space}>{e}</t></is></c>')
+    return np.array(out, dtype=object)[codes]
 
 
 def finish_geopackage(path: str | Path, when: datetime | str | None = None) -> Path:

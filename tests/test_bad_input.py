@@ -172,7 +172,8 @@ def test_ctrl_c_while_arguments_are_read_is_one_line_exit_130(monkeypatch):
 def test_ctrl_c_at_any_moment_of_a_real_process_is_one_line_exit_130():
     """SIGINT at moments from start-up (imports) to the end of `validate`: one line and 130, or a finished run.
 
-    The first ~30 ms are Python's own start-up, before any spatialprog code runs: not tested.
+    The first ~30 ms (more on a loaded machine) are Python's own start-up, before any spatialprog code runs:
+    not tested.
     """
     seen = set()
     for delay in (0.06, 0.12, 0.25, 0.5, 0.9):
@@ -182,6 +183,8 @@ def test_ctrl_c_at_any_moment_of_a_real_process_is_one_line_exit_130():
         time.sleep(delay)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
+        if "init_import_site" in err:  # still in Python's own start-up (a loaded machine): not ours to test
+            continue
         if p.returncode == 0:  # finished before the signal (or while Python shut down): the whole answer is there
             assert "valid:" in out and not err.strip()
             seen.add("finished")

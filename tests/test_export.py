@@ -171,9 +171,11 @@ def test_every_layer_and_field_name(exported, outputs, plan):
 
 def test_feature_counts_and_valid_geometries(exported, outputs, plan):
     layer_names = {n for n, _ in pyogrio.list_layers(exported)}
+    from spatialprog.kinds import LAYER_KINDS
+
     for name, gdf in outputs.layers.items():
-        if name == "boundaries":  # context, the same as the input layer: exported once, as input_boundaries
-            name = "input_boundaries"
+        if name in LAYER_KINDS and LAYER_KINDS[name].role == "boundary":
+            name = f"input_{name}"  # exported once, as the input it is (the results carry it for the maps)
         if name not in layer_names:  # mixed geometry: split into name_points / name_lines / name_areas
             parts = [n for n in layer_names if n.startswith(f"{name}_") and n.split("_")[-1] in ("points", "lines",
                                                                                                   "areas")]

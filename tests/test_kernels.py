@@ -187,6 +187,21 @@ def test_nearest_within_large_random_and_empty():
     assert [len(x) for x in empty] == [0, 0, 0]
 
 
+@pytest.mark.parametrize("morton_from", [1, 10**9])
+def test_nearest_within_ties_in_morton_order(monkeypatch, morton_from):
+    # queries in Morton order (or not) on an integer grid full of equal distances and repeated stations
+    monkeypatch.setattr(network, "_MORTON_MIN_POINTS", morton_from)
+    rng = np.random.default_rng(8)
+    sxy = rng.integers(0, 60, (400, 2)).astype(float)
+    stations = shapely.points(np.concatenate([sxy, sxy[:50]]))
+    query = shapely.points(np.concatenate([rng.integers(-5, 65, (3000, 2)), rng.uniform(-5, 65, (1000, 2))]))
+    priority = rng.integers(0, 40, len(stations))
+    qi, ti, dist = nearest_within(query, stations, 3.0, priority)
+    want = nearest_plain(query, stations, 3.0, priority)
+    assert qi.tolist() == sorted(want)
+    assert [(int(priority[t]), float(d)) for t, d in zip(ti, dist, strict=True)] == [want[q] for q in qi.tolist()]
+
+
 # ---- assign_sites through the kernels -------------------------------------------------------
 
 

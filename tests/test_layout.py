@@ -93,7 +93,7 @@ def test_readme_how_it_is_built_matches_the_tree():
             listed.add(f"{folder}/{item}")
     actual = {p.relative_to(PKG).as_posix() for p in PKG.glob("*.py")} - {"__main__.py"}
     actual |= {p.name for p in PKG.iterdir() if p.is_dir() and (p / "__init__.py").exists() and p.name != "assets"}
-    for sub in ("conflicts", "ranking", "sitecheck"):
+    for sub in ("conflicts", "ranking", "sitecheck", "siting"):
         actual |= {f"{sub}/{p.name}" for p in (PKG / sub).glob("*.py") if p.name != "__init__.py"}
     assert listed == actual
 
@@ -101,7 +101,9 @@ def test_readme_how_it_is_built_matches_the_tree():
 @pytest.mark.parametrize("module", ["demand", "network", "headroom", "pipeline", "programme", "scales", "compare",
                                     "ranking/criteria", "ranking/scoring", "ranking/rank", "ranking/settings",
                                     "sitecheck/evaluate", "sitecheck/baseline", "sitecheck/whatif",
-                                    "conflicts/engine", "conflicts/kernels", "conflicts/results"])
+                                    "conflicts/engine", "conflicts/kernels", "conflicts/results",
+                                    "siting/__init__", "siting/grid", "siting/surfaces", "siting/candidates",
+                                    "siting/mvlv"])
 def test_computation_opens_no_files(module):
     """The pure middle reads nothing: no open(), read_csv, read_layer, data_dir or pyogrio."""
     f = PKG / f"{module}.py"

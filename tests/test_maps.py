@@ -22,6 +22,7 @@ from spatialprog.maps import _data as D
 from spatialprog.maps.interactive import interactive_html
 from spatialprog.maps.static import _nice_length, static_figures
 from spatialprog.outputs import RunOutputs
+from spatialprog.sheets import ALIASES_NL
 
 from .conftest import EXAMPLE, LAYER_TITLES, NO_DATA_NL, STATUS_NL, rgb
 
@@ -288,3 +289,80 @@ def test_full_run_shows_the_ranked_programme(example_run):
     assert by_sub.loc["OS07", "intervention"] == "advance_planned"
     assert "Programma (rangorde)" in (out / "map.html").read_text(encoding="utf-8")
     assert (out / "programma.png").stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------------------
+# the compact site layers (issue 13 item 2)
+
+
+def _site_blobs(text: str) -> dict[str, dict]:
+    """The site tables the page draws, by layer kind."""
+    blobs = [json.loads(b) for b in re.findall(r'drawSites\(feature_group_\w+, (\{.*?\}), \{"quantum"', text)]
+    return {b["kind"]: b for b in blobs}
+
+
+def _decode(t: str, g: list) -> list[tuple[float, float]]:
+    """The first ring / line / point of an encoded geometry as (lon, lat) (the page's spDecode, in Python)."""
+    flat = g if t == "P" else (g[0][0] if t == "A" else g[0])
+    x = y = 0
+    out = []
+    for i in range(0, len(flat), 2):
+        x, y = x + flat[i], y + flat[i + 1]
+        out.append((x / D.QUANTUM, y / D.QUANTUM))
+    return out
+
+
+def test_site_layers_are_compact_tables(html_text, outputs):
+    """One table per site layer, no popup HTML per feature: geometry, ids and popup columns from the layer."""
+    blobs = _site_blobs(html_text)
+    assert set(blobs) == set(D.site_layers(outputs)) | {"conflicts"}  # the example has land-claim conflicts
+    c, conflicts = blobs["conflicts"], D.conflicts_frame(outputs)
+    assert c["ids"] == list(conflicts["conflict_id"].astype(str)) and c["plain"]
+    assert [c["colours"]["d"][k] for k in c["colours"]["c"]] == [D.SEVERITY_COLOURS[s] for s in conflicts["severity"]]
+    assert html_text.count("sp-pop-title") < 40  # the substations' popups and the templates, not one per site
+    hs = outputs.layers["housing_sites"]
+    b = blobs["housing_sites"]
+    assert b["ids"] == list(hs["id"].astype(str)) and b["t"] == "A" * len(hs)
+    shown = D.display_copy(hs, tolerance_m=D.display_tolerance_m(tuple(outputs.layers["service_areas"].total_bounds)),
+                           to_wgs84=True)
+    for i, geom in enumerate(shown.geometry):
+        ring = _decode("A", b["g"][i])
+        exterior = geom.exterior if geom.geom_type == "Polygon" else geom.geoms[0].exterior
+        assert np.allclose(ring[0], exterior.coords[0], atol=0.6 / D.QUANTUM)
+        assert len(ring) <= len(exterior.coords)
+    cols = {c["l"]: c for c in b["cols"]}
+    from spatialprog.kinds import LAYER_KINDS
+
+    alias = {c.name: c.alias_nl or c.name for c in LAYER_KINDS["housing_sites"].columns}
+    assert cols[alias["dwellings"]]["i"] == [int(x) for x in hs["dwellings"]]
+    subs = outputs.layers["substations"].set_index("id")["name"]
+    sub = cols[ALIASES_NL[F.SUBSTATION_ID]]
+    assert [sub["d"][c] for c in sub["c"]] == [f"{subs[s]} ({s})" for s in hs[F.SUBSTATION_ID]]
+    # the demand at the milestone years, as in the demand table (base variant)
+    d = outputs.tables["demand"]
+    first = hs["id"].iloc[0]
+    want = d[(d[F.LAYER] == "housing_sites") & (d[F.SITE_ID] == first) & (d[F.VARIANT] == "basis")
+             & (d[F.CARRIER] == F.ELECTRICITY)].groupby(F.YEAR)[F.OFFTAKE_MW].sum()
+    got = b["years"]["rows"][0]["v"][0]
+    assert got == pytest.approx([round(want.get(y, np.nan), 2) for y in b["years"]["head"]], nan_ok=True)
+    # points: the charging hubs as [x, y] each
+    ch = outputs.layers["charging_hubs"].to_crs(4326)
+    pts = [_decode("P", g)[0] for g in blobs["charging_hubs"]["g"]]
+    assert np.allclose(pts, [(p.x, p.y) for p in ch.geometry], atol=1.5e-5)
+
+
+def test_national_scale_map_stays_small():
+    """6,000 sites: areas beyond LAZY_SITES become clustered points with outlines by zoom; the page grows by
+    a few hundred bytes per site (the benchmark prints the 1e4 and 1e5 figures)."""
+    from benchmarks.bench_maps import synthetic_outputs
+    from spatialprog.maps.interactive import LAZY_SITES
+
+    o = synthetic_outputs(n_subs=40, n_sites=6000)
+    text = interactive_html(o)
+    blobs = _site_blobs(text)
+    assert len(o.layers["housing_sites"]) > LAZY_SITES > len(o.layers["industrial_zones"])
+    assert "pt" in blobs["housing_sites"] and "pt" not in blobs["industrial_zones"]
+    empty = interactive_html(RunOutputs({k: v for k, v in o.layers.items() if k in ("substations", "service_areas")},
+                                        o.tables, o.manifest))
+    per_site = (len(text.encode()) - len(empty.encode())) / 6000
+    assert per_site < 250, per_site

@@ -79,6 +79,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "rank": ("rank", "rank"),
     "report": ("report_pdf", "report"),
     "run": ("run", "run"),
+    "suitability": ("suitability", "suitability"),
     "validate": ("validate", "validate"),
 }
 

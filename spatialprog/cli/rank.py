@@ -64,7 +64,11 @@ def print_ranking(rr, *, n: int = 10) -> None:
         t.add_column(col, justify=j)
     for r in top.itertuples(index=False):
         start = f"[red]{lit(r.start_by)}[/]" if r.late_years > 0 else lit(r.start_by)
-        t.add_row(str(r.programme_rank), lit(r.substation_id), lit(r.transformer_step), f"{r.added_firm_mva:.0f}",
+        step = lit(r.transformer_step)
+        cand = getattr(r, "candidate_site_id", None)
+        if isinstance(cand, str) and cand:  # the best candidate site of a new station (spatialprog.siting)
+            step += f" (kandidaat-locatie {lit(cand)})"
+        t.add_row(str(r.programme_rank), lit(r.substation_id), step, f"{r.added_firm_mva:.0f}",
                   f"{r.land_m2:,.0f}" if r.land_m2 else "", start, f"{r.score:.3f}", f"{r.dwellings_waiting:,.0f}", f"{r.jobs_waiting:,.0f}",
                   f"{r.offtake_mw_waiting + r.feedin_mw_waiting:.1f}",
                   "all" if getattr(r, "regret_class", "") == "no_regret" else "some")

@@ -89,7 +89,7 @@ def _run_inside(rule: Rule, la: PreparedLayer, lb: PreparedLayer, same: bool, th
                       share_a=res.share_a[ok], share_b=res.share_b[ok])
 
 
-def _zone_distances(rule: Rule, rules: RuleSet, lb: PreparedLayer, notices: NoticeLog) -> np.ndarray:
+def zone_distances(rule: Rule, rules: RuleSet, lb: PreparedLayer, notices: NoticeLog) -> np.ndarray:
     n = len(lb.geoms)
     if rule.distance_lookup is None:
         return np.full(n, float(rule.distance_m or 0.0))
@@ -134,7 +134,7 @@ def _zone_distances(rule: Rule, rules: RuleSet, lb: PreparedLayer, notices: Noti
 
 def _run_distance(rule: Rule, rules: RuleSet, la: PreparedLayer, lb: PreparedLayer, same: bool, threads: int,
                   notices: NoticeLog) -> pd.DataFrame:
-    d_b = _zone_distances(rule, rules, lb, notices)
+    d_b = zone_distances(rule, rules, lb, notices)
     sel_a = np.flatnonzero(la.geoms != None)  # noqa: E711
     sel_b = np.flatnonzero(lb.geoms != None)  # noqa: E711
     res = pairs_within_distance(la.geoms[sel_a], lb.geoms[sel_b], d_b[sel_b], same=same,

@@ -115,7 +115,9 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
         Rasters to add to the project (written with :func:`write_cog`; their
         ``.qml`` is embedded). Paths are stored relative to ``dest``. They
         sit at the bottom of the *results* group, unchecked (a surface under
-        the filled service areas; the planner switches it on).
+        the filled service areas; the planner switches it on). Default: the
+        siting surfaces (``siting_*.tif``) of the run folder the outputs were
+        read from.
     qgz : bool
         Also write the project as ``DEST.qgz`` beside the GeoPackage.
 
@@ -142,6 +144,10 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
     history = f"spatialprog {man.get('versions', {}).get('spatialprog', '')}, berekend op {man.get('run_date', '')}"
     title = f"{man.get('project') or 'spatialprog'} (spatialprog)"
 
+    if rasters is None and outputs.out_dir is not None:
+        from ..siting.write import siting_rasters
+
+        rasters = siting_rasters(outputs.out_dir)
     prasters = []
     for name, path in sorted((rasters or {}).items()):
         p = Path(path)

@@ -401,9 +401,7 @@ def collect_layers(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.Dat
     list of ExportLayer
     """
     out: list[ExportLayer] = []
-    # the boundaries are context, the same as their input layer: exported once, as that input layer, when given
-    names = drawing_order([n for n in layers if not (inputs and n in inputs and n in LAYER_KINDS
-                                                      and LAYER_KINDS[n].role == "boundary")])
+    names = drawing_order(list(layers))
     for name in names:
         gdf = layers[name]
         group = "conflicts" if name.startswith("conflict") else "results"

@@ -48,7 +48,11 @@ def export_layers(outputs: RunOutputs, *, inputs: Mapping[str, gpd.GeoDataFrame]
     list of (ExportLayer, LayerStyle)
         In layer-tree order.
     """
-    layers = _to_crs(outputs.layers, crs, "result")
+    # the boundaries ride along in the results for the maps; they go to QGIS as an input layer
+    from ..kinds import LAYER_KINDS
+
+    layers = _to_crs({k: v for k, v in outputs.layers.items()
+                      if k not in LAYER_KINDS or LAYER_KINDS[k].role != "boundary"}, crs, "result")
     ins = _to_crs(inputs, crs, "input") if inputs else None
     entries = collect_layers(layers, outputs.tables, outputs.manifest, inputs=ins)
     out = []

@@ -353,3 +353,55 @@ def source_line(outputs: RunOutputs) -> str:
     if m.get("fictional_data"):
         parts.append("fictieve gegevens")
     return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------------------
+# compact geometry for the web map
+
+#: Coordinates in degrees are sent as integers of 1e-5 degree (about 1 m).
+QUANTUM = 100_000
+
+
+def _ring(coords: np.ndarray) -> list[int]:
+    """A ring or line as integers of 1e-5 degree, the first vertex absolute and each next one as its step."""
+    q = np.round(np.asarray(coords)[:, :2] * QUANTUM).astype(np.int64)
+    if len(q) > 1:
+        keep = np.r_[True, (np.diff(q, axis=0) != 0).any(axis=1)]  # vertices that quantise onto the one before
+        q = q[keep]
+    d = np.vstack([q[:1], np.diff(q, axis=0)]) if len(q) else q
+    return d.ravel().tolist()
+
+
+def encode_geometry(geom: shapely.Geometry) -> tuple[str, list]:
+    """One geometry (EPSG:4326) in the web map's compact form: a type letter and integer coordinates.
+
+    ``P``: ``[x, y]``; ``A`` (areas): a list of polygons, each a list of rings;
+    ``L`` (lines): a list of lines; each ring or line as in :func:`_ring`
+    (step-encoded integers of 1e-5 degree). The page decodes it with
+    ``spDecode``.
+
+    Examples
+    --------
+    >>> encode_geometry(shapely.Point(5.123456, 51.9))
+    ('P', [512346, 5190000])
+    >>> encode_geometry(shapely.box(5.0, 51.0, 5.001, 51.001))
+    ('A', [[[500100, 5100000, 0, 100, -100, 0, 0, -100, 100, 0]]])
+    """
+    t = shapely.get_type_id(geom)
+    if t == 0:  # Point
+        return "P", _ring(shapely.get_coordinates(geom))
+    if t == 4:  # MultiPoint: the map marks its first point
+        return "P", _ring(shapely.get_coordinates(geom)[:1])
+    if t in (3, 6):  # Polygon, MultiPolygon
+        polys = [geom] if t == 3 else list(geom.geoms)
+        return "A", [[_ring(r.coords) for r in (p.exterior, *p.interiors)] for p in polys if not p.is_empty]
+    if t in (1, 2, 5):  # LineString, LinearRing, MultiLineString
+        lines = [geom] if t != 5 else list(geom.geoms)
+        return "L", [_ring(ln.coords) for ln in lines if not ln.is_empty]
+    if t == 7:  # a collection: its polygons, else its lines, else its first point
+        parts = list(geom.geoms)
+        for want in ((3, 6), (1, 2, 5), (0, 4)):
+            sub = [p for p in parts if shapely.get_type_id(p) in want]
+            if sub:
+                return encode_geometry(shapely.union_all(sub) if want != (0, 4) else sub[0])
+    raise ValueError(f"encode_geometry: cannot draw a {geom.geom_type}")

@@ -2,9 +2,9 @@
 
 Built with folium, but with none of folium's CDN links: Leaflet and
 leaflet.markercluster are inlined from ``spatialprog/assets``, the legend and
-the year/direction/variant control are plain HTML/CSS/JS, and there is no tile
-layer unless a basemap is asked for (PDOK's BRT achtergrondkaart, xyzservices
-``nlmaps``). The page therefore makes no request at all by default.
+the controls are plain HTML/CSS/JS, and there is no tile layer unless a basemap
+is asked for (PDOK's BRT achtergrondkaart, xyzservices ``nlmaps``). The page
+therefore makes no request at all by default.
 
 What the page shows
 -------------------
@@ -15,25 +15,40 @@ What the page shows
   capacity, load and headroom per milestone year, a sparkline of headroom over
   all years, the first year of shortfall per variant, planned reinforcements
   and the programme rank (when the run has a programme);
-* every site layer with its demand, assigned substation and conflicts; point
-  sites are clustered;
+* a carrier control (Energiedrager: elektriciteit, waterstof, warmte, gas):
+  another carrier shows its own nodes (hydrogen and gas stations, heat
+  networks) in the same status classes, with capacity, load and headroom in
+  its unit (MW_H2, MWth, MW_gas), and hides the electricity grid's layers;
+* "Vergelijk met": a second variant; every substation and node then has its
+  fill in the chosen variant's status and a ring in the other's, and tooltips
+  and popups give both headroom figures and their difference;
+* every site layer with its demand, assigned substation and conflicts, drawn
+  in the page from one compact table per layer (quantised, step-encoded
+  coordinates; popup columns with one template, :class:`_SiteLayers`); point
+  sites are clustered, and a layer of many areas is shown as clustered points
+  with its outlines only when zoomed in (national scale);
 * the ``conflicts`` layer and the ranked programme as numbered markers, when
   the run has them;
 * a layer control with the Dutch layer titles, a legend, a metric scale bar,
   and a title with the project name and run date.
 
-The state of the control can be set from the URL fragment, e.g.
-``map.html#jaar=2035&richting=invoeding&variant=hoog``.
+The state of the controls can be set from the URL fragment, which follows
+them, e.g. ``map.html#jaar=2035&richting=invoeding&variant=hoog&vergelijk=basis&drager=waterstof``.
 
-The module is longer than most because the page's own JavaScript and CSS (the
-control, the legend, the popup tables) are template strings here, beside the
-Python that fills them; they move to a client-side template per layer when the
-map is rebuilt for national scale.
+The page's own script and stylesheet (the controls, the restyling, the popup
+templates of the nodes and the sites, the labels) are ``spatialprog/assets/spatialprog/map.js``
+and ``map.css``, inlined like Leaflet; this module prepares the data they read.
+It is longer than 500 lines because it prepares every layer's data in one place,
+beside the page's HTML template of the panel: the substations' popups (tables and
+a sparkline per substation), the compact site and conflict tables, the other
+carriers' nodes and the status of every variant, so that the map shows exactly
+what the run's tables hold.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -42,8 +57,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, MacroElement
-from folium.plugins import MarkerCluster
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -54,6 +69,7 @@ from ..outputs import RunOutputs
 from ..sheets import ALIASES_NL
 from . import _data as D
 from ._assets import inline_head
+from .siting import add_siting_layers
 
 __all__ = ["interactive_map", "interactive_html", "AREA_FILL_OPACITY", "MAP_BACKGROUND", "LAYER_TITLES_NL"]
 
@@ -64,6 +80,11 @@ MAP_BACKGROUND = "#ffffff"
 #: Zoom limits: MarkerCluster needs ``maxZoom`` on a map without a tile layer.
 MIN_ZOOM, MAX_ZOOM = 6, 18
 BASEMAP_TITLE_NL = "BRT-achtergrondkaart (PDOK)"
+#: A site layer of more areas than this is shown as clustered points, its outlines only from OUTLINE_ZOOM on.
+LAZY_SITES = 3000
+OUTLINE_ZOOM = 13
+#: Substation names are shown as labels from this zoom on.
+LABEL_ZOOM = 12
 
 
 def LAYER_TITLES_NL() -> dict[str, str]:  # noqa: N802 - reads like the constant it stands for
@@ -292,9 +313,50 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     return out
 
 
-def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
-                 milestones: list[int], base: str) -> list[str]:
-    """Popup HTML per row of a site layer."""
+def _text(v: Any) -> str:
+    """A cell as the popups show it, as plain text ('' for missing; numbers as :func:`_cell` writes them)."""
+    if v is None or v is pd.NA or (isinstance(v, float | np.floating) and not math.isfinite(v)):
+        return ""
+    if isinstance(v, float | np.floating):
+        return _nl(v, 0 if float(v).is_integer() else 2)
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    return str(v)
+
+
+def _column(values: Iterable[Any]) -> dict:
+    """One popup column for the page: numbers as numbers, text by a dictionary of its distinct values.
+
+    ``{"f": [..]}`` floats (shown with 0 decimals when whole, else 2, Dutch
+    notation), ``{"i": [..]}`` integers, ``{"d": [texts], "c": [codes]}`` text,
+    code -1 for none. The page writes every value as text, never as HTML.
+    """
+    s = pd.Series(list(values), dtype=object) if not isinstance(values, pd.Series) else values
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype(object)
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return {"i": [None if x is pd.NA or x is None else int(x) for x in s.astype(object).to_numpy()]}
+    if pd.api.types.is_float_dtype(s.dtype):
+        arr = s.to_numpy(dtype=float)
+        # whole numbers without decimals, others with 2 (as _cell); one that only rounds to whole goes as its text
+        return {"f": [None if not math.isfinite(x) else int(x) if x.is_integer() else
+                      round(x, 2) if not round(x, 2).is_integer() else _nl(x, 2) for x in arr]}
+    texts = [_text(v) for v in s.to_numpy(dtype=object)]
+    uniq: dict[str, int] = {}
+    codes = [-1 if t == "" else uniq.setdefault(t, len(uniq)) for t in texts]
+    return {"d": list(uniq), "c": codes}
+
+
+def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
+                milestones: list[int], base: str) -> dict:
+    """A site layer for the page: compact geometry and its popup columns, drawn by the page's template.
+
+    The popup is built in the browser from these columns (one template per
+    layer, not one HTML string per feature): the feature's name and id, every
+    column of the layer kind with its Dutch alias, the demand in the last
+    year, the substation it is assigned to, how it was assigned, its
+    conflicts, and its demand (MW) at the milestone years in the base variant.
+    """
     lk = LAYER_KINDS[kind]
     A = ALIASES_NL
     demand = outputs.tables.get("demand")
@@ -304,52 +366,75 @@ def _site_popups(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names:
         if F.CARRIER in dk:  # MW of electricity (other carriers have their own columns)
             dk = dk[dk[F.CARRIER] == F.ELECTRICITY]
         for d, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
-            per_year[d] = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
-            per_year[d].index = per_year[d].index.astype(str)
-    result_cols = [c for c in g.columns if c.startswith((F.OFFTAKE_MW + "_", F.FEEDIN_MW + "_"))]
-    out = []
-    for r in g.itertuples(index=False):
-        rec = r._asdict()
-        sid = str(rec.get("id", ""))
-        name = rec.get("name")
+            t = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
+            t.index = t.index.astype(str)
+            per_year[d] = t
+    ids = g["id"].astype(str)
+    names = g["name"] if "name" in g else pd.Series(None, index=g.index, dtype=object)
+    cols: list[dict] = []
+    for c in lk.columns:
+        if c.name in ("id", "name") or c.name not in g:
+            continue
+        cols.append({"l": c.alias_nl or c.name, **_column(g[c.name])})
+    for c in [c for c in g.columns if c.startswith((F.OFFTAKE_MW + "_", F.FEEDIN_MW + "_"))]:
+        base_col = c.rsplit("_", 1)[0]
+        cols.append({"l": f"{A.get(base_col, base_col)} {_year_of(c)}", **_column(g[c])})
+    if F.SUBSTATION_ID in g:
+        cols.append({"l": A[F.SUBSTATION_ID], **_column(
+            f"{sub_names.get(s, s)} ({s})" if isinstance(s, str) and s else None for s in g[F.SUBSTATION_ID])})
+    if "substation_ids" in g:
+        cols.append({"l": "verdeeld over", **_column(
+            m.replace(";", ", ") if isinstance(m, str) and ";" in m else None for m in g["substation_ids"])})
+    if "assignment_method" in g:
+        cols.append({"l": A[F.METHOD], **_column(
+            D.METHOD_NL.get(m, m) if isinstance(m, str) else None for m in g["assignment_method"])})
+    for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict"), ("rule_ids", "regels")):
+        if col in g:
+            cols.append({"l": lab, **_column(g[col])})
+    years: dict | None = None
+    if per_year:
         rows = []
-        for c in lk.columns:
-            if c.name in ("id", "name"):
-                continue
-            rows.append((c.alias_nl or c.name, _cell(rec.get(c.name))))
-        for c in result_cols:
-            base_col = c.rsplit("_", 1)[0]
-            rows.append((f"{A.get(base_col, base_col)} {_year_of(c)}", _cell(rec.get(c))))
-        sub = rec.get(F.SUBSTATION_ID)
-        if isinstance(sub, str) and sub:
-            rows.append((A[F.SUBSTATION_ID], html.escape(f"{sub_names.get(sub, sub)} ({sub})")))
-        many = rec.get("substation_ids")
-        if isinstance(many, str) and ";" in many:
-            rows.append(("verdeeld over", html.escape(many.replace(";", ", "))))
-        m = rec.get("assignment_method")
-        if isinstance(m, str):
-            rows.append((A[F.METHOD], html.escape(D.METHOD_NL.get(m, m))))
-        for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict"),
-                         ("rule_ids", "regels")):
-            v = rec.get(col)
-            if v is not None and not (isinstance(v, float) and math.isnan(v)):
-                rows.append((lab, _cell(v)))
-        years_tbl = ""
-        if per_year and any(sid in t.index for t in per_year.values()):
-            head = "".join(f"<th>{y}</th>" for y in milestones)
-            body = ""
-            for d, t in per_year.items():
-                vals = t.loc[sid] if sid in t.index else pd.Series(dtype=float)
-                if d == F.FEEDIN and not (vals.fillna(0) > 0).any():
-                    continue
-                body += f"<tr><th>{F.DIRECTION_NL[d]}</th>" + "".join(
-                    f"<td>{_nl(vals.get(y), 2)}</td>" for y in milestones) + "</tr>"
-            years_tbl = (f"<div class='sp-sub'>vraag (MW), {A[F.VARIANT]} {html.escape(base)}</div>"
-                         f"<table class='sp-years'><tr><th></th>{head}</tr>{body}</table>")
-        out.append(f"<div class='sp-pop'>{_pop_title(name, sid)}"
-                   f"<div class='sp-note'>{html.escape(lk.title_nl)}</div><table class='sp-kv'>{_rows(rows)}</table>"
-                   f"{years_tbl}</div>")
+        for d, t in per_year.items():
+            v = t.reindex(index=ids, columns=milestones).to_numpy(dtype=float)
+            rows.append({"l": F.DIRECTION_NL[d], "skipEmpty": d == F.FEEDIN,
+                         "v": [[None if not math.isfinite(x) else round(float(x), 2) for x in r] for r in v]})
+        has = ids.isin(set().union(*(set(t.index) for t in per_year.values()))).tolist()
+        years = {"title": f"vraag (MW), {A[F.VARIANT]} {base}", "head": milestones, "rows": rows, "has": has}
+    geo = [D.encode_geometry(x) for x in g.geometry.values]
+    out = {"kind": kind, "title": lk.title_nl, "colour": D.site_colour(kind), "ids": ids.tolist(),
+           "names": [n if isinstance(n, str) and n else None for n in names], "cols": cols, "years": years,
+           "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
+    if len(g) > LAZY_SITES and out["t"].count("A"):
+        # many areas: a point each for the clustered overview, their outlines only when zoomed in
+        out["pt"] = [D.encode_geometry(p)[1] for p in shapely.point_on_surface(np.asarray(g.geometry.values))]
     return out
+
+
+def _conflict_table(gc: gpd.GeoDataFrame) -> dict:
+    """The conflicts layer for the page, in the sites' compact form: its description as the popup's title,
+    rule, severity, the two features, overlap and distance; coloured by severity; no clusters, no tooltips."""
+    A = ALIASES_NL
+
+    def layer_nl(k: Any) -> str:
+        return D.title_nl(k) if k in LAYER_KINDS else ("" if k is None else str(k))
+
+    def get(col: str) -> pd.Series:
+        return gc[col] if col in gc else pd.Series(None, index=gc.index, dtype=object)
+
+    between = [f"{layer_nl(la)} {'' if ia is None else ia} en {layer_nl(lb)} {'' if ib is None else ib}"
+               for la, ia, lb, ib in zip(get("layer_a"), get("id_a"), get("layer_b"), get("id_b"), strict=True)]
+    sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
+    desc = [d if isinstance(d, str) and d else "conflict" for d in get("description_nl")]
+    geo = [D.encode_geometry(x) for x in gc.geometry.values]
+    ids = gc["conflict_id"].astype(str) if "conflict_id" in gc else pd.Series(range(len(gc)), index=gc.index).astype(str)
+    return {"kind": "conflicts", "title": D.CONFLICTS_TITLE_NL, "colour": "#7a0177", "ids": ids.tolist(),
+            "names": [None] * len(gc), "plain": True, "headings": _column(desc),
+            "colours": _column(D.SEVERITY_COLOURS.get(v, "#7a0177") for v in sev),
+            "style": {"weight": 3, "opacity": 1, "fillOpacity": 0.55, "className": "sp-conflict"},
+            "cols": [{"l": "regel", **_column(get("rule_id"))}, {"l": "ernst", **_column(get("severity"))},
+                     {"l": "tussen", **_column(between)}, {"l": "overlap (m2)", **_column(get("area_m2"))},
+                     {"l": A[F.DIST_M], **_column(get("dist_m"))}],
+            "years": None, "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
 
 
 # --------------------------------------------------------------------------------------
@@ -387,6 +472,16 @@ def _bind_popup_js(tooltip_key: str | None = None, *, hover: bool = False) -> Js
     )
 
 
+def _page_assets() -> str:
+    """The map's own stylesheet and script (``spatialprog/assets/spatialprog/map.css`` and ``map.js``), inline."""
+    from importlib import resources
+
+    folder = resources.files("spatialprog").joinpath("assets", "spatialprog")
+    css = folder.joinpath("map.css").read_text(encoding="utf-8")
+    js = folder.joinpath("map.js").read_text(encoding="utf-8").replace("</script", "<\\/script")  # as inline_head
+    return f"<style>{css}</style>\n<script>{js}</script>"
+
+
 def _no_cdn(el: Any) -> Any:
     """Drop folium's CDN links from an element (the assets are inlined instead)."""
     el.default_js = []
@@ -399,51 +494,13 @@ def _no_cdn(el: Any) -> Any:
 
 
 class _Panel(MacroElement):
-    """Title, year/direction/variant control and legend, plus the restyling script."""
+    """Title, the controls (year, direction, variant, comparison, carrier) and the legend; the page's
+    ``spatialprog.panel`` (``assets/spatialprog/map.js``) restyles the layers when they change."""
 
     _template = Template("""
 {% macro header(this, kwargs) %}
-<style>
-  .leaflet-container { background: {{ this.background }}; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; }
-  .sp-panel { position: absolute; top: 10px; left: 10px; z-index: 1000; width: 272px; max-height: calc(100% - 40px);
-    overflow-y: auto; background: rgba(255,255,255,0.96); border-radius: 6px; box-shadow: 0 1px 6px rgba(0,0,0,.35);
-    padding: 10px 12px; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; color: #222; }
-  .sp-title { font-size: 16px; font-weight: 700; margin-bottom: 2px; }
-  .sp-meta { color: #555; font-size: 12px; margin-bottom: 8px; }
-  .sp-fict { color: #a00; font-weight: 600; }
-  .sp-panel label { display: block; font-weight: 600; margin: 6px 0 2px; }
-  .sp-panel select { width: 100%; font: inherit; padding: 2px; }
-  .sp-year-row { display: flex; align-items: center; gap: 8px; }
-  .sp-year-row input { flex: 1; }
-  .sp-year-val { font-size: 18px; font-weight: 700; min-width: 44px; text-align: right; }
-  .sp-ticks { display: flex; justify-content: space-between; font-size: 10px; color: #777; margin-top: -2px; }
-  .sp-vdesc { font-size: 11px; color: #555; margin-top: 2px; }
-  .sp-legend { margin-top: 10px; border-top: 1px solid #ddd; padding-top: 6px; }
-  .sp-legend-title { font-weight: 700; margin: 4px 0; }
-  .sp-li { display: flex; align-items: center; gap: 7px; margin: 2px 0; }
-  .sp-sw { width: 18px; height: 13px; border: 1px solid #666; flex: none; box-sizing: border-box; }
-  .sp-sw-site { background: transparent; border-width: 2px; }
-  .sp-sw-dot { width: 12px; height: 12px; border-radius: 50%; border: 1.5px solid #222; margin: 0 3px; }
-  .sp-n { margin-left: auto; color: #555; font-variant-numeric: tabular-nums; }
-  .sp-foot { font-size: 10.5px; color: #666; margin-top: 8px; }
-  .sp-rank { background: #111; color: #fff; border: 2px solid #fff; border-radius: 50%; width: 22px; height: 22px;
-    line-height: 22px; text-align: center; font: 700 12px/22px system-ui, Arial, sans-serif; box-shadow: 0 1px 3px rgba(0,0,0,.5); }
-  .sp-pop { font-size: 12px; }
-  .sp-pop-title { font-weight: 700; font-size: 14px; margin-bottom: 2px; }
-  .sp-pop-title span { font-weight: 400; color: #666; }
-  .sp-note { color: #666; font-size: 11px; margin: 2px 0; }
-  .sp-sub { font-weight: 600; margin-top: 6px; }
-  table.sp-kv th { text-align: left; font-weight: 400; color: #555; padding: 0 8px 0 0; vertical-align: top; }
-  table.sp-kv td { padding: 0; }
-  table.sp-years { border-collapse: collapse; margin: 4px 0; font-variant-numeric: tabular-nums; }
-  table.sp-years th, table.sp-years td { border: 1px solid #ddd; padding: 1px 4px; text-align: right; font-size: 11px; }
-  table.sp-years th { background: #f3f3f3; font-weight: 600; text-align: center; }
-  svg.sp-spark text { font-size: 9px; fill: #666; }
-  /* neutral cluster bubbles: MarkerCluster's default green/yellow/orange would read as a status */
-  .marker-cluster-small, .marker-cluster-medium, .marker-cluster-large { background-color: rgba(0, 90, 110, 0.25); }
-  .marker-cluster-small div, .marker-cluster-medium div, .marker-cluster-large div {
-    background-color: rgba(0, 90, 110, 0.85); color: #fff; font-weight: 700; }
-</style>
+<style>/* after folium's own .leaflet-container rule (font-size: 1rem) */
+  .leaflet-container { background: {{ this.background }}; font: 13px/1.35 system-ui, "Segoe UI", Roboto, Arial, sans-serif; }</style>
 {% endmacro %}
 {% macro html(this, kwargs) %}
 <div class="sp-panel" id="sp-panel" data-state="">
@@ -464,17 +521,32 @@ class _Panel(MacroElement):
     {% for v, desc in this.variants %}<option value="{{ v|e }}" title="{{ desc|e }}">{{ v|e }}</option>{% endfor %}
   </select>
   <div class="sp-vdesc" id="sp-vdesc"></div>
+  <label for="sp-compare">Vergelijk met</label>
+  <select id="sp-compare">
+    <option value="">(geen)</option>
+    {% for v, desc in this.variants %}<option value="{{ v|e }}" title="{{ desc|e }}">{{ v|e }}</option>{% endfor %}
+  </select>
+  {% endif %}
+  {% if this.carriers %}
+  <label for="sp-carrier">Energiedrager</label>
+  <select id="sp-carrier">
+    <option value="electricity">Elektriciteit</option>
+    {% for c, lab in this.carriers %}<option value="{{ c|e }}">{{ lab|e }}</option>{% endfor %}
+  </select>
   {% endif %}
   <div class="sp-legend" id="sp-legend">
     <div class="sp-legend-title">Netruimte (kleuren capaciteitskaart)</div>
     {% for c in this.classes %}<div class="sp-li" data-status="{{ c.code|e }}" title="{{ c.meaning_nl|e }}">
       <span class="sp-sw" style="background: {{ c.colour|e }}"></span><span>{{ c.label_nl|e }}</span>
       <span class="sp-n" data-count="{{ c.code|e }}"></span></div>{% endfor %}
+    <div class="sp-li sp-cmp-legend" id="sp-cmp-legend" style="display:none"><span class="sp-sw sp-sw-dot sp-sw-ring"></span><span id="sp-cmp-text"></span></div>
     <div class="sp-legend-title">Lagen</div>
     <div class="sp-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400"></span><span>{{ this.subs_title|e }} (kleur = netruimte)</span></div>
+    {% for title, colour in this.carrier_layers %}<div class="sp-li sp-carrier-li"><span class="sp-sw sp-sw-dot" style="background:#ffd400;border-color:{{ colour|e }}"></span><span>{{ title|e }} (kleur = netruimte)</span></div>{% endfor %}
     {% for title, colour in this.sites %}<div class="sp-li"><span class="sp-sw sp-sw-site" style="border-color: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
     {% for title, colour in this.extra %}<div class="sp-li"><span class="sp-sw" style="background: {{ colour|e }}"></span><span>{{ title|e }}</span></div>{% endfor %}
-    {% if this.has_programme %}<div class="sp-li"><span class="sp-rank" style="width:16px;height:16px;line-height:16px;font-size:10px">1</span><span>{{ this.programme_title|e }}: volgorde</span></div>{% endif %}
+    {% if this.has_clusters %}<div class="sp-li" id="sp-li-cluster"><span class="sp-cluster-li">12</span><span>Cluster van locaties (aantal)</span></div>{% endif %}
+    {% if this.has_programme %}<div class="sp-li" id="sp-li-programme"><span class="sp-rank sp-rank-li">1</span><span>{{ this.programme_title|e }}: volgorde</span></div>{% endif %}
   </div>
   <div class="sp-foot">{{ this.source|e }}<br>Status: ruimte in het gekozen jaar als aandeel van de vaste capaciteit; drempels in data/status_classes.csv.</div>
 </div>
@@ -482,91 +554,8 @@ class _Panel(MacroElement):
 {% macro script(this, kwargs) %}
 (function () {
   var D = {{ this.data|tojson }};
-  var areas = {{ this.areas_name }}, subs = {{ this.subs_name }};
-  var idx = {};
-  D.subs.forEach(function (s, i) { idx[s] = i; });
-  var yearIn = document.getElementById("sp-year"), yearVal = document.getElementById("sp-year-val");
-  var dirSel = document.getElementById("sp-direction"), varSel = document.getElementById("sp-variant");
-  var vdesc = document.getElementById("sp-vdesc"), panel = document.getElementById("sp-panel");
-  var NODATA = D.classes.length - 1;
-  function fmt(x) {
-    if (x === null || x === undefined) return "";
-    return x.toLocaleString("nl-NL", {minimumFractionDigits: 1, maximumFractionDigits: 1});
-  }
-  function state() {
-    return {year: parseInt(yearIn.value, 10), dir: dirSel.value, variant: varSel ? varSel.value : D.variants[0]};
-  }
-  function lookup(st, sid) {
-    var i = idx[sid], yi = D.years.indexOf(st.year);
-    var byDir = (D.status[st.variant] || {})[st.dir];
-    if (i === undefined || yi < 0 || !byDir) return {c: NODATA, h: null};
-    return {c: parseInt(byDir[yi].charAt(i), 10), h: D.headroom[st.variant][st.dir][yi][i]};
-  }
-  // a tooltip is built from DOM nodes: names, ids and variants are set as text, never parsed as HTML
-  function node(tag, text) {
-    var el = document.createElement(tag);
-    if (text !== undefined) el.textContent = text;
-    return el;
-  }
-  function tip(props, st, r, what) {
-    var cls = D.classes[r.c];
-    var name = D.names[props.substation_id] || props.substation_id || "";
-    var box = node("span"), swatch = node("span");
-    box.appendChild(node("b", what + (name ? ": " + name : "")));
-    box.appendChild(document.createTextNode(" (" + (props.substation_id || "") + ")"));
-    box.appendChild(node("br"));
-    box.appendChild(document.createTextNode(st.year + " \\u00b7 " + D.directionsNl[st.dir] +
-      (D.variants.length > 1 ? " \\u00b7 " + st.variant : "")));
-    box.appendChild(node("br"));
-    swatch.style.cssText = "display:inline-block;width:10px;height:10px;border:1px solid #555";
-    swatch.style.background = cls.colour;
-    box.appendChild(swatch);
-    box.appendChild(document.createTextNode(" " + cls.label));
-    if (r.h !== null) {
-      box.appendChild(node("br"));
-      box.appendChild(document.createTextNode("ruimte: " + fmt(r.h) + " MW"));
-    }
-    return box;
-  }
-  function apply() {
-    var st = state(), counts = D.classes.map(function () { return 0; });
-    yearVal.textContent = st.year;
-    if (vdesc) vdesc.textContent = D.variantDesc[st.variant] || "";
-    if (areas) areas.eachLayer(function (l) {
-      var r = lookup(st, l.feature.properties.substation_id);
-      l.setStyle({fillColor: D.classes[r.c].colour});
-      l.setTooltipContent(tip(l.feature.properties, st, r, D.areaWord));
-    });
-    if (subs) subs.eachLayer(function (l) {
-      var r = lookup(st, l.feature.properties.substation_id);
-      counts[r.c] += 1;
-      l.setStyle({fillColor: D.classes[r.c].colour});
-      l.setTooltipContent(tip(l.feature.properties, st, r, D.subWord));
-    });
-    document.querySelectorAll("[data-count]").forEach(function (el) {
-      var i = D.codes.indexOf(el.getAttribute("data-count"));
-      el.textContent = counts[i] ? counts[i] : "";
-    });
-    panel.setAttribute("data-state", st.year + "|" + st.dir + "|" + st.variant);
-  }
-  if (areas) areas.eachLayer(function (l) { l.bindTooltip("", {sticky: true}); });
-  if (subs) subs.eachLayer(function (l) { l.bindTooltip("", {direction: "top"}); });
-  // initial state: URL fragment (#jaar=2035&richting=invoeding&variant=hoog), else the defaults
-  var hash = {};
-  (window.location.hash || "").replace(/^#/, "").split("&").forEach(function (kv) {
-    var p = kv.split("="); if (p[0]) hash[decodeURIComponent(p[0])] = decodeURIComponent(p[1] || "");
-  });
-  var y = parseInt(hash.jaar, 10);
-  yearIn.value = (D.years.indexOf(y) >= 0) ? y : D.defaultYear;
-  var dir = {afname: "offtake", invoeding: "feedin", offtake: "offtake", feedin: "feedin"}[hash.richting];
-  if (dir) dirSel.value = dir;
-  if (varSel && D.variants.indexOf(hash.variant) >= 0) varSel.value = hash.variant;
-  yearIn.addEventListener("input", apply);
-  yearIn.addEventListener("change", apply);
-  dirSel.addEventListener("change", apply);
-  if (varSel) varSel.addEventListener("change", apply);
-  L.control.scale({metric: true, imperial: false, maxWidth: 160, position: "bottomleft"}).addTo({{ this.map_name }});
-  apply();
+  spatialprog.panel(D, {areas: {{ this.areas_name }}, subs: {{ this.subs_name }}, map: {{ this.map_name }},
+                        control: {{ this.control_name }}, bounds: {{ this.bounds_name }}});
 })();
 {% endmacro %}
 """)
@@ -578,6 +567,55 @@ class _Panel(MacroElement):
             setattr(self, k, v)
 
 
+class _SiteLayers(MacroElement):
+    """The site layers, drawn in the page from compact tables: geometry as step-encoded integers of 1e-5
+    degree, popup columns as numbers or a dictionary of texts, one popup template for all
+    (``spatialprog.drawSites`` in ``assets/spatialprog/map.js``).
+
+    Points are clustered; a layer of more than :data:`LAZY_SITES` areas is shown as clustered points,
+    with its outlines drawn only from :data:`OUTLINE_ZOOM` on and only in view. Every text is set as
+    text (``textContent``), never parsed as HTML.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{% for name, blob in this.layers %}
+spatialprog.drawSites({{ name }}, {{ blob }}, {"quantum": {{ this.quantum }}, "outlineZoom": {{ this.outline_zoom }}});
+{% endfor %}
+{% endmacro %}
+""")
+
+    def __init__(self, layers: list[tuple[folium.FeatureGroup, dict]]) -> None:
+        super().__init__()
+        self._name = "SiteLayers"
+        self._groups = [g for g, _ in layers]
+        self._blobs = [b for _, b in layers]
+        self.quantum = D.QUANTUM
+        self.outline_zoom = OUTLINE_ZOOM
+
+    @property
+    def layers(self) -> list[tuple[str, str]]:
+        """The groups' JavaScript names (read at render time, after the ids are made deterministic) and their
+        tables as compact JSON, safe inside a script (as jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` as
+        ``\\u`` escapes)."""
+        return [(g.get_name(), _script_json(b)) for g, b in zip(self._groups, self._blobs, strict=True)]
+
+
+def _script_json(obj: Any) -> str:
+    """JSON without spaces that cannot end or break out of an inline ``<script>``.
+
+    Examples
+    --------
+    >>> print(_script_json({"n": "</script><b>'&"}))
+    {"n":"\\u003c/script\\u003e\\u003cb\\u003e\\u0027\\u0026"}
+    """
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
 class _RankMarkers(MacroElement):
     """Numbered markers of the ranked programme (plain Leaflet: folium's Popup needs jQuery)."""
 
@@ -586,8 +624,8 @@ class _RankMarkers(MacroElement):
 (function () {
   {{ this.rows|tojson }}.forEach(function (r) {
     L.marker([r.lat, r.lon], {
-      icon: L.divIcon({html: "<div class='sp-rank'>" + r.rank + "</div>", className: "", iconSize: [26, 26],
-                       iconAnchor: [13, 13]}),
+      icon: L.divIcon({html: "<div class='sp-rank'>" + r.rank + "</div>", className: "", iconSize: [24, 33],
+                       iconAnchor: [12, 33], popupAnchor: [0, -30]}),
       title: "rang " + r.rank, zIndexOffset: 1000 - r.rank
     }).bindPopup(r.popup, {maxWidth: 360}).addTo({{ this._parent.get_name() }});
   });
@@ -602,6 +640,66 @@ class _RankMarkers(MacroElement):
 
 
 # --------------------------------------------------------------------------------------
+
+
+def _value_blob(H: pd.DataFrame, ids: list[str], years: list[int], variants: list[str],
+                col: str) -> dict[str, dict[str, list[list[float | None]]]]:
+    """One column of the long table per variant, direction, year and node (rounded to 0.1, None where absent)."""
+    flat = H.reset_index()
+    out: dict[str, dict[str, list[list[float | None]]]] = {}
+    for v in variants:
+        out[v] = {}
+        for d in F.DIRECTIONS:
+            part = flat[(flat[F.VARIANT] == v) & (flat[F.DIRECTION] == d)]
+            t = part.pivot(index=F.YEAR, columns=F.SUBSTATION_ID, values=col).reindex(index=years, columns=ids)
+            out[v][d] = [[None if not np.isfinite(x) else round(float(x), 1) for x in row]
+                         for row in t.to_numpy(dtype=float)]
+    return out
+
+
+def _carrier_blobs(outputs: RunOutputs, years: list[int], variants: list[str], classes: list[D.StatusClass],
+                   tol: float) -> list[dict]:
+    """The other carriers' nodes for the carrier control: geometry, names, status and headroom in their unit.
+
+    One entry per carrier of :data:`~spatialprog.carriers.OTHER_CARRIERS` that has rows in the run's
+    ``carrier_headroom`` table and a node layer (hydrogen and gas stations, heat networks) to draw.
+    """
+    from ..carriers import LABELS_NL, NODE_LAYERS, OTHER_CARRIERS, UNITS
+
+    ch = outputs.tables.get("carrier_headroom")
+    if ch is None or not len(ch) or F.CARRIER not in ch:
+        return []
+    out = []
+    for c in OTHER_CARRIERS:
+        kind = NODE_LAYERS[c]
+        layer = outputs.layers.get(kind)
+        rows = ch[ch[F.CARRIER] == c].copy()
+        if layer is None or not len(layer) or not len(rows):
+            continue
+        rows[F.SUBSTATION_ID] = rows[F.SUBSTATION_ID].astype(str)
+        rows[F.YEAR] = rows[F.YEAR].astype(int)
+        Hc = rows.set_index([F.VARIANT, F.DIRECTION, F.YEAR, F.SUBSTATION_ID]).sort_index()
+        g = layer[layer["id"].astype(str).isin(set(rows[F.SUBSTATION_ID]))]
+        if not len(g):
+            continue
+        g = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
+        ids = sorted(g["id"].astype(str))
+        names = {str(i): (n if isinstance(n, str) and n else str(i))
+                 for i, n in zip(g["id"], g.get("name", g["id"]), strict=True)}
+        status, headroom = _status_blob(Hc, ids, years, variants, classes)
+        label = LABELS_NL[c]
+        word = D.title_nl(kind) if c != "heat" else "Warmtenetten"
+        out.append({
+            "code": c, "label": label[:1].upper() + label[1:], "hash": label, "unit": UNITS[c],
+            "title": f"{word}: netruimte {label}" if c == "heat" else word,
+            "word": {"hydrogen": "Waterstofstation", "gas": "Gasstation", "heat": "Warmtenet"}[c],
+            "colour": D.site_colour(kind), "ids": ids, "names": names,
+            "status": status, "headroom": headroom,
+            "capacity": _value_blob(Hc, ids, years, variants, F.CAPACITY_MW),
+            "load": _value_blob(Hc, ids, years, variants, F.LOAD_MW),
+            "geo": _feature_collection(g, {"id": g["id"].astype(str)}),
+        })
+    return out
 
 
 def _status_blob(H: pd.DataFrame, sub_ids: list[str], years: list[int], variants: list[str],
@@ -696,7 +794,8 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
     root = m.get_root()
     root.title = html.escape(f"{outputs.project_name} - netruimte")  # branca puts it into <title> as it is
-    root.header.add_child(Element(inline_head(markercluster=True)), name="spatialprog_assets", index=0)
+    root.header.add_child(Element(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
+                          index=0)
 
     if basemap:
         import xyzservices.providers as xyz
@@ -723,74 +822,41 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         )
         areas_layer.add_to(m)
 
-    # boundaries (when the run carries them)
+    # boundaries (when the run carries them), with their names
     b = outputs.layers.get(D.BOUNDARIES_KIND)
+    bounds_layer, boundary_labels = None, []
     if b is not None and len(b):
         gb = D.display_copy(b, tolerance_m=tol, to_wgs84=True)
-        folium.GeoJson(_feature_collection(gb, {}), name=D.title_nl(D.BOUNDARIES_KIND), interactive=False,
-                       style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"},
-                       ).add_to(m)
+        bounds_layer = folium.GeoJson(
+            _feature_collection(gb, {}), name=D.title_nl(D.BOUNDARIES_KIND), interactive=False,
+            style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"})
+        bounds_layer.add_to(m)
+        # each boundary's name at a point inside it (computed in the working CRS, then shown in degrees)
+        inside = gpd.GeoSeries(shapely.point_on_surface(np.asarray(b.geometry.values)), crs=b.crs).to_crs(4326)
+        names = b["name"] if "name" in b else b["id"]
+        boundary_labels = [{"n": n if isinstance(n, str) and n else str(i), "p": [round(q.y, 5), round(q.x, 5)]}
+                           for n, i, q in zip(names, b["id"].astype(str), inside, strict=True)]
 
-    # sites by kind
+    # sites by kind: one compact table per layer, drawn into its (empty) folium group by the page's template
+    site_blobs = []
     for kind, g in D.site_layers(outputs).items():
         gd = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
-        popups = _site_popups(kind, gd, outputs, sub_names, milestones, base)
-        gd = gd.assign(_popup=popups)
-        colour = D.site_colour(kind)
         fg = folium.FeatureGroup(name=D.title_nl(kind), show=True)
-        is_point = gd.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
-        tips = [f"{html.escape(str(nm)) if isinstance(nm, str) else ''} ({html.escape(str(i))})"
-                for nm, i in zip(gd.get("name", gd["id"]), gd["id"], strict=True)]
-        gd = gd.assign(_tip=tips)
-        if (~is_point).any():
-            gp = gd[~is_point]
-            folium.GeoJson(
-                _feature_collection(gp, {"_popup": gp["_popup"], "_tip": gp["_tip"]}), control=False,
-                style_function=lambda f, c=colour: {"color": c, "weight": 2, "opacity": 0.95, "fillColor": c,
-                                                    "fillOpacity": 0.12, "className": "sp-site"},
-                on_each_feature=_bind_popup_js("_tip"),
-            ).add_to(fg)
-        if is_point.any():
-            gp = gd[is_point]
-            mc = _no_cdn(MarkerCluster(control=False, options={"maxClusterRadius": 60, "disableClusteringAtZoom": 15,
-                                                               "showCoverageOnHover": False}))
-            folium.GeoJson(
-                _feature_collection(gp, {"_popup": gp["_popup"], "_tip": gp["_tip"]}), control=False,
-                marker=folium.CircleMarker(radius=5, weight=1.5, color="#ffffff", fill=True, fill_color=colour,
-                                           fill_opacity=0.95),
-                on_each_feature=_bind_popup_js("_tip"),
-            ).add_to(mc)
-            mc.add_to(fg)
         fg.add_to(m)
+        site_blobs.append((fg, _site_table(kind, gd, outputs, sub_names, milestones, base)))
 
-    # conflicts (when the run has them)
+    # conflicts (when the run has them): one compact table as the sites, coloured by severity
     extra_legend: list[tuple[str, str]] = []
     if conflicts is not None:
         gc = D.display_copy(conflicts, tolerance_m=tol, to_wgs84=True)
-        A = ALIASES_NL
-        pops = []
-        for r in gc.itertuples(index=False):
-            rec = r._asdict()
-            rows = [("regel", _cell(rec.get("rule_id"))), ("ernst", _cell(rec.get("severity"))),
-                    ("tussen", html.escape(f"{D.title_nl(rec['layer_a']) if rec.get('layer_a') in LAYER_KINDS else rec.get('layer_a', '')} "
-                                           f"{rec.get('id_a', '')} en "
-                                           f"{D.title_nl(rec['layer_b']) if rec.get('layer_b') in LAYER_KINDS else rec.get('layer_b', '')} "
-                                           f"{rec.get('id_b', '')}")),
-                    ("overlap (m2)", _cell(rec.get("area_m2"))), (A[F.DIST_M], _cell(rec.get("dist_m")))]
-            desc = html.escape(str(rec.get("description_nl") or "conflict"))
-            pops.append(f"<div class='sp-pop'><div class='sp-pop-title'>{desc}</div>"
-                        f"<table class='sp-kv'>{_rows(rows)}</table></div>")
+        fg = folium.FeatureGroup(name=D.CONFLICTS_TITLE_NL, show=True)
+        fg.add_to(m)
+        site_blobs.append((fg, _conflict_table(gc)))
         sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
-        folium.GeoJson(
-            _feature_collection(gc, {"_popup": pops, "severity": sev}), name=D.CONFLICTS_TITLE_NL,
-            style_function=lambda f: {"color": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
-                                      "fillColor": D.SEVERITY_COLOURS.get(f["properties"]["severity"], "#7a0177"),
-                                      "weight": 3, "fillOpacity": 0.55, "className": "sp-conflict"},
-            marker=folium.CircleMarker(radius=7, fill=True),  # point conflicts: no image markers (offline)
-            on_each_feature=_bind_popup_js(),
-        ).add_to(m)
         extra_legend += [(f"{D.CONFLICTS_TITLE_NL}: {k}", v) for k, v in D.SEVERITY_COLOURS.items()
                          if k in set(sev)]
+    if site_blobs:
+        m.add_child(_SiteLayers(site_blobs))
 
     # substations (on top of areas and sites)
     subs_layer = None
@@ -820,12 +886,17 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         fg.add_child(_RankMarkers(rows))
         fg.add_to(m)
 
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    # land for new substations (spatialprog.siting): the candidate sites and, from a run folder, the suitability
+    extra_legend += add_siting_layers(m, outputs, tolerance_m=tol)
+
+    control = folium.LayerControl(position="topright", collapsed=False)
+    control.add_to(m)
     m.fit_bounds([[s, w], [n, e]], padding_top_left=(300, 20), padding_bottom_right=(200, 20))
 
     variant_desc = {v: str(outputs.manifest.get("variants", {}).get(v, "")) for v in variants}
     default_year = int(outputs.manifest.get("base_year") or years[0])
     status, headroom = _status_blob(H, all_ids, years, variants, classes)
+    carriers = _carrier_blobs(outputs, years, variants, classes, tol)
     data = {
         "subs": all_ids,
         "names": {k: sub_names.get(k, k) for k in all_ids},
@@ -840,6 +911,15 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         "subWord": "Onderstation",
         "status": status,
         "headroom": headroom,
+        "milestones": milestones,
+        "carriers": carriers,
+        "electricityLabel": "Elektriciteit",
+        "electricityHash": "elektriciteit",
+        "boundaryLabels": boundary_labels,
+        "subLabels": [{"n": sub_names.get(i, i), "p": [pt.y, pt.x]} for i, pt in zip(gs_ids, gs.geometry, strict=True)
+                      if pt.geom_type == "Point"],
+        "labelZoom": LABEL_ZOOM,
+        "areaOpacity": AREA_FILL_OPACITY,
     }
     site_legend = [(D.title_nl(k), D.site_colour(k)) for k in D.site_layers(outputs)]
     panel = _Panel(
@@ -851,9 +931,12 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         variants=[(v, variant_desc[v]) for v in variants],
         classes=classes, subs_title=D.title_nl("substations"), sites=site_legend, extra=extra_legend,
         has_programme=programme is not None, programme_title=D.PROGRAMME_TITLE_NL,
+        has_clusters=any("P" in blob["t"] or "pt" in blob for _, blob in site_blobs),
         source=D.source_line(outputs), background=MAP_BACKGROUND,
         data=data, areas_name=areas_layer.get_name() if areas_layer is not None else "null",
-        subs_name=subs_layer.get_name(), map_name=m.get_name(),
+        subs_name=subs_layer.get_name(), map_name=m.get_name(), control_name=control.get_name(),
+        bounds_name=bounds_layer.get_name() if bounds_layer is not None else "null",
+        carriers=[(c["code"], c["label"]) for c in carriers], carrier_layers=[(c["title"], c["colour"]) for c in carriers],
     )
     m.add_child(panel)
     _deterministic_ids(root)
@@ -861,6 +944,8 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     panel.areas_name = areas_layer.get_name() if areas_layer is not None else "null"
     panel.subs_name = subs_layer.get_name()
     panel.map_name = m.get_name()
+    panel.control_name = control.get_name()
+    panel.bounds_name = bounds_layer.get_name() if bounds_layer is not None else "null"
     return m
 
 

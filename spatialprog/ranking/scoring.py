@@ -92,10 +92,20 @@ def _weighted(sm: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return contrib, score
 
 
-def _order(score: np.ndarray, ids: pd.DataFrame) -> np.ndarray:
-    """Row order by score (descending, rounded) then id(s) ascending."""
+def _order(score: np.ndarray, ids: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """Row order by score (descending, rounded) then id(s) ascending.
+
+    ``ids`` may be given as :func:`_tie_ranks` of the id columns, so that
+    ranking again (the sensitivity) sorts no text.
+    """
+    tie = ids if isinstance(ids, np.ndarray) else _tie_ranks(ids)
+    return np.lexsort([tie, -np.round(score, SCORE_DECIMALS)])
+
+
+def _tie_ranks(ids: pd.DataFrame) -> np.ndarray:
+    """Each row's place in the order of its id(s) (ascending as text; equal ids in row order)."""
     keys = [ids[c].astype(str).to_numpy(dtype=str) for c in reversed(list(ids.columns))]
-    return np.lexsort([*keys, -np.round(score, SCORE_DECIMALS)])
+    return _ranks(np.lexsort(keys)) if keys else np.zeros(len(ids), dtype=int)
 
 
 def _ranks(order: np.ndarray) -> np.ndarray:
@@ -166,9 +176,11 @@ def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
         out[f"contrib_{c}"] = contrib[order, j]
     if explain:
         mat = contrib[order]
+        # per row the criteria by contribution, largest first (equal ones in criterion order)
+        best = np.argsort(-mat, axis=1, kind="stable")[:, :explain] if len(names) else np.zeros((len(out), 0), int)
         expl = []
         for i in range(len(out)):
-            idx = sorted(range(len(names)), key=lambda j, i=i: (-mat[i, j], j))[:explain]
+            idx = best[i]
             parts = [f"{words[j]} {_fmt(rawm[order[i], j], units[j])} (+{mat[i, j]:.3f})".replace(".", ",")
                      for j in idx if mat[i, j] > 0]
             expl.append("; ".join(parts) if parts else "geen criterium telt mee")
@@ -195,9 +207,12 @@ def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
     w0 = _check_weights(criteria)
     _, sm = _score_matrix(raw, criteria, horizon_years)
     ids = raw[id_cols].reset_index(drop=True)
-    key = ids.astype(str).agg("|".join, axis=1).to_numpy() if len(id_cols) > 1 else ids[id_cols[0]].astype(str).to_numpy()
+    key = ids[id_cols[0]].astype(str).to_numpy(dtype=object)
+    for c in id_cols[1:]:  # the ids '|'-joined, column by column (a row-wise join cost seconds at 1e5 sites)
+        key = key + "|" + ids[c].astype(str).to_numpy(dtype=object)
     n = len(key)
-    base_order = _order(_weighted(sm, w0)[1], ids)
+    tie = _tie_ranks(ids)  # the ids sorted once; every re-ranking below sorts numbers only
+    base_order = _order(_weighted(sm, w0)[1], tie)
     base_rank = _ranks(base_order)
     top = base_order[:top_n]
     rows = []
@@ -207,7 +222,7 @@ def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
             w1[i] = w0[i] * (1 + sign * pct / 100.0)
             if float(w1.sum()) <= 0:
                 continue
-            order = _order(_weighted(sm, w1)[1], ids)
+            order = _order(_weighted(sm, w1)[1], tie)
             rank = _ranks(order)
             new_top = order[:top_n]
             rows.append({

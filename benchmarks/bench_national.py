@@ -1,0 +1,246 @@
+"""Benchmark of ``spatialprog run`` on a synthetic national region (issue 13, item 7).
+
+Builds the region with ``scripts/make_national_region.py`` (deterministic; 1e5
+planned sites over every site kind, 400 substations with service areas, heat
+networks, constraints, 2025-2040, 3 variants; in a temporary folder, never in
+the repository), then runs the whole job in this process, as ``spatialprog
+run`` does (``spatialprog.workflow.run``: read, compute, rank, write, maps,
+QGIS hand-off), and prints per stage the wall time, the CPU time (all threads)
+and the peak resident memory. Stages are the run's own progress steps; a few
+functions inside them are timed as well ("of which"). Generating the region and
+the interpreter's start-up are not timed.
+
+    python benchmarks/bench_national.py                    # 1e5 sites, everything
+    python benchmarks/bench_national.py --no-maps --no-qgis
+    python benchmarks/bench_national.py --profile 25       # + the 25 costliest functions (cProfile)
+    python benchmarks/bench_national.py --scaling          # 1e4, 3e4, 1e5 sites: the fitted exponent
+    python benchmarks/bench_national.py --folder /tmp/nat  # keep (and reuse) the region and the outputs
+    python benchmarks/bench_national.py --kernels          # + the core kernels beside their peers (bench_kernels.py)
+
+Targets (issue 13, 2 cores): the full run < 60 s wall and < 8 GB; without maps
+and export < 30 s; 1e4 sites < 8 s; scaling exponent <= 1.1. This is a
+benchmark: it prints, it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import io
+import os
+import pstats
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import make_national_region  # noqa: E402
+
+from spatialprog.workflow import run  # noqa: E402
+
+#: functions timed inside the stages: (module, attribute, label)
+INNER = [
+    ("spatialprog.network", "assign_sites", "assign_sites"),
+    ("spatialprog.demand", "heat_network_share", "demand.heat_network_share"),
+    ("spatialprog.pipeline", "site_demand", "demand.site_demand"),
+    ("spatialprog.pipeline", "grid_state", "headroom.grid_state"),
+    ("spatialprog.pipeline", "carrier_results", "carriers.carrier_results"),
+    ("spatialprog.ranking", "rank_run", "ranking.rank_run"),
+    ("spatialprog.ranking", "write_ranking", "ranking.write_ranking"),
+    ("spatialprog.outputs", "write_tables", "outputs.write_tables (CSV)"),
+    ("spatialprog.outputs", "write_xlsx", "outputs.write_xlsx (headroom.xlsx)"),
+]
+TARGETS = {"full": 60.0, "core": 30.0, "province": 8.0}
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """The resident memory of this process now."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE
+
+
+class Stages:
+    """Wall, CPU and peak memory per progress step; a sampler thread keeps the peak of the current step."""
+
+    def __init__(self) -> None:
+        self.rows: list[list] = []  # [label, wall s, cpu s, peak bytes]
+        self.inner: dict[str, list[float]] = {}
+        self._label: str | None = None
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self._peak = max(self._peak, rss_bytes())
+
+    def __call__(self, text: str) -> None:
+        """The progress callback: closes the step before and opens ``text``."""
+        self._close()
+        group = text.split(",")[0] if text.startswith("demand and headroom") else text
+        self._label, self._t, self._c, self._peak = text, time.perf_counter(), time.process_time(), rss_bytes()
+        self._group = "reading layers" if group.startswith("reading") else group
+
+    def _close(self) -> None:
+        if self._label is None:
+            return
+        wall, cpu = time.perf_counter() - self._t, time.process_time() - self._c
+        peak = max(self._peak, rss_bytes())
+        if self.rows and self.rows[-1][0] == self._group:
+            last = self.rows[-1]
+            last[1], last[2], last[3] = last[1] + wall, last[2] + cpu, max(last[3], peak)
+        else:
+            self.rows.append([self._group, wall, cpu, peak])
+        self._label = None
+
+    def start(self, first: str) -> None:
+        self._thread.start()
+        self(first)
+
+    def stop(self) -> None:
+        self._close()
+        self._stop.set()
+
+    def wrap(self, module: str, attr: str, label: str) -> Callable[[], None]:
+        """Time ``module.attr`` (summed over its calls) until the returned undo is called."""
+        mod = importlib.import_module(module)
+        fn = getattr(mod, attr)
+
+        def timed(*a, **k):
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                got = self.inner.setdefault(label, [0.0, 0.0, 0])
+                got[0] += time.perf_counter() - t
+                got[1] += time.process_time() - c
+                got[2] += 1
+
+        setattr(mod, attr, timed)
+        return lambda: setattr(mod, attr, fn)
+
+
+def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int = 0,
+             quiet: bool = False) -> tuple[float, float, int]:
+    """One timed run; prints the stage table (unless ``quiet``); returns wall s, CPU s and peak bytes."""
+    st = Stages()
+    undo = [st.wrap(*w) for w in INNER]
+    prof = cProfile.Profile() if profile else None
+    t0, c0 = time.perf_counter(), time.process_time()
+    st.start("start")
+    failed = None
+    try:
+        if prof:
+            prof.enable()
+        run(project, out, maps=maps, qgis=qgis, progress=st)
+    except Exception as e:  # a benchmark reports how far the run got, and why it stopped
+        failed = f"{type(e).__name__}: {e}"
+    finally:
+        if prof:
+            prof.disable()
+        st("done")
+        st.stop()
+        for u in undo:
+            u()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = max(r[3] for r in st.rows)  # this run's own (ru_maxrss would keep an earlier run's)
+    if quiet:
+        return wall, cpu, peak
+    print(f"\n{'stage':<44}{'wall s':>9}{'CPU s':>9}{'peak GB':>9}{'share':>8}")
+    for label, w, c, p in st.rows:
+        if label in ("start", "done"):
+            continue
+        print(f"{label:<44}{w:9.2f}{c:9.2f}{p / 1e9:9.2f}{w / wall:8.0%}")
+    print(f"{'total':<44}{wall:9.2f}{cpu:9.2f}{peak / 1e9:9.2f}")
+    if failed:
+        print(f"THE RUN FAILED in the last stage above: {failed}")
+    print("\nof which (summed over calls):")
+    for label, (w, c, k) in st.inner.items():
+        print(f"  {label:<42}{w:9.2f}{c:9.2f}{'':9}{w / wall:8.0%}  x{k}")
+    if out.is_dir():
+        sizes = sorted(((p.stat().st_size, p.name) for p in out.iterdir() if p.is_file()), reverse=True)[:6]
+        print("largest outputs: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for s, n in sizes))
+    if prof:
+        for key in ("tottime", "cumulative"):
+            s = io.StringIO()
+            pstats.Stats(prof, stream=s).sort_stats(key).print_stats(profile)
+            text = s.getvalue()
+            print(f"\ncProfile, the {profile} costliest functions by {key} (main thread):")
+            print(text[text.find("   ncalls"):].rstrip())
+    return wall, cpu, peak
+
+
+def region(folder: Path, n_sites: int) -> Path:
+    """The national region of ``n_sites`` in ``folder`` (made when missing)."""
+    sub = folder / f"region-{n_sites}"
+    toml = sub / "national.toml"
+    if not toml.exists():
+        t = time.perf_counter()
+        make_national_region.write(sub, n_sites)
+        print(f"generated {toml} ({n_sites:,} sites) in {time.perf_counter() - t:.1f} s (not timed below)")
+    return toml
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return the exit code."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sites", type=int, default=100_000)
+    p.add_argument("--folder", type=Path, help="keep the region and the outputs here (default: a temporary folder)")
+    p.add_argument("--no-maps", action="store_true")
+    p.add_argument("--no-qgis", action="store_true")
+    p.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (cProfile)")
+    p.add_argument("--scaling", action="store_true", help="also run 1e4 and 3e4 sites and fit the exponent")
+    p.add_argument("--kernels", action="store_true",
+                   help="then the core kernels at national sizes beside their peers (scipy cKDTree, shapely STRtree, "
+                        "geopandas, SedonaDB / DuckDB when installed): benchmarks/bench_kernels.py")
+    args = p.parse_args(argv)
+    print(f"spatialprog national benchmark: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
+          f"seed {make_national_region.SEED}")
+    maps, qgis = not args.no_maps, not args.no_qgis
+    with tempfile.TemporaryDirectory(prefix="spatialprog-national-") as tmp:
+        folder = args.folder or Path(tmp)
+        toml = region(folder, args.sites)
+        print(f"run {toml} (maps {'on' if maps else 'off'}, QGIS export {'on' if qgis else 'off'})")
+        wall, cpu, peak = run_once(toml, folder / f"out-{args.sites}", maps=maps, qgis=qgis, profile=args.profile)
+        key = "full" if maps and qgis else ("core" if not maps and not qgis else "")
+        if key:
+            print(f"target: {'full run' if key == 'full' else 'without maps and export'} < {TARGETS[key]:g} s wall, "
+                  f"< 8 GB: {'met' if wall < TARGETS[key] and peak < 8e9 else 'NOT met'} "
+                  f"({wall:.1f} s, {peak / 1e9:.2f} GB)")
+        if args.scaling:
+            sizes, walls = [], []
+            for n in (10_000, 30_000):
+                w, c, pk = run_once(region(folder, n), folder / f"out-{n}", maps=maps, qgis=qgis, quiet=True)
+                print(f"{n:>8,} sites: {w:7.2f} s wall, {c:7.2f} s CPU, {pk / 1e9:5.2f} GB")
+                sizes.append(n)
+                walls.append(w)
+                if n == 10_000:
+                    print(f"  target province scale (1e4) < {TARGETS['province']:g} s: "
+                          f"{'met' if w < TARGETS['province'] else 'NOT met'}")
+            sizes.append(args.sites)
+            walls.append(wall)
+            print(f"{args.sites:>8,} sites: {wall:7.2f} s wall, {cpu:7.2f} s CPU, {peak / 1e9:5.2f} GB")
+            slope = np.polyfit(np.log(sizes), np.log(walls), 1)[0]
+            print(f"scaling exponent (wall, least squares on log-log over {', '.join(f'{s:.0e}' for s in sizes)}): "
+                  f"{slope:.2f}  target <= 1.1: {'met' if slope <= 1.1 else 'NOT met'}")
+    if args.kernels:
+        import bench_kernels
+
+        print()
+        return bench_kernels.main([])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

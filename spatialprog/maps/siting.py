@@ -1,0 +1,130 @@
+"""Land for new substations on the interactive map: the candidate sites and the suitability surface.
+
+Both come from the run's siting part (:mod:`spatialprog.siting`, written by
+:mod:`spatialprog.siting.write`): the candidate sites are a layer of the run
+(``candidate_sites`` in ``results.gpkg``), drawn with a popup per site (few:
+at most a handful per new station); the suitability surface is the run's
+``siting_suitability.tif``, warped to Web Mercator, coloured red (unsuitable)
+to green and embedded as one PNG (offline, no tiles), shown only when chosen
+in the layer control. A map drawn from a result without a run folder has the
+candidates but no surface.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import folium
+import numpy as np
+from folium.utilities import JsCode
+
+from .. import fields as F
+from ..config import BASE_VARIANT
+from ..outputs import RunOutputs
+from . import _data as D
+
+__all__ = ["CANDIDATES_TITLE_NL", "SUITABILITY_TITLE_NL", "MAX_OVERLAY_PX", "add_siting_layers"]
+
+CANDIDATES_TITLE_NL = "Kandidaat-locaties nieuw onderstation"
+SUITABILITY_TITLE_NL = "Geschiktheid voor een nieuw onderstation"
+#: the longest side of the embedded suitability image (a national grid is resampled to it)
+MAX_OVERLAY_PX = 1600
+_CANDIDATE_COLOUR = "#6a3d9a"
+
+
+def _fmt(v, nd: int = 0) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    return f"{float(v):,.{nd}f}".replace(",", " ").replace(".", ",") if isinstance(v, float | int) else str(v)
+
+
+def _candidates(m: folium.Map, outputs: RunOutputs, tol: float) -> None:
+    c = outputs.layers.get("candidate_sites")
+    if c is None or not len(c):
+        return
+    variants = D.variants_of(outputs)
+    base = BASE_VARIANT if BASE_VARIANT in variants else (variants[0] if variants else None)
+    if F.VARIANT in c and base is not None:
+        c = c[c[F.VARIANT] == base]
+    if not len(c):
+        return
+    g = D.display_copy(c, tolerance_m=tol, to_wgs84=True)
+    pops = []
+    for r in g.to_dict("records"):
+        rows = [("kandidaat", r.get("candidate_id")), ("voor onderstation", r.get(F.SUBSTATION_ID)),
+                ("rang", r.get("candidate_rank")), ("geschiktheid", _fmt(r.get("score"), 2)),
+                ("oppervlakte (m²)", _fmt(r.get("area_m2"))), ("nodig (m²)", _fmt(r.get("land_m2"))),
+                ("afstand tot de vraag (m)", _fmt(r.get("distance_to_demand_m"))),
+                ("afstand tot hoogspanningslijn (m)", _fmt(r.get("distance_to_hv_line_m"))),
+                ("conflicten", _fmt(r.get("n_conflicts"))), ("regels", r.get("conflict_rules") or "")]
+        body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in rows if v not in (None, ""))
+        pops.append(f"<div class='sp-pop'><div class='sp-pop-title'>{html.escape(str(r.get('candidate_id')))}</div>"
+                    f"<table class='sp-kv'>{body}</table></div>")
+    g = g.assign(_popup=pops)[["_popup", "geometry"]]
+    fg = folium.FeatureGroup(name=CANDIDATES_TITLE_NL, show=True)
+    folium.GeoJson(g.__geo_interface__, name=CANDIDATES_TITLE_NL,
+                   style_function=lambda f: {"color": _CANDIDATE_COLOUR, "weight": 2.5, "dashArray": "6 4",
+                                             "fillColor": _CANDIDATE_COLOUR, "fillOpacity": 0.25},
+                   # the popup is built here with every text escaped; bound as the other layers' popups are
+                   on_each_feature=JsCode("function(feature, layer) { layer.bindPopup(feature.properties._popup, "
+                                          "{maxWidth: 420, minWidth: 240}); }"),
+                   ).add_to(fg)
+    fg.add_to(m)
+
+
+def _suitability_png(path: Path) -> tuple[str, list[list[float]]] | None:
+    """The suitability raster warped to Web Mercator, coloured, as a PNG data URI and its lat/lon bounds."""
+    import rasterio
+    from affine import Affine
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    with rasterio.open(path) as src:
+        scale = max(1.0, max(src.width, src.height) / MAX_OVERLAY_PX)
+        w, h = max(1, int(src.width / scale)), max(1, int(src.height / scale))
+        left, bottom, right, top = transform_bounds(src.crs, "EPSG:3857", *src.bounds, densify_pts=21)
+        transform = Affine((right - left) / w, 0.0, left, 0.0, -(top - bottom) / h, top)
+        out = np.full((h, w), np.nan, dtype="float32")
+        reproject(rasterio.band(src, 1), out, dst_transform=transform, dst_crs="EPSG:3857",
+                  resampling=Resampling.average, src_nodata=src.nodata, dst_nodata=np.nan)
+        west, south, east, north = transform_bounds("EPSG:3857", "EPSG:4326", left, bottom, right, top)
+    if not np.isfinite(out).any():
+        return None
+    rgba = colormaps["RdYlGn"](np.nan_to_num(out, nan=0.0))
+    rgba[..., 3] = np.where(np.isfinite(out), 0.65, 0.0)
+    buf = io.BytesIO()
+    fig = Figure(figsize=(w / 100, h / 100), dpi=100)
+    fig.figimage((rgba * 255).astype("uint8"), origin="upper")
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None}, transparent=True)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return uri, [[south, west], [north, east]]
+
+
+def add_siting_layers(m: folium.Map, outputs: RunOutputs, *, tolerance_m: float) -> list[tuple[str, str]]:
+    """Add the candidate sites and (from a run folder) the suitability surface to ``m``.
+
+    Returns
+    -------
+    list of (label, colour)
+        Legend entries for what was added.
+    """
+    legend = []
+    c = outputs.layers.get("candidate_sites")
+    _candidates(m, outputs, tolerance_m)
+    if c is not None and len(c):
+        legend.append((CANDIDATES_TITLE_NL, _CANDIDATE_COLOUR))
+    folder = getattr(outputs, "out_dir", None)
+    tif = Path(folder) / "siting_suitability.tif" if folder is not None else None
+    if tif is not None and tif.is_file():
+        img = _suitability_png(tif)
+        if img is not None:
+            fg = folium.FeatureGroup(name=SUITABILITY_TITLE_NL, show=False)
+            folium.raster_layers.ImageOverlay(image=img[0], bounds=img[1], opacity=1.0, interactive=False,
+                                              name=SUITABILITY_TITLE_NL).add_to(fg)
+            fg.add_to(m)
+    return legend

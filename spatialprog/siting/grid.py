@@ -1,0 +1,215 @@
+"""The raster grid of the siting surfaces: aligned to round coordinates, rasterized in memory.
+
+A :class:`Grid` covers a region's bounds (grown by a margin) with square cells
+whose edges lie on whole multiples of the cell size in the working CRS
+(EPSG:28992), so two runs, two projects and the QGIS layers line up cell for
+cell. Row 0 is the northern row (the GeoTIFF convention). Everything here is
+pure: geometries in, arrays out (:func:`rasterio.features.rasterize` on
+in-memory shapes, no files).
+
+Examples
+--------
+>>> g = Grid.covering((100010.0, 400020.0, 100090.0, 400060.0), cell_m=25.0)
+>>> (g.x0, g.y0, g.width, g.height)
+(100000.0, 400075.0, 4, 3)
+>>> g.transform
+Affine(25.0, 0.0, 100000.0,
+       0.0, -25.0, 400075.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from affine import Affine
+
+from ..errors import ProjectError
+
+__all__ = ["Grid"]
+
+#: bytes of one float32 surface cell (the size a refused grid would take, per surface)
+_CELL_BYTES = 4
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up grid of square cells.
+
+    Attributes
+    ----------
+    x0, y0 : float
+        West and north edge (m), whole multiples of ``cell_m``.
+    cell_m : float
+        Cell size (m).
+    width, height : int
+        Columns and rows.
+    """
+
+    x0: float
+    y0: float
+    cell_m: float
+    width: int
+    height: int
+
+    @classmethod
+    def covering(cls, bounds: Sequence[float], *, cell_m: float, margin_m: float = 0.0,
+                 max_cells: float | None = None) -> Grid:
+        """The aligned grid that covers ``bounds`` grown by ``margin_m``.
+
+        Parameters
+        ----------
+        bounds : sequence of float
+            ``(minx, miny, maxx, maxy)`` in the working CRS.
+        cell_m : float
+            Cell size (m), > 0.
+        margin_m : float
+        max_cells : float, optional
+            Refuse a grid with more cells (``siting.max_cells``).
+
+        Raises
+        ------
+        ProjectError
+            For a cell size <= 0, or more cells than ``max_cells`` (with the
+            count and the memory a surface would take).
+        """
+        if not (cell_m > 0 and math.isfinite(cell_m)):
+            raise ProjectError(f"siting.cell_size_m must be a number > 0 (m), got {cell_m!r} - e.g. 25")
+        minx, miny, maxx, maxy = (float(v) for v in bounds)
+        x0 = math.floor((minx - margin_m) / cell_m) * cell_m
+        y1 = math.floor((miny - margin_m) / cell_m) * cell_m
+        x1 = math.ceil((maxx + margin_m) / cell_m) * cell_m
+        y0 = math.ceil((maxy + margin_m) / cell_m) * cell_m
+        width = max(int(round((x1 - x0) / cell_m)), 1)
+        height = max(int(round((y0 - y1) / cell_m)), 1)
+        n = width * height
+        if max_cells is not None and n > max_cells:
+            gb = n * _CELL_BYTES / 1e9
+            raise ProjectError(
+                f"siting.cell_size_m = {cell_m:g}: the grid over the region would have {n:,} cells "
+                f"({width:,} x {height:,}; {gb:.1f} GB per surface as float32), more than siting.max_cells = "
+                f"{max_cells:,.0f} - choose a larger cell size")
+        return cls(x0=float(x0), y0=float(y0), cell_m=float(cell_m), width=width, height=height)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)``."""
+        return self.height, self.width
+
+    @property
+    def transform(self) -> Affine:
+        """The affine transform of the GeoTIFF (north-up)."""
+        return Affine(self.cell_m, 0.0, self.x0, 0.0, -self.cell_m, self.y0)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(minx, miny, maxx, maxy)``."""
+        return (self.x0, self.y0 - self.height * self.cell_m, self.x0 + self.width * self.cell_m, self.y0)
+
+    @property
+    def cell_area_m2(self) -> float:
+        return self.cell_m * self.cell_m
+
+    def centre(self, row: np.ndarray | int, col: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates of cell centres."""
+        return (self.x0 + (np.asarray(col) + 0.5) * self.cell_m, self.y0 - (np.asarray(row) + 0.5) * self.cell_m)
+
+    def window(self, geom: shapely.Geometry) -> tuple[slice, slice]:
+        """The row and column slices of the cells a geometry's bounding box touches (clipped to the grid)."""
+        minx, miny, maxx, maxy = geom.bounds
+        c0 = max(int(math.floor((minx - self.x0) / self.cell_m)), 0)
+        c1 = min(int(math.ceil((maxx - self.x0) / self.cell_m)), self.width)
+        r0 = max(int(math.floor((self.y0 - maxy) / self.cell_m)), 0)
+        r1 = min(int(math.ceil((self.y0 - miny) / self.cell_m)), self.height)
+        return slice(r0, max(r1, r0)), slice(c0, max(c1, c0))
+
+    def sub(self, rows: slice, cols: slice) -> Grid:
+        """The grid of a window (``rows``, ``cols`` as from :meth:`window`)."""
+        return Grid(x0=self.x0 + cols.start * self.cell_m, y0=self.y0 - rows.start * self.cell_m, cell_m=self.cell_m,
+                    width=cols.stop - cols.start, height=rows.stop - rows.start)
+
+    def rasterize(self, geoms: Sequence[shapely.Geometry] | np.ndarray, values: Sequence[float] | None = None, *,
+                  all_touched: bool = False, add: bool = False, dtype: str = "uint8") -> np.ndarray:
+        """Burn geometries into an array of the grid's shape (in memory).
+
+        Polygons burnt by their cell centres, the same value each or summed
+        (``add``), take the vectorised path (:meth:`_burn_centres`: shapely
+        over every polygon's cells at once, no geometry converted one by one);
+        the rest goes through :func:`rasterio.features.rasterize`.
+
+        Parameters
+        ----------
+        geoms : sequence of shapely geometries
+            Missing and empty geometries are skipped.
+        values : sequence of float, optional
+            The value burnt per geometry (default 1).
+        all_touched : bool
+            Every cell a geometry touches (default: cells whose centre it covers;
+            lines and points always burn the cells they pass).
+        add : bool
+            Sum overlapping values (default: the last one wins).
+        dtype : str
+
+        Returns
+        -------
+        ndarray
+
+        Examples
+        --------
+        >>> g = Grid(x0=0.0, y0=100.0, cell_m=25.0, width=4, height=4)
+        >>> g.rasterize([shapely.box(0, 50, 50, 100), shapely.box(30, 0, 60, 30)]).tolist()
+        [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0]]
+        """
+        arr = np.asarray(geoms, dtype=object)
+        vals = np.ones(len(arr)) if values is None else np.asarray(values, dtype="float64")
+        keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr)) if len(arr) else np.zeros(0, bool)
+        if not keep.any():
+            return np.zeros(self.shape, dtype=dtype)
+        arr, vals = arr[keep], vals[keep]
+        polygonal = np.isin(shapely.get_type_id(arr), (3, 6)).all()
+        if polygonal and not all_touched and (add or np.unique(vals).size == 1):
+            return self._burn_centres(arr, vals, add=add, dtype=dtype)
+        from rasterio.enums import MergeAlg
+        from rasterio.features import rasterize
+
+        shapes = [(g, float(v)) for g, v in zip(arr, vals, strict=True)]
+        return rasterize(shapes, out_shape=self.shape, transform=self.transform, fill=0, all_touched=all_touched,
+                         merge_alg=MergeAlg.add if add else MergeAlg.replace, dtype=dtype)
+
+    def _burn_centres(self, geoms: np.ndarray, values: np.ndarray, *, add: bool, dtype: str,
+                      max_pairs: int = 4_000_000) -> np.ndarray:
+        """Burn polygons by cell centre, vectorised: every (polygon, cell in its bounding box) pair at once.
+
+        The pairs are tested with :func:`shapely.contains_xy` / :func:`shapely.intersects_xy` (a
+        centre on the boundary counts, as GDAL counts it) in chunks of at most ``max_pairs``.
+        """
+        out = np.zeros(self.shape, dtype="float64" if add else dtype)
+        b = shapely.bounds(geoms)
+        c0 = np.clip(np.floor((b[:, 0] - self.x0) / self.cell_m - 0.5).astype(np.int64) + 1, 0, self.width)
+        c1 = np.clip(np.floor((b[:, 2] - self.x0) / self.cell_m - 0.5).astype(np.int64), -1, self.width - 1)
+        r0 = np.clip(np.floor((self.y0 - b[:, 3]) / self.cell_m - 0.5).astype(np.int64) + 1, 0, self.height)
+        r1 = np.clip(np.floor((self.y0 - b[:, 1]) / self.cell_m - 0.5).astype(np.int64), -1, self.height - 1)
+        nc, nr = np.maximum(c1 - c0 + 1, 0), np.maximum(r1 - r0 + 1, 0)
+        k = nc * nr
+        shapely.prepare(geoms)
+        ends = np.cumsum(k)
+        i = 0
+        while i < len(geoms):  # chunks of whole polygons, at most max_pairs pairs (one huge polygon alone)
+            j = max(int(np.searchsorted(ends, (ends[i - 1] if i else 0) + max_pairs, side="right")), i + 1)
+            kk = k[i:j]
+            idx = np.repeat(np.arange(i, j), kk)
+            off = np.arange(int(kk.sum())) - np.repeat(np.cumsum(kk) - kk, kk)
+            rr, cc = r0[idx] + off // nc[idx], c0[idx] + off % nc[idx]
+            x, y = self.x0 + (cc + 0.5) * self.cell_m, self.y0 - (rr + 0.5) * self.cell_m
+            hit = shapely.intersects_xy(geoms[idx], x, y)
+            if add:
+                flat = rr[hit] * self.width + cc[hit]
+                out += np.bincount(flat, weights=values[idx][hit], minlength=out.size).reshape(self.shape)
+            else:
+                out[rr[hit], cc[hit]] = values[0]
+            i = j
+        shapely.destroy_prepared(geoms)
+        return out.astype(dtype, copy=False)

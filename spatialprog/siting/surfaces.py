@@ -1,0 +1,258 @@
+"""The siting surfaces: demand density, exclusion, distances and the weighted suitability.
+
+Each function takes a :class:`~spatialprog.siting.grid.Grid` and in-memory
+layers and returns an array of the grid's shape (pure: no files).
+
+``demand_density_kw_ha``
+    The new developments' electricity offtake per hectare in one year: a
+    site's kW spread evenly over its area, summed where sites overlap.
+``exclusion``
+    Where a new substation may not go, from the land-claim rules
+    (``data/conflict_rules.csv`` with the project's overrides): a substation
+    reserve (or a substation, for the zone rules keyed by its MVA) would
+    conflict there at ``siting.exclude_min_severity`` or worse. The features
+    and zones come from the plan's layers, which the constraint layers and
+    zone sources were read for with the conflicts stage's margin around the
+    region, so a zone reaching in from across the border excludes too.
+    Constraint layers without a rule for substations exclude as a whole.
+``distance_m``
+    Euclidean distance (m) from every cell to the nearest cell of a mask
+    (:func:`scipy.ndimage.distance_transform_edt`).
+``suitability``
+    ``sum_i w_i s_i / sum_i w_i`` over the factor surfaces present, each
+    scaled to 0..1 (1 = best); excluded cells are NaN.
+
+Examples
+--------
+>>> import numpy as np
+>>> suitability({"distance_to_short_demand": np.array([[0.0, 2500.0, 5000.0, 9000.0]])},
+...             {"distance_to_short_demand": 1.0}, np.zeros((1, 4), bool),
+...             scales={"distance_to_short_demand": 5000.0}).tolist()
+[[1.0, 0.5, 0.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy import ndimage
+
+from ..conflicts.rules import SEVERITY_RANK, Rule, RuleSet
+from ..errors import NoticeLog
+from .grid import Grid
+
+__all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "site_mask", "exclusion", "distance_m", "suitability",
+           "role_rules"]
+
+#: the layer names a candidate site takes in the conflict rules: a land reserve, and a substation for the
+#: distance zones keyed by its capacity (VNG)
+ROLES = ("substation_reserves", "substations")
+
+#: the factor surfaces of the suitability and how each scales to 0..1: by distance (1 at 0 m, 0 at the
+#: parameter's distance) or by the largest value on the grid
+FACTORS = {
+    "demand_density": ("max", None),
+    "distance_to_short_demand": ("distance", "siting.distance_scale_short_demand_m"),
+    "distance_to_hv_lines": ("distance", "siting.distance_scale_hv_lines_m"),
+}
+
+
+def _polygons_and_points(geoms: np.ndarray, cell_area_m2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which geometries burn as areas, and which as the cell they are in (points, lines, areas under a cell)."""
+    area = shapely.area(geoms)
+    big = area >= cell_area_m2
+    return big, ~big
+
+
+def demand_density_kw_ha(grid: Grid, geoms: np.ndarray, offtake_mw: np.ndarray) -> np.ndarray:
+    """Offtake of the new developments per hectare (kW/ha), float32.
+
+    A polygon site of ``P`` MW over ``A`` m2 puts ``1000 P / (A / 10000)`` kW/ha
+    on every cell whose centre it covers; a point site (or one smaller than a
+    cell) puts its kW on the cell it is in, per that cell's hectares. Overlapping
+    sites add up.
+
+    Examples
+    --------
+    >>> g = Grid(x0=0.0, y0=200.0, cell_m=100.0, width=2, height=2)
+    >>> site = shapely.box(0, 100, 200, 200)          # 2 ha, 1 MW
+    >>> demand_density_kw_ha(g, np.array([site]), np.array([1.0])).tolist()
+    [[500.0, 500.0], [0.0, 0.0]]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    mw = np.asarray(offtake_mw, dtype="float64")
+    keep = (mw > 0) & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geoms, mw = geoms[keep], mw[keep]
+    if not len(geoms):
+        return np.zeros(grid.shape, dtype="float32")
+    big, small = _polygons_and_points(geoms, grid.cell_area_m2)
+    out = np.zeros(grid.shape, dtype="float64")
+    if big.any():
+        out += grid.rasterize(geoms[big], mw[big] * 1000.0 / (shapely.area(geoms[big]) / 1e4), add=True,
+                              dtype="float64")
+    if small.any():
+        pts = shapely.point_on_surface(geoms[small])
+        out += grid.rasterize(pts, mw[small] * 1000.0 / (grid.cell_area_m2 / 1e4), add=True, dtype="float64")
+    return out.astype("float32")
+
+
+def site_mask(grid: Grid, geoms: np.ndarray) -> np.ndarray:
+    """Cells a set of sites covers (every cell a site touches; a point's cell)."""
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return np.zeros(grid.shape, dtype=bool)
+    return grid.rasterize(geoms, all_touched=True).astype(bool)
+
+
+def role_rules(rules: RuleSet) -> list[tuple[Rule, str, str]]:
+    """The enabled rules between a candidate site and another layer: ``(rule, role, other layer)``.
+
+    A rule between two of :data:`ROLES` (a reserve beside a substation) says
+    nothing about where a new one may go and is left out.
+    """
+    out = []
+    for r in rules.enabled:
+        a, b = r.layer_a in ROLES, r.layer_b in ROLES
+        if a != b:
+            out.append((r, r.layer_a if a else r.layer_b, r.layer_b if a else r.layer_a))
+    return out
+
+
+def _zone_m(rule: Rule, rules: RuleSet, other: gpd.GeoDataFrame, other_side: str, capacity_mva: float,
+            notices: NoticeLog) -> np.ndarray:
+    """The zone distance per feature of ``other`` for a within_distance rule (0 for overlap / inside).
+
+    The conflicts stage's own lookup (:func:`spatialprog.conflicts.engine.zone_distances`): from the other
+    layer's attribute (an HV line's voltage), or from the candidate's (a new station's MVA).
+    """
+    from ..conflicts.engine import zone_distances
+    from ..conflicts.prepare import prepare_layer
+
+    n = len(other)
+    if rule.kind != "within_distance":
+        return np.zeros(n)
+    if other_side == "layer_b" or rule.distance_lookup is None:
+        return zone_distances(rule, rules, prepare_layer(getattr(rule, other_side), other, other.crs, notices), notices)
+    me = gpd.GeoDataFrame({"id": ["candidate"], rule.lookup_attribute: [float(capacity_mva)]},
+                          geometry=[shapely.Point(0, 0)], crs=other.crs)
+    return np.full(n, float(zone_distances(rule, rules, prepare_layer(rule.layer_b, me, me.crs, notices),
+                                            notices)[0]))
+
+
+def exclusion(grid: Grid, layers: Mapping[str, gpd.GeoDataFrame], rules: RuleSet, *, capacity_mva: float,
+              min_severity: int, constraints: tuple[str, ...] = (), notices: NoticeLog | None = None) -> np.ndarray:
+    """Cells where a new substation of ``capacity_mva`` may not go (True = excluded).
+
+    Parameters
+    ----------
+    grid : Grid
+    layers : mapping of str -> GeoDataFrame
+        The plan's layers and constraint layers, by the names the rules use.
+    rules : RuleSet
+        ``plan.reference.conflict_rules``.
+    capacity_mva : float
+        Installed MVA of the new station (keys the VNG zone of rules on
+        ``substations``).
+    min_severity : int
+        1 = laag ... 3 = hoog: rules at least this severe exclude.
+    constraints : tuple of str
+        The constraint layers; those no rule pairs with a candidate exclude
+        wherever they lie.
+    notices : NoticeLog, optional
+        Receives the conflicts stage's remarks (a zone source without its attribute).
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> from spatialprog.conflicts import Rule, RuleSet
+    >>> g = Grid(x0=0.0, y0=100.0, cell_m=25.0, width=4, height=4)
+    >>> house = gpd.GeoDataFrame({"id": ["H"]}, geometry=[shapely.box(0, 75, 25, 100)], crs="EPSG:28992")
+    >>> r = RuleSet((Rule("X", "housing_sites", "substation_reserves", "overlap", "hoog", "x"),))
+    >>> exclusion(g, {"housing_sites": house}, r, capacity_mva=80, min_severity=2).astype(int).tolist()[0]
+    [1, 0, 0, 0]
+    """
+    notices = notices if notices is not None else NoticeLog()
+    mask = np.zeros(grid.shape, dtype=bool)
+    worst: dict[str, int] = {}
+    zones: list[np.ndarray] = []
+    for rule, _role, other in role_rules(rules):
+        worst[other] = max(worst.get(other, 0), SEVERITY_RANK[rule.severity])
+        df = layers.get(other)
+        if df is None or not len(df) or SEVERITY_RANK[rule.severity] < min_severity:
+            continue
+        geoms = np.asarray(df.geometry.values, dtype=object)
+        side = "layer_b" if rule.layer_b == other else "layer_a"
+        d = _zone_m(rule, rules, df, side, capacity_mva, notices)
+        if rule.kind != "within_distance":  # overlap / inside: only area claims take land
+            poly = np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon
+            geoms, d = geoms[poly], d[poly]
+        zones.append(shapely.buffer(geoms, d) if (d > 0).any() else geoms)
+    for name in constraints:  # a constraint no rule pairs with a substation: no-go as a whole
+        df = layers.get(name)
+        if name not in worst and df is not None and len(df):
+            zones.append(np.asarray(df.geometry.values, dtype=object))
+    for z in zones:
+        if len(z):
+            mask |= grid.rasterize(z, all_touched=True).astype(bool)
+    return mask
+
+
+def distance_m(grid: Grid, mask: np.ndarray) -> np.ndarray | None:
+    """Distance (m) from each cell centre to the nearest cell centre of ``mask``; None when it is empty.
+
+    Examples
+    --------
+    >>> g = Grid(x0=0.0, y0=25.0, cell_m=25.0, width=4, height=1)
+    >>> distance_m(g, np.array([[True, False, False, False]])).tolist()
+    [[0.0, 25.0, 50.0, 75.0]]
+    """
+    if not mask.any():
+        return None
+    return ndimage.distance_transform_edt(~mask, sampling=grid.cell_m).astype("float32")
+
+
+def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float], excluded: np.ndarray, *,
+                scales: Mapping[str, float]) -> np.ndarray:
+    """The weighted suitability (0..1, NaN where excluded).
+
+    Parameters
+    ----------
+    factors : mapping of str -> ndarray
+        The factor surfaces present, keyed as in :data:`FACTORS` (a distance
+        in m, or a density).
+    weights : mapping of str -> float
+        ``siting.weight.<factor>``; factors without a surface are left out
+        and the rest re-weighted.
+    excluded : ndarray of bool
+    scales : mapping of str -> float
+        The distance at which a distance factor reaches 0 (m).
+
+    Returns
+    -------
+    ndarray of float32
+    """
+    num = np.zeros(excluded.shape, dtype="float32")  # float32 throughout: a few full-size arrays at most
+    total = 0.0
+    for name, arr in factors.items():
+        w = float(weights.get(name, 0.0))
+        if w <= 0:
+            continue
+        how, _ = FACTORS[name]
+        a = np.asarray(arr, dtype="float32")
+        if how == "distance":
+            s = 1.0 - np.clip(a / np.float32(scales[name]), 0.0, 1.0)
+        else:
+            top = float(np.nanmax(a)) if a.size else 0.0
+            s = a / np.float32(top) if top > 0 else np.zeros_like(a)
+        num += np.float32(w) * s
+        total += w
+    if total > 0:
+        num /= np.float32(total)
+    num[excluded] = np.nan
+    return num

@@ -1,0 +1,96 @@
+"""Writing the siting results into a run folder (the output edge of :mod:`spatialprog.siting`).
+
+Into the folder (a run's staging folder):
+
+``siting_<surface>.tif`` + ``.qml``
+    Each surface of :attr:`SitingResult.surfaces` as a Cloud-Optimized GeoTIFF
+    with its QGIS style (:func:`spatialprog.export.raster.write_cog`).
+``candidate_sites.csv``, ``mvlv_stations.csv``, ``mvlv_substations.csv``
+    The tables, through :func:`spatialprog.writer.write_tables` (cell safety).
+``results.gpkg``
+    Gains the layers ``candidate_sites`` and ``mvlv_stations`` (so maps, the
+    QGIS export and ``RunOutputs.read`` see them), stamped with the run date
+    and compacted again (:func:`spatialprog.writer.finish_geopackage`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from . import SitingResult
+
+__all__ = ["write_siting", "siting_rasters", "RASTER_PREFIX"]
+
+#: file-name prefix of the siting rasters in a run folder
+RASTER_PREFIX = "siting_"
+
+#: colours per surface: low -> high (suitability: red -> green; a distance: near is good)
+_RAMPS = {
+    "suitability": ("#e30613", "#ffd400", "#8cc63f"),
+    "distance": ("#8cc63f", "#ffd400", "#e30613"),
+    "density": ("#ffffcc", "#fd8d3c", "#800026"),
+}
+
+
+def _style(name: str, arr: np.ndarray) -> str:
+    from ..export.qml import raster_style_qml
+
+    if name == "exclusion":
+        return raster_style_qml(0.0, 1.0, classes=[(0, "toegestaan", "#ffffff"), (1, "uitgesloten", "#7f7f7f")])
+    valid = arr[np.isfinite(arr)] if np.issubdtype(arr.dtype, np.floating) else arr.ravel()
+    lo, hi = (float(valid.min()), float(valid.max())) if valid.size else (0.0, 1.0)
+    ramp = _RAMPS["suitability" if name == "suitability" else "distance" if name.startswith("distance") else "density"]
+    return raster_style_qml(lo, hi, colours=ramp)
+
+
+def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:28992",
+                 when: datetime | None = None, gpkg: str | Path | None = None) -> list[Path]:
+    """Write the surfaces, tables and layers of a siting result into ``folder``.
+
+    Parameters
+    ----------
+    siting : SitingResult
+    folder : path
+        The (staging) folder of a run.
+    crs : str
+        The working CRS of the rasters.
+    when : datetime, optional
+        The run date for the GeoPackage (:func:`spatialprog.writer.run_timestamp`).
+    gpkg : path, optional
+        The GeoPackage to add the layers to, created when missing (default
+        ``folder / results.gpkg``, when it exists; else no GeoPackage).
+
+    Returns
+    -------
+    list of Path
+        The files written (the GeoPackage too, when layers were added).
+    """
+    from ..export.raster import write_cog
+    from ..outputs import RESULTS_GPKG, write_gpkg_layer
+    from ..writer import finish_geopackage, write_tables
+
+    folder = Path(folder)
+    out: list[Path] = []
+    for name, arr in siting.surfaces.items():
+        nodata = float("nan") if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any() else None
+        tif = write_cog(arr, folder / f"{RASTER_PREFIX}{name}.tif", transform=siting.transform, crs=crs,
+                        nodata=nodata, qml=_style(name, arr))
+        out += [tif, tif.with_suffix(".qml")]
+    out += [folder / f for f in write_tables(folder, siting.tables())]
+    target = Path(gpkg) if gpkg is not None else folder / RESULTS_GPKG
+    if gpkg is not None or target.is_file():
+        for name, layer in siting.layers().items():
+            write_gpkg_layer(layer, target, name)
+        finish_geopackage(target, when)
+        out.append(target)
+    return out
+
+
+def siting_rasters(folder: str | Path) -> dict[str, Path]:
+    """The siting rasters in a run folder, by name (for the QGIS project: ``export_qgis(rasters=...)``)."""
+    folder = Path(folder)
+    return {p.stem: p for p in sorted(folder.glob(f"{RASTER_PREFIX}*.tif"))}
+
