@@ -293,6 +293,8 @@ def _map_counts(out: Path) -> tuple[int, int]:
     conflicts = D.conflicts_frame(outputs)
     programme = D.programme_frame(outputs)
     popups = sites + subs + (0 if conflicts is None else len(conflicts)) + (0 if programme is None else len(programme))
+    cand = outputs.layers.get("candidate_sites")  # land for new substations (base variant), ids from substation ids
+    popups += 0 if cand is None else int((cand["variant"] == "basis").sum())
     return popups, sites + subs + len(outputs.layers["service_areas"])
 
 
