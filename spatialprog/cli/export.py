@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import console, lit
+from .options import computed_project, console, lit
 
 
 def _sha256(path: Path) -> str:
@@ -92,14 +92,11 @@ def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, n
     elif source.suffix.lower() == ".toml":
         if qgis_dest is None and dsn is None:
             raise click.BadParameter("give --qgis DEST.gpkg and/or --postgis DSN", param_hint="--qgis")
-        from ..pipeline import compute, read_plan
         from ..workflow import outputs_of
 
         with console.status("computing ...") as status:
-            plan = read_plan(source, progress=lambda s: status.update(lit(s) + " ..."))
-            result = compute(plan, progress=lambda s: status.update(lit(s) + " ..."))
-            status.update("ranking and programme ...")
-            outputs = outputs_of(result)  # with the ranking, as a run folder has it
+            plan, result, ranking = computed_project(source, status, hint="PROJECT.toml|OUT_DIR")
+            outputs = outputs_of(result, ranking)  # with the ranking, as a run folder has it
         inputs = plan.layers
     else:
         raise click.BadParameter("must be a project file (.toml) or the output folder of a run",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import console, lit
+from .options import computed_project, console, lit
 
 
 @click.command(name="map")
@@ -40,16 +40,10 @@ def map_(source: Path, out_dir: Path | None, basemap: bool, no_static: bool) -> 
             outputs = RunOutputs.read(source)
             out_dir = out_dir or source
         else:
-            if source.suffix.lower() != ".toml":
-                raise click.BadParameter("must be a project file (.toml) or the output folder of 'spatialprog run'",
-                                         param_hint="PROJECT.toml|OUT_DIR")
-            from ..pipeline import compute, read_plan
             from ..workflow import outputs_of
 
-            plan = read_plan(source, progress=lambda s: status.update(lit(s) + " ..."))
-            result = compute(plan, progress=lambda s: status.update(lit(s) + " ..."))
-            status.update("ranking and programme ...")
-            outputs = outputs_of(result)  # with the ranking, as a run folder has it
+            _, result, ranking = computed_project(source, status, hint="PROJECT.toml|OUT_DIR")
+            outputs = outputs_of(result, ranking)  # with the ranking, as a run folder has it
             out_dir = out_dir or Path("out")
         files = write_maps(outputs, out_dir, basemap=basemap, static=not no_static,
                            progress=lambda s: status.update(lit(s) + " ..."))

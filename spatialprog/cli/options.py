@@ -91,3 +91,31 @@ class SpatialprogGroup(click.Group):
                 f"spatialprog; rerun with --debug and report it", soft_wrap=True,
             )
             sys.exit(1)
+
+
+def computed_project(source: Path, status: Any, *, hint: str):
+    """A project file computed in memory for the output commands (map, report, export): the run and its ranking.
+
+    Parameters
+    ----------
+    source : Path
+        The project file (``.toml``); anything else is a usage error naming ``hint``.
+    status : rich status
+        Told of each stage.
+    hint : str
+        The argument's name in the error (``PROJECT.toml|OUT_DIR``).
+
+    Returns
+    -------
+    (Plan, RunResult, RankingResult)
+    """
+    if source.suffix.lower() != ".toml":
+        raise click.BadParameter("must be a project file (.toml) or the output folder of 'spatialprog run'",
+                                 param_hint=hint)
+    from ..pipeline import compute, read_plan
+    from ..workflow import ranking_of
+
+    plan = read_plan(source, progress=lambda s: status.update(lit(s) + " ..."))
+    result = compute(plan, progress=lambda s: status.update(lit(s) + " ..."))
+    status.update("ranking and programme ...")
+    return plan, result, ranking_of(result)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import console, lit
+from .options import computed_project, console, lit
 
 
 @click.command(name="report")
@@ -38,21 +38,14 @@ def report(source: Path, out_file: Path | None) -> None:
             outputs = RunOutputs.read(source)
             out_file = out_file or source / REPORT_PDF
         else:
-            if source.suffix.lower() != ".toml":
-                raise click.BadParameter("must be a project file (.toml) or the output folder of 'spatialprog run'",
-                                         param_hint="OUT_DIR|PROJECT.toml")
             import pandas as pd
 
             from ..outputs import result_tables
-            from ..pipeline import compute, read_plan
             from ..workbooks import headroom_book, programme_book
-            from ..workflow import outputs_of, ranking_of
+            from ..workflow import outputs_of
             from ..writer import run_timestamp
 
-            plan = read_plan(source, progress=lambda s: status.update(lit(s) + " ..."))
-            result = compute(plan, progress=lambda s: status.update(lit(s) + " ..."))
-            status.update("ranking and programme ...")
-            ranking = ranking_of(result)
+            _, result, ranking = computed_project(source, status, hint="OUT_DIR|PROJECT.toml")
             when = run_timestamp()
             outputs = outputs_of(result, ranking, run_date=when)
             toelichting = pd.concat([headroom_book(result, result_tables(result), when=when).sheets["Toelichting"],
