@@ -171,6 +171,15 @@ def add_north_arrow(ax: Axes) -> None:
                 arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2, "mutation_scale": 12})
 
 
+def _panel(ax: Axes, title: str, note: str, *, first: bool, size: float) -> None:
+    """A small-multiples panel's title (left), its note (right), and on the first panel the scale bar and north."""
+    ax.set_title(title, fontsize=size, fontweight="bold", loc="left", pad=3)
+    ax.text(1.0, 1.012, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="#333")
+    if first:
+        add_scale_bar(ax)
+        add_north_arrow(ax)
+
+
 def _frame(ax: Axes, bounds: np.ndarray, *, pad: float = 0.03) -> None:
     x0, y0, x1, y1 = bounds
     dx, dy = (x1 - x0) * pad, (y1 - y0) * pad
@@ -360,12 +369,7 @@ def headroom_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE, variant:
         _frame(ax, extent)
         worst = [f"{counts.get(c.code, 0)}× {c.label_nl.split(' (')[0].lower()}" for c in classes[1:-1]
                  if counts.get(c.code, 0)]
-        ax.set_title(f"{y}", fontsize=12, fontweight="bold", loc="left", pad=3)
-        ax.text(1.0, 1.012, "; ".join(worst) if worst else "overal ruimte", transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=7.5, color="#333")
-        if k == 0:
-            add_scale_bar(ax)
-            add_north_arrow(ax)
+        _panel(ax, f"{y}", "; ".join(worst) if worst else "overal ruimte", first=k == 0, size=12)
     dir_nl = F.DIRECTION_NL[direction]
     _header(fig, f"Netruimte {dir_nl} per voedingsgebied \u2013 {outputs.project_name}",
             f"Ontwikkelvariant {variant} \u00b7 status in de mijlpaaljaren, kleuren als de capaciteitskaart van "
@@ -420,12 +424,8 @@ def first_shortfall_figure(outputs: RunOutputs, *, direction: str = F.OFFTAKE,
         _substation_labels(ax, subs, fontsize=5.6 if small else 6.5,
                            extra={s: "tekort " + periods_nl(ys, y1) for s, ys in short.items()})
         _frame(ax, extent)
-        ax.set_title(v, fontsize=11, fontweight="bold", loc="left", pad=3)
-        ax.text(1.0, 1.012, f"{len(short)} van {len(sids)} onderstations met tekort" if short else "geen tekort",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color="#333")
-        if k == 0:
-            add_scale_bar(ax)
-            add_north_arrow(ax)
+        _panel(ax, v, f"{len(short)} van {len(sids)} onderstations met tekort" if short else "geen tekort",
+               first=k == 0, size=11)
     dir_nl = F.DIRECTION_NL[direction]
     _header(fig, f"Eerste jaar tekort {dir_nl} per onderstation \u2013 {outputs.project_name}",
             f"Kleur: het eerste jaar zonder ruimte ({y0}-{y1}, elk jaar); label: naam en alle jaren met tekort; "
