@@ -23,7 +23,8 @@ waits on it comes from :func:`spatialprog.waiting.waiting_demand`, the same
 queue as at a substation. The rows have the programme's columns
 (:data:`spatialprog.programme.PROGRAMME_COLUMNS`, ``carrier`` and ``unit``
 included); the transformer and land columns stay empty, ``added_capacity_mw``
-is in the row's unit. Pure: reads the run's tables, opens no files.
+is in the row's unit; the codes' Dutch names are in
+:data:`spatialprog.programme.INTERVENTIONS_NL`. Pure: reads the run's tables, opens no files.
 """
 
 from __future__ import annotations
@@ -40,11 +41,8 @@ from .params import ParameterSet
 from .programme import PROGRAMME_COLUMNS, shortfall_by_substation, start_by_text, waiting_cells
 from .waiting import waiting_demand, waiting_summary
 
-__all__ = ["NODE_INTERVENTIONS_NL", "NODE_RANK_NOTE", "node_step_text", "node_interventions", "node_programme"]
+__all__ = ["NODE_RANK_NOTE", "node_step_text", "node_interventions", "node_programme"]
 
-#: the Dutch names of the nodes' interventions
-NODE_INTERVENTIONS_NL = {"larger_connection": "grotere aansluiting", "new_source": "nieuwe warmtebron",
-                         "advance_planned": "geplande capaciteit vervroegen"}
 
 
 #: how the nodes' rows are ordered (the weighing framework's criteria are the substations')

@@ -120,9 +120,11 @@ PROGRAMME_COLUMNS = [
     "added_capacity_mw",
 ]
 
-#: the Dutch names of the interventions (the codes of the ``intervention`` column)
+#: the Dutch names of the interventions (the codes of the ``intervention`` column), substations' and nodes'
 INTERVENTIONS_NL = {"extension": "uitbreiding", "new_substation": "nieuw onderstation",
-                    "advance_planned": "geplande verzwaring vervroegen"}
+                    "advance_planned": "geplande capaciteit vervroegen",
+                    # the other carriers' nodes (spatialprog.node_programme)
+                    "larger_connection": "grotere aansluiting", "new_source": "nieuwe warmtebron"}
 
 _EPS = 1e-9
 

@@ -134,7 +134,9 @@ def test_programme_sheet_for_people(run_dir):
     rows = {r[2]: dict(zip(head, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
     assert rows["OS03"]["Start"] == "te laat: had in 2023 moeten starten"
     assert rows["OS09"]["Stap"] == "1 transformator van 40 MVA bijplaatsen"
-    assert rows["OS07"]["Maatregel"] == "geplande verzwaring vervroegen"
+    assert rows["OS07"]["Maatregel"] == "geplande capaciteit vervroegen"
+    # the heat network's source is brought forward in the same words (not a grid "verzwaring"), in its unit
+    assert rows["WN02"]["Maatregel"] == "geplande capaciteit vervroegen" and rows["WN02"]["Eenheid"] == "MWth"
     assert rows["OS07"]["Stap"] == "geplande verzwaring van 40 MVA vervroegen van 2030 naar 2028"
     assert rows["OS08"]["Grond gereserveerd"] == "ja" and rows["OS08"]["Geen-spijtklasse"] == "geen spijt"
     assert rows["OS08"]["Uitleg score"].startswith(("jaren tot tekort", "tekort afname", "woningen per MW",
