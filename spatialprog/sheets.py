@@ -38,6 +38,7 @@ Toelichting
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,6 +334,11 @@ def _data_layout(headers: list[str], labels: list[Label | None], frame: pd.DataF
             if fmt:
                 for (c,) in ws.iter_rows(min_row=2, max_row=n, min_col=j, max_col=j):
                     c.number_format = fmt
+        # the header row as high as its longest wrapped header (spreadsheet programs do not all fit it themselves)
+        # (bold text is about a quarter wider than the column's character width)
+        lines = max((math.ceil(1.25 * len(str(h)) / max(w - 1.0, 1.0)) for h, w in zip(headers, widths, strict=True)),
+                    default=1)
+        ws.row_dimensions[1].height = 15.0 * max(lines, 1)
         ws.freeze_panes = ws.cell(row=2, column=keys + 1).coordinate
         last = get_column_letter(max(len(headers), 1))
         ws.auto_filter.ref = f"A1:{last}{max(n, 1)}"

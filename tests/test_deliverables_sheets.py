@@ -131,6 +131,11 @@ def test_programme_sheet_for_people(run_dir):
     head = _header(ws)
     assert head[:6] == ["Ontwikkelvariant", "Rang", "Onderstation", "Naam", "Maatregel", "Stap"]
     assert ws.freeze_panes == "E2" and ws.auto_filter.ref.startswith("A1:")
+    # a wrapped header ('Richtingen met tekort' in a column of its values' width) gets the lines it needs
+    widths = {c: ws.column_dimensions[c].width for c in ws.column_dimensions}
+    need = max(-(-len(h) // max(int(widths[ws.cell(row=1, column=j + 1).column_letter] - 1), 1))
+               for j, h in enumerate(head))
+    assert need >= 2 and ws.row_dimensions[1].height >= 15 * need - 1e-9
     rows = {r[2]: dict(zip(head, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
     assert rows["OS03"]["Start"] == "te laat: had in 2023 moeten starten"
     assert rows["OS09"]["Stap"] == "1 transformator van 40 MVA bijplaatsen"
