@@ -306,7 +306,7 @@ def process_heat_options(session: Any, e: SiteEntry, variant: str) -> list[dict[
         el = {"carrier": F.ELECTRICITY, "unit": UNITS[F.ELECTRICITY], "direction": F.OFFTAKE,
               "verdict": Verdict.make(j.key, j.year, variant).to_dict(), "first_fit_year": j.first_fit,
               "max_short_mw": _r(j.max_short), "site_mw_end": _r(alt.total[variant][F.OFFTAKE][-1])}
-        own = [c for c in connections(session, alt, variant, skip=(F.ELECTRICITY, F.OFFTAKE))
+        own = [c for c in connections(session, alt, variant, skip=(F.ELECTRICITY, F.OFFTAKE), prior=prior[variant])
                if c["carrier"] == carrier and carrier != F.ELECTRICITY and c["direction"] == F.OFFTAKE]
         parts = [el["verdict"]] + [c["verdict"] for c in own]
         out.append({"process_heat_carrier": option, "carrier": carrier, "verdict": _combined(parts, variant),
@@ -334,6 +334,7 @@ def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCh
         cand = np.zeros(0, dtype=int)
     involved = np.concatenate([serving, cand]).astype(int)
     prior, sees = session.prior_load(e, involved)
+    direction = primary_direction(e)  # offtake, or feed-in for a site that only delivers
 
     notices = list(input_notices) + list(e.notices)
     served = serving_table(e.assignment)
@@ -351,14 +352,13 @@ def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCh
                 "share": _r(row.share, 6), "method": row.method, "dist_m": _r(float(dist[s]), 1)}
         if len(fc):
             # the operator's own forecast beside ours (no new sites), in the calendar years it gives
-            mine = fc[(fc["substation_id"] == row.substation_id) & (fc["direction"] == primary_direction(e))]
+            mine = fc[(fc["substation_id"] == row.substation_id) & (fc["direction"] == direction)]
             info["operator_forecast"] = [
                 {"year": int(r.year), "operator_available_mva": _r(float(r.operator_available_mva)),
                  "ours_available_mva": _r(float(r.ours_available_mva)), "explained_by": str(r.explained_by)}
                 for r in mine.itertuples(index=False)]
         serving_info.append(info)
 
-    direction = primary_direction(e)
     variants: dict[str, dict[str, Any]] = {}
     for v in base.variants:
         state = base.grid[v]
@@ -406,7 +406,8 @@ def evaluate(session: Any, e: SiteEntry, input_notices: Sequence[str]) -> SiteCh
                                         else np.nan),
             "years": rows,
             "alternatives": horizon_alternatives(base, cand, dist, room, j.demand_years),
-            "connections": connections(session, e, v, skip=(F.ELECTRICITY, direction)),
+            "connections": connections(session, e, v, skip=(F.ELECTRICITY, direction),
+                                       prior={d: p[:ns] for d, p in prior[v].items()}),
         }
     head_v = base.variants[0]
     hv = variants[head_v]["verdict"]

@@ -142,14 +142,16 @@ def _node_verdict(key: str, year: int | None, variant: str, carrier: str) -> dic
                    f"no {carrier} node within reach", variant).to_dict()
 
 
-def connections(session: Any, e: Any, variant: str, *, skip: tuple[str, str] | None = None
-                ) -> list[dict[str, Any]]:
+def connections(session: Any, e: Any, variant: str, *, skip: tuple[str, str] | None = None,
+                prior: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
     """The site's other connections in ``variant``: every carrier and direction it draws or delivers, judged.
 
     Electricity in the direction the headline does not judge (a park's CHP
     feed-in), then hydrogen, heat and gas at their own nodes (the run's node
     states, :class:`~spatialprog.sitecheck.baseline.Baseline` ``carriers``,
-    with the earlier sites of the session), each in its own unit.
+    with the earlier sites of the session), each in its own unit. ``prior``:
+    what earlier session sites put on the serving substations, per direction
+    (the caller's, when it has it; else asked of the session once).
     """
     base: Baseline = session.baseline
     years = base.years
@@ -158,8 +160,9 @@ def connections(session: Any, e: Any, variant: str, *, skip: tuple[str, str] | N
     for direction in F.DIRECTIONS:
         if skip == (F.ELECTRICITY, direction) or not e.total[variant][direction].any():
             continue
-        prior, _ = session.prior_load(e, serving)
-        before = base.grid[variant].rows(serving).with_new(prior[variant])
+        if prior is None:  # what earlier session sites put on the serving substations, per direction
+            prior = session.prior_load(e, serving)[0][variant]
+        before = base.grid[variant].rows(serving).with_new(prior)
         j = judge(before, e.alloc[variant][direction], e.total[variant][direction], direction, base.classes, years)
         ids = [str(base.substations["id"].iat[s_]) for s_ in serving]
         out.append(_connection(F.ELECTRICITY, direction, ids, [base.names[s_] or None for s_ in serving],
