@@ -10,6 +10,11 @@ and a rerun leaves nothing of the earlier run that it does not write again.
 Every timestamp inside the outputs is :func:`~spatialprog.writer.run_timestamp`
 (``SOURCE_DATE_EPOCH``, else the run's date).
 
+The module is a little over 500 lines because the result layers of every kind
+(substations, sites, claims, the other carriers' nodes), the tables, the
+manifest and :class:`RunOutputs`, which reads them back, stay together: what is
+written and what is read back are one format.
+
 Files in the output folder
 --------------------------
 ``results.gpkg``

@@ -5,7 +5,13 @@ point with a radius, a programme of dwellings or charge points) into a site
 layer validated by its kind's own schema (:mod:`spatialprog.kinds`), in the
 working CRS. Which kinds can be checked, the words users type for them, where a
 generic ``start_year`` goes and the Dutch spellings that are recoded all come
-from each kind's :class:`~spatialprog.kinds.CheckOptions`.
+from each kind's :class:`~spatialprog.kinds.CheckOptions`. Dutch field names
+of a site file are read through the kinds' Dutch aliases
+(:func:`dutch_field_names`).
+
+The module is a little over 500 lines because every form a site can be given in
+(file, text, geometry, programme, Dutch or English field names) is turned into
+the one validated layer here, with its one-line errors.
 """
 
 from __future__ import annotations
