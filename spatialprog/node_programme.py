@@ -101,9 +101,11 @@ def _with_heat_dwellings(alloc: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFr
     on a heat network are the dwellings that take their heat from it.
     """
     keys = [F.VARIANT, F.LAYER, F.SITE_ID, F.YEAR]
-    el = demand[demand[F.CARRIER] == F.ELECTRICITY]
-    if F.VARIANT not in el:
+    if F.VARIANT not in demand:
         return alloc
+    # only the rows of the sites on a network (a few of a national plan's): the filter first, the grouping after
+    el = demand[(demand[F.CARRIER] == F.ELECTRICITY).to_numpy() & demand[F.VARIANT].isin(set(alloc[F.VARIANT]))
+                .to_numpy() & demand[F.SITE_ID].isin(set(alloc[F.SITE_ID])).to_numpy()]
     on = el.groupby(keys, sort=False)[F.DWELLINGS_ON_HEAT_NETWORK].sum().rename("_on")
     out = alloc.join(on, on=keys)
     out[F.DWELLINGS_DELIVERED] = out["_on"].fillna(0.0) * out[F.SHARE]
@@ -155,11 +157,12 @@ def node_interventions(result, variant: str, carrier: str, *, waiting: pd.DataFr
              if nodes is not None and "name" in nodes else {})
     if waiting is None:
         alloc = result.carrier_allocated
-        alloc = alloc[alloc[F.CARRIER] == carrier] if len(alloc) else alloc
+        alloc = alloc[(alloc[F.CARRIER] == carrier) & (alloc[F.VARIANT] == variant)] if len(alloc) else alloc
         if carrier == "heat" and len(alloc):
             alloc = _with_heat_dwellings(alloc, result.demand)
         waiting = waiting_demand(head, alloc, variant) if len(alloc) else None
     wait = waiting_summary(waiting) if waiting is not None and len(waiting) else pd.DataFrame()
+    per_node = dict(tuple(head.groupby(F.SUBSTATION_ID, sort=False)))  # once, not a filter per node
     rows = []
     for nid, r in fs.iterrows():
         fyears = [y for y in (r["first_shortfall_offtake_year"], r["first_shortfall_feedin_year"]) if pd.notna(y)]
@@ -168,7 +171,7 @@ def node_interventions(result, variant: str, carrier: str, *, waiting: pd.DataFr
         first = int(min(fyears))
         dirs = [d for d in F.DIRECTIONS if pd.notna(r[f"first_shortfall_{d}_year"])]
         need = float(max(r["shortfall_offtake_mw"], r["shortfall_feedin_mw"]))
-        adv = _advance(head[head[F.SUBSTATION_ID] == nid], first)
+        adv = _advance(per_node.get(nid, head.iloc[:0]), first)
         if adv is not None:
             kind = "advance_planned"
             added = adv[1]

@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
+from .grouping import Groups
 
 __all__ = ["WAITING_COLUMNS", "SUMMARY_COLUMNS", "waiting_mw", "waiting_demand", "waiting_summary"]
 
@@ -125,22 +126,22 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
     years = np.array(sorted(set(a[F.YEAR].astype(int))), dtype=int)
     keys = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID]
     a = a[a[F.SUBSTATION_ID].isin(set(h[F.SUBSTATION_ID]))]
-    share = a.groupby(keys, sort=True)[F.SHARE].first()
+    groups = Groups(a, keys)  # per (substation, layer, site), in key order; sums as (sites x years) arrays
+    year_of = np.searchsorted(years, a[F.YEAR].to_numpy(dtype=int))
+    share_v = groups.take(F.SHARE).astype(float)
+    layer_v, site_v = groups.take(F.LAYER), groups.take(F.SITE_ID)
     lay_jobs = None
     if jobs is not None and len(jobs):
-        ids = share.index.get_level_values(F.SITE_ID)
-        is_zone = share.index.get_level_values(F.LAYER) == "industrial_zones"
-        lay_jobs = np.where(is_zone, jobs.reindex(ids).astype(float).fillna(0.0).to_numpy(), 0.0) * share.to_numpy()
-    dwell = a.pivot_table(index=keys, columns=F.YEAR, values=F.DWELLINGS_DELIVERED, aggfunc="sum", fill_value=0.0)
-    dwell = dwell.reindex(index=share.index, columns=years, fill_value=0.0).to_numpy(dtype=float)
-    subs = share.index.get_level_values(F.SUBSTATION_ID)
+        is_zone = layer_v == "industrial_zones"
+        lay_jobs = np.where(is_zone, jobs.reindex(site_v).astype(float).fillna(0.0).to_numpy(), 0.0) * share_v
+    dwell = groups.sum(a[F.DWELLINGS_DELIVERED], by=year_of, n_by=len(years))
+    subs = groups.take(F.SUBSTATION_ID)
     sub_code, sub_table = pd.factorize(subs, sort=True)
+    sub_table = pd.Index(sub_table)
     year_at = {int(y): i for i, y in enumerate(years)}
-    share_v = share.to_numpy(dtype=float)
     parts = []
     for d, g in h.groupby(F.DIRECTION, sort=True):
-        val = a.pivot_table(index=keys, columns=F.YEAR, values=_VALUE[d], aggfunc="sum", fill_value=0.0)
-        val = val.reindex(index=share.index, columns=years, fill_value=0.0).to_numpy(dtype=float)
+        val = groups.sum(a[_VALUE[d]], by=year_of, n_by=len(years))
         has = val > _EPS
         arrival = np.where(has.any(axis=1), years[np.argmax(has, axis=1)], 0)
         # the MW waiting per substation and year (0 where the substation has nothing waiting in this direction)
@@ -162,7 +163,7 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
             jobs_w = np.zeros(len(r))
         parts.append(pd.DataFrame({
             F.SUBSTATION_ID: subs[r], F.DIRECTION: d, F.YEAR: years[j].astype(int),
-            F.LAYER: share.index.get_level_values(F.LAYER)[r], F.SITE_ID: share.index.get_level_values(F.SITE_ID)[r],
+            F.LAYER: layer_v[r], F.SITE_ID: site_v[r],
             F.SHARE: share_v[r], "arrival_year": arrival[r].astype(int), "waiting_mw": wait[r, j],
             "dwellings_waiting": f * dwell[r, j] if off else np.zeros(len(r)), "jobs_waiting": jobs_w,
         }, columns=WAITING_COLUMNS))
