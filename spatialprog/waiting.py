@@ -120,12 +120,16 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
     h = headroom[headroom[F.VARIANT] == variant]
     h = h.assign(_w=waiting_mw(h[F.HEADROOM_MW].to_numpy(), h[F.NEW_LOAD_MW].to_numpy()))
     h = h[h["_w"] > _EPS]
-    a = allocated[(allocated[F.VARIANT] == variant) & allocated[F.SUBSTATION_ID].notna()]
-    if not len(h) or not len(a):
+    keys = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID]
+    if not len(h) or not len(allocated):
+        return _empty()
+    # one filter, of the columns used only (a national allocation has millions of rows)
+    rows = ((allocated[F.VARIANT] == variant).to_numpy() & allocated[F.SUBSTATION_ID].notna().to_numpy()
+            & allocated[F.SUBSTATION_ID].isin(set(h[F.SUBSTATION_ID])).to_numpy())
+    a = allocated.loc[rows, [*keys, F.YEAR, F.SHARE, F.DWELLINGS_DELIVERED, *_VALUE.values()]]
+    if not len(a):
         return _empty()
     years = np.array(sorted(set(a[F.YEAR].astype(int))), dtype=int)
-    keys = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID]
-    a = a[a[F.SUBSTATION_ID].isin(set(h[F.SUBSTATION_ID]))]
     groups = Groups(a, keys)  # per (substation, layer, site), in key order; sums as (sites x years) arrays
     year_of = np.searchsorted(years, a[F.YEAR].to_numpy(dtype=int))
     share_v = groups.take(F.SHARE).astype(float)
@@ -139,6 +143,7 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
     sub_code, sub_table = pd.factorize(subs, sort=True)
     sub_table = pd.Index(sub_table)
     year_at = {int(y): i for i, y in enumerate(years)}
+    dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
     parts = []
     for d, g in h.groupby(F.DIRECTION, sort=True):
         val = groups.sum(a[_VALUE[d]], by=year_of, n_by=len(years))
@@ -161,21 +166,27 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
             jobs_w = np.where(peak > _EPS, f * lay_jobs[r] * val[r, j] / np.where(peak > _EPS, peak, 1.0), 0.0)
         else:
             jobs_w = np.zeros(len(r))
-        parts.append(pd.DataFrame({
-            F.SUBSTATION_ID: subs[r], F.DIRECTION: d, F.YEAR: years[j].astype(int),
-            F.LAYER: layer_v[r], F.SITE_ID: site_v[r],
-            F.SHARE: share_v[r], "arrival_year": arrival[r].astype(int), "waiting_mw": wait[r, j],
+        parts.append({
+            "_r": r, "_d": np.full(len(r), dir_order[d]), F.DIRECTION: d, F.YEAR: years[j].astype(int),
+            "arrival_year": arrival[r].astype(int), "waiting_mw": wait[r, j],
             "dwellings_waiting": f * dwell[r, j] if off else np.zeros(len(r)), "jobs_waiting": jobs_w,
-        }, columns=WAITING_COLUMNS))
+        })
     if not parts:
         return _empty()
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    for c in (F.SUBSTATION_ID, F.DIRECTION, F.LAYER, F.SITE_ID):
-        out[c] = out[c].astype(object)
-    dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
-    out = out.assign(_d=out[F.DIRECTION].map(dir_order), _a=-out["arrival_year"])
-    out = out.sort_values([F.SUBSTATION_ID, "_d", F.YEAR, "_a", F.LAYER, F.SITE_ID], kind="stable")
-    return out.drop(columns=["_d", "_a"]).reset_index(drop=True)
+    cat = {k: np.concatenate([np.broadcast_to(np.asarray(p[k], dtype=object if k == F.DIRECTION else None),
+                                              len(p["_r"])) for p in parts]) for k in parts[0]}
+    r = cat["_r"]
+    # substation, direction, year, latest arrival first, then layer and site: the groups are in (substation,
+    # layer, site) order, so the group number stands for the last two
+    order = np.lexsort([r, -cat["arrival_year"], cat[F.YEAR], cat["_d"], sub_code[r]])
+    r = r[order]
+    return pd.DataFrame({
+        F.SUBSTATION_ID: pd.Series(subs[r], dtype=object), F.DIRECTION: pd.Series(cat[F.DIRECTION][order],
+                                                                                  dtype=object),
+        F.YEAR: cat[F.YEAR][order], F.LAYER: pd.Series(layer_v[r], dtype=object),
+        F.SITE_ID: pd.Series(site_v[r], dtype=object), F.SHARE: share_v[r],
+        **{c: cat[c][order] for c in ("arrival_year", "waiting_mw", "dwellings_waiting", "jobs_waiting")},
+    }, columns=WAITING_COLUMNS)
 
 
 def _fractions(val: np.ndarray, arrival: np.ndarray, w: np.ndarray, group: np.ndarray) -> np.ndarray:
