@@ -76,21 +76,26 @@ def node_step_text(intervention: str, carrier: str, *, mw: float = 0.0, planned_
 
 
 def _advance(h: pd.DataFrame, first: int) -> tuple[int, float] | None:
-    """Capacity planned after ``first`` that ends the shortfall: ``(year it comes, MW it adds)``."""
-    off = h[h[F.DIRECTION] == F.OFFTAKE].sort_values(F.YEAR) if (h[F.DIRECTION] == F.OFFTAKE).any() else \
-        h.sort_values(F.YEAR)
-    cap = off.set_index(F.YEAR)[F.CAPACITY_MW]
-    later = cap[cap.index > first]
-    before = float(cap[cap.index <= first].iloc[-1]) if (cap.index <= first).any() else 0.0
-    rises = later[later > before + 1e-9]
-    if not len(rises):
+    """Capacity planned after ``first`` that ends the shortfall: ``(year it comes, MW it adds)``.
+
+    ``h`` is one node's headroom rows (its offtake capacity by year; feed-in where it has no offtake rows).
+    """
+    years = h[F.YEAR].to_numpy(dtype=int)
+    off = h[F.DIRECTION].to_numpy() == F.OFFTAKE
+    use = off if off.any() else np.ones(len(h), dtype=bool)
+    order = np.argsort(years[use], kind="stable")
+    yy, cc = years[use][order], h[F.CAPACITY_MW].to_numpy(dtype=float)[use][order]
+    later = yy > first
+    before = float(cc[~later][-1]) if (~later).any() else 0.0
+    ly, lc = yy[later], cc[later]
+    if not (lc > before + 1e-9).any():
         return None
     # the last year capacity rises; from then on no year may be short
-    steps = later.diff().fillna(later.iloc[0] - before)
-    last = int(steps[steps > 1e-9].index.max())
-    rest = h[h[F.YEAR] >= last]
-    if len(rest) and not is_short(rest[F.HEADROOM_MW]).any():
-        return last, float(cap.loc[last] - before)
+    steps = np.diff(lc, prepend=before)
+    last = int(ly[steps > 1e-9].max())
+    rest = years >= last
+    if rest.any() and not is_short(h[F.HEADROOM_MW].to_numpy(dtype=float)[rest]).any():
+        return last, float(cc[yy == last][0] - before)
     return None
 
 
