@@ -132,7 +132,7 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
         When the folder is not writable.
     """
     from . import gpkg as G
-    from .qgis_project import ProjectRaster, project_xml, qgz_bytes
+    from .qgis_project import ProjectRaster, project_titles, project_xml, qgz_bytes
     from .raster import raster_info
 
     dest = Path(dest)
@@ -141,8 +141,7 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
     man = outputs.manifest
     ts = _timestamp(man)
     styled = export_layers(outputs, inputs=inputs)
-    history = f"spatialprog {man.get('versions', {}).get('spatialprog', '')}, berekend op {man.get('run_date', '')}"
-    title = f"{man.get('project') or 'spatialprog'} (spatialprog)"
+    title, history = project_titles(man)
 
     if rasters is None and outputs.out_dir is not None:
         from ..siting.write import siting_rasters
@@ -188,8 +187,9 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
 
 
 def export_postgis(outputs: RunOutputs, dsn: str, *, schema: str = "spatialprog",
-                   inputs: Mapping[str, gpd.GeoDataFrame] | None = None, replace: bool = True) -> list[str]:
-    """Write the same layers and styles to PostgreSQL + PostGIS (see :mod:`.postgis`)."""
+                   inputs: Mapping[str, gpd.GeoDataFrame] | None = None, replace: bool = True,
+                   project: str = "spatialprog") -> list[str]:
+    """Write the same layers, styles and QGIS project to PostgreSQL + PostGIS (see :mod:`.postgis`)."""
     from .postgis import export_postgis as _impl
 
-    return _impl(outputs, dsn, schema=schema, inputs=inputs, replace=replace)
+    return _impl(outputs, dsn, schema=schema, inputs=inputs, replace=replace, project=project)
