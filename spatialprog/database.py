@@ -232,10 +232,10 @@ def read_postgis(ref: str, *, label: str, table: str | None = None, sql: str | N
     """
     if (table is None) == (sql is None):
         raise LayerReadError(f"{label}: a database layer needs exactly one of 'table' or 'sql'")
-    from psycopg import sql as q
-
     with connect(ref, who=label, error=LayerReadError,
                  fix="fix 'sql' in the project file" if sql else "check 'table' and your rights on it") as con:
+        from psycopg import sql as q  # there: connect() said how to install it
+
         cur = con.cursor()
         geometry_oid = cur.execute("SELECT to_regtype('geometry')::oid").fetchone()[0]
         if geometry_oid is None:
