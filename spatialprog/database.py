@@ -71,17 +71,14 @@ def is_database(path: object) -> bool:
     return isinstance(path, str) and path.strip().lower().startswith((*URL_SCHEMES, ENV_PREFIX))
 
 
-def _password(url: str) -> str | None:
-    """The password in a URL (user info or ``?password=``), decoded; None without one."""
+def _passwords(url: str) -> set[str]:
+    """The password of a URL (user info or ``?password=``) as written and decoded; empty without one."""
     try:
         parts = urlsplit(url)
-        pw = parts.password
-        for k, v in parse_qsl(parts.query):
-            if k == "password":
-                pw = v
+        found = {parts.password or "", *(v for k, v in parse_qsl(parts.query) if k == "password")}
     except ValueError:
-        return None
-    return unquote(pw) if pw else None
+        return set()
+    return {f for raw in found if raw for f in (raw, unquote(raw))}
 
 
 def mask_url(url: str) -> str:
@@ -101,14 +98,19 @@ def mask_url(url: str) -> str:
 
 
 def masked(text: str, url: str) -> str:
-    """``text`` (an error message) with the URL masked and its password nowhere in it."""
+    """``text`` (an error message) with the URL masked and its password nowhere in it.
+
+    Examples
+    --------
+    >>> masked('invalid percent-encoded token: "ge%zzheim"', "postgresql://planner:ge%zzheim@db/plan")
+    'invalid percent-encoded token: "***"'
+    """
     text = text.replace(url, mask_url(url))
-    pw = _password(url)
-    # a password that is also part of the rest of the URL (user 'postgres', password 'postgres') cannot be told
-    # apart from it in a message; the URL itself is masked all the same
-    if pw and len(pw) >= 3 and pw not in mask_url(url):
-        for form in {pw, url.split("@", 1)[0].rsplit(":", 1)[-1]}:
-            text = text.replace(form, _MASK)
+    for pw in sorted(_passwords(url), key=len, reverse=True):
+        # a password that is also part of the rest of the URL (user 'postgres', password 'postgres') cannot be told
+        # apart from it in a message; the URL itself is masked all the same
+        if len(pw) >= 3 and pw not in mask_url(url):
+            text = text.replace(pw, _MASK)
     return text
 
 
