@@ -193,13 +193,12 @@ def test_errors_name_the_layer_and_the_fix_and_never_the_password(pg, project, m
                    '"spatialprog[postgis]" (or pip install "psycopg[binary]")')
 
 
-@pytest.mark.client
-def test_a_run_from_postgis_gives_the_tables_of_the_file_run(pg, example_run_bare, tmp_path, monkeypatch):
-    """Substations and housing sites from PostGIS (URL in an environment variable): byte-equal CSVs."""
-    from click.testing import CliRunner
+def _postgis_project(folder: Path) -> Path:
+    """The example region's project file with substations and housing sites read from PostGIS.
 
-    from spatialprog.cli import cli
-
+    The URL is in the environment variable SPATIALPROG_PGREAD_DB (set by the test), the other layers are
+    the example's files.
+    """
     text = (ROOT / "layers" / "example_region.toml").read_text(encoding="utf-8")
     for kind, table in (("substations", "onderstations"), ("housing_sites", "woningbouw")):
         head = f'[layers.{kind}]\npath = "example_region.gpkg"\nlayer = "{table}"\n'
@@ -207,8 +206,19 @@ def test_a_run_from_postgis_gives_the_tables_of_the_file_run(pg, example_run_bar
         text = text.replace(head, f'[layers.{kind}]\npath = "env:SPATIALPROG_PGREAD_DB"\ntable = "{SCHEMA}.{table}"\n')
     for name in ("example_region.gpkg", "laadpleinen.geojson", "example_province.geojson"):
         text = text.replace(f'path = "{name}"', f'path = "{(ROOT / "layers" / name).as_posix()}"')
-    toml = tmp_path / "uit_de_database.toml"
+    toml = folder / "uit_de_database.toml"
     toml.write_text(text, encoding="utf-8")
+    return toml
+
+
+@pytest.mark.client
+def test_a_run_from_postgis_gives_the_tables_of_the_file_run(pg, example_run_bare, tmp_path, monkeypatch):
+    """Substations and housing sites from PostGIS (URL in an environment variable): byte-equal CSVs."""
+    from click.testing import CliRunner
+
+    from spatialprog.cli import cli
+
+    toml = _postgis_project(tmp_path)
     monkeypatch.setenv("SPATIALPROG_PGREAD_DB", pg)
     out = tmp_path / "out"
     r = CliRunner().invoke(cli, ["run", str(toml), "--out", str(out), "--no-maps", "--no-qgis"], obj={})
@@ -220,6 +230,29 @@ def test_a_run_from_postgis_gives_the_tables_of_the_file_run(pg, example_run_bar
     assert differ == []
     manifest = (out / "manifest.json").read_text(encoding="utf-8")
     assert "env:SPATIALPROG_PGREAD_DB" in manifest and pg not in manifest
+
+
+@pytest.mark.client
+def test_check_site_from_postgis_answers_as_from_the_files(pg, tmp_path, monkeypatch):
+    """check-site reads only what is near the site (a bbox in SQL) and gives the file project's answer."""
+    import json
+
+    from click.testing import CliRunner
+
+    from spatialprog.cli import cli
+
+    monkeypatch.setenv("SPATIALPROG_PGREAD_DB", pg)
+    args = ["186150,437150", "--radius", "150", "--name", "Hoekwaard-Zuid", "--dwellings", "100", "--heating",
+            "all_electric", "--ev-share", "0.5", "--start-year", "2027", "--json"]
+    answers = []
+    for toml in (ROOT / "layers" / "example_region.toml", _postgis_project(tmp_path)):
+        r = CliRunner().invoke(cli, ["check-site", str(toml), *args], obj={})
+        assert r.exit_code == 0, r.output
+        report = json.loads(r.output)
+        report["project"].pop("path")  # the project file's own path
+        answers.append(report)
+    assert answers[0]["project"]["read_bbox"] is not None  # the fast path: only what is near the site was read
+    assert answers[0] == answers[1] and answers[0]["sites"]
 
 
 # ------------------------------------------------------------------------------------------------------------------
