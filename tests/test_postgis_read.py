@@ -214,6 +214,8 @@ def _postgis_project(folder: Path) -> Path:
 @pytest.mark.client
 def test_a_run_from_postgis_gives_the_tables_of_the_file_run(pg, example_run_bare, tmp_path, monkeypatch):
     """Substations and housing sites from PostGIS (URL in an environment variable): byte-equal CSVs."""
+    import json
+
     from click.testing import CliRunner
 
     from spatialprog.cli import cli
@@ -229,7 +231,10 @@ def test_a_run_from_postgis_gives_the_tables_of_the_file_run(pg, example_run_bar
     differ = [n for n in csvs if (out / n).read_bytes() != (example_run_bare.out / n).read_bytes()]
     assert differ == []
     manifest = (out / "manifest.json").read_text(encoding="utf-8")
-    assert "env:SPATIALPROG_PGREAD_DB" in manifest and pg not in manifest
+    assert pg not in manifest
+    inputs = {i["role"]: i for i in json.loads(manifest)["inputs"]}
+    assert inputs["layers.substations"]["path"] == "env:SPATIALPROG_PGREAD_DB"
+    assert inputs["layers.substations"]["table"] == f"{SCHEMA}.onderstations" and "sha256" not in inputs["layers.substations"]
 
 
 @pytest.mark.client
