@@ -45,7 +45,7 @@ import shapely
 from pyproj import CRS
 
 from .crs import set_layer_crs
-from .database import is_database, mask_url
+from .database import is_database, mask_url, read_postgis
 from .errors import (
     LayerReadError,
     LayerValidationError,
@@ -200,8 +200,6 @@ def read_layer(
     notices = notices if notices is not None else NoticeLog()
     label = shorten(source.key or kind.name)
     if source.database:
-        from .database import read_postgis
-
         gdf = read_postgis(source.url, label=label, table=source.table, sql=source.sql, declared_crs=source.crs,
                            bbox=None if bbox is None else (lambda crs: _transform_bbox(bbox, working_crs, crs)))
         return _validated(gdf, source, kind, label, notices, working_crs)
@@ -211,10 +209,7 @@ def read_layer(
     if geo.get("x") or geo.get("wkt") or _is_plain_table(path):
         return _validated(_read_table(path, source, label, notices), source, kind, label, notices, working_crs)
     if path.suffix.lower() in (".parquet", ".geoparquet"):
-        gdf = _read_parquet(path, label, bbox, working_crs)
-        gdf = _apply_mapping(gdf, source, kind, label)
-        gdf = set_layer_crs(gdf, source, label, notices)
-        return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
+        return _validated(_read_parquet(path, label, bbox, working_crs), source, kind, label, notices, working_crs)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -38,7 +38,7 @@ import shapely
 from ..database import connect
 from ..errors import OutputError
 from .catalog import ExportLayer
-from .qgis_project import project_titles, project_xml, qgz_bytes
+from .qgis_project import project_timestamp, project_titles, project_xml, qgz_bytes
 from .qml import LayerStyle, style_qml
 from .styled import export_layers
 
@@ -156,11 +156,9 @@ def qgis_datasource(conninfo: str, schema: str, layer: ExportLayer) -> tuple[str
 
 def _write_project(cur, styled: list[tuple[ExportLayer, LayerStyle]], schema: str, name: str, manifest: dict) -> None:
     """The QGIS project over the written tables, as a row of ``schema.qgis_projects`` (QGIS's own storage)."""
-    from . import _timestamp
-
     title, history = project_titles(manifest)
     conninfo = _conninfo_text(cur.connection)
-    saved = _timestamp(manifest).replace(".000Z", "")
+    saved = project_timestamp(manifest).replace(".000Z", "")
     xml = project_xml(styled, None, title=title, history=history, save_datetime=saved,
                       datasource=lambda layer: qgis_datasource(conninfo, schema, layer))
     cur.execute(PG_QGIS_PROJECTS_DDL.format(_ident(schema)))

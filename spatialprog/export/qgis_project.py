@@ -19,13 +19,15 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pyproj import CRS
 
+from ..writer import gpkg_timestamp
 from .catalog import GROUPS, ExportLayer
 from .qml import QGIS_VERSION, LayerStyle, serialise_xml, style_elements, xml_el
 
-__all__ = ["ProjectRaster", "project_xml", "project_titles", "qgz_bytes", "layer_id", "srs_element"]
+__all__ = ["ProjectRaster", "project_xml", "project_titles", "project_timestamp", "qgz_bytes", "layer_id", "srs_element"]
 
 
 @dataclass
@@ -48,6 +50,20 @@ def project_titles(manifest: Mapping) -> tuple[str, str]:
     history = (f"spatialprog {manifest.get('versions', {}).get('spatialprog', '')}, berekend op "
                f"{manifest.get('run_date', '')}")
     return f"{manifest.get('project') or 'spatialprog'} (spatialprog)", history
+
+
+def project_timestamp(manifest: Mapping) -> str:
+    """The run date as GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``), for the export and its project.
+
+    The manifest's run date; without one, :func:`~spatialprog.writer.run_timestamp`
+    (``SOURCE_DATE_EPOCH``, else today), never the wall clock.
+    """
+    raw = manifest.get("run_date")
+    try:
+        dt = datetime.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        dt = None
+    return gpkg_timestamp(dt)
 
 
 def layer_id(name: str) -> str:
