@@ -144,8 +144,8 @@ def _first_line(e: BaseException) -> str:
 
 
 @contextmanager
-def connect(ref: str, *, who: str, error: type[SpatialprogError],
-            fix: str = "check the query and the database") -> Iterator[psycopg.Connection]:
+def connect(ref: str, *, who: str, error: type[SpatialprogError], fix: str = "check the query and the database",
+            read_only: bool = False) -> Iterator[psycopg.Connection]:
     """Connect to PostgreSQL, in one transaction; every failure one masked line.
 
     Parameters
@@ -160,6 +160,9 @@ def connect(ref: str, *, who: str, error: type[SpatialprogError],
         (``LayerReadError`` when reading, ``OutputError`` when writing).
     fix : str
         How to fix a database error raised inside the ``with`` block.
+    read_only : bool
+        A read-only transaction (reading a layer: a query in the project file
+        can change nothing).
 
     Yields
     ------
@@ -185,6 +188,7 @@ def connect(ref: str, *, who: str, error: type[SpatialprogError],
                     f"database and user in the URL (the password may come from PGPASSWORD or ~/.pgpass)") from None
     try:
         with con:
+            con.read_only = read_only
             yield con
     except psycopg.Error as e:
         raise error(f"{who}: {masked(_first_line(e), url)} - {fix}") from None
@@ -234,7 +238,7 @@ def read_postgis(ref: str, *, label: str, table: str | None = None, sql: str | N
     """
     if (table is None) == (sql is None):
         raise LayerReadError(f"{label}: a database layer needs exactly one of 'table' or 'sql'")
-    with connect(ref, who=label, error=LayerReadError,
+    with connect(ref, who=label, error=LayerReadError, read_only=True,
                  fix="fix 'sql' in the project file" if sql else "check 'table' and your rights on it") as con:
         from psycopg import sql as q  # there: connect() said how to install it
 

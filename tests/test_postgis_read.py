@@ -172,6 +172,11 @@ def test_errors_name_the_layer_and_the_fix_and_never_the_password(pg, project, m
     msg = _error(_db(src, pg, sql=f"SELECT * FROM {SCHEMA}.niet_hier"))
     assert "does not exist" in msg and "fix 'sql'" in msg
 
+    # a query that would change the database is refused: reading is a read-only transaction
+    seq = f"pg_get_serial_sequence('{SCHEMA}.onderstations', 'fid')"
+    msg = _error(_db(src, pg, sql=f"SELECT *, setval({seq}, 1000) FROM {SCHEMA}.onderstations"))
+    assert "read-only transaction" in msg and "fix 'sql'" in msg
+
     msg = _error(_db(src, pg, table=f"{SCHEMA}.zonder_geometrie"))
     assert msg.startswith(f"layers.substations: table {SCHEMA}.zonder_geometrie has no geometry column (it has: code, "
                           "naam)") and "ST_MakePoint" in msg
@@ -289,3 +294,24 @@ def test_a_database_path_is_no_file_path(tmp_path):
     assert src.url == "postgresql://planner:geheim@db.example.nl/plan"
     env = project_from_dict({"layers": {"substations": {"path": "env:PLAN_DB", "sql": "SELECT * FROM x"}}}).layers
     assert env["substations"].path == "env:PLAN_DB" and env["substations"].url == "env:PLAN_DB"
+
+
+def test_the_cli_says_a_database_problem_in_one_line(tmp_path, example_run_bare):
+    """No server needed: nothing listens on port 1. Exit code 2, one line, no traceback, no password."""
+    from click.testing import CliRunner
+
+    from spatialprog.cli import cli
+
+    secret = "Geheim-Wachtwoord-42"
+    toml = tmp_path / "plan.toml"
+    toml.write_text(f'[layers.substations]\npath = "postgresql://planner:{secret}@127.0.0.1:1/plan"\n'
+                    f'table = "net.onderstations"\n', encoding="utf-8")
+    r = CliRunner().invoke(cli, ["validate", str(toml)], obj={})
+    assert r.exit_code == 2, r.output
+    assert "layers.substations: cannot connect to postgresql://planner:***@127.0.0.1:1/plan" in r.output
+    assert secret not in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["export", str(example_run_bare.out), "--postgis",
+                                 f"postgresql://planner:{secret}@127.0.0.1:1/plan"], obj={})
+    assert r.exit_code == 2, r.output
+    assert "--postgis: cannot connect to postgresql://planner:***@127.0.0.1:1/plan" in r.output
+    assert secret not in r.output and "Traceback" not in r.output
