@@ -182,6 +182,11 @@ def test_errors_name_the_layer_and_the_fix_and_never_the_password(pg, project, m
                           "naam)") and "ST_MakePoint" in msg
     msg = _error(_db(src, pg, sql=f"SELECT code, naam FROM {SCHEMA}.onderstations"))
     assert "the query in 'sql' has no geometry column" in msg
+    msg = _error(_db(src, pg, sql=f"SELECT *, geom AS vorm FROM {SCHEMA}.onderstations"))
+    assert "the query in 'sql' has 2 geometry columns (geom, vorm) - read one with sql = " in msg
+    msg = _error(_db(src, pg, sql=f"SELECT * FROM {SCHEMA}.onderstations UNION ALL SELECT * FROM "
+                                  f"{SCHEMA}.onderstations_wgs84"))
+    assert "is in SRID 28992 and also in SRID 4326 - give all one SRID (ST_Transform(geom, 28992))" in msg
 
     monkeypatch.delenv("SPATIALPROG_PGREAD_UNSET", raising=False)
     msg = _error(_db(src, "env:SPATIALPROG_PGREAD_UNSET", table="x.y"))
