@@ -52,6 +52,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pyproj import CRS
 
+from .database import is_database
 from .errors import ParameterError, ProjectError, shorten, show
 from .layers import LAYER_KINDS, LayerSource
 from .params import ParameterSet, data_dir, load_parameters
@@ -109,7 +110,10 @@ class GeometryConfig(_Strict):
 
 
 class LayerConfig(_Strict):
-    path: str
+    path: str = Field(description="A GIS file, relative to the project file, or a PostgreSQL database: a "
+                                  "postgresql:// URL or env:NAME (the URL in environment variable NAME).")
+    table: str | None = Field(None, description="For a database path: the table or view to read (schema.table).")
+    sql: str | None = Field(None, description="For a database path: the query to read (one geometry column).")
     layer: str | None = None
     geometry: GeometryConfig | None = Field(
         None, description="For a plain table (CSV, XLSX, ODS): the coordinate columns or a WKT column.")
@@ -143,6 +147,24 @@ class LayerConfig(_Strict):
         if v is not None:
             _check_crs_text(v)
         return v
+
+    @model_validator(mode="after")
+    def _database(self):
+        if not is_database(self.path):
+            if self.table is not None or self.sql is not None:
+                raise ValueError(f"'{'table' if self.table is not None else 'sql'}' is for a database path "
+                                 f"(path = \"postgresql://user@host:5432/database\" or \"env:NAME\"); a file "
+                                 f"names its layer with 'layer'")
+            return self
+        if (self.table is None) == (self.sql is None):
+            raise ValueError("a database layer needs exactly one of table = \"schema.table\" or sql = \"SELECT "
+                             "...\"" + (", not both" if self.table is not None else ""))
+        if self.layer is not None:
+            raise ValueError("'layer' is for a file; name the database table with table = \"schema.table\"")
+        if self.geometry is not None and (self.geometry.x or self.geometry.wkt):
+            raise ValueError("a database layer reads its geometry column; make points in sql = \"SELECT *, "
+                             "ST_SetSRID(ST_MakePoint(x, y), 28992) AS geom FROM ...\"")
+        return self
 
 
 class ProjectInfo(_Strict):
@@ -314,10 +336,12 @@ def _layer_source(name: str, lc: LayerConfig, root: Path, section: str = "layers
     constants.update(lc.constants)
     recode.update(lc.recode)
     na_values.extend(lc.na_values)
-    path = Path(lc.path).expanduser()
-    if not path.is_absolute():
-        path = _resolve(root / path)
-    return LayerSource(path=path, layer=layer, columns=columns, constants=constants, recode=recode,
+    path: Path | str = lc.path  # a database URL is no file path
+    if not is_database(lc.path):
+        path = Path(lc.path).expanduser()
+        if not path.is_absolute():
+            path = _resolve(root / path)
+    return LayerSource(path=path, table=lc.table, sql=lc.sql, layer=layer, columns=columns, constants=constants, recode=recode,
                        na_values=tuple(na_values), crs=crs, key=f"{section}.{name}", parameters=parameters,
                        geometry=lc.geometry.model_dump() if lc.geometry is not None else None,
                        snapshot_date=lc.snapshot_date.isoformat() if lc.snapshot_date else None,

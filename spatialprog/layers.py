@@ -8,8 +8,10 @@ reference in the README (:func:`schema_markdown`), and the field aliases of
 the QGIS export.
 
 Reading (:func:`read_layer`) is the I/O edge: it opens any GDAL vector format
-through pyogrio, applies the user's column mapping, coerces types, checks
-values, repairs invalid geometries, and transforms to the working CRS. Every
+through pyogrio, or a PostGIS table or query through psycopg
+(:mod:`spatialprog.database`: one more source, the same steps after it),
+applies the user's column mapping, coerces types, checks values, repairs
+invalid geometries, and transforms to the working CRS. Every
 problem in a layer is collected and reported together in one
 :class:`~spatialprog.errors.LayerValidationError`, each as one line naming the
 layer, the feature id and the field.
@@ -43,6 +45,7 @@ import shapely
 from pyproj import CRS
 
 from .crs import set_layer_crs
+from .database import is_database, mask_url, read_postgis
 from .errors import (
     LayerReadError,
     LayerValidationError,
@@ -79,8 +82,10 @@ class LayerSource:
 
     Parameters
     ----------
-    path : Path
-        Any GDAL vector dataset (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet, CSV).
+    path : Path or str
+        Any GDAL vector dataset (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet, CSV), or a
+        PostgreSQL database: a ``postgresql://`` URL or ``env:NAME`` (:mod:`spatialprog.database`).
+        A URL's password is kept in ``url`` and masked in ``path``, so ``path`` may be shown anywhere.
     layer : str, optional
         A named layer inside a multi-layer file.
     columns : mapping
@@ -109,9 +114,13 @@ class LayerSource:
         Whether its existing features without a connection date count as in the
         operators' figures where the snapshot is later than a station's
         reference date (:func:`spatialprog.published.in_published_figures`).
+    table, sql : str, optional
+        For a database: the table (``schema.table``) or the query to read.
+    url : str, optional
+        For a database: the URL as given (with its password); set from ``path``.
     """
 
-    path: Path
+    path: Path | str
     layer: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, Any] = field(default_factory=dict)
@@ -123,6 +132,20 @@ class LayerSource:
     geometry: Mapping[str, Any] | None = None
     snapshot_date: str | None = None
     after_reference: str = "existing"
+    table: str | None = None
+    sql: str | None = None
+    url: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        path = str(self.path).strip()
+        if is_database(path) and (self.url is None or mask_url(self.url) != path):  # the password never shows in path
+            object.__setattr__(self, "url", path)
+            object.__setattr__(self, "path", mask_url(path))
+
+    @property
+    def database(self) -> bool:
+        """Whether the layer is read from PostgreSQL."""
+        return self.url is not None
 
 
 def read_layer(
@@ -156,7 +179,8 @@ def read_layer(
     Raises
     ------
     LayerReadError
-        The file does not exist, is corrupt, or lacks the named layer.
+        The file does not exist, is corrupt, or lacks the named layer; the
+        database does not answer, lacks the table, or the query fails.
     CRSError
         The layer has no CRS and none is declared, or its coordinates do not fit it.
     LayerValidationError
@@ -175,20 +199,17 @@ def read_layer(
     kind = LAYER_KINDS[kind] if isinstance(kind, str) else kind
     notices = notices if notices is not None else NoticeLog()
     label = shorten(source.key or kind.name)
+    if source.database:
+        gdf = read_postgis(source.url, label=label, table=source.table, sql=source.sql, declared_crs=source.crs,
+                           bbox=None if bbox is None else (lambda crs: _transform_bbox(bbox, working_crs, crs)))
+        return _validated(gdf, source, kind, label, notices, working_crs)
     path = Path(source.path)
     _check_path(path, label)
     geo = source.geometry or {}
     if geo.get("x") or geo.get("wkt") or _is_plain_table(path):
-        gdf = _read_table(path, source, label, notices)
-        gdf = _apply_mapping(gdf, source, kind, label)
-        gdf = set_layer_crs(gdf, source, label, notices)
-        gdf = _points_to_areas(gdf, source, kind, label, notices)
-        return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
+        return _validated(_read_table(path, source, label, notices), source, kind, label, notices, working_crs)
     if path.suffix.lower() in (".parquet", ".geoparquet"):
-        gdf = _read_parquet(path, label, bbox, working_crs)
-        gdf = _apply_mapping(gdf, source, kind, label)
-        gdf = set_layer_crs(gdf, source, label, notices)
-        return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
+        return _validated(_read_parquet(path, label, bbox, working_crs), source, kind, label, notices, working_crs)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -230,6 +251,12 @@ def read_layer(
         raise LayerReadError(f"{label}: '{shorten(path.name)}' has no geometry - for a table with coordinates say "
                              f"where they are: geometry = {{ x = \"x\", y = \"y\" }} (or {{ wkt = \"...\" }}) under "
                              f"[{label}] in the project file, with its crs")
+    return _validated(gdf, source, kind, label, notices, working_crs)
+
+
+def _validated(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, label: str, notices: NoticeLog,
+               working_crs: str) -> gpd.GeoDataFrame:
+    """One layer as read (a file's or a database's columns) -> mapped, with its CRS, validated, in the working CRS."""
     gdf = _apply_mapping(gdf, source, kind, label)
     gdf = set_layer_crs(gdf, source, label, notices)
     gdf = _points_to_areas(gdf, source, kind, label, notices)

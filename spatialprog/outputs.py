@@ -269,7 +269,9 @@ def manifest(result: RunResult, files: list[str], *, run_date: datetime | None =
     if project.path is not None:
         inputs.append({"role": "project", "path": str(project.path), "sha256": sha256_file(Path(project.path))})
     for key, src in sorted(project.layers.items()):
-        entry = {"role": f"layers.{key}", "path": str(src.path), "layer": src.layer}
+        entry = {"role": f"layers.{key}", "path": str(src.path), "layer": src.layer}  # a database's password masked
+        if src.database:  # no checksum: the table or query read
+            entry["table" if src.table else "sql"] = src.table or src.sql
         if Path(src.path).is_file():
             if src.path not in sums:
                 sums[src.path] = sha256_file(Path(src.path))

@@ -61,7 +61,8 @@ def _write_qgis(outputs, dest: Path, *, inputs, qgz: bool) -> Path:
               help="GeoPackage to write (with styles and a QGIS project; a .qgz is written beside it). "
                    "Default for an OUT_DIR: OUT_DIR/spatialprog.gpkg.")
 @click.option("--postgis", "dsn", default=None, metavar="DSN",
-              help="Also write to PostgreSQL + PostGIS, e.g. postgresql://user:pw@host:5432/db.")
+              help="Also write to PostgreSQL + PostGIS, e.g. postgresql://user@host:5432/db, or env:NAME (the URL "
+                   "in environment variable NAME).")
 @click.option("--schema", default="spatialprog", show_default=True, help="PostgreSQL schema for --postgis.")
 @click.option("--no-qgz", is_flag=True, help="Do not write the .qgz beside the GeoPackage.")
 def export(source: Path, qgis_dest: Path | None, dsn: str | None, schema: str, no_qgz: bool) -> None:

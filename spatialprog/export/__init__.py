@@ -38,14 +38,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
 from ..errors import OutputError
-from ..writer import finish_geopackage, gpkg_timestamp
+from ..writer import finish_geopackage
 from .catalog import GROUPS, ExportLayer, alias_nl, safe_name
 from .qml import LayerStyle, build_style, raster_style_qml, style_qml, style_rule
 from .raster import write_cog
@@ -70,19 +69,6 @@ __all__ = [
     "raster_style_qml",
     "QGIS_CRS",
 ]
-
-def _timestamp(manifest: dict) -> str:
-    """The run date as GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``).
-
-    The manifest's run date; without one, :func:`~spatialprog.writer.run_timestamp`
-    (``SOURCE_DATE_EPOCH``, else today), never the wall clock.
-    """
-    raw = manifest.get("run_date")
-    try:
-        dt = datetime.fromisoformat(str(raw)) if raw else None
-    except ValueError:
-        dt = None
-    return gpkg_timestamp(dt)
 
 
 def _atomic_tmp(dest: Path, suffix: str) -> Path:
@@ -132,17 +118,22 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
         When the folder is not writable.
     """
     from . import gpkg as G
-    from .qgis_project import ProjectRaster, project_xml, qgz_bytes
+    from .qgis_project import (
+        ProjectRaster,
+        project_timestamp,
+        project_titles,
+        project_xml,
+        qgz_bytes,
+    )
     from .raster import raster_info
 
     dest = Path(dest)
     if dest.suffix.lower() != ".gpkg":
         raise OutputError(f"{dest}: the QGIS export is a GeoPackage - give a file name ending in .gpkg")
     man = outputs.manifest
-    ts = _timestamp(man)
+    ts = project_timestamp(man)
     styled = export_layers(outputs, inputs=inputs)
-    history = f"spatialprog {man.get('versions', {}).get('spatialprog', '')}, berekend op {man.get('run_date', '')}"
-    title = f"{man.get('project') or 'spatialprog'} (spatialprog)"
+    title, history = project_titles(man)
 
     if rasters is None and outputs.out_dir is not None:
         from ..siting.write import siting_rasters
@@ -188,8 +179,9 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
 
 
 def export_postgis(outputs: RunOutputs, dsn: str, *, schema: str = "spatialprog",
-                   inputs: Mapping[str, gpd.GeoDataFrame] | None = None, replace: bool = True) -> list[str]:
-    """Write the same layers and styles to PostgreSQL + PostGIS (see :mod:`.postgis`)."""
+                   inputs: Mapping[str, gpd.GeoDataFrame] | None = None, replace: bool = True,
+                   project: str = "spatialprog") -> list[str]:
+    """Write the same layers, styles and QGIS project to PostgreSQL + PostGIS (see :mod:`.postgis`)."""
     from .postgis import export_postgis as _impl
 
-    return _impl(outputs, dsn, schema=schema, inputs=inputs, replace=replace)
+    return _impl(outputs, dsn, schema=schema, inputs=inputs, replace=replace, project=project)

@@ -1,4 +1,4 @@
-"""The same export into PostgreSQL + PostGIS, with styles in PostGIS's ``layer_styles``.
+"""The same export into PostgreSQL + PostGIS, with styles and the QGIS project in the database.
 
 Every layer and table of :func:`spatialprog.export.export_layers` becomes a
 table in one schema (default ``spatialprog``): a ``fid`` primary key (QGIS
@@ -8,7 +8,21 @@ index; title and abstract as the table comment. The default styles go into
 (``QgsPostgresProvider``), keyed by database, schema, table and geometry
 column, so a layer added from the database in QGIS comes up styled.
 
-Needs psycopg 3 (``pip install "psycopg[binary]"``), imported lazily.
+The QGIS project is stored the way QGIS stores one in PostgreSQL
+(``QgsPostgresProjectStorage``): a row of ``<schema>.qgis_projects(name TEXT
+PRIMARY KEY, metadata JSONB, content BYTEA)`` whose ``content`` is the
+``.qgz`` bytes and ``metadata`` ``{"last_modified_time", "last_modified_user"}``.
+Its layers use the ``postgres`` provider (``dbname='..' host=.. port=..
+user='..' key='fid' srid=28992 type=.. table="schema"."name" (geom)``), with
+no password: QGIS takes it from PGPASSWORD, ~/.pgpass or a service file, or
+asks. Open it in QGIS with Project > Open From > PostgreSQL, or the URI
+``postgresql://user@host:5432?dbname=DB&schema=SCHEMA&project=spatialprog``.
+Rasters (the siting surfaces) are files: they stay in the GeoPackage's project.
+
+Everything is written in one transaction (:func:`spatialprog.database.connect`):
+a failed write leaves the previous results as they were.
+
+Needs psycopg 3 (``pip install "spatialprog[postgis]"``), imported lazily.
 """
 
 from __future__ import annotations
@@ -21,14 +35,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..database import connect
 from ..errors import OutputError
-from .qml import style_qml
+from .catalog import ExportLayer
+from .qgis_project import project_timestamp, project_titles, project_xml, qgz_bytes
+from .qml import LayerStyle, style_qml
 from .styled import export_layers
 
 if TYPE_CHECKING:
     from ..outputs import RunOutputs
 
-__all__ = ["export_postgis", "PG_LAYER_STYLES_DDL"]
+__all__ = ["export_postgis", "copy_table", "qgis_datasource", "PG_LAYER_STYLES_DDL", "PG_QGIS_PROJECTS_DDL"]
 
 #: layer_styles as QGIS 3.22 creates it in PostgreSQL (QgsPostgresProvider::saveStyle)
 PG_LAYER_STYLES_DDL = (
@@ -37,6 +54,8 @@ PG_LAYER_STYLES_DDL = (
     "styleSLD xml, useAsDefault boolean, description text, owner varchar(63) DEFAULT CURRENT_USER, ui xml, "
     "update_time timestamp DEFAULT CURRENT_TIMESTAMP, type varchar)"
 )
+#: qgis_projects as QGIS 3.22 creates it in a schema (QgsPostgresProjectStorage::writeProject)
+PG_QGIS_PROJECTS_DDL = "CREATE TABLE IF NOT EXISTS {}.qgis_projects(name TEXT PRIMARY KEY, metadata JSONB, content BYTEA)"
 
 
 def _pg_type(s: pd.Series) -> str:
@@ -69,21 +88,105 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def copy_table(cur, schema: str, name: str, data: pd.DataFrame, *, geometry_type: str | None = None,
+               srid: int = 28992) -> None:
+    """Create ``schema.name`` (``fid`` key, the columns, ``geom``) and COPY ``data`` into it.
+
+    Parameters
+    ----------
+    cur : psycopg.Cursor
+    schema, name : str
+    data : DataFrame or GeoDataFrame
+        With a ``geometry`` column (in ``srid``) when ``geometry_type`` is given.
+    geometry_type : str, optional
+        ``Point``, ``MultiPolygon``, ...; None for a table without geometry.
+    srid : int
+        The SRID of the geometry column.
+    """
+    table = f"{_ident(schema)}.{_ident(name)}"
+    cols = [c for c in data.columns if c != "geometry"]
+    defs = ["fid bigserial PRIMARY KEY", *(f"{_ident(c)} {_pg_type(data[c])}" for c in cols)]
+    if geometry_type:
+        defs.append(f"geom geometry({geometry_type}, {int(srid)})")
+    cur.execute(f"CREATE TABLE {table} ({', '.join(defs)})")
+    names = [*(_ident(c) for c in cols), *(["geom"] if geometry_type else [])]
+    with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as cp:
+        wkb = (shapely.to_wkb(np.asarray(data.geometry.values), hex=True, include_srid=False)
+               if geometry_type else None)
+        for i, row in enumerate(data[cols].itertuples(index=False, name=None)):
+            vals = [_value(v) for v in row]
+            if wkb is not None:
+                vals.append(None if wkb[i] is None else f"SRID={int(srid)};{wkb[i]}")
+            cp.write_row(vals)
+    if geometry_type:
+        cur.execute(f"CREATE INDEX ON {table} USING gist (geom)")
+
+
+def _quoted(v: object) -> str:
+    return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _conninfo_text(con) -> str:
+    """The connection as QGIS writes it in a datasource (``dbname='..' host=.. port=.. user='..'``), no password."""
+    info = con.info
+    params = info.get_parameters()
+    parts = [f"service={_quoted(params['service'])}"] if params.get("service") else []
+    parts += [f"dbname={_quoted(info.dbname)}", f"host={info.host}", f"port={info.port}", f"user={_quoted(info.user)}"]
+    if params.get("sslmode"):
+        parts.append(f"sslmode={params['sslmode']}")
+    return " ".join(parts)
+
+
+def qgis_datasource(conninfo: str, schema: str, layer: ExportLayer) -> tuple[str, str]:
+    """(datasource, provider) of one exported table for QGIS's ``postgres`` provider.
+
+    Examples
+    --------
+    >>> lyr = ExportLayer(name="substations", title="Onderstations", abstract="", group="results", data=None,
+    ...                   geometry_type="Point")
+    >>> print(qgis_datasource("dbname='plan' host=db port=5432 user='planner'", "spatialprog", lyr)[0])
+    dbname='plan' host=db port=5432 user='planner' key='fid' srid=28992 type=Point checkPrimaryKeyUnicity='1' table="spatialprog"."substations" (geom)
+    """
+    table = f"{_ident(schema)}.{_ident(layer.name)}"
+    if layer.is_spatial:
+        return (f"{conninfo} key='fid' srid=28992 type={layer.geometry_type} checkPrimaryKeyUnicity='1' "
+                f"table={table} (geom)", "postgres")
+    return f"{conninfo} key='fid' checkPrimaryKeyUnicity='1' table={table}", "postgres"
+
+
+def _write_project(cur, styled: list[tuple[ExportLayer, LayerStyle]], schema: str, name: str, manifest: dict) -> None:
+    """The QGIS project over the written tables, as a row of ``schema.qgis_projects`` (QGIS's own storage)."""
+    title, history = project_titles(manifest)
+    conninfo = _conninfo_text(cur.connection)
+    saved = project_timestamp(manifest).replace(".000Z", "")
+    xml = project_xml(styled, None, title=title, history=history, save_datetime=saved,
+                      datasource=lambda layer: qgis_datasource(conninfo, schema, layer))
+    cur.execute(PG_QGIS_PROJECTS_DDL.format(_ident(schema)))
+    cur.execute(f"INSERT INTO {_ident(schema)}.qgis_projects (name, metadata, content) VALUES (%s, "
+                "jsonb_build_object('last_modified_time', %s::text, 'last_modified_user', current_user::text), %s) "
+                "ON CONFLICT (name) DO UPDATE SET metadata = EXCLUDED.metadata, content = EXCLUDED.content",
+                (name, saved, qgz_bytes(xml, f"{name}.qgs")))
+
+
 def export_postgis(outputs: RunOutputs, dsn: str, *, schema: str = "spatialprog",
-                   inputs: Mapping[str, gpd.GeoDataFrame] | None = None, replace: bool = True) -> list[str]:
-    """Write the export's layers, tables and default styles to PostGIS.
+                   inputs: Mapping[str, gpd.GeoDataFrame] | None = None, replace: bool = True,
+                   project: str = "spatialprog") -> list[str]:
+    """Write the export's layers, tables, default styles and QGIS project to PostGIS.
 
     Parameters
     ----------
     outputs : RunOutputs
     dsn : str
-        libpq connection string or URL (``postgresql://user:pw@host:5432/db``).
+        libpq connection URL (``postgresql://user:pw@host:5432/db``) or
+        ``env:NAME``, the URL in the environment variable NAME.
     schema : str
         Target schema (created when missing).
     inputs : dict of str -> GeoDataFrame, optional
         Validated input layers, as for :func:`spatialprog.export.export_qgis`.
     replace : bool
         Drop tables of the same name first (else an existing table is an error).
+    project : str
+        The name of the QGIS project in ``schema.qgis_projects`` (replaced).
 
     Returns
     -------
@@ -96,55 +199,33 @@ def export_postgis(outputs: RunOutputs, dsn: str, *, schema: str = "spatialprog"
         When psycopg is missing or the database cannot be written. Everything
         is written in one transaction: on failure nothing is changed.
     """
-    try:
-        import psycopg
-        from psycopg import sql
-    except ImportError:
-        raise OutputError("--postgis needs psycopg 3 - install it with: pip install \"psycopg[binary]\"") from None
-
     styled = export_layers(outputs, inputs=inputs)
     written = []
-    try:
-        with psycopg.connect(dsn, connect_timeout=10) as con, con.cursor() as cur:
-            cur.execute("SELECT current_database()")
-            catalog = cur.fetchone()[0]
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
-            cur.execute(PG_LAYER_STYLES_DDL)
-            for layer, style in styled:
-                table = f"{_ident(schema)}.{_ident(layer.name)}"
-                if replace:
-                    cur.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
-                cols = [c for c in layer.data.columns if c != "geometry"]
-                defs = ["fid bigserial PRIMARY KEY", *(f"{_ident(c)} {_pg_type(layer.data[c])}" for c in cols)]
-                if layer.is_spatial:
-                    defs.append(f"geom geometry({layer.geometry_type}, 28992)")
-                cur.execute(f"CREATE TABLE {table} ({', '.join(defs)})")
-                names = [*(_ident(c) for c in cols), *(["geom"] if layer.is_spatial else [])]
-                with cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as cp:
-                    wkb = (shapely.to_wkb(np.asarray(layer.data.geometry.values), hex=True, include_srid=False)
-                           if layer.is_spatial else None)
-                    for i, row in enumerate(layer.data[cols].itertuples(index=False, name=None)):
-                        vals = [_value(v) for v in row]
-                        if wkb is not None:
-                            vals.append(None if wkb[i] is None else f"SRID=28992;{wkb[i]}")
-                        cp.write_row(vals)
-                if layer.is_spatial:
-                    cur.execute(f"CREATE INDEX ON {table} USING gist (geom)")
-                cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                    sql.Identifier(schema, layer.name), sql.Literal(f"{layer.title}. {layer.abstract}")))
-                geom_col = "geom" if layer.is_spatial else None  # QGIS matches "IS NULL" for tables
-                cur.execute("DELETE FROM public.layer_styles WHERE f_table_catalog = %s AND f_table_schema = %s "
-                            "AND f_table_name = %s AND f_geometry_column IS NOT DISTINCT FROM %s",
-                            (catalog, schema, layer.name, geom_col))
-                cur.execute(
-                    "INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, "
-                    "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, ui, type) "
-                    "VALUES (%s, %s, %s, %s, %s, XMLPARSE(DOCUMENT %s), NULL, true, %s, NULL, NULL)",
-                    (catalog, schema, layer.name, geom_col, f"spatialprog {layer.name}",
-                     style_qml(style).split("\n", 1)[1], f"{layer.title}: default style written by spatialprog"))
-                written.append(f"{schema}.{layer.name}")
-    except psycopg.Error as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise OutputError(f"--postgis: {first} - check the connection string and that PostGIS is installed "
-                          f"(CREATE EXTENSION postgis)") from None
+    with connect(dsn, who="--postgis", error=OutputError,
+                 fix="check the connection URL, your rights on the schema and that PostGIS is installed "
+                     "(CREATE EXTENSION postgis)") as con, con.cursor() as cur:
+        from psycopg import sql
+
+        catalog = cur.execute("SELECT current_database()").fetchone()[0]
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
+        cur.execute(PG_LAYER_STYLES_DDL)
+        for layer, style in styled:
+            if replace:
+                cur.execute(f"DROP TABLE IF EXISTS {_ident(schema)}.{_ident(layer.name)} CASCADE")
+            copy_table(cur, schema, layer.name, layer.data,
+                       geometry_type=layer.geometry_type if layer.is_spatial else None)
+            cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                sql.Identifier(schema, layer.name), sql.Literal(f"{layer.title}. {layer.abstract}")))
+            geom_col = "geom" if layer.is_spatial else None  # QGIS matches "IS NULL" for tables
+            cur.execute("DELETE FROM public.layer_styles WHERE f_table_catalog = %s AND f_table_schema = %s "
+                        "AND f_table_name = %s AND f_geometry_column IS NOT DISTINCT FROM %s",
+                        (catalog, schema, layer.name, geom_col))
+            cur.execute(
+                "INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, ui, type) "
+                "VALUES (%s, %s, %s, %s, %s, XMLPARSE(DOCUMENT %s), NULL, true, %s, NULL, NULL)",
+                (catalog, schema, layer.name, geom_col, f"spatialprog {layer.name}",
+                 style_qml(style).split("\n", 1)[1], f"{layer.title}: default style written by spatialprog"))
+            written.append(f"{schema}.{layer.name}")
+        _write_project(cur, styled, schema, project, outputs.manifest)
     return written

@@ -1,11 +1,13 @@
-"""A QGIS project (``.qgs`` XML, zipped as ``.qgz``) over the exported GeoPackage.
+"""A QGIS project (``.qgs`` XML, zipped as ``.qgz``) over the exported GeoPackage, or over PostGIS tables.
 
 The project has the layer-tree groups of :data:`~spatialprog.export.catalog.GROUPS`
 (only those with layers), project CRS EPSG:28992 (``projectCrs`` with its WKT,
 ``ProjectionsEnabled`` set), relative paths (``./spatialprog.gpkg|layername=...``,
 valid both for the ``.qgz`` beside the GeoPackage and for the copy stored in
 the GeoPackage's ``qgis_projects`` table), and every layer's style inline,
-because a project does not read ``layer_styles``.
+because a project does not read ``layer_styles``. Where the layers live is
+one hook, ``datasource`` of :func:`project_xml`: the GeoPackage by default,
+the PostGIS tables for :mod:`spatialprog.export.postgis`.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ import io
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pyproj import CRS
 
+from ..writer import gpkg_timestamp
 from .catalog import GROUPS, ExportLayer
 from .qml import QGIS_VERSION, LayerStyle, serialise_xml, style_elements, xml_el
 
-__all__ = ["ProjectRaster", "project_xml", "qgz_bytes", "layer_id", "srs_element"]
+__all__ = ["ProjectRaster", "project_xml", "project_titles", "project_timestamp", "qgz_bytes", "layer_id", "srs_element"]
 
 
 @dataclass
@@ -39,6 +43,27 @@ class ProjectRaster:
     extent: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     visible: bool = True
     keywords: list[str] = field(default_factory=list)
+
+
+def project_titles(manifest: Mapping) -> tuple[str, str]:
+    """(title, history) of the project of a run: its name, and the version and run date for each layer."""
+    history = (f"spatialprog {manifest.get('versions', {}).get('spatialprog', '')}, berekend op "
+               f"{manifest.get('run_date', '')}")
+    return f"{manifest.get('project') or 'spatialprog'} (spatialprog)", history
+
+
+def project_timestamp(manifest: Mapping) -> str:
+    """The run date as GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``), for the export and its project.
+
+    The manifest's run date; without one, :func:`~spatialprog.writer.run_timestamp`
+    (``SOURCE_DATE_EPOCH``, else today), never the wall clock.
+    """
+    raw = manifest.get("run_date")
+    try:
+        dt = datetime.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        dt = None
+    return gpkg_timestamp(dt)
 
 
 def layer_id(name: str) -> str:
@@ -90,7 +115,8 @@ def _metadata(ident: str, title: str, abstract: str, crs: str, keywords: Sequenc
     ])
 
 
-def _maplayer(layer: ExportLayer, style: LayerStyle, source: str, crs: str, history: str) -> ET.Element:
+def _maplayer(layer: ExportLayer, style: LayerStyle, source: str, provider: str, crs: str, history: str
+              ) -> ET.Element:
     attrs, children = style_elements(style)
     if layer.is_spatial:
         gname = {"Point": "Point", "Line": "Line", "Polygon": "Polygon"}
@@ -108,7 +134,7 @@ def _maplayer(layer: ExportLayer, style: LayerStyle, source: str, crs: str, hist
     if layer.is_spatial:
         ml.append(xml_el("srs", children=[srs_element(crs)]))
     ml.append(_metadata(layer.name, layer.title, layer.abstract, crs, [layer.group, layer.source], history))
-    ml.append(xml_el("provider", {"encoding": "UTF-8"}, text="ogr"))
+    ml.append(xml_el("provider", {"encoding": "UTF-8"}, text=provider))
     ml.extend(children)
     return ml
 
@@ -134,17 +160,17 @@ def _tree_layer(lid: str, title: str, source: str, provider: str, visible: bool)
                children=[xml_el("customproperties", children=[xml_el("Option")])])
 
 
-def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str, *, title: str,
+def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str | None, *, title: str,
                 crs: str = "EPSG:28992", rasters: Sequence[ProjectRaster] = (), history: str = "",
-                save_datetime: str = "") -> str:
+                save_datetime: str = "", datasource: Callable[[ExportLayer], tuple[str, str]] | None = None) -> str:
     """The ``.qgs`` XML of the project.
 
     Parameters
     ----------
     layers : sequence of (ExportLayer, LayerStyle)
         In layer-tree order (top first); only those with ``in_project``.
-    gpkg_name : str
-        File name of the GeoPackage, relative to the project.
+    gpkg_name : str or None
+        File name of the GeoPackage, relative to the project (None with ``datasource``).
     title : str
         Project title.
     crs : str
@@ -154,6 +180,9 @@ def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str
         Written into each layer's metadata (run date, version).
     save_datetime : str
         ISO date written as the save date (the run date: deterministic).
+    datasource : callable, optional
+        A layer -> (QGIS datasource, provider key); default the layer in the
+        GeoPackage, ``("./<gpkg_name>|layername=<name>", "ogr")``.
 
     Returns
     -------
@@ -169,14 +198,21 @@ def project_xml(layers: Sequence[tuple[ExportLayer, LayerStyle]], gpkg_name: str
     order: list[str] = []
     bounds: list[Sequence[float]] = []
     entries: dict[str, list[tuple[ET.Element, ET.Element, str]]] = {g: [] for g in GROUPS}
+    if datasource is None:
+        if not gpkg_name:
+            raise ValueError("project_xml: give gpkg_name or datasource")
+
+        def datasource(layer: ExportLayer) -> tuple[str, str]:
+            return f"./{gpkg_name}|layername={layer.name}", "ogr"
+
     for layer, style in layers:
         if not layer.in_project:
             continue
-        source = f"./{gpkg_name}|layername={layer.name}"
+        source, provider = datasource(layer)
         lid = layer_id(layer.name)
         entries.setdefault(layer.group, []).append((
-            _tree_layer(lid, layer.title, source, "ogr", layer.visible),
-            _maplayer(layer, style, source, crs, history), lid))
+            _tree_layer(lid, layer.title, source, provider, layer.visible),
+            _maplayer(layer, style, source, provider, crs, history), lid))
         if layer.is_spatial and len(layer.data) and layer.visible:
             bounds.append(layer.data.total_bounds)
     for r in rasters:
