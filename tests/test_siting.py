@@ -445,3 +445,17 @@ def test_a_region_too_large_for_its_cells_is_searched_in_windows(example_result)
     margin = float(example_result.project.parameters["siting.search_margin_m"])
     areas = example_result.service_areas.set_index("substation_id").geometry
     assert all(g.within(areas[s].buffer(margin + 25.0)) for g, s in zip(c.geometry, c["substation_id"], strict=True))
+
+
+def test_a_run_searches_at_most_max_searches_new_stations_first_by_rank_and_says_which_not(example_result):
+    from spatialprog.workflow import ranking_of
+
+    programme = ranking_of(example_result).programme
+    new = programme[programme["intervention"] == "new_substation"]
+    assert len(new) >= 2
+    s = compute_siting(_with_siting_params(example_result, **{"siting.max_searches": 1}), programme)
+    first = new.sort_values("programme_rank", kind="stable").iloc[0]
+    assert set(zip(s.candidates["variant"], s.candidates["substation_id"], strict=True)) == \
+        {(first["variant"], first["substation_id"])}
+    msg = [n.message for n in s.notices if "siting.max_searches = 1" in n.message]
+    assert msg and msg[0].startswith(f"{len(new) - 1} of the programme's {len(new)} new substations get no")

@@ -275,6 +275,17 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
 
     prog = programme if programme is not None else pd.DataFrame(columns=[F.VARIANT, "intervention"])
     new = prog[_new_stations(prog)] if len(prog) else prog
+    max_searches = int(params["siting.max_searches"])
+    if len(new) > max_searches:  # the first by programme rank, each variant's first in turn
+        by = ["programme_rank"] if "programme_rank" in new else []
+        order = new.assign(_v=new[F.VARIANT].map({v: i for i, v in enumerate(dict.fromkeys(new[F.VARIANT]))}))
+        order = order.sort_values([*by, "_v"], kind="stable")
+        left = order.iloc[max_searches:]
+        new = new[new.index.isin(order.index[:max_searches])]
+        notices.add("siting", f"{len(left):,} of the programme's {len(left) + len(new):,} new substations get no "
+                    f"candidate site in this run (siting.max_searches = {max_searches}: the first by programme "
+                    f"rank are searched), e.g. {', '.join(map(str, left[F.SUBSTATION_ID].head(5)))}",
+                    level="warning", fix="raise siting.max_searches in [parameters] to search them too")
     variants = list(dict.fromkeys([base_v, *new[F.VARIANT].tolist()])) if len(new) else [base_v]
     min_sev = int(params["siting.exclude_min_severity"])
     excl_cache: dict[tuple, np.ndarray] = {}
