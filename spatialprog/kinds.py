@@ -473,12 +473,12 @@ def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: Notic
 
 def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
-    ids = _ids(gdf)
-    for i in gdf.index:
-        fid = ids[i]
-        ph = gdf.at[i, "phasing"] if "phasing" in gdf else None
-        start = gdf.at[i, "delivery_start_year"] if "delivery_start_year" in gdf else None
-        end = gdf.at[i, "delivery_end_year"] if "delivery_end_year" in gdf else None
+
+    def col(c: str) -> list:  # whole columns, not gdf.at per row (each .at copies the frame's attrs)
+        return gdf[c].tolist() if c in gdf else [None] * len(gdf)
+
+    for fid, ph, start, end, dw in zip(_ids(gdf).tolist(), col("phasing"), col("delivery_start_year"),
+                                       col("delivery_end_year"), col("dwellings"), strict=True):
         if isinstance(ph, str) and ph.strip():
             try:
                 parsed = D.parse_phasing(ph)
@@ -487,7 +487,6 @@ def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog
                                      fix="write the phasing as YEAR:DWELLINGS pairs, e.g. '2027:120;2028:80'"))
                 continue
             total = sum(parsed.values())
-            dw = gdf.at[i, "dwellings"]
             if pd.notna(dw) and abs(total - float(dw)) > 0.5:
                 probs.append(Problem(layer, f"phasing adds up to {total:g} dwellings but dwellings is {dw:g}", fid,
                                      "phasing", fix="make the phasing add up to the number of dwellings"))
