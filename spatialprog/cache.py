@@ -34,7 +34,8 @@ there are more than :data:`MAX_ENTRIES` or they hold more than
 Where: ``$SPATIALPROG_CACHE_DIR``, else ``$XDG_CACHE_HOME/spatialprog``, else
 ``~/.cache/spatialprog``. Clearing it is deleting that folder (or
 :func:`clear`); ``spatialprog check-site --no-cache`` neither reads nor
-writes it.
+writes it. Entries are Python pickles, written readable by their owner only:
+like any cache folder it must be the user's own, never one others can write.
 
 Checksums of large files are remembered in ``checksums.json`` by the file's
 size, modification and change times, inode and device (as ccache and git
@@ -233,23 +234,25 @@ def input_files(project: Any) -> list[Path]:
 
 def input_checksums(project: Any, *, folder: Path | None = None) -> dict[str, str]:
     """``{path: sha256}`` of every file :func:`input_files` lists (remembered in the cache folder)."""
+    return _checksums(input_files(project), folder)[0]
+
+
+def _checksums(files: Iterable[Path], folder: Path | None, *, code: bool = False) -> tuple[dict[str, str], str]:
+    """The files' checksums and, with ``code``, the SHA-256 of spatialprog's own code (every ``.py`` file)."""
     memo = _Memo(folder or cache_dir())
-    out = {str(p): memo.sha(p) for p in input_files(project)}
+    out = {str(p): memo.sha(p) for p in files}
+    digest = ""
+    if code:
+        pkg = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for p in sorted(pkg.rglob("*.py")):
+            h.update(f"{p.relative_to(pkg)}\0{memo.sha(p)}\0".encode())
+        digest = h.hexdigest()
     try:
         memo.save()
     except OSError:
         pass
-    return out
-
-
-def _code_digest() -> str:
-    """The SHA-256 of spatialprog's own code (every ``.py`` file of the package, by relative path)."""
-    pkg = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for p in sorted(pkg.rglob("*.py")):
-        h.update(str(p.relative_to(pkg)).encode() + b"\0")
-        h.update(p.read_bytes() + b"\0")
-    return h.hexdigest()
+    return out, digest
 
 
 def _versions() -> dict[str, str]:
@@ -280,16 +283,17 @@ def make_key(project: Any, request: Mapping[str, Any], *, folder: Path | None = 
     """
     if not_cacheable(project) is not None:
         return None
+    inputs, code = _checksums(input_files(project), folder, code=True)
     settings = {"model": project.model.model_dump(mode="json"),
                 "layers": repr(sorted(project.layers.items())), "constraints": repr(sorted(project.constraints.items()))}
     return {
         "format": FORMAT,
         "versions": _versions(),
-        "code": _code_digest(),
+        "code": code,
         "project_path": str(project.path),
         "project_file": str(Path(project.path).resolve()) if project.path is not None else None,
         "settings": hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest(),
-        "inputs": input_checksums(project, folder=folder),
+        "inputs": inputs,
         "request": json.loads(json.dumps(dict(request), sort_keys=True)),
     }
 
