@@ -22,7 +22,7 @@ from spatialprog import cache as disk
 from spatialprog.cli import cli
 from spatialprog.config import load_project
 from spatialprog.sitecheck import baseline as baseline_module
-from spatialprog.sitecheck import check_sites, report_dict
+from spatialprog.sitecheck import check_site, check_sites, report_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = "186150,437150,150"  # in OS07's cell, beside WB-STR (tests/test_sitecheck.py)
@@ -77,6 +77,8 @@ def test_a_hit_is_the_answer_of_a_check_without_the_cache(region, monkeypatch):
     again = _check(region)
     assert reads.n == 0  # answered from the cache
     assert again == first == plain
+    assert check_site(region, SITE, PROG, cache=True).verdict.en == plain["sites"][0]["verdict"]["en"]
+    assert reads.n == 0
     # another programme at the same place asks the same baseline
     other = json.loads(json.dumps(report_dict(check_sites(region, SITE, PROG | {"dwellings": 400}, cache=True))))
     assert reads.n == 0

@@ -337,6 +337,7 @@ def check_site(
     radius_m: float | None = None,
     kind: str | None = None,
     search_radius_m: float | None = None,
+    cache: bool = False,
 ) -> SiteCheck:
     """Does this one site fit on the grid, and from when?
 
@@ -355,6 +356,8 @@ def check_site(
     variants : list of str, optional
     radius_m, kind, search_radius_m
         See :func:`read_sites` and :func:`read_plan_near`.
+    cache : bool, default False
+        See :func:`check_sites`.
 
     Returns
     -------
@@ -368,7 +371,7 @@ def check_site(
     ('outside', [])
     """
     checks = check_sites(plan_or_result, geometry, programme, crs=crs, variants=variants, radius_m=radius_m,
-                         kind=kind, search_radius_m=search_radius_m)
+                         kind=kind, search_radius_m=search_radius_m, cache=cache)
     if len(checks) != 1:
         raise LayerValidationError([site_problem(
             f"{len(checks)} features given; check_site checks one", "use check_sites() for several sites "
