@@ -20,7 +20,9 @@ depends on:
 * the project's settings as loaded (the merged project file and each layer's
   mapping), the project path as given;
 * the spatialprog version and the SHA-256 of its code, the Python and
-  library versions (numpy, pandas, shapely, geopandas, pyproj, pyogrio, GDAL);
+  library versions (numpy, pandas, shapely, geopandas, pyproj, pyogrio, GDAL)
+  and GDAL's and PROJ's settings from the environment (``GDAL_*``, ``OGR_*``,
+  ``PROJ_*``, ...);
 * the request (``near`` and the sites' box, ...).
 
 A project with a layer read from a database (``postgresql://``) is not
@@ -69,6 +71,7 @@ MAX_BYTES = 512 * 1024 * 1024
 _RACY_NS = 2_000_000_000
 _MEMO = "checksums.json"
 _SCHEMES = ("postgresql:", "postgres:", "pg:")
+_ENV_PREFIXES = ("GDAL_", "OGR_", "CPL_", "SHAPE_", "PROJ_", "OSR_")
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -256,14 +259,14 @@ def _checksums(files: Iterable[Path], folder: Path | None, *, code: bool = False
 
 
 def _versions() -> dict[str, str]:
+    import importlib
+
     from . import __version__
 
     out = {"spatialprog": __version__, "python": sys.version.split()[0]}
     for name in ("numpy", "pandas", "shapely", "geopandas", "pyproj", "pyogrio"):
-        mod = sys.modules.get(name)
-        out[name] = str(getattr(mod, "__version__", "")) if mod is not None else ""
-    pyogrio = sys.modules.get("pyogrio")
-    out["gdal"] = str(getattr(pyogrio, "__gdal_version_string__", "")) if pyogrio is not None else ""
+        out[name] = str(getattr(importlib.import_module(name), "__version__", ""))
+    out["gdal"] = str(getattr(sys.modules["pyogrio"], "__gdal_version_string__", ""))
     return out
 
 
@@ -288,7 +291,9 @@ def make_key(project: Any, request: Mapping[str, Any], *, folder: Path | None = 
                 "layers": repr(sorted(project.layers.items())), "constraints": repr(sorted(project.constraints.items()))}
     return {
         "format": FORMAT,
-        "versions": _versions(),
+        "versions": _versions(),  # (imports pyogrio, which may set GDAL's variables, before they are read)
+        # GDAL's and PROJ's configuration from the environment can change what a layer reads as
+        "environment": {k: v for k, v in sorted(os.environ.items()) if k.startswith(_ENV_PREFIXES)},
         "code": code,
         "project_path": str(project.path),
         "project_file": str(Path(project.path).resolve()) if project.path is not None else None,
