@@ -241,3 +241,16 @@ def test_clear_removes_the_entries(region):
     assert _entries(region)
     assert disk.clear() >= 1
     assert _entries(region) == []
+
+
+def test_a_hit_on_the_example_region_equals_the_check_against_the_whole_run(example_result, tmp_path, monkeypatch):
+    """check-site = the run with the site added, answered from the cache too (only the box read differs)."""
+    monkeypatch.setenv("SPATIALPROG_CACHE_DIR", str(tmp_path / "cache"))
+    example = ROOT / "layers" / "example_region.toml"
+    whole = json.loads(json.dumps(report_dict(check_sites(example_result, SITE, PROG))))
+    check_sites(example, SITE, PROG, cache=True)
+    reads = _Reads(monkeypatch)
+    hit = json.loads(json.dumps(report_dict(check_sites(example, SITE, PROG, cache=True))))
+    assert reads.n == 0
+    assert whole["project"].pop("read_bbox") is None and hit["project"].pop("read_bbox") is not None
+    assert hit == whole
