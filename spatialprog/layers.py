@@ -211,14 +211,12 @@ def read_layer(
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         return _validated(_read_parquet(path, label, bbox, working_crs), source, kind, label, notices, working_crs)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            layers_in_file = [str(n) for n, _ in pyogrio.list_layers(path)]
+        layers_in_file, said = _layer_names(path)
     except Exception as e:  # pyogrio raises DataSourceError and friends
         raise LayerReadError(f"{label}: cannot open '{shorten(path)}': {_one_line(e)} - is it a valid GIS "
                              f"file?") from None
-    for w in caught:
-        notices.add(label, f"GDAL: {_one_line(w.message)}", level="info")
+    for w in said:
+        notices.add(label, f"GDAL: {w}", level="info")
     if source.layer is not None and source.layer not in layers_in_file:
         raise LayerReadError(
             f"{label}: layer {show(source.layer)} is not in '{shorten(path.name)}'; it has: {_listing(layers_in_file)} - "
@@ -261,6 +259,31 @@ def _validated(gdf: gpd.GeoDataFrame, source: LayerSource, kind: LayerKind, labe
     gdf = set_layer_crs(gdf, source, label, notices)
     gdf = _points_to_areas(gdf, source, kind, label, notices)
     return validate_layer(gdf, kind, working_crs=working_crs, label=label, source=source, notices=notices)
+
+
+#: the layers of a file and what GDAL said opening it, by the file's stat (check-site opens one GeoPackage ~15 times)
+_LAYER_NAMES: dict[tuple, tuple[list[str], list[str]]] = {}
+
+
+def _layer_names(path: Path) -> tuple[list[str], list[str]]:
+    """The names of the layers in ``path`` and GDAL's warnings on opening it (remembered for an unchanged file)."""
+    import time
+
+    import pyogrio
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if key in _LAYER_NAMES:
+        return _LAYER_NAMES[key]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    out = (names, [_one_line(w.message) for w in caught])
+    # a file changed within the clock's tick of being listed, or with a journal beside it, is listed again
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > 2_000_000_000 and not path.with_name(
+            path.name + "-wal").exists():
+        _LAYER_NAMES[key] = out
+    return out
 
 
 def _check_path(path: Path, label: str) -> None:

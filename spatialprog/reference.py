@@ -374,7 +374,7 @@ def read_boundaries(project: Project, boundaries: gpd.GeoDataFrame | None = None
 
 
 def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | None = None, *,
-                   notices: NoticeLog | None = None) -> Reference:
+                   notices: NoticeLog | None = None, boundaries: bool = True) -> Reference:
     """Read and validate every reference table a run of ``project`` uses.
 
     Parameters
@@ -384,6 +384,9 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
         The plan's validated layers (its ``boundaries`` join the scale-sum boundaries).
     notices : NoticeLog, optional
         Receives remarks from reading extra boundary layers.
+    boundaries : bool, default True
+        Read the ``[[ranking.boundaries]]`` layers (whole); check-site, which
+        has no scale sums, leaves them out.
 
     Returns
     -------
@@ -435,8 +438,9 @@ def read_reference(project: Project, layers: Mapping[str, gpd.GeoDataFrame] | No
     hl_path = _project_path(project, ranking_config(project).higher_level.path)
     if hl_path is not None and hl_path.is_file():
         sums["ranking.higher_level"] = sha256_file(hl_path)
-    boundaries = read_boundaries(project, layers.get("boundaries"), settings.boundaries, notices=notices)
-    for i, src in enumerate(settings.boundaries):
+    extra = settings.boundaries if boundaries else ()
+    boundaries = read_boundaries(project, layers.get("boundaries"), extra, notices=notices)
+    for i, src in enumerate(extra):
         p = _project_path(project, src.path)
         if p is not None and p.is_file():
             sums[f"ranking.boundaries[{i}]"] = sha256_file(p)

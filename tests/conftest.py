@@ -47,6 +47,12 @@ def _repo_cwd(monkeypatch):
     monkeypatch.chdir(ROOT)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_dir(tmp_path_factory):
+    """check-site's baseline cache in a folder of this test session, never the user's (spatialprog.cache)."""
+    os.environ["SPATIALPROG_CACHE_DIR"] = str(tmp_path_factory.mktemp("spatialprog-cache"))
+
+
 @pytest.fixture(scope="session")
 def example_project() -> Path:
     return EXAMPLE

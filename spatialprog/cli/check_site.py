@@ -55,6 +55,8 @@ _STATUS = {"ruimte": "green", "schaars": "yellow", "waarschuwing": "dark_orange"
               help="Also write a one-page HTML report with a small map.")
 @click.option("--all-years/--milestones", default=False, show_default=True,
               help="Show every horizon year in the table, or the milestone and short years only.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the baseline cache (the run without the site, "
+              "kept per project and inputs in $SPATIALPROG_CACHE_DIR, else ~/.cache/spatialprog).")
 def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwellings: int | None, heating: str | None,
                ev_share: float | None, start_year: int | None, end_year: int | None, phasing: str | None,
                category: str | None, area_ha: float | None, contracted_mw: float | None, charge_points: int | None,
@@ -63,7 +65,7 @@ def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwelling
                priority_category: str | None, name: str | None,
                site_id: str | None, crs: str | None, radius_m: float | None, layer: str | None,
                variants: tuple[str, ...], search_radius_m: float | None, as_json: bool, html_path: Path | None,
-               all_years: bool) -> None:
+               all_years: bool, no_cache: bool) -> None:
     """Does a new site fit on the grid of PROJECT.toml, and from when?
 
     SITE is a GIS file (one or more features, with the programme as fields), a
@@ -74,7 +76,10 @@ def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwelling
     Answers per year and variant: the serving substation(s), the site's demand,
     headroom before and after, the verdict ("past", "past vanaf 2031", "past niet
     binnen de horizon"), the MW short and the nearest substations with room.
-    Only the part of the layers near the site is read.
+    Only the part of the layers near the site is read; the run without the site
+    computed there is kept in the baseline cache, keyed on the checksums of every
+    input, so the same question in a later process is answered from it
+    (--no-cache: not used).
 
     \b
     Examples:
@@ -105,7 +110,8 @@ def check_site(project: Path, sites: tuple[str, ...], kind: str | None, dwelling
         status.start()
     try:
         checks = check_sites(project, list(sites), programme, crs=crs, variants=list(variants) or None,
-                             radius_m=radius_m, kind=kind, layer=layer, search_radius_m=search_radius_m)
+                             radius_m=radius_m, kind=kind, layer=layer, search_radius_m=search_radius_m,
+                             cache=not no_cache)
     finally:
         if status:
             status.stop()

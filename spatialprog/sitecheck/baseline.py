@@ -178,14 +178,20 @@ def carrier_states(result: RunResult, variants: Sequence[str]) -> dict[str, tupl
 
 
 def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFrame | None = None,
-                search_radius_m: float | None = None, sites: Sequence[tuple[str, gpd.GeoDataFrame]] | None = None
-                ) -> Baseline:
+                search_radius_m: float | None = None, sites: Sequence[tuple[str, gpd.GeoDataFrame]] | None = None,
+                cache: bool = False) -> Baseline:
     """The baseline of a run, a plan, a project (read near ``near``) or a baseline (for other variants).
 
     A plan is computed here without its land-claim conflicts (the check asks
     the conflicts engine for the site's own, with the same rules). With
     ``sites`` (``(kind, frame)`` pairs) a project is read only as far as the
     carriers those sites use need (:func:`~spatialprog.sitecheck.near.needed_carriers`).
+
+    With ``cache`` and a project path, the baseline computed near the sites is
+    looked up in, or else kept in, the baseline cache (:mod:`spatialprog.cache`):
+    the same object this function computes, keyed on the checksums of every
+    input and on the read request (the sites' box, search radius, carriers and
+    variants). A project with a layer in a database is computed, not cached.
     """
     if isinstance(obj, Baseline):
         if variants:
@@ -207,6 +213,20 @@ def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFr
             raise ProjectError("a project path needs the site to read near it")
         project = obj if isinstance(obj, Project) else load_project(obj)
         carriers = needed_carriers(project, sites) if sites is not None else None
-        plan = read_plan_near(project, tuple(near.total_bounds), search_radius_m=search_radius_m, carriers=carriers)
-        return as_baseline(plan, variants=variants)
+        bounds = tuple(float(v) for v in near.total_bounds)
+        key = None
+        if cache and not isinstance(obj, Project):  # a Project object may have been changed since it was read
+            from .. import cache as disk
+
+            key = disk.make_key(project, {"near": bounds, "search_radius_m": search_radius_m,
+                                          "carriers": sorted(carriers) if carriers is not None else None,
+                                          "variants": list(variants) if variants else None})
+            hit = disk.load(key)
+            if isinstance(hit, Baseline):
+                return hit
+        plan = read_plan_near(project, bounds, search_radius_m=search_radius_m, carriers=carriers)
+        base = as_baseline(plan, variants=variants)
+        if key is not None:
+            disk.store(key, base)
+        return base
     raise TypeError(f"expected a RunResult, Plan, Baseline or project path, got {type(obj).__name__}")

@@ -161,8 +161,11 @@ def read_plan_near(
        networks at the sites), so the load of every node that could serve a
        site is complete.
 
-    Projects without a service-areas layer (Voronoi assignment needs every
-    substation) are read in full.
+    The reference tables are read without the ranking's extra boundary
+    layers (``[[ranking.boundaries]]``, for scale sums a check has none of);
+    the project's ``boundaries`` layer is not read either. Projects without a
+    service-areas layer (Voronoi assignment needs every substation) are read
+    in full.
 
     Parameters
     ----------
@@ -194,7 +197,7 @@ def read_plan_near(
         return NearPlan(project=plan.project, layers=plan.layers, notices=plan.notices, constraints=plan.constraints,
                         reference=plan.reference)
     notices = NoticeLog()
-    reference = read_reference(project, notices=notices)
+    reference = read_reference(project, notices=notices, boundaries=False)  # no scale sums: no boundaries read
     wcrs = project.crs
     radius = float(search_radius_m if search_radius_m is not None else project.parameters["assignment.max_distance_m"])
     claims_box = grow_box(bounds, constraint_margin_m(reference.conflict_rules))

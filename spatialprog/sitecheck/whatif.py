@@ -270,6 +270,7 @@ def check_sites(
     kind: str | None = None,
     layer: str | None = None,
     search_radius_m: float | None = None,
+    cache: bool = False,
 ) -> list[SiteCheck]:
     """Check several sites in their order; each sees the demand of the ones before it.
 
@@ -290,6 +291,10 @@ def check_sites(
         The first is the headline variant; default every variant, base first.
     search_radius_m : float, optional
         For a project path: how far around the sites to read.
+    cache : bool, default False
+        For a project path: look the baseline up in the user's baseline cache,
+        or keep it there (:mod:`spatialprog.cache`; ``spatialprog check-site``
+        turns it on unless ``--no-cache``).
 
     Returns
     -------
@@ -315,7 +320,7 @@ def check_sites(
             f["id"] = ids
     near = pd.concat([f[["geometry"]] for f in frames], ignore_index=True)
     base = as_baseline(plan_or_result, variants=variants, near=gpd.GeoDataFrame(near, crs=wcrs),
-                        search_radius_m=search_radius_m, sites=[(k, f) for k, f, _ in log_frames])
+                        search_radius_m=search_radius_m, sites=[(k, f) for k, f, _ in log_frames], cache=cache)
     w = WhatIf(base)
     for k, f, msgs in log_frames:
         w.add_frame(k, f, notices=msgs)
@@ -332,6 +337,7 @@ def check_site(
     radius_m: float | None = None,
     kind: str | None = None,
     search_radius_m: float | None = None,
+    cache: bool = False,
 ) -> SiteCheck:
     """Does this one site fit on the grid, and from when?
 
@@ -350,6 +356,8 @@ def check_site(
     variants : list of str, optional
     radius_m, kind, search_radius_m
         See :func:`read_sites` and :func:`read_plan_near`.
+    cache : bool, default False
+        See :func:`check_sites`.
 
     Returns
     -------
@@ -363,7 +371,7 @@ def check_site(
     ('outside', [])
     """
     checks = check_sites(plan_or_result, geometry, programme, crs=crs, variants=variants, radius_m=radius_m,
-                         kind=kind, search_radius_m=search_radius_m)
+                         kind=kind, search_radius_m=search_radius_m, cache=cache)
     if len(checks) != 1:
         raise LayerValidationError([site_problem(
             f"{len(checks)} features given; check_site checks one", "use check_sites() for several sites "
