@@ -60,6 +60,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .database import is_database
+
 __all__ = ["FORMAT", "MAX_ENTRIES", "MAX_BYTES", "cache_dir", "input_checksums", "make_key", "load", "store",
            "clear", "not_cacheable"]
 
@@ -70,7 +72,6 @@ MAX_BYTES = 512 * 1024 * 1024
 #: a file changed less than this long before it was hashed is hashed again next time (same clock tick)
 _RACY_NS = 2_000_000_000
 _MEMO = "checksums.json"
-_SCHEMES = ("postgresql:", "postgres:", "pg:")
 _ENV_PREFIXES = ("GDAL_", "OGR_", "CPL_", "SHAPE_", "PROJ_", "OSR_")
 
 
@@ -109,7 +110,7 @@ def not_cacheable(project: Any) -> str | None:
     """
     for section in ("layers", "constraints"):
         for name, lc in getattr(project.model, section).items():
-            if str(lc.path).strip().lower().startswith(_SCHEMES) or "://" in str(lc.path):
+            if is_database(lc.path):
                 return f"{section}.{name} is read from a database"
     return None
 

@@ -26,7 +26,9 @@ overlap in m2; slivers below ``assignment.overlap_tolerance_*`` are ignored
 with a notice). Values echoed in messages are cut to about 80 characters.
 
 Validation lives in :mod:`spatialprog.validation` (one pass, every problem at
-once) and CRS discipline in :mod:`spatialprog.crs`.
+once) and CRS discipline in :mod:`spatialprog.crs`. The module is a little over
+500 lines because every source a layer comes from (GDAL files, plain tables,
+GeoParquet, PostGIS) ends in the one mapping and validation path kept here.
 """
 
 from __future__ import annotations

@@ -215,7 +215,7 @@ def test_an_unwritable_cache_folder_is_no_error(region, monkeypatch):
 
 def test_a_database_layer_is_not_cacheable(region):
     text = region.read_text(encoding="utf-8") + (
-        '\n[constraints.db]\npath = "postgresql://planner@localhost/plan"\nlayer = "natura"\n')
+        '\n[constraints.db]\npath = "postgresql://planner@localhost/plan"\ntable = "natura"\n')
     region.write_text(text, encoding="utf-8")
     project = load_project(region)
     assert disk.not_cacheable(project) == "constraints.db is read from a database"
