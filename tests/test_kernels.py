@@ -191,6 +191,7 @@ def test_nearest_within_large_random_and_empty():
 def test_nearest_within_ties_in_morton_order(monkeypatch, morton_from):
     # queries in Morton order (or not) on an integer grid full of equal distances and repeated stations
     monkeypatch.setattr(network, "_MORTON_MIN_POINTS", morton_from)
+    monkeypatch.setattr(network, "_KD_PARALLEL_MIN", morton_from)
     rng = np.random.default_rng(8)
     sxy = rng.integers(0, 60, (400, 2)).astype(float)
     stations = shapely.points(np.concatenate([sxy, sxy[:50]]))
