@@ -398,3 +398,48 @@ def test_only_electricity_rows_get_a_candidate(example_siting):
     other = row.assign(carrier="heat")
     joined = s.with_candidates(pd.concat([row.assign(carrier="electricity"), other], ignore_index=True))
     assert joined["candidate_site_id"].tolist() == ["K-basis-OS10-1", None]
+
+
+def _with_siting_params(result, **overrides):
+    """A copy of a computed run whose variants carry parameter overrides (the fixture stays as it is)."""
+    import copy
+
+    project = copy.copy(result.plan.project)
+    project.variants = {v: p.with_overrides(overrides, origin="test", where="test")
+                        for v, p in project.variants.items()}
+    plan = copy.copy(result.plan)
+    plan.project = project
+    out = copy.copy(result)
+    out.plan = plan
+    return out
+
+
+def test_a_region_too_large_for_its_cells_is_searched_in_windows_with_the_same_candidates(example_result):
+    """Over siting.max_cells: overview surfaces at siting.overview_cell_size_m, candidates at 25 m per window.
+
+    Without the density factor (whose scale is the densest cell searched, not the region's) the windows
+    find exactly the candidates the whole grid finds: every other factor reaches no farther than its scale,
+    and each window has that much around its search area.
+    """
+    from spatialprog.workflow import ranking_of
+
+    full = _with_siting_params(example_result, **{"siting.weight.demand_density": 0.0})
+    programme = ranking_of(full).programme
+    whole = compute_siting(full, programme)
+    n = whole.grid.width * whole.grid.height
+    small = _with_siting_params(example_result, **{"siting.weight.demand_density": 0.0, "siting.max_cells": n - 1})
+    win = compute_siting(small, programme)
+    assert whole.grid.cell_m == 25.0 and win.grid.cell_m == 100.0
+    assert all(a.shape == win.grid.shape for a in win.surfaces.values())
+    assert any("searched at 25 m, in a window" in x.message for x in win.notices)
+    cols = ["variant", "candidate_id", "substation_id", "candidate_rank", "angle_deg", "area_m2", "n_conflicts"]
+    assert len(whole.candidates) > 0
+    pd.testing.assert_frame_equal(pd.DataFrame(win.candidates[cols]), pd.DataFrame(whole.candidates[cols]))
+    assert win.candidates["score"].tolist() == pytest.approx(whole.candidates["score"].tolist(), abs=1e-6)
+    assert shapely.equals(np.asarray(win.candidates.geometry.values),
+                          np.asarray(whole.candidates.geometry.values)).all()
+    # with the density factor the windows still find a site for every new station, scored 0..1
+    dens = compute_siting(_with_siting_params(example_result, **{"siting.max_cells": n - 1}),
+                          ranking_of(example_result).programme)
+    assert set(dens.candidates["substation_id"]) == set(whole.candidates["substation_id"])
+    assert dens.candidates["score"].between(0, 1).all()

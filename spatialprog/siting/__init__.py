@@ -57,6 +57,7 @@ from .surfaces import (
     demand_density_kw_ha,
     distance_m,
     exclusion,
+    near_grid,
     role_rules,
     site_mask,
     suitability,
@@ -241,13 +242,25 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
     params = project.variants[base_v]
     region = plan.region
     margin = float(params["siting.search_margin_m"])
-    grid = Grid.covering(region.bounds if not region.is_empty else (0, 0, 1, 1),
-                         cell_m=float(params["siting.cell_size_m"]), margin_m=margin,
-                         max_cells=float(params["siting.max_cells"]))
+    bounds = region.bounds if not region.is_empty else (0, 0, 1, 1)
+    cell_m = float(params["siting.cell_size_m"])
+    max_cells = float(params["siting.max_cells"])
+    grid = Grid.covering(bounds, cell_m=cell_m, margin_m=margin)
+    windowed = grid.width * grid.height > max_cells
+    if windowed:  # the whole country at 25 m: overview surfaces, candidates searched in windows at cell_m
+        fine = grid
+        ov_m = max(float(params["siting.overview_cell_size_m"]), cell_m)
+        grid = Grid.covering(bounds, cell_m=ov_m, margin_m=margin, max_cells=max_cells)
+        notices.add("siting", f"the region at siting.cell_size_m = {cell_m:g} m would be {fine.width * fine.height:,} "
+                    f"cells, more than siting.max_cells = {max_cells:,.0f}: the surfaces are written at {ov_m:g} m "
+                    f"(siting.overview_cell_size_m); candidate sites are still searched at {cell_m:g} m, in a window "
+                    "around each search area, with the demand density scaled to the densest cell of the windows "
+                    "searched (not of the whole region)", level="info")
     weights = {k: float(v) for k, v in params.group("siting.weight").items()}
     if sum(weights.values()) <= 0:
         raise ProjectError("siting.weight.*: every weight is 0 - give at least one surface a weight > 0")
     scales = {k: float(params[p]) for k, (how, p) in FACTORS.items() if how == "distance"}
+    smoothing_m = float(params["siting.density_smoothing_m"])
     layers = {**plan.layers, **plan.constraints}
     rules = plan.reference.conflict_rules
     years = milestone_years(project.years)
@@ -255,22 +268,22 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
 
     hv = plan.layers.get("hv_lines")
     hv_geoms = np.asarray(hv.geometry.values, dtype=object) if hv is not None and len(hv) else np.zeros(0, object)
-    hv_dist = distance_m(grid, site_mask(grid, hv_geoms)) if len(hv_geoms) else None
-    if hv_dist is None:
+    if not len(hv_geoms):
         notices.add("hv_lines", "no HV lines in the plan: the distance to HV lines is left out of the suitability",
                     level="info", fix="add an hv_lines layer to weigh the distance to a connection")
+    hv_union = shapely.union_all(hv_geoms) if len(hv_geoms) else None
 
     prog = programme if programme is not None else pd.DataFrame(columns=[F.VARIANT, "intervention"])
     new = prog[_new_stations(prog)] if len(prog) else prog
     variants = list(dict.fromkeys([base_v, *new[F.VARIANT].tolist()])) if len(new) else [base_v]
     min_sev = int(params["siting.exclude_min_severity"])
-    excl_cache: dict[float, np.ndarray] = {}
+    excl_cache: dict[tuple, np.ndarray] = {}
 
-    def excluded_for(mva: float) -> np.ndarray:
-        if mva not in excl_cache:
-            excl_cache[mva] = exclusion(grid, layers, rules, capacity_mva=mva, min_severity=min_sev,
-                                        constraints=tuple(plan.constraints))  # remarks: as the conflicts stage's
-        return excl_cache[mva]
+    def excluded_for(g: Grid, mva: float) -> np.ndarray:
+        if (g, mva) not in excl_cache:
+            excl_cache[(g, mva)] = exclusion(g, layers, rules, capacity_mva=mva, min_severity=min_sev,
+                                             constraints=tuple(plan.constraints))  # remarks: as the conflicts stage's
+        return excl_cache[(g, mva)]
 
     surfaces: dict[str, np.ndarray] = {}
     cand_rows: list[dict] = []
@@ -279,48 +292,58 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         d = result.demand[(result.demand[F.VARIANT] == v) & (result.demand[F.CARRIER] == F.ELECTRICITY)]
         if "existing" in d:
             d = d[~d["existing"].astype(bool)]
-        dens = {}
+        dens_sites = {}
         for y in years:
             dy = d[d[F.YEAR] == y].groupby([F.LAYER, F.SITE_ID], sort=True)[F.OFFTAKE_MW].sum().reset_index()
-            dens[y] = demand_density_kw_ha(grid, _site_geoms(plan.layers, dy), dy[F.OFFTAKE_MW].to_numpy())
+            dens_sites[y] = (_site_geoms(plan.layers, dy), dy[F.OFFTAKE_MW].to_numpy())
         short = _short_substations(result.headroom, v, years)
         a = result.assignment[result.assignment[F.SUBSTATION_ID].isin(short) & (result.assignment[F.SHARE] > 0)]
         a = a.drop_duplicates([F.LAYER, F.SITE_ID, F.SUBSTATION_ID]).reset_index(drop=True)
         short_geoms = _site_geoms(plan.layers, a)
-        short_dist = distance_m(grid, site_mask(grid, short_geoms[pd.notna(short_geoms)]))
-        if short_dist is None and v == base_v:
+        short_known = short_geoms[pd.notna(short_geoms)]
+        if not len(short_known) and v == base_v:
             notices.add("siting", f"variant {v}: no substation is short in a milestone year: no distance to short "
                         "demand and no candidate sites", level="info")
-        factors = {"demand_density": _smooth(dens[years[-1]], grid, float(params["siting.density_smoothing_m"]))}
-        if short_dist is not None:
-            factors["distance_to_short_demand"] = short_dist
-        if hv_dist is not None:
-            factors["distance_to_hv_lines"] = hv_dist
+        on = {"short_geoms": short_known, "hv_geoms": hv_geoms, "scales": scales, "smoothing_m": smoothing_m}
+        last = dens_sites[years[-1]]
+
         rows = new[new[F.VARIANT] == v] if len(new) else new
         mvas = [float(r["added_installed_mva"]) / max(int(r["n_new_stations"]), 1) for _, r in rows.iterrows()]
+        factors = _factors_on(grid, *last, **on) if v == base_v or not windowed else {}
         if v == base_v:
             mva0 = max(mvas) if mvas else 0.0
-            ex = excluded_for(mva0)
+            ex = excluded_for(grid, mva0)
             for y in years:
-                surfaces[f"demand_density_kw_ha_{y}"] = dens[y]
+                surfaces[f"demand_density_kw_ha_{y}"] = demand_density_kw_ha(grid, *dens_sites[y])
             surfaces["exclusion"] = ex.astype("uint8")
-            if short_dist is not None:
-                surfaces["distance_to_short_demand_m"] = short_dist
-            if hv_dist is not None:
-                surfaces["distance_to_hv_lines_m"] = hv_dist
+            if "distance_to_short_demand" in factors:
+                surfaces["distance_to_short_demand_m"] = factors["distance_to_short_demand"]
+            if "distance_to_hv_lines" in factors:
+                surfaces["distance_to_hv_lines_m"] = factors["distance_to_hv_lines"]
             surfaces["suitability"] = suitability(factors, weights, ex, scales=scales)
+        searches = []  # per row: (row, mva, the grid searched, the search area on it, its factors)
+        halo_m = max([*scales.values(), 0.0]) + 2 * smoothing_m  # a window's factors as on the whole grid
         for (_, r), mva in zip(rows.iterrows(), mvas, strict=True):
             sid = r[F.SUBSTATION_ID]
-            land = float(r["land_m2"]) / max(int(r["n_new_stations"]), 1)
-            suit = suitability(factors, {k: float(x) for k, x in vp.group("siting.weight").items()},
-                               excluded_for(mva), scales=scales)
             area = result.service_areas[result.service_areas[F.SUBSTATION_ID] == sid]
             search = shapely.union_all(np.asarray(area.geometry.values)).buffer(margin) if len(area) else None
             if search is None or search.is_empty:
                 notices.add("siting", f"{sid}: no service area to search a new substation site in", feature=sid)
                 continue
-            rs, cs = grid.window(search)
-            sub = grid.sub(rs, cs)
+            if windowed:
+                sub = Grid.covering(search.bounds, cell_m=cell_m, margin_m=halo_m)
+                searches.append((r, mva, sub, search, _factors_on(sub, *last, **on)))
+            else:
+                searches.append((r, mva, grid, search, factors))
+        tops = ({"demand_density": max([float(f["demand_density"].max()) for *_, f in searches], default=0.0)}
+                if windowed else None)
+        for r, mva, searched, search, fac in searches:
+            sid = r[F.SUBSTATION_ID]
+            land = float(r["land_m2"]) / max(int(r["n_new_stations"]), 1)
+            suit = suitability(fac, {k: float(x) for k, x in vp.group("siting.weight").items()},
+                               excluded_for(searched, mva), scales=scales, tops=tops)
+            rs, cs = searched.window(search)
+            sub = searched.sub(rs, cs)
             inside = sub.rasterize([search]).astype(bool)
             win = suit[rs, cs]
             found = best_footprints(sub, inside & np.isfinite(win), win, land_m2=land,
@@ -342,8 +365,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                     "group_area_m2": c["group_area_m2"], "capacity_mva": mva,
                     "distance_to_demand_m": float(shapely.distance(g, served_geom))
                     if served_geom is not None and not served_geom.is_empty else np.nan,
-                    "distance_to_hv_line_m": float(shapely.distance(g, shapely.union_all(hv_geoms)))
-                    if len(hv_geoms) else np.nan,
+                    "distance_to_hv_line_m": float(shapely.distance(g, hv_union)) if hv_union is not None else np.nan,
                     "geometry": g,
                 })
     cands = gpd.GeoDataFrame(cand_rows, columns=[*CANDIDATE_COLUMNS[:-3], "geometry"], geometry="geometry", crs=crs)
@@ -359,6 +381,24 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
     mv = gpd.GeoDataFrame(pd.concat(mv_parts, ignore_index=True), geometry="geometry", crs=crs)
     return SitingResult(grid=grid, surfaces=surfaces, candidates=cands, mvlv=mv,
                         mvlv_substations=mvlv_per_substation(mv, result.assignment), notices=notices)
+
+
+def _factors_on(g: Grid, dens_geoms: np.ndarray, dens_mw: np.ndarray, *, short_geoms: np.ndarray,
+                hv_geoms: np.ndarray, scales: dict[str, float], smoothing_m: float) -> dict[str, np.ndarray]:
+    """The suitability's factor surfaces on a grid: the whole region's, or a search window's.
+
+    Only what can reach the grid is burnt (:func:`.surfaces.near_grid`); a
+    distance factor whose features are all beyond its scale from a window is
+    +inf there (0 after scaling, as it would be on the whole grid). A factor
+    with no features at all is left out (the suitability re-weighs the rest).
+    """
+    near = near_grid(g, dens_geoms)
+    out = {"demand_density": _smooth(demand_density_kw_ha(g, dens_geoms[near], dens_mw[near]), g, smoothing_m)}
+    for name, found in (("distance_to_short_demand", short_geoms), ("distance_to_hv_lines", hv_geoms)):
+        if len(found):
+            dist = distance_m(g, site_mask(g, found[near_grid(g, found, scales[name])]))
+            out[name] = dist if dist is not None else np.full(g.shape, np.inf, dtype="float32")
+    return out
 
 
 def _smooth(density: np.ndarray, grid: Grid, sigma_m: float) -> np.ndarray:

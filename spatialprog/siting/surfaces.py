@@ -45,7 +45,7 @@ from ..errors import NoticeLog
 from .grid import Grid
 
 __all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "site_mask", "exclusion", "distance_m", "suitability",
-           "role_rules"]
+           "role_rules", "near_grid"]
 
 #: the layer names a candidate site takes in the conflict rules: a land reserve, and a substation for the
 #: distance zones keyed by its capacity (VNG)
@@ -192,15 +192,42 @@ def exclusion(grid: Grid, layers: Mapping[str, gpd.GeoDataFrame], rules: RuleSet
         if rule.kind != "within_distance":  # overlap / inside: only area claims take land
             poly = np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon
             geoms, d = geoms[poly], d[poly]
+        near = near_grid(grid, geoms, d)
+        geoms, d = geoms[near], d[near]
         zones.append(shapely.buffer(geoms, d) if (d > 0).any() else geoms)
     for name in constraints:  # a constraint no rule pairs with a substation: no-go as a whole
         df = layers.get(name)
         if name not in worst and df is not None and len(df):
-            zones.append(np.asarray(df.geometry.values, dtype=object))
+            geoms = np.asarray(df.geometry.values, dtype=object)
+            zones.append(geoms[near_grid(grid, geoms)])
     for z in zones:
         if len(z):
             mask |= grid.rasterize(z, all_touched=True).astype(bool)
     return mask
+
+
+def near_grid(grid: Grid, geoms: np.ndarray, reach_m: np.ndarray | float = 0.0) -> np.ndarray:
+    """Which geometries (grown by ``reach_m``) can touch the grid: a bounding-box test, vectorised.
+
+    A window of a national region burns only what is near it (a 1e5-feature layer
+    is not buffered and rasterized for every window).
+
+    Examples
+    --------
+    >>> g = Grid(x0=0.0, y0=100.0, cell_m=25.0, width=4, height=4)
+    >>> near_grid(g, np.array([shapely.Point(50, 50), shapely.Point(300, 50)]), 250.0).tolist()
+    [True, True]
+    >>> near_grid(g, np.array([shapely.Point(50, 50), shapely.Point(300, 50)])).tolist()
+    [True, False]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return np.zeros(0, dtype=bool)
+    b = shapely.bounds(geoms)
+    r = np.broadcast_to(np.asarray(reach_m, dtype="float64"), len(geoms))
+    x0, y0, x1, y1 = grid.bounds
+    with np.errstate(invalid="ignore"):  # missing geometries have NaN bounds: never near
+        return (b[:, 0] - r <= x1) & (b[:, 2] + r >= x0) & (b[:, 1] - r <= y1) & (b[:, 3] + r >= y0)
 
 
 def distance_m(grid: Grid, mask: np.ndarray) -> np.ndarray | None:
@@ -218,7 +245,7 @@ def distance_m(grid: Grid, mask: np.ndarray) -> np.ndarray | None:
 
 
 def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float], excluded: np.ndarray, *,
-                scales: Mapping[str, float]) -> np.ndarray:
+                scales: Mapping[str, float], tops: Mapping[str, float] | None = None) -> np.ndarray:
     """The weighted suitability (0..1, NaN where excluded).
 
     Parameters
@@ -232,6 +259,10 @@ def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float],
     excluded : ndarray of bool
     scales : mapping of str -> float
         The distance at which a distance factor reaches 0 (m).
+    tops : mapping of str -> float, optional
+        The value a ``"max"`` factor is scaled by (default: its largest value
+        on this grid; a window of a larger search passes the largest of all
+        its windows, so every window is scaled alike).
 
     Returns
     -------
@@ -248,7 +279,7 @@ def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float],
         if how == "distance":
             s = 1.0 - np.clip(a / np.float32(scales[name]), 0.0, 1.0)
         else:
-            top = float(np.nanmax(a)) if a.size else 0.0
+            top = float(tops[name]) if tops and name in tops else float(np.nanmax(a)) if a.size else 0.0
             s = a / np.float32(top) if top > 0 else np.zeros_like(a)
         num += np.float32(w) * s
         total += w
