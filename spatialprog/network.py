@@ -372,9 +372,23 @@ def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndar
 
 
 def _take_text(table: np.ndarray, codes: np.ndarray) -> Any:
-    """``table[codes]`` (None for -1) as the column pandas would infer from it, built from the distinct values."""
+    """``table[codes]`` (None for -1) as the column pandas would infer from it, built from the distinct values.
+
+    Text that pandas keeps in pyarrow is taken by pyarrow directly (pandas' own
+    ``take`` with fill builds masks and a second index first: ~5x slower for
+    millions of rows); the column is the same.
+    """
     if (codes < 0).all():
         return np.full(len(codes), None, dtype=object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pd.Series(np.asarray(table, dtype=object)).array
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and not values.isna().any():
+        missing = codes < 0
+        index = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+        return pd.array(pc.take(pa.array(values), index), dtype=dtype)
     used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(table)))
     to_used = np.full(len(table) + 1, -1)
     to_used[used] = np.arange(len(used))

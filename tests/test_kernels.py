@@ -246,6 +246,33 @@ def test_assign_sites_points_equal_the_plain_answer(areas, points, outside, grid
 
 
 @settings(max_examples=60, deadline=None)
+@given(areas_strategy(), st.lists(st.one_of(point_strategy, st.builds(lambda x, y, w: box(x, y, x + w, y + w), coord,
+                                                                         coord, st.floats(0.5, 40)), other_geometry),
+                                  min_size=1, max_size=40),
+       st.booleans(), st.randoms())
+def test_assignment_table_equals_the_one_pandas_builds(areas, sites, shuffle, rnd):
+    # the table built from integer codes (pyarrow takes, grouped sums, one sort key) is, column for column and
+    # dtype for dtype, the one pandas builds from the same rows (merge-free groupby, sort_values)
+    areas = [g for g in areas if g is not None and not g.is_empty]
+    sub_ids = [rnd.choice(["A", "B", "~", "é", "A1"]) for _ in areas]
+    subs = gpd.GeoDataFrame({"id": ["A", "B", "~", "é", "A1"]},
+                            geometry=shapely.points([[0, 0], [100, 0], [50, 50], [0, 100], [100, 100]]), crs=28992)
+    sa = gpd.GeoDataFrame({"id": [f"SA{i}" for i in range(len(areas))], "substation_id": sub_ids},
+                          geometry=areas, crs=28992)
+    ids = [f"P{i:03d}" for i in range(len(sites))]
+    if shuffle:
+        rnd.shuffle(ids)
+    pts = gpd.GeoDataFrame({F.LAYER: [rnd.choice(["housing_sites", "business_parks"]) for _ in ids], F.SITE_ID: ids},
+                           geometry=sites, crs=28992)
+    for method in ("service_areas", "nearest"):
+        got = assign_sites(pts, subs, sa, method=method, max_distance_m=30.0)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(network, "_site_keys", lambda *_: None)  # the plain pandas path
+            want = assign_sites(pts, subs, sa, method=method, max_distance_m=30.0)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 4),
        st.lists(st.tuples(st.floats(0, 90), st.floats(0, 90), st.floats(0.5, 60), st.floats(0.5, 60)),
                 min_size=1, max_size=20), st.randoms())
