@@ -411,6 +411,7 @@ class Table:
     def __init__(self, repeat: int) -> None:
         self.repeat = repeat
         self.rows: list[tuple[str, str, str, float | None, float | None, str]] = []
+        self.load = os.getloadavg()[0]  # the highest 1-minute load average seen at a row
         print(f"{'operation':<22}{'size':<24}{'implementation':<46}{'wall s':>8}{'CPU s':>8}  agreement")
 
     def time(self, op: str, size: str, name: str, job: Callable[[], Any], warm: Callable[[], Any] | None = None,
@@ -439,12 +440,17 @@ class Table:
 
     def add(self, op: str, size: str, name: str, seconds: float | None, cpu: float | None, agree: str) -> None:
         self.rows.append((op, size, name, seconds, cpu, agree))
+        self.load = max(self.load, os.getloadavg()[0])
         sec = "-" if seconds is None else f"{seconds:.3f}"
         c = "-" if cpu is None else f"{cpu:.3f}"
         print(f"{op:<22}{size:<24}{name:<46}{sec:>8}{c:>8}  {agree}", flush=True)
 
-    def summary(self, small: bool) -> None:
-        """The issue's table: per operation spatialprog's lines, the fastest peer measured beside them, the target."""
+    def summary(self, small: bool, load: float) -> None:
+        """The issue's table: per operation spatialprog's lines, the fastest peer measured beside them, the target.
+
+        ``load`` is the highest load average seen during the run: above the
+        number of CPUs other work stretched every wall time, and the note says so.
+        """
         print(f"\n{'operation':<22}{'size':<24}{'spatialprog':<46}{'wall s':>8}{'CPU s':>8}  "
               f"{'fastest peer':<44}{'wall s':>8}  target{'' if small else ' (full sizes, 2 cores)'}")
         for key, op in OPERATIONS.items():
@@ -463,6 +469,11 @@ class Table:
                 left = f"{op if k == 0 else '':<22}{r[1] if k == 0 else '':<24}{name:<46}{r[3]:8.3f}{r[4]:8.3f}  "
                 right = f"{peer[2]:<44}{peer[3]:8.3f}" if peer is not None and k == 0 else f"{'':<52}"
                 print(f"{left}{right}  {verdict}")
+        cpus = os.cpu_count() or 1
+        if load > cpus:
+            print(f"note: the load average reached {load:.1f} on {cpus} CPUs during this run: other work stretched "
+                  "every wall time above (peers alike); the CPU column is what each job itself used, and a verdict "
+                  "on the wall time needs a run on a quiet machine")
 
 
 def same_pairs(ia: np.ndarray, ib: np.ndarray, ref: tuple[np.ndarray, np.ndarray]) -> str:
@@ -708,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
         op_overlap(t, eng, 100_000 // k)
     if "within" in only:
         op_within(t, eng, 100_000 // k)
-    t.summary(args.small)
+    t.summary(args.small, max(t.load, os.getloadavg()[0]))
     print(f"load average at the end {os.getloadavg()[0]:.2f}; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0 if not any(r[5].startswith(("DIFFERENT", "FAILED")) or "DIFFERENT" in r[5] for r in t.rows) else 1
