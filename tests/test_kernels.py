@@ -158,8 +158,8 @@ grid_xy = st.tuples(st.integers(-5, 25), st.integers(-5, 25))
 @given(st.lists(grid_xy, min_size=1, max_size=25), st.lists(st.one_of(grid_xy.map(lambda t: Point(*t)),
        st.builds(Point, st.floats(-5, 25), st.floats(-5, 25)), other_geometry,
        st.builds(lambda x, y: box(x, y, x + 2, y + 1), st.integers(-5, 25), st.integers(-5, 25))), max_size=40),
-       st.sampled_from([0.5, 1.0, 2.0, 5.0, 1e9]), st.randoms())
-def test_nearest_within_equals_query_nearest(stations_xy, query, max_distance_m, rnd):
+       st.sampled_from([0.5, 1.0, 2.0, 5.0, 1e9]), st.booleans(), st.randoms())
+def test_nearest_within_equals_query_nearest(stations_xy, query, max_distance_m, threaded, rnd):
     # integer coordinates: equal distances everywhere (3-4-5 triangles reach max_distance exactly), and
     # repeated station coordinates with different priorities
     stations = shapely.points(np.array(stations_xy, dtype=float) * [1.0, 1.0])
@@ -167,7 +167,11 @@ def test_nearest_within_equals_query_nearest(stations_xy, query, max_distance_m,
         stations = np.concatenate([stations, stations[:3]])
     priority = np.array([rnd.randrange(0, 6) for _ in stations])
     query = np.array(query, dtype=object)
-    qi, ti, dist = nearest_within(query, stations, max_distance_m, priority)
+    with pytest.MonkeyPatch.context() as mp:
+        if threaded:  # however few the points: in Morton order, in one slice per CPU
+            mp.setattr(network, "_MORTON_MIN_POINTS", 1)
+            mp.setattr(network, "_KD_PARALLEL_MIN", 1)
+        qi, ti, dist = nearest_within(query, stations, max_distance_m, priority)
     want = nearest_plain(query, stations, max_distance_m, priority)
     assert qi.tolist() == sorted(want)
     assert [(int(priority[t]), float(d)) for t, d in zip(ti, dist, strict=True)] == [want[q] for q in qi.tolist()]
