@@ -301,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         r = results[args.sites] = run_once(toml, folder / f"out-{args.sites}", maps=maps, qgis=qgis,
                                            profile=args.profile)
         key = "full" if maps and qgis else ("core" if not maps and not qgis else "")
-        if key:
+        if key and args.sites != 100_000:
+            print(f"target: {'full run' if key == 'full' else 'without maps and export'} < {TARGETS[key]:g} s wall "
+                  f"at 100,000 sites (this run: {args.sites:,} sites, {r.wall:.1f} s, {r.peak / 1e9:.2f} GB)")
+        elif key:
             print(f"target: {'full run' if key == 'full' else 'without maps and export'} < {TARGETS[key]:g} s wall, "
                   f"< 8 GB: {'met' if r.wall < TARGETS[key] and r.peak < 8e9 and not r.failed else 'NOT met'} "
                   f"({r.wall:.1f} s, {r.peak / 1e9:.2f} GB{'; the run failed' if r.failed else ''})")
