@@ -35,7 +35,11 @@ the previous implementation must give the identical table (assignment) or the
 same pairs and areas to 1e-9 relative (conflicts); the peers the same
 per-point answer or the same pairs. SedonaDB and DuckDB are used when
 installed (``pip install sedonadb geoarrow-pyarrow duckdb
-duckdb-extension-spatial``), else skipped with the reason.
+duckdb-extension-spatial``), else printed as skipped with the reason
+(``--without sedonadb,duckdb`` leaves them out). Each row shows the wall time
+and the CPU time of the process (all threads); the run ends with the issue's
+table: per operation spatialprog's lines, the fastest peer and the target,
+with a note when the machine was loaded.
 
 Run ``python benchmarks/bench_kernels.py`` (full sizes, a few minutes: the
 previous nearest and geopandas ``sjoin_nearest`` take about a minute each) or
