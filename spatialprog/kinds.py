@@ -473,31 +473,37 @@ def _check_substation_capacity(gdf: gpd.GeoDataFrame, layer: str, notices: Notic
 
 def _check_housing_phasing(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:
     probs = []
-    ids = _ids(gdf)
-    for i in gdf.index:
-        fid = ids[i]
-        ph = gdf.at[i, "phasing"] if "phasing" in gdf else None
-        start = gdf.at[i, "delivery_start_year"] if "delivery_start_year" in gdf else None
-        end = gdf.at[i, "delivery_end_year"] if "delivery_end_year" in gdf else None
-        if isinstance(ph, str) and ph.strip():
-            try:
-                parsed = D.parse_phasing(ph)
-            except ValueError as e:
-                probs.append(Problem(layer, str(e), fid, "phasing",
-                                     fix="write the phasing as YEAR:DWELLINGS pairs, e.g. '2027:120;2028:80'"))
-                continue
-            total = sum(parsed.values())
-            dw = gdf.at[i, "dwellings"]
-            if pd.notna(dw) and abs(total - float(dw)) > 0.5:
-                probs.append(Problem(layer, f"phasing adds up to {total:g} dwellings but dwellings is {dw:g}", fid,
-                                     "phasing", fix="make the phasing add up to the number of dwellings"))
-        elif pd.isna(start):
-            probs.append(Problem(layer, "no delivery phasing given", fid, "delivery_start_year",
-                                 fix="give delivery_start_year (and delivery_end_year), or a phasing like '2027:120;2028:80'"))
-        elif pd.notna(end) and end < start:
-            probs.append(Problem(layer, f"delivery_end_year {int(end)} is before delivery_start_year {int(start)}",
-                                 fid, "delivery_end_year", fix="swap or correct the years"))
-    return probs
+    ids = _ids(gdf).to_numpy()
+    n = len(gdf)
+    missing = pd.Series(np.nan, index=gdf.index)
+    ph = gdf["phasing"].to_numpy(dtype=object) if "phasing" in gdf else np.full(n, None, dtype=object)
+    start = pd.to_numeric(gdf.get("delivery_start_year", missing), errors="coerce").to_numpy(dtype="float64")
+    end = pd.to_numeric(gdf.get("delivery_end_year", missing), errors="coerce").to_numpy(dtype="float64")
+    dwellings = pd.to_numeric(gdf.get("dwellings", missing), errors="coerce").to_numpy(dtype="float64")
+    given = np.array([isinstance(v, str) and bool(v.strip()) for v in ph], dtype=bool)
+    for i in np.flatnonzero(given):  # the phasing strings, parsed one by one (the rest is vectorised)
+        try:
+            total = sum(D.parse_phasing(ph[i]).values())
+        except ValueError as e:
+            probs.append((i, Problem(layer, str(e), ids[i], "phasing",
+                                     fix="write the phasing as YEAR:DWELLINGS pairs, e.g. '2027:120;2028:80'")))
+            continue
+        if not np.isnan(dwellings[i]) and abs(total - dwellings[i]) > 0.5:
+            probs.append((i, Problem(layer, f"phasing adds up to {total:g} dwellings but dwellings is "
+                                            f"{dwellings[i]:g}", ids[i], "phasing",
+                                     fix="make the phasing add up to the number of dwellings")))
+    bad = ~given & np.isnan(start)
+    for i in np.flatnonzero(bad):
+        probs.append((i, Problem(layer, "no delivery phasing given", ids[i], "delivery_start_year",
+                                 fix="give delivery_start_year (and delivery_end_year), or a phasing like "
+                                     "'2027:120;2028:80'")))
+    with np.errstate(invalid="ignore"):
+        swapped = ~given & ~bad & (end < start)
+    for i in np.flatnonzero(swapped):
+        probs.append((i, Problem(layer, f"delivery_end_year {int(end[i])} is before delivery_start_year "
+                                        f"{int(start[i])}", ids[i], "delivery_end_year",
+                                 fix="swap or correct the years")))
+    return [p for _, p in sorted(probs, key=lambda t: t[0])]  # in feature order, as the layer reads
 
 
 def _check_heat_source(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog) -> list[Problem]:

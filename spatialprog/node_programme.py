@@ -76,21 +76,26 @@ def node_step_text(intervention: str, carrier: str, *, mw: float = 0.0, planned_
 
 
 def _advance(h: pd.DataFrame, first: int) -> tuple[int, float] | None:
-    """Capacity planned after ``first`` that ends the shortfall: ``(year it comes, MW it adds)``."""
-    off = h[h[F.DIRECTION] == F.OFFTAKE].sort_values(F.YEAR) if (h[F.DIRECTION] == F.OFFTAKE).any() else \
-        h.sort_values(F.YEAR)
-    cap = off.set_index(F.YEAR)[F.CAPACITY_MW]
-    later = cap[cap.index > first]
-    before = float(cap[cap.index <= first].iloc[-1]) if (cap.index <= first).any() else 0.0
-    rises = later[later > before + 1e-9]
-    if not len(rises):
+    """Capacity planned after ``first`` that ends the shortfall: ``(year it comes, MW it adds)``.
+
+    ``h`` is one node's headroom rows (its offtake capacity by year; feed-in where it has no offtake rows).
+    """
+    years = h[F.YEAR].to_numpy(dtype=int)
+    off = h[F.DIRECTION].to_numpy() == F.OFFTAKE
+    use = off if off.any() else np.ones(len(h), dtype=bool)
+    order = np.argsort(years[use], kind="stable")
+    yy, cc = years[use][order], h[F.CAPACITY_MW].to_numpy(dtype=float)[use][order]
+    later = yy > first
+    before = float(cc[~later][-1]) if (~later).any() else 0.0
+    ly, lc = yy[later], cc[later]
+    if not (lc > before + 1e-9).any():
         return None
     # the last year capacity rises; from then on no year may be short
-    steps = later.diff().fillna(later.iloc[0] - before)
-    last = int(steps[steps > 1e-9].index.max())
-    rest = h[h[F.YEAR] >= last]
-    if len(rest) and not is_short(rest[F.HEADROOM_MW]).any():
-        return last, float(cap.loc[last] - before)
+    steps = np.diff(lc, prepend=before)
+    last = int(ly[steps > 1e-9].max())
+    rest = years >= last
+    if rest.any() and not is_short(h[F.HEADROOM_MW].to_numpy(dtype=float)[rest]).any():
+        return last, float(cc[yy == last][0] - before)
     return None
 
 
@@ -101,9 +106,11 @@ def _with_heat_dwellings(alloc: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFr
     on a heat network are the dwellings that take their heat from it.
     """
     keys = [F.VARIANT, F.LAYER, F.SITE_ID, F.YEAR]
-    el = demand[demand[F.CARRIER] == F.ELECTRICITY]
-    if F.VARIANT not in el:
+    if F.VARIANT not in demand:
         return alloc
+    # only the rows of the sites on a network (a few of a national plan's): the filter first, the grouping after
+    el = demand[(demand[F.CARRIER] == F.ELECTRICITY).to_numpy() & demand[F.VARIANT].isin(set(alloc[F.VARIANT]))
+                .to_numpy() & demand[F.SITE_ID].isin(set(alloc[F.SITE_ID])).to_numpy()]
     on = el.groupby(keys, sort=False)[F.DWELLINGS_ON_HEAT_NETWORK].sum().rename("_on")
     out = alloc.join(on, on=keys)
     out[F.DWELLINGS_DELIVERED] = out["_on"].fillna(0.0) * out[F.SHARE]
@@ -155,11 +162,12 @@ def node_interventions(result, variant: str, carrier: str, *, waiting: pd.DataFr
              if nodes is not None and "name" in nodes else {})
     if waiting is None:
         alloc = result.carrier_allocated
-        alloc = alloc[alloc[F.CARRIER] == carrier] if len(alloc) else alloc
+        alloc = alloc[(alloc[F.CARRIER] == carrier) & (alloc[F.VARIANT] == variant)] if len(alloc) else alloc
         if carrier == "heat" and len(alloc):
             alloc = _with_heat_dwellings(alloc, result.demand)
         waiting = waiting_demand(head, alloc, variant) if len(alloc) else None
     wait = waiting_summary(waiting) if waiting is not None and len(waiting) else pd.DataFrame()
+    per_node = dict(tuple(head.groupby(F.SUBSTATION_ID, sort=False)))  # once, not a filter per node
     rows = []
     for nid, r in fs.iterrows():
         fyears = [y for y in (r["first_shortfall_offtake_year"], r["first_shortfall_feedin_year"]) if pd.notna(y)]
@@ -168,7 +176,7 @@ def node_interventions(result, variant: str, carrier: str, *, waiting: pd.DataFr
         first = int(min(fyears))
         dirs = [d for d in F.DIRECTIONS if pd.notna(r[f"first_shortfall_{d}_year"])]
         need = float(max(r["shortfall_offtake_mw"], r["shortfall_feedin_mw"]))
-        adv = _advance(head[head[F.SUBSTATION_ID] == nid], first)
+        adv = _advance(per_node.get(nid, head.iloc[:0]), first)
         if adv is not None:
             kind = "advance_planned"
             added = adv[1]

@@ -44,6 +44,7 @@ import shapely
 
 from . import fields as F
 from .errors import LayerValidationError, NoticeLog, Problem
+from .grouping import Groups
 from .headroom import is_short
 
 __all__ = [
@@ -187,19 +188,7 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
     demand = result.demand
     if F.CARRIER in demand:  # the electricity grid's sums (other carriers are in their own units)
         demand = demand[demand[F.CARRIER] == F.ELECTRICITY]
-    d = demand.merge(shares, on=[F.LAYER, F.SITE_ID], how="inner")
-    for c in (F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED):
-        d[c] = d[c] * d[F.SHARE]
-    # existing features (already in the operators' figures) are counted apart from the new demand
-    existing = d["existing"].astype(bool) if "existing" in d else pd.Series(False, index=d.index)
-    for c in (F.OFFTAKE_MW, F.FEEDIN_MW):
-        d[f"_existing_{c}"] = d[c].where(existing, 0.0)
-        d[c] = d[c].where(~existing, 0.0)
-    dem = d.groupby(keys, sort=True)[[F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED, f"_existing_{F.OFFTAKE_MW}",
-                                      f"_existing_{F.FEEDIN_MW}"]].sum()
-    dem.columns = ["new_offtake_mw", "new_feedin_mw", F.DWELLINGS_DELIVERED, "existing_offtake_mw",
-                   "existing_feedin_mw"]
-
+    dem = _boundary_sums(demand, shares, keys)
     h = result.headroom.merge(sub_mem, on=F.SUBSTATION_ID, how="inner")
     h = h.assign(_short=(-h[F.HEADROOM_MW]).clip(lower=0), _n=is_short(h[F.HEADROOM_MW]).astype(int))
     parts = []
@@ -226,6 +215,45 @@ def scale_sums(result, *, boundaries: gpd.GeoDataFrame | None = None) -> pd.Data
             "n_substations", "capacity_offtake_mw", "load_offtake_mw", "shortfall_offtake_mw", "n_short_offtake",
             "capacity_feedin_mw", "load_feedin_mw", "shortfall_feedin_mw", "n_short_feedin"]
     return out[cols].reset_index(drop=True)
+
+
+def _boundary_sums(demand: pd.DataFrame, shares: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The new and existing offtake, feed-in and dwellings summed per boundary, variant and year, by area share.
+
+    One sparse product (boundaries x sites) @ (sites x variant-years) instead of
+    the demand table joined to every boundary of every site (millions of rows at
+    national scale); sites and boundaries are integer codes (:class:`Groups`).
+    """
+    from scipy import sparse
+
+    n_d = len(demand)
+    site = Groups(pd.concat([demand[[F.LAYER, F.SITE_ID]], shares[[F.LAYER, F.SITE_ID]]], ignore_index=True),
+                  [F.LAYER, F.SITE_ID]).inverse
+    d_site, s_site = site[:n_d], site[n_d:]
+    bound = Groups(shares, ["level", "boundary_id"])
+    vy = Groups(demand, [F.VARIANT, F.YEAR])
+    n_sites = int(site.max()) + 1 if len(site) else 0
+    s_ok = s_site >= 0
+    share_m = sparse.csr_matrix((shares[F.SHARE].to_numpy(dtype=float)[s_ok],
+                                 (bound.inverse[s_ok], s_site[s_ok])), shape=(bound.n, n_sites))
+    existing = demand["existing"].to_numpy(dtype=bool) if "existing" in demand else np.zeros(n_d, dtype=bool)
+    ok = (d_site >= 0) & (vy.inverse >= 0)
+    cols = {}
+    for name, col, mask in (("new_offtake_mw", F.OFFTAKE_MW, ~existing), ("new_feedin_mw", F.FEEDIN_MW, ~existing),
+                            (F.DWELLINGS_DELIVERED, F.DWELLINGS_DELIVERED, None),
+                            ("existing_offtake_mw", F.OFFTAKE_MW, existing),
+                            ("existing_feedin_mw", F.FEEDIN_MW, existing)):
+        v = np.nan_to_num(demand[col].to_numpy(dtype=float), nan=0.0)
+        if mask is not None:
+            v = np.where(mask, v, 0.0)
+        per_site = sparse.csr_matrix((v[ok], (d_site[ok], vy.inverse[ok])), shape=(n_sites, vy.n))
+        cols[name] = np.asarray((share_m @ per_site).todense()).reshape(-1)  # boundary-major, then variant-year
+    bk, vk = bound.keys(), vy.keys()
+    index = pd.MultiIndex.from_arrays([np.repeat(bk["level"].to_numpy(), vy.n),
+                                       np.repeat(bk["boundary_id"].to_numpy(), vy.n),
+                                       np.tile(vk[F.VARIANT].to_numpy(), bound.n),
+                                       np.tile(vk[F.YEAR].to_numpy(), bound.n)], names=keys)
+    return pd.DataFrame(cols, index=index)
 
 
 def higher_level_check(headroom: pd.DataFrame, substations: pd.DataFrame, nodes: pd.DataFrame, *,

@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from . import fields as F
+from .grouping import Groups
 
 __all__ = ["WAITING_COLUMNS", "SUMMARY_COLUMNS", "waiting_mw", "waiting_demand", "waiting_summary"]
 
@@ -119,28 +120,33 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
     h = headroom[headroom[F.VARIANT] == variant]
     h = h.assign(_w=waiting_mw(h[F.HEADROOM_MW].to_numpy(), h[F.NEW_LOAD_MW].to_numpy()))
     h = h[h["_w"] > _EPS]
-    a = allocated[(allocated[F.VARIANT] == variant) & allocated[F.SUBSTATION_ID].notna()]
-    if not len(h) or not len(a):
+    keys = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID]
+    if not len(h) or not len(allocated):
+        return _empty()
+    # one filter, of the columns used only (a national allocation has millions of rows)
+    rows = ((allocated[F.VARIANT] == variant).to_numpy() & allocated[F.SUBSTATION_ID].notna().to_numpy()
+            & allocated[F.SUBSTATION_ID].isin(set(h[F.SUBSTATION_ID])).to_numpy())
+    a = allocated.loc[rows, [*keys, F.YEAR, F.SHARE, F.DWELLINGS_DELIVERED, *_VALUE.values()]]
+    if not len(a):
         return _empty()
     years = np.array(sorted(set(a[F.YEAR].astype(int))), dtype=int)
-    keys = [F.SUBSTATION_ID, F.LAYER, F.SITE_ID]
-    a = a[a[F.SUBSTATION_ID].isin(set(h[F.SUBSTATION_ID]))]
-    share = a.groupby(keys, sort=True)[F.SHARE].first()
+    groups = Groups(a, keys)  # per (substation, layer, site), in key order; sums as (sites x years) arrays
+    year_of = np.searchsorted(years, a[F.YEAR].to_numpy(dtype=int))
+    share_v = groups.take(F.SHARE).astype(float)
+    layer_v, site_v = groups.take(F.LAYER), groups.take(F.SITE_ID)
     lay_jobs = None
     if jobs is not None and len(jobs):
-        ids = share.index.get_level_values(F.SITE_ID)
-        is_zone = share.index.get_level_values(F.LAYER) == "industrial_zones"
-        lay_jobs = np.where(is_zone, jobs.reindex(ids).astype(float).fillna(0.0).to_numpy(), 0.0) * share.to_numpy()
-    dwell = a.pivot_table(index=keys, columns=F.YEAR, values=F.DWELLINGS_DELIVERED, aggfunc="sum", fill_value=0.0)
-    dwell = dwell.reindex(index=share.index, columns=years, fill_value=0.0).to_numpy(dtype=float)
-    subs = share.index.get_level_values(F.SUBSTATION_ID)
+        is_zone = layer_v == "industrial_zones"
+        lay_jobs = np.where(is_zone, jobs.reindex(site_v).astype(float).fillna(0.0).to_numpy(), 0.0) * share_v
+    dwell = groups.sum(a[F.DWELLINGS_DELIVERED], by=year_of, n_by=len(years))
+    subs = groups.take(F.SUBSTATION_ID)
     sub_code, sub_table = pd.factorize(subs, sort=True)
+    sub_table = pd.Index(sub_table)
     year_at = {int(y): i for i, y in enumerate(years)}
-    share_v = share.to_numpy(dtype=float)
+    dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
     parts = []
     for d, g in h.groupby(F.DIRECTION, sort=True):
-        val = a.pivot_table(index=keys, columns=F.YEAR, values=_VALUE[d], aggfunc="sum", fill_value=0.0)
-        val = val.reindex(index=share.index, columns=years, fill_value=0.0).to_numpy(dtype=float)
+        val = groups.sum(a[_VALUE[d]], by=year_of, n_by=len(years))
         has = val > _EPS
         arrival = np.where(has.any(axis=1), years[np.argmax(has, axis=1)], 0)
         # the MW waiting per substation and year (0 where the substation has nothing waiting in this direction)
@@ -160,21 +166,27 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
             jobs_w = np.where(peak > _EPS, f * lay_jobs[r] * val[r, j] / np.where(peak > _EPS, peak, 1.0), 0.0)
         else:
             jobs_w = np.zeros(len(r))
-        parts.append(pd.DataFrame({
-            F.SUBSTATION_ID: subs[r], F.DIRECTION: d, F.YEAR: years[j].astype(int),
-            F.LAYER: share.index.get_level_values(F.LAYER)[r], F.SITE_ID: share.index.get_level_values(F.SITE_ID)[r],
-            F.SHARE: share_v[r], "arrival_year": arrival[r].astype(int), "waiting_mw": wait[r, j],
+        parts.append({
+            "_r": r, "_d": np.full(len(r), dir_order[d]), F.DIRECTION: d, F.YEAR: years[j].astype(int),
+            "arrival_year": arrival[r].astype(int), "waiting_mw": wait[r, j],
             "dwellings_waiting": f * dwell[r, j] if off else np.zeros(len(r)), "jobs_waiting": jobs_w,
-        }, columns=WAITING_COLUMNS))
+        })
     if not parts:
         return _empty()
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    for c in (F.SUBSTATION_ID, F.DIRECTION, F.LAYER, F.SITE_ID):
-        out[c] = out[c].astype(object)
-    dir_order = {d: i for i, d in enumerate(F.DIRECTIONS)}
-    out = out.assign(_d=out[F.DIRECTION].map(dir_order), _a=-out["arrival_year"])
-    out = out.sort_values([F.SUBSTATION_ID, "_d", F.YEAR, "_a", F.LAYER, F.SITE_ID], kind="stable")
-    return out.drop(columns=["_d", "_a"]).reset_index(drop=True)
+    cat = {k: np.concatenate([np.broadcast_to(np.asarray(p[k], dtype=object if k == F.DIRECTION else None),
+                                              len(p["_r"])) for p in parts]) for k in parts[0]}
+    r = cat["_r"]
+    # substation, direction, year, latest arrival first, then layer and site: the groups are in (substation,
+    # layer, site) order, so the group number stands for the last two
+    order = np.lexsort([r, -cat["arrival_year"], cat[F.YEAR], cat["_d"], sub_code[r]])
+    r = r[order]
+    return pd.DataFrame({
+        F.SUBSTATION_ID: pd.Series(subs[r], dtype=object), F.DIRECTION: pd.Series(cat[F.DIRECTION][order],
+                                                                                  dtype=object),
+        F.YEAR: cat[F.YEAR][order], F.LAYER: pd.Series(layer_v[r], dtype=object),
+        F.SITE_ID: pd.Series(site_v[r], dtype=object), F.SHARE: share_v[r],
+        **{c: cat[c][order] for c in ("arrival_year", "waiting_mw", "dwellings_waiting", "jobs_waiting")},
+    }, columns=WAITING_COLUMNS)
 
 
 def _fractions(val: np.ndarray, arrival: np.ndarray, w: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -414,32 +414,34 @@ def _with_siting_params(result, **overrides):
     return out
 
 
-def test_a_region_too_large_for_its_cells_is_searched_in_windows_with_the_same_candidates(example_result):
-    """Over siting.max_cells: overview surfaces at siting.overview_cell_size_m, candidates at 25 m per window.
+def test_a_region_too_large_for_its_cells_is_searched_in_windows(example_result):
+    """Over siting.max_cells: overview surfaces at siting.overview_cell_size_m, candidates fitted at 25 m per window.
 
-    Without the density factor (whose scale is the densest cell searched, not the region's) the windows
-    find exactly the candidates the whole grid finds: every other factor reaches no farther than its scale,
-    and each window has that much around its search area.
+    Each window fits the footprints against the exclusion at 25 m (the same cells as the whole grid's, as
+    the grids are aligned) and the other factors of the 100 m cell each 25 m cell lies in.
     """
+    from spatialprog.siting.surfaces import exclusion as excluded_cells
     from spatialprog.workflow import ranking_of
 
-    full = _with_siting_params(example_result, **{"siting.weight.demand_density": 0.0})
-    programme = ranking_of(full).programme
-    whole = compute_siting(full, programme)
+    programme = ranking_of(example_result).programme
+    whole = compute_siting(example_result, programme)
     n = whole.grid.width * whole.grid.height
-    small = _with_siting_params(example_result, **{"siting.weight.demand_density": 0.0, "siting.max_cells": n - 1})
-    win = compute_siting(small, programme)
+    win = compute_siting(_with_siting_params(example_result, **{"siting.max_cells": n - 1}), programme)
     assert whole.grid.cell_m == 25.0 and win.grid.cell_m == 100.0
     assert all(a.shape == win.grid.shape for a in win.surfaces.values())
-    assert any("searched at 25 m, in a window" in x.message for x in win.notices)
-    cols = ["variant", "candidate_id", "substation_id", "candidate_rank", "angle_deg", "area_m2", "n_conflicts"]
-    assert len(whole.candidates) > 0
-    pd.testing.assert_frame_equal(pd.DataFrame(win.candidates[cols]), pd.DataFrame(whole.candidates[cols]))
-    assert win.candidates["score"].tolist() == pytest.approx(whole.candidates["score"].tolist(), abs=1e-6)
-    assert shapely.equals(np.asarray(win.candidates.geometry.values),
-                          np.asarray(whole.candidates.geometry.values)).all()
-    # with the density factor the windows still find a site for every new station, scored 0..1
-    dens = compute_siting(_with_siting_params(example_result, **{"siting.max_cells": n - 1}),
-                          ranking_of(example_result).programme)
-    assert set(dens.candidates["substation_id"]) == set(whole.candidates["substation_id"])
-    assert dens.candidates["score"].between(0, 1).all()
+    assert any("fitted at 25 m cells, in a window" in x.message for x in win.notices)
+    c = win.candidates
+    assert set(zip(c["variant"], c["substation_id"], strict=True)) == \
+        set(zip(whole.candidates["variant"], whole.candidates["substation_id"], strict=True))
+    assert (c["area_m2"] >= c["land_m2"] - 1e-6).all() and c["score"].between(0, 1).all()
+    # no footprint on a cell the whole 25 m grid excludes for a station of its size
+    plan = example_result.plan
+    for mva, rows in c.groupby("capacity_mva"):
+        ex = excluded_cells(whole.grid, {**plan.layers, **plan.constraints}, plan.reference.conflict_rules,
+                            capacity_mva=float(mva), min_severity=2, constraints=tuple(plan.constraints))
+        centres = whole.grid.rasterize(np.asarray(rows.geometry.values)).astype(bool)
+        assert centres.any() and not (centres & ex).any()
+    # a footprint lies in its search area: the service area and the margin
+    margin = float(example_result.project.parameters["siting.search_margin_m"])
+    areas = example_result.service_areas.set_index("substation_id").geometry
+    assert all(g.within(areas[s].buffer(margin + 25.0)) for g, s in zip(c.geometry, c["substation_id"], strict=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -123,10 +124,15 @@ def _fmt(v: float, unit: str) -> str:
     >>> _fmt(39.48, "MW"), _fmt(0.6, "score 0-1"), _fmt(2.0, "ernst 0-3"), _fmt(float("nan"), "MW")
     ('39,5 MW', '0,6', '2', 'onbekend')
     """
-    if pd.isna(v):
+    if v != v:  # NaN (pd.isna, without its cost: this runs for every site and criterion)
         return "onbekend"
-    u = "" if re.search(r"\d\s*[-/]\s*\d", unit) or unit.startswith("score") else f" {unit}"
-    return f"{v:.3g}".replace(".", ",") + u
+    return f"{v:.3g}".replace(".", ",") + _unit_suffix(unit)
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_suffix(unit: str) -> str:
+    """`` MW`` after a raw value; nothing for a scale (``score 0-1``, ``ernst 0-3``)."""
+    return "" if re.search(r"\d\s*[-/]\s*\d", unit) or unit.startswith("score") else f" {unit}"
 
 
 def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: float,

@@ -253,9 +253,9 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         grid = Grid.covering(bounds, cell_m=ov_m, margin_m=margin, max_cells=max_cells)
         notices.add("siting", f"the region at siting.cell_size_m = {cell_m:g} m would be {fine.width * fine.height:,} "
                     f"cells, more than siting.max_cells = {max_cells:,.0f}: the surfaces are written at {ov_m:g} m "
-                    f"(siting.overview_cell_size_m); candidate sites are still searched at {cell_m:g} m, in a window "
-                    "around each search area, with the demand density scaled to the densest cell of the windows "
-                    "searched (not of the whole region)", level="info")
+                    f"(siting.overview_cell_size_m); candidate sites are still fitted at {cell_m:g} m cells, in a "
+                    f"window around each search area, against the exclusion at {cell_m:g} m and the other factors "
+                    f"(density, distances) of the {ov_m:g} m cell they lie in", level="info")
     weights = {k: float(v) for k, v in params.group("siting.weight").items()}
     if sum(weights.values()) <= 0:
         raise ProjectError("siting.weight.*: every weight is 0 - give at least one surface a weight > 0")
@@ -309,7 +309,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
 
         rows = new[new[F.VARIANT] == v] if len(new) else new
         mvas = [float(r["added_installed_mva"]) / max(int(r["n_new_stations"]), 1) for _, r in rows.iterrows()]
-        factors = _factors_on(grid, *last, **on) if v == base_v or not windowed else {}
+        factors = _factors_on(grid, *last, **on) if v == base_v or len(rows) else {}
         if v == base_v:
             mva0 = max(mvas) if mvas else 0.0
             ex = excluded_for(grid, mva0)
@@ -321,8 +321,8 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
             if "distance_to_hv_lines" in factors:
                 surfaces["distance_to_hv_lines_m"] = factors["distance_to_hv_lines"]
             surfaces["suitability"] = suitability(factors, weights, ex, scales=scales)
-        searches = []  # per row: (row, mva, the grid searched, the search area on it, its factors)
-        halo_m = max([*scales.values(), 0.0]) + 2 * smoothing_m  # a window's factors as on the whole grid
+        searches = []  # per row: (row, mva, the grid searched, the search area on it)
+        tops = {"demand_density": float(factors["demand_density"].max())} if windowed and factors else None
         for (_, r), mva in zip(rows.iterrows(), mvas, strict=True):
             sid = r[F.SUBSTATION_ID]
             area = result.service_areas[result.service_areas[F.SUBSTATION_ID] == sid]
@@ -330,15 +330,11 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
             if search is None or search.is_empty:
                 notices.add("siting", f"{sid}: no service area to search a new substation site in", feature=sid)
                 continue
-            if windowed:
-                sub = Grid.covering(search.bounds, cell_m=cell_m, margin_m=halo_m)
-                searches.append((r, mva, sub, search, _factors_on(sub, *last, **on)))
-            else:
-                searches.append((r, mva, grid, search, factors))
-        tops = ({"demand_density": max([float(f["demand_density"].max()) for *_, f in searches], default=0.0)}
-                if windowed else None)
-        for r, mva, searched, search, fac in searches:
+            searches.append((r, mva, Grid.covering(search.bounds, cell_m=cell_m) if windowed else grid, search))
+        for r, mva, searched, search in searches:
             sid = r[F.SUBSTATION_ID]
+            # windowed: the factors of the overview cell each fine cell lies in; the exclusion at the fine cells
+            fac = {k: _resample(grid, arr, searched) for k, arr in factors.items()} if windowed else factors
             land = float(r["land_m2"]) / max(int(r["n_new_stations"]), 1)
             suit = suitability(fac, {k: float(x) for k, x in vp.group("siting.weight").items()},
                                excluded_for(searched, mva), scales=scales, tops=tops)
@@ -381,6 +377,22 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
     mv = gpd.GeoDataFrame(pd.concat(mv_parts, ignore_index=True), geometry="geometry", crs=crs)
     return SitingResult(grid=grid, surfaces=surfaces, candidates=cands, mvlv=mv,
                         mvlv_substations=mvlv_per_substation(mv, result.assignment), notices=notices)
+
+
+def _resample(coarse: Grid, arr: np.ndarray, fine: Grid) -> np.ndarray:
+    """``arr`` (on ``coarse``) at the cells of ``fine``: the value of the coarse cell each fine cell centre lies in.
+
+    Examples
+    --------
+    >>> c = Grid(x0=0.0, y0=200.0, cell_m=100.0, width=2, height=2)
+    >>> f = Grid(x0=50.0, y0=150.0, cell_m=50.0, width=2, height=2)
+    >>> _resample(c, np.array([[1.0, 2.0], [3.0, 4.0]]), f).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+    x, y = fine.centre(np.arange(fine.height), np.arange(fine.width))
+    ci = np.clip(np.floor((x - coarse.x0) / coarse.cell_m).astype(np.int64), 0, coarse.width - 1)
+    ri = np.clip(np.floor((coarse.y0 - y) / coarse.cell_m).astype(np.int64), 0, coarse.height - 1)
+    return arr[np.ix_(ri, ci)]
 
 
 def _factors_on(g: Grid, dens_geoms: np.ndarray, dens_mw: np.ndarray, *, short_geoms: np.ndarray,
