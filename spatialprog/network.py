@@ -375,8 +375,8 @@ def _take_text(table: np.ndarray, codes: np.ndarray) -> Any:
     """``table[codes]`` (None for -1) as the column pandas would infer from it, built from the distinct values.
 
     Text that pandas keeps in pyarrow is taken by pyarrow directly (pandas' own
-    ``take`` with fill builds masks and a second index first: ~5x slower for
-    millions of rows); the column is the same.
+    ``take`` with fill first builds a mask and a second index: 0.03 -> 0.02 s
+    CPU for 4e6 rows of 3 values); the column is the same.
     """
     if (codes < 0).all():
         return np.full(len(codes), None, dtype=object)
