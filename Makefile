@@ -35,8 +35,8 @@ bench: $(STAMP)  ## benchmarks: print figures, assert nothing (the kernels at --
 bench-kernels: $(STAMP)  ## the core spatial kernels at national sizes beside their peers (a few minutes)
 	$(BIN)/python benchmarks/bench_kernels.py
 
-bench-national: $(STAMP)  ## spatialprog run on a synthetic national region (1e5 sites), per stage: wall, CPU, memory
-	$(BIN)/python benchmarks/bench_national.py $(BENCH_ARGS)
+bench-national: $(STAMP)  ## the national run (1e5 sites) per stage, its scaling exponent over 1e4/3e4/1e5, the kernels beside their peers
+	$(BIN)/python benchmarks/bench_national.py --scaling --kernels $(BENCH_ARGS)
 
 docs: $(STAMP)  ## regenerate the README's layer and parameter reference from the schemas
 	$(BIN)/python scripts/update_readme.py

@@ -21,7 +21,9 @@ peer that does the same job, on the same data, in one process:
 4. pairs within 250 m: 1e5 x 1e5 polygons (8 vertices, 50-150 m, over 100 x
    100 km, as benchmarks/bench_conflicts.py). ``conflicts.pairs_within_distance``
    without and with distances, beside geopandas ``sjoin(predicate="dwithin")``,
-   ``STRtree.query(predicate="dwithin")``, SedonaDB and DuckDB (``ST_DWithin``).
+   ``STRtree.query(predicate="dwithin")``, SedonaDB and DuckDB (``ST_DWithin``);
+   also with the shortest line of each pair, as a ``within_distance`` rule of
+   the conflicts engine computes it.
 
 Data are synthetic and seeded (generated here, never committed), in EPSG:28992
 over a national-sized square. The previous implementation of each changed
@@ -33,7 +35,11 @@ the previous implementation must give the identical table (assignment) or the
 same pairs and areas to 1e-9 relative (conflicts); the peers the same
 per-point answer or the same pairs. SedonaDB and DuckDB are used when
 installed (``pip install sedonadb geoarrow-pyarrow duckdb
-duckdb-extension-spatial``), else skipped with the reason.
+duckdb-extension-spatial``), else printed as skipped with the reason
+(``--without sedonadb,duckdb`` leaves them out). Each row shows the wall time
+and the CPU time of the process (all threads); the run ends with the issue's
+table: per operation spatialprog's lines, the fastest peer and the target,
+with a note when the machine was loaded.
 
 Run ``python benchmarks/bench_kernels.py`` (full sizes, a few minutes: the
 previous nearest and geopandas ``sjoin_nearest`` take about a minute each) or
@@ -66,7 +72,7 @@ sys.path.insert(0, str(ROOT))
 from spatialprog import fields as F  # noqa: E402
 from spatialprog.conflicts import overlap_pairs, pairs_within_distance  # noqa: E402
 from spatialprog.conflicts.geometry import polygonal, safe_intersection  # noqa: E402
-from spatialprog.conflicts.kernels import chunked, n_threads  # noqa: E402
+from spatialprog.conflicts.kernels import chunked, n_threads, shortest_lines  # noqa: E402
 from spatialprog.errors import NoticeLog  # noqa: E402
 from spatialprog.network import (  # noqa: E402
     ASSIGNMENT_COLUMNS,
@@ -81,8 +87,12 @@ X0, Y0 = 20_000.0, 320_000.0  # inside the RD New domain
 SIDE_M = 250_000.0  # a national-sized square
 MAX_DISTANCE_M = 10_000.0  # assignment.max_distance_m in data/parameters.toml
 WITHIN_M = 250.0
-#: the targets of issue 13 (seconds, 2 cores) for spatialprog's own line of each operation
-TARGETS = {"assign": 0.7, "nearest": 0.35, "overlap": 3.0, "within": 0.5}
+#: the targets of issue 13 (seconds, wall, 2 cores) for spatialprog's lines of each operation (the kernel, and
+#: the whole function it serves)
+TARGETS = {"assign": {"assign_sites (table)": 0.7, "kernel point_area_labels": 0.7},
+           "nearest": {"assign_sites(method=nearest)": 0.35, "kernel nearest_within (cKDTree, exact)": 0.35},
+           "overlap": {"conflicts.overlap_pairs": 3.0},
+           "within": {"pairs_within_distance": 0.5, "with distances": 0.5}}
 OPERATIONS = {"assign": "points to areas", "nearest": "nearest substation", "overlap": "overlaps with area",
               "within": f"pairs within {WITHIN_M:g} m"}
 
@@ -314,45 +324,60 @@ def before_overlap_pairs(a: np.ndarray, b: np.ndarray, *, min_area_m2: float = 0
 # ---- peers: SedonaDB and DuckDB spatial, when installed ---------------------------------------
 
 
+def _open_duckdb(threads: int) -> tuple[Any, str]:
+    """A DuckDB connection with the spatial extension of the PyPI package loaded, or None and why not."""
+    try:
+        import duckdb
+    except ImportError:
+        return None, "duckdb is not installed (pip install duckdb duckdb-extension-spatial)"
+    spec = importlib.util.find_spec("duckdb_extension_spatial")
+    ext = (Path(spec.submodule_search_locations[0]) / "extensions" / f"v{duckdb.__version__}"
+           / "spatial.duckdb_extension") if spec and spec.submodule_search_locations else None
+    if ext is None or not ext.exists():
+        # INSTALL spatial would download it from extensions.duckdb.org
+        return None, (f"no spatial extension for duckdb {duckdb.__version__} "
+                      "(pip install duckdb-extension-spatial of the same version)")
+    try:
+        con = duckdb.connect()
+        con.execute(f"SET threads = {threads}")
+        con.execute(f"LOAD '{ext}'")  # the extension's signature is checked
+    except duckdb.Error as e:
+        return None, f"the spatial extension does not load: {e}"
+    return con, ""
+
+
+def _open_sedonadb() -> tuple[Any, str]:
+    """A SedonaDB context, or None and why not."""
+    try:
+        import geoarrow.pyarrow  # noqa: F401  (sedonadb needs it to hand results back)
+        import sedonadb
+    except ImportError as e:
+        return None, f"{e.name} is not installed (pip install sedonadb geoarrow-pyarrow)"
+    return sedonadb.connect(), ""
+
+
 class Engines:
     """The SQL engines among the peers, loaded once; ``why`` says why one is missing."""
 
-    def __init__(self, threads: int) -> None:
-        self.duck: Any = None
-        self.sedona: Any = None
+    def __init__(self, threads: int, without: set[str] = frozenset()) -> None:
         self.why: dict[str, str] = {}
-        try:
-            import duckdb
-        except ImportError:
-            self.why["DuckDB"] = "duckdb is not installed (pip install duckdb duckdb-extension-spatial)"
-        else:
-            spec = importlib.util.find_spec("duckdb_extension_spatial")
-            ext = (Path(spec.submodule_search_locations[0]) / "extensions" / f"v{duckdb.__version__}"
-                   / "spatial.duckdb_extension") if spec and spec.submodule_search_locations else None
-            if ext is None or not ext.exists():
-                # INSTALL spatial would download it from extensions.duckdb.org
-                self.why["DuckDB"] = (f"no spatial extension for duckdb {duckdb.__version__} "
-                                      "(pip install duckdb-extension-spatial of the same version)")
-            else:
-                try:
-                    self.duck = duckdb.connect()
-                    self.duck.execute(f"SET threads = {threads}")
-                    self.duck.execute(f"LOAD '{ext}'")  # the extension's signature is checked
-                except duckdb.Error as e:
-                    self.duck, self.why["DuckDB"] = None, f"the spatial extension does not load: {e}"
-        try:
-            import geoarrow.pyarrow  # noqa: F401  (sedonadb needs it to hand results back)
-            import sedonadb
-        except ImportError as e:
-            self.why["SedonaDB"] = f"{e.name} is not installed (pip install sedonadb geoarrow-pyarrow)"
-        else:
-            self.sedona = sedonadb.connect()
+        self.duck: Any = self._open("DuckDB", without, lambda: _open_duckdb(threads))
+        self.sedona: Any = self._open("SedonaDB", without, _open_sedonadb)
         # warm-up: the first spatial join of each engine loads and plans more than the later ones
         tiny = shapely.buffer(shapely.points(np.arange(50.0), np.arange(50.0)), 2.0)
         self.load("w1", tiny)
         self.load("w2", tiny)
         for run in (self.duckdb, self.sedonadb):
             run("SELECT a.i, b.i AS j FROM w1 a JOIN w2 b ON ST_Intersects(a.{g}, b.{g})")
+
+    def _open(self, name: str, without: set[str], opener: Callable[[], tuple[Any, str]]) -> Any:
+        if name.lower() in without:
+            self.why[name] = f"left out (--without {name.lower()})"
+            return None
+        engine, why = opener()
+        if engine is None:
+            self.why[name] = why
+        return engine
 
     def load(self, name: str, geoms: np.ndarray) -> None:
         """Put ``geoms`` (with their position ``i``) in a table ``name`` of each engine; not timed."""
@@ -380,32 +405,79 @@ class Engines:
 
 
 class Table:
-    """Rows of (operation, size, implementation, seconds, agreement), printed as they come."""
+    """Rows of (operation, size, implementation, wall s, CPU s, agreement), printed as they come.
+
+    CPU is the process time of all threads (the SQL engines run in this process
+    too): on a shared machine it says what a job costs when the wall time is
+    stretched by other work.
+    """
 
     def __init__(self, repeat: int) -> None:
         self.repeat = repeat
-        self.rows: list[tuple[str, str, str, float | None, str]] = []
-        print(f"{'operation':<22}{'size':<24}{'implementation':<44}{'seconds':>9}  agreement")
+        self.rows: list[tuple[str, str, str, float | None, float | None, str]] = []
+        self.load = os.getloadavg()[0]  # the highest 1-minute load average seen at a row
+        print(f"{'operation':<22}{'size':<24}{'implementation':<46}{'wall s':>8}{'CPU s':>8}  agreement")
 
     def time(self, op: str, size: str, name: str, job: Callable[[], Any], warm: Callable[[], Any] | None = None,
-             check: Callable[[Any], str] | None = None, *, repeat: int | None = None) -> Any:
-        """Warm ``job`` up (``warm``, a small version), time it (fastest of ``repeat``) and check its result."""
+             check: Callable[[Any], str] | None = None, *, repeat: int | None = None,
+             skipped: str | None = None) -> Any:
+        """Warm ``job`` up (``warm``, a small version), time it (fastest of ``repeat``) and check its result.
+
+        With ``skipped`` (the reason an engine is missing) the row says so and nothing runs.
+        """
+        if skipped:
+            self.add(op, size, name, None, None, f"skipped: {skipped}")
+            return None
         if warm is not None:
             warm()
-        best, out = float("inf"), None
+        best, best_cpu, out = float("inf"), float("inf"), None
         for _ in range(repeat or self.repeat):
-            t = time.perf_counter()
-            out = job()
-            best = min(best, time.perf_counter() - t)
-        if out is None:  # an engine that is not there
-            return None
-        self.add(op, size, name, best, check(out) if check else "")
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                out = job()
+            except Exception as e:  # a peer that fails is reported, and the run goes on
+                self.add(op, size, name, None, None, f"FAILED: {type(e).__name__}: {str(e).splitlines()[0][:80]}")
+                return None
+            best, best_cpu = min(best, time.perf_counter() - t), min(best_cpu, time.process_time() - c)
+        self.add(op, size, name, best, best_cpu, check(out) if check else "")
         return out
 
-    def add(self, op: str, size: str, name: str, seconds: float | None, agree: str) -> None:
-        self.rows.append((op, size, name, seconds, agree))
+    def add(self, op: str, size: str, name: str, seconds: float | None, cpu: float | None, agree: str) -> None:
+        self.rows.append((op, size, name, seconds, cpu, agree))
+        self.load = max(self.load, os.getloadavg()[0])
         sec = "-" if seconds is None else f"{seconds:.3f}"
-        print(f"{op:<22}{size:<24}{name:<44}{sec:>9}  {agree}", flush=True)
+        c = "-" if cpu is None else f"{cpu:.3f}"
+        print(f"{op:<22}{size:<24}{name:<46}{sec:>8}{c:>8}  {agree}", flush=True)
+
+    def summary(self, small: bool, load: float) -> None:
+        """The issue's table: per operation spatialprog's lines, the fastest peer measured beside them, the target.
+
+        ``load`` is the highest load average seen during the run: above the
+        number of CPUs other work stretched every wall time, and the note says so.
+        """
+        print(f"\n{'operation':<22}{'size':<24}{'spatialprog':<46}{'wall s':>8}{'CPU s':>8}  "
+              f"{'fastest peer':<44}{'wall s':>8}  target{'' if small else ' (full sizes, 2 cores)'}")
+        for key, op in OPERATIONS.items():
+            rows = [r for r in self.rows if r[0] == op]
+            if not rows:
+                continue
+            ours = [r for r in rows if r[2].startswith(("spatialprog", "  ")) and r[3] is not None]
+            peers = [r for r in rows if not r[2].startswith(("spatialprog", "  ", "before")) and r[3] is not None]
+            peer = min(peers, key=lambda r: r[3]) if peers else None
+            for k, r in enumerate(ours):
+                name = r[2].strip().removeprefix("spatialprog ")
+                target = TARGETS.get(key, {}).get(name)
+                verdict = ""
+                if target is not None:
+                    verdict = f"<= {target:g} s" + ("" if small else ("  met" if r[3] <= target else "  NOT met"))
+                left = f"{op if k == 0 else '':<22}{r[1] if k == 0 else '':<24}{name:<46}{r[3]:8.3f}{r[4]:8.3f}  "
+                right = f"{peer[2]:<44}{peer[3]:8.3f}" if peer is not None and k == 0 else f"{'':<52}"
+                print(f"{left}{right}  {verdict}")
+        cpus = os.cpu_count() or 1
+        if load > cpus:
+            print(f"note: the load average reached {load:.1f} on {cpus} CPUs during this run: other work stretched "
+                  "every wall time above (peers alike); the CPU column is what each job itself used, and a verdict "
+                  "on the wall time needs a run on a quiet machine")
 
 
 def same_pairs(ia: np.ndarray, ib: np.ndarray, ref: tuple[np.ndarray, np.ndarray]) -> str:
@@ -472,8 +544,10 @@ def op_assign(t: Table, eng: Engines, n_points: int, n_areas: int) -> None:
     eng.load("pts", geoms)
     eng.load("areas", agem)
     sql = "SELECT p.i, a.i AS j FROM pts p JOIN areas a ON ST_Intersects(p.{g}, a.{g})"
-    for name, run in (("SedonaDB ST_Intersects join", eng.sedonadb), ("DuckDB spatial ST_Intersects join", eng.duckdb)):
-        t.time(op, size, name, lambda run=run: run(sql), None, lambda r: same_labels((r["i"], r["j"])), repeat=1)
+    for name, run, why in (("SedonaDB ST_Intersects join", eng.sedonadb, eng.why.get("SedonaDB")),
+                           ("DuckDB spatial ST_Intersects join", eng.duckdb, eng.why.get("DuckDB"))):
+        t.time(op, size, name, lambda run=run: run(sql), None, lambda r: same_labels((r["i"], r["j"])), repeat=1,
+               skipped=why)
 
 
 def op_nearest(t: Table, eng: Engines, n_points: int, n_stations: int) -> None:
@@ -531,9 +605,9 @@ def op_nearest(t: Table, eng: Engines, n_points: int, n_stations: int) -> None:
     t.time(op, size, "SedonaDB ST_KNN join (k=1), then the limit",
            lambda: eng.sedonadb(f"SELECT p.i, s.i AS j FROM pts p JOIN subs s ON ST_KNN(p.{{g}}, s.{{g}}, 1, false) "
                                 f"WHERE ST_Distance(p.{{g}}, s.{{g}}) <= {MAX_DISTANCE_M}"),
-           None, lambda r: same_station(r["i"], r["j"]), repeat=1)
-    if eng.duck is not None:
-        t.add(op, size, "DuckDB spatial", None, "skipped: DuckDB spatial has no nearest-neighbour join")
+           None, lambda r: same_station(r["i"], r["j"]), repeat=1, skipped=eng.why.get("SedonaDB"))
+    t.add(op, size, "DuckDB spatial", None, None,
+          f"skipped: {eng.why.get('DuckDB') or 'DuckDB spatial has no nearest-neighbour join'}")
 
 
 def op_overlap(t: Table, eng: Engines, n: int) -> None:
@@ -568,9 +642,16 @@ def op_overlap(t: Table, eng: Engines, n: int) -> None:
     eng.load("b", b)
     sql = ("SELECT a.i, b.i AS j, ST_Area(ST_Intersection(a.{g}, b.{g})) AS ar FROM a JOIN b "
            "ON ST_Intersects(a.{g}, b.{g})")
-    for name, run in (("SedonaDB ST_Intersects join + ST_Area", eng.sedonadb),
-                      ("DuckDB spatial ST_Intersects join + ST_Area", eng.duckdb)):
-        t.time(op, size, name, lambda run=run: run(sql), None, lambda r: agree(r["i"], r["j"], r["ar"]), repeat=1)
+    for name, run, why in (("SedonaDB ST_Intersects join + ST_Area", eng.sedonadb, eng.why.get("SedonaDB")),
+                           ("DuckDB spatial ST_Intersects join + ST_Area", eng.duckdb, eng.why.get("DuckDB"))):
+        t.time(op, size, name, lambda run=run: run(sql), None, lambda r: agree(r["i"], r["j"], r["ar"]), repeat=1,
+               skipped=why)
+
+
+def within_lines(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The pairs, then their shortest lines and distances: what a within_distance rule computes."""
+    res = pairs_within_distance(a, b, WITHIN_M, with_distance=False)
+    return res.index_a, res.index_b, *shortest_lines(a, b, res.index_a, res.index_b)
 
 
 def op_within(t: Table, eng: Engines, n: int) -> None:
@@ -584,7 +665,9 @@ def op_within(t: Table, eng: Engines, n: int) -> None:
     ref = (res.index_a, res.index_b)
     t.time(op, size, "  with distances", lambda: pairs_within_distance(a, b, WITHIN_M),
            lambda: pairs_within_distance(wa, wb, WITHIN_M), lambda r: same_pairs(r.index_a, r.index_b, ref))
-    t.add(op, size, "before: unchanged (the same function)", None, "")
+    t.time(op, size, "  + shortest lines (as the conflicts engine)", lambda: within_lines(a, b),
+           lambda: within_lines(wa, wb), lambda r: same_pairs(r[0], r[1], ref), repeat=1)
+    t.add(op, size, "before: unchanged (the same function)", None, None, "")
 
     def strtree(with_distance: bool) -> tuple[np.ndarray, np.ndarray]:
         ib, ia = shapely.STRtree(a).query(b, predicate="dwithin", distance=WITHIN_M)
@@ -593,7 +676,7 @@ def op_within(t: Table, eng: Engines, n: int) -> None:
         return ia, ib
 
     t.time(op, size, "shapely STRtree.query(dwithin)", lambda: strtree(False), None, lambda r: same_pairs(*r, ref))
-    t.time(op, size, "  + shapely.distance of the pairs", lambda: strtree(True), None, lambda r: same_pairs(*r, ref),
+    t.time(op, size, "shapely STRtree.query(dwithin) + distance", lambda: strtree(True), None, lambda r: same_pairs(*r, ref),
            repeat=1)
     ga = gpd.GeoDataFrame({"ia": np.arange(n)}, geometry=a, crs=28992)
     gb = gpd.GeoDataFrame({"ib": np.arange(n)}, geometry=b, crs=28992)
@@ -603,11 +686,12 @@ def op_within(t: Table, eng: Engines, n: int) -> None:
            lambda r: same_pairs(r["ia"].to_numpy(), r["ib"].to_numpy(), ref), repeat=1)
     eng.load("a", a)
     eng.load("b", b)
-    for name, run in (("SedonaDB ST_DWithin join", eng.sedonadb), ("DuckDB spatial ST_DWithin join", eng.duckdb)):
-        for label, extra in (("", ""), ("  + ST_Distance", ", ST_Distance(a.{g}, b.{g}) AS d")):
+    for name, run, why in (("SedonaDB ST_DWithin join", eng.sedonadb, eng.why.get("SedonaDB")),
+                           ("DuckDB spatial ST_DWithin join", eng.duckdb, eng.why.get("DuckDB"))):
+        for label, extra in (("", ""), (" + ST_Distance", ", ST_Distance(a.{g}, b.{g}) AS d")):
             sql = f"SELECT a.i, b.i AS j{extra} FROM a JOIN b ON ST_DWithin(a.{{g}}, b.{{g}}, {WITHIN_M})"
-            t.time(op, size, label or name, lambda run=run, sql=sql: run(sql), None,
-                   lambda r: same_pairs(r["i"], r["j"], ref), repeat=1)
+            t.time(op, size, name + label, lambda run=run, sql=sql: run(sql), None,
+                   lambda r: same_pairs(r["i"], r["j"], ref), repeat=1, skipped=why)
 
 
 # ---- main ------------------------------------------------------------------------------------
@@ -620,13 +704,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="assign,nearest,overlap,within", help="operations, comma separated")
     p.add_argument("--repeat", type=int, default=3, help="runs of the fast jobs; the fastest is shown")
     p.add_argument("--threads", type=int, default=2, help="threads for the engines (ours use n_threads)")
+    p.add_argument("--without", default="", help="peers to leave out, comma separated: sedonadb, duckdb")
     args = p.parse_args(argv)
     k = 10 if args.small else 1
     only = set(args.only.split(","))
     print(f"spatialprog kernels benchmark{' (--small: sizes / 10)' if args.small else ''}: seed {SEED}, "
           f"{os.cpu_count()} CPUs ({n_threads(None)} threads for ours), shapely {shapely.__version__} / "
           f"GEOS {shapely.geos_version_string}, load average {os.getloadavg()[0]:.2f}")
-    eng = Engines(args.threads)
+    eng = Engines(args.threads, without={w.strip().lower() for w in args.without.split(",") if w.strip()})
     for name, why in eng.why.items():
         print(f"peer {name} skipped: {why}")
     t = Table(args.repeat)
@@ -638,19 +723,10 @@ def main(argv: list[str] | None = None) -> int:
         op_overlap(t, eng, 100_000 // k)
     if "within" in only:
         op_within(t, eng, 100_000 // k)
-    print()
-    print("targets (issue 13, 2 cores, full sizes) for spatialprog's first line of each operation:")
-    firsts: dict[str, tuple[str, float | None]] = {}
-    for op, _, name, sec, _ in t.rows:
-        firsts.setdefault(op, (name, sec))
-    for key, op in OPERATIONS.items():
-        if op in firsts and firsts[op][1] is not None:
-            name, sec = firsts[op]
-            verdict = "" if args.small else ("  met" if sec <= TARGETS[key] else "  NOT met")
-            print(f"  {op:<22}{name:<44}{sec:>9.3f} s  target <= {TARGETS[key]:g} s{verdict}")
+    t.summary(args.small, max(t.load, os.getloadavg()[0]))
     print(f"load average at the end {os.getloadavg()[0]:.2f}; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    return 0 if not any("DIFFERENT" in r[4] for r in t.rows) else 1
+    return 0 if not any(r[5].startswith(("DIFFERENT", "FAILED")) or "DIFFERENT" in r[5] for r in t.rows) else 1
 
 
 if __name__ == "__main__":

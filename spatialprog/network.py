@@ -24,6 +24,8 @@ function that uses them.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import geopandas as gpd
@@ -370,9 +372,23 @@ def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndar
 
 
 def _take_text(table: np.ndarray, codes: np.ndarray) -> Any:
-    """``table[codes]`` (None for -1) as the column pandas would infer from it, built from the distinct values."""
+    """``table[codes]`` (None for -1) as the column pandas would infer from it, built from the distinct values.
+
+    Text that pandas keeps in pyarrow is taken by pyarrow directly (pandas' own
+    ``take`` with fill first builds a mask and a second index: 0.03 -> 0.02 s
+    CPU for 4e6 rows of 3 values); the column is the same.
+    """
     if (codes < 0).all():
         return np.full(len(codes), None, dtype=object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pd.Series(np.asarray(table, dtype=object)).array
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and not values.isna().any():
+        missing = codes < 0
+        index = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+        return pd.array(pc.take(pa.array(values), index), dtype=dtype)
     used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(table)))
     to_used = np.full(len(table) + 1, -1)
     to_used[used] = np.arange(len(used))
@@ -632,8 +648,6 @@ def nearest_within(query: np.ndarray, stations: np.ndarray, max_distance_m: floa
     parts = []
     st_points = len(stations) and (shapely.get_type_id(stations) == 0).all() and not shapely.is_empty(stations).any()
     if st_points and max_distance_m > 0:
-        from scipy.spatial import cKDTree
-
         sxy = shapely.get_coordinates(stations)
         simple = shapely.get_type_id(query) == 0
         every = bool(simple.all())
@@ -645,30 +659,9 @@ def nearest_within(query: np.ndarray, stations: np.ndarray, max_distance_m: floa
             kd = np.arange(len(query)) if every else np.flatnonzero(simple)
             if not fin.all():
                 kd, qxy = kd[fin], qxy[fin]
-            k = min(2, len(stations))
-            # a sliding-midpoint tree with larger leaves: built and queried faster here than the default
-            tree_kd = cKDTree(sxy, leafsize=32, balanced_tree=False, compact_nodes=False)
-            # queried in Morton order of cells about a station apart: neighbouring queries walk the same
-            # nodes (the answer of each query is its own; the order only makes it faster, ~1.5x at 1e6)
-            order = _morton_order(qxy, np.sqrt(np.ptp(sxy[:, 0]) * np.ptp(sxy[:, 1]) / len(sxy))) \
-                if len(qxy) >= _MORTON_MIN_POINTS else None
-            d, j = tree_kd.query(qxy if order is None else qxy[order], k=k, workers=-1,
-                                 distance_upper_bound=max_distance_m * (1 + 1e-9) + 1e-9)
-            d, j = d.reshape(len(kd), k), j.reshape(len(kd), k)
-            if order is not None:
-                d[order], j[order] = d.copy(), j.copy()
-            # reached a station, and the second is not as near as the first (to 1e-9): one answer, no tie
-            ok = d[:, 0] < np.inf
-            tie = ok & (d[:, -1] <= d[:, 0] * (1 + 1e-9) + 1e-9) if k == 2 else np.zeros(len(kd), dtype=bool)
-            ok &= ~tie
-            qi, ti, qxy = (kd, j[:, 0], qxy) if ok.all() else (kd[ok], j[ok, 0], qxy[ok])
-            # the distance as GEOS computes it for two points: sqrt(dx * dx + dy * dy)
-            dx, dy = qxy[:, 0] - sxy[ti, 0], qxy[:, 1] - sxy[ti, 1]
-            dist = np.sqrt(dx * dx + dy * dy)
-            within = dist <= max_distance_m
-            if not within.all():
-                qi, ti, dist = qi[within], ti[within], dist[within]
-            parts.append((qi, ti, dist))
+            j, dist, state = _kd_nearest(qxy, sxy, max_distance_m)
+            ok, tie = state == 1, state == 2
+            parts.append((kd[ok], j[ok], dist[ok]))
             fallback = np.sort(np.concatenate([np.flatnonzero(~simple), np.flatnonzero(simple)[~fin], kd[tie]]))
     if len(fallback):
         tree = shapely.STRtree(stations)
@@ -692,22 +685,84 @@ def nearest_within(query: np.ndarray, stations: np.ndarray, max_distance_m: floa
 
 #: from this many query points on, :func:`nearest_within` queries them in Morton order
 _MORTON_MIN_POINTS = 10_000
+#: from this many query points on, :func:`nearest_within` queries the KD-tree in one thread per CPU
+_KD_PARALLEL_MIN = 50_000
 
 
-def _morton_order(xy: np.ndarray, cell_m: float) -> np.ndarray:
-    """The order of points ``xy`` along a Z curve over square cells of ``cell_m`` (about; at most 2^21 a side)."""
-    lo = xy.min(axis=0)
-    c = max(float(cell_m), float(np.ptp(xy, axis=0).max()) / (1 << 21), 1e-9) if np.isfinite(cell_m) else 1.0
-    g = ((xy - lo) / c).astype(np.int64)
+def _kd_nearest(qxy: np.ndarray, sxy: np.ndarray, max_distance_m: float) -> tuple[np.ndarray, ...]:
+    """Per query point: the nearest station, its distance, and 0 (none within reach), 1 (one answer) or 2 (a tie).
+
+    A KD-tree (scipy ``cKDTree``) on the station coordinates gives each point
+    its two nearest stations; a point whose second is as near as the first (to
+    1e-9 relative) is a possible tie (state 2), left to the caller. The
+    distance of the others is recomputed as GEOS computes it for two points,
+    ``sqrt(dx * dx + dy * dy)``, and the limit applied to it. Above
+    :data:`_KD_PARALLEL_MIN` points the queries run in one slice per CPU, each
+    in its own thread (the tree query, numpy's sort and take release the GIL).
+    """
+    from scipy.spatial import cKDTree
+
+    n = len(qxy)
+    k = min(2, len(sxy))
+    # a sliding-midpoint tree with larger leaves: built and queried faster here than the default
+    tree = cKDTree(sxy, leafsize=32, balanced_tree=False, compact_nodes=False)
+    j_out = np.empty(n, dtype=np.intp)
+    d_out = np.empty(n)
+    state = np.empty(n, dtype=np.int8)
+    bound = max_distance_m * (1 + 1e-9) + 1e-9
+    x0, y0 = float(qxy[:, 0].min()), float(qxy[:, 1].min())
+    span = max(float(qxy[:, 0].max()) - x0, float(qxy[:, 1].max()) - y0)
+
+    def work(s: slice) -> None:
+        xy = qxy[s]
+        # queried in Morton order: neighbouring queries walk the same nodes (each answer is its own; the
+        # order only makes it faster, ~1.5x at 1e6)
+        order = _morton_order(xy, x0, y0, span) if len(xy) >= _MORTON_MIN_POINTS else None
+        if order is not None:
+            xy = np.take(xy, order, axis=0)
+        d, j = tree.query(xy, k=k, workers=1, distance_upper_bound=bound)
+        d, j = d.reshape(len(xy), k), j.reshape(len(xy), k)
+        reach = d[:, 0] < np.inf
+        tie = reach & (d[:, -1] <= d[:, 0] * (1 + 1e-9) + 1e-9) if k == 2 else np.zeros(len(xy), dtype=bool)
+        j0 = np.where(reach, j[:, 0], 0)
+        # the distance as GEOS computes it for two points: sqrt(dx * dx + dy * dy)
+        dx, dy = xy[:, 0] - sxy[j0, 0], xy[:, 1] - sxy[j0, 1]
+        dist = np.sqrt(dx * dx + dy * dy)
+        st = np.where(tie, 2, np.where(reach & (dist <= max_distance_m), 1, 0)).astype(np.int8)
+        if order is None:
+            j_out[s], d_out[s], state[s] = j0, dist, st
+        else:
+            at = order + s.start
+            j_out[at], d_out[at], state[at] = j0, dist, st
+
+    threads = os.cpu_count() or 1
+    if threads > 1 and n >= _KD_PARALLEL_MIN:
+        edges = np.linspace(0, n, threads + 1).astype(np.int64)
+        with ThreadPoolExecutor(max_workers=threads) as ex:
+            list(ex.map(work, [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]))
+    else:
+        work(slice(0, n))
+    return j_out, d_out, state
+
+
+def _morton_order(xy: np.ndarray, x0: float, y0: float, span: float) -> np.ndarray:
+    """The order of points ``xy`` along a Z curve over 1024 x 1024 cells of the square at ``(x0, y0)``, ``span`` wide.
+
+    A 20-bit key: numpy sorts it faster than a finer one, and at national sizes
+    a cell holds a few stations at most, which is as much order as the
+    KD-tree query needs.
+    """
+    scale = 1024.0 / span if span > 0 else 0.0
+    gx = np.minimum(((xy[:, 0] - x0) * scale).astype(np.int32), 1023)
+    gy = np.minimum(((xy[:, 1] - y0) * scale).astype(np.int32), 1023)
 
     def spread(v: np.ndarray) -> np.ndarray:
-        v = (v | (v << 16)) & 0x0000FFFF0000FFFF
-        v = (v | (v << 8)) & 0x00FF00FF00FF00FF
-        v = (v | (v << 4)) & 0x0F0F0F0F0F0F0F0F
-        v = (v | (v << 2)) & 0x3333333333333333
-        return (v | (v << 1)) & 0x5555555555555555
+        v = (v | (v << 8)) & 0x00FF00FF
+        v = (v | (v << 4)) & 0x0F0F0F0F
+        v = (v | (v << 2)) & 0x33333333
+        return (v | (v << 1)) & 0x55555555
 
-    return np.argsort(spread(g[:, 0]) | (spread(g[:, 1]) << 1))
+    return np.argsort(spread(gx) | (spread(gy) << 1))
 
 
 def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:

@@ -158,8 +158,8 @@ grid_xy = st.tuples(st.integers(-5, 25), st.integers(-5, 25))
 @given(st.lists(grid_xy, min_size=1, max_size=25), st.lists(st.one_of(grid_xy.map(lambda t: Point(*t)),
        st.builds(Point, st.floats(-5, 25), st.floats(-5, 25)), other_geometry,
        st.builds(lambda x, y: box(x, y, x + 2, y + 1), st.integers(-5, 25), st.integers(-5, 25))), max_size=40),
-       st.sampled_from([0.5, 1.0, 2.0, 5.0, 1e9]), st.randoms())
-def test_nearest_within_equals_query_nearest(stations_xy, query, max_distance_m, rnd):
+       st.sampled_from([0.5, 1.0, 2.0, 5.0, 1e9]), st.booleans(), st.randoms())
+def test_nearest_within_equals_query_nearest(stations_xy, query, max_distance_m, threaded, rnd):
     # integer coordinates: equal distances everywhere (3-4-5 triangles reach max_distance exactly), and
     # repeated station coordinates with different priorities
     stations = shapely.points(np.array(stations_xy, dtype=float) * [1.0, 1.0])
@@ -167,7 +167,11 @@ def test_nearest_within_equals_query_nearest(stations_xy, query, max_distance_m,
         stations = np.concatenate([stations, stations[:3]])
     priority = np.array([rnd.randrange(0, 6) for _ in stations])
     query = np.array(query, dtype=object)
-    qi, ti, dist = nearest_within(query, stations, max_distance_m, priority)
+    with pytest.MonkeyPatch.context() as mp:
+        if threaded:  # however few the points: in Morton order, in one slice per CPU
+            mp.setattr(network, "_MORTON_MIN_POINTS", 1)
+            mp.setattr(network, "_KD_PARALLEL_MIN", 1)
+        qi, ti, dist = nearest_within(query, stations, max_distance_m, priority)
     want = nearest_plain(query, stations, max_distance_m, priority)
     assert qi.tolist() == sorted(want)
     assert [(int(priority[t]), float(d)) for t, d in zip(ti, dist, strict=True)] == [want[q] for q in qi.tolist()]
@@ -191,6 +195,7 @@ def test_nearest_within_large_random_and_empty():
 def test_nearest_within_ties_in_morton_order(monkeypatch, morton_from):
     # queries in Morton order (or not) on an integer grid full of equal distances and repeated stations
     monkeypatch.setattr(network, "_MORTON_MIN_POINTS", morton_from)
+    monkeypatch.setattr(network, "_KD_PARALLEL_MIN", morton_from)
     rng = np.random.default_rng(8)
     sxy = rng.integers(0, 60, (400, 2)).astype(float)
     stations = shapely.points(np.concatenate([sxy, sxy[:50]]))
@@ -242,6 +247,33 @@ def test_assign_sites_points_equal_the_plain_answer(areas, points, outside, grid
     assert got[F.METHOD].tolist() == want[F.METHOD].tolist()
     np.testing.assert_array_equal(got[F.DIST_M].to_numpy(), want[F.DIST_M].to_numpy(dtype=float))
     assert (got[F.SHARE] == 1.0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(areas_strategy(), st.lists(st.one_of(point_strategy, st.builds(lambda x, y, w: box(x, y, x + w, y + w), coord,
+                                                                         coord, st.floats(0.5, 40)), other_geometry),
+                                  min_size=1, max_size=40),
+       st.booleans(), st.randoms())
+def test_assignment_table_equals_the_one_pandas_builds(areas, sites, shuffle, rnd):
+    # the table built from integer codes (pyarrow takes, grouped sums, one sort key) is, column for column and
+    # dtype for dtype, the one pandas builds from the same rows (merge-free groupby, sort_values)
+    areas = [g for g in areas if g is not None and not g.is_empty]
+    sub_ids = [rnd.choice(["A", "B", "~", "é", "A1"]) for _ in areas]
+    subs = gpd.GeoDataFrame({"id": ["A", "B", "~", "é", "A1"]},
+                            geometry=shapely.points([[0, 0], [100, 0], [50, 50], [0, 100], [100, 100]]), crs=28992)
+    sa = gpd.GeoDataFrame({"id": [f"SA{i}" for i in range(len(areas))], "substation_id": sub_ids},
+                          geometry=areas, crs=28992)
+    ids = [f"P{i:03d}" for i in range(len(sites))]
+    if shuffle:
+        rnd.shuffle(ids)
+    pts = gpd.GeoDataFrame({F.LAYER: [rnd.choice(["housing_sites", "business_parks"]) for _ in ids], F.SITE_ID: ids},
+                           geometry=sites, crs=28992)
+    for method in ("service_areas", "nearest"):
+        got = assign_sites(pts, subs, sa, method=method, max_distance_m=30.0)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(network, "_site_keys", lambda *_: None)  # the plain pandas path
+            want = assign_sites(pts, subs, sa, method=method, max_distance_m=30.0)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
 @settings(max_examples=60, deadline=None)
