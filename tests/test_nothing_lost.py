@@ -371,7 +371,14 @@ def test_disk_full_is_one_line_and_the_previous_outputs_stay(tmp_path, tiny, mon
     def full(self, *a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    def pieces_then_full(df):  # the CSV writer's pieces: the disk fills up on the first one
+        yield b"layer,site_id\n"
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    from spatialprog import writer
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)  # the tables pandas writes (dates, mixed objects)
+    monkeypatch.setattr(writer, "_csv_bytes", pieces_then_full)  # and those written in pyarrow's pieces
     r = _invoke("run", str(tiny), "--out", str(out))
     assert r.exit_code == 2
     line = _one_line(r)
