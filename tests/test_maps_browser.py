@@ -409,7 +409,7 @@ SITING_PROBE = """(async function () {
   Object.keys(window).forEach(function (k) { var v; try { v = window[k]; } catch (e) { return; }
                                             if (v instanceof L.Map) map = v; });
   map.eachLayer(function (l) {
-    if (l.feature && l.options && l.options.dashArray === "6 4" && l.getPopup && l.getPopup()) {
+    if (l.options && l.options.dashArray === "6 4" && l.getPopup && l.getPopup()) {
       l.openPopup();
       out.candidates.push(l.getPopup().getElement().querySelector(".sp-pop-title").textContent);
       l.closePopup();

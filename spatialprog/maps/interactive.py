@@ -50,6 +50,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -209,6 +210,15 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     sf = outputs.tables.get("shortfall")
     re_t = outputs.tables.get("reinforcements")
     base = variants[0] if variants else BASE_VARIANT
+    # every lookup below is a dict built once from the tables (a pandas lookup per substation and year was
+    # most of the map's time at national scale)
+    has_op = F.OPERATOR_AVAILABLE_MVA in H.columns
+    cells_of = _base_rows(H, base, has_op)
+    first_short = _first_shortfall(sf)
+    re_by_sub = ({str(k): g for k, g in re_t.groupby(re_t[F.SUBSTATION_ID].astype(str), sort=False)}
+                 if re_t is not None and len(re_t) else {})
+    prog_by_sub = ({str(k): g for k, g in programme.groupby(programme[F.SUBSTATION_ID].astype(str), sort=False)}
+                   if programme is not None and F.SUBSTATION_ID in programme else {})
     out: dict[str, str] = {}
     for r in subs.itertuples(index=False):
         sid = str(r.id)
@@ -231,8 +241,7 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
         for y in milestones:
             cells = [f"<td>{y}</td>"]
             for d, cols in ((F.OFFTAKE, (F.CAPACITY_MW, F.LOAD_MW, F.HEADROOM_MW)), (F.FEEDIN, (F.HEADROOM_MW,))):
-                key = (base, d, y, sid)
-                row = H.loc[key] if key in H.index else None
+                row = cells_of.get((d, y, sid))
                 for c in cols:
                     v = None if row is None else row[c]
                     style = ""
@@ -248,14 +257,13 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
             f"<tbody>{''.join(trs)}</tbody></table>"
         )
         series, operator = {}, {}
-        has_op = F.OPERATOR_AVAILABLE_MVA in H.columns
         op_text = []
         for d in F.DIRECTIONS:
             vals, ops = [], []
             for y in years:
-                key = (base, d, y, sid)
-                vals.append(float(H.at[key, F.HEADROOM_MW]) if key in H.index else None)
-                op = H.at[key, F.OPERATOR_AVAILABLE_MVA] if has_op and key in H.index else None
+                row = cells_of.get((d, y, sid))
+                vals.append(float(row[F.HEADROOM_MW]) if row is not None else None)
+                op = row[F.OPERATOR_AVAILABLE_MVA] if has_op and row is not None else None
                 ops.append(float(op) if op is not None and pd.notna(op) else None)
             series[d] = vals
             if any(o is not None for o in ops):
@@ -271,21 +279,21 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
                         f"({A[F.VARIANT]} {html.escape(base)}){op_legend}</div>") if spark else ""
         # first shortfall per variant
         sf_rows = []
-        if sf is not None and len(sf):
-            s = sf[sf[F.SUBSTATION_ID].astype(str) == sid]
+        if first_short is not None:
             for v in variants:
                 parts = []
                 for d in F.DIRECTIONS:
-                    m = s[(s[F.VARIANT] == v) & (s[F.DIRECTION] == d)][F.FIRST_SHORTFALL_YEAR].dropna()
-                    if len(m):
-                        parts.append(f"{F.DIRECTION_NL[d]} {int(m.iloc[0])}")
+                    m = first_short.get((sid, v, d))
+                    if m is not None:
+                        parts.append(f"{F.DIRECTION_NL[d]} {int(m)}")
                 sf_rows.append((v, ", ".join(parts) if parts else "geen tekort t/m " + str(years[-1])))
         sf_html = ("<div class='sp-sub'>" + html.escape(A[F.FIRST_SHORTFALL_YEAR]) + "</div><table class='sp-kv'>"
                    + _rows((v, html.escape(t)) for v, t in sf_rows) + "</table>") if sf_rows else ""
         # planned reinforcements
         re_parts = []
         if re_t is not None and len(re_t):
-            for rr in re_t[re_t[F.SUBSTATION_ID].astype(str) == sid].sort_values(F.YEAR).itertuples(index=False):
+            mine = re_by_sub.get(sid)
+            for rr in ([] if mine is None else mine.sort_values(F.YEAR).itertuples(index=False)):
                 d = getattr(rr, "direction", "both")
                 where = "" if d not in F.DIRECTION_NL else f" {F.DIRECTION_NL[d]}"
                 re_parts.append(f"{int(rr.year)}: +{_nl(rr.reinforcement_mva, 0)} MVA{where}")
@@ -295,8 +303,8 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
         if sid in ranks:
             extra.append(("rang in programma", f"<b>{ranks[sid]}</b>"))
             if programme is not None:
-                rows = programme[programme[F.SUBSTATION_ID].astype(str) == sid] if F.SUBSTATION_ID in programme else []
-                for pr in (rows.itertuples(index=False) if len(rows) else []):
+                rows = prog_by_sub.get(sid)
+                for pr in (rows.itertuples(index=False) if rows is not None else []):
                     what = next((getattr(pr, c) for c in ("intervention_nl", "intervention", "measure")
                                  if hasattr(pr, c) and isinstance(getattr(pr, c), str)), "")
                     if what:
@@ -311,6 +319,35 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
             f"<table class='sp-kv'>{_rows(extra)}</table></div>"
         )
     return out
+
+
+def _base_rows(H: pd.DataFrame, base: str, has_op: bool) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """The headroom table's rows of the base variant by (direction, year, substation), for the popups."""
+    if base not in H.index.get_level_values(F.VARIANT):
+        return {}
+    part = H.xs(base, level=F.VARIANT)
+    cols = [F.CAPACITY_MW, F.LOAD_MW, F.HEADROOM_MW, F.STATUS] + ([F.OPERATOR_AVAILABLE_MVA] if has_op else [])
+    values = {c: part[c].to_numpy() for c in cols}
+    return {key: {c: values[c][i] for c in cols} for i, key in enumerate(part.index)}
+
+
+def _first_shortfall(sf: pd.DataFrame | None) -> dict[tuple[str, str, str], Any] | None:
+    """The first year of shortfall by (substation, variant, direction): the first row of the table with one."""
+    if sf is None or not len(sf):
+        return None
+    out: dict[tuple[str, str, str], Any] = {}
+    years = sf[F.FIRST_SHORTFALL_YEAR]
+    for s, v, d, y in zip(sf[F.SUBSTATION_ID].astype(str), sf[F.VARIANT], sf[F.DIRECTION], years, strict=True):
+        if pd.notna(y):
+            out.setdefault((s, v, d), y)
+    return out
+
+
+#: One character per feature for a text column of few distinct values (its code in the column's dictionary):
+#: printable ASCII without the quote, the backslash, the characters a script's JSON escapes (< > & ') and $
+CODE_CHARS = "".join(chr(c) for c in range(35, 127) if chr(c) not in "\\<>&'$")
+CODE_NONE = "!"
+_ID_RE = re.compile(r"(\D*?)([0-9]+)")
 
 
 def _text(v: Any) -> str:
@@ -344,7 +381,26 @@ def _column(values: Iterable[Any]) -> dict:
     texts = [_text(v) for v in s.to_numpy(dtype=object)]
     uniq: dict[str, int] = {}
     codes = [-1 if t == "" else uniq.setdefault(t, len(uniq)) for t in texts]
+    if len(uniq) <= len(CODE_CHARS):
+        # few distinct texts: one character per feature (CODE_NONE for none) instead of a number and a comma
+        return {"d": list(uniq), "s": "".join(CODE_NONE if k < 0 else CODE_CHARS[k] for k in codes)}
     return {"d": list(uniq), "c": codes}
+
+
+def _id_column(ids: list[str]) -> list[str] | dict:
+    """The ids of a layer for the page: ``{"p": prefix, "w": digits, "n": steps}`` when every id is one prefix
+    and a number of one width (``WB000001``, ``WB000002``: each id costs a step of 1), else the list itself.
+
+    Examples
+    --------
+    >>> _id_column(["WB0009", "WB0010", "WB0012"]), _id_column(["a", "b"])
+    ({'p': 'WB', 'w': 4, 'n': [9, 1, 2]}, ['a', 'b'])
+    """
+    m = [_ID_RE.fullmatch(i) for i in ids]
+    if not ids or not all(m) or len({(x.group(1), len(x.group(2))) for x in m}) != 1:  # type: ignore[union-attr]
+        return ids
+    nums = np.array([int(x.group(2)) for x in m], dtype=np.int64)  # type: ignore[union-attr]
+    return {"p": m[0].group(1), "w": len(m[0].group(2)), "n": np.diff(nums, prepend=0).tolist()}  # type: ignore[union-attr]
 
 
 def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
@@ -394,19 +450,24 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
     years: dict | None = None
     if per_year:
         rows = []
+        has = ids.isin(set().union(*(set(t.index) for t in per_year.values()))).to_numpy()
         for d, t in per_year.items():
             v = t.reindex(index=ids, columns=milestones).to_numpy(dtype=float)
-            rows.append({"l": F.DIRECTION_NL[d], "skipEmpty": d == F.FEEDIN,
-                         "v": [[None if not math.isfinite(x) else round(float(x), 2) for x in r] for r in v]})
-        has = ids.isin(set().union(*(set(t.index) for t in per_year.values()))).tolist()
-        years = {"title": f"vraag (MW), {A[F.VARIANT]} {base}", "head": milestones, "rows": rows, "has": has}
-    geo = [D.encode_geometry(x) for x in g.geometry.values]
-    out = {"kind": kind, "title": lk.title_nl, "colour": D.site_colour(kind), "ids": ids.tolist(),
-           "names": [n if isinstance(n, str) and n else None for n in names], "cols": cols, "years": years,
-           "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
+            skip = d == F.FEEDIN  # a feed-in row is shown only where some year has feed-in
+            shown = has & ((v > 0).any(axis=1) if skip else True)
+            # null for a site whose row is not shown (no demand, or no feed-in): most sites' feed-in
+            rows.append({"l": F.DIRECTION_NL[d], "skipEmpty": skip,
+                         "v": [[None if not math.isfinite(x) else round(float(x), 2) for x in r] if on else None
+                               for r, on in zip(v, shown, strict=True)]})
+        years = {"title": f"vraag (MW), {A[F.VARIANT]} {base}", "head": milestones, "rows": rows,
+                 "has": "".join("1" if h else "0" for h in has)}
+    letters, geo = D.encode_geometries(np.asarray(g.geometry.values))
+    out = {"kind": kind, "title": lk.title_nl, "colour": D.site_colour(kind), "ids": _id_column(ids.tolist()),
+           "names": _column([n if isinstance(n, str) and n else None for n in names]), "cols": cols, "years": years,
+           "t": letters, "g": geo}
     if len(g) > LAZY_SITES and out["t"].count("A"):
         # many areas: a point each for the clustered overview, their outlines only when zoomed in
-        out["pt"] = [D.encode_geometry(p)[1] for p in shapely.point_on_surface(np.asarray(g.geometry.values))]
+        out["pt"] = D.encode_geometries(shapely.point_on_surface(np.asarray(g.geometry.values)))[1]
     return out
 
 
@@ -425,16 +486,16 @@ def _conflict_table(gc: gpd.GeoDataFrame) -> dict:
                for la, ia, lb, ib in zip(get("layer_a"), get("id_a"), get("layer_b"), get("id_b"), strict=True)]
     sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
     desc = [d if isinstance(d, str) and d else "conflict" for d in get("description_nl")]
-    geo = [D.encode_geometry(x) for x in gc.geometry.values]
+    letters, geo = D.encode_geometries(np.asarray(gc.geometry.values))
     ids = gc["conflict_id"].astype(str) if "conflict_id" in gc else pd.Series(range(len(gc)), index=gc.index).astype(str)
-    return {"kind": "conflicts", "title": D.CONFLICTS_TITLE_NL, "colour": "#7a0177", "ids": ids.tolist(),
-            "names": [None] * len(gc), "plain": True, "headings": _column(desc),
+    return {"kind": "conflicts", "title": D.CONFLICTS_TITLE_NL, "colour": "#7a0177", "ids": _id_column(ids.tolist()),
+            "names": _column([None] * len(gc)), "plain": True, "headings": _column(desc),
             "colours": _column(D.SEVERITY_COLOURS.get(v, "#7a0177") for v in sev),
             "style": {"weight": 3, "opacity": 1, "fillOpacity": 0.55, "className": "sp-conflict"},
             "cols": [{"l": "regel", **_column(get("rule_id"))}, {"l": "ernst", **_column(get("severity"))},
                      {"l": "tussen", **_column(between)}, {"l": "overlap (m2)", **_column(get("area_m2"))},
                      {"l": A[F.DIST_M], **_column(get("dist_m"))}],
-            "years": None, "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
+            "years": None, "t": letters, "g": geo}
 
 
 # --------------------------------------------------------------------------------------
@@ -580,7 +641,7 @@ class _SiteLayers(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
 {% for name, blob in this.layers %}
-spatialprog.drawSites({{ name }}, {{ blob }}, {"quantum": {{ this.quantum }}, "outlineZoom": {{ this.outline_zoom }}});
+spatialprog.drawSites({{ name }}, {{ blob }}, {"quantum": {{ this.quantum }}, "outlineZoom": {{ this.outline_zoom }}, "codes": {{ this.codes }}});
 {% endfor %}
 {% endmacro %}
 """)
@@ -592,6 +653,7 @@ spatialprog.drawSites({{ name }}, {{ blob }}, {"quantum": {{ this.quantum }}, "o
         self._blobs = [b for _, b in layers]
         self.quantum = D.QUANTUM
         self.outline_zoom = OUTLINE_ZOOM
+        self.codes = _script_json({"chars": CODE_CHARS, "none": CODE_NONE})
 
     @property
     def layers(self) -> list[tuple[str, str]]:
