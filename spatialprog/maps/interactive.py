@@ -376,8 +376,17 @@ def _column(values: Iterable[Any]) -> dict:
     if pd.api.types.is_float_dtype(s.dtype):
         arr = s.to_numpy(dtype=float)
         # whole numbers without decimals, others with 2 (as _cell); one that only rounds to whole goes as its text
-        return {"f": [None if not math.isfinite(x) else int(x) if x.is_integer() else
-                      round(x, 2) if not round(x, 2).is_integer() else _nl(x, 2) for x in arr]}
+        r = np.round(arr, 2)  # numpy's rounding, as round() of a numpy float
+        out: list[Any] = r.tolist()
+        fin = np.isfinite(arr)
+        whole = fin & (arr == np.trunc(np.where(fin, arr, 0.0)))
+        for i in np.flatnonzero(~fin).tolist():
+            out[i] = None
+        for i, v in zip(np.flatnonzero(whole).tolist(), arr[whole].astype(np.int64).tolist(), strict=True):
+            out[i] = v
+        for i in np.flatnonzero(fin & ~whole & (r == np.trunc(np.where(fin, r, 0.0)))).tolist():
+            out[i] = _nl(float(arr[i]), 2)
+        return {"f": out}
     texts = [_text(v) for v in s.to_numpy(dtype=object)]
     uniq: dict[str, int] = {}
     codes = [-1 if t == "" else uniq.setdefault(t, len(uniq)) for t in texts]
@@ -385,6 +394,25 @@ def _column(values: Iterable[Any]) -> dict:
         # few distinct texts: one character per feature (CODE_NONE for none) instead of a number and a comma
         return {"d": list(uniq), "s": "".join(CODE_NONE if k < 0 else CODE_CHARS[k] for k in codes)}
     return {"d": list(uniq), "c": codes}
+
+
+def _round2(arr: np.ndarray) -> np.ndarray:
+    """``round(x, 2)`` of every element, as Python rounds (to the nearest decimal of the float's exact value):
+    numpy's scaled rounding, with Python's own where a value sits within 1e-6 of a half cent.
+
+    Examples
+    --------
+    >>> _round2(np.array([2.675, 0.125, 1.005, -3.14159, np.nan])).tolist()[:4]
+    [2.67, 0.12, 1.0, -3.14]
+    """
+    shape = np.shape(arr)
+    arr = np.asarray(arr, dtype=float).ravel()
+    with np.errstate(invalid="ignore"):
+        r = np.round(arr, 2)
+        near = np.isfinite(arr) & (np.abs(np.abs(arr * 100.0) % 1.0 - 0.5) < 1e-6)
+    for i in np.flatnonzero(near).tolist():
+        r[i] = round(float(arr[i]), 2)
+    return r.reshape(shape)
 
 
 def _id_column(ids: list[str]) -> list[str] | dict:
@@ -456,9 +484,10 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
             skip = d == F.FEEDIN  # a feed-in row is shown only where some year has feed-in
             shown = has & ((v > 0).any(axis=1) if skip else True)
             # null for a site whose row is not shown (no demand, or no feed-in): most sites' feed-in
+            vals = np.where(np.isfinite(v), _round2(v), np.nan).tolist()
             rows.append({"l": F.DIRECTION_NL[d], "skipEmpty": skip,
-                         "v": [[None if not math.isfinite(x) else round(float(x), 2) for x in r] if on else None
-                               for r, on in zip(v, shown, strict=True)]})
+                         "v": [[None if x != x else x for x in r] if on else None  # x != x: NaN
+                               for r, on in zip(vals, shown.tolist(), strict=True)]})
         years = {"title": f"vraag (MW), {A[F.VARIANT]} {base}", "head": milestones, "rows": rows,
                  "has": "".join("1" if h else "0" for h in has)}
     letters, geo = D.encode_geometries(np.asarray(g.geometry.values))
@@ -467,7 +496,10 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
            "t": letters, "g": geo}
     if len(g) > LAZY_SITES and out["t"].count("A"):
         # many areas: a point each for the clustered overview, their outlines only when zoomed in
-        out["pt"] = D.encode_geometries(shapely.point_on_surface(np.asarray(g.geometry.values)))[1]
+        # (as the step from the area's first vertex, a few digits; 0 for a feature that is not an area)
+        pts = D.encode_geometries(shapely.point_on_surface(np.asarray(g.geometry.values)))[1]
+        out["pt"] = [[p[0] - a[0][0][0], p[1] - a[0][0][1]] if k == "A" else 0
+                     for k, p, a in zip(letters, pts, geo, strict=True)]
     return out
 
 
@@ -552,6 +584,19 @@ def _no_cdn(el: Any) -> Any:
 
 # --------------------------------------------------------------------------------------
 # the control panel, legend and restyling
+
+
+class _Raw(Element):
+    """HTML put into the page as it is (the inlined scripts and styles): not parsed as a template, which
+    for half a megabyte of JavaScript took seconds."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        # as a template would give it: line ends as \n, one trailing newline dropped
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.text = text[:-1] if text.endswith("\n") else text
 
 
 class _Panel(MacroElement):
@@ -856,7 +901,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
     root = m.get_root()
     root.title = html.escape(f"{outputs.project_name} - netruimte")  # branca puts it into <title> as it is
-    root.header.add_child(Element(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
+    root.header.add_child(_Raw(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
                           index=0)
 
     if basemap:

@@ -121,7 +121,11 @@ var spatialprog = (function () {
         if (k === "P" && t.plain) bind(L.circleMarker(latlngs("P", t.g[i]), Object.assign({radius: 7, fill: true}, style)),
                                        t, i).addTo(group);
         else if (k === "P") points.push(bind(dot(latlngs("P", t.g[i]), colourOf(i)), t, i));
-        else if (lazy && k === "A") { points.push(bind(dot(latlngs("P", t.pt[i]), colourOf(i)), t, i)); outlines.push(i); }
+        else if (lazy && k === "A") {  // the point inside the area, as a step from its first vertex
+          var v0 = t.g[i][0][0], p = [v0[0] + t.pt[i][0], v0[1] + t.pt[i][1]];
+          points.push(bind(dot(latlngs("P", p), colourOf(i)), t, i));
+          outlines.push(i);
+        }
         else if (k === "A") bind(L.polygon(latlngs("A", t.g[i]), style), t, i).addTo(group);
         else bind(L.polyline(latlngs("L", t.g[i]), style), t, i).addTo(group);
       }
