@@ -248,7 +248,7 @@ def _context(ax: Axes, outputs: RunOutputs, tol: float, *, fontsize: float = 9.0
     b = outputs.layers.get(D.BOUNDARIES_KIND)
     if b is None or not len(b):
         return False
-    g = D.display_copy(b, tolerance_m=tol, to_wgs84=False)
+    g = _shown(b, tol)
     g.boundary.plot(ax=ax, color="#333", linewidth=0.9, linestyle="--", zorder=3)
     if "name" in g and len(g) <= _PLACE_MAX:
         subs = outputs.layers.get("substations")
@@ -299,6 +299,24 @@ def _aspect(extent: np.ndarray) -> float:
     return float((x1 - x0) / (y1 - y0)) if y1 > y0 else 1.0
 
 
+#: display copies made for the figures of one run: (id of the layer, tolerance) -> (the layer, its copy)
+_SHOWN: dict[tuple[int, float], tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = {}
+
+
+def _shown(g: gpd.GeoDataFrame, tol: float) -> gpd.GeoDataFrame:
+    """The simplified copy of a layer for drawing, made once for all figures and panels of a run (a national
+    run's service areas, boundaries and sites were simplified again for every panel)."""
+    key = (id(g), tol)
+    hit = _SHOWN.get(key)
+    if hit is not None and hit[0] is g:
+        return hit[1]
+    if len(_SHOWN) >= 32:
+        _SHOWN.clear()
+    copy = D.display_copy(g, tolerance_m=tol, to_wgs84=False)
+    _SHOWN[key] = (g, copy)
+    return copy
+
+
 def _areas(outputs: RunOutputs):
     """(substations, display copy of the service areas or None, extent, tolerance)."""
     subs = outputs.layers["substations"]
@@ -306,7 +324,7 @@ def _areas(outputs: RunOutputs):
     has = areas is not None and len(areas)
     extent = (areas if has else subs).total_bounds
     tol = D.display_tolerance_m(tuple(extent))
-    ga = D.display_copy(areas, tolerance_m=tol, to_wgs84=False) if has else None
+    ga = _shown(areas, tol) if has else None
     return subs, ga, extent, tol
 
 
@@ -474,7 +492,7 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     for kind, g in D.site_layers(outputs).items():
         c = D.site_colour(kind)
         title = D.title_nl(kind)
-        gd = D.display_copy(g, tolerance_m=tol, to_wgs84=False)
+        gd = _shown(g, tol)
         t = gd.geometry.geom_type.fillna("")
         poly, line, pts = t.str.contains("Polygon"), t.str.contains("LineString"), t.str.contains("Point")
         if poly.any():
@@ -664,6 +682,7 @@ def static_figures(outputs: RunOutputs) -> dict[str, Figure]:
     p = programme_figure(outputs)
     if p is not None:
         out["programma"] = p
+    _SHOWN.clear()  # the copies belong to this run
     return out
 
 
