@@ -347,6 +347,7 @@ def _first_shortfall(sf: pd.DataFrame | None) -> dict[tuple[str, str, str], Any]
 #: printable ASCII without the quote, the backslash, the characters a script's JSON escapes (< > & ') and $
 CODE_CHARS = "".join(chr(c) for c in range(35, 127) if chr(c) not in "\\<>&'$")
 CODE_NONE = "!"
+_CODE_LUT = np.array([CODE_NONE, *CODE_CHARS], dtype=object)
 _ID_RE = re.compile(r"(\D*?)([0-9]+)")
 
 
@@ -387,13 +388,21 @@ def _column(values: Iterable[Any]) -> dict:
         for i in np.flatnonzero(fin & ~whole & (r == np.trunc(np.where(fin, r, 0.0)))).tolist():
             out[i] = _nl(float(arr[i]), 2)
         return {"f": out}
-    texts = [_text(v) for v in s.to_numpy(dtype=object)]
-    uniq: dict[str, int] = {}
-    codes = [-1 if t == "" else uniq.setdefault(t, len(uniq)) for t in texts]
+    arr = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
+        # text and nothing else: codes in the order of first appearance, none (and "") as -1, all at once
+        present = pd.notna(arr) & (arr != "")
+        codes_a, uniq_a = pd.factorize(np.where(present, arr, None))
+        uniq = list(uniq_a)
+    else:
+        texts = [_text(v) for v in arr]
+        seen: dict[str, int] = {}
+        codes_a = np.array([-1 if t == "" else seen.setdefault(t, len(seen)) for t in texts], dtype=np.int64)
+        uniq = list(seen)
     if len(uniq) <= len(CODE_CHARS):
         # few distinct texts: one character per feature (CODE_NONE for none) instead of a number and a comma
-        return {"d": list(uniq), "s": "".join(CODE_NONE if k < 0 else CODE_CHARS[k] for k in codes)}
-    return {"d": list(uniq), "c": codes}
+        return {"d": uniq, "s": "".join(_CODE_LUT[np.asarray(codes_a, dtype=np.int64) + 1].tolist())}
+    return {"d": uniq, "c": np.asarray(codes_a, dtype=np.int64).tolist()}
 
 
 def _round2(arr: np.ndarray) -> np.ndarray:

@@ -43,7 +43,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 from matplotlib.table import Table
 from matplotlib.text import Text
 
@@ -495,11 +496,14 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
         gd = _shown(g, tol)
         t = gd.geometry.geom_type.fillna("")
         poly, line, pts = t.str.contains("Polygon"), t.str.contains("LineString"), t.str.contains("Point")
+        # each layer's outlines as one path (one draw call, also in the PDF; 1e5 sites drew 1e5 patches)
         if poly.any():
-            gd[poly].plot(ax=ax, facecolor="none", edgecolor=c, linewidth=0.7, zorder=2)
+            ax.add_patch(PathPatch(_outline_path(gd.geometry[poly].to_numpy()), facecolor="none", edgecolor=c,
+                                   linewidth=0.7, zorder=2))
             handles.append(Patch(facecolor="none", edgecolor=c, label=title))
         if line.any():
-            gd[line].plot(ax=ax, color=c, linewidth=1.0, zorder=2)
+            ax.add_patch(PathPatch(_outline_path(gd.geometry[line].to_numpy()), facecolor="none", edgecolor=c,
+                                   linewidth=1.0, zorder=2))
             handles.append(Line2D([], [], color=c, linewidth=1.2, label=title))
         if pts.any():
             p = gd[pts].geometry.representative_point()
@@ -573,17 +577,46 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     return literal_text(fig)
 
 
+def _outline_path(geoms: np.ndarray) -> MplPath:
+    """Every ring of polygons (or every line) as one matplotlib path, built from shapely's coordinates at once."""
+    parts = shapely.get_parts(geoms)
+    rings = shapely.get_rings(parts[np.isin(shapely.get_type_id(parts), (3,))]) if len(parts) else parts
+    lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+    pieces = np.concatenate([rings, lines]) if len(lines) else rings
+    xy, which = shapely.get_coordinates(pieces, return_index=True)
+    if not len(xy):
+        return MplPath(np.zeros((0, 2)))
+    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[np.r_[0, np.flatnonzero(np.diff(which)) + 1]] = MplPath.MOVETO
+    return MplPath(xy, codes)
+
+
 def _spread(xs: np.ndarray, ys: np.ndarray, placed: list[tuple[float, float]], d: float
             ) -> tuple[np.ndarray, np.ndarray]:
     """Markers moved right, a marker's width at a time, off the markers already ``placed`` (updated), so two
     conflicts at one spot both show their number."""
     xs, ys = xs.astype(float).copy(), ys.astype(float).copy()
+    if d <= 0:
+        placed.extend(zip(xs.tolist(), ys.tolist(), strict=True))
+        return xs, ys
+    # the placed markers by grid cell of side d: a marker closer than d in x and y is in one of the 3 x 3
+    # cells around (the same answer as comparing with every placed marker, in linear time)
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for px, py in placed:
+        cells.setdefault((math.floor(px / d), math.floor(py / d)), []).append((px, py))
+
+    def near(x: float, y: float) -> bool:
+        cx, cy = math.floor(x / d), math.floor(y / d)
+        return any(abs(x - px) < d and abs(y - py) < d for i in (-1, 0, 1) for j in (-1, 0, 1)
+                   for px, py in cells.get((cx + i, cy + j), ()))
+
     for i in range(len(xs)):
         for _ in range(8):
-            if not any(abs(xs[i] - px) < d and abs(ys[i] - py) < d for px, py in placed):
+            if not near(xs[i], ys[i]):
                 break
             xs[i] += d
         placed.append((xs[i], ys[i]))
+        cells.setdefault((math.floor(xs[i] / d), math.floor(ys[i] / d)), []).append((xs[i], ys[i]))
     return xs, ys
 
 
