@@ -217,8 +217,13 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     first_short = _first_shortfall(sf)
     re_by_sub = ({str(k): g for k, g in re_t.groupby(re_t[F.SUBSTATION_ID].astype(str), sort=False)}
                  if re_t is not None and len(re_t) else {})
-    prog_by_sub = ({str(k): g for k, g in programme.groupby(programme[F.SUBSTATION_ID].astype(str), sort=False)}
-                   if programme is not None and F.SUBSTATION_ID in programme else {})
+    # each substation's interventions in the programme: (rank, the first of its words that is a text)
+    prog_by_sub: dict[str, list[tuple[Any, Any]]] = {}
+    if programme is not None and F.SUBSTATION_ID in programme:
+        words = [programme[c].tolist() for c in ("intervention_nl", "intervention", "measure") if c in programme]
+        for k, (psid, rank) in enumerate(zip(programme[F.SUBSTATION_ID].astype(str), programme["rank"], strict=True)):
+            what = next((w[k] for w in words if isinstance(w[k], str)), "")
+            prog_by_sub.setdefault(psid, []).append((rank, what))
     out: dict[str, str] = {}
     for r in subs.itertuples(index=False):
         sid = str(r.id)
@@ -303,12 +308,9 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
         if sid in ranks:
             extra.append(("rang in programma", f"<b>{ranks[sid]}</b>"))
             if programme is not None:
-                rows = prog_by_sub.get(sid)
-                for pr in (rows.itertuples(index=False) if rows is not None else []):
-                    what = next((getattr(pr, c) for c in ("intervention_nl", "intervention", "measure")
-                                 if hasattr(pr, c) and isinstance(getattr(pr, c), str)), "")
+                for rank, what in prog_by_sub.get(sid, []):
                     if what:
-                        extra.append((f"maatregel {int(pr.rank)}", html.escape(what)))
+                        extra.append((f"maatregel {int(rank)}", html.escape(what)))
         for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict")):
             v = getattr(r, col, None)
             if v is not None and not (isinstance(v, float) and math.isnan(v)) and v != 0:
@@ -440,8 +442,22 @@ def _id_column(ids: list[str]) -> list[str] | dict:
     return {"p": m[0].group(1), "w": len(m[0].group(2)), "n": np.diff(nums, prepend=0).tolist()}  # type: ignore[union-attr]
 
 
+def _milestone_demand(outputs: RunOutputs, milestones: list[int], base: str) -> dict[str, pd.DataFrame] | None:
+    """The demand table's rows of the base variant at the milestone years, MW of electricity (other carriers
+    have their own columns), by layer (``""``: none of them); filtered once for every site layer."""
+    demand = outputs.tables.get("demand")
+    if demand is None or not len(demand):
+        return None
+    dk = demand[(demand[F.VARIANT] == base) & demand[F.YEAR].isin(milestones)]
+    if F.CARRIER in dk:
+        dk = dk[dk[F.CARRIER] == F.ELECTRICITY]
+    out = {str(k): g for k, g in dk.groupby(F.LAYER, sort=False, observed=True)}
+    out[""] = dk.iloc[:0]
+    return out
+
+
 def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
-                milestones: list[int], base: str) -> dict:
+                milestones: list[int], base: str, demand_by_layer: dict[str, pd.DataFrame] | None = None) -> dict:
     """A site layer for the page: compact geometry and its popup columns, drawn by the page's template.
 
     The popup is built in the browser from these columns (one template per
@@ -452,12 +468,10 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
     """
     lk = LAYER_KINDS[kind]
     A = ALIASES_NL
-    demand = outputs.tables.get("demand")
+    by_layer = _milestone_demand(outputs, milestones, base) if demand_by_layer is None else demand_by_layer
     per_year: dict[str, pd.DataFrame] = {}
-    if demand is not None and len(demand):
-        dk = demand[(demand[F.LAYER] == kind) & (demand[F.VARIANT] == base) & demand[F.YEAR].isin(milestones)]
-        if F.CARRIER in dk:  # MW of electricity (other carriers have their own columns)
-            dk = dk[dk[F.CARRIER] == F.ELECTRICITY]
+    if by_layer is not None:
+        dk = by_layer.get(kind, by_layer[""])
         for d, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
             t = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
             t.index = t.index.astype(str)
@@ -955,11 +969,12 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
 
     # sites by kind: one compact table per layer, drawn into its (empty) folium group by the page's template
     site_blobs = []
+    demand_by_layer = _milestone_demand(outputs, milestones, base)
     for kind, g in D.site_layers(outputs).items():
         gd = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
         fg = folium.FeatureGroup(name=D.title_nl(kind), show=True)
         fg.add_to(m)
-        site_blobs.append((fg, _site_table(kind, gd, outputs, sub_names, milestones, base)))
+        site_blobs.append((fg, _site_table(kind, gd, outputs, sub_names, milestones, base, demand_by_layer)))
 
     # conflicts (when the run has them): one compact table as the sites, coloured by severity
     extra_legend: list[tuple[str, str]] = []
