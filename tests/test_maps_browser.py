@@ -449,9 +449,9 @@ def test_candidate_sites_and_the_suitability_surface_on_the_map(example_run):
 
 SITE_CLICK_PROBE = """(async function () {
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
-  var colour = %s, out = {clicked: null};
-  var path = Array.prototype.filter.call(document.querySelectorAll("path.sp-site"), function (p) {
-    return p.getAttribute("stroke") === colour; })[0];
+  var selector = %s, colour = %s, out = {clicked: null};
+  var path = Array.prototype.filter.call(document.querySelectorAll(selector), function (p) {
+    return colour === null || p.getAttribute("stroke") === colour; })[0];
   if (!path) return out;
   var box = path.getBoundingClientRect();
   path.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true, view: window,
@@ -478,7 +478,7 @@ def test_clicking_a_site_opens_its_popup_built_in_the_page(outputs, tmp_path):
     layers = dict(outputs.layers)
     layers["housing_sites"] = layers["housing_sites"].assign(name=lambda g: g["id"] + " " + HOSTILE)
     write_maps(RunOutputs(layers, dict(outputs.tables), dict(outputs.manifest)), tmp_path, static=False)
-    probe = SITE_CLICK_PROBE % json.dumps(D.site_colour("housing_sites"))
+    probe = SITE_CLICK_PROBE % (json.dumps("path.sp-site"), json.dumps(D.site_colour("housing_sites")))
     res = load_page(tmp_path / MAP_HTML, evaluate=probe, window_size=WINDOW)
     v = res.value
     assert res.console_errors == [] and v["pwned"] is None
@@ -504,3 +504,22 @@ def test_clicking_a_site_opens_its_popup_built_in_the_page(outputs, tmp_path):
     d = d[(d[F.LAYER] == "housing_sites") & (d[F.SITE_ID] == sid) & (d[F.VARIANT] == "basis")
           & (d[F.CARRIER] == F.ELECTRICITY)].groupby(F.YEAR)[F.OFFTAKE_MW].sum()
     assert got == [f"{d[int(y)]:.2f}".replace(".", ",") for y in head]
+
+
+def test_clicking_a_conflict_shows_its_rule_and_the_two_claims(map_html, outputs):
+    """A click on a land-claim conflict opens its popup: the description as title, the rule, and the two
+    features ('<layer> <id> en <layer> <id>', put together in the page from the layer's columns)."""
+    probe = SITE_CLICK_PROBE % (json.dumps("path.sp-conflict"), "null")
+    res = load_page(map_html, evaluate=probe, window_size=WINDOW)
+    shown = res.value["clicked"]
+    assert res.console_errors == [] and shown is not None
+    rows = dict(shown["rows"])
+    from spatialprog.kinds import LAYER_KINDS
+
+    def title(k):  # a constraint layer (natura2000) goes by its own name
+        return D.title_nl(k) if k in LAYER_KINDS else k
+
+    c = D.conflicts_frame(outputs)
+    want = {(r.rule_id, f"{title(r.layer_a)} {r.id_a} en {title(r.layer_b)} {r.id_b}", r.description_nl)
+            for r in c.itertuples()}
+    assert (rows["regel"], rows["tussen"], shown["title"]) in want

@@ -537,8 +537,11 @@ def _conflict_table(gc: gpd.GeoDataFrame) -> dict:
     def get(col: str) -> pd.Series:
         return gc[col] if col in gc else pd.Series(None, index=gc.index, dtype=object)
 
-    between = [f"{layer_nl(la)} {'' if ia is None else ia} en {layer_nl(lb)} {'' if ib is None else ib}"
-               for la, ia, lb, ib in zip(get("layer_a"), get("id_a"), get("layer_b"), get("id_b"), strict=True)]
+    # "<layer> <id> en <layer> <id>", put together in the page from four columns (the layers' titles are few)
+    between = {"j": [_column([layer_nl(x) for x in get("layer_a")]), " ",
+                     _column(["" if x is None else f"{x}" for x in get("id_a")]), " en ",
+                     _column([layer_nl(x) for x in get("layer_b")]), " ",
+                     _column(["" if x is None else f"{x}" for x in get("id_b")])]}
     sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
     desc = [d if isinstance(d, str) and d else "conflict" for d in get("description_nl")]
     letters, geo = D.encode_geometries(np.asarray(gc.geometry.values))
@@ -548,7 +551,7 @@ def _conflict_table(gc: gpd.GeoDataFrame) -> dict:
             "colours": _column(D.SEVERITY_COLOURS.get(v, "#7a0177") for v in sev),
             "style": {"weight": 3, "opacity": 1, "fillOpacity": 0.55, "className": "sp-conflict"},
             "cols": [{"l": "regel", **_column(get("rule_id"))}, {"l": "ernst", **_column(get("severity"))},
-                     {"l": "tussen", **_column(between)}, {"l": "overlap (m2)", **_column(get("area_m2"))},
+                     {"l": "tussen", **between}, {"l": "overlap (m2)", **_column(get("area_m2"))},
                      {"l": A[F.DIST_M], **_column(get("dist_m"))}],
             "years": None, "t": letters, "g": geo}
 

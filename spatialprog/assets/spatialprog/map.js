@@ -45,6 +45,7 @@ var spatialprog = (function () {
       return (x < 0 && Number(s) !== 0 ? "-" : "") + int + out + (parts[1] ? "," + parts[1] : "");
     }
     function value(col, i) {
+      if (col.j) return col.j.map(function (part) { return typeof part === "string" ? part : value(part, i); }).join("");
       if (col.i) return col.i[i] === null ? "" : String(col.i[i]);
       if (col.f) {
         var v = col.f[i];
