@@ -304,7 +304,7 @@ def _site_blobs(text: str) -> dict[str, dict]:
 
 def _texts(col: dict) -> list[str | None]:
     """A text column of the page as its texts (the page's ``code``, in Python): one character or one number each."""
-    from spatialprog.maps.interactive import CODE_CHARS, CODE_NONE
+    from spatialprog.maps._compact import CODE_CHARS, CODE_NONE
 
     codes = [-1 if ch == CODE_NONE else CODE_CHARS.index(ch) for ch in col["s"]] if "s" in col else col["c"]
     return [None if k < 0 else col["d"][k] for k in codes]

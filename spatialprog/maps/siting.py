@@ -23,6 +23,7 @@ from .. import fields as F
 from ..config import BASE_VARIANT
 from ..outputs import RunOutputs
 from . import _data as D
+from ._compact import SiteLayers, column
 
 __all__ = ["CANDIDATES_TITLE_NL", "SUITABILITY_TITLE_NL", "MAX_OVERLAY_PX", "add_siting_layers"]
 
@@ -42,8 +43,6 @@ def _fmt(v, nd: int = 0) -> str:
 def _candidates(m: folium.Map, outputs: RunOutputs, tol: float) -> None:
     """The base variant's candidate sites, drawn by the page's site template (``spatialprog.drawSites``):
     one compact table (geometry, the popup's columns as text), the candidate's id as the popup's title."""
-    from .interactive import _column, _SiteLayers
-
     c = outputs.layers.get("candidate_sites")
     if c is None or not len(c):
         return
@@ -61,7 +60,7 @@ def _candidates(m: folium.Map, outputs: RunOutputs, tol: float) -> None:
     def text(values: list, nd: int | None = None) -> dict:
         shown = ["" if v is None or (isinstance(v, float) and not np.isfinite(v)) else
                  _fmt(v, nd) if nd is not None else str(v) for v in values]
-        return _column(shown)
+        return column(shown)
 
     ids = [str(v) for v in get("candidate_id")]
     cols = [("kandidaat", text(get("candidate_id"))), ("voor onderstation", text(get(F.SUBSTATION_ID))),
@@ -72,13 +71,13 @@ def _candidates(m: folium.Map, outputs: RunOutputs, tol: float) -> None:
             ("conflicten", text(get("n_conflicts"), 0)), ("regels", text([v or "" for v in get("conflict_rules")]))]
     letters, geo = D.encode_geometries(np.asarray(g.geometry.values))
     blob = {"kind": "candidate_sites", "title": CANDIDATES_TITLE_NL, "colour": _CANDIDATE_COLOUR, "ids": ids,
-            "names": _column([None] * len(g)), "plain": True, "headings": _column(ids),
+            "names": column([None] * len(g)), "plain": True, "headings": column(ids),
             "style": {"weight": 2.5, "opacity": 1, "dashArray": "6 4", "fillOpacity": 0.25,
                       "className": "sp-candidate"},
             "cols": [{"l": label, **col} for label, col in cols], "years": None, "t": letters, "g": geo}
     fg = folium.FeatureGroup(name=CANDIDATES_TITLE_NL, show=True)
     fg.add_to(m)
-    m.add_child(_SiteLayers([(fg, blob)]))
+    m.add_child(SiteLayers([(fg, blob)]))
 
 
 def _png(rgba: np.ndarray) -> bytes:
