@@ -387,3 +387,19 @@ def test_national_scale_map_stays_small():
                                         o.tables, o.manifest))
     per_site = (len(text.encode()) - len(empty.encode())) / 6000
     assert per_site < 250, per_site
+
+
+def test_names_with_template_braces_are_shown_as_typed(outputs):
+    """A name with ``{{ ... }}`` or ``{% ... %}`` is shown as typed: no part of the page is parsed as a
+    template a second time (branca does so with a rendered element; a substation named ``OS {{ 6*7 }}``
+    read 'OS 42' in its popup)."""
+    layers = dict(outputs.layers)
+    layers["housing_sites"] = layers["housing_sites"].assign(name="Wijk {{ 7*7 }} {% if 1 %}ja{% endif %}")
+    layers["substations"] = layers["substations"].assign(name="OS {{ 6*7 }}")
+    layers["boundaries"] = layers["boundaries"].assign(name="Gem {{ 5*7 }}")
+    text = interactive_html(RunOutputs(layers, outputs.tables, outputs.manifest))
+    for typed, evaluated in (("Wijk {{ 7*7 }} {% if 1 %}ja{% endif %}", "Wijk 49"), ("OS {{ 6*7 }}", "OS 42"),
+                             ("Gem {{ 5*7 }}", "Gem 35")):
+        assert typed in text and evaluated not in text, typed
+    # every substation popup (their HTML escaped once, in the layer's GeoJSON) carries the name as typed
+    assert text.count("OS {{ 6*7 }} \\u003cspan\\u003e(") == len(layers["substations"])

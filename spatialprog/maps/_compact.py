@@ -18,13 +18,13 @@ from typing import Any
 import folium
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
 
 from . import _data as D
 
 __all__ = ["CODE_CHARS", "CODE_NONE", "OUTLINE_ZOOM", "nl", "text", "column", "id_column", "script_json",
-           "SiteLayers"]
+           "Raw", "RawMacroElement", "GeoJson", "SiteLayers"]
 
 #: A site layer of many areas shows its outlines only from this zoom on (clustered points below it).
 OUTLINE_ZOOM = 13
@@ -147,7 +147,44 @@ def script_json(obj: Any) -> str:
     return text
 
 
-class SiteLayers(MacroElement):
+class Raw(Element):
+    """HTML put into the page as it is (the inlined scripts and styles): not parsed as a template, which
+    for half a megabyte of JavaScript took seconds."""
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        # as a template would give it: line ends as \n, one trailing newline dropped
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.text = text[:-1] if text.endswith("\n") else text
+
+
+class RawMacroElement(MacroElement):
+    """A MacroElement whose rendered header, html and script go into the page as they are.
+
+    branca puts each rendered part into a new ``Element``, which parses it as a template once more: seconds
+    for the megabytes of a national map's tables, and a text with ``{{ ... }}`` in a name would be evaluated.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        """Render as :meth:`branca.element.MacroElement.render`, each part as :class:`Raw`."""
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.get(part)
+            if macro is not None:
+                target.add_child(Raw(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class GeoJson(folium.GeoJson, RawMacroElement):
+    """folium's GeoJson layer with its rendered script put into the page as it is (:class:`RawMacroElement`):
+    a substation named ``{{ 6*7 }}`` is shown so, not as 42."""
+
+
+class SiteLayers(RawMacroElement):
     """The site layers, drawn in the page from compact tables: geometry as step-encoded integers of 1e-5
     degree, popup columns as numbers or a dictionary of texts, one popup template for all
     (``spatialprog.drawSites`` in ``assets/spatialprog/map.js``).

@@ -57,7 +57,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -68,6 +67,7 @@ from ..outputs import RunOutputs
 from ..sheets import ALIASES_NL
 from . import _data as D
 from ._assets import inline_head
+from ._compact import GeoJson, Raw, RawMacroElement
 from ._compact import SiteLayers as _SiteLayers
 from ._compact import column as _column
 from ._compact import id_column as _id_column
@@ -519,20 +519,7 @@ def _no_cdn(el: Any) -> Any:
 # the control panel, legend and restyling
 
 
-class _Raw(Element):
-    """HTML put into the page as it is (the inlined scripts and styles): not parsed as a template, which
-    for half a megabyte of JavaScript took seconds."""
-
-    _template = Template("{{ this.text }}")
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        # as a template would give it: line ends as \n, one trailing newline dropped
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self.text = text[:-1] if text.endswith("\n") else text
-
-
-class _Panel(MacroElement):
+class _Panel(RawMacroElement):
     """Title, the controls (year, direction, variant, comparison, carrier) and the legend; the page's
     ``spatialprog.panel`` (``assets/spatialprog/map.js``) restyles the layers when they change."""
 
@@ -606,7 +593,7 @@ class _Panel(MacroElement):
             setattr(self, k, v)
 
 
-class _RankMarkers(MacroElement):
+class _RankMarkers(RawMacroElement):
     """Numbered markers of the ranked programme (plain Leaflet: folium's Popup needs jQuery)."""
 
     _template = Template("""
@@ -784,7 +771,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
     root = m.get_root()
     root.title = html.escape(f"{outputs.project_name} - netruimte")  # branca puts it into <title> as it is
-    root.header.add_child(_Raw(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
+    root.header.add_child(Raw(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
                           index=0)
 
     if basemap:
@@ -804,7 +791,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         ga = D.display_copy(areas, tolerance_m=tol, to_wgs84=True)
         sid = ga[F.SUBSTATION_ID].astype(str)
         fc = _feature_collection(ga, {"id": ga["id"].astype(str), F.SUBSTATION_ID: sid})
-        areas_layer = folium.GeoJson(
+        areas_layer = GeoJson(
             fc, name=D.title_nl("service_areas"),
             style_function=lambda f: {"fillColor": D.NO_DATA.colour, "fillOpacity": AREA_FILL_OPACITY,
                                       "color": "#ffffff", "weight": 1, "opacity": 1, "className": "sp-area"},
@@ -817,7 +804,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     bounds_layer, boundary_labels = None, []
     if b is not None and len(b):
         gb = D.display_copy(b, tolerance_m=tol, to_wgs84=True)
-        bounds_layer = folium.GeoJson(
+        bounds_layer = GeoJson(
             _feature_collection(gb, {}), name=D.title_nl(D.BOUNDARIES_KIND), interactive=False,
             style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"})
         bounds_layer.add_to(m)
@@ -854,7 +841,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     gs = D.display_copy(subs, tolerance_m=tol, to_wgs84=True)
     pops = _substation_popups(outputs, H, years, milestones, variants, classes, ranks, programme)
     gs_ids = gs["id"].astype(str)
-    subs_layer = folium.GeoJson(
+    subs_layer = GeoJson(
         _feature_collection(gs, {F.SUBSTATION_ID: gs_ids, "_popup": [pops.get(i, "") for i in gs_ids]}),
         name=D.title_nl("substations"),
         marker=folium.CircleMarker(radius=8, weight=2, color="#111111", fill=True, fill_color=D.NO_DATA.colour,
