@@ -498,12 +498,13 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
         poly, line, pts = t.str.contains("Polygon"), t.str.contains("LineString"), t.str.contains("Point")
         # each layer's outlines as one path (one draw call, also in the PDF; 1e5 sites drew 1e5 patches)
         if poly.any():
-            ax.add_patch(PathPatch(_outline_path(gd.geometry[poly].to_numpy()), facecolor="none", edgecolor=c,
-                                   linewidth=0.7, zorder=2))
+            # add_artist: the frame sets the limits; add_patch would walk every vertex in Python for them
+            ax.add_artist(PathPatch(_outline_path(gd.geometry[poly].to_numpy()), facecolor="none", edgecolor=c,
+                                    linewidth=0.7, zorder=2))
             handles.append(Patch(facecolor="none", edgecolor=c, label=title))
         if line.any():
-            ax.add_patch(PathPatch(_outline_path(gd.geometry[line].to_numpy()), facecolor="none", edgecolor=c,
-                                   linewidth=1.0, zorder=2))
+            ax.add_artist(PathPatch(_outline_path(gd.geometry[line].to_numpy()), facecolor="none", edgecolor=c,
+                                    linewidth=1.0, zorder=2))
             handles.append(Line2D([], [], color=c, linewidth=1.2, label=title))
         if pts.any():
             p = gd[pts].geometry.representative_point()
