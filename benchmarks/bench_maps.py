@@ -18,7 +18,7 @@ Run::
     python benchmarks/bench_maps.py [--out DIR] [--sites 10000 100000] [--no-static] [--run DIR]
 
 Measured on the national run folder (2 cores, shared with other work), main before -> after issue 13's
-map work: map.html 32.4 -> 21.9 MB, drawn in 18.0 -> 5.9 s CPU; the static maps 28.7 + 9.4 s -> 8.5 + 7.5 s
+map work: map.html 32.4 -> 21.9 MB, drawn in 18.0 -> 6 s CPU; the static maps 28.7 + 9.4 s -> 4.4 + 6.8 s
 CPU (drawn + saved as PNG and PDF); the example region's map.html the same bytes (0.36 MB, 0.3 s).
 """
 
