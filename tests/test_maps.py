@@ -106,7 +106,8 @@ def test_html_has_dutch_layers_title_legend(html_text, outputs):
 def test_html_small_and_deterministic(outputs, html_text):
     assert len(html_text.encode()) < 1_500_000
     assert interactive_html(outputs) == html_text
-    assert not re.search(r"[0-9a-f]{32}", html_text)  # no random element ids
+    # no random element ids (hex; a run of digits is data, e.g. which sites have demand)
+    assert not [h for h in re.findall(r"[0-9a-f]{32}", html_text) if re.search("[a-f]", h)]
     assert "$(" not in html_text  # no jQuery calls (jQuery is not on the page)
 
 
@@ -301,6 +302,25 @@ def _site_blobs(text: str) -> dict[str, dict]:
     return {b["kind"]: b for b in blobs}
 
 
+def _texts(col: dict) -> list[str | None]:
+    """A text column of the page as its texts (the page's ``code``, in Python): one character or one number each."""
+    from spatialprog.maps._compact import CODE_CHARS, CODE_NONE
+
+    codes = [-1 if ch == CODE_NONE else CODE_CHARS.index(ch) for ch in col["s"]] if "s" in col else col["c"]
+    return [None if k < 0 else col["d"][k] for k in codes]
+
+
+def _ids(ids: list | dict) -> list[str]:
+    """A layer's ids as the page expands them (a prefix and steps of one width, or the list)."""
+    if isinstance(ids, list):
+        return ids
+    out, n = [], 0
+    for step in ids["n"]:
+        n += step
+        out.append(f"{ids['p']}{n:0{ids['w']}d}")
+    return out
+
+
 def _decode(t: str, g: list) -> list[tuple[float, float]]:
     """The first ring / line / point of an encoded geometry as (lon, lat) (the page's spDecode, in Python)."""
     flat = g if t == "P" else (g[0][0] if t == "A" else g[0])
@@ -317,12 +337,13 @@ def test_site_layers_are_compact_tables(html_text, outputs):
     blobs = _site_blobs(html_text)
     assert set(blobs) == set(D.site_layers(outputs)) | {"conflicts"}  # the example has land-claim conflicts
     c, conflicts = blobs["conflicts"], D.conflicts_frame(outputs)
-    assert c["ids"] == list(conflicts["conflict_id"].astype(str)) and c["plain"]
-    assert [c["colours"]["d"][k] for k in c["colours"]["c"]] == [D.SEVERITY_COLOURS[s] for s in conflicts["severity"]]
+    assert _ids(c["ids"]) == list(conflicts["conflict_id"].astype(str)) and c["plain"]
+    assert _texts(c["colours"]) == [D.SEVERITY_COLOURS[s] for s in conflicts["severity"]]
     assert html_text.count("sp-pop-title") < 40  # the substations' popups and the templates, not one per site
     hs = outputs.layers["housing_sites"]
     b = blobs["housing_sites"]
-    assert b["ids"] == list(hs["id"].astype(str)) and b["t"] == "A" * len(hs)
+    assert _ids(b["ids"]) == list(hs["id"].astype(str)) and b["t"] == "A" * len(hs)
+    assert _texts(b["names"]) == [n if isinstance(n, str) and n else None for n in hs["name"]]
     shown = D.display_copy(hs, tolerance_m=D.display_tolerance_m(tuple(outputs.layers["service_areas"].total_bounds)),
                            to_wgs84=True)
     for i, geom in enumerate(shown.geometry):
@@ -337,7 +358,7 @@ def test_site_layers_are_compact_tables(html_text, outputs):
     assert cols[alias["dwellings"]]["i"] == [int(x) for x in hs["dwellings"]]
     subs = outputs.layers["substations"].set_index("id")["name"]
     sub = cols[ALIASES_NL[F.SUBSTATION_ID]]
-    assert [sub["d"][c] for c in sub["c"]] == [f"{subs[s]} ({s})" for s in hs[F.SUBSTATION_ID]]
+    assert _texts(sub) == [f"{subs[s]} ({s})" for s in hs[F.SUBSTATION_ID]]
     # the demand at the milestone years, as in the demand table (base variant)
     d = outputs.tables["demand"]
     first = hs["id"].iloc[0]
@@ -366,3 +387,19 @@ def test_national_scale_map_stays_small():
                                         o.tables, o.manifest))
     per_site = (len(text.encode()) - len(empty.encode())) / 6000
     assert per_site < 250, per_site
+
+
+def test_names_with_template_braces_are_shown_as_typed(outputs):
+    """A name with ``{{ ... }}`` or ``{% ... %}`` is shown as typed: no part of the page is parsed as a
+    template a second time (branca does so with a rendered element; a substation named ``OS {{ 6*7 }}``
+    read 'OS 42' in its popup)."""
+    layers = dict(outputs.layers)
+    layers["housing_sites"] = layers["housing_sites"].assign(name="Wijk {{ 7*7 }} {% if 1 %}ja{% endif %}")
+    layers["substations"] = layers["substations"].assign(name="OS {{ 6*7 }}")
+    layers["boundaries"] = layers["boundaries"].assign(name="Gem {{ 5*7 }}")
+    text = interactive_html(RunOutputs(layers, outputs.tables, outputs.manifest))
+    for typed, evaluated in (("Wijk {{ 7*7 }} {% if 1 %}ja{% endif %}", "Wijk 49"), ("OS {{ 6*7 }}", "OS 42"),
+                             ("Gem {{ 5*7 }}", "Gem 35")):
+        assert typed in text and evaluated not in text, typed
+    # every substation popup (their HTML escaped once, in the layer's GeoJSON) carries the name as typed
+    assert text.count("OS {{ 6*7 }} \\u003cspan\\u003e(") == len(layers["substations"])

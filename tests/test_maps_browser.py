@@ -409,7 +409,7 @@ SITING_PROBE = """(async function () {
   Object.keys(window).forEach(function (k) { var v; try { v = window[k]; } catch (e) { return; }
                                             if (v instanceof L.Map) map = v; });
   map.eachLayer(function (l) {
-    if (l.feature && l.options && l.options.dashArray === "6 4" && l.getPopup && l.getPopup()) {
+    if (l.options && l.options.dashArray === "6 4" && l.getPopup && l.getPopup()) {
       l.openPopup();
       out.candidates.push(l.getPopup().getElement().querySelector(".sp-pop-title").textContent);
       l.closePopup();
@@ -445,3 +445,81 @@ def test_candidate_sites_and_the_suitability_surface_on_the_map(example_run):
     assert v["overlayBefore"] == 0  # off until chosen
     assert v["overlay"] is not None and v["overlay"]["src"].startswith("data:image/png;base64")
     assert v["overlay"]["w"] > 100 and v["overlay"]["h"] > 100
+
+
+SITE_CLICK_PROBE = """(async function () {
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  var selector = %s, colour = %s, out = {clicked: null};
+  var path = Array.prototype.filter.call(document.querySelectorAll(selector), function (p) {
+    return colour === null || p.getAttribute("stroke") === colour; })[0];
+  if (!path) return out;
+  var box = path.getBoundingClientRect();
+  path.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true, view: window,
+    clientX: box.left + box.width / 2, clientY: box.top + box.height / 2}));
+  await sleep(300);
+  var p = document.querySelector(".leaflet-popup-content");
+  out.clicked = p ? {text: p.innerText, title: p.querySelector(".sp-pop-title").textContent,
+                     rows: Array.prototype.map.call(p.querySelectorAll("table.sp-kv tr"), function (tr) {
+                       return [tr.children[0].textContent, tr.children[1].textContent]; }),
+                     stray: p.querySelectorAll("img, script, a, iframe, object, embed").length} : null;
+  out.pwned = window.__pwned === undefined ? null : window.__pwned;
+  return out;
+})()"""
+
+
+def test_clicking_a_site_opens_its_popup_built_in_the_page(outputs, tmp_path):
+    """A real click on a housing site opens the popup the page builds from the layer's compact table: its name
+    (markup shown as text, nothing run), id, layer, columns with their Dutch aliases and values, and its
+    substation, as in the run's tables."""
+    from spatialprog.kinds import LAYER_KINDS
+    from spatialprog.sheets import ALIASES_NL
+    from tests.test_hostile_text import HOSTILE
+
+    layers = dict(outputs.layers)
+    layers["housing_sites"] = layers["housing_sites"].assign(name=lambda g: g["id"] + " " + HOSTILE)
+    write_maps(RunOutputs(layers, dict(outputs.tables), dict(outputs.manifest)), tmp_path, static=False)
+    probe = SITE_CLICK_PROBE % (json.dumps("path.sp-site"), json.dumps(D.site_colour("housing_sites")))
+    res = load_page(tmp_path / MAP_HTML, evaluate=probe, window_size=WINDOW)
+    v = res.value
+    assert res.console_errors == [] and v["pwned"] is None
+    shown = v["clicked"]
+    assert shown is not None, "no popup opened"
+    assert shown["stray"] == 0
+    hs = layers["housing_sites"].set_index("id")
+    sid = shown["title"].rsplit("(", 1)[1].rstrip(")")
+    site = hs.loc[sid]
+    assert shown["title"] == f"{sid} {HOSTILE} ({sid})"
+    assert D.title_nl("housing_sites") in shown["text"]
+    rows = dict(shown["rows"])
+    alias = {c.name: c.alias_nl or c.name for c in LAYER_KINDS["housing_sites"].columns}
+    assert rows[alias["dwellings"]] == str(int(site["dwellings"]))
+    subs = outputs.layers["substations"].set_index("id")["name"]
+    assert rows[ALIASES_NL[F.SUBSTATION_ID]] == f"{subs[site[F.SUBSTATION_ID]]} ({site[F.SUBSTATION_ID]})"
+    # the demand at the milestone years (base variant), as in the demand table
+    lines = shown["text"].split("\n")
+    assert f"vraag (MW), {ALIASES_NL[F.VARIANT]} basis" in lines
+    head = next(ln for ln in lines if ln.startswith("\t2")).split("\t")[1:]
+    got = next(ln for ln in lines if ln.startswith("afname\t")).split("\t")[1:]
+    d = outputs.tables["demand"]
+    d = d[(d[F.LAYER] == "housing_sites") & (d[F.SITE_ID] == sid) & (d[F.VARIANT] == "basis")
+          & (d[F.CARRIER] == F.ELECTRICITY)].groupby(F.YEAR)[F.OFFTAKE_MW].sum()
+    assert got == [f"{d[int(y)]:.2f}".replace(".", ",") for y in head]
+
+
+def test_clicking_a_conflict_shows_its_rule_and_the_two_claims(map_html, outputs):
+    """A click on a land-claim conflict opens its popup: the description as title, the rule, and the two
+    features ('<layer> <id> en <layer> <id>', put together in the page from the layer's columns)."""
+    probe = SITE_CLICK_PROBE % (json.dumps("path.sp-conflict"), "null")
+    res = load_page(map_html, evaluate=probe, window_size=WINDOW)
+    shown = res.value["clicked"]
+    assert res.console_errors == [] and shown is not None
+    rows = dict(shown["rows"])
+    from spatialprog.kinds import LAYER_KINDS
+
+    def title(k):  # a constraint layer (natura2000) goes by its own name
+        return D.title_nl(k) if k in LAYER_KINDS else k
+
+    c = D.conflicts_frame(outputs)
+    want = {(r.rule_id, f"{title(r.layer_a)} {r.id_a} en {title(r.layer_b)} {r.id_b}", r.description_nl)
+            for r in c.itertuples()}
+    assert (rows["regel"], rows["tussen"], shown["title"]) in want

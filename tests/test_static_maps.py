@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
@@ -170,3 +171,28 @@ def test_variant_file_names_are_safe():
     assert stems["basis"] == ""
     assert all(re.fullmatch(r"_[a-z0-9-]+", s) for v, s in stems.items() if v != "basis")
     assert len(set(stems.values())) == len(stems)
+
+
+def test_spread_moves_markers_off_each_other_as_a_pairwise_check_does():
+    """Markers at one spot step right one width at a time; on random markers the grid version gives what
+    comparing every pair gives (the conflicts map of a national run has 2e4 markers)."""
+    from spatialprog.maps.static import _spread
+
+    placed: list[tuple[float, float]] = []
+    xs, ys = _spread(np.zeros(3), np.zeros(3), placed, 1.0)
+    assert xs.tolist() == [0.0, 1.0, 2.0] and ys.tolist() == [0.0, 0.0, 0.0] and len(placed) == 3
+
+    def pairwise(xs, ys, placed, d):
+        xs, ys = xs.astype(float).copy(), ys.astype(float).copy()
+        for i in range(len(xs)):
+            for _ in range(8):
+                if not any(abs(xs[i] - px) < d and abs(ys[i] - py) < d for px, py in placed):
+                    break
+                xs[i] += d
+            placed.append((xs[i], ys[i]))
+        return xs, ys
+
+    rng = np.random.default_rng(7)
+    xs, ys = rng.uniform(0, 50, 300).round(1), rng.uniform(0, 50, 300).round(0)
+    a, b = pairwise(xs, ys, [(10.0, 10.0)], 2.5), _spread(xs, ys, [(10.0, 10.0)], 2.5)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

@@ -405,3 +405,80 @@ def encode_geometry(geom: shapely.Geometry) -> tuple[str, list]:
             if sub:
                 return encode_geometry(shapely.union_all(sub) if want != (0, 4) else sub[0])
     raise ValueError(f"encode_geometry: cannot draw a {geom.geom_type}")
+
+
+def _steps(coords: np.ndarray, starts: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Many rings at once, as :func:`_ring` does one: ``coords`` (n, 2) in degrees, ``starts`` the first index
+    of each ring (ascending, the first 0). Returns the flat step-encoded integers and each ring's start in them."""
+    q = np.round(coords * QUANTUM).astype(np.int64)
+    first = np.zeros(len(q), dtype=bool)
+    first[starts] = True
+    keep = first.copy()
+    keep[1:] |= (np.diff(q, axis=0) != 0).any(axis=1)
+    q, first = q[keep], first[keep]
+    d = q.copy()
+    d[1:] -= q[:-1]
+    d[first] = q[first]
+    ring_of = np.cumsum(first) - 1
+    counts = np.bincount(ring_of, minlength=len(starts)) * 2
+    offsets = np.r_[0, np.cumsum(counts)]
+    return d.ravel().tolist(), offsets
+
+
+def encode_geometries(geoms: np.ndarray) -> tuple[str, list]:
+    """Every geometry of a layer in the web map's compact form, as :func:`encode_geometry` gives each one.
+
+    Vectorised (shapely's parts, rings and coordinates of the whole layer at once): the same output as
+    ``[encode_geometry(g) for g in geoms]``, in a fraction of the time at national scale.
+
+    Returns
+    -------
+    (str, list)
+        The type letters (one per geometry) and the encoded coordinates.
+
+    Examples
+    --------
+    >>> t, g = encode_geometries(np.array([shapely.Point(5.123456, 51.9), shapely.box(5.0, 51.0, 5.001, 51.001)]))
+    >>> t, g == [encode_geometry(shapely.Point(5.123456, 51.9))[1], encode_geometry(shapely.box(5.0, 51.0, 5.001, 51.001))[1]]
+    ('PA', True)
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    types = shapely.get_type_id(geoms)
+    letters = np.full(n, "", dtype=object)
+    out: list = [None] * n
+    # points: [x, y] (a multipoint: its first point)
+    pts = np.flatnonzero((types == 0) | (types == 4))
+    if len(pts):
+        first = np.where(types[pts] == 0, geoms[pts], shapely.get_geometry(geoms[pts], 0))
+        xy = np.round(shapely.get_coordinates(first) * QUANTUM).astype(np.int64).tolist()
+        for i, c in zip(pts, xy, strict=True):
+            letters[i], out[i] = "P", c
+    # polygons and lines: parts -> rings -> coordinates, step-encoded per ring
+    for letter, want in (("A", (3, 6)), ("L", (1, 2, 5))):
+        sel = np.flatnonzero(np.isin(types, want))
+        if not len(sel):
+            continue
+        parts, part_geom = shapely.get_parts(geoms[sel], return_index=True)
+        ok = ~shapely.is_empty(parts)
+        parts, part_geom = parts[ok], part_geom[ok]
+        if letter == "A":
+            rings, ring_part = shapely.get_rings(parts, return_index=True)
+        else:
+            rings, ring_part = parts, np.arange(len(parts))
+        coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+        starts = np.searchsorted(coord_ring, np.arange(len(rings)))
+        flat, offsets = _steps(coords, starts)
+        ring_lists = [flat[offsets[k]:offsets[k + 1]] for k in range(len(rings))]
+        per_part: list[list] = [[] for _ in range(len(parts))]
+        for k, p in enumerate(ring_part.tolist()):
+            per_part[p].append(ring_lists[k])
+        per_geom: list[list] = [[] for _ in range(len(sel))]
+        for p, gi in enumerate(part_geom.tolist()):
+            per_geom[gi].append(per_part[p] if letter == "A" else per_part[p][0])
+        for j, i in enumerate(sel.tolist()):
+            letters[i], out[i] = letter, per_geom[j]
+    # anything else (collections): one at a time
+    for i in np.flatnonzero(letters == "").tolist():
+        letters[i], out[i] = encode_geometry(geoms[i])
+    return "".join(letters.tolist()), out

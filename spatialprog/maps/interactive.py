@@ -48,7 +48,6 @@ what the run's tables hold.
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -58,7 +57,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -69,6 +67,11 @@ from ..outputs import RunOutputs
 from ..sheets import ALIASES_NL
 from . import _data as D
 from ._assets import inline_head
+from ._compact import GeoJson, Raw, RawMacroElement
+from ._compact import SiteLayers as _SiteLayers
+from ._compact import column as _column
+from ._compact import id_column as _id_column
+from ._compact import nl as _nl
 from .siting import add_siting_layers
 
 __all__ = ["interactive_map", "interactive_html", "AREA_FILL_OPACITY", "MAP_BACKGROUND", "LAYER_TITLES_NL"]
@@ -82,7 +85,6 @@ MIN_ZOOM, MAX_ZOOM = 6, 18
 BASEMAP_TITLE_NL = "BRT-achtergrondkaart (PDOK)"
 #: A site layer of more areas than this is shown as clustered points, its outlines only from OUTLINE_ZOOM on.
 LAZY_SITES = 3000
-OUTLINE_ZOOM = 13
 #: Substation names are shown as labels from this zoom on.
 LABEL_ZOOM = 12
 
@@ -97,22 +99,6 @@ def LAYER_TITLES_NL() -> dict[str, str]:  # noqa: N802 - reads like the constant
 
 # --------------------------------------------------------------------------------------
 # formatting
-
-
-def _nl(x: Any, nd: int = 1) -> str:
-    """A number in Dutch notation (decimal comma, thin-space thousands); '' for missing.
-
-    Examples
-    --------
-    >>> _nl(1234.56), _nl(-3.0, 0), _nl(float("nan"))
-    ('1\u202f234,6', '-3', '')
-    """
-    if x is None or (isinstance(x, float | np.floating) and not math.isfinite(x)):
-        return ""
-    if isinstance(x, int | np.integer) and nd:
-        nd = 0
-    s = f"{float(x):,.{nd}f}"
-    return s.replace(",", "\u202f").replace(".", ",")
 
 
 def _cell(v: Any) -> str:
@@ -209,6 +195,20 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     sf = outputs.tables.get("shortfall")
     re_t = outputs.tables.get("reinforcements")
     base = variants[0] if variants else BASE_VARIANT
+    # every lookup below is a dict built once from the tables (a pandas lookup per substation and year was
+    # most of the map's time at national scale)
+    has_op = F.OPERATOR_AVAILABLE_MVA in H.columns
+    cells_of = _base_rows(H, base, has_op)
+    first_short = _first_shortfall(sf)
+    re_by_sub = ({str(k): g for k, g in re_t.groupby(re_t[F.SUBSTATION_ID].astype(str), sort=False)}
+                 if re_t is not None and len(re_t) else {})
+    # each substation's interventions in the programme: (rank, the first of its words that is a text)
+    prog_by_sub: dict[str, list[tuple[Any, Any]]] = {}
+    if programme is not None and F.SUBSTATION_ID in programme:
+        words = [programme[c].tolist() for c in ("intervention_nl", "intervention", "measure") if c in programme]
+        for k, (psid, rank) in enumerate(zip(programme[F.SUBSTATION_ID].astype(str), programme["rank"], strict=True)):
+            what = next((w[k] for w in words if isinstance(w[k], str)), "")
+            prog_by_sub.setdefault(psid, []).append((rank, what))
     out: dict[str, str] = {}
     for r in subs.itertuples(index=False):
         sid = str(r.id)
@@ -231,8 +231,7 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
         for y in milestones:
             cells = [f"<td>{y}</td>"]
             for d, cols in ((F.OFFTAKE, (F.CAPACITY_MW, F.LOAD_MW, F.HEADROOM_MW)), (F.FEEDIN, (F.HEADROOM_MW,))):
-                key = (base, d, y, sid)
-                row = H.loc[key] if key in H.index else None
+                row = cells_of.get((d, y, sid))
                 for c in cols:
                     v = None if row is None else row[c]
                     style = ""
@@ -248,14 +247,13 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
             f"<tbody>{''.join(trs)}</tbody></table>"
         )
         series, operator = {}, {}
-        has_op = F.OPERATOR_AVAILABLE_MVA in H.columns
         op_text = []
         for d in F.DIRECTIONS:
             vals, ops = [], []
             for y in years:
-                key = (base, d, y, sid)
-                vals.append(float(H.at[key, F.HEADROOM_MW]) if key in H.index else None)
-                op = H.at[key, F.OPERATOR_AVAILABLE_MVA] if has_op and key in H.index else None
+                row = cells_of.get((d, y, sid))
+                vals.append(float(row[F.HEADROOM_MW]) if row is not None else None)
+                op = row[F.OPERATOR_AVAILABLE_MVA] if has_op and row is not None else None
                 ops.append(float(op) if op is not None and pd.notna(op) else None)
             series[d] = vals
             if any(o is not None for o in ops):
@@ -271,21 +269,21 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
                         f"({A[F.VARIANT]} {html.escape(base)}){op_legend}</div>") if spark else ""
         # first shortfall per variant
         sf_rows = []
-        if sf is not None and len(sf):
-            s = sf[sf[F.SUBSTATION_ID].astype(str) == sid]
+        if first_short is not None:
             for v in variants:
                 parts = []
                 for d in F.DIRECTIONS:
-                    m = s[(s[F.VARIANT] == v) & (s[F.DIRECTION] == d)][F.FIRST_SHORTFALL_YEAR].dropna()
-                    if len(m):
-                        parts.append(f"{F.DIRECTION_NL[d]} {int(m.iloc[0])}")
+                    m = first_short.get((sid, v, d))
+                    if m is not None:
+                        parts.append(f"{F.DIRECTION_NL[d]} {int(m)}")
                 sf_rows.append((v, ", ".join(parts) if parts else "geen tekort t/m " + str(years[-1])))
         sf_html = ("<div class='sp-sub'>" + html.escape(A[F.FIRST_SHORTFALL_YEAR]) + "</div><table class='sp-kv'>"
                    + _rows((v, html.escape(t)) for v, t in sf_rows) + "</table>") if sf_rows else ""
         # planned reinforcements
         re_parts = []
         if re_t is not None and len(re_t):
-            for rr in re_t[re_t[F.SUBSTATION_ID].astype(str) == sid].sort_values(F.YEAR).itertuples(index=False):
+            mine = re_by_sub.get(sid)
+            for rr in ([] if mine is None else mine.sort_values(F.YEAR).itertuples(index=False)):
                 d = getattr(rr, "direction", "both")
                 where = "" if d not in F.DIRECTION_NL else f" {F.DIRECTION_NL[d]}"
                 re_parts.append(f"{int(rr.year)}: +{_nl(rr.reinforcement_mva, 0)} MVA{where}")
@@ -295,12 +293,9 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
         if sid in ranks:
             extra.append(("rang in programma", f"<b>{ranks[sid]}</b>"))
             if programme is not None:
-                rows = programme[programme[F.SUBSTATION_ID].astype(str) == sid] if F.SUBSTATION_ID in programme else []
-                for pr in (rows.itertuples(index=False) if len(rows) else []):
-                    what = next((getattr(pr, c) for c in ("intervention_nl", "intervention", "measure")
-                                 if hasattr(pr, c) and isinstance(getattr(pr, c), str)), "")
+                for rank, what in prog_by_sub.get(sid, []):
                     if what:
-                        extra.append((f"maatregel {int(pr.rank)}", html.escape(what)))
+                        extra.append((f"maatregel {int(rank)}", html.escape(what)))
         for col, lab in (("n_conflicts", "conflicten"), ("worst_severity", "zwaarste conflict")):
             v = getattr(r, col, None)
             if v is not None and not (isinstance(v, float) and math.isnan(v)) and v != 0:
@@ -313,42 +308,63 @@ def _substation_popups(outputs: RunOutputs, H: pd.DataFrame, years: list[int], m
     return out
 
 
-def _text(v: Any) -> str:
-    """A cell as the popups show it, as plain text ('' for missing; numbers as :func:`_cell` writes them)."""
-    if v is None or v is pd.NA or (isinstance(v, float | np.floating) and not math.isfinite(v)):
-        return ""
-    if isinstance(v, float | np.floating):
-        return _nl(v, 0 if float(v).is_integer() else 2)
-    if isinstance(v, int | np.integer):
-        return str(int(v))
-    return str(v)
+def _base_rows(H: pd.DataFrame, base: str, has_op: bool) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """The headroom table's rows of the base variant by (direction, year, substation), for the popups."""
+    if base not in H.index.get_level_values(F.VARIANT):
+        return {}
+    part = H.xs(base, level=F.VARIANT)
+    cols = [F.CAPACITY_MW, F.LOAD_MW, F.HEADROOM_MW, F.STATUS] + ([F.OPERATOR_AVAILABLE_MVA] if has_op else [])
+    values = {c: part[c].to_numpy() for c in cols}
+    return {key: {c: values[c][i] for c in cols} for i, key in enumerate(part.index)}
 
 
-def _column(values: Iterable[Any]) -> dict:
-    """One popup column for the page: numbers as numbers, text by a dictionary of its distinct values.
+def _first_shortfall(sf: pd.DataFrame | None) -> dict[tuple[str, str, str], Any] | None:
+    """The first year of shortfall by (substation, variant, direction): the first row of the table with one."""
+    if sf is None or not len(sf):
+        return None
+    out: dict[tuple[str, str, str], Any] = {}
+    years = sf[F.FIRST_SHORTFALL_YEAR]
+    for s, v, d, y in zip(sf[F.SUBSTATION_ID].astype(str), sf[F.VARIANT], sf[F.DIRECTION], years, strict=True):
+        if pd.notna(y):
+            out.setdefault((s, v, d), y)
+    return out
 
-    ``{"f": [..]}`` floats (shown with 0 decimals when whole, else 2, Dutch
-    notation), ``{"i": [..]}`` integers, ``{"d": [texts], "c": [codes]}`` text,
-    code -1 for none. The page writes every value as text, never as HTML.
+
+def _round2(arr: np.ndarray) -> np.ndarray:
+    """``round(x, 2)`` of every element, as Python rounds (to the nearest decimal of the float's exact value):
+    numpy's scaled rounding, with Python's own where a value sits within 1e-6 of a half cent.
+
+    Examples
+    --------
+    >>> _round2(np.array([2.675, 0.125, 1.005, -3.14159, np.nan])).tolist()[:4]
+    [2.67, 0.12, 1.0, -3.14]
     """
-    s = pd.Series(list(values), dtype=object) if not isinstance(values, pd.Series) else values
-    if pd.api.types.is_bool_dtype(s.dtype):
-        s = s.astype(object)
-    if pd.api.types.is_integer_dtype(s.dtype):
-        return {"i": [None if x is pd.NA or x is None else int(x) for x in s.astype(object).to_numpy()]}
-    if pd.api.types.is_float_dtype(s.dtype):
-        arr = s.to_numpy(dtype=float)
-        # whole numbers without decimals, others with 2 (as _cell); one that only rounds to whole goes as its text
-        return {"f": [None if not math.isfinite(x) else int(x) if x.is_integer() else
-                      round(x, 2) if not round(x, 2).is_integer() else _nl(x, 2) for x in arr]}
-    texts = [_text(v) for v in s.to_numpy(dtype=object)]
-    uniq: dict[str, int] = {}
-    codes = [-1 if t == "" else uniq.setdefault(t, len(uniq)) for t in texts]
-    return {"d": list(uniq), "c": codes}
+    shape = np.shape(arr)
+    arr = np.asarray(arr, dtype=float).ravel()
+    with np.errstate(invalid="ignore"):
+        r = np.round(arr, 2)
+        near = np.isfinite(arr) & (np.abs(np.abs(arr * 100.0) % 1.0 - 0.5) < 1e-6)
+    for i in np.flatnonzero(near).tolist():
+        r[i] = round(float(arr[i]), 2)
+    return r.reshape(shape)
+
+
+def _milestone_demand(outputs: RunOutputs, milestones: list[int], base: str) -> dict[str, pd.DataFrame] | None:
+    """The demand table's rows of the base variant at the milestone years, MW of electricity (other carriers
+    have their own columns), by layer (``""``: none of them); filtered once for every site layer."""
+    demand = outputs.tables.get("demand")
+    if demand is None or not len(demand):
+        return None
+    dk = demand[(demand[F.VARIANT] == base) & demand[F.YEAR].isin(milestones)]
+    if F.CARRIER in dk:
+        dk = dk[dk[F.CARRIER] == F.ELECTRICITY]
+    out = {str(k): g for k, g in dk.groupby(F.LAYER, sort=False, observed=True)}
+    out[""] = dk.iloc[:0]
+    return out
 
 
 def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: Mapping[str, str],
-                milestones: list[int], base: str) -> dict:
+                milestones: list[int], base: str, demand_by_layer: dict[str, pd.DataFrame] | None = None) -> dict:
     """A site layer for the page: compact geometry and its popup columns, drawn by the page's template.
 
     The popup is built in the browser from these columns (one template per
@@ -359,12 +375,10 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
     """
     lk = LAYER_KINDS[kind]
     A = ALIASES_NL
-    demand = outputs.tables.get("demand")
+    by_layer = _milestone_demand(outputs, milestones, base) if demand_by_layer is None else demand_by_layer
     per_year: dict[str, pd.DataFrame] = {}
-    if demand is not None and len(demand):
-        dk = demand[(demand[F.LAYER] == kind) & (demand[F.VARIANT] == base) & demand[F.YEAR].isin(milestones)]
-        if F.CARRIER in dk:  # MW of electricity (other carriers have their own columns)
-            dk = dk[dk[F.CARRIER] == F.ELECTRICITY]
+    if by_layer is not None:
+        dk = by_layer.get(kind, by_layer[""])
         for d, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
             t = dk.pivot_table(index=F.SITE_ID, columns=F.YEAR, values=col, aggfunc="sum")
             t.index = t.index.astype(str)
@@ -394,19 +408,28 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
     years: dict | None = None
     if per_year:
         rows = []
+        has = ids.isin(set().union(*(set(t.index) for t in per_year.values()))).to_numpy()
         for d, t in per_year.items():
             v = t.reindex(index=ids, columns=milestones).to_numpy(dtype=float)
-            rows.append({"l": F.DIRECTION_NL[d], "skipEmpty": d == F.FEEDIN,
-                         "v": [[None if not math.isfinite(x) else round(float(x), 2) for x in r] for r in v]})
-        has = ids.isin(set().union(*(set(t.index) for t in per_year.values()))).tolist()
-        years = {"title": f"vraag (MW), {A[F.VARIANT]} {base}", "head": milestones, "rows": rows, "has": has}
-    geo = [D.encode_geometry(x) for x in g.geometry.values]
-    out = {"kind": kind, "title": lk.title_nl, "colour": D.site_colour(kind), "ids": ids.tolist(),
-           "names": [n if isinstance(n, str) and n else None for n in names], "cols": cols, "years": years,
-           "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
+            skip = d == F.FEEDIN  # a feed-in row is shown only where some year has feed-in
+            shown = has & ((v > 0).any(axis=1) if skip else True)
+            # null for a site whose row is not shown (no demand, or no feed-in): most sites' feed-in
+            vals = np.where(np.isfinite(v), _round2(v), np.nan).tolist()
+            rows.append({"l": F.DIRECTION_NL[d], "skipEmpty": skip,
+                         "v": [[None if x != x else x for x in r] if on else None  # x != x: NaN
+                               for r, on in zip(vals, shown.tolist(), strict=True)]})
+        years = {"title": f"vraag (MW), {A[F.VARIANT]} {base}", "head": milestones, "rows": rows,
+                 "has": "".join("1" if h else "0" for h in has)}
+    letters, geo = D.encode_geometries(np.asarray(g.geometry.values))
+    out = {"kind": kind, "title": lk.title_nl, "colour": D.site_colour(kind), "ids": _id_column(ids.tolist()),
+           "names": _column([n if isinstance(n, str) and n else None for n in names]), "cols": cols, "years": years,
+           "t": letters, "g": geo}
     if len(g) > LAZY_SITES and out["t"].count("A"):
         # many areas: a point each for the clustered overview, their outlines only when zoomed in
-        out["pt"] = [D.encode_geometry(p)[1] for p in shapely.point_on_surface(np.asarray(g.geometry.values))]
+        # (as the step from the area's first vertex, a few digits; 0 for a feature that is not an area)
+        pts = D.encode_geometries(shapely.point_on_surface(np.asarray(g.geometry.values)))[1]
+        out["pt"] = [[p[0] - a[0][0][0], p[1] - a[0][0][1]] if k == "A" else 0
+                     for k, p, a in zip(letters, pts, geo, strict=True)]
     return out
 
 
@@ -421,20 +444,23 @@ def _conflict_table(gc: gpd.GeoDataFrame) -> dict:
     def get(col: str) -> pd.Series:
         return gc[col] if col in gc else pd.Series(None, index=gc.index, dtype=object)
 
-    between = [f"{layer_nl(la)} {'' if ia is None else ia} en {layer_nl(lb)} {'' if ib is None else ib}"
-               for la, ia, lb, ib in zip(get("layer_a"), get("id_a"), get("layer_b"), get("id_b"), strict=True)]
+    # "<layer> <id> en <layer> <id>", put together in the page from four columns (the layers' titles are few)
+    between = {"j": [_column([layer_nl(x) for x in get("layer_a")]), " ",
+                     _column(["" if x is None else f"{x}" for x in get("id_a")]), " en ",
+                     _column([layer_nl(x) for x in get("layer_b")]), " ",
+                     _column(["" if x is None else f"{x}" for x in get("id_b")])]}
     sev = gc["severity"].astype(str) if "severity" in gc else pd.Series("hoog", index=gc.index)
     desc = [d if isinstance(d, str) and d else "conflict" for d in get("description_nl")]
-    geo = [D.encode_geometry(x) for x in gc.geometry.values]
+    letters, geo = D.encode_geometries(np.asarray(gc.geometry.values))
     ids = gc["conflict_id"].astype(str) if "conflict_id" in gc else pd.Series(range(len(gc)), index=gc.index).astype(str)
-    return {"kind": "conflicts", "title": D.CONFLICTS_TITLE_NL, "colour": "#7a0177", "ids": ids.tolist(),
-            "names": [None] * len(gc), "plain": True, "headings": _column(desc),
+    return {"kind": "conflicts", "title": D.CONFLICTS_TITLE_NL, "colour": "#7a0177", "ids": _id_column(ids.tolist()),
+            "names": _column([None] * len(gc)), "plain": True, "headings": _column(desc),
             "colours": _column(D.SEVERITY_COLOURS.get(v, "#7a0177") for v in sev),
             "style": {"weight": 3, "opacity": 1, "fillOpacity": 0.55, "className": "sp-conflict"},
             "cols": [{"l": "regel", **_column(get("rule_id"))}, {"l": "ernst", **_column(get("severity"))},
-                     {"l": "tussen", **_column(between)}, {"l": "overlap (m2)", **_column(get("area_m2"))},
+                     {"l": "tussen", **between}, {"l": "overlap (m2)", **_column(get("area_m2"))},
                      {"l": A[F.DIST_M], **_column(get("dist_m"))}],
-            "years": None, "t": "".join(t for t, _ in geo), "g": [c for _, c in geo]}
+            "years": None, "t": letters, "g": geo}
 
 
 # --------------------------------------------------------------------------------------
@@ -493,7 +519,7 @@ def _no_cdn(el: Any) -> Any:
 # the control panel, legend and restyling
 
 
-class _Panel(MacroElement):
+class _Panel(RawMacroElement):
     """Title, the controls (year, direction, variant, comparison, carrier) and the legend; the page's
     ``spatialprog.panel`` (``assets/spatialprog/map.js``) restyles the layers when they change."""
 
@@ -567,56 +593,7 @@ class _Panel(MacroElement):
             setattr(self, k, v)
 
 
-class _SiteLayers(MacroElement):
-    """The site layers, drawn in the page from compact tables: geometry as step-encoded integers of 1e-5
-    degree, popup columns as numbers or a dictionary of texts, one popup template for all
-    (``spatialprog.drawSites`` in ``assets/spatialprog/map.js``).
-
-    Points are clustered; a layer of more than :data:`LAZY_SITES` areas is shown as clustered points,
-    with its outlines drawn only from :data:`OUTLINE_ZOOM` on and only in view. Every text is set as
-    text (``textContent``), never parsed as HTML.
-    """
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-{% for name, blob in this.layers %}
-spatialprog.drawSites({{ name }}, {{ blob }}, {"quantum": {{ this.quantum }}, "outlineZoom": {{ this.outline_zoom }}});
-{% endfor %}
-{% endmacro %}
-""")
-
-    def __init__(self, layers: list[tuple[folium.FeatureGroup, dict]]) -> None:
-        super().__init__()
-        self._name = "SiteLayers"
-        self._groups = [g for g, _ in layers]
-        self._blobs = [b for _, b in layers]
-        self.quantum = D.QUANTUM
-        self.outline_zoom = OUTLINE_ZOOM
-
-    @property
-    def layers(self) -> list[tuple[str, str]]:
-        """The groups' JavaScript names (read at render time, after the ids are made deterministic) and their
-        tables as compact JSON, safe inside a script (as jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` as
-        ``\\u`` escapes)."""
-        return [(g.get_name(), _script_json(b)) for g, b in zip(self._groups, self._blobs, strict=True)]
-
-
-def _script_json(obj: Any) -> str:
-    """JSON without spaces that cannot end or break out of an inline ``<script>``.
-
-    Examples
-    --------
-    >>> print(_script_json({"n": "</script><b>'&"}))
-    {"n":"\\u003c/script\\u003e\\u003cb\\u003e\\u0027\\u0026"}
-    """
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
-                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
-    return text
-
-
-class _RankMarkers(MacroElement):
+class _RankMarkers(RawMacroElement):
     """Numbered markers of the ranked programme (plain Leaflet: folium's Popup needs jQuery)."""
 
     _template = Template("""
@@ -794,7 +771,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     m.options.update(minZoom=MIN_ZOOM, maxZoom=MAX_ZOOM, zoomSnap=0.25, zoomDelta=0.5)
     root = m.get_root()
     root.title = html.escape(f"{outputs.project_name} - netruimte")  # branca puts it into <title> as it is
-    root.header.add_child(Element(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
+    root.header.add_child(Raw(inline_head(markercluster=True) + "\n" + _page_assets()), name="spatialprog_assets",
                           index=0)
 
     if basemap:
@@ -814,7 +791,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
         ga = D.display_copy(areas, tolerance_m=tol, to_wgs84=True)
         sid = ga[F.SUBSTATION_ID].astype(str)
         fc = _feature_collection(ga, {"id": ga["id"].astype(str), F.SUBSTATION_ID: sid})
-        areas_layer = folium.GeoJson(
+        areas_layer = GeoJson(
             fc, name=D.title_nl("service_areas"),
             style_function=lambda f: {"fillColor": D.NO_DATA.colour, "fillOpacity": AREA_FILL_OPACITY,
                                       "color": "#ffffff", "weight": 1, "opacity": 1, "className": "sp-area"},
@@ -827,7 +804,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     bounds_layer, boundary_labels = None, []
     if b is not None and len(b):
         gb = D.display_copy(b, tolerance_m=tol, to_wgs84=True)
-        bounds_layer = folium.GeoJson(
+        bounds_layer = GeoJson(
             _feature_collection(gb, {}), name=D.title_nl(D.BOUNDARIES_KIND), interactive=False,
             style_function=lambda f: {"fill": False, "color": "#444", "weight": 1.2, "dashArray": "5 4"})
         bounds_layer.add_to(m)
@@ -839,11 +816,12 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
 
     # sites by kind: one compact table per layer, drawn into its (empty) folium group by the page's template
     site_blobs = []
+    demand_by_layer = _milestone_demand(outputs, milestones, base)
     for kind, g in D.site_layers(outputs).items():
         gd = D.display_copy(g, tolerance_m=tol, to_wgs84=True)
         fg = folium.FeatureGroup(name=D.title_nl(kind), show=True)
         fg.add_to(m)
-        site_blobs.append((fg, _site_table(kind, gd, outputs, sub_names, milestones, base)))
+        site_blobs.append((fg, _site_table(kind, gd, outputs, sub_names, milestones, base, demand_by_layer)))
 
     # conflicts (when the run has them): one compact table as the sites, coloured by severity
     extra_legend: list[tuple[str, str]] = []
@@ -863,7 +841,7 @@ def interactive_map(outputs: RunOutputs, *, basemap: bool | str = False) -> foli
     gs = D.display_copy(subs, tolerance_m=tol, to_wgs84=True)
     pops = _substation_popups(outputs, H, years, milestones, variants, classes, ranks, programme)
     gs_ids = gs["id"].astype(str)
-    subs_layer = folium.GeoJson(
+    subs_layer = GeoJson(
         _feature_collection(gs, {F.SUBSTATION_ID: gs_ids, "_popup": [pops.get(i, "") for i in gs_ids]}),
         name=D.title_nl("substations"),
         marker=folium.CircleMarker(radius=8, weight=2, color="#111111", fill=True, fill_color=D.NO_DATA.colour,

@@ -43,7 +43,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 from matplotlib.table import Table
 from matplotlib.text import Text
 
@@ -248,7 +249,7 @@ def _context(ax: Axes, outputs: RunOutputs, tol: float, *, fontsize: float = 9.0
     b = outputs.layers.get(D.BOUNDARIES_KIND)
     if b is None or not len(b):
         return False
-    g = D.display_copy(b, tolerance_m=tol, to_wgs84=False)
+    g = _shown(b, tol)
     g.boundary.plot(ax=ax, color="#333", linewidth=0.9, linestyle="--", zorder=3)
     if "name" in g and len(g) <= _PLACE_MAX:
         subs = outputs.layers.get("substations")
@@ -299,6 +300,24 @@ def _aspect(extent: np.ndarray) -> float:
     return float((x1 - x0) / (y1 - y0)) if y1 > y0 else 1.0
 
 
+#: display copies made for the figures of one run: (id of the layer, tolerance) -> (the layer, its copy)
+_SHOWN: dict[tuple[int, float], tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = {}
+
+
+def _shown(g: gpd.GeoDataFrame, tol: float) -> gpd.GeoDataFrame:
+    """The simplified copy of a layer for drawing, made once for all figures and panels of a run (a national
+    run's service areas, boundaries and sites were simplified again for every panel)."""
+    key = (id(g), tol)
+    hit = _SHOWN.get(key)
+    if hit is not None and hit[0] is g:
+        return hit[1]
+    if len(_SHOWN) >= 32:
+        _SHOWN.clear()
+    copy = D.display_copy(g, tolerance_m=tol, to_wgs84=False)
+    _SHOWN[key] = (g, copy)
+    return copy
+
+
 def _areas(outputs: RunOutputs):
     """(substations, display copy of the service areas or None, extent, tolerance)."""
     subs = outputs.layers["substations"]
@@ -306,7 +325,7 @@ def _areas(outputs: RunOutputs):
     has = areas is not None and len(areas)
     extent = (areas if has else subs).total_bounds
     tol = D.display_tolerance_m(tuple(extent))
-    ga = D.display_copy(areas, tolerance_m=tol, to_wgs84=False) if has else None
+    ga = _shown(areas, tol) if has else None
     return subs, ga, extent, tol
 
 
@@ -474,14 +493,18 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     for kind, g in D.site_layers(outputs).items():
         c = D.site_colour(kind)
         title = D.title_nl(kind)
-        gd = D.display_copy(g, tolerance_m=tol, to_wgs84=False)
+        gd = _shown(g, tol)
         t = gd.geometry.geom_type.fillna("")
         poly, line, pts = t.str.contains("Polygon"), t.str.contains("LineString"), t.str.contains("Point")
+        # each layer's outlines as one path (one draw call, also in the PDF; 1e5 sites drew 1e5 patches)
         if poly.any():
-            gd[poly].plot(ax=ax, facecolor="none", edgecolor=c, linewidth=0.7, zorder=2)
+            # add_artist: the frame sets the limits; add_patch would walk every vertex in Python for them
+            ax.add_artist(PathPatch(_outline_path(gd.geometry[poly].to_numpy()), facecolor="none", edgecolor=c,
+                                    linewidth=0.7, zorder=2))
             handles.append(Patch(facecolor="none", edgecolor=c, label=title))
         if line.any():
-            gd[line].plot(ax=ax, color=c, linewidth=1.0, zorder=2)
+            ax.add_artist(PathPatch(_outline_path(gd.geometry[line].to_numpy()), facecolor="none", edgecolor=c,
+                                    linewidth=1.0, zorder=2))
             handles.append(Line2D([], [], color=c, linewidth=1.2, label=title))
         if pts.any():
             p = gd[pts].geometry.representative_point()
@@ -555,17 +578,46 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     return literal_text(fig)
 
 
+def _outline_path(geoms: np.ndarray) -> MplPath:
+    """Every ring of polygons (or every line) as one matplotlib path, built from shapely's coordinates at once."""
+    parts = shapely.get_parts(geoms)
+    rings = shapely.get_rings(parts[np.isin(shapely.get_type_id(parts), (3,))]) if len(parts) else parts
+    lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+    pieces = np.concatenate([rings, lines]) if len(lines) else rings
+    xy, which = shapely.get_coordinates(pieces, return_index=True)
+    if not len(xy):
+        return MplPath(np.zeros((0, 2)))
+    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[np.r_[0, np.flatnonzero(np.diff(which)) + 1]] = MplPath.MOVETO
+    return MplPath(xy, codes)
+
+
 def _spread(xs: np.ndarray, ys: np.ndarray, placed: list[tuple[float, float]], d: float
             ) -> tuple[np.ndarray, np.ndarray]:
     """Markers moved right, a marker's width at a time, off the markers already ``placed`` (updated), so two
     conflicts at one spot both show their number."""
     xs, ys = xs.astype(float).copy(), ys.astype(float).copy()
+    if d <= 0:
+        placed.extend(zip(xs.tolist(), ys.tolist(), strict=True))
+        return xs, ys
+    # the placed markers by grid cell of side d: a marker closer than d in x and y is in one of the 3 x 3
+    # cells around (the same answer as comparing with every placed marker, in linear time)
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for px, py in placed:
+        cells.setdefault((math.floor(px / d), math.floor(py / d)), []).append((px, py))
+
+    def near(x: float, y: float) -> bool:
+        cx, cy = math.floor(x / d), math.floor(y / d)
+        return any(abs(x - px) < d and abs(y - py) < d for i in (-1, 0, 1) for j in (-1, 0, 1)
+                   for px, py in cells.get((cx + i, cy + j), ()))
+
     for i in range(len(xs)):
         for _ in range(8):
-            if not any(abs(xs[i] - px) < d and abs(ys[i] - py) < d for px, py in placed):
+            if not near(xs[i], ys[i]):
                 break
             xs[i] += d
         placed.append((xs[i], ys[i]))
+        cells.setdefault((math.floor(xs[i] / d), math.floor(ys[i] / d)), []).append((xs[i], ys[i]))
     return xs, ys
 
 
@@ -664,6 +716,7 @@ def static_figures(outputs: RunOutputs) -> dict[str, Figure]:
     p = programme_figure(outputs)
     if p is not None:
         out["programma"] = p
+    _SHOWN.clear()  # the copies belong to this run
     return out
 
 

@@ -6,7 +6,22 @@ var spatialprog = (function () {
   /* The site layers: geometry as step-encoded integers of 1e-5 degree, popup columns as numbers or a
    * dictionary of texts, one popup template for all. opts: {quantum, outlineZoom}. */
   function drawSites(group, t, opts) {
-    var Q = opts.quantum, LAZY_ZOOM = opts.outlineZoom;
+    var Q = opts.quantum, LAZY_ZOOM = opts.outlineZoom, CODE = {};
+    for (var k = 0; k < opts.codes.chars.length; k++) CODE[opts.codes.chars.charAt(k)] = k;
+    CODE[opts.codes.none] = -1;
+    // a text column's code of feature i: one character each ("s"), or a number each ("c"); -1 for none
+    function code(col, i) { return col.s !== undefined ? CODE[col.s.charAt(i)] : col.c[i]; }
+    // compact forms expanded once: ids as prefix + numbers of one width, names as a column of texts
+    if (!Array.isArray(t.ids)) {
+      var ids = [], n = 0, pad = new Array(t.ids.w + 1).join("0");
+      t.ids.n.forEach(function (step) { n += step; var s = String(n); ids.push(t.ids.p + (pad + s).slice(-Math.max(t.ids.w, s.length))); });
+      t.ids = ids;
+    }
+    if (!Array.isArray(t.names)) {
+      var names = [];
+      for (var j = 0; j < t.ids.length; j++) { var c0 = code(t.names, j); names.push(c0 < 0 ? null : t.names.d[c0]); }
+      t.names = names;
+    }
     function line(a) {
       var out = [], x = 0, y = 0;
       for (var i = 0; i < a.length; i += 2) { x += a[i]; y += a[i + 1]; out.push([y / Q, x / Q]); }
@@ -30,12 +45,13 @@ var spatialprog = (function () {
       return (x < 0 && Number(s) !== 0 ? "-" : "") + int + out + (parts[1] ? "," + parts[1] : "");
     }
     function value(col, i) {
+      if (col.j) return col.j.map(function (part) { return typeof part === "string" ? part : value(part, i); }).join("");
       if (col.i) return col.i[i] === null ? "" : String(col.i[i]);
       if (col.f) {
         var v = col.f[i];
         return v === null ? "" : typeof v === "string" ? v : nl(v, Number.isInteger(v) ? 0 : 2);
       }
-      var c = col.c[i];
+      var c = code(col, i);
       return c < 0 ? "" : col.d[c];
     }
     function title(t, i) { return t.names[i] || t.ids[i]; }
@@ -59,7 +75,7 @@ var spatialprog = (function () {
       });
       box.appendChild(kv);
       var y = t.years;
-      if (y && y.has[i]) {
+      if (y && y.has.charAt(i) === "1") {
         box.appendChild(node("div", y.title, "sp-sub"));
         var tbl = node("table", undefined, "sp-years"), hr = node("tr");
         hr.appendChild(node("th"));
@@ -67,7 +83,7 @@ var spatialprog = (function () {
         tbl.appendChild(hr);
         y.rows.forEach(function (r) {
           var vals = r.v[i];
-          if (r.skipEmpty && !vals.some(function (v) { return v !== null && v > 0; })) return;
+          if (vals === null || (r.skipEmpty && !vals.some(function (v) { return v !== null && v > 0; }))) return;
           var tr = node("tr");
           tr.appendChild(node("th", r.l));
           vals.forEach(function (v) { tr.appendChild(node("td", nl(v, 2))); });
@@ -91,7 +107,7 @@ var spatialprog = (function () {
       return L.circleMarker(ll, {radius: 5, weight: 1.5, color: "#ffffff", fill: true, fillColor: colour,
                                  fillOpacity: 0.95});
     }
-    function colourOf(i) { return t.colours ? t.colours.d[t.colours.c[i]] : t.colour; }
+    function colourOf(i) { return t.colours ? t.colours.d[code(t.colours, i)] : t.colour; }
     function styleOf(i) {
       var c = colourOf(i);
       return Object.assign({color: c, weight: 2, opacity: 0.95, fillColor: c, fillOpacity: 0.12, className: "sp-site"},
@@ -106,7 +122,11 @@ var spatialprog = (function () {
         if (k === "P" && t.plain) bind(L.circleMarker(latlngs("P", t.g[i]), Object.assign({radius: 7, fill: true}, style)),
                                        t, i).addTo(group);
         else if (k === "P") points.push(bind(dot(latlngs("P", t.g[i]), colourOf(i)), t, i));
-        else if (lazy && k === "A") { points.push(bind(dot(latlngs("P", t.pt[i]), colourOf(i)), t, i)); outlines.push(i); }
+        else if (lazy && k === "A") {  // the point inside the area, as a step from its first vertex
+          var v0 = t.g[i][0][0], p = [v0[0] + t.pt[i][0], v0[1] + t.pt[i][1]];
+          points.push(bind(dot(latlngs("P", p), colourOf(i)), t, i));
+          outlines.push(i);
+        }
         else if (k === "A") bind(L.polygon(latlngs("A", t.g[i]), style), t, i).addTo(group);
         else bind(L.polyline(latlngs("L", t.g[i]), style), t, i).addTo(group);
       }
