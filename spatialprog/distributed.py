@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -175,12 +176,10 @@ def hilbert_order(geoms: np.ndarray) -> np.ndarray:
     [0, 2, 3, 1]
     """
     geoms = np.asarray(geoms, dtype=object)
-    bounds = shapely.bounds(geoms)
-    ok = ~np.isnan(bounds).any(axis=1)
+    ok = ~np.isnan(shapely.bounds(geoms)).any(axis=1)
     dist = np.full(len(geoms), -1, dtype=np.int64)
     if ok.any():
-        mid = shapely.points((bounds[ok, 0] + bounds[ok, 2]) / 2, (bounds[ok, 1] + bounds[ok, 3]) / 2)
-        dist[ok] = gpd.GeoSeries(mid).hilbert_distance(level=16).to_numpy()
+        dist[ok] = gpd.GeoSeries(geoms if ok.all() else geoms[ok]).hilbert_distance(level=16).to_numpy()
     return np.argsort(dist, kind="stable")
 
 
@@ -218,6 +217,9 @@ class DaskEngine(Engine):
                                f"\"local\"") from None
         self.scheduler = scheduler
         self._cluster = None
+        self._cache: dict[tuple, tuple[np.ndarray, np.ndarray, Any]] = {}
+        #: CPU seconds spent inside the steps' tasks on the workers, summed (the benchmark's split of the time)
+        self.task_seconds = 0.0
         if scheduler:
             try:
                 self.client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
@@ -228,7 +230,7 @@ class DaskEngine(Engine):
                     f"with 'dask worker {shorten(scheduler)}', or remove scheduler to run a local cluster") from None
         else:
             self._cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                         processes=processes, dashboard_address=None, silence_logs=logging.ERROR)
+                                         processes=processes, dashboard_address=None, silence_logs=logging.CRITICAL)
             self.client = Client(self._cluster, set_as_default=False)
         threads = sum(self.client.nthreads().values()) or 1
         self.partitions = int(partitions) if partitions else max(2, 2 * threads)
@@ -240,6 +242,7 @@ class DaskEngine(Engine):
     def close(self) -> None:
         """Disconnect; a LocalCluster this engine started is shut down."""
         client, self.client = getattr(self, "client", None), None
+        self._cache = {}
         if client is not None:
             client.close()
         if self._cluster is not None:
@@ -273,21 +276,49 @@ class DaskEngine(Engine):
         parts = self.spatial_partitions(frame).to_delayed()
         return [np.sort(p[_POS].to_numpy()) for p in dask.compute(*parts, scheduler="sync")]
 
-    def _run(self, task: Callable[..., Any], frame: gpd.GeoDataFrame, *shared: Any) -> list[Any]:
+    def _run(self, task: Callable[..., Any], frame: gpd.GeoDataFrame, *shared: Any,
+             layer: np.ndarray | None = None) -> list[Any]:
         """``task(partition, *shared)`` for every spatial partition of ``frame``, on the cluster, in order.
 
-        ``shared`` is sent once to every worker.
+        ``shared`` values that are large go to every worker once (scatter).
+        With ``layer`` (the geometries ``frame`` was made from) the partitions
+        stay on the cluster for the next step on the same layer (a conflict
+        rule's, :meth:`pairs`), until the engine closes.
         """
         import dask
 
-        parts = self.spatial_partitions(frame).to_delayed()
         with warnings.catch_warnings():
-            # the partitions travel inside the task graph: that is the point of sending them
+            # the partitions travel inside the task graph (once, where they are kept): that is the point
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            if layer is None:
+                ddf = self.spatial_partitions(frame)
+            else:
+                ddf = self._kept(("partitions", layer), lambda: self.client.persist(self.spatial_partitions(frame)))
             futures = [self.client.scatter(s, broadcast=True, hash=False) if _worth_scattering(s) else s
                        for s in shared]
-            tasks = [dask.delayed(task, pure=False)(p, *futures) for p in parts]
-            return self.client.gather(self.client.compute(tasks))
+            tasks = [dask.delayed(_timed, pure=False)(task, p, *futures) for p in ddf.to_delayed()]
+            done = self.client.gather(self.client.compute(tasks))
+        self.task_seconds += sum(t for _, t in done)
+        return [out for out, _ in done]
+
+    def _kept(self, key: tuple[str, np.ndarray], make: Callable[[], Any]) -> Any:
+        """What ``make`` sends to the cluster for a geometry array, sent once per engine.
+
+        An array holding the same shapely objects in the same order is the same
+        layer (a rule's ``pa[sel_a]`` is a new array of the layer's objects);
+        the cache holds the array, so the objects' ids stay theirs.
+        """
+        kind, geoms = key
+        ids = np.fromiter(map(id, geoms), dtype=np.uint64, count=len(geoms))
+        ident = (kind, len(ids), hash(ids.tobytes()))
+        hit = self._cache.get(ident)
+        if hit is None or not np.array_equal(hit[1], ids):
+            hit = self._cache[ident] = (geoms, ids, make())
+        return hit[2]
+
+    def _whole(self, geoms: np.ndarray) -> Any:
+        """A geometry array on every worker (a future), sent once per engine."""
+        return self._kept(("whole", geoms), lambda: self.client.scatter(_packed(geoms), broadcast=True))
 
     # -- the two kinds of step --------------------------------------------------------------------------------
 
@@ -323,18 +354,22 @@ class DaskEngine(Engine):
             cut = [x[:0] if np.ndim(x) else x for x in per_b]
             return kernel(a[:0], b[:0], *cut, same=same, **kwargs)
         frame = gpd.GeoDataFrame({"a": usable}, geometry=a[usable])
-        # the box of every b feature grown by its reach (a hair more: the halo may hold more, never less)
-        r = np.nan_to_num(np.broadcast_to(np.asarray(reach, dtype="float64"), (len(b),)), nan=0.0)
-        r = r * (1 + 1e-9) + 1e-6
-        bounds = shapely.bounds(b)
-        grown = np.column_stack([bounds[:, 0] - r, bounds[:, 1] - r, bounds[:, 2] + r, bounds[:, 3] + r])
-        parts = self._run(_pairs_task, frame, kernel, same, kwargs, a if same else None, b, grown, *per_b)
+        # each layer goes to the workers once per engine, whatever the rules that use it
+        parts = self._run(_pairs_task, frame, kernel, same, kwargs, self._whole(a) if same else None, self._whole(b),
+                          np.asarray(reach, dtype="float64"), *per_b, layer=a)
         return _concat_pairs(parts)
+
+
+def _timed(task: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``task(*args)`` and the CPU seconds its worker process spent on it (all its threads)."""
+    t = time.process_time()
+    out = task(*args)
+    return out, time.process_time() - t
 
 
 def _worth_scattering(value: Any) -> bool:
     """Large arrays and frames go to every worker once (scatter); small values travel with the tasks."""
-    return isinstance(value, np.ndarray | pd.DataFrame | pd.Series) and len(value) > 1000
+    return isinstance(value, np.ndarray | pd.DataFrame | pd.Series) and np.ndim(value) > 0 and len(value) > 1000
 
 
 def _own_rows(part: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -430,12 +465,31 @@ def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
+def _packed(geoms: np.ndarray) -> Any:
+    """Geometries as a geopandas GeometryArray: it travels as one vectorised WKB (shapely objects one by one
+    pickle about ten times slower); the same coordinates come back."""
+    from geopandas.array import from_shapely
+
+    return from_shapely(np.asarray(geoms, dtype=object))
+
+
+def _unpacked(value: Any) -> Any:
+    return np.asarray(value, dtype=object) if isinstance(value, gpd.array.GeometryArray) else value
+
+
 def _pairs_task(part: gpd.GeoDataFrame, kernel: Callable[..., Any], same: bool, kwargs: dict,
-                a_all: np.ndarray | None, b: np.ndarray, grown: np.ndarray, *per_b: Any) -> Any:
+                a_all: Any, b: Any, reach: np.ndarray, *per_b: Any) -> Any:
     """One partition of :meth:`DaskEngine.pairs` (runs on a worker): the kernel on the partition and its halo.
 
-    Returns the kernel's result with positions in the whole ``a`` and ``b``.
+    The halo: the features of ``b`` whose box, grown by their ``reach`` (a hair
+    more: it may hold more, never less), meets the partition's box. Returns the
+    kernel's result with positions in the whole ``a`` and ``b``, its geometries
+    packed for the way back (:func:`_packed`).
     """
+    a_all, b = _unpacked(a_all), _unpacked(b)
+    r = np.nan_to_num(np.broadcast_to(reach, (len(b),)), nan=0.0) * (1 + 1e-9) + 1e-6
+    bounds = shapely.bounds(b)
+    grown = np.column_stack([bounds[:, 0] - r, bounds[:, 1] - r, bounds[:, 2] + r, bounds[:, 3] + r])
     part = part.sort_values("a", kind="stable")
     own = part["a"].to_numpy()
     x0, y0, x1, y1 = shapely.total_bounds(np.asarray(part.geometry.values))
@@ -455,11 +509,13 @@ def _pairs_task(part: gpd.GeoDataFrame, kernel: Callable[..., Any], same: bool, 
     n = len(res.index_a)
     fields = {f: (v[keep] if isinstance(v, np.ndarray) and len(v) == n else v) for f, v in res._asdict().items()}
     fields.update(index_a=ia[keep], index_b=ib[keep])
-    return type(res)(**fields)
+    return type(res)(**{f: _packed(v) if isinstance(v, np.ndarray) and v.dtype == object else v
+                        for f, v in fields.items()})
 
 
 def _concat_pairs(parts: list[Any]) -> Any:
     """The partitions' pair results as one, ordered by ``index_a`` then ``index_b`` as the kernels order theirs."""
+    parts = [type(p)(*(_unpacked(v) for v in p)) for p in parts]
     first = parts[0]
     index_a = np.concatenate([p.index_a for p in parts]).astype(np.intp, copy=False)
     index_b = np.concatenate([p.index_b for p in parts]).astype(np.intp, copy=False)

@@ -68,8 +68,8 @@ def steps(monkeypatch):
     seen = []
     run = D.DaskEngine._run
 
-    def spy(self, task, frame, *shared):
-        out = run(self, task, frame, *shared)
+    def spy(self, task, frame, *shared, **kw):
+        out = run(self, task, frame, *shared, **kw)
         seen.append({"step": shared[0].__name__, "frame": frame, "out": out, "same": shared[1] is True,
                      "parts": self.partition_positions(np.asarray(frame.geometry.values))})
         return out
