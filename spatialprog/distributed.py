@@ -31,6 +31,10 @@ The same answers, byte for byte, because every step answers each site (or pair)
 from that site and the broadcast layers alone; ``tests/test_dask_engine.py``
 compares every output table of a run on both engines.
 
+The module is a little over 500 lines because the helpers that put the
+partitions' answers back in order (tables, arrays, notices, pairs) live beside
+the one engine that needs them.
+
 Examples
 --------
 >>> import geopandas as gpd, shapely
