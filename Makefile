@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 OUT     ?= out/example
 
-.PHONY: install demo demo-real test lint bench bench-kernels bench-national docs example example-real clean
+.PHONY: install demo demo-real test lint bench bench-kernels bench-national bench-dask docs example example-real clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,7 +29,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## benchmarks: print figures, assert nothing (the kernels at --small sizes; bench-kernels for full)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; args=""; case $$b in *bench_kernels.py) args=--small;; \
-		*bench_national.py) args="--sites 10000";; esac; \
+		*bench_national.py) args="--sites 10000";; *bench_dask.py) args="--sites 10000";; esac; \
 		$(BIN)/python $$b $$args || exit 1; done
 
 bench-kernels: $(STAMP)  ## the core spatial kernels at national sizes beside their peers (a few minutes)
@@ -37,6 +37,9 @@ bench-kernels: $(STAMP)  ## the core spatial kernels at national sizes beside th
 
 bench-national: $(STAMP)  ## the national run (1e5 sites) per stage, its scaling exponent over 1e4/3e4/1e5, the kernels beside their peers
 	$(BIN)/python benchmarks/bench_national.py --scaling --kernels $(BENCH_ARGS)
+
+bench-dask: $(STAMP)  ## the heavy steps on a Dask LocalCluster beside the local engine, 1e4 and 1e5 sites
+	$(BIN)/python benchmarks/bench_dask.py $(BENCH_ARGS)
 
 docs: $(STAMP)  ## regenerate the README's layer and parameter reference from the schemas
 	$(BIN)/python scripts/update_readme.py

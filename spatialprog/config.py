@@ -233,6 +233,42 @@ class ConflictsConfig(_Strict):
                                             description="Rules to change (by rule_id) or add.")
 
 
+_SCHEDULER_RE = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?[\w.\-\[\]:]+:\d{1,5}$")
+
+
+class ComputeConfig(_Strict):
+    """Where the heavy steps run (:mod:`spatialprog.distributed`): this machine, or a Dask cluster."""
+
+    engine: Literal["local", "dask"] = Field(
+        "local", description="local (one machine) or dask (dask-geopandas on dask.distributed: pip install "
+                             "'spatialprog[dask]').")
+    scheduler: str | None = Field(
+        None, max_length=500, description="A running Dask scheduler, e.g. tcp://host:8786; without it a local "
+                                          "cluster on this machine.")
+    workers: int | None = Field(None, ge=1, le=1024, description="Workers of the local cluster (default: the CPUs).")
+    partitions: int | None = Field(None, ge=1, le=1_000_000,
+                                   description="Spatial partitions of a step's input (default: twice the workers' "
+                                               "threads).")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, v):
+        if v is not None and not _SCHEDULER_RE.match(v):
+            raise ValueError(f"{show(v)} is not a scheduler address - give it as tcp://host:8786")
+        return v
+
+    @model_validator(mode="after")
+    def _dask_only(self):
+        given = [k for k in ("scheduler", "workers", "partitions") if getattr(self, k) is not None]
+        if self.engine == "local" and given:
+            raise ValueError(f"{given[0]} is used by engine = \"dask\" only - set engine = \"dask\" or remove "
+                             f"{given[0]}")
+        if self.scheduler is not None and self.workers is not None:
+            raise ValueError("workers sizes the local cluster; a scheduler has its own workers - remove workers "
+                             "or scheduler")
+        return self
+
+
 class ProjectModel(_Strict):
     project: ProjectInfo = Field(default_factory=ProjectInfo)
     layers: dict[str, LayerConfig]
@@ -242,6 +278,7 @@ class ProjectModel(_Strict):
     reinforcements: list[ReinforcementConfig] = Field(default_factory=list)
     constraints: dict[str, LayerConfig] = Field(default_factory=dict)
     conflicts: ConflictsConfig = Field(default_factory=ConflictsConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
     # sections validated by their own module
     ranking: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
@@ -265,6 +302,8 @@ class Project:
         The base variant ``"basis"`` first, then the declared variants.
     reinforcements : list of dict
         Extra planned reinforcements (substation, year, added_mva).
+    compute : ComputeConfig
+        Where the heavy steps run (``[compute]``, :func:`spatialprog.distributed.open_engine`).
     """
 
     def __init__(self, model: ProjectModel, root: Path, path: Path | None):
@@ -281,6 +320,7 @@ class Project:
         self.assignment = model.assignment
         self.reinforcements = [r.model_dump() for r in model.reinforcements]
         self.conflicts = model.conflicts
+        self.compute = model.compute
         base = load_parameters()
         try:
             self.parameters = base.with_overrides(model.parameters, origin="project", where="[parameters]")

@@ -198,7 +198,8 @@ def heat_network_share(sites: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | Non
 
 def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequence[int], *,
                    heat_networks: gpd.GeoDataFrame | None = None,
-                   layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> pd.DataFrame:
+                   layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+                   heat_share: np.ndarray | None = None) -> pd.DataFrame:
     """Peak offtake of housing sites per year.
 
     ``offtake = delivered x ((1 - s) x kW[heating] + s x kW[heat_network]) + delivered x ev_share x kW_ev``
@@ -215,6 +216,9 @@ def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
         Default: ``layers["heat_networks"]``.
     layers : mapping, optional
         The plan's layers (for the heat networks).
+    heat_share : ndarray, optional
+        :func:`heat_network_share` of these sites, already computed (a run
+        computes it through its engine, :mod:`spatialprog.distributed`).
 
     Returns
     -------
@@ -237,7 +241,7 @@ def housing_demand(sites: gpd.GeoDataFrame, params: ParameterSet, years: Sequenc
     )
     if heat_networks is None and layers is not None:
         heat_networks = layers.get("heat_networks")
-    s = heat_network_share(sites, heat_networks, years)
+    s = heat_share if heat_share is not None else heat_network_share(sites, heat_networks, years)
     heating = sites["heating"].to_numpy()
     kw_own = np.array([kw[h] for h in heating], dtype=float)[:, None]
     ev_default = float(params["demand.ev_share_default"])
@@ -427,7 +431,7 @@ def generation_feedin(gen: gpd.GeoDataFrame, params: ParameterSet, years: Sequen
 
 
 def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, years: Sequence[int], *,
-                kinds: Mapping[str, Any]) -> pd.DataFrame:
+                kinds: Mapping[str, Any], extra: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """Demand and feed-in of every site of every kind, per year.
 
     Parameters
@@ -439,6 +443,9 @@ def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, ye
     kinds : mapping of str -> LayerKind
         The registry (:data:`spatialprog.kinds.LAYER_KINDS`): every kind with
         a demand function, in its order.
+    extra : mapping of str -> mapping, optional
+        Per kind, more keyword arguments of its demand function (a run passes
+        the heat-network shares it computed: ``{"housing_sites": {"heat_share": ...}}``).
 
     Returns
     -------
@@ -451,7 +458,7 @@ def site_demand(layers: Mapping[str, gpd.GeoDataFrame], params: ParameterSet, ye
         df = layers.get(name)
         if kind.demand is None or df is None or len(df) == 0:
             continue
-        parts.append(non_firm(kind.demand(df, params, years, layers=layers), df))
+        parts.append(non_firm(kind.demand(df, params, years, layers=layers, **(extra or {}).get(name, {})), df))
     if not parts:
         return pd.DataFrame(columns=DEMAND_COLUMNS).astype({F.YEAR: int, F.OFFTAKE_MW: float, F.FEEDIN_MW: float})
     return pd.concat(parts, ignore_index=True)

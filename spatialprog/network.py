@@ -238,8 +238,12 @@ def assign_sites(
             inter[inside] = area_site[si[inside]]
             inter[~inside] = shapely.area(shapely.intersection(geoms[si[~inside]], agem[ai[~inside]]))
             share = inter / area_site[si]
-            df = pd.DataFrame({"s": si, "sub": acode[ai], "share": share})
-            df = df[df["share"] > _EPS].groupby(["s", "sub"], as_index=False, sort=True)["share"].sum()
+            # a leading row out of order keeps pandas on its Kahan path, whatever the other sites: a site's
+            # pieces sum the same in any subset of the sites (a partition of them, spatialprog.distributed)
+            k = share > _EPS
+            df = pd.DataFrame({"s": np.r_[n, si[k]], "sub": np.r_[0, acode[ai[k]]], "share": np.r_[0.0, share[k]]})
+            df = df.groupby(["s", "sub"], as_index=False, sort=True)["share"].sum()
+            df = df[df["s"].to_numpy() < n].reset_index(drop=True)
             np.add.at(covered, df["s"].to_numpy(), df["share"].to_numpy())
             # sites not covered exactly once (partly outside, or in a sliver overlap): the part outside
             # every area, and the inside shares scaled to what is inside
@@ -351,19 +355,21 @@ def _values(points: gpd.GeoDataFrame, idx: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per row, the sum of ``values`` over its group, bit for bit as ``groupby(group).transform("sum")``.
+    """Per row, the sum of ``values`` over its group, by pandas' Kahan summation per group.
 
     A group of one row sums to its value. The other groups are summed by pandas
-    itself, forced down the path it takes for all rows: pandas 3 adds groups
-    whose rows come in sorted order with numpy's ``reduceat`` and otherwise
-    uses Kahan summation, and the two differ in the last bit.
+    itself, always down its Kahan path: pandas 3 adds groups whose rows come in
+    sorted order with numpy's ``reduceat`` and otherwise uses Kahan summation,
+    and the two differ in the last bit. So a group sums the same whatever the
+    other rows (a partition of the sites gives the bits of all of them,
+    :mod:`spatialprog.distributed`).
     """
     tot = values.copy()
     multi = np.bincount(group, minlength=n_groups)[group] > 1
     if not multi.any():
         return tot
     sub, g = values[multi], group[multi]
-    if (np.diff(group) < 0).any() and not (np.diff(g) < 0).any():
+    if not (np.diff(g) < 0).any():
         sub, g = np.r_[0.0, sub], np.r_[g.max() + 1, g]  # a leading row out of order keeps pandas on Kahan's path
         tot[multi] = pd.Series(sub).groupby(g).transform("sum").to_numpy()[1:]
     else:

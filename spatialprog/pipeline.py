@@ -31,7 +31,8 @@ from .carriers import carrier_results, with_carrier
 from .choices import Change, apply_changes, check_changes
 from .config import BASE_VARIANT, Project, load_project
 from .conversion import check_batteries
-from .demand import demand_points, site_demand
+from .demand import demand_points, heat_network_share, site_demand
+from .distributed import Engine, open_engine
 from .errors import LayerValidationError, NoticeLog, ProjectError
 from .headroom import (
     GridState,
@@ -330,7 +331,7 @@ def _assignment_method(project: Project, layers: dict[str, gpd.GeoDataFrame]) ->
 
 
 def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | None = None,
-            progress: Progress | None = None) -> RunResult:
+            progress: Progress | None = None, engine: Engine | None = None) -> RunResult:
     """Assignment, demand and headroom for every variant, and the land-claim conflicts (pure: no I/O).
 
     Parameters
@@ -343,11 +344,17 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         ``[conflicts] enabled``). check-site's baseline leaves them out: it
         asks the same engine for the site's own conflicts only.
     progress : callable, optional
+    engine : Engine, optional
+        Where the heavy steps run (:mod:`spatialprog.distributed`); default:
+        the project's ``[compute]`` engine, open for this call.
 
     Returns
     -------
     RunResult
     """
+    if engine is None:
+        with open_engine(getattr(plan.project, "compute", None)) as engine:
+            return compute(plan, variants=variants, conflicts=conflicts, progress=progress, engine=engine)
     project = plan.project
     layers = plan.layers
     notices = NoticeLog()
@@ -371,9 +378,10 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
                         "substations, clipped to a hull around all layers (+2 km)", level="info",
                         fix="add a boundaries or service_areas layer for a better region")
     points = demand_points(layers, kinds=LAYER_KINDS, notices=notices)
-    assignment = assign_sites(points, subs, areas, method=method,
-                              max_distance_m=float(base["assignment.max_distance_m"]),
-                              outside=project.assignment.outside, notices=notices)
+    assignment = engine.map_sites(assign_sites, points, subs, areas, method=method,
+                                  max_distance_m=float(base["assignment.max_distance_m"]),
+                                  outside=project.assignment.outside, notices=notices,
+                                  sorted_by=[F.LAYER, F.SITE_ID])
 
     sids = subs["id"].to_numpy()
     ref_dates, ref_years = reference_years(subs, base_year=project.base_year, notices=notices)
@@ -383,12 +391,14 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
     demand_parts, alloc_parts, head_parts = [], [], []
     grid: dict[str, GridState] = {}
     bases: dict[str, StationBasis] = {}
+    shares: list = []  # the heat-network shares of the housing sites as a variant has them (reused when unchanged)
     for v in names:
         if progress:
             progress(f"demand and headroom, variant {v}")
         params = project.variants[v]
         chosen = apply_changes(layers, plan.choices.get(v, ()))  # the features as this variant has them
-        d = site_demand(chosen, params, project.years, kinds=LAYER_KINDS)
+        d = site_demand(chosen, params, project.years, kinds=LAYER_KINDS,
+                        extra=_heat_shares(engine, chosen, project.years, shares))
         d.insert(0, F.VARIANT, v)
         # the substations carry electricity; the other carriers go to their own nodes (carriers.carrier_results)
         a = allocate(d[d[F.CARRIER] == F.ELECTRICITY], assignment)
@@ -424,7 +434,7 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
     if project.conflicts.enabled if conflicts is None else conflicts:
         if progress:
             progress("land-claim conflicts")
-        found = land_claim_conflicts(plan, capacity=capacity)
+        found = land_claim_conflicts(plan, capacity=capacity, engine=engine)
         notices.extend(found.notices)
     else:
         found = None
@@ -450,11 +460,28 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
     )
 
 
-def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) -> ConflictResult:
+def _heat_shares(engine: Engine, layers: dict[str, gpd.GeoDataFrame], years: list[int],
+                 done: list) -> dict[str, dict[str, np.ndarray]]:
+    """The housing sites' heat-network shares, through the engine, as extra arguments of their demand function.
+
+    ``done`` keeps the last answer: a variant that changes neither the housing
+    sites nor the heat networks reuses it.
+    """
+    sites, nets = layers.get("housing_sites"), layers.get("heat_networks")
+    if sites is None or not len(sites) or nets is None or not len(nets):
+        return {}  # no heat network: housing_demand's own shares are zeros
+    if not (done and done[0] is sites and done[1] is nets):
+        done[:] = [sites, nets, engine.map_sites(heat_network_share, sites[[sites.geometry.name]], nets, years)]
+    return {"housing_sites": {"heat_share": done[2]}}
+
+
+def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None,
+                         engine: Engine | None = None) -> ConflictResult:
     """Land-claim conflicts between the plan's claim layers and its constraint layers (pure).
 
     Substations take their installed MVA as ``capacity_mva`` (the VNG
-    distance depends on it).
+    distance depends on it). The pair kernels run on ``engine`` (default: this
+    machine).
     """
     from .conflicts import compute_conflicts
 
@@ -468,4 +495,5 @@ def land_claim_conflicts(plan: Plan, *, capacity: pd.DataFrame | None = None) ->
         layers["substations"] = subs
     layers.update(plan.constraints)
     # the rules' layer names were checked when the reference tables were read
-    return compute_conflicts(layers, plan.reference.conflict_rules, crs=project.crs)
+    return compute_conflicts(layers, plan.reference.conflict_rules, crs=project.crs,
+                             pairs=(engine or Engine()).pairs)

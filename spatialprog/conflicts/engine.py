@@ -10,7 +10,8 @@ thresholds and turns the pairs into conflict rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,10 +27,20 @@ from .prepare import PreparedLayer, prepare_layer
 from .results import ConflictResult, assemble, frame_rows
 from .rules import Rule, RuleSet
 
-__all__ = ["WORKING_CRS", "compute_conflicts"]
+__all__ = ["WORKING_CRS", "compute_conflicts", "run_kernel"]
 
 WORKING_CRS = "EPSG:28992"
 """The working CRS of spatialprog (RD New, metres)."""
+
+
+def run_kernel(kernel: Callable[..., Any], a: np.ndarray, b: np.ndarray, *per_b: Any, same: bool = False,
+               reach: float | np.ndarray = 0.0, **kwargs: Any) -> Any:
+    """Run a pair kernel on the whole arrays (``reach``, a feature of ``b``'s distance, is for engines that cut them).
+
+    :meth:`spatialprog.distributed.Engine.pairs` has this signature; the Dask
+    engine runs the kernel per spatial partition of ``a``.
+    """
+    return kernel(a, b, *per_b, same=same, **kwargs)
 
 
 def _thresholds_pass(area: np.ndarray, share: np.ndarray, rule: Rule) -> np.ndarray:
@@ -59,14 +70,14 @@ def _note_not_polygons(rule: Rule, layer: PreparedLayer, why: str, notices: Noti
 
 
 def _run_overlap(rule: Rule, la: PreparedLayer, lb: PreparedLayer, same: bool, threads: int,
-                 notices: NoticeLog) -> pd.DataFrame:
+                 notices: NoticeLog, pairs: Callable[..., Any] = run_kernel) -> pd.DataFrame:
     for layer in {la.name: la, lb.name: lb}.values():
         _note_not_polygons(rule, layer, "have no area to overlap", notices,
                            fix="use an 'inside' or 'within_distance' rule for points and lines")
     pa, pb = la.polys, lb.polys
     sel_a = np.flatnonzero(pa != None)  # noqa: E711
     sel_b = sel_a if same else np.flatnonzero(pb != None)  # noqa: E711
-    res = overlap_pairs(pa[sel_a], pb[sel_b], same=same, threads=threads)
+    res = pairs(overlap_pairs, pa[sel_a], pb[sel_b], same=same, threads=threads)
     ia, ib = sel_a[res.index_a], sel_b[res.index_b]
     area_a = shapely.area(pa[ia])
     area_b = shapely.area(pb[ib])
@@ -78,9 +89,9 @@ def _run_overlap(rule: Rule, la: PreparedLayer, lb: PreparedLayer, same: bool, t
 
 
 def _run_inside(rule: Rule, la: PreparedLayer, lb: PreparedLayer, same: bool, threads: int,
-                notices: NoticeLog) -> pd.DataFrame:
+                notices: NoticeLog, pairs: Callable[..., Any] = run_kernel) -> pd.DataFrame:
     _note_not_polygons(rule, lb, "cannot contain a claim", notices)
-    res = inside_pairs(la.geoms, lb.polys, same=same, threads=threads)
+    res = pairs(inside_pairs, la.geoms, lb.polys, same=same, threads=threads)
     ok = _thresholds_pass(res.area_m2, res.share_a, rule)
     if res.repaired:
         notices.add(rule.layer_a, f"rule {rule.rule_id}: intersection redone on a 1 mm grid after a GEOS "
@@ -133,12 +144,12 @@ def zone_distances(rule: Rule, rules: RuleSet, lb: PreparedLayer, notices: Notic
 
 
 def _run_distance(rule: Rule, rules: RuleSet, la: PreparedLayer, lb: PreparedLayer, same: bool, threads: int,
-                  notices: NoticeLog) -> pd.DataFrame:
+                  notices: NoticeLog, pairs: Callable[..., Any] = run_kernel) -> pd.DataFrame:
     d_b = zone_distances(rule, rules, lb, notices)
     sel_a = np.flatnonzero(la.geoms != None)  # noqa: E711
     sel_b = np.flatnonzero(lb.geoms != None)  # noqa: E711
-    res = pairs_within_distance(la.geoms[sel_a], lb.geoms[sel_b], d_b[sel_b], same=same,
-                                with_distance=False, threads=threads)
+    res = pairs(pairs_within_distance, la.geoms[sel_a], lb.geoms[sel_b], d_b[sel_b], same=same, reach=d_b[sel_b],
+                with_distance=False, threads=threads)
     ia, ib = sel_a[res.index_a], sel_b[res.index_b]
     geom, dist = shortest_lines(la.geoms, lb.geoms, ia, ib, threads=threads)
     return frame_rows(rule, la, lb, ia, ib, geom, dist=dist, rule_distance=d_b[ib])
@@ -151,6 +162,7 @@ def compute_conflicts(
     known_layers: Iterable[str] = (),
     crs: str | CRS = WORKING_CRS,
     threads: int | None = None,
+    pairs: Callable[..., Any] = run_kernel,
 ) -> ConflictResult:
     """Find every land-claim conflict between the given layers.
 
@@ -190,6 +202,9 @@ def compute_conflicts(
         Working CRS; must be projected with metre units.
     threads : int, optional
         Worker threads for the GEOS work; defaults to the number of CPUs.
+    pairs : callable, default run_kernel
+        How a pair kernel runs (:func:`run_kernel`: on the whole layers); a run
+        passes its engine's :meth:`~spatialprog.distributed.Engine.pairs`.
 
     Returns
     -------
@@ -265,10 +280,10 @@ def compute_conflicts(
         if not len(la.ids) or not len(lb.ids):
             continue
         if rule.kind == "overlap":
-            frames.append(_run_overlap(rule, la, lb, same, n_threads(threads), notices))
+            frames.append(_run_overlap(rule, la, lb, same, n_threads(threads), notices, pairs))
         elif rule.kind == "inside":
-            frames.append(_run_inside(rule, la, lb, same, n_threads(threads), notices))
+            frames.append(_run_inside(rule, la, lb, same, n_threads(threads), notices, pairs))
         else:
-            frames.append(_run_distance(rule, rules, la, lb, same, n_threads(threads), notices))
+            frames.append(_run_distance(rule, rules, la, lb, same, n_threads(threads), notices, pairs))
 
     return assemble(frames, prepared, run, notices, work_crs)
