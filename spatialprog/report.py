@@ -290,6 +290,11 @@ def _programme_pages(outputs: RunOutputs) -> list[Figure]:
     return pages
 
 
+#: conflicts listed one by one in the report at most (a page holds about 30: a national run's 20,000 would be
+#: 700 pages that nobody reads; every conflict is in conflicts.csv and on the map)
+MAX_LISTED_CONFLICTS = 300
+
+
 def _conflict_pages(outputs: RunOutputs) -> list[Figure]:
     rows = conflict_rows(outputs)
     if rows is None:
@@ -314,6 +319,12 @@ def _conflict_pages(outputs: RunOutputs) -> list[Figure]:
         return f"{fid} ({layers.get(str(layer), str(layer)).lower()})" if isinstance(fid, str) and fid else ""
 
     cells = []
+    if len(rows) > MAX_LISTED_CONFLICTS:  # a national run: the rule summary above, the list in conflicts.csv
+        first.text(_LEFT, y, f"De eerste {MAX_LISTED_CONFLICTS} van de {len(rows)} conflicten (in de volgorde van "
+                   "de kaart); alle conflicten staan in conflicts.csv en op de kaart Conflicten.", fontsize=8,
+                   va="top", color="#444")
+        y -= 0.03
+        rows = rows.iloc[:MAX_LISTED_CONFLICTS]
     for r in rows.to_dict("records"):
         area, dist = r.get("area_m2"), r.get("dist_m")
         size = (f"{nl_number(area)} m²" if isinstance(area, float | int) and np.isfinite(area) and area > 0 else

@@ -234,3 +234,23 @@ def test_pdftoppm_renders_every_page(pdf, tmp_path, pages):
             ink = (np.asarray(im.convert("L")) < 200).mean()
         assert abs(w / h - 841.68 / 595.44) < 0.02, png.name
         assert ink > 0.005, png.name  # something is drawn on every page
+
+
+def test_a_long_list_of_conflicts_is_cut_and_says_where_the_rest_is(example_run, monkeypatch):
+    """A national run's 20,000 conflicts are not 700 pages: the first ``MAX_LISTED_CONFLICTS`` (in the map's
+    order) after the count per rule, and a line pointing at conflicts.csv and the map."""
+    import io
+
+    from spatialprog import report
+
+    outputs = RunOutputs.read(example_run.out)
+    n = len(pd.read_csv(example_run.out / "conflicts.csv"))
+    assert n > 3
+    monkeypatch.setattr(report, "MAX_LISTED_CONFLICTS", 2)
+    data = pdf_bytes(report.report_pages(outputs, figures={}))
+    text = [" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(data)).pages]
+    conflict = " ".join(p for p in text if p.startswith("Conflicten tussen ruimteclaims"))
+    assert f"De eerste 2 van de {n} conflicten" in conflict and "conflicts.csv" in conflict
+    rows = report.conflict_rows(outputs)
+    listed = [str(nr) for nr in rows["nr"]]
+    assert all(f" {nr} " in f" {conflict} " for nr in listed[:2])
