@@ -57,7 +57,7 @@ from spatialprog.workflow import run  # noqa: E402
 #: functions timed inside the stages: (module, attribute, label)
 INNER = [
     ("spatialprog.network", "assign_sites", "assign_sites"),
-    ("spatialprog.demand", "heat_network_share", "demand.heat_network_share"),
+    ("spatialprog.pipeline", "heat_network_share", "demand.heat_network_share"),
     ("spatialprog.pipeline", "site_demand", "demand.site_demand"),
     ("spatialprog.pipeline", "grid_state", "headroom.grid_state"),
     ("spatialprog.pipeline", "carrier_results", "carriers.carrier_results"),
