@@ -76,6 +76,7 @@ from spatialprog.conflicts.kernels import chunked, n_threads, shortest_lines  # 
 from spatialprog.errors import NoticeLog  # noqa: E402
 from spatialprog.network import (  # noqa: E402
     ASSIGNMENT_COLUMNS,
+    _outside_parts,
     assign_sites,
     derive_service_areas,
     nearest_within,
@@ -190,7 +191,7 @@ def before_assign_sites(
             np.add.at(covered, df["s"].to_numpy(), df["share"].to_numpy())
             # sites not covered exactly once (partly outside, or in a sliver overlap): the part outside
             # every area, and the inside shares scaled to what is inside
-            inside = _before_outside_parts(geoms, area_site, covered, si[pm], ai[pm], agem, outside_part)
+            inside = _outside_parts(geoms, area_site, covered, si[pm], ai[pm], agem, outside_part)  # unchanged
             scale = np.divide(inside, covered, out=np.ones_like(covered), where=covered > 0)
             df["share"] = df["share"].to_numpy() * scale[df["s"].to_numpy()]
             covered = np.where(covered > 0, inside, covered)
@@ -271,27 +272,6 @@ def before_assign_sites(
     out["_o"] = out[F.SUBSTATION_ID].fillna("~")
     out = out.sort_values([F.LAYER, F.SITE_ID, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
     return out[ASSIGNMENT_COLUMNS]
-
-
-def _before_outside_parts(geoms: np.ndarray, area_site: np.ndarray, covered: np.ndarray, si: np.ndarray, ai: np.ndarray,
-                   agem: np.ndarray, outside_part: dict[int, shapely.Geometry]) -> np.ndarray:
-    inside = covered.copy()
-    need = np.flatnonzero((covered > 0) & (np.abs(covered - 1.0) > 1e-9))
-    if not len(need):
-        return inside
-    order = np.argsort(si, kind="stable")
-    s_sorted, a_sorted = si[order], ai[order]
-    lo = np.searchsorted(s_sorted, need, "left")
-    hi = np.searchsorted(s_sorted, need, "right")
-    for s, a0, a1 in zip(need, lo, hi, strict=True):
-        part = shapely.difference(geoms[s], shapely.union_all(agem[a_sorted[a0:a1]]))
-        out_share = min(max(float(shapely.area(part)) / area_site[s], 0.0), 1.0)
-        inside[s] = 1.0 - out_share
-        if out_share > 1e-6:
-            outside_part[int(s)] = part
-    return inside
-
-
 
 
 def before_overlap_pairs(a: np.ndarray, b: np.ndarray, *, min_area_m2: float = 0.01,
