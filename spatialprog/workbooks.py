@@ -127,6 +127,12 @@ def headroom_book(result, tables: Mapping[str, pd.DataFrame], *, when: datetime)
                           "; ".join(dict.fromkeys(classes["source"].astype(str))))])
 
 
+#: the waiting demand per site goes into the workbook up to this many rows; beyond it (a national run: millions,
+#: several sheets of a million rows that no one can open) the sheet sums it per substation and year and points at
+#: waiting_demand.csv, which holds every row
+WAITING_SHEET_MAX_ROWS = 100_000
+
+
 def programme_book(ranking, *, when: datetime) -> Book:
     """``programme.xlsx``: the programme (all variants, then per variant), what waits, no-regret, criteria,
     sensitivity, the higher-level check and the Toelichting.
@@ -150,7 +156,18 @@ def programme_book(ranking, *, when: datetime) -> Book:
     for v in dict.fromkeys(p[F.VARIANT]) if len(p) else []:
         sheets.append(Sheet(f"Programma {v}", p[p[F.VARIANT] == v], keys=4, about=f"Het programma van variant {v}"))
     w = getattr(ranking, "waiting", None)
-    if w is not None and len(w):
+    if w is not None and len(w) > WAITING_SHEET_MAX_ROWS:  # a national run: per substation and year, not per site
+        keys = [F.VARIANT, F.SUBSTATION_ID, F.DIRECTION, F.YEAR]
+        g = w.groupby(keys, sort=False)
+        per = g[["waiting_mw", "dwellings_waiting", "jobs_waiting"]].sum()
+        per.insert(0, "n_sites_waiting", g.size())
+        per = _with_name(per.reset_index(), names)
+        n_rows, most = (f"{n:,}".replace(",", ".") for n in (len(w), WAITING_SHEET_MAX_ROWS))
+        sheets.append(Sheet("Wachtende vraag", per, keys=3, about=(
+            f"Per variant, onderstation, richting en jaar de vraag die door het tekort niet kan aansluiten, "
+            f"opgeteld over de locaties: de {n_rows} regels per locatie staan in waiting_demand.csv "
+            f"(meer dan {most} regels; zie Rekenregels)")))
+    elif w is not None and len(w):
         site_names = pd.concat([_names(layers, k).rename(lambda i, k=k: (k, i)) for k in layers], sort=False) \
             if layers else pd.Series(dtype=object)
         w = _with_name(w, names)

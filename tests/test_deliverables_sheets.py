@@ -269,3 +269,30 @@ def test_workbooks_are_byte_reproducible(run_dir, tmp_path):
             p = write_xlsx(tmp_path / f"{name}{i}.xlsx", book.sheets, layout=book.layout, run_date=when)
             out.append(p.read_bytes())
     assert out[0] == out[2] and out[1] == out[3]
+
+
+def test_a_waiting_table_too_long_for_people_is_summed_per_substation_and_year(example_result, monkeypatch):
+    """Over WAITING_SHEET_MAX_ROWS rows (a national run: millions) the workbook sums what waits per variant,
+    substation, direction and year, and points at waiting_demand.csv, which keeps every row."""
+    from datetime import datetime
+
+    from spatialprog import workbooks
+    from spatialprog.workflow import ranking_of
+
+    rr = ranking_of(example_result)
+    w = rr.waiting
+    assert len(w) > 1
+    monkeypatch.setattr(workbooks, "WAITING_SHEET_MAX_ROWS", 1)
+    book = workbooks.programme_book(rr, when=datetime(2026, 1, 1))
+    per = book.sheets["Wachtende vraag"].set_axis(book.columns["Wachtende vraag"], axis=1)
+    keys = ["variant", "substation_id", "direction", "year"]
+    assert list(per.columns[:5]) == ["variant", "substation_id", "name", "direction", "year"]
+    assert len(per) == len(w.drop_duplicates(keys)) < len(w)
+    k3 = ["variant", "substation_id", "year"]  # (direction reads in Dutch in the sheet)
+    want = w.groupby(k3)["waiting_mw"].sum()
+    got = per.groupby(k3)["waiting_mw"].sum()
+    assert got.reindex(want.index).tolist() == pytest.approx(want.tolist(), rel=1e-5)
+    assert per["n_sites_waiting"].sum() == len(w)
+    assert per["dwellings_waiting"].sum() == pytest.approx(w["dwellings_waiting"].sum(), rel=1e-5)
+    notes = " ".join(str(v) for v in book.sheets["Toelichting"].to_numpy().ravel())
+    assert f"de {len(w):,} regels per locatie staan in waiting_demand.csv".replace(",", ".") in notes
