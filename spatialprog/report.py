@@ -354,17 +354,16 @@ def _carrier_pages(outputs: RunOutputs) -> list[Figure]:
     keys = h[[F.CARRIER, F.SUBSTATION_ID, F.DIRECTION]].drop_duplicates()
     keys = keys.assign(_o=keys[F.CARRIER].map(order)).sort_values(["_o", F.SUBSTATION_ID, F.DIRECTION],
                                                                   kind="stable")
-    for c, sid, d in keys[[F.CARRIER, F.SUBSTATION_ID, F.DIRECTION]].itertuples(index=False):
-        g = h[(h[F.CARRIER] == c) & (h[F.SUBSTATION_ID] == sid) & (h[F.DIRECTION] == d)]
-        gb = g[g[F.VARIANT] == base]
-        unit = str(g[F.UNIT].iat[0]) if F.UNIT in g and len(g) else ""
-        low = gb[F.HEADROOM_MW].min() if len(gb) else np.nan
-        firsts = []
-        for v in variants:
-            fs = s[(s[F.CARRIER] == c) & (s[F.SUBSTATION_ID] == sid) & (s[F.DIRECTION] == d) & (s[F.VARIANT] == v)] \
-                if s is not None else pd.DataFrame()
-            firsts.append(cell_text(fs[F.FIRST_SHORTFALL_YEAR].iat[0], column_labels()[F.FIRST_SHORTFALL_YEAR])
-                          if len(fs) else "")
+    k3 = [F.CARRIER, F.SUBSTATION_ID, F.DIRECTION]
+    units = h.groupby(k3, sort=False)[F.UNIT].first().to_dict() if F.UNIT in h else {}
+    lows = h[h[F.VARIANT] == base].groupby(k3, sort=False)[F.HEADROOM_MW].min().to_dict()
+    label = column_labels()[F.FIRST_SHORTFALL_YEAR]
+    first_of = ({} if s is None else s.drop_duplicates([*k3, F.VARIANT]).set_index([*k3, F.VARIANT])
+                [F.FIRST_SHORTFALL_YEAR].to_dict())  # one lookup per node and variant, not a filter each
+    for c, sid, d in keys[k3].itertuples(index=False):
+        unit = str(units.get((c, sid, d), "")) if units else ""
+        low = lows.get((c, sid, d), np.nan)
+        firsts = [cell_text(first_of[(c, sid, d, v)], label) if (c, sid, d, v) in first_of else "" for v in variants]
         cells.append([LABELS_NL.get(str(c), str(c)), str(sid), names.get(str(sid), str(sid)),
                       F.DIRECTION_NL.get(str(d), str(d)), unit, nl_number(low, 1) if np.isfinite(low) else "", *firsts])
     pages = _paged_table(outputs, title, "Elk knooppunt in zijn eigen eenheid; cijfers van verschillende dragers "

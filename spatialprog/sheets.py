@@ -141,6 +141,9 @@ def load_column_labels(path: str | Path | None = None) -> pd.DataFrame:
     return df
 
 
+_LABELS_MEMO: dict = {}
+
+
 def column_labels(table: pd.DataFrame | None = None) -> dict[str, Label]:
     """Every known column's :class:`Label`: schema aliases first, then the label table.
 
@@ -152,7 +155,12 @@ def column_labels(table: pd.DataFrame | None = None) -> dict[str, Label]:
     """
     from .kinds import LAYER_KINDS
 
-    table = load_column_labels() if table is None else table
+    if table is None:  # the bundled table: read once per process while the file is unchanged (a report asks often)
+        p = data_dir() / LABELS_FILE
+        key = (str(p), p.stat().st_mtime_ns if p.exists() else 0)
+        if _LABELS_MEMO.get("key") != key:
+            _LABELS_MEMO.update(key=key, labels=column_labels(load_column_labels()))
+        return dict(_LABELS_MEMO["labels"])
     rows = {r.column: r for r in table.itertuples(index=False)}
     out: dict[str, Label] = {}
     for col, (kind, name) in SCHEMA_COLUMNS.items():
