@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import make_national_region  # noqa: E402
+from make_national_region import region  # noqa: E402
 
 from spatialprog import fields as F  # noqa: E402
 from spatialprog.demand import demand_points, heat_network_share  # noqa: E402
@@ -57,15 +58,6 @@ from spatialprog.pipeline import land_claim_conflicts, read_plan  # noqa: E402
 
 STEPS = ("assign_sites", "heat_network_share", "conflicts")
 
-
-def region(folder: Path, n_sites: int) -> Path:
-    """The national region of ``n_sites`` in ``folder`` (made when missing)."""
-    toml = folder / f"region-{n_sites}" / "national.toml"
-    if not toml.exists():
-        t = time.perf_counter()
-        make_national_region.write(toml.parent, n_sites)
-        print(f"generated {toml} ({n_sites:,} sites) in {time.perf_counter() - t:.1f} s (not timed)")
-    return toml
 
 
 def heavy_steps(plan: Any) -> dict[str, Callable[[Engine], Any]]:

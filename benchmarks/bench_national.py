@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import make_national_region  # noqa: E402
+from make_national_region import region  # noqa: E402
 
 from spatialprog.workflow import run  # noqa: E402
 
@@ -201,16 +202,6 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
             print(text[text.find("   ncalls"):].rstrip())
     return result
 
-
-def region(folder: Path, n_sites: int) -> Path:
-    """The national region of ``n_sites`` in ``folder`` (made when missing)."""
-    sub = folder / f"region-{n_sites}"
-    toml = sub / "national.toml"
-    if not toml.exists():
-        t = time.perf_counter()
-        make_national_region.write(sub, n_sites)
-        print(f"generated {toml} ({n_sites:,} sites) in {time.perf_counter() - t:.1f} s (not timed below)")
-    return toml
 
 
 def scaling(results: dict[int, Result]) -> None:

@@ -112,18 +112,6 @@ def _warm(base, site: tuple[float, float], n: int) -> tuple[list[float], list[fl
     return wall, cpu
 
 
-def national_region(folder: Path, n_sites: int) -> Path:
-    """The national region of ``n_sites`` in ``folder`` (made when missing)."""
-    import make_national_region
-
-    sub = folder / f"region-{n_sites}"
-    toml = sub / "national.toml"
-    if not toml.exists():
-        t = time.perf_counter()
-        make_national_region.write(sub, n_sites)
-        print(f"generated {toml} ({n_sites:,} sites) in {time.perf_counter() - t:.1f} s (not timed)")
-    return toml
-
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -171,6 +159,7 @@ def _example(repeat: int, cache: Path) -> None:
 
 
 def _national(args: argparse.Namespace, cache: Path) -> None:
+    import make_national_region
     import pyogrio
 
     from spatialprog.config import load_project
@@ -178,7 +167,7 @@ def _national(args: argparse.Namespace, cache: Path) -> None:
     from spatialprog.sitecheck import Baseline, read_plan_near, read_sites
     from spatialprog.sitecheck.baseline import as_baseline
 
-    toml = national_region(args.folder, args.sites)
+    toml = make_national_region.region(args.folder, args.sites)
     project = load_project(toml)
     counts = {k: pyogrio.read_info(s.path, layer=s.layer)["features"] for k, s in project.layers.items()}
     sites_total = sum(n for k, n in counts.items() if k not in ("substations", "service_areas", "boundaries"))

@@ -344,6 +344,21 @@ def write(folder: Path, n_sites: int = 100_000, seed: int = SEED) -> Path:
     return toml
 
 
+def region(folder: Path, n_sites: int, seed: int = SEED) -> Path:
+    """The project file of the region of ``n_sites`` in ``folder / region-<n_sites>``, written when missing.
+
+    The benchmarks share it: a region once generated is reused (generating is not what they time).
+    """
+    toml = Path(folder) / f"region-{n_sites}" / "national.toml"
+    if not toml.exists():
+        import time
+
+        t = time.perf_counter()
+        write(toml.parent, n_sites, seed)
+        print(f"generated {toml} ({n_sites:,} sites) in {time.perf_counter() - t:.1f} s (not timed)")
+    return toml
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: the folder, ``--sites``, ``--seed``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
