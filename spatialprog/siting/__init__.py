@@ -57,7 +57,6 @@ from .surfaces import (
     demand_density_kw_ha,
     distance_m,
     exclusion,
-    near_grid,
     role_rules,
     site_mask,
     suitability,
@@ -315,17 +314,16 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         if not len(short_known) and v == base_v:
             notices.add("siting", f"variant {v}: no substation is short in a milestone year: no distance to short "
                         "demand and no candidate sites", level="info")
-        on = {"short_geoms": short_known, "hv_geoms": hv_geoms, "scales": scales, "smoothing_m": smoothing_m}
-        last = dens_sites[years[-1]]
-
         rows = new[new[F.VARIANT] == v] if len(new) else new
         mvas = [float(r["added_installed_mva"]) / max(int(r["n_new_stations"]), 1) for _, r in rows.iterrows()]
-        factors = _factors_on(grid, *last, **on) if v == base_v or len(rows) else {}
+        dens = {y: demand_density_kw_ha(grid, *dens_sites[y]) for y in (years if v == base_v else years[-1:])}
+        factors = (_factors_on(grid, dens[years[-1]], short_geoms=short_known, hv_geoms=hv_geoms, scales=scales,
+                               smoothing_m=smoothing_m) if v == base_v or len(rows) else {})
         if v == base_v:
             mva0 = max(mvas) if mvas else 0.0
             ex = excluded_for(grid, mva0)
             for y in years:
-                surfaces[f"demand_density_kw_ha_{y}"] = demand_density_kw_ha(grid, *dens_sites[y])
+                surfaces[f"demand_density_kw_ha_{y}"] = dens[y]
             surfaces["exclusion"] = ex.astype("uint8")
             if "distance_to_short_demand" in factors:
                 surfaces["distance_to_short_demand_m"] = factors["distance_to_short_demand"]
@@ -406,20 +404,18 @@ def _resample(coarse: Grid, arr: np.ndarray, fine: Grid) -> np.ndarray:
     return arr[np.ix_(ri, ci)]
 
 
-def _factors_on(g: Grid, dens_geoms: np.ndarray, dens_mw: np.ndarray, *, short_geoms: np.ndarray,
-                hv_geoms: np.ndarray, scales: dict[str, float], smoothing_m: float) -> dict[str, np.ndarray]:
-    """The suitability's factor surfaces on a grid: the whole region's, or a search window's.
+def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_geoms: np.ndarray, hv_geoms: np.ndarray,
+                scales: dict[str, float], smoothing_m: float) -> dict[str, np.ndarray]:
+    """The suitability's factor surfaces on the region's grid, from the last milestone year's density.
 
-    Only what can reach the grid is burnt (:func:`.surfaces.near_grid`); a
-    distance factor whose features are all beyond its scale from a window is
-    +inf there (0 after scaling, as it would be on the whole grid). A factor
-    with no features at all is left out (the suitability re-weighs the rest).
+    A distance factor whose features all lie off the grid is +inf everywhere (0
+    after scaling); a factor with no features at all is left out (the
+    suitability re-weighs the rest).
     """
-    near = near_grid(g, dens_geoms)
-    out = {"demand_density": _smooth(demand_density_kw_ha(g, dens_geoms[near], dens_mw[near]), g, smoothing_m)}
+    out = {"demand_density": _smooth(density_kw_ha, g, smoothing_m)}
     for name, found in (("distance_to_short_demand", short_geoms), ("distance_to_hv_lines", hv_geoms)):
         if len(found):
-            dist = distance_m(g, site_mask(g, found[near_grid(g, found, scales[name])]))
+            dist = distance_m(g, site_mask(g, found))
             out[name] = dist if dist is not None else np.full(g.shape, np.inf, dtype="float32")
     return out
 
