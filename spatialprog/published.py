@@ -411,7 +411,8 @@ def in_published_figures(allocated: pd.DataFrame, layers: Mapping[str, pd.DataFr
     out = np.zeros(len(allocated), dtype=bool)
     if not len(allocated):
         return out
-    station_date = _dates(allocated[F.SUBSTATION_ID].map(basis_dates))
+    by_station = _dates(pd.Series(basis_dates, dtype=object))  # parsed once per substation, not per row
+    station_date = allocated[F.SUBSTATION_ID].map(by_station)
     for kind in allocated[F.LAYER].unique():
         gdf = layers.get(kind)
         if gdf is None or not ({"status", "connection_date"} & set(gdf.columns)):
