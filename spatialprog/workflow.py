@@ -241,6 +241,15 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
         return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
 
     extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
+    staged: dict[Path, RunOutputs] = {}
+
+    def read_back(stage: Path) -> RunOutputs:
+        """The staged run as the maps and the export read it, read once for both (a national run's folder takes
+        seconds to read); it is read after the ranking and siting files, which both need, are written."""
+        if stage not in staged:
+            staged[stage] = RunOutputs.read(stage)
+        return staged[stage]
+
     if siting is not None:  # before the maps and the QGIS hand-off, which read its layers from the stage
         def land(stage: Path) -> list[Path]:
             from .siting.write import write_siting
@@ -253,7 +262,7 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
         def draw_maps(stage: Path) -> list[Path]:
             from .maps import write_maps
 
-            return _in_stage(stage, write_maps(RunOutputs.read(stage), stage, progress=progress, report=True))
+            return _in_stage(stage, write_maps(read_back(stage), stage, progress=progress, report=True))
 
         extras.append(draw_maps)
     if qgis:
@@ -261,7 +270,7 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             from .export import export_qgis
 
             say("writing spatialprog.gpkg (QGIS)")
-            gpkg = export_qgis(RunOutputs.read(stage), stage / "spatialprog.gpkg", inputs=plan.layers)
+            gpkg = export_qgis(read_back(stage), stage / "spatialprog.gpkg", inputs=plan.layers)
             return _in_stage(stage, [gpkg, gpkg.with_suffix(".qgz")])
 
         extras.append(qgis_handoff)
