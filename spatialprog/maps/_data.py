@@ -279,9 +279,12 @@ def display_copy(gdf: gpd.GeoDataFrame, *, tolerance_m: float, to_wgs84: bool, d
     if g.crs is None:
         raise ValueError("display_copy: layer has no CRS")
     geoms = np.asarray(g.geometry.values)
-    simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
-    bad = shapely.is_empty(simple) | (shapely.area(simple) < 0.2 * shapely.area(geoms))
-    simple = np.where(bad, geoms, simple)
+    simple = geoms.copy()
+    shaped = np.flatnonzero(~np.isin(shapely.get_type_id(geoms), (0, 4)))  # points have nothing to simplify
+    if len(shaped):
+        s = shapely.simplify(geoms[shaped], tolerance_m, preserve_topology=True)
+        bad = shapely.is_empty(s) | (shapely.area(s) < 0.2 * shapely.area(geoms[shaped]))
+        simple[shaped] = np.where(bad, geoms[shaped], s)
     g = g.set_geometry(gpd.GeoSeries(simple, index=g.index, crs=g.crs))
     if to_wgs84:
         g = g.to_crs(4326)
