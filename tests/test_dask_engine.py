@@ -277,3 +277,42 @@ def test_a_scheduler_nobody_runs_is_one_line(tmp_path, monkeypatch):
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.output, r.output
     assert "tcp://127.0.0.1:9" in lines[0] and "dask scheduler" in lines[0] and "remove scheduler" in lines[0]
+
+
+@needs_dask
+def test_check_site_answers_on_this_machine_whatever_the_engine(tmp_path, monkeypatch):
+    """check-site reads the cut near the site and computes it here: a project pointing at a scheduler nobody runs
+    gives the same answer as the local project (a cluster for a few thousand features only slows it down)."""
+    monkeypatch.setattr(D, "CONNECT_TIMEOUT_S", 2.0)
+    site = ["186150,437150", "--radius", "150", "--dwellings", "100", "--heating", "all_electric",
+            "--start-year", "2027", "--json", "--no-cache"]
+    local = invoke("check-site", example_project(tmp_path / "l", "local", 'engine = "local"'), *site)
+    dask = invoke("check-site", example_project(tmp_path / "d", "dask",
+                                                'engine = "dask"\nscheduler = "tcp://127.0.0.1:9"'), *site)
+    assert local.exit_code == 0 and dask.exit_code == 0, dask.output
+    assert '"verdict' in local.output
+    assert dask.output.replace("dask.toml", "X").replace(str(tmp_path / "d"), "F") == \
+        local.output.replace("local.toml", "X").replace(str(tmp_path / "l"), "F")
+
+
+@needs_dask
+def test_the_conflicts_command_runs_on_the_projects_engine(tmp_path, cluster, monkeypatch):
+    """``spatialprog conflicts`` uses [compute] as ``spatialprog run`` does: on the running scheduler it writes the
+    same tables as on one machine, and a scheduler nobody runs is its one-line error."""
+    monkeypatch.setattr(D, "CONNECT_TIMEOUT_S", 2.0)
+    local = example_project(tmp_path / "l", "local", 'engine = "local"')
+    on = example_project(tmp_path / "d", "dask", f'engine = "dask"\nscheduler = "{cluster.scheduler_address}"\n'
+                                                 'partitions = 4')
+    nobody = example_project(tmp_path / "n", "nobody", 'engine = "dask"\nscheduler = "tcp://127.0.0.1:9"')
+    for toml, out in ((local, tmp_path / "out-l"), (on, tmp_path / "out-d")):
+        r = invoke("conflicts", toml, "--out", out)
+        assert r.exit_code == 0, r.output
+    for name in ("conflicts.csv", "conflict_matrix.csv"):
+        assert (tmp_path / "out-d" / name).read_bytes() == (tmp_path / "out-l" / name).read_bytes()
+    assert b"T01" in (tmp_path / "out-l" / "conflicts.csv").read_bytes()  # the same-layer rules found pairs
+    r = CliRunner().invoke(cli, ["conflicts", str(nobody), "--out", str(tmp_path / "out-n")], obj={})
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.output, r.output
+    assert "tcp://127.0.0.1:9" in lines[0] and "dask scheduler" in lines[0]
+    assert not (tmp_path / "out-n").exists()

@@ -30,6 +30,7 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
     """
     import pandas as pd
 
+    from ..distributed import open_engine
     from ..folders import atomic_output_dir
     from ..outputs import split_by_geometry
     from ..pipeline import land_claim_conflicts, read_plan
@@ -38,7 +39,8 @@ def conflicts(project: Path, out_dir: Path | None) -> None:
     with console.status("reading layers ...") as status:
         plan = read_plan(project, progress=lambda s: status.update(lit(s) + " ..."))
         status.update("finding conflicts ...")
-        result = land_claim_conflicts(plan)
+        with open_engine(getattr(plan.project, "compute", None)) as engine:  # [compute], as spatialprog run
+            result = land_claim_conflicts(plan, engine=engine)
     print_notices(result.notices)
     m = result.matrix[result.matrix["n_conflicts"] > 0]
     t = Table(title=f"Land-claim conflicts: {len(result.conflicts)} in {len(m)} pairs of layers", title_justify="left")

@@ -22,6 +22,7 @@ import shapely
 from .. import fields as F
 from ..carriers import OTHER_CARRIERS, Nodes, carrier_nodes, node_state
 from ..config import Project, load_project
+from ..distributed import Engine
 from ..errors import NoticeLog, ProjectError
 from ..headroom import GridState
 from ..params import ParameterSet
@@ -179,7 +180,7 @@ def carrier_states(result: RunResult, variants: Sequence[str]) -> dict[str, tupl
 
 def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFrame | None = None,
                 search_radius_m: float | None = None, sites: Sequence[tuple[str, gpd.GeoDataFrame]] | None = None,
-                cache: bool = False) -> Baseline:
+                cache: bool = False, engine: Engine | None = None) -> Baseline:
     """The baseline of a run, a plan, a project (read near ``near``) or a baseline (for other variants).
 
     A plan is computed here without its land-claim conflicts (the check asks
@@ -192,6 +193,10 @@ def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFr
     the same object this function computes, keyed on the checksums of every
     input and on the read request (the sites' box, search radius, carriers and
     variants). A project with a layer in a database is computed, not cached.
+
+    A plan is computed on ``engine`` (default: the project's ``[compute]``
+    engine); a project read near the sites always on this machine, as its cut
+    is small.
     """
     if isinstance(obj, Baseline):
         if variants:
@@ -206,7 +211,7 @@ def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFr
     if isinstance(obj, Plan):
         if "substations" in obj.layers and len(obj.layers["substations"]) == 0:
             return Baseline.without_substations(obj, variants=variants)
-        result = compute(obj, variants=list(variants) if variants else None, conflicts=False)
+        result = compute(obj, variants=list(variants) if variants else None, conflicts=False, engine=engine)
         return Baseline.from_result(result, variants=variants)
     if isinstance(obj, Project | str | Path):
         if near is None:
@@ -225,7 +230,9 @@ def as_baseline(obj: Any, *, variants: Sequence[str] | None, near: gpd.GeoDataFr
             if isinstance(hit, Baseline):
                 return hit
         plan = read_plan_near(project, bounds, search_radius_m=search_radius_m, carriers=carriers)
-        base = as_baseline(plan, variants=variants)
+        # on this machine whatever [compute] says: the plan is the cut near the site (a few thousand features),
+        # which a cluster would only slow down; both engines give the same answer (tests/test_dask_engine.py)
+        base = as_baseline(plan, variants=variants, engine=Engine())
         if key is not None:
             disk.store(key, base)
         return base
