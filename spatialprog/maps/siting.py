@@ -18,6 +18,7 @@ from pathlib import Path
 
 import folium
 import numpy as np
+import pandas as pd
 
 from .. import fields as F
 from ..config import BASE_VARIANT
@@ -86,7 +87,13 @@ def _png(rgba: np.ndarray) -> bytes:
     from PIL import Image
 
     packed = rgba.reshape(-1, 4).view(np.uint32).ravel()
-    colours, index = np.unique(packed, return_inverse=True)
+    # np.unique(packed, return_inverse=True) without sorting every pixel: hash the few colours, sort those
+    codes, found = pd.factorize(packed, sort=False)
+    order = np.argsort(found, kind="stable")
+    colours = np.asarray(found)[order]
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    index = rank[codes]
     buf = io.BytesIO()
     if len(colours) <= 256:
         im = Image.fromarray(index.reshape(rgba.shape[:2]).astype("uint8"), "P")
@@ -115,10 +122,10 @@ def _suitability_png(path: Path) -> tuple[str, list[list[float]]] | None:
         west, south, east, north = transform_bounds("EPSG:3857", "EPSG:4326", left, bottom, right, top)
     if not np.isfinite(out).any():
         return None
-    rgba = colormaps["RdYlGn"](np.nan_to_num(out, nan=0.0))
-    rgba[..., 3] = np.where(np.isfinite(out), 0.65, 0.0)
-    rgba = (rgba * 255).astype("uint8")
-    rgba[~np.isfinite(out)] = 0  # no data: fully transparent
+    finite = np.isfinite(out)
+    rgba = colormaps["RdYlGn"](np.nan_to_num(out, nan=0.0), bytes=True)  # the colour map's 0-255 table
+    rgba[..., 3] = np.where(finite, np.uint8(0.65 * 255), np.uint8(0))
+    rgba[~finite] = 0  # no data: fully transparent
     uri = "data:image/png;base64," + base64.b64encode(_png(rgba)).decode("ascii")
     return uri, [[south, west], [north, east]]
 
