@@ -142,3 +142,21 @@ def test_floats_as_pandas_writes_them(values):
     df = pd.DataFrame({"a_mw": values, "b": 1})
     assert b"".join(bytes(p) for p in W._csv_bytes(df)) == pandas_csv(df)
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(floats, min_size=1, max_size=40), precision=st.integers(1, 8))
+def test_float_encoder_equals_printf(values, precision):
+    # the numpy encoder of '%.Pg' against Python's own formatting, value by value (NaN: the empty text)
+    got = W._format_g(np.array(values), precision, ",").to_pylist()
+    assert got == [("" if v != v else f"%.{precision}g" % v) + "," for v in values]
+
+
+def test_float_encoder_near_ties_and_decades():
+    # values whose sixth digit sits on or next to a tie, and the decades where log10 may be one off
+    rng = np.random.default_rng(3)
+    base = rng.integers(100_000, 1_000_000, 5000) + 0.5
+    x = np.concatenate([base * 10.0 ** rng.integers(-12, 12, 5000), np.nextafter(base, 0), np.nextafter(base, 1e9),
+                        10.0 ** np.arange(-30, 30), np.nextafter(10.0 ** np.arange(-30, 30), 0), [99999.95, 999999.5]])
+    x = np.concatenate([x, -x])
+    assert W._format_g(x, 6, "\n").to_pylist() == ["%.6g\n" % v for v in x.tolist()]
