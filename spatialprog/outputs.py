@@ -188,7 +188,7 @@ def _joined_substations(asg: pd.DataFrame) -> pd.Series:
     layer, site, sub = (a[c].to_numpy(dtype=object) for c in (F.LAYER, F.SITE_ID, F.SUBSTATION_ID))
     first = np.flatnonzero(np.r_[True, (layer[1:] != layer[:-1]) | (site[1:] != site[:-1])]) if len(a) else \
         np.zeros(0, dtype=np.intp)
-    ends = np.r_[first[1:], len(a)].astype(np.intp)
+    ends = np.append(first[1:], len(a))[:len(first)].astype(np.intp)
     joined = [sub[i] if e - i == 1 else ";".join(sub[i:e]) for i, e in zip(first.tolist(), ends.tolist(), strict=True)]
     index = pd.MultiIndex.from_arrays([layer[first], site[first]], names=[F.LAYER, F.SITE_ID])
     return pd.Series(joined, index=index, name=F.SUBSTATION_ID)
@@ -360,7 +360,7 @@ def write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str
 
 def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] | None = None,
               run_date: datetime | None = None,
-              extras: Sequence[Callable[[Path], Sequence[Path | str]]] = ()) -> list[Path]:
+              extras: Sequence[Callable[[Path], Sequence[Path | str]]] = (), parquet: bool = False) -> list[Path]:
     """Write every output of a run into ``out_dir``.
 
     Parameters
@@ -379,6 +379,10 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         ``RunOutputs.read(stage)`` works there) and returning the files it
         wrote. Their files are swapped in together with the rest, so a
         failure anywhere leaves the previous outputs intact.
+    parquet : bool
+        Also write each table as ``NAME.parquet`` beside ``NAME.csv`` (typed
+        columns at full precision, text as it is:
+        :func:`~spatialprog.writer.write_parquet`).
 
     Returns
     -------
@@ -411,7 +415,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         tables = result_tables(result)
         if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
             tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
-        files.extend(write_tables(stage, tables))
+        files.extend(write_tables(stage, tables, parquet=parquet))
         book = headroom_book(result, tables, when=when)  # Dutch headers, names, formats, the Toelichting
         write_xlsx(stage / "headroom.xlsx", book.sheets, layout=book.layout, run_date=when)
         files.append("headroom.xlsx")

@@ -159,4 +159,4 @@ def test_float_encoder_near_ties_and_decades():
     x = np.concatenate([base * 10.0 ** rng.integers(-12, 12, 5000), np.nextafter(base, 0), np.nextafter(base, 1e9),
                         10.0 ** np.arange(-30, 30), np.nextafter(10.0 ** np.arange(-30, 30), 0), [99999.95, 999999.5]])
     x = np.concatenate([x, -x])
-    assert W._format_g(x, 6, "\n").to_pylist() == ["%.6g\n" % v for v in x.tolist()]
+    assert W._format_g(x, 6, "\n").to_pylist() == ["%.6g\n" % v for v in x.tolist()]  # noqa: UP031 (printf, as pandas)
