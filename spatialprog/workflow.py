@@ -128,7 +128,7 @@ def outputs_of(result: RunResult, ranking: RankingResult | None = None, *,
 
 
 def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequence[str] | None = None,
-        maps: bool = True, qgis: bool = True, progress: Progress | None = None,
+        maps: bool = True, qgis: bool = True, parquet: bool = False, progress: Progress | None = None,
         run_date: datetime | None = None) -> CompletedRun:
     """Compute a project and write every output of the run, as ``spatialprog run`` does.
 
@@ -155,6 +155,9 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
         Draw map.html and the static maps (default True).
     qgis : bool
         Write the QGIS hand-off spatialprog.gpkg and spatialprog.qgz (default True).
+    parquet : bool
+        Also write each table of the run as ``NAME.parquet`` beside ``NAME.csv``
+        (default False; :func:`~spatialprog.writer.write_parquet`).
     progress : callable, optional
         Called with a short text before each step (the command line shows it).
     run_date : datetime, optional
@@ -206,7 +209,7 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
         siting = _siting(result, ranking, progress=progress)  # land for new substations, MV/LV stations
         if siting is not None:
             result.notices.extend(siting.notices)
-        written = write_run(result, stage, progress=progress, run_date=when,
+        written = write_run(result, stage, progress=progress, run_date=when, parquet=parquet,
                             extras=_extras(plan, ranking, maps=maps, qgis=qgis, progress=progress, when=when,
                                            siting=siting))
     files = [Path(out_dir) / p.relative_to(stage) for p in written]

@@ -56,3 +56,32 @@ def test_joined_substations_equals_the_plain_groupby(rows):
     want = _plain_join(asg) if len(asg) else got
     key = pd.MultiIndex.from_arrays([asg[F.LAYER], asg[F.SITE_ID]])
     assert got.reindex(key).tolist() == want.reindex(key).tolist()
+
+
+def test_run_parquet_from_the_command_line(tmp_path):
+    """``spatialprog run --parquet``: the long tables as Parquet beside their CSVs, with the same rows and numbers,
+    listed in the manifest; without the flag none."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from spatialprog.cli import cli
+    from spatialprog.writer import read_csv
+
+    example = Path(__file__).resolve().parents[1] / "layers" / "example_region.toml"
+    r = CliRunner().invoke(cli, ["run", str(example), "--out", str(tmp_path / "out"), "--variant", "basis",
+                                 "--no-maps", "--no-qgis", "--parquet"], obj={}, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    for name in ("demand", "headroom", "assignment"):
+        pq = pd.read_parquet(out / f"{name}.parquet")
+        csv = read_csv(out / f"{name}.csv")
+        assert list(pq.columns) == list(csv.columns) and len(pq) == len(csv) > 0, name
+        for c in pq.columns:
+            if pd.api.types.is_float_dtype(pq[c]):  # the CSV's floats are the Parquet's to 6 significant digits
+                pd.testing.assert_series_equal(pq[c], csv[c].astype(float), check_exact=False, rtol=1e-5,
+                                               check_names=False)
+    assert "demand.parquet" in json.loads((out / "manifest.json").read_text())["outputs"]
+    r = CliRunner().invoke(cli, ["run", str(example), "--out", str(tmp_path / "plain"), "--variant", "basis",
+                                 "--no-maps", "--no-qgis"], obj={}, catch_exceptions=False)
+    assert r.exit_code == 0 and not list((tmp_path / "plain").glob("*.parquet"))

@@ -18,7 +18,10 @@ from .report import print_notices, print_summary
 @click.option("--variant", "variants", multiple=True, help="Run only these variants (repeatable; default all).")
 @click.option("--no-maps", is_flag=True, help="Do not draw map.html and the static maps.")
 @click.option("--no-qgis", is_flag=True, help="Do not write spatialprog.gpkg / spatialprog.qgz (the QGIS hand-off).")
-def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, no_qgis: bool) -> None:
+@click.option("--parquet", is_flag=True,
+              help="Also write each table of the run as NAME.parquet beside NAME.csv (typed columns; pandas, "
+                   "DuckDB, Arrow and QGIS read it).")
+def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, no_qgis: bool, parquet: bool) -> None:
     """Compute demand, assignment and headroom for PROJECT.toml and write the outputs.
 
     Writes results.gpkg, headroom.csv/.xlsx (long format: substation, variant,
@@ -38,6 +41,7 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, 
     Examples:
       spatialprog run layers/example_region.toml --out out/
       spatialprog run layers/example_region.toml --out out/ --variant basis --no-maps
+      spatialprog run layers/example_region.toml --out out/ --parquet
     """
     from ..workflow import run as run_workflow
     from .rank import print_ranking
@@ -45,7 +49,7 @@ def run(project: Path, out_dir: Path, variants: tuple[str, ...], no_maps: bool, 
     t0 = time.perf_counter()
     with console.status("reading layers ...") as status:
         done = run_workflow(project, out_dir, variants=list(variants), maps=not no_maps, qgis=not no_qgis,
-                            progress=lambda s: status.update(lit(s) + " ..."))
+                            parquet=parquet, progress=lambda s: status.update(lit(s) + " ..."))
     print_notices(done.result.notices)
     print_summary(done.result)
     print_notices(done.ranking.notices)
