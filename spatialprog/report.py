@@ -57,6 +57,7 @@ from .maps.tables import (
     place_text,
     programme_table,
     short_years,
+    table_fontsize,
     table_height,
     text_rows,
 )
@@ -96,25 +97,28 @@ def _paged_table(outputs: RunOutputs, title: str, subtitle: str, heads: list[str
                  numeric: Sequence[bool] | None = None, fontsize: float = 7.5, top: float = _TOP,
                  first: Figure | None = None, max_row_h: float = 0.03) -> list[Figure]:
     """A table over as many pages as it needs (the header on each), the first page ``first`` when given
-    (its table starting at ``top``)."""
+    (its table starting at ``top``); one font size on every page, the one at which all its rows fit the width
+    (a page measured at the size of all the rows left and drawn at that of its own ran off the paper)."""
     pages: list[Figure] = []
     rest = list(cells)
     if not rest:
         fig = first or _page(outputs, title, subtitle)
         _text(fig, _LEFT, top, "(geen)", fontsize=9, va="top", color="#444")
         return [fig]
+    size = None
     while rest:
         fig = first if first is not None and not pages else _page(
             outputs, title + (" (vervolg)" if pages else ""), subtitle)
         y_top = top if (first is not None and not pages) else _TOP
-        head_h, rows_h = table_height(fig, _WIDTH, heads, rest, fontsize=fontsize)
+        size = size or table_fontsize(fig, _WIDTH, heads, rest, fontsize=fontsize)
+        head_h, rows_h = table_height(fig, _WIDTH, heads, rest, fontsize=size)
         room, n = y_top - _BOTTOM - head_h, 0
         for h in rows_h:
             if room - h < 0 and n:
                 break
             room -= h
             n += 1
-        _table(fig, (_LEFT, _BOTTOM, _WIDTH, y_top - _BOTTOM), heads, rest[:n], fontsize=fontsize,
+        _table(fig, (_LEFT, _BOTTOM, _WIDTH, y_top - _BOTTOM), heads, rest[:n], fontsize=size,
                    numeric=numeric, max_row_h=max_row_h)
         pages.append(fig)
         rest = rest[n:]

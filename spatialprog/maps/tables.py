@@ -34,7 +34,7 @@ from ..sheets import VALUES_NL, Label, column_labels
 from . import _data as D
 
 __all__ = ["nl_number", "cell_text", "short_years", "periods_nl", "variant_stems", "conflict_rows", "conflict_line",
-           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_height", "draw_table", "place_text",
+           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_fontsize", "table_height", "draw_table", "place_text",
            "LINE_ASCENT_EM", "LINE_DESCENT_EM"]
 
 
@@ -333,6 +333,13 @@ def _table_geometry(fig: Figure, w: float, heads: list[str], cells: list[list[st
     if need_in > w * fig_w:
         fontsize = max(4.5, fontsize * w * fig_w / need_in)
     return wrapped, chars, fontsize, 1.3 * fontsize / 72 / fig_h
+
+
+def table_fontsize(fig: Figure, w: float, heads: list[str], cells: list[list[str]], *, fontsize: float = 7.5,
+                   head_width: int = 16) -> float:
+    """The font size at which :func:`draw_table` sets these cells in the width ``w``: ``fontsize``, or smaller
+    where their text would not fit (4.5 points at the least)."""
+    return _table_geometry(fig, w, heads, cells, fontsize, head_width)[2]
 
 
 def table_height(fig: Figure, w: float, heads: list[str], cells: list[list[str]], *, fontsize: float = 7.5,
