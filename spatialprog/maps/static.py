@@ -372,16 +372,23 @@ class _AreaCollection(PathCollection):
     ``PathCollection`` as such on these maps is a layer of dots)."""
 
 
-def _plot_areas(ax: Axes, g: gpd.GeoDataFrame, facecolor, **kw) -> None:
-    """``g.plot(ax=ax, facecolor=..., **kw)`` for a layer of polygons, its paths made once for every panel:
-    the same collection as geopandas draws (one compound path per polygon), without one ``PathPatch`` per
-    polygon and panel (400 service areas on 32 panels made 13,000)."""
-    paths, at = _cached_paths(g, "polygons", _polygon_paths)
+def _plot_areas(ax: Axes, g: gpd.GeoDataFrame, facecolor, *, once: bool = True, **kw) -> None:
+    """``g.plot(ax=ax, facecolor=..., **kw)`` for a layer of polygons: the same collection as geopandas draws
+    (one compound path per polygon), without a ``PathPatch`` per polygon (400 service areas on 32 panels made
+    13,000; a national run's conflicts 20,000); with ``once`` the paths are made once for every panel."""
+    paths, at = (_cached_paths(g, "polygons", _polygon_paths) if once
+                 else _polygon_paths(np.asarray(g.geometry.values)))
     if not len(paths):
         return
     if not isinstance(facecolor, str):
         facecolor = np.asarray(facecolor, dtype=object)[at]
     ax.add_collection(_AreaCollection(paths, facecolor=facecolor, **kw), autolim=False)
+
+
+def _plot_lines(ax: Axes, g: gpd.GeoDataFrame, *, color: str, **kw) -> None:
+    """``g.plot(ax=ax, color=..., **kw)`` for a layer of lines: the collection geopandas draws."""
+    ax.add_collection(LineCollection(_line_segments(np.asarray(g.geometry.values)), **kw, color=color),
+                      autolim=False)
 
 
 def _areas(outputs: RunOutputs):
@@ -589,9 +596,9 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
         kinds = part.geometry.geom_type.fillna("")
         poly, line = kinds.str.contains("Polygon"), kinds.str.contains("LineString")
         if poly.any():
-            part[poly].plot(ax=ax, color=c, edgecolor=c, linewidth=0.8, alpha=0.6, zorder=4)
+            _plot_areas(ax, part[poly], c, once=False, edgecolor=c, linewidth=0.8, alpha=0.6, zorder=4)
         if line.any():
-            part[line].plot(ax=ax, color=c, linewidth=2.0, zorder=4)
+            _plot_lines(ax, part[line], color=c, linewidth=2.0, zorder=4)
         at = part.geometry.representative_point()
         xs, ys = _spread(at.x.to_numpy(), at.y.to_numpy(), placed, (extent[2] - extent[0]) * 0.014)
         ax.scatter(xs, ys, s=70 if numbered else 22, c=c, edgecolors="white", linewidths=0.9, zorder=8)
@@ -623,7 +630,7 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
     fig.text(x + 0.06, y, "conflict", fontsize=8, fontweight="bold", va="top")
     y -= 0.026
     shown = 0
-    for r in rows.to_dict("records"):
+    for r in _records(rows):
         what, between = conflict_line(pd.Series(r))
         lines = textwrap.wrap(what, chars)[:2] + textwrap.wrap(between, int(chars * 1.1))[:2]
         step = 0.0135 * len(lines) + 0.008
@@ -642,6 +649,13 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
         fig.text(x, y, f"\u2026 en {len(rows) - shown} meer: conflicts.csv", fontsize=7, va="top", color="#444")
     _footer(fig, outputs)
     return literal_text(fig)
+
+
+def _records(frame: pd.DataFrame, chunk: int = 64):
+    """``frame.to_dict("records")`` a few rows at a time, for a loop that stops early (the conflicts list
+    beside the map holds about thirty of a national run's 20,000)."""
+    for i in range(0, len(frame), chunk):
+        yield from frame.iloc[i:i + chunk].to_dict("records")
 
 
 def _outline_path(geoms: np.ndarray) -> MplPath:
