@@ -30,14 +30,19 @@ same run gives the same bytes (no creation date in the PDF, which is
 from __future__ import annotations
 
 import io
+import logging
 import os
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from . import fields as F
 from .carriers import LABELS_NL, NODE_LAYERS
@@ -49,8 +54,10 @@ from .maps.tables import (
     draw_table,
     nl_number,
     periods_nl,
+    place_text,
     programme_table,
     short_years,
+    table_fontsize,
     table_height,
     text_rows,
 )
@@ -63,6 +70,11 @@ __all__ = ["REPORT_PDF", "report_pages", "write_report", "toelichting_of", "pdf_
 #: File name of the report in a run's output folder.
 REPORT_PDF = "rapport.pdf"
 
+#: every text of a report page a line at a time on fixed baselines (:func:`~spatialprog.maps.tables.place_text`),
+#: so that it reads the same in either PDF font (:func:`pdf_bytes`)
+_text = place_text
+_table = partial(draw_table, fixed_lines=True)
+
 _TOP = 0.885  # where the body of a text page starts (figure fraction), below its title
 _BOTTOM = 0.06
 _LEFT, _WIDTH = 0.03, 0.94
@@ -74,10 +86,10 @@ _LEFT, _WIDTH = 0.03, 0.94
 
 def _page(outputs: RunOutputs, title: str, subtitle: str = "") -> Figure:
     fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=100)
-    fig.text(0.03, 0.965, title, fontsize=16, fontweight="bold", va="top")
+    _text(fig, 0.03, 0.965, title, fontsize=16, fontweight="bold", va="top")
     if subtitle:
-        fig.text(0.03, 0.922, subtitle, fontsize=9.5, color="#444", va="top")
-    fig.text(0.03, 0.015, D.source_line(outputs), fontsize=7, color="#555", va="bottom")
+        _text(fig, 0.03, 0.922, subtitle, fontsize=9.5, color="#444", va="top")
+    _text(fig, 0.03, 0.015, D.source_line(outputs), fontsize=7, color="#555", va="bottom")
     return fig
 
 
@@ -85,25 +97,28 @@ def _paged_table(outputs: RunOutputs, title: str, subtitle: str, heads: list[str
                  numeric: Sequence[bool] | None = None, fontsize: float = 7.5, top: float = _TOP,
                  first: Figure | None = None, max_row_h: float = 0.03) -> list[Figure]:
     """A table over as many pages as it needs (the header on each), the first page ``first`` when given
-    (its table starting at ``top``)."""
+    (its table starting at ``top``); one font size on every page, the one at which all its rows fit the width
+    (a page measured at the size of all the rows left and drawn at that of its own ran off the paper)."""
     pages: list[Figure] = []
     rest = list(cells)
     if not rest:
         fig = first or _page(outputs, title, subtitle)
-        fig.text(_LEFT, top, "(geen)", fontsize=9, va="top", color="#444")
+        _text(fig, _LEFT, top, "(geen)", fontsize=9, va="top", color="#444")
         return [fig]
+    size = None
     while rest:
         fig = first if first is not None and not pages else _page(
             outputs, title + (" (vervolg)" if pages else ""), subtitle)
         y_top = top if (first is not None and not pages) else _TOP
-        head_h, rows_h = table_height(fig, _WIDTH, heads, rest, fontsize=fontsize)
+        size = size or table_fontsize(fig, _WIDTH, heads, rest, fontsize=fontsize)
+        head_h, rows_h = table_height(fig, _WIDTH, heads, rest, fontsize=size)
         room, n = y_top - _BOTTOM - head_h, 0
         for h in rows_h:
             if room - h < 0 and n:
                 break
             room -= h
             n += 1
-        draw_table(fig, (_LEFT, _BOTTOM, _WIDTH, y_top - _BOTTOM), heads, rest[:n], fontsize=fontsize,
+        _table(fig, (_LEFT, _BOTTOM, _WIDTH, y_top - _BOTTOM), heads, rest[:n], fontsize=size,
                    numeric=numeric, max_row_h=max_row_h)
         pages.append(fig)
         rest = rest[n:]
@@ -146,8 +161,8 @@ def _is_short_table(h: pd.DataFrame) -> pd.Series:
 def _title_page(outputs: RunOutputs, contents: list[str]) -> Figure:
     m = outputs.manifest
     fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=100)
-    fig.text(0.05, 0.90, "Netruimte, conflicten en programma", fontsize=13, color="#444", va="top")
-    fig.text(0.05, 0.855, outputs.project_name, fontsize=22, fontweight="bold", va="top")
+    _text(fig, 0.05, 0.90, "Netruimte, conflicten en programma", fontsize=13, color="#444", va="top")
+    _text(fig, 0.05, 0.855, outputs.project_name, fontsize=22, fontweight="bold", va="top")
     years = outputs.years
     lines = [("Rekendatum", D.run_date_nl(m)), ("Basisjaar en horizon", f"{m.get('base_year', years[0])}; "
                                                                         f"{years[0]}\u2013{years[-1]}"),
@@ -156,24 +171,24 @@ def _title_page(outputs: RunOutputs, contents: list[str]) -> Figure:
                                                               str(m.get("assignment_method", ""))))]
     y = 0.77
     for k, v in lines:
-        fig.text(0.05, y, k, fontsize=10, color="#444", va="top")
-        fig.text(0.27, y, v, fontsize=10, va="top")
+        _text(fig, 0.05, y, k, fontsize=10, color="#444", va="top")
+        _text(fig, 0.27, y, v, fontsize=10, va="top")
         y -= 0.032
-    fig.text(0.05, y, "Ontwikkelvarianten", fontsize=10, color="#444", va="top")
+    _text(fig, 0.05, y, "Ontwikkelvarianten", fontsize=10, color="#444", va="top")
     for v in D.variants_of(outputs):
         desc = (m.get("variants") or {}).get(v, "")
         text = f"{v}: {desc}" if desc else v
         wrapped = textwrap.wrap(text, 75) or [""]
-        fig.text(0.27, y, "\n".join(wrapped), fontsize=10, va="top", linespacing=1.25)
+        _text(fig, 0.27, y, "\n".join(wrapped), fontsize=10, va="top", linespacing=1.25)
         y -= 0.032 + 0.021 * (len(wrapped) - 1)
     if m.get("fictional_data"):
         y -= 0.01
-        fig.text(0.05, y, "Let op: fictieve gegevens. Elke locatie en elk getal van deze voorbeeldregio is "
+        _text(fig, 0.05, y, "Let op: fictieve gegevens. Elke locatie en elk getal van deze voorbeeldregio is "
                           "verzonnen.", fontsize=10, color="#b00020", va="top", fontweight="bold")
         y -= 0.04
     # the summary: shortfalls per variant and direction
     y -= 0.02
-    fig.text(0.05, y, "Samenvatting", fontsize=13, fontweight="bold", va="top")
+    _text(fig, 0.05, y, "Samenvatting", fontsize=13, fontweight="bold", va="top")
     y -= 0.045
     subs = outputs.layers["substations"]
     rows = []
@@ -187,24 +202,24 @@ def _title_page(outputs: RunOutputs, contents: list[str]) -> Figure:
                                    sorted(short.items(), key=lambda kv: (kv[1][0], kv[0])))])
     heads = ["Variant", "Richting", "Onderstations met tekort", "Eerste tekort",
              "Welke (eerste jaar tekort)"]
-    y = draw_table(fig, (0.05, y - 0.3, 0.90, 0.3), heads, [[_wrap(c, 120) if j == 4 else c for j, c in enumerate(r)]
+    y = _table(fig, (0.05, y - 0.3, 0.90, 0.3), heads, [[_wrap(c, 120) if j == 4 else c for j, c in enumerate(r)]
                                                              for r in rows], fontsize=8, max_row_h=0.026)
     prog = programme_table(outputs)
     if prog is not None and len(prog):
         y -= 0.03
         variant = D.variants_of(outputs)[0]
-        fig.text(0.05, y, f"Bovenaan het programma ({variant})", fontsize=11, fontweight="bold", va="top")
+        _text(fig, 0.05, y, f"Bovenaan het programma ({variant})", fontsize=11, fontweight="bold", va="top")
         y -= 0.032
         for r in prog.to_dict("records"):
             if y < 0.06:
                 break
             step = r.get("transformer_step") or r.get("intervention") or ""
-            fig.text(0.05, y, f"{int(r['programme_rank'])}. {r.get('name') or r[F.SUBSTATION_ID]} "
+            _text(fig, 0.05, y, f"{int(r['programme_rank'])}. {r.get('name') or r[F.SUBSTATION_ID]} "
                               f"({r[F.SUBSTATION_ID]}): {step}; {r.get('start_by', '')}", fontsize=9, va="top")
             y -= 0.022
-    fig.text(0.70, 0.77, "Inhoud", fontsize=10, color="#444", va="top")
-    fig.text(0.70, 0.74, "\n".join(contents), fontsize=8.5, va="top", linespacing=1.35)
-    fig.text(0.05, 0.015, D.source_line(outputs), fontsize=7, color="#555", va="bottom")
+    _text(fig, 0.70, 0.77, "Inhoud", fontsize=10, color="#444", va="top")
+    _text(fig, 0.70, 0.74, "\n".join(contents), fontsize=8.5, va="top", linespacing=1.35)
+    _text(fig, 0.05, 0.015, D.source_line(outputs), fontsize=7, color="#555", va="bottom")
     return fig
 
 
@@ -235,7 +250,7 @@ def _shortfall_pages(outputs: RunOutputs) -> list[Figure]:
     first = _page(outputs, "Tekorten per jaar en per onderstation",
                   "Aantal onderstations (elektriciteit) en knooppunten (waterstof, warmte, gas) zonder ruimte, per jaar")
     numeric = [False, False, False, *[True] * len(years)]
-    draw_table(first, (_LEFT, 0.3, _WIDTH, _TOP - 0.3), heads, rows or [["", "", "", *[""] * len(years)]],
+    _table(first, (_LEFT, 0.3, _WIDTH, _TOP - 0.3), heads, rows or [["", "", "", *[""] * len(years)]],
                    numeric=numeric, fontsize=7.5, max_row_h=0.026)
     # per substation: first shortfall year per variant and direction, and the short years of each variant
     subs = outputs.layers["substations"]
@@ -299,7 +314,7 @@ def _conflict_pages(outputs: RunOutputs) -> list[Figure]:
     rows = conflict_rows(outputs)
     if rows is None:
         fig = _page(outputs, "Conflicten tussen ruimteclaims")
-        fig.text(_LEFT, _TOP, "Deze run heeft geen conflicten tussen ruimteclaims (of geen regels die gelden).",
+        _text(fig, _LEFT, _TOP, "Deze run heeft geen conflicten tussen ruimteclaims (of geen regels die gelden).",
                  fontsize=10, va="top")
         return [fig]
     by = (rows.groupby(["rule_id", "severity", "description_nl"], sort=False, dropna=False).size()
@@ -310,7 +325,7 @@ def _conflict_pages(outputs: RunOutputs) -> list[Figure]:
     if by is not None:
         cells = [[str(r.rule_id), str(r.severity), _wrap(r.description_nl, 110), str(r.n)] for r in
                  by.itertuples(index=False)]
-        y = draw_table(first, (_LEFT, 0.5, _WIDTH, _TOP - 0.5), ["Regel", "Ernst", "Conflict", "Aantal"], cells,
+        y = _table(first, (_LEFT, 0.5, _WIDTH, _TOP - 0.5), ["Regel", "Ernst", "Conflict", "Aantal"], cells,
                        numeric=[False, False, False, True], fontsize=7.5, max_row_h=0.024)
         y -= 0.03
     layers = {k: D.title_nl(k) for k in D.site_layers(outputs)}
@@ -320,7 +335,7 @@ def _conflict_pages(outputs: RunOutputs) -> list[Figure]:
 
     cells = []
     if len(rows) > MAX_LISTED_CONFLICTS:  # a national run: the rule summary above, the list in conflicts.csv
-        first.text(_LEFT, y, f"De eerste {MAX_LISTED_CONFLICTS} van de {len(rows)} conflicten (in de volgorde van "
+        _text(first, _LEFT, y, f"De eerste {MAX_LISTED_CONFLICTS} van de {len(rows)} conflicten (in de volgorde van "
                    "de kaart); alle conflicten staan in conflicts.csv en op de kaart Conflicten.", fontsize=8,
                    va="top", color="#444")
         y -= 0.03
@@ -342,7 +357,7 @@ def _carrier_pages(outputs: RunOutputs) -> list[Figure]:
     title = "Waterstof, warmte en gas"
     if h is None or not len(h):
         fig = _page(outputs, title)
-        fig.text(_LEFT, _TOP, "Deze run heeft geen knooppunten van andere energiedragers.", fontsize=10, va="top")
+        _text(fig, _LEFT, _TOP, "Deze run heeft geen knooppunten van andere energiedragers.", fontsize=10, va="top")
         return [fig]
     names = _names(outputs)
     variants = D.variants_of(outputs)
@@ -404,18 +419,18 @@ def _variant_pages(outputs: RunOutputs) -> list[Figure]:
             j = list(t.columns).index(F.CARRIER)
             r[j] = LABELS_NL.get(r[j], r[j])
         numeric = [pd.api.types.is_numeric_dtype(t[c]) for c in t.columns]
-        y = draw_table(first, (_LEFT, 0.45, _WIDTH, _TOP - 0.45), heads, cells, numeric=numeric, fontsize=7,
+        y = _table(first, (_LEFT, 0.45, _WIDTH, _TOP - 0.45), heads, cells, numeric=numeric, fontsize=7,
                        max_row_h=0.024)
     else:  # a run folder from before the summary: the substations per variant
         subs = outputs.layers["substations"]
         cells = [[v, *[f"{len(short_years(outputs, v, d))} van {len(subs)}" for d in F.DIRECTIONS]] for v in variants]
-        y = draw_table(first, (_LEFT, 0.6, _WIDTH, _TOP - 0.6), ["Variant", "Tekort afname", "Tekort invoeding"],
+        y = _table(first, (_LEFT, 0.6, _WIDTH, _TOP - 0.6), ["Variant", "Tekort afname", "Tekort invoeding"],
                        cells, numeric=[False, True, True], fontsize=8, max_row_h=0.028)
     nr = outputs.tables.get("no_regret")
     if nr is None or not len(nr):
         return [first]
     y -= 0.03
-    first.text(_LEFT, y, "Geen spijt: maatregelen die in elke variant nodig zijn, en die alleen in sommige",
+    _text(first, _LEFT, y, "Geen spijt: maatregelen die in elke variant nodig zijn, en die alleen in sommige",
                fontsize=10, fontweight="bold", va="top")
     names = _names(outputs)
     words = {"no_regret": "geen spijt", "variant_dependent": "afhankelijk van variant"}
@@ -447,7 +462,7 @@ def _method_pages(outputs: RunOutputs, toelichting: pd.DataFrame | None) -> list
     y = _TOP
     for t in model:
         lines = textwrap.wrap(t, 150)
-        intro.text(_LEFT, y, "\u2022 " + "\n   ".join(lines), fontsize=9, va="top", linespacing=1.3)
+        _text(intro, _LEFT, y, "\u2022 " + "\n   ".join(lines), fontsize=9, va="top", linespacing=1.3)
         y -= 0.022 * len(lines) + 0.012
     toel = toelichting if toelichting is not None else _manifest_parameters(m)
     part = toel["Onderdeel"].astype(str)
@@ -486,7 +501,7 @@ def _method_pages(outputs: RunOutputs, toelichting: pd.DataFrame | None) -> list
              f"Rekendatum: {D.run_date_nl(m)}; {m.get('notices', 0)} meldingen.")
     last = _page(outputs, "Invoer van deze run", _wrap(about, 170).split("\n")[0])
     if len(_wrap(about, 170).split("\n")) > 1:
-        last.text(_LEFT, 0.905, "\n".join(_wrap(about, 170).split("\n")[1:]), fontsize=9.5, color="#444", va="top")
+        _text(last, _LEFT, 0.905, "\n".join(_wrap(about, 170).split("\n")[1:]), fontsize=9.5, color="#444", va="top")
     pages += _paged_table(outputs, "Invoer van deze run", "", ["Rol", "Bestand", "Objecten", "Controlegetal"], inputs,
                           first=last, top=_TOP - 0.03, numeric=[False, False, True, False], fontsize=7.5)
     return pages
@@ -511,7 +526,7 @@ def _notice_pages(outputs: RunOutputs, limit: int = 60) -> list[Figure]:
     n = outputs.tables.get("notices")
     if n is None or not len(n):
         fig = _page(outputs, "Meldingen")
-        fig.text(_LEFT, _TOP, "Geen meldingen: de invoer is zonder reparaties gelezen.", fontsize=10, va="top")
+        _text(fig, _LEFT, _TOP, "Geen meldingen: de invoer is zonder reparaties gelezen.", fontsize=10, va="top")
         return [fig]
     n = n.assign(_w=(n["level"] != "warning").astype(int)).sort_values("_w", kind="stable")
     counts = n["level"].value_counts()
@@ -578,21 +593,69 @@ def report_pages(outputs: RunOutputs, *, toelichting: pd.DataFrame | None = None
     return pages
 
 
+#: the characters of the PDF standard fonts' encoding (WinAnsi: Windows code page 1252): é, ë, €, –, ², × ...
+_STANDARD_ENCODING = "cp1252"
+
+
+def _in_standard_fonts(text: str) -> bool:
+    """Whether Helvetica, a font every PDF reader has, draws ``text`` as typed: every character in its encoding
+    and printable (a line break aside).
+
+    Examples
+    --------
+    >>> _in_standard_fonts("Coördinaten 2025–2040: 12 % € × m²"), _in_standard_fonts("≥ 2")
+    (True, False)
+    """
+    try:
+        text.encode(_STANDARD_ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return text.replace("\n", "").isprintable()
+
+
+@contextmanager
+def _standard_fonts(on: bool) -> Iterator[None]:
+    """Draw in the PDF standard fonts (Helvetica, not embedded) while on, else in DejaVu Sans (embedded)."""
+    if not on:
+        yield
+        return
+    # the core fonts' AFM files call the regular weight "Medium": matplotlib says so once per size, in a warning
+    log = logging.getLogger("matplotlib.font_manager")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with mpl.rc_context({"pdf.use14corefonts": True}):
+            yield
+    finally:
+        log.setLevel(level)
+
+
 def pdf_bytes(pages: Sequence[Figure], *, title: str = "") -> bytes:
-    """The pages as one PDF (no creation date: the same pages give the same bytes)."""
+    """The pages as one PDF (no creation date: the same pages give the same bytes).
+
+    The pages of text and tables are set in Helvetica, one of the fonts every PDF reader has (nothing
+    embedded: a tenth of the time of DejaVu Sans, whose every glyph matplotlib lays out, tracks and
+    subsets), when it has every character of their texts; else, and on the maps (pages with axes, drawn as
+    their PNG), in DejaVu Sans, embedded. Each line of a text page stands on its own baseline
+    (:func:`~spatialprog.maps.tables.place_text`), so the pages read the same in either font.
+    """
     from matplotlib.backends.backend_pdf import PdfPages
 
+    n = len(pages)
+    marks = [f"pagina {i} van {n}" for i in range(1, n + 1)]
+    standard = all(_in_standard_fonts(t.get_text()) for fig in pages if not fig.axes
+                   for t in fig.findobj(Text)) and all(_in_standard_fonts(m) for m in marks)
     buf = io.BytesIO()
     meta = {"Title": title, "Creator": "spatialprog", "Producer": None, "CreationDate": None}
     with PdfPages(buf, metadata=meta) as pdf:
-        n = len(pages)
-        for i, fig in enumerate(pages, start=1):
-            mark = fig.text(0.985, 0.99, f"pagina {i} van {n}", fontsize=7, color="#555", ha="right", va="top")
-            mark.set_parse_math(False)
+        for fig, text in zip(pages, marks, strict=True):
+            mark = _text(fig, 0.985, 0.99, text, fontsize=7, color="#555", ha="right", va="top")
             try:
-                pdf.savefig(fig)
+                with _standard_fonts(standard and not fig.axes):
+                    pdf.savefig(fig)
             finally:
-                mark.remove()  # a map figure shared with the PNG keeps no page number
+                for t in mark:
+                    t.remove()  # a map figure shared with the PNG keeps no page number
     return buf.getvalue()
 
 

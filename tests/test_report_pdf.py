@@ -254,3 +254,46 @@ def test_a_long_list_of_conflicts_is_cut_and_says_where_the_rest_is(example_run,
     rows = report.conflict_rows(outputs)
     listed = [str(nr) for nr in rows["nr"]]
     assert all(f" {nr} " in f" {conflict} " for nr in listed[:2])
+
+
+def test_text_pages_in_a_standard_font_unless_a_character_is_missing(example_run):
+    """Helvetica (a PDF standard font, not embedded) sets the text pages when it has every character; a name
+    with one it lacks (≥, Ł) sets the whole report in DejaVu Sans, embedded, the name as typed."""
+    import io
+
+    outputs = RunOutputs.read(example_run.out)
+    plain = pdf_bytes(report_pages(outputs, figures={}))
+    assert b"/BaseFont /Helvetica" in plain and b"DejaVu" not in plain
+    name = "OS Łódź ≥ 2 – Süd"
+    subs = outputs.layers["substations"]
+    subs.loc[subs.index[0], "name"] = name
+    data = pdf_bytes(report_pages(outputs, figures={}))
+    assert b"DejaVu" in data and b"/Helvetica" not in data
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+    assert name in text
+    # the same words either way, the name aside
+    plain_text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(plain)).pages)
+    old = RunOutputs.read(example_run.out).layers["substations"]["name"].iat[0]
+    assert text.replace(name, old).split() == plain_text.split()
+
+
+def test_a_table_over_pages_stays_above_the_foot_of_each(example_run):
+    """Each page of a long table holds the rows that fit at the one font size of the whole table: its widest
+    row on the last page made the first pages measure at a smaller size than they were drawn at, and run off
+    the paper."""
+    from matplotlib.lines import Line2D
+
+    from spatialprog import report
+
+    outputs = RunOutputs.read(example_run.out)
+    cells = [[f"S{i:03d}", "twee\nregels" if i % 2 else "een"] for i in range(200)]
+    cells[-1][0] = "een lange naam " * 12
+    pages = report._paged_table(outputs, "Lang", "", ["Station", "Tekst"], cells)
+    assert len(pages) > 2
+    sizes = set()
+    for fig in pages:
+        rules = [min(ln.get_ydata()) for ln in fig.lines if isinstance(ln, Line2D)] + [
+            min(a.get_ydata()) for a in fig.artists if isinstance(a, Line2D)]
+        assert rules and min(rules) >= report._BOTTOM - 1e-9
+        sizes |= {t.get_fontsize() for t in fig.texts if t.get_text().startswith("S")}
+    assert len(sizes) == 1  # one font size on every page

@@ -196,3 +196,68 @@ def test_spread_moves_markers_off_each_other_as_a_pairwise_check_does():
     xs, ys = rng.uniform(0, 50, 300).round(1), rng.uniform(0, 50, 300).round(0)
     a, b = pairwise(xs, ys, [(10.0, 10.0)], 2.5), _spread(xs, ys, [(10.0, 10.0)], 2.5)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_areas_and_boundaries_draw_as_geopandas_plot_draws_them():
+    """The service areas and boundaries are drawn from paths made once per run; every pixel as geopandas'
+    ``plot`` draws the same polygons (holes, multipolygons, rings starting anywhere, an empty geometry)."""
+    import geopandas as gpd
+    import shapely
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    from spatialprog.maps import static
+
+    rng = np.random.default_rng(7)
+    geoms = []
+    for i in range(30):
+        x, y = rng.uniform(0, 1000, 2)
+        p = shapely.Point(x, y).buffer(rng.uniform(20, 90), quad_segs=3)
+        if i % 3 == 0:
+            p = p.difference(shapely.Point(x, y).buffer(10))  # a hole
+        if i % 5 == 0:
+            p = shapely.MultiPolygon([p, shapely.box(x + 100, y, x + 140, y + 30)])
+        geoms.append(shapely.reverse(p) if i % 2 else p)
+    geoms.append(shapely.Polygon())
+    g = gpd.GeoDataFrame(geometry=geoms, crs=28992)
+    colours = [to_hex((i / 31, 0.4, 1 - i / 31)) for i in range(len(g))]
+
+    def pixels(draw) -> np.ndarray:
+        fig = Figure(figsize=(4, 4), dpi=100)
+        ax = fig.add_subplot()
+        draw(ax)
+        static._frame(ax, np.array([-100, -100, 1200, 1100]))
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba()).copy()
+
+    def ours(ax):
+        static._plot_areas(ax, g, colours, edgecolor="white", linewidth=0.6, zorder=1)
+        lines = static._cached_paths(g, "boundaries", lambda x: static._line_segments(shapely.boundary(x)))
+        ax.add_collection(LineCollection(lines, linewidth=0.9, linestyle="--", zorder=3, color="#333"))
+
+    def theirs(ax):
+        g.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.6, zorder=1)
+        g.boundary.plot(ax=ax, color="#333", linewidth=0.9, linestyle="--", zorder=3)
+
+    a, b = pixels(ours), pixels(theirs)
+    assert (a[..., :3] < 250).any(axis=2).mean() > 0.05  # something is drawn
+    np.testing.assert_array_equal(a, b)
+
+
+def test_the_png_holds_the_pixels_of_savefig(run_outputs, figures, tmp_path):
+    """save_figure packs the PNG itself (no alpha channel, a faster zlib level): the same pixels as
+    matplotlib's own ``savefig`` at 200 dpi."""
+    from PIL import Image
+
+    from spatialprog.maps.static import save_figure
+
+    fig = figures["programma"]
+    png, pdf = save_figure(fig, tmp_path, "programma")
+    fig.savefig(tmp_path / "mpl.png", dpi=200)
+    with Image.open(png) as a, Image.open(tmp_path / "mpl.png") as b:
+        assert a.size == b.size == (2338, 1654) and a.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b.convert("RGB")))
+        assert np.asarray(b)[..., 3].min() == 255  # what the PNG leaves out was opaque
+    assert pdf.read_bytes().startswith(b"%PDF")

@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from .. import fields as F
 from ..config import BASE_VARIANT
@@ -33,7 +34,8 @@ from ..sheets import VALUES_NL, Label, column_labels
 from . import _data as D
 
 __all__ = ["nl_number", "cell_text", "short_years", "periods_nl", "variant_stems", "conflict_rows", "conflict_line",
-           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_height", "draw_table"]
+           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_fontsize", "table_height", "draw_table", "place_text",
+           "LINE_ASCENT_EM", "LINE_DESCENT_EM"]
 
 
 def nl_number(v: float, decimals: int = 0, *, thousands: bool = True) -> str:
@@ -256,6 +258,69 @@ def text_rows(frame: pd.DataFrame, labels: dict[str, Label] | None = None, *, wi
     return heads, cells
 
 
+#: the line box of matplotlib's layout of its default font, DejaVu Sans (its OS/2 typographic ascender and
+#: descender, 1556 and 492 of 2048 units), in em of the font size: :func:`place_text` sets every line on it
+LINE_ASCENT_EM, LINE_DESCENT_EM = 1556 / 2048, 492 / 2048
+
+
+def place_text(fig: Figure, x: float, y: float, text: str, *, fontsize: float, va: str = "baseline",
+               linespacing: float = 1.2, **kw) -> list[Text]:
+    """``fig.text`` a line at a time, each line on a baseline of its own at a fixed step.
+
+    The lines stand where matplotlib puts the lines of DejaVu Sans (a line box ``linespacing`` em high,
+    ``va`` aligning the box of all lines), whatever the font and the glyphs of a line: matplotlib
+    measures each line by the boxes of its glyphs, which in the PDF standard fonts (AFM metrics) vary
+    from line to line (an apostrophe is as tall as an accented capital there), so a cell's lines would
+    stand unevenly and a text extractor would join two of them into one word.
+
+    Parameters
+    ----------
+    fig : Figure
+    x, y : float
+        Figure fraction; ``y`` is where ``va`` (``top``, ``center``, ``bottom`` or ``baseline``: the
+        first line's) puts the text.
+    text : str
+        Lines separated by ``\\n``; drawn literally (no mathtext).
+    fontsize : float
+    va : str
+    linespacing : float
+        In em; 1.2 as matplotlib's default.
+    **kw
+        For each :class:`~matplotlib.text.Text` (``ha``, ``color``, ``fontweight`` ...).
+
+    Returns
+    -------
+    list of Text
+        One per line, top first.
+
+    Examples
+    --------
+    A page 10 inches high, so that 7.2 points are 0.01 of it; lines 1 em apart, the first baseline half the
+    leading and the ascent (0.76 em) below the top:
+
+    >>> fig = Figure(figsize=(8, 10))
+    >>> [round(float(t.get_position()[1]), 4) for t in place_text(fig, 0, 0.5, "a\\nb", fontsize=7.2, va="top",
+    ...                                                          linespacing=1.0)]
+    [0.4924, 0.4824]
+    """
+    lines = text.split("\n")
+    em = fontsize / 72 / fig.get_size_inches()[1]
+    step = linespacing * (LINE_ASCENT_EM + LINE_DESCENT_EM) * em
+    # the top of the first line's box above its baseline: half the leading plus the ascent
+    above = (step + (LINE_ASCENT_EM - LINE_DESCENT_EM) * em) / 2
+    if va == "baseline":
+        first = y
+    else:
+        top = {"top": y, "center": y + len(lines) * step / 2, "bottom": y + len(lines) * step}[va]
+        first = top - above
+    out = []
+    for i, line in enumerate(lines):
+        t = fig.text(x, first - i * step, line, fontsize=fontsize, va="baseline", **kw)
+        t.set_parse_math(False)
+        out.append(t)
+    return out
+
+
 def _table_geometry(fig: Figure, w: float, heads: list[str], cells: list[list[str]], fontsize: float,
                     head_width: int) -> tuple[list[list[str]], np.ndarray, float, float]:
     """Wrapped headers, column widths (characters), the font size that fits ``w`` and the height of a line."""
@@ -270,6 +335,13 @@ def _table_geometry(fig: Figure, w: float, heads: list[str], cells: list[list[st
     return wrapped, chars, fontsize, 1.3 * fontsize / 72 / fig_h
 
 
+def table_fontsize(fig: Figure, w: float, heads: list[str], cells: list[list[str]], *, fontsize: float = 7.5,
+                   head_width: int = 16) -> float:
+    """The font size at which :func:`draw_table` sets these cells in the width ``w``: ``fontsize``, or smaller
+    where their text would not fit (4.5 points at the least)."""
+    return _table_geometry(fig, w, heads, cells, fontsize, head_width)[2]
+
+
 def table_height(fig: Figure, w: float, heads: list[str], cells: list[list[str]], *, fontsize: float = 7.5,
                  head_width: int = 16) -> tuple[float, list[float]]:
     """The height (figure fraction) of the header of :func:`draw_table` and of each of its rows, at least one
@@ -282,11 +354,12 @@ def table_height(fig: Figure, w: float, heads: list[str], cells: list[list[str]]
 
 def draw_table(fig: Figure, rect: tuple[float, float, float, float], heads: list[str], cells: list[list[str]], *,
                fontsize: float = 7.5, max_row_h: float = 0.03, numeric: Sequence[bool] | None = None,
-               head_width: int = 16) -> float:
+               head_width: int = 16, fixed_lines: bool = False) -> float:
     """A table of text in ``rect`` (figure fraction, from its top): columns as wide as their text, filling the
     width (the font made smaller where the text would not fit), headers wrapped on grey, single-line rows
     spread up to ``max_row_h``, a cell of several lines (``\\n``) as high as it needs; numbers right-aligned
-    where ``numeric``. Every cell is a text of the figure.
+    where ``numeric``. Every cell is a text of the figure; with ``fixed_lines`` each of its lines is one
+    (:func:`place_text`: the report's pages, whatever their PDF font), else matplotlib lays the lines out.
 
     Returns
     -------
@@ -310,10 +383,11 @@ def draw_table(fig: Figure, rect: tuple[float, float, float, float], heads: list
         right = numeric is not None and numeric[j]
         return (edges[j + 1] - 0.004, "right") if right else (edges[j] + 0.004, "left")
 
+    put = (lambda x, y, s, **kw: place_text(fig, x, y, s, **kw)) if fixed_lines else fig.text
     for j, lines in enumerate(wrapped):
         x, ha = x_of(j)
-        fig.text(x, top - 0.25 * line_h, "\n".join(lines), fontsize=fontsize, fontweight="bold", va="top", ha=ha,
-                 linespacing=1.1)
+        put(x, top - 0.25 * line_h, "\n".join(lines), fontsize=fontsize, fontweight="bold", va="top", ha=ha,
+            linespacing=1.1)
     y = top - head_h
     rule = {"color": "#bbbbbb", "linewidth": 0.4, "transform": fig.transFigure}
     fig.add_artist(Line2D([x0, x0 + w], [y, y], **rule))
@@ -322,9 +396,9 @@ def draw_table(fig: Figure, rect: tuple[float, float, float, float], heads: list
         for j, text in enumerate(row):
             x, ha = x_of(j)
             if "\n" in text:
-                fig.text(x, y - 0.45 * line_h, text, fontsize=fontsize, va="top", ha=ha, linespacing=1.1)
-            else:
-                fig.text(x, y - rh / 2, text, fontsize=fontsize, va="center", ha=ha)
+                put(x, y - 0.45 * line_h, text, fontsize=fontsize, va="top", ha=ha, linespacing=1.1)
+            elif text or not fixed_lines:
+                put(x, y - rh / 2, text, fontsize=fontsize, va="center", ha=ha)
         y -= rh
         fig.add_artist(Line2D([x0, x0 + w], [y, y], **rule))
     return y
