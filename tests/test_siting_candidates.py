@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from scipy import ndimage
 
 from spatialprog.siting import Grid
+from spatialprog.siting import candidates as candidates_module
 from spatialprog.siting.candidates import EIGHT, best_footprints, footprint, footprint_kernel
 
 
@@ -50,6 +51,16 @@ def reference(grid: Grid, suitable: np.ndarray, score: np.ndarray, *, land_m2: f
                     "_cell": (int(r), int(c))})
     out.sort(key=lambda d: (-d["score"], d["_cell"], d["angle_deg"]))
     return out
+
+
+def _searched(grid: Grid, suitable: np.ndarray, score: np.ndarray, *, tile: int, **kw) -> list[dict]:
+    """:func:`best_footprints` with tiles of ``tile`` cells (small ones: the windows here skip tiles too)."""
+    old = candidates_module._TILE
+    candidates_module._TILE = tile
+    try:
+        return best_footprints(grid, suitable, score, **kw)
+    finally:
+        candidates_module._TILE = old
 
 
 def _same(a: list[dict], b: list[dict]) -> None:
@@ -90,7 +101,9 @@ def windows(draw):
 def test_the_two_pass_search_is_the_correlation(case):
     grid, suitable, score, land, aspect, step = case
     kw = {"land_m2": land, "aspect": aspect, "angle_step_deg": step}
-    _same(best_footprints(grid, suitable, score, **kw), reference(grid, suitable, score, **kw))
+    ref = reference(grid, suitable, score, **kw)
+    for tile in (64, 4, 1):
+        _same(_searched(grid, suitable, score, tile=tile, **kw), ref)
 
 
 def test_a_search_window_like_the_examples_is_the_correlation():
@@ -104,7 +117,9 @@ def test_a_search_window_like_the_examples_is_the_correlation():
     suitable[40:, :] &= rng.random((20, 80)) < 0.8
     for land in (2000.0, 8000.0, 15000.0):
         kw = {"land_m2": land, "aspect": 1.5, "angle_step_deg": 15.0}
-        _same(best_footprints(g, suitable, score, **kw), reference(g, suitable, score, **kw))
+        ref = reference(g, suitable, score, **kw)
+        for tile in (64, 8):
+            _same(_searched(g, suitable, score, tile=tile, **kw), ref)
 
 
 def test_a_mean_on_the_edge_of_the_ninth_decimal_rounds_as_the_correlation_sums():

@@ -42,6 +42,9 @@ EIGHT = np.ones((3, 3), dtype=bool)
 #: share of a cell a footprint must overlap to count as touching it (against rounding at shared edges)
 _TOUCH = 1e-9
 
+#: cells on a side of the tiles the search skips where no footprint can come near its group's best
+_TILE = 64
+
 
 def footprint(x: float, y: float, land_m2: float, aspect: float, angle_deg: float) -> shapely.Polygon:
     """The rectangle of ``land_m2`` centred on ``(x, y)``, its long side turned ``angle_deg`` from east.
@@ -114,14 +117,16 @@ def best_footprints(grid: Grid, suitable: np.ndarray, score: np.ndarray, *, land
 
     1. every kernel row is one run of cells (:func:`_runs`), so whether a
        footprint fits (no unsuitable cell, none past the window's edge) is
-       one comparison per row against the run of suitable cells that starts
-       at each cell (:func:`_free_run`), and an approximate mean is the sum
-       over its rows of run sums from one row-wise prefix sum, in float32,
-       for every centre and angle at once;
+       one comparison per row of two row-wise counts of unsuitable cells,
+       and an approximate mean is the sum over its rows of run sums from one
+       row-wise prefix sum, in float32 (:func:`_approx_top`): at the first
+       angle for every centre, at the other angles only in the tiles of
+       ``_TILE`` cells where the best score around (the kernel's reach) can
+       come near the best the first angle found for a group in the tile;
     2. only the centres whose best approximate mean is within the error
        bound of that approximation (:func:`_approx_bound`) plus the rounding
        step of their group's best can win; their means are summed exactly as
-       above, at every angle they fit.
+       the correlation sums them, at every angle they fit.
 
     The result is the same as correlating the whole window with every kernel
     (``tests/test_siting_candidates.py`` checks it on random windows).
@@ -130,73 +135,79 @@ def best_footprints(grid: Grid, suitable: np.ndarray, score: np.ndarray, *, land
     labels, n = ndimage.label(suitable, structure=EIGHT)
     if n == 0:
         return []
-    val = np.where(suitable, np.asarray(score, dtype="float64"), 0.0)
-    if not np.isfinite(val).all():
-        raise ValueError("best_footprints: the score must be finite in every suitable cell")
     step = float(angle_step_deg) if angle_step_deg > 0 else 180.0
     angles = np.arange(0.0, 180.0 - 1e-9, step)
     kernels = [_kernel(float(land_m2), float(aspect), float(a), float(grid.cell_m)) for a in angles]
     runs = [_runs(k) for k in kernels]
     h, w = suitable.shape
     pad = max(k.shape[0] // 2 for k in kernels)
-    hp, wp = h + 2 * pad, w + 2 * pad
-    good = np.zeros((hp, wp), dtype=bool)
-    good[pad:pad + h, pad:pad + w] = suitable
-    free = _free_run(good)
+    tile = max(_TILE, pad)
+    th, tw = -(-h // tile), -(-w // tile)  # tiles down and across; the last ones reach past the window
+    hp, wp = th * tile + 2 * pad, tw * tile + 2 * pad  # padded: nothing fits past the window's edge
+    bad = np.zeros((hp, wp + 1), dtype=np.int32)  # unsuitable cells west of each cell in its row
+    bad[:, 1:] = 1
+    bad[pad:pad + h, 1 + pad:1 + pad + w] = ~suitable
+    np.cumsum(bad[:, 1:], axis=1, out=bad[:, 1:])
     valp = np.zeros((hp, wp), dtype="float64")
-    valp[pad:pad + h, pad:pad + w] = val
+    np.copyto(valp[pad:pad + h, pad:pad + w], score, where=suitable)
+    if not np.isfinite(valp).all():
+        raise ValueError("best_footprints: the score must be finite in every suitable cell")
     prefix = np.zeros((hp, wp + 1), dtype="float64")
     np.cumsum(valp, axis=1, out=prefix[:, 1:])
-    run_sums: dict[int, np.ndarray] = {}  # run length -> float32 sum of the run starting at each cell
-    for length in sorted({ln for rr in runs for _, _, ln in rr}):
-        run_sums[length] = (prefix[:, length:] - prefix[:, :-length]).astype("float32")
-    vmax = float(np.abs(val).max())
-
-    # pass 1: per centre, the best approximate mean over the angles it fits at
-    top = np.full((h, w), -np.inf, dtype="float32")
-    slack = 0.0
-    fits = np.empty((h, w), dtype=bool)
-    tmp = np.empty((h, w), dtype=bool)
-    acc = np.empty((h, w), dtype="float32")
-    for k, rr in zip(kernels, runs, strict=True):
-        fits.fill(True)
-        for dr, dc, length in rr:
-            r0, c0 = pad + dr, pad + dc
-            np.greater_equal(free[r0:r0 + h, c0:c0 + w], length, out=tmp)
-            fits &= tmp
-        if not fits.any():
-            continue
-        acc.fill(0.0)
-        for dr, dc, length in rr:
-            r0, c0 = pad + dr, pad + dc
-            acc += run_sums[length][r0:r0 + h, c0:c0 + w]
-        acc *= np.float32(1.0 / int(k.sum()))
-        acc[~fits] = -np.inf
-        np.maximum(top, acc, out=top)
-        slack = max(slack, _approx_bound(int(k.sum()), len(rr), wp, vmax))
-    flat_lab = labels.ravel()
-    flat_top = top.ravel().astype("float64")
-    fitting = np.flatnonzero(flat_top > -np.inf)
-    if not len(fitting):
-        return []
-    best_lab = np.full(n + 1, -np.inf)
-    np.maximum.at(best_lab, flat_lab[fitting], flat_top[fitting])
+    vmax = max(float(valp.max()), -float(valp.min()))
+    bounds = [_approx_bound(int(k.sum()), len(rr), wp, vmax) for k, rr in zip(kernels, runs, strict=True)]
     # a centre can win only if its exact rounded mean can reach its group's best: within one rounding step
     # (9 decimals, and the rounding's own error) and twice the approximation's bound of the group's best
-    reach = 1.000001e-9 + 8.0 * 2.0 ** -53 * vmax + 2.0 * slack
-    near = fitting[flat_top[fitting] >= best_lab[flat_lab[fitting]] - reach]
+    reach = 1.000001e-9 + 8.0 * 2.0 ** -53 * vmax + 2.0 * max(bounds)
+
+    # pass 1: per centre, the best approximate mean over the angles it fits at; the first angle everywhere,
+    # the others only in the tiles whose best cell (with the kernel's reach around) can come near the
+    # best footprint the first angle found in each group there
+    lab_p = np.zeros((th * tile, tw * tile), dtype=np.intp)
+    lab_p[:h, :w] = labels
+    top = _approx_top(bad[None], prefix[None], kernels[:1], runs[:1], pad, th * tile, tw * tile)[0]
+    best_lab = _best_per_group(top, lab_p, n)
+    if len(kernels) > 1:
+        per_tile = (th, tile, tw, tile)
+        first = best_lab.copy()
+        first[0] = np.inf  # no group: no centre
+        need = first[lab_p].reshape(per_tile).min(axis=(1, 3))  # the lowest best of the groups in each tile
+        cells = valp[pad:pad + th * tile, pad:pad + tw * tile].reshape(per_tile).max(axis=(1, 3))
+        ceiling = ndimage.maximum_filter(cells, size=3, mode="constant", cval=-np.inf)  # a mean is at most this
+        keep = np.flatnonzero((ceiling + max(bounds) >= need - reach).ravel())
+        if len(keep) > 0.5 * th * tw:  # most of the window: all of it at once
+            rest = _approx_top(bad[None], prefix[None], kernels[1:], runs[1:], pad, th * tile, tw * tile)[0]
+            np.maximum(best_lab, _best_per_group(rest, lab_p, n), out=best_lab)
+            np.maximum(top, rest, out=top)
+        elif len(keep):
+            ti, tj = np.divmod(keep, tw)
+            span = tile + 2 * pad
+            blocks = np.lib.stride_tricks.sliding_window_view(bad, (span, span + 1))[::tile, ::tile][ti, tj]
+            pblocks = np.lib.stride_tricks.sliding_window_view(prefix, (span, span + 1))[::tile, ::tile][ti, tj]
+            rest = _approx_top(blocks, pblocks, kernels[1:], runs[1:], pad, tile, tile)
+            view = top.reshape(per_tile).transpose(0, 2, 1, 3)  # [tile row, tile column] -> its cells
+            labs = lab_p.reshape(per_tile).transpose(0, 2, 1, 3)[ti, tj]
+            np.maximum(best_lab, _best_per_group(rest, labs, n), out=best_lab)
+            view[ti, tj] = np.maximum(view[ti, tj], rest)
+    top = top[:h, :w]
+    near = np.flatnonzero(((top > -np.inf) & (top >= best_lab[labels] - reach)).ravel())
+    if not len(near):
+        return []
+    flat_lab = labels.ravel()
 
     # pass 2: the exact means of those centres, at every angle they fit
     rows, cols = np.divmod(near, w)
     base = (rows + pad) * wp + (cols + pad)  # the centre in the padded arrays, flat
-    free_flat, val_flat = free.ravel(), valp.ravel()
+    bad_flat, val_flat = bad.ravel(), valp.ravel()
+    wb = wp + 1  # a row of ``bad``
     best_s = np.full(len(near), -np.inf)
     best_a = np.zeros(len(near))
     best_n = np.zeros(len(near), dtype=np.int64)
     for angle, k, rr in zip(angles, kernels, runs, strict=True):
         ok = np.ones(len(near), dtype=bool)
+        at0 = (rows + pad) * wb + (cols + pad)
         for dr, dc, length in rr:
-            ok &= free_flat[base + dr * wp + dc] >= length
+            ok &= bad_flat[at0 + dr * wb + dc + length] == bad_flat[at0 + dr * wb + dc]
         if not ok.any():
             continue
         at = base[ok]
@@ -229,6 +240,41 @@ def best_footprints(grid: Grid, suitable: np.ndarray, score: np.ndarray, *, land
     return out
 
 
+def _approx_top(bad: np.ndarray, prefix: np.ndarray, kernels: list[np.ndarray], runs: list[list], pad: int,
+                out_h: int, out_w: int) -> np.ndarray:
+    """Pass 1 over blocks: per centre the best approximate mean (float32) over the kernels that fit there.
+
+    ``bad`` (the count of unsuitable cells, row-wise) and ``prefix`` (the sum of the scores, row-wise)
+    are stacks of padded blocks (``[block, row, column]``, ``pad`` cells around the ``out_h x out_w``
+    centres of each, one column more for the zero before the row); -inf where no kernel fits.
+    """
+    lead = bad.shape[:-2]
+    top = np.full((*lead, out_h, out_w), -np.inf, dtype="float32")
+    fits = np.empty(top.shape, dtype=bool)
+    tmp = np.empty(top.shape, dtype=bool)
+    acc = np.empty(top.shape, dtype="float32")
+    sums: dict[int, np.ndarray] = {}  # run length -> float32 sum of the run starting at each cell
+    for k, rr in zip(kernels, runs, strict=True):
+        fits.fill(True)
+        for dr, dc, length in rr:
+            r0, c0 = pad + dr, pad + dc
+            np.equal(bad[..., r0:r0 + out_h, c0 + length:c0 + length + out_w], bad[..., r0:r0 + out_h, c0:c0 + out_w],
+                     out=tmp)
+            fits &= tmp
+        if not fits.any():
+            continue
+        acc.fill(0.0)
+        for dr, dc, length in rr:
+            if length not in sums:
+                sums[length] = (prefix[..., length:] - prefix[..., :-length]).astype("float32")
+            r0, c0 = pad + dr, pad + dc
+            acc += sums[length][..., r0:r0 + out_h, c0:c0 + out_w]
+        acc *= np.float32(1.0 / int(k.sum()))
+        acc[~fits] = -np.inf
+        np.maximum(top, acc, out=top)
+    return top
+
+
 @functools.lru_cache(maxsize=512)
 def _kernel(land_m2: float, aspect: float, angle_deg: float, cell_m: float) -> np.ndarray:
     """:func:`footprint_kernel`, computed once per footprint and read-only (every search of a run shares it)."""
@@ -259,19 +305,12 @@ def _runs(kernel: np.ndarray) -> list[tuple[int, int, int]]:
     return out
 
 
-def _free_run(good: np.ndarray) -> np.ndarray:
-    """Per cell, how many cells from it eastwards (itself included) are all ``good`` (0 on a bad cell).
-
-    Examples
-    --------
-    >>> _free_run(np.array([[True, True, False, True]])).tolist()
-    [[2, 1, 0, 1]]
-    """
-    w = good.shape[1]
-    col = np.arange(w, dtype=np.int32)
-    nxt = np.where(good, np.int32(w), col[None, :])  # the column of each bad cell, w on good ones
-    nxt = np.minimum.accumulate(nxt[:, ::-1], axis=1)[:, ::-1]  # the first bad column at or east of each cell
-    return nxt - col[None, :]
+def _best_per_group(top: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """The largest value of ``top`` per label ``0..n`` (-inf where a label has none above -inf)."""
+    best = np.full(n + 1, -np.inf)
+    at = np.flatnonzero(top.ravel() > -np.inf)
+    np.maximum.at(best, labels.ravel()[at], top.ravel()[at].astype("float64"))
+    return best
 
 
 def _approx_bound(n_cells: int, n_runs: int, width: int, vmax: float) -> float:
