@@ -51,10 +51,14 @@ def test_geojson_shapes_burn_the_cells_of_the_geometries_themselves(all_touched)
 def test_geojson_shapes_keep_coordinates_rings_and_parts():
     poly = box(0, 0, 10, 10).difference(box(2, 2, 4, 4))
     (shape, value), = geojson_shapes(np.array([poly], dtype=object), np.array([3.0]))
-    assert value == 3.0 and shape["type"] == "Polygon"
-    assert [list(r) for r in shape["coordinates"]] == [list(r) for r in poly.__geo_interface__["coordinates"]]
+    assert value == 3.0 and shape["type"] == "MultiPolygon"
+    assert [list(r) for r in shape["coordinates"][0]] == [list(r) for r in poly.__geo_interface__["coordinates"]]
     multi = shapely.MultiPolygon([box(0, 0, 1, 1), box(5, 5, 6, 6)])
-    assert [s["type"] for s, _ in geojson_shapes(np.array([multi], dtype=object), np.ones(1))] == ["Polygon"] * 2
+    arr = np.array([multi, box(7, 7, 8, 8), box(9, 9, 10, 10), shapely.Point(0, 0), box(0, 0, 2, 2)], dtype=object)
+    shapes = geojson_shapes(arr, np.array([1.0, 1.0, 2.0, 2.0, 2.0]))
+    # polygons in a row with one value go together (rasterio splits them again), the rest one by one
+    assert [(s["type"], len(s["coordinates"]), v) for s, v in shapes] == \
+        [("MultiPolygon", 3, 1.0), ("MultiPolygon", 1, 2.0), ("Point", 2, 2.0), ("MultiPolygon", 1, 2.0)]
 
 
 @st.composite
@@ -119,3 +123,29 @@ def test_a_large_polygon_burnt_near_its_boundary_only_gives_the_pairwise_cells(c
         grid_module._LARGE_CELLS = old
     for a, b in zip(large, pairwise, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_exclusion_zones_made_once_give_every_window_its_own_exclusion():
+    """The windows of a national run share one set of zones; each window still gets what it would alone."""
+    import geopandas as gpd
+
+    from spatialprog.conflicts import Rule, RuleSet
+    from spatialprog.siting.surfaces import exclusion, exclusion_zones
+
+    rng = np.random.default_rng(11)
+    x, y = rng.uniform(0, 2000, 80), rng.uniform(0, 2000, 80)
+    house = gpd.GeoDataFrame({"id": [f"H{i}" for i in range(80)]},
+                             geometry=list(shapely.box(x, y, x + rng.uniform(10, 80, 80), y + 40)), crs="EPSG:28992")
+    nature = gpd.GeoDataFrame({"id": ["N"]}, geometry=[box(900, 900, 1300, 1100)], crs="EPSG:28992")
+    rules = RuleSet((Rule("A", "housing_sites", "substation_reserves", "overlap", "hoog", "x"),
+                     Rule("B", "housing_sites", "substations", "within_distance", "middel", "x", distance_m=30.0)))
+    layers = {"housing_sites": house, "wetland": nature}
+    kw = {"capacity_mva": 80.0, "min_severity": 2, "constraints": ("wetland",)}
+    zones = exclusion_zones(layers, rules, **kw)
+    windows = [Grid(x0=0.0, y0=1000.0, cell_m=25.0, width=40, height=40),
+               Grid(x0=500.0, y0=1500.0, cell_m=25.0, width=40, height=40),  # overlaps the first
+               Grid(x0=5000.0, y0=9000.0, cell_m=25.0, width=10, height=10)]  # nothing near
+    for g in windows:
+        assert np.array_equal(exclusion(g, layers, rules, zones=zones, **kw), exclusion(g, layers, rules, **kw))
+    grown = zones[1].grown  # the 30 m zones: grown only where a window reached them
+    assert 0 < int((~shapely.is_missing(grown)).sum()) < len(grown)

@@ -57,6 +57,7 @@ from .surfaces import (
     demand_density_kw_ha,
     distance_m,
     exclusion,
+    exclusion_zones,
     role_rules,
     site_mask,
     suitability,
@@ -288,11 +289,15 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
     variants = list(dict.fromkeys([base_v, *new[F.VARIANT].tolist()])) if len(new) else [base_v]
     min_sev = int(params["siting.exclude_min_severity"])
     excl_cache: dict[tuple, np.ndarray] = {}
+    zones_of: dict[float, list] = {}  # per station MVA: the features that exclude it and their zones
 
     def excluded_for(g: Grid, mva: float) -> np.ndarray:
+        if mva not in zones_of:
+            zones_of[mva] = exclusion_zones(layers, rules, capacity_mva=mva, min_severity=min_sev,
+                                            constraints=tuple(plan.constraints))  # remarks: as the conflicts stage's
         if (g, mva) not in excl_cache:
             excl_cache[(g, mva)] = exclusion(g, layers, rules, capacity_mva=mva, min_severity=min_sev,
-                                             constraints=tuple(plan.constraints))  # remarks: as the conflicts stage's
+                                             constraints=tuple(plan.constraints), zones=zones_of[mva])
         return excl_cache[(g, mva)]
 
     # the sites each variant's short substations serve; the distance to them from one burn of the sites every

@@ -178,10 +178,9 @@ class Grid:
         if polygonal and not all_touched and (add or np.unique(vals).size == 1):
             return self._burn_centres(arr, vals, add=add, dtype=dtype)
         from rasterio.enums import MergeAlg
-        from rasterio.features import rasterize
 
-        return rasterize(geojson_shapes(arr, vals), out_shape=self.shape, transform=self.transform, fill=0,
-                         all_touched=all_touched, merge_alg=MergeAlg.add if add else MergeAlg.replace, dtype=dtype)
+        return _gdal_burn(arr, vals, self, all_touched=all_touched, merge_alg=MergeAlg.add if add else MergeAlg.replace,
+                          dtype=dtype)
 
     def _burn_centres(self, geoms: np.ndarray, values: np.ndarray, *, add: bool, dtype: str,
                       max_pairs: int = 4_000_000) -> np.ndarray:
@@ -236,20 +235,38 @@ class Grid:
         next to the boundary can come out differently between the two, and a cell one cell away from
         every cell the boundary touches is inside or outside beyond doubt.
         """
-        from rasterio.features import rasterize
+        from rasterio.enums import MergeAlg
         from scipy import ndimage
 
         win = Grid(x0=self.x0 + c0 * self.cell_m, y0=self.y0 - r0 * self.cell_m, cell_m=self.cell_m,
                    width=c1 - c0 + 1, height=r1 - r0 + 1)
-        shapes = geojson_shapes(np.array([geom], dtype=object), np.ones(1))
-        inside = rasterize(shapes, out_shape=win.shape, transform=win.transform, fill=0, dtype="uint8").astype(bool)
-        edge = rasterize(geojson_shapes(np.array([shapely.boundary(geom)], dtype=object), np.ones(1)),
-                         out_shape=win.shape, transform=win.transform, fill=0, all_touched=True, dtype="uint8")
+        inside = _gdal_burn(np.array([geom], dtype=object), np.ones(1), win, all_touched=False,
+                            merge_alg=MergeAlg.replace, dtype="uint8").astype(bool)
+        edge = _gdal_burn(np.array([shapely.boundary(geom)], dtype=object), np.ones(1), win, all_touched=True,
+                          merge_alg=MergeAlg.replace, dtype="uint8")
         rr, cc = np.nonzero(ndimage.binary_dilation(edge.astype(bool), structure=np.ones((3, 3), dtype=bool)))
         x, y = win.centre(rr, cc)
         inside[rr, cc] = shapely.intersects_xy(geom, x, y)
         wr, wc = np.nonzero(inside)
         return (wr + r0) * self.width + (wc + c0)
+
+
+def _gdal_burn(geoms: np.ndarray, values: np.ndarray, grid: Grid, *, all_touched: bool, merge_alg,
+               dtype: str) -> np.ndarray:
+    """:func:`rasterio.features.rasterize` of ``geoms`` on ``grid``, the shapes from :func:`geojson_shapes`.
+
+    The garbage collector stays off until the shapes are gone again: the millions of coordinate
+    tuples are then freed before it would have traversed them (it counts the frees too), instead
+    of being traversed, with the whole heap, a few times over while they are built.
+    """
+    from rasterio.features import rasterize
+
+    with _gc_paused():
+        shapes = geojson_shapes(geoms, values)
+        out = rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=0, all_touched=all_touched,
+                        merge_alg=merge_alg, dtype=dtype)
+        del shapes
+    return out
 
 
 @contextlib.contextmanager
@@ -268,18 +285,21 @@ def geojson_shapes(geoms: np.ndarray, values: np.ndarray) -> list[tuple[dict, fl
     """``(GeoJSON-like mapping, value)`` per geometry, as :func:`rasterio.features.rasterize` takes them.
 
     The same coordinates, rings and parts, in the same order, as rasterio builds
-    from each geometry's ``__geo_interface__`` (a MultiPolygon as its polygons,
-    which rasterio burns one by one), so GDAL burns the same cells; but the
-    coordinates come out of shapely in one vectorised call per kind instead of a
-    Python loop over every vertex, with the garbage collector paused.
+    from each geometry's ``__geo_interface__``, so GDAL burns the same cells; but
+    the coordinates come out of shapely in one vectorised call per kind instead
+    of a Python loop over every vertex. Polygons in a row with the same value
+    (a MultiPolygon's parts among them) go as one MultiPolygon, which rasterio
+    splits into those polygons again and burns one by one, in order: it checks
+    each shape it is given in Python, so one check instead of one per polygon.
     Geometries with Z and collections take ``__geo_interface__``.
 
     Examples
     --------
     >>> geojson_shapes(np.array([shapely.Point(1, 2), shapely.box(0, 0, 1, 1)]), np.array([1.0, 2.0]))[0]
     ({'type': 'Point', 'coordinates': (1.0, 2.0)}, 1.0)
-    >>> geojson_shapes(np.array([shapely.box(0, 0, 1, 1)]), np.array([2.0]))[0][0]["coordinates"]
-    [[(1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0), (1.0, 0.0)]]
+    >>> shape, value = geojson_shapes(np.array([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)]), np.ones(2))[0]
+    >>> shape["type"], shape["coordinates"][1], value
+    ('MultiPolygon', [[(3.0, 0.0), (3.0, 1.0), (2.0, 1.0), (2.0, 0.0), (3.0, 0.0)]], 1.0)
     """
     geoms = np.asarray(geoms, dtype=object)
     vals = [float(v) for v in np.asarray(values, dtype="float64")]
@@ -295,35 +315,46 @@ def geojson_shapes(geoms: np.ndarray, values: np.ndarray) -> list[tuple[dict, fl
         ends = np.cumsum(n).tolist()
         return [xy[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
-    with _gc_paused():
-        sel = np.flatnonzero(np.isin(types, (3, 6)))  # polygons, and multipolygons as their polygons
-        if len(sel):
-            polys, owner = shapely.get_parts(geoms[sel], return_index=True)
-            full = ~shapely.is_empty(polys)  # an empty part burns nothing
-            polys, owner = polys[full], owner[full]
-            rings, ring_of = shapely.get_rings(polys, return_index=True)
-            per_poly: list[list] = [[] for _ in range(len(polys))]
-            for p, coords in zip(ring_of.tolist(), split(rings), strict=True):
-                per_poly[p].append(coords)
-            for g, coords in zip(sel[owner].tolist(), per_poly, strict=True):
-                items[g].append({"type": "Polygon", "coordinates": coords})
-        for tid, name in ((1, "LineString"), (2, "LinearRing"), (4, "MultiPoint")):
-            sel = np.flatnonzero(types == tid)
-            for g, coords in zip(sel.tolist(), split(geoms[sel]) if len(sel) else [], strict=True):
-                items[g].append({"type": name, "coordinates": coords})
-        sel = np.flatnonzero(types == 5)
-        if len(sel):
-            lines, owner = shapely.get_parts(geoms[sel], return_index=True)
-            per_geom: list[list] = [[] for _ in range(len(sel))]
-            for o, coords in zip(owner.tolist(), split(lines), strict=True):
-                per_geom[o].append(coords)
-            for g, coords in zip(sel.tolist(), per_geom, strict=True):
-                items[g].append({"type": "MultiLineString", "coordinates": coords})
-        sel = np.flatnonzero(types == 0)
-        if len(sel):
-            flat = shapely.get_coordinates(geoms[sel]).ravel().tolist()
-            for g, x, y in zip(sel.tolist(), flat[0::2], flat[1::2], strict=True):
-                items[g].append({"type": "Point", "coordinates": (x, y)})
-        for g in np.flatnonzero(~np.isin(types, (0, 1, 2, 3, 4, 5, 6))).tolist():
-            items[g].append(geoms[g].__geo_interface__)
-        return [(shape, v) for parts, v in zip(items, vals, strict=True) for shape in parts]
+    sel = np.flatnonzero(np.isin(types, (3, 6)))  # polygons, and multipolygons as their polygons
+    if len(sel):
+        polys, owner = shapely.get_parts(geoms[sel], return_index=True)
+        full = ~shapely.is_empty(polys)  # an empty part burns nothing
+        polys, owner = polys[full], owner[full]
+        rings, ring_of = shapely.get_rings(polys, return_index=True)
+        per_poly: list[list] = [[] for _ in range(len(polys))]
+        for p, coords in zip(ring_of.tolist(), split(rings), strict=True):
+            per_poly[p].append(coords)
+        for g, coords in zip(sel[owner].tolist(), per_poly, strict=True):
+            items[g].append({"type": "Polygon", "coordinates": coords})
+    for tid, name in ((1, "LineString"), (2, "LinearRing"), (4, "MultiPoint")):
+        sel = np.flatnonzero(types == tid)
+        for g, coords in zip(sel.tolist(), split(geoms[sel]) if len(sel) else [], strict=True):
+            items[g].append({"type": name, "coordinates": coords})
+    sel = np.flatnonzero(types == 5)
+    if len(sel):
+        lines, owner = shapely.get_parts(geoms[sel], return_index=True)
+        per_geom: list[list] = [[] for _ in range(len(sel))]
+        for o, coords in zip(owner.tolist(), split(lines), strict=True):
+            per_geom[o].append(coords)
+        for g, coords in zip(sel.tolist(), per_geom, strict=True):
+            items[g].append({"type": "MultiLineString", "coordinates": coords})
+    sel = np.flatnonzero(types == 0)
+    if len(sel):
+        flat = shapely.get_coordinates(geoms[sel]).ravel().tolist()
+        for g, x, y in zip(sel.tolist(), flat[0::2], flat[1::2], strict=True):
+            items[g].append({"type": "Point", "coordinates": (x, y)})
+    for g in np.flatnonzero(~np.isin(types, (0, 1, 2, 3, 4, 5, 6))).tolist():
+        items[g].append(geoms[g].__geo_interface__)
+    out: list[tuple[dict, float]] = []
+    for parts, v in zip(items, vals, strict=True):
+        for shape in parts:
+            if shape["type"] == "Polygon" and out and out[-1][0]["type"] == "_polygons" and out[-1][1] == v:
+                out[-1][0]["coordinates"].append(shape["coordinates"])
+            elif shape["type"] == "Polygon":
+                out.append(({"type": "_polygons", "coordinates": [shape["coordinates"]]}, v))
+            else:
+                out.append((shape, v))
+    for shape, _ in out:
+        if shape["type"] == "_polygons":
+            shape["type"] = "MultiPolygon"
+    return out
