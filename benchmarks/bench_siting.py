@@ -15,10 +15,28 @@ grid over 200 x 300 km (8,000 x 12,000 cells):
   Python bindings are installed (``pip install GDAL`` builds against an
   installed libgdal, e.g. Debian's libgdal-dev; PyPI has no GDAL wheels).
 
-Every path must give the same cells as rasterio (checked, printed). Then
-``compute_siting`` on the example region. Run ``python
-benchmarks/bench_siting.py`` (``--n 10000`` for a quick look). This is a
-benchmark, not a test: nothing asserts on time.
+Every path must give the same cells as rasterio (checked, printed). Then the
+same polygons burnt by every cell they touch (the exclusion, the masks of the
+distance surfaces): rasterio on the shapely geometries (``__geo_interface__``
+per geometry) beside rasterio on :func:`spatialprog.siting.grid.geojson_shapes`
+(one vectorised pass over the coordinates, polygons handed over in one
+MultiPolygon, the garbage collector paused; what ``Grid.rasterize`` does), the
+same cells checked.
+
+Then the footprint search (``best_footprints``) on a window the size of a
+national search area (1,000 x 1,000 cells of 25 m, a smooth suitability with
+excluded patches, 12 angles, 15,000 m2) beside the plain correlation it
+replaced (two :func:`scipy.ndimage.correlate` per angle over the whole window,
+the best per group by :func:`scipy.ndimage.maximum_position`), the same
+footprint checked. Then ``compute_siting`` on the example region.
+
+Measured on the synthetic national regions (issue 13; 2 shared cores, CPU
+seconds of ``compute_siting``, the siting stage of ``bench_national.py``):
+1e4 sites 39.5 s before the two-pass search and the shared work across variants,
+7.0 s after; 1e5 sites see ``bench_national.py --sites 100000``.
+
+Run ``python benchmarks/bench_siting.py`` (``--n 10000`` for a quick look).
+This is a benchmark, not a test: nothing asserts on time.
 """
 
 from __future__ import annotations
@@ -127,6 +145,17 @@ def main(argv: list[str] | None = None) -> None:
         ratio = f"{t / gdal_t:.2f}x gdal_rasterize" if gdal_t else ""
         print(f"  {name:<50} {t:7.2f} s  {ratio:<22} {same}")
 
+    print(f"the same {args.n:,} polygons, every cell they touch (all_touched)")
+    t_geo, geo = _timed(lambda: rasterize([(g, 1) for g in geoms], out_shape=grid.shape, transform=grid.transform,
+                                          all_touched=True, dtype="uint8"))
+    t_fast, fast = _timed(lambda: grid.rasterize(geoms, all_touched=True))
+    for name, t, arr in (("rasterio, shapely geometries (__geo_interface__)", t_geo, geo),
+                         ("Grid.rasterize: rasterio on geojson_shapes", t_fast, fast)):
+        same = "same cells" if (arr == geo).all() else f"{int((arr != geo).sum()):,} cells differ"
+        print(f"  {name:<50} {t:7.2f} s  {t / t_geo:.2f}x __geo_interface__  {same}")
+
+    _footprints()
+
     from spatialprog.pipeline import compute, read_plan
     from spatialprog.siting import compute_siting
     from spatialprog.workflow import ranking_of
@@ -136,6 +165,54 @@ def main(argv: list[str] | None = None) -> None:
     t, s = _timed(lambda: compute_siting(r, rr.programme))
     print(f"compute_siting on the example region ({s.grid.width:,} x {s.grid.height:,} cells, "
           f"{len(s.candidates)} candidates, all variants): {t:.2f} s")
+
+
+def _correlated(grid: Grid, suitable: np.ndarray, score: np.ndarray, *, land_m2: float, aspect: float,
+                angle_step_deg: float) -> list[tuple]:
+    """The footprint search as first written: two correlations per angle over the window; per group the best."""
+    from scipy import ndimage
+
+    from spatialprog.siting.candidates import EIGHT, footprint_kernel
+
+    labels, n = ndimage.label(suitable, structure=EIGHT)
+    bad = (~suitable).astype("float32")
+    val = np.where(suitable, score, 0.0).astype("float64")
+    top, top_angle = np.full(suitable.shape, -np.inf), np.zeros(suitable.shape)
+    for angle in np.arange(0.0, 180.0 - 1e-9, angle_step_deg):
+        k = footprint_kernel(land_m2, aspect, float(angle), grid.cell_m)
+        fits = ndimage.correlate(bad, k.astype("float32"), mode="constant", cval=1.0) < 0.5
+        mean = ndimage.correlate(val, k.astype("float64"), mode="constant", cval=0.0) / k.sum()
+        masked = np.where(fits, np.round(mean, 9), -np.inf)
+        better = masked > top
+        top[better], top_angle[better] = masked[better], angle
+    pos = np.asarray(ndimage.maximum_position(top, labels, np.arange(1, n + 1)), dtype=int).reshape(-1, 2)
+    return sorted(((float(top[r, c]), float(top_angle[r, c]), (int(r), int(c))) for r, c in pos
+                   if np.isfinite(top[r, c])), key=lambda t: (-t[0], t[2]))
+
+
+def _footprints() -> None:
+    from scipy import ndimage
+
+    from spatialprog.siting.candidates import best_footprints
+
+    rng = np.random.default_rng(1)
+    g = Grid(x0=100_000.0, y0=500_000.0, cell_m=25.0, width=1000, height=1000)
+    yy, xx = np.mgrid[0:1000, 0:1000]
+    score = (0.6 * (1 - np.clip(np.hypot(yy - 300, xx - 650) / 400, 0, 1)) +
+             0.4 * ndimage.uniform_filter(rng.random((1000, 1000)), size=41)).astype("float32")
+    suitable = ndimage.uniform_filter(rng.random((1000, 1000)), size=9) < 0.53  # excluded patches
+    kw = {"land_m2": 15_000.0, "aspect": 1.5, "angle_step_deg": 15.0}
+    best_footprints(g, suitable[:50, :50], score[:50, :50], **kw)  # warm-up: kernels, imports
+    t_new, new = _timed(lambda: best_footprints(g, suitable, score, **kw))
+    t_old, old = _timed(lambda: _correlated(g, suitable, score, **kw))
+    ours = sorted(((c["score"], c["angle_deg"], c["_cell"]) for c in new), key=lambda t: (-t[0], t[2]))
+    print(f"footprint search, {g.width:,} x {g.height:,} cells, {int(suitable.sum()):,} suitable, 12 angles, "
+          f"{len(new)} groups with a footprint")
+    print(f"  {'ndimage.correlate per angle + maximum_position':<50} {t_old:7.2f} s")
+    same = "same footprints" if ours[:1] == old[:1] and [o[0] for o in ours] == [o[0] for o in old] else \
+        "DIFFERENT footprints"
+    print(f"  {'best_footprints (two passes, tiles)':<50} {t_new:7.2f} s  {t_old / t_new:5.1f}x faster  "
+          f"{same} (best: score {ours[0][0]:.9f}, {ours[0][1]:g} deg, cell {ours[0][2]})")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from .surfaces import (
     demand_density_kw_ha,
     distance_m,
     exclusion,
+    exclusion_zones,
     role_rules,
     site_mask,
     suitability,
@@ -288,12 +289,29 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
     variants = list(dict.fromkeys([base_v, *new[F.VARIANT].tolist()])) if len(new) else [base_v]
     min_sev = int(params["siting.exclude_min_severity"])
     excl_cache: dict[tuple, np.ndarray] = {}
+    zones_of: dict[float, list] = {}  # per station MVA: the features that exclude it and their zones
 
     def excluded_for(g: Grid, mva: float) -> np.ndarray:
+        if mva not in zones_of:
+            zones_of[mva] = exclusion_zones(layers, rules, capacity_mva=mva, min_severity=min_sev,
+                                            constraints=tuple(plan.constraints))  # remarks: as the conflicts stage's
         if (g, mva) not in excl_cache:
             excl_cache[(g, mva)] = exclusion(g, layers, rules, capacity_mva=mva, min_severity=min_sev,
-                                             constraints=tuple(plan.constraints))  # remarks: as the conflicts stage's
+                                             constraints=tuple(plan.constraints), zones=zones_of[mva])
         return excl_cache[(g, mva)]
+
+    # the sites each variant's short substations serve; the distance to them from one burn of the sites every
+    # variant shares and each variant's own (an all-touched burn of a set is the union of its members' burns)
+    short_of: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+    for v in variants:
+        short = _short_substations(result.headroom, v, years)
+        a = result.assignment[result.assignment[F.SUBSTATION_ID].isin(short) & (result.assignment[F.SHARE] > 0)]
+        a = a.drop_duplicates([F.LAYER, F.SITE_ID, F.SUBSTATION_ID]).reset_index(drop=True)
+        short_of[v] = (a, _site_geoms(plan.layers, a))
+    short_dist = _short_distances(grid, short_of)
+    hv_dist = _distance_or_inf(grid, hv_geoms) if len(hv_geoms) else None
+    search_of: dict[str, tuple] = {}  # per substation: its search area, the grid searched, the window and its cells
+    served_of: dict[tuple, shapely.Geometry | None] = {}  # per set of short sites served: their union
 
     surfaces: dict[str, np.ndarray] = {}
     cand_rows: list[dict] = []
@@ -306,18 +324,14 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         for y in years:
             dy = d[d[F.YEAR] == y].groupby([F.LAYER, F.SITE_ID], sort=True)[F.OFFTAKE_MW].sum().reset_index()
             dens_sites[y] = (_site_geoms(plan.layers, dy), dy[F.OFFTAKE_MW].to_numpy())
-        short = _short_substations(result.headroom, v, years)
-        a = result.assignment[result.assignment[F.SUBSTATION_ID].isin(short) & (result.assignment[F.SHARE] > 0)]
-        a = a.drop_duplicates([F.LAYER, F.SITE_ID, F.SUBSTATION_ID]).reset_index(drop=True)
-        short_geoms = _site_geoms(plan.layers, a)
-        short_known = short_geoms[pd.notna(short_geoms)]
-        if not len(short_known) and v == base_v:
+        a, short_geoms = short_of[v]
+        if short_dist[v] is None and v == base_v:
             notices.add("siting", f"variant {v}: no substation is short in a milestone year: no distance to short "
                         "demand and no candidate sites", level="info")
         rows = new[new[F.VARIANT] == v] if len(new) else new
         mvas = [float(r["added_installed_mva"]) / max(int(r["n_new_stations"]), 1) for _, r in rows.iterrows()]
         dens = {y: demand_density_kw_ha(grid, *dens_sites[y]) for y in (years if v == base_v else years[-1:])}
-        factors = (_factors_on(grid, dens[years[-1]], short_geoms=short_known, hv_geoms=hv_geoms, scales=scales,
+        factors = (_factors_on(grid, dens[years[-1]], short_distance=short_dist[v], hv_distance=hv_dist,
                                smoothing_m=smoothing_m) if v == base_v or len(rows) else {})
         if v == base_v:
             mva0 = max(mvas) if mvas else 0.0
@@ -334,22 +348,22 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         tops = {"demand_density": float(factors["demand_density"].max())} if windowed and factors else None
         for (_, r), mva in zip(rows.iterrows(), mvas, strict=True):
             sid = r[F.SUBSTATION_ID]
-            area = result.service_areas[result.service_areas[F.SUBSTATION_ID] == sid]
-            search = shapely.union_all(np.asarray(area.geometry.values)).buffer(margin) if len(area) else None
-            if search is None or search.is_empty:
+            if sid not in search_of:  # the same for every variant
+                area = result.service_areas[result.service_areas[F.SUBSTATION_ID] == sid]
+                search = shapely.union_all(np.asarray(area.geometry.values)).buffer(margin) if len(area) else None
+                search_of[sid] = None if search is None or search.is_empty else _search_window(
+                    Grid.covering(search.bounds, cell_m=cell_m) if windowed else grid, search)
+            if search_of[sid] is None:
                 notices.add("siting", f"{sid}: no service area to search a new substation site in", feature=sid)
                 continue
-            searches.append((r, mva, Grid.covering(search.bounds, cell_m=cell_m) if windowed else grid, search))
-        for r, mva, searched, search in searches:
+            searches.append((r, mva, search_of[sid]))
+        for r, mva, (searched, rs, cs, sub, inside) in searches:
             sid = r[F.SUBSTATION_ID]
             # windowed: the factors of the overview cell each fine cell lies in; the exclusion at the fine cells
             fac = {k: _resample(grid, arr, searched) for k, arr in factors.items()} if windowed else factors
             land = float(r["land_m2"]) / max(int(r["n_new_stations"]), 1)
             suit = suitability(fac, {k: float(x) for k, x in vp.group("siting.weight").items()},
                                excluded_for(searched, mva), scales=scales, tops=tops)
-            rs, cs = searched.window(search)
-            sub = searched.sub(rs, cs)
-            inside = sub.rasterize([search]).astype(bool)
             win = suit[rs, cs]
             found = best_footprints(sub, inside & np.isfinite(win), win, land_m2=land,
                                     aspect=float(vp["siting.footprint_aspect"]),
@@ -360,8 +374,12 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                             f"{margin:g} m around it", feature=sid, level="warning",
                             fix="lower siting.exclude_min_severity, widen siting.search_margin_m or reserve land")
             served = a[a[F.SUBSTATION_ID] == sid]
-            served_geom = shapely.union_all(short_geoms[served.index.to_numpy()][pd.notna(
-                short_geoms[served.index.to_numpy()])]) if len(served) else None
+            known = served.index.to_numpy()[pd.notna(short_geoms[served.index.to_numpy()])]
+            key = tuple(zip(a[F.LAYER].to_numpy()[known].tolist(), a[F.SITE_ID].to_numpy()[known].tolist(),
+                            strict=True))
+            if len(served) and key not in served_of:  # the same sites in the same order: the same union
+                served_of[key] = shapely.union_all(short_geoms[known])
+            served_geom = served_of[key] if len(served) else None
             for k, c in enumerate(found, start=1):
                 g = c["geometry"]
                 cand_rows.append({
@@ -404,20 +422,62 @@ def _resample(coarse: Grid, arr: np.ndarray, fine: Grid) -> np.ndarray:
     return arr[np.ix_(ri, ci)]
 
 
-def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_geoms: np.ndarray, hv_geoms: np.ndarray,
-                scales: dict[str, float], smoothing_m: float) -> dict[str, np.ndarray]:
+def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_distance: np.ndarray | None,
+                hv_distance: np.ndarray | None, smoothing_m: float) -> dict[str, np.ndarray]:
     """The suitability's factor surfaces on the region's grid, from the last milestone year's density.
 
-    A distance factor whose features all lie off the grid is +inf everywhere (0
-    after scaling); a factor with no features at all is left out (the
-    suitability re-weighs the rest).
+    A distance factor without features (None) is left out (the suitability re-weighs the rest).
     """
     out = {"demand_density": _smooth(density_kw_ha, g, smoothing_m)}
-    for name, found in (("distance_to_short_demand", short_geoms), ("distance_to_hv_lines", hv_geoms)):
-        if len(found):
-            dist = distance_m(g, site_mask(g, found))
-            out[name] = dist if dist is not None else np.full(g.shape, np.inf, dtype="float32")
+    for name, dist in (("distance_to_short_demand", short_distance), ("distance_to_hv_lines", hv_distance)):
+        if dist is not None:
+            out[name] = dist
     return out
+
+
+def _distance_or_inf(g: Grid, geoms: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """The distance to ``geoms`` (burnt as :func:`site_mask`, or ``mask`` when given); +inf everywhere when
+    they all lie off the grid (0 after scaling)."""
+    dist = distance_m(g, site_mask(g, geoms) if mask is None else mask)
+    return dist if dist is not None else np.full(g.shape, np.inf, dtype="float32")
+
+
+def _short_distances(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarray]]) -> dict[str, np.ndarray | None]:
+    """Per variant, the distance to the sites its short substations serve (None when there are none).
+
+    The sites all variants share are burnt once, and each variant adds its own: burning a set of
+    features is burning each (:func:`site_mask` burns every cell a feature touches), so the mask is
+    the same as burning the variant's sites at once. Variants with the same sites share one distance.
+    """
+    keys: dict[str, list[tuple]] = {}
+    geom_of: dict[tuple, shapely.Geometry] = {}
+    for v, (a, geoms) in short_of.items():
+        known = pd.notna(geoms)
+        keys[v] = list(zip(a[F.LAYER].to_numpy()[known].tolist(), a[F.SITE_ID].to_numpy()[known].tolist(),
+                           strict=True))
+        geom_of.update(zip(keys[v], geoms[known], strict=True))
+    sets = {v: frozenset(k) for v, k in keys.items()}
+    common = frozenset.intersection(*sets.values()) if sets else frozenset()
+    first = next(iter(keys.values()), [])
+    shared = site_mask(g, np.array([geom_of[k] for k in dict.fromkeys(first) if k in common], dtype=object))
+    out: dict[str, np.ndarray | None] = {}
+    done: dict[frozenset, np.ndarray] = {}
+    for v, k in keys.items():
+        if not k:
+            out[v] = None
+            continue
+        if sets[v] not in done:
+            own = np.array([geom_of[x] for x in dict.fromkeys(k) if x not in common], dtype=object)
+            done[sets[v]] = _distance_or_inf(g, own, shared | site_mask(g, own))
+        out[v] = done[sets[v]]
+    return out
+
+
+def _search_window(searched: Grid, search: shapely.Geometry) -> tuple[Grid, slice, slice, Grid, np.ndarray]:
+    """The grid searched, the window of the search area on it, that window's grid and its cells in the area."""
+    rs, cs = searched.window(search)
+    sub = searched.sub(rs, cs)
+    return searched, rs, cs, sub, sub.rasterize([search]).astype(bool)
 
 
 def _smooth(density: np.ndarray, grid: Grid, sigma_m: float) -> np.ndarray:

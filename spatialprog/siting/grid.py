@@ -19,8 +19,10 @@ Affine(25.0, 0.0, 100000.0,
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +35,9 @@ __all__ = ["Grid"]
 
 #: bytes of one float32 surface cell (the size a refused grid would take, per surface)
 _CELL_BYTES = 4
+
+#: a polygon whose bounding box holds more cells is burnt by GDAL and checked only near its boundary
+_LARGE_CELLS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -173,18 +178,19 @@ class Grid:
         if polygonal and not all_touched and (add or np.unique(vals).size == 1):
             return self._burn_centres(arr, vals, add=add, dtype=dtype)
         from rasterio.enums import MergeAlg
-        from rasterio.features import rasterize
 
-        shapes = [(g, float(v)) for g, v in zip(arr, vals, strict=True)]
-        return rasterize(shapes, out_shape=self.shape, transform=self.transform, fill=0, all_touched=all_touched,
-                         merge_alg=MergeAlg.add if add else MergeAlg.replace, dtype=dtype)
+        return _gdal_burn(arr, vals, self, all_touched=all_touched, merge_alg=MergeAlg.add if add else MergeAlg.replace,
+                          dtype=dtype)
 
     def _burn_centres(self, geoms: np.ndarray, values: np.ndarray, *, add: bool, dtype: str,
                       max_pairs: int = 4_000_000) -> np.ndarray:
         """Burn polygons by cell centre, vectorised: every (polygon, cell in its bounding box) pair at once.
 
-        The pairs are tested with :func:`shapely.contains_xy` / :func:`shapely.intersects_xy` (a
-        centre on the boundary counts, as GDAL counts it) in chunks of at most ``max_pairs``.
+        The pairs are tested with :func:`shapely.intersects_xy` (a centre on the boundary counts, as
+        GDAL counts it) in chunks of at most ``max_pairs``. A polygon whose bounding box holds more
+        than ``_LARGE_CELLS`` cells (a search area) is tested only where its boundary passes
+        (:meth:`_large_hits`); its cells join the chunk's in the same order, so sums add up in the
+        same order either way.
         """
         out = np.zeros(self.shape, dtype="float64" if add else dtype)
         b = shapely.bounds(geoms)
@@ -199,17 +205,156 @@ class Grid:
         i = 0
         while i < len(geoms):  # chunks of whole polygons, at most max_pairs pairs (one huge polygon alone)
             j = max(int(np.searchsorted(ends, (ends[i - 1] if i else 0) + max_pairs, side="right")), i + 1)
-            kk = k[i:j]
+            large = np.arange(i, j)[k[i:j] > _LARGE_CELLS]
+            kk = np.where(k[i:j] > _LARGE_CELLS, 0, k[i:j])
             idx = np.repeat(np.arange(i, j), kk)
             off = np.arange(int(kk.sum())) - np.repeat(np.cumsum(kk) - kk, kk)
             rr, cc = r0[idx] + off // nc[idx], c0[idx] + off % nc[idx]
             x, y = self.x0 + (cc + 0.5) * self.cell_m, self.y0 - (rr + 0.5) * self.cell_m
             hit = shapely.intersects_xy(geoms[idx], x, y)
+            flat, owner = rr[hit] * self.width + cc[hit], idx[hit]
+            if len(large):
+                parts = [self._large_hits(geoms[q], int(r0[q]), int(r1[q]), int(c0[q]), int(c1[q])) for q in large]
+                owner = np.concatenate([owner, *(np.full(len(h), q) for q, h in zip(large, parts, strict=True))])
+                order = np.argsort(owner, kind="stable")  # polygon by polygon, each row by row: as the pairs come
+                flat, owner = np.concatenate([flat, *parts])[order], owner[order]
             if add:
-                flat = rr[hit] * self.width + cc[hit]
-                out += np.bincount(flat, weights=values[idx][hit], minlength=out.size).reshape(self.shape)
+                out += np.bincount(flat, weights=values[owner], minlength=out.size).reshape(self.shape)
             else:
-                out[rr[hit], cc[hit]] = values[0]
+                out.ravel()[flat] = values[0]
             i = j
         shapely.destroy_prepared(geoms)
         return out.astype(dtype, copy=False)
+
+    def _large_hits(self, geom: shapely.Geometry, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """The flat indices (row by row) of the cells of rows ``r0..r1``, columns ``c0..c1`` whose centre ``geom`` covers.
+
+        GDAL fills the polygon by cell centre (:func:`rasterio.features.rasterize`); the cells its
+        boundary passes through and their neighbours are tested again exactly with
+        :func:`shapely.intersects_xy`, so the result is the pairwise test's: only a centre on or
+        next to the boundary can come out differently between the two, and a cell one cell away from
+        every cell the boundary touches is inside or outside beyond doubt.
+        """
+        from rasterio.enums import MergeAlg
+        from scipy import ndimage
+
+        win = Grid(x0=self.x0 + c0 * self.cell_m, y0=self.y0 - r0 * self.cell_m, cell_m=self.cell_m,
+                   width=c1 - c0 + 1, height=r1 - r0 + 1)
+        inside = _gdal_burn(np.array([geom], dtype=object), np.ones(1), win, all_touched=False,
+                            merge_alg=MergeAlg.replace, dtype="uint8").astype(bool)
+        edge = _gdal_burn(np.array([shapely.boundary(geom)], dtype=object), np.ones(1), win, all_touched=True,
+                          merge_alg=MergeAlg.replace, dtype="uint8")
+        rr, cc = np.nonzero(ndimage.binary_dilation(edge.astype(bool), structure=np.ones((3, 3), dtype=bool)))
+        x, y = win.centre(rr, cc)
+        inside[rr, cc] = shapely.intersects_xy(geom, x, y)
+        wr, wc = np.nonzero(inside)
+        return (wr + r0) * self.width + (wc + c0)
+
+
+def _gdal_burn(geoms: np.ndarray, values: np.ndarray, grid: Grid, *, all_touched: bool, merge_alg,
+               dtype: str) -> np.ndarray:
+    """:func:`rasterio.features.rasterize` of ``geoms`` on ``grid``, the shapes from :func:`geojson_shapes`.
+
+    The garbage collector stays off until the shapes are gone again: the millions of coordinate
+    tuples are then freed before it would have traversed them (it counts the frees too), instead
+    of being traversed, with the whole heap, a few times over while they are built.
+    """
+    from rasterio.features import rasterize
+
+    with _gc_paused():
+        shapes = geojson_shapes(geoms, values)
+        out = rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=0, all_touched=all_touched,
+                        merge_alg=merge_alg, dtype=dtype)
+        del shapes
+    return out
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a while: millions of coordinate tuples make no cycles to find."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def geojson_shapes(geoms: np.ndarray, values: np.ndarray) -> list[tuple[dict, float]]:
+    """``(GeoJSON-like mapping, value)`` per geometry, as :func:`rasterio.features.rasterize` takes them.
+
+    The same coordinates, rings and parts, in the same order, as rasterio builds
+    from each geometry's ``__geo_interface__``, so GDAL burns the same cells; but
+    the coordinates come out of shapely in one vectorised call per kind instead
+    of a Python loop over every vertex. Polygons in a row with the same value
+    (a MultiPolygon's parts among them) go as one MultiPolygon, which rasterio
+    splits into those polygons again and burns one by one, in order: it checks
+    each shape it is given in Python, so one check instead of one per polygon.
+    Geometries with Z and collections take ``__geo_interface__``.
+
+    Examples
+    --------
+    >>> geojson_shapes(np.array([shapely.Point(1, 2), shapely.box(0, 0, 1, 1)]), np.array([1.0, 2.0]))[0]
+    ({'type': 'Point', 'coordinates': (1.0, 2.0)}, 1.0)
+    >>> shape, value = geojson_shapes(np.array([shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)]), np.ones(2))[0]
+    >>> shape["type"], shape["coordinates"][1], value
+    ('MultiPolygon', [[(3.0, 0.0), (3.0, 1.0), (2.0, 1.0), (2.0, 0.0), (3.0, 0.0)]], 1.0)
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    vals = [float(v) for v in np.asarray(values, dtype="float64")]
+    types = shapely.get_type_id(geoms)
+    types = np.where(shapely.has_z(geoms), -2, types)
+    items: list[list[dict]] = [[] for _ in range(len(geoms))]
+
+    def split(parts: np.ndarray) -> list[list[tuple[float, float]]]:
+        """The coordinates of each linear part as a list of ``(x, y)`` tuples."""
+        n = shapely.get_num_coordinates(parts)
+        flat = shapely.get_coordinates(parts).ravel().tolist()
+        xy = list(zip(flat[0::2], flat[1::2], strict=True))
+        ends = np.cumsum(n).tolist()
+        return [xy[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+    sel = np.flatnonzero(np.isin(types, (3, 6)))  # polygons, and multipolygons as their polygons
+    if len(sel):
+        polys, owner = shapely.get_parts(geoms[sel], return_index=True)
+        full = ~shapely.is_empty(polys)  # an empty part burns nothing
+        polys, owner = polys[full], owner[full]
+        rings, ring_of = shapely.get_rings(polys, return_index=True)
+        per_poly: list[list] = [[] for _ in range(len(polys))]
+        for p, coords in zip(ring_of.tolist(), split(rings), strict=True):
+            per_poly[p].append(coords)
+        for g, coords in zip(sel[owner].tolist(), per_poly, strict=True):
+            items[g].append({"type": "Polygon", "coordinates": coords})
+    for tid, name in ((1, "LineString"), (2, "LinearRing"), (4, "MultiPoint")):
+        sel = np.flatnonzero(types == tid)
+        for g, coords in zip(sel.tolist(), split(geoms[sel]) if len(sel) else [], strict=True):
+            items[g].append({"type": name, "coordinates": coords})
+    sel = np.flatnonzero(types == 5)
+    if len(sel):
+        lines, owner = shapely.get_parts(geoms[sel], return_index=True)
+        per_geom: list[list] = [[] for _ in range(len(sel))]
+        for o, coords in zip(owner.tolist(), split(lines), strict=True):
+            per_geom[o].append(coords)
+        for g, coords in zip(sel.tolist(), per_geom, strict=True):
+            items[g].append({"type": "MultiLineString", "coordinates": coords})
+    sel = np.flatnonzero(types == 0)
+    if len(sel):
+        flat = shapely.get_coordinates(geoms[sel]).ravel().tolist()
+        for g, x, y in zip(sel.tolist(), flat[0::2], flat[1::2], strict=True):
+            items[g].append({"type": "Point", "coordinates": (x, y)})
+    for g in np.flatnonzero(~np.isin(types, (0, 1, 2, 3, 4, 5, 6))).tolist():
+        items[g].append(geoms[g].__geo_interface__)
+    out: list[tuple[dict, float]] = []
+    for parts, v in zip(items, vals, strict=True):
+        for shape in parts:
+            if shape["type"] == "Polygon" and out and out[-1][0]["type"] == "_polygons" and out[-1][1] == v:
+                out[-1][0]["coordinates"].append(shape["coordinates"])
+            elif shape["type"] == "Polygon":
+                out.append(({"type": "_polygons", "coordinates": [shape["coordinates"]]}, v))
+            else:
+                out.append((shape, v))
+    for shape, _ in out:
+        if shape["type"] == "_polygons":
+            shape["type"] = "MultiPolygon"
+    return out

@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -44,8 +45,8 @@ from ..conflicts.rules import SEVERITY_RANK, Rule, RuleSet
 from ..errors import NoticeLog
 from .grid import Grid
 
-__all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "site_mask", "exclusion", "distance_m", "suitability",
-           "role_rules", "near_grid"]
+__all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "site_mask", "exclusion", "exclusion_zones", "ExclusionZones",
+           "distance_m", "suitability", "role_rules", "near_grid"]
 
 #: the layer names a candidate site takes in the conflict rules: a land reserve, and a substation for the
 #: distance zones keyed by its capacity (VNG)
@@ -142,8 +143,55 @@ def _zone_m(rule: Rule, rules: RuleSet, other: gpd.GeoDataFrame, other_side: str
                                             notices)[0]))
 
 
+@dataclass
+class ExclusionZones:
+    """The features that exclude a new station, with their zone distances (see :func:`exclusion_zones`).
+
+    Attributes
+    ----------
+    geoms : ndarray of shapely geometries
+    dist_m : ndarray of float
+        The zone around each feature (0: the feature itself).
+    grown : ndarray of object
+        Each feature grown by its zone, filled in as windows need them (None until then).
+    """
+
+    geoms: np.ndarray
+    dist_m: np.ndarray
+    grown: np.ndarray
+
+
+def exclusion_zones(layers: Mapping[str, gpd.GeoDataFrame], rules: RuleSet, *, capacity_mva: float,
+                    min_severity: int, constraints: tuple[str, ...] = (),
+                    notices: NoticeLog | None = None) -> list[ExclusionZones]:
+    """What :func:`exclusion` burns, independent of the grid: per rule (and per no-go constraint layer) the
+    features and their zones, so that the windows of a national run look them up once."""
+    notices = notices if notices is not None else NoticeLog()
+    worst: dict[str, int] = {}
+    out: list[ExclusionZones] = []
+    for rule, _role, other in role_rules(rules):
+        worst[other] = max(worst.get(other, 0), SEVERITY_RANK[rule.severity])
+        df = layers.get(other)
+        if df is None or not len(df) or SEVERITY_RANK[rule.severity] < min_severity:
+            continue
+        geoms = np.asarray(df.geometry.values, dtype=object)
+        side = "layer_b" if rule.layer_b == other else "layer_a"
+        d = _zone_m(rule, rules, df, side, capacity_mva, notices)
+        if rule.kind != "within_distance":  # overlap / inside: only area claims take land
+            poly = np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon
+            geoms, d = geoms[poly], d[poly]
+        out.append(ExclusionZones(geoms, np.asarray(d, dtype="float64"), np.full(len(geoms), None, dtype=object)))
+    for name in constraints:  # a constraint no rule pairs with a substation: no-go as a whole
+        df = layers.get(name)
+        if name not in worst and df is not None and len(df):
+            geoms = np.asarray(df.geometry.values, dtype=object)
+            out.append(ExclusionZones(geoms, np.zeros(len(geoms)), np.full(len(geoms), None, dtype=object)))
+    return out
+
+
 def exclusion(grid: Grid, layers: Mapping[str, gpd.GeoDataFrame], rules: RuleSet, *, capacity_mva: float,
-              min_severity: int, constraints: tuple[str, ...] = (), notices: NoticeLog | None = None) -> np.ndarray:
+              min_severity: int, constraints: tuple[str, ...] = (), notices: NoticeLog | None = None,
+              zones: list[ExclusionZones] | None = None) -> np.ndarray:
     """Cells where a new substation of ``capacity_mva`` may not go (True = excluded).
 
     Parameters
@@ -163,6 +211,9 @@ def exclusion(grid: Grid, layers: Mapping[str, gpd.GeoDataFrame], rules: RuleSet
         wherever they lie.
     notices : NoticeLog, optional
         Receives the conflicts stage's remarks (a zone source without its attribute).
+    zones : list of ExclusionZones, optional
+        :func:`exclusion_zones` of the same arguments, made once for many grids (its features are
+        grown by their zones only once, as the grids need them).
 
     Returns
     -------
@@ -177,32 +228,22 @@ def exclusion(grid: Grid, layers: Mapping[str, gpd.GeoDataFrame], rules: RuleSet
     >>> exclusion(g, {"housing_sites": house}, r, capacity_mva=80, min_severity=2).astype(int).tolist()[0]
     [1, 0, 0, 0]
     """
-    notices = notices if notices is not None else NoticeLog()
+    if zones is None:
+        zones = exclusion_zones(layers, rules, capacity_mva=capacity_mva, min_severity=min_severity,
+                                constraints=constraints, notices=notices)
     mask = np.zeros(grid.shape, dtype=bool)
-    worst: dict[str, int] = {}
-    zones: list[np.ndarray] = []
-    for rule, _role, other in role_rules(rules):
-        worst[other] = max(worst.get(other, 0), SEVERITY_RANK[rule.severity])
-        df = layers.get(other)
-        if df is None or not len(df) or SEVERITY_RANK[rule.severity] < min_severity:
-            continue
-        geoms = np.asarray(df.geometry.values, dtype=object)
-        side = "layer_b" if rule.layer_b == other else "layer_a"
-        d = _zone_m(rule, rules, df, side, capacity_mva, notices)
-        if rule.kind != "within_distance":  # overlap / inside: only area claims take land
-            poly = np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon
-            geoms, d = geoms[poly], d[poly]
-        near = near_grid(grid, geoms, d)
-        geoms, d = geoms[near], d[near]
-        zones.append(shapely.buffer(geoms, d) if (d > 0).any() else geoms)
-    for name in constraints:  # a constraint no rule pairs with a substation: no-go as a whole
-        df = layers.get(name)
-        if name not in worst and df is not None and len(df):
-            geoms = np.asarray(df.geometry.values, dtype=object)
-            zones.append(geoms[near_grid(grid, geoms)])
     for z in zones:
-        if len(z):
-            mask |= grid.rasterize(z, all_touched=True).astype(bool)
+        near = np.flatnonzero(near_grid(grid, z.geoms, z.dist_m))
+        if not len(near):
+            continue
+        if (z.dist_m[near] > 0).any():  # grown (each feature by its own zone: the same alone or in a batch)
+            todo = near[shapely.is_missing(z.grown[near])]
+            if len(todo):
+                z.grown[todo] = shapely.buffer(z.geoms[todo], z.dist_m[todo])
+            geoms = z.grown[near]
+        else:
+            geoms = z.geoms[near]
+        mask |= grid.rasterize(geoms, all_touched=True).astype(bool)
     return mask
 
 
