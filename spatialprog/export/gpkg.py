@@ -57,16 +57,22 @@ QGIS_PROJECTS_DDL = "CREATE TABLE IF NOT EXISTS qgis_projects(name TEXT PRIMARY 
 
 
 def write_layer(path: Path, layer: ExportLayer, *, first: bool) -> None:
-    """Write one layer or table with pyogrio (GeoPackage 1.2, EPSG of the data)."""
+    """Write one layer or table with pyogrio (GeoPackage 1.2, EPSG of the data).
+
+    Written through Arrow (``use_arrow=True``: GDAL takes the columns as
+    record batches instead of one Python call per feature); the rows, types
+    and NULLs are the same as with the feature-by-feature path.
+    """
     ds_opts = {"VERSION": "1.2"} if first else None
     lyr_opts = {"IDENTIFIER": layer.title, "DESCRIPTION": layer.abstract}
     if layer.is_spatial:
         lyr_opts["GEOMETRY_NAME"] = GEOMETRY_COLUMN
         pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", promote_to_multi=False,
-                                geometry_type=layer.geometry_type, dataset_options=ds_opts, layer_options=lyr_opts)
+                                geometry_type=layer.geometry_type, dataset_options=ds_opts, layer_options=lyr_opts,
+                                use_arrow=True)
     else:
         pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", dataset_options=ds_opts,
-                                layer_options=lyr_opts)
+                                layer_options=lyr_opts, use_arrow=True)
 
 
 @contextmanager
