@@ -116,6 +116,8 @@ _FAMILY = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "Mu
 _FAMILY_NL = {"points": "punten", "lines": "lijnen", "areas": "vlakken"}
 _MULTI = {"points": "MultiPoint", "lines": "MultiLineString", "areas": "MultiPolygon"}
 _SINGLE = {"points": "Point", "lines": "LineString", "areas": "Polygon"}
+_SINGLE_TYPE_ID = {"points": shapely.GeometryType.POINT, "lines": shapely.GeometryType.LINESTRING,
+                   "areas": shapely.GeometryType.POLYGON}
 
 
 @dataclass
@@ -273,10 +275,13 @@ def _clean_frame(df: pd.DataFrame | gpd.GeoDataFrame) -> tuple[pd.DataFrame | gp
     out = df.rename(columns=renames)
     if geom is not None and geom != "geometry":
         out = out.rename_geometry("geometry")
-    # object/str columns: None for missing (not NaN), so GDAL writes NULL
+    # object columns: None for missing (not NaN), so GDAL writes NULL; text columns (pandas' str/string
+    # dtypes, Arrow-backed) already carry their missing values as Arrow nulls, which GDAL writes as NULL
     for c in out.columns:
-        if c != "geometry" and (out[c].dtype == object or str(out[c].dtype) in ("string", "str")):
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
+        if c != "geometry" and out[c].dtype == object:
+            missing = out[c].isna()
+            if missing.any():
+                out[c] = out[c].where(~missing, None)
     return out, {v: k for k, v in renames.items()}
 
 
@@ -321,12 +326,12 @@ def split_by_geometry(gdf: gpd.GeoDataFrame) -> dict[str, tuple[gpd.GeoDataFrame
         t = set(types[fam == f].dropna())
         if len(t) > 1 or (t and t <= {_MULTI[f]}):
             geoms = np.asarray(part.geometry.values)
-            single = np.array([g is not None and g.geom_type == _SINGLE[f] for g in geoms])
+            single = shapely.get_type_id(geoms) == _SINGLE_TYPE_ID[f]
             if single.any():
                 geoms = geoms.copy()
-                ctor = {"points": shapely.MultiPoint, "lines": shapely.MultiLineString,
-                        "areas": shapely.MultiPolygon}[f]
-                geoms[single] = [ctor([g]) for g in geoms[single]]
+                ctor = {"points": shapely.multipoints, "lines": shapely.multilinestrings,
+                        "areas": shapely.multipolygons}[f]
+                geoms[single] = ctor(geoms[single], indices=np.arange(int(single.sum())))  # one part each
                 part = part.set_geometry(gpd.GeoSeries(geoms, index=part.index, crs=part.crs))
             gtype = _MULTI[f]
         else:
