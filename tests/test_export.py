@@ -324,6 +324,22 @@ def test_deterministic(exported, outputs, plan, tmp_path):
     assert _sql(a, q) == _sql(b, q)
     q = "SELECT * FROM gpkg_contents ORDER BY table_name"
     assert _sql(a, q) == _sql(b, q)
+    assert a.read_bytes() == b.read_bytes()  # header included: no count of GDAL's write transactions
+    assert _sql(a, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_missing_values_are_written_as_null(tmp_path):
+    from spatialprog.export.catalog import ExportLayer, _clean_frame
+
+    df = pd.DataFrame({"naam": pd.Series(["a", None, "c"], dtype="str"), "vrij": [None, "x", np.nan],
+                       "mw": [1.5, np.nan, 0.0], "n": [1, 2, 3], "ok": [True, False, True]})
+    gdf = gpd.GeoDataFrame(_clean_frame(df)[0], geometry=[Point(0, 0), Point(1, 1), Point(2, 2)], crs="EPSG:28992")
+    path = tmp_path / "t.gpkg"
+    G.write_layer(path, ExportLayer("t", "T", "", "results", gdf, geometry_type="Point"), first=True)
+    G.write_layer(path, ExportLayer("u", "U", "", "results", _clean_frame(df)[0]), first=False)
+    for table in ("t", "u"):
+        assert _sql(path, f"SELECT naam, vrij, mw, n, ok FROM {table} ORDER BY fid") == [
+            ("a", None, 1.5, 1, 1), (None, "x", None, 2, 0), ("c", None, 0.0, 3, 1)]
 
 
 def test_failed_export_leaves_the_previous_file(exported, outputs, tmp_path, monkeypatch):

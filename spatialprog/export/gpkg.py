@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,7 @@ import pyogrio
 from .catalog import ExportLayer
 
 __all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "LAYER_STYLES_COLUMNS", "QGIS_PROJECTS_DDL", "write_layer", "add_styles",
-           "add_project", "set_last_change", "fast_sqlite", "fsync"]
+           "add_project", "set_last_change", "finish", "fast_sqlite", "fsync"]
 
 GEOMETRY_COLUMN = "geom"
 
@@ -159,3 +160,33 @@ def set_last_change(path: Path, timestamp: str) -> None:
             con.execute("UPDATE gpkg_contents SET last_change = ?", (timestamp,))
     finally:
         con.close()
+
+
+#: the SQLite header's file change counter and its copy, version-valid-for (https://sqlite.org/fileformat.html)
+_CHANGE_COUNTER_OFFSETS = (24, 92)
+
+
+def finish(path: Path, timestamp: str) -> None:
+    """Make the written GeoPackage reproducible in place, and flush it to disk.
+
+    Sets gpkg_contents.last_change of every table to ``timestamp`` and the
+    header's file change counter (with its copy, version-valid-for) to 1.
+    The pages are already the same for the same layers (written in one
+    order); only the counter, the number of write transactions GDAL made,
+    varies from run to run. Compacting instead (``VACUUM INTO``, as
+    :func:`spatialprog.writer.finish_geopackage` does) would copy the whole
+    file once more (633 MB at national scale).
+
+    Parameters
+    ----------
+    path : Path
+        The GeoPackage; no connection to it may be open.
+    timestamp : str
+        GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``), the run date.
+    """
+    set_last_change(path, timestamp)
+    with open(path, "r+b") as f:
+        for offset in _CHANGE_COUNTER_OFFSETS:
+            f.seek(offset)
+            f.write(struct.pack(">I", 1))
+    fsync(path)
