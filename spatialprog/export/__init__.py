@@ -156,9 +156,15 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
 
     tmp = _atomic_tmp(dest, ".gpkg")
     try:
+        written: dict[str, ExportLayer] = {}
         with G.fast_sqlite():
             for i, (layer, _style) in enumerate(styled):
-                G.write_layer(tmp, layer, first=i == 0)
+                base = written.get(layer.name.removeprefix("input_")) if layer.source == "input" else None
+                if base is not None and G.same_rows(layer, base):  # an input its result layer carries
+                    G.write_view(tmp, layer, base)
+                else:
+                    G.write_layer(tmp, layer, first=i == 0)
+                    written[layer.name] = layer
         G.add_styles(tmp, [(lyr.name, lyr.is_spatial, f"spatialprog {lyr.name}", style_qml(st),
                             f"{lyr.title}: default style written by spatialprog") for lyr, st in styled],
                      timestamp=ts)

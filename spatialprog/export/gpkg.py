@@ -28,12 +28,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyogrio
+import shapely
 
 from .catalog import ExportLayer
 
-__all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "LAYER_STYLES_COLUMNS", "QGIS_PROJECTS_DDL", "write_layer", "add_styles",
-           "add_project", "set_last_change", "finish", "fast_sqlite", "fsync"]
+__all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "LAYER_STYLES_COLUMNS", "QGIS_PROJECTS_DDL", "write_layer",
+           "same_rows", "write_view", "add_styles", "add_project", "set_last_change", "finish", "fast_sqlite", "fsync"]
 
 GEOMETRY_COLUMN = "geom"
 
@@ -74,6 +77,81 @@ def write_layer(path: Path, layer: ExportLayer, *, first: bool) -> None:
     else:
         pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", dataset_options=ds_opts,
                                 layer_options=lyr_opts, use_arrow=True)
+
+
+def _storage(dtype) -> str:
+    """What GDAL stores a column of this dtype as: ``text``, or the numpy dtype of its values (masked or not)."""
+    if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+        return "text"
+    return np.dtype(getattr(dtype, "numpy_dtype", dtype)).name
+
+
+def _same_values(a: pd.Series, b: pd.Series) -> bool:
+    """The same stored values: missing at the same rows, the others equal (numbers bit for bit)."""
+    kind = _storage(a.dtype)
+    if kind != _storage(b.dtype):
+        return False
+    ma, mb = a.isna().to_numpy(), b.isna().to_numpy()
+    if not np.array_equal(ma, mb):
+        return False
+    if kind == "text":
+        va, vb = a.to_numpy(dtype=object)[~ma], b.to_numpy(dtype=object)[~mb]
+        return all(isinstance(x, str) for x in va) and bool((va == vb).all())
+    va = np.ascontiguousarray(a.to_numpy(dtype=kind, na_value=0)[~ma])
+    vb = np.ascontiguousarray(b.to_numpy(dtype=kind, na_value=0)[~mb])
+    return np.array_equal(va.view(np.uint8), vb.view(np.uint8))
+
+
+def same_rows(layer: ExportLayer, base: ExportLayer) -> bool:
+    """True when every row of ``layer`` is the row of ``base`` at the same position, on ``layer``'s columns.
+
+    Same geometry type and number of rows; each of ``layer``'s fields in
+    ``base``, stored the same way (text, or numbers of the same type: an
+    input's ``Int64`` is a result's ``int64``) with the same values (missing
+    at the same rows, numbers bit for bit); geometries identical
+    (coordinates and their order). Then ``layer`` can be a view over
+    ``base`` (:func:`write_view`): what QGIS and GDAL read is the same,
+    stored once.
+    """
+    if not (layer.is_spatial and base.is_spatial and layer.geometry_type == base.geometry_type
+            and len(layer.data) == len(base.data)):
+        return False
+    for c in layer.data.columns:
+        if c != "geometry" and (c not in base.data.columns or not _same_values(layer.data[c], base.data[c])):
+            return False
+    ga, gb = np.asarray(layer.data.geometry.values), np.asarray(base.data.geometry.values)
+    missing = shapely.is_missing(ga)
+    return bool((missing == shapely.is_missing(gb)).all() and shapely.equals_identical(ga[~missing], gb[~missing]).all())
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def write_view(path: Path, layer: ExportLayer, base: ExportLayer) -> None:
+    """Write ``layer`` as a spatial view over the written layer ``base`` (see :func:`same_rows`).
+
+    ``SELECT fid, geom, <layer's fields> FROM base``, registered in
+    gpkg_contents (title, abstract, the extent of ``base``) and
+    gpkg_geometry_columns, as GDAL documents spatial views: GDAL and QGIS
+    read it with the same fid, fields, features and extent as a table, and
+    filter it through ``base``'s spatial index. Read-only in QGIS.
+    """
+    cols = ", ".join(_q(c) for c in ["fid", GEOMETRY_COLUMN, *(c for c in layer.data.columns if c != "geometry")])
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.execute(f"CREATE VIEW {_q(layer.name)} AS SELECT {cols} FROM {_q(base.name)}")
+            con.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, min_x, min_y, "
+                "max_x, max_y, srs_id) SELECT ?, data_type, ?, ?, last_change, min_x, min_y, max_x, max_y, srs_id "
+                "FROM gpkg_contents WHERE table_name = ?", (layer.name, layer.title, layer.abstract, base.name))
+            con.execute(
+                "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) "
+                "SELECT ?, column_name, geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns "
+                "WHERE table_name = ?", (layer.name, base.name))
+    finally:
+        con.close()
 
 
 @contextmanager
