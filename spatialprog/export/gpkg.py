@@ -138,7 +138,7 @@ def write_view(path: Path, layer: ExportLayer, base: ExportLayer) -> None:
     filter it through ``base``'s spatial index. Read-only in QGIS.
     """
     cols = ", ".join(_q(c) for c in ["fid", GEOMETRY_COLUMN, *(c for c in layer.data.columns if c != "geometry")])
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         with con:
             con.execute(f"CREATE VIEW {_q(layer.name)} AS SELECT {cols} FROM {_q(base.name)}")
@@ -152,6 +152,13 @@ def write_view(path: Path, layer: ExportLayer, base: ExportLayer) -> None:
                 "WHERE table_name = ?", (layer.name, base.name))
     finally:
         con.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection that does not sync each commit to disk (the file is written as a temporary, fsynced once)."""
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA synchronous = OFF")
+    return con
 
 
 @contextmanager
@@ -197,7 +204,7 @@ def add_styles(path: Path, styles: Iterable[tuple[str, bool, str, str, str]], *,
     timestamp : str
         ``update_time`` (ISO 8601, UTC), e.g. the run date.
     """
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         with con:
             _ensure_layer_styles(con, timestamp)
@@ -220,7 +227,7 @@ def add_styles(path: Path, styles: Iterable[tuple[str, bool, str, str, str]], *,
 def add_project(path: Path, name: str, qgz: bytes, *, timestamp: str, user: str = "spatialprog") -> None:
     """Store a ``.qgz`` in the ``qgis_projects`` table (replacing one of the same name)."""
     meta = json.dumps({"last_modified_time": timestamp, "last_modified_user": user})
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         with con:
             con.execute(QGIS_PROJECTS_DDL)
@@ -232,7 +239,7 @@ def add_project(path: Path, name: str, qgz: bytes, *, timestamp: str, user: str 
 
 def set_last_change(path: Path, timestamp: str) -> None:
     """Set gpkg_contents.last_change of every table to ``timestamp`` (the run date: reproducible files)."""
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         with con:
             con.execute("UPDATE gpkg_contents SET last_change = ?", (timestamp,))
