@@ -1,9 +1,11 @@
 """Writing the GeoPackage: layers, metadata, ``layer_styles`` and ``qgis_projects``.
 
-Layers are written with pyogrio as GeoPackage 1.2 (``VERSION=1.2``: QGIS 3.22
-with GDAL 3.6 warns on 1.4), with their title and abstract as the
-gpkg_contents ``identifier`` and ``description``. The two QGIS tables are then
-added with plain SQLite, exactly as QGIS creates them:
+Layers are written with pyogrio through Arrow as GeoPackage 1.2 (``VERSION=1.2``:
+QGIS 3.22 with GDAL 3.6 warns on 1.4), with their title and abstract as the
+gpkg_contents ``identifier`` and ``description``. An input layer whose rows a
+result layer carries (:func:`same_rows`) is a spatial view over that layer
+(:func:`write_view`), so its geometry is stored once. The two QGIS tables are
+then added with plain SQLite, exactly as QGIS creates them:
 
 ``layer_styles``
     The DDL QGIS's OGR provider uses (``QgsOgrProviderUtils``), registered in
