@@ -239,6 +239,7 @@ def test_same_rows_decides_what_may_be_a_view():
     assert not G.same_rows(layer(changed), layer(base))  # numbers bit for bit
     assert not G.same_rows(layer(inp.assign(n=[1.0, 2.0, 3.0])), layer(base))  # REAL is not INTEGER
     assert not G.same_rows(layer(inp.assign(other=1)), layer(base))  # a field the base does not have
+    assert not G.same_rows(layer(inp.assign(id=pd.Series([1, 2, 3], dtype=object))), layer(base))  # not text
     assert not G.same_rows(layer(inp.set_geometry([box(0, 0, 1, 1), box(1, 0, 2, 1.5), None])), layer(base))
     assert not G.same_rows(layer(inp.set_geometry([box(0, 0, 1, 1), None, None])), layer(base))
     assert not G.same_rows(layer(inp, "MultiPolygon"), layer(base))

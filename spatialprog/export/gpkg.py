@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 
@@ -96,9 +97,14 @@ def _same_values(a: pd.Series, b: pd.Series) -> bool:
     ma, mb = a.isna().to_numpy(), b.isna().to_numpy()
     if not np.array_equal(ma, mb):
         return False
-    if kind == "text":
-        va, vb = a.to_numpy(dtype=object)[~ma], b.to_numpy(dtype=object)[~mb]
-        return all(isinstance(x, str) for x in va) and bool((va == vb).all())
+    if kind == "text":  # as Arrow strings (what write_layer hands GDAL); an object column of other values is not
+        try:
+            va, vb = (pa.array(x.to_numpy(dtype=object)[~m]) for x, m in ((a, ma), (b, mb)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return False
+        if not len(va):  # no values: the same only as the same dtype (an all-missing object column is no text)
+            return a.dtype == b.dtype
+        return va.type == vb.type == pa.string() and va.equals(vb)
     va = np.ascontiguousarray(a.to_numpy(dtype=kind, na_value=0)[~ma])
     vb = np.ascontiguousarray(b.to_numpy(dtype=kind, na_value=0)[~mb])
     return np.array_equal(va.view(np.uint8), vb.view(np.uint8))
