@@ -192,6 +192,60 @@ def test_feature_counts_and_valid_geometries(exported, outputs, plan):
     assert len(pyogrio.read_dataframe(exported, layer="headroom")) == len(outputs.tables["headroom"])
 
 
+def test_inputs_their_result_layer_carries_are_views_read_as_the_input(exported, outputs, plan):
+    views = {r[0] for r in _sql(exported, "SELECT name FROM sqlite_master WHERE type = 'view'")}
+    assert "input_charging_hubs" in views and "input_service_areas" in views  # geometry stored once
+    assert "input_boundaries" not in views  # no result layer carries the boundaries
+    for layer, _ in export_layers(outputs, inputs=plan.layers):
+        if layer.source != "input":
+            continue
+        back = pyogrio.read_dataframe(exported, layer=layer.name, fid_as_index=True)
+        info = pyogrio.read_info(exported, layer=layer.name)
+        assert info["fid_column"] == "fid" and info["layer_metadata"]["IDENTIFIER"] == layer.title, layer.name
+        assert list(back.index) == list(range(1, len(layer.data) + 1)), layer.name
+        assert list(back.columns) == list(layer.data.columns), layer.name
+        assert shapely.equals_identical(np.asarray(back.geometry.values), np.asarray(layer.data.geometry.values)).all()
+        for c in layer.data.columns.drop("geometry"):
+            assert back[c].isna().tolist() == layer.data[c].isna().tolist(), (layer.name, c)
+            keep = layer.data[c].notna().to_numpy()
+            assert back[c][keep].tolist() == layer.data[c][keep].tolist(), (layer.name, c)
+        if layer.name in views:  # filtered through the result layer's spatial index, with the right fids
+            x0, y0, x1, y1 = layer.data.total_bounds
+            bbox = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+            got = pyogrio.read_dataframe(exported, layer=layer.name, bbox=bbox, fid_as_index=True)
+            b = shapely.bounds(np.asarray(layer.data.geometry.values))
+            want = np.flatnonzero((b[:, 0] <= bbox[2]) & (b[:, 2] >= bbox[0]) & (b[:, 1] <= bbox[3])
+                                  & (b[:, 3] >= bbox[1])) + 1
+            assert sorted(got.index) == want.tolist(), layer.name
+
+
+def test_same_rows_decides_what_may_be_a_view():
+    from spatialprog.export.catalog import ExportLayer
+
+    geoms = [box(0, 0, 1, 1), box(1, 0, 2, 1), None]
+    base = gpd.GeoDataFrame({"id": ["a", "b", "c"], "n": [1, 2, 3], "mw": [0.5, np.nan, 2.0], "extra": [9, 9, 9]},
+                            geometry=geoms, crs="EPSG:28992")
+    inp = gpd.GeoDataFrame({"id": pd.Series(["a", "b", "c"], dtype=object), "n": pd.array([1, 2, 3], dtype="Int64"),
+                            "mw": [0.5, np.nan, 2.0]}, geometry=list(geoms), crs="EPSG:28992")
+
+    def layer(gdf, gtype="Polygon"):
+        return ExportLayer("x", "X", "", "results", gdf, geometry_type=gtype)
+
+    assert G.same_rows(layer(inp), layer(base))  # Int64 and int64, object and str: stored alike
+    changed = inp.copy()
+    changed.loc[1, "mw"] = 1.0
+    assert not G.same_rows(layer(changed), layer(base))  # NaN (NULL) against a number
+    changed = inp.assign(mw=[0.5, np.nan, 2.0 + 1e-12])
+    assert not G.same_rows(layer(changed), layer(base))  # numbers bit for bit
+    assert not G.same_rows(layer(inp.assign(n=[1.0, 2.0, 3.0])), layer(base))  # REAL is not INTEGER
+    assert not G.same_rows(layer(inp.assign(other=1)), layer(base))  # a field the base does not have
+    assert not G.same_rows(layer(inp.assign(id=pd.Series([1, 2, 3], dtype=object))), layer(base))  # not text
+    assert not G.same_rows(layer(inp.set_geometry([box(0, 0, 1, 1), box(1, 0, 2, 1.5), None])), layer(base))
+    assert not G.same_rows(layer(inp.set_geometry([box(0, 0, 1, 1), None, None])), layer(base))
+    assert not G.same_rows(layer(inp, "MultiPolygon"), layer(base))
+    assert not G.same_rows(layer(inp.iloc[:2]), layer(base.iloc[:2].iloc[::-1].reset_index(drop=True)))
+
+
 def test_one_geometry_type_per_layer(exported):
     for name, gtype in _sql(exported, "SELECT table_name, geometry_type_name FROM gpkg_geometry_columns"):
         assert gtype in ("POINT", "MULTIPOINT", "LINESTRING", "MULTILINESTRING", "POLYGON", "MULTIPOLYGON"), name
@@ -324,6 +378,22 @@ def test_deterministic(exported, outputs, plan, tmp_path):
     assert _sql(a, q) == _sql(b, q)
     q = "SELECT * FROM gpkg_contents ORDER BY table_name"
     assert _sql(a, q) == _sql(b, q)
+    assert a.read_bytes() == b.read_bytes()  # header included: no count of GDAL's write transactions
+    assert _sql(a, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_missing_values_are_written_as_null(tmp_path):
+    from spatialprog.export.catalog import ExportLayer, _clean_frame
+
+    df = pd.DataFrame({"naam": pd.Series(["a", None, "c"], dtype="str"), "vrij": [None, "x", np.nan],
+                       "mw": [1.5, np.nan, 0.0], "n": [1, 2, 3], "ok": [True, False, True]})
+    gdf = gpd.GeoDataFrame(_clean_frame(df)[0], geometry=[Point(0, 0), Point(1, 1), Point(2, 2)], crs="EPSG:28992")
+    path = tmp_path / "t.gpkg"
+    G.write_layer(path, ExportLayer("t", "T", "", "results", gdf, geometry_type="Point"), first=True)
+    G.write_layer(path, ExportLayer("u", "U", "", "results", _clean_frame(df)[0]), first=False)
+    for table in ("t", "u"):
+        assert _sql(path, f"SELECT naam, vrij, mw, n, ok FROM {table} ORDER BY fid") == [
+            ("a", None, 1.5, 1, 1), (None, "x", None, 2, 0), ("c", None, 0.0, 3, 1)]
 
 
 def test_failed_export_leaves_the_previous_file(exported, outputs, tmp_path, monkeypatch):

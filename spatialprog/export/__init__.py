@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,7 +45,6 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 
 from ..errors import OutputError
-from ..writer import finish_geopackage
 from .catalog import GROUPS, ExportLayer, alias_nl, safe_name
 from .qml import LayerStyle, build_style, raster_style_qml, style_qml, style_rule
 from .raster import write_cog
@@ -156,20 +156,26 @@ def export_qgis(outputs: RunOutputs, dest: str | Path, *, inputs: Mapping[str, g
 
     tmp = _atomic_tmp(dest, ".gpkg")
     try:
+        written: dict[str, ExportLayer] = {}
         with G.fast_sqlite():
             for i, (layer, _style) in enumerate(styled):
-                G.write_layer(tmp, layer, first=i == 0)
+                base = written.get(layer.name.removeprefix("input_")) if layer.source == "input" else None
+                if base is not None and G.same_rows(layer, base):  # an input its result layer carries
+                    G.write_view(tmp, layer, base)
+                else:
+                    G.write_layer(tmp, layer, first=i == 0)
+                    written[layer.name] = layer
         G.add_styles(tmp, [(lyr.name, lyr.is_spatial, f"spatialprog {lyr.name}", style_qml(st),
                             f"{lyr.title}: default style written by spatialprog") for lyr, st in styled],
                      timestamp=ts)
         G.add_project(tmp, dest.stem, zbytes, timestamp=ts.replace(".000Z", ""))
-        finish_geopackage(tmp, ts)  # gpkg_contents.last_change = the run date; compacted: reproducible bytes
+        G.finish(tmp, ts)  # gpkg_contents.last_change = the run date, no transaction count: reproducible bytes
         os.replace(tmp, dest)
         if qgz:
             tq = _atomic_tmp(dest.with_suffix(".qgz"), ".qgz")
             tq.write_bytes(zbytes)
             os.replace(tq, dest.with_suffix(".qgz"))
-    except OSError as e:
+    except (OSError, sqlite3.Error) as e:
         raise OutputError(f"{dest}: cannot write the GeoPackage: {e} - choose a writable folder") from None
     finally:
         for t in (tmp,):

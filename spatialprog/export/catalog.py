@@ -116,6 +116,12 @@ _FAMILY = {"Point": "points", "MultiPoint": "points", "LineString": "lines", "Mu
 _FAMILY_NL = {"points": "punten", "lines": "lijnen", "areas": "vlakken"}
 _MULTI = {"points": "MultiPoint", "lines": "MultiLineString", "areas": "MultiPolygon"}
 _SINGLE = {"points": "Point", "lines": "LineString", "areas": "Polygon"}
+#: geometry type names and families by shapely type id (shapely.GeometryType: 0 = Point ... 7 = GeometryCollection)
+_TYPE_NAME = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+              6: "MultiPolygon", 7: "GeometryCollection"}
+_FAMILY_OF_TYPE_ID = np.array([_FAMILY.get(_TYPE_NAME[i], "") for i in range(len(_TYPE_NAME))], dtype=object)
+_SINGLE_TYPE_ID = {"points": shapely.GeometryType.POINT, "lines": shapely.GeometryType.LINESTRING,
+                   "areas": shapely.GeometryType.POLYGON}
 
 
 @dataclass
@@ -273,10 +279,13 @@ def _clean_frame(df: pd.DataFrame | gpd.GeoDataFrame) -> tuple[pd.DataFrame | gp
     out = df.rename(columns=renames)
     if geom is not None and geom != "geometry":
         out = out.rename_geometry("geometry")
-    # object/str columns: None for missing (not NaN), so GDAL writes NULL
+    # object columns: None for missing (not NaN), so GDAL writes NULL; text columns (pandas' str/string
+    # dtypes, Arrow-backed) already carry their missing values as Arrow nulls, which GDAL writes as NULL
     for c in out.columns:
-        if c != "geometry" and (out[c].dtype == object or str(out[c].dtype) in ("string", "str")):
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
+        if c != "geometry" and out[c].dtype == object:
+            missing = out[c].isna()
+            if missing.any():
+                out[c] = out[c].where(~missing, None)
     return out, {v: k for k, v in renames.items()}
 
 
@@ -311,22 +320,23 @@ def split_by_geometry(gdf: gpd.GeoDataFrame) -> dict[str, tuple[gpd.GeoDataFrame
         of one family returns one entry. Rows without geometry go with the
         first family.
     """
-    types = gdf.geometry.geom_type
-    fam = types.map(_FAMILY)
+    ids = shapely.get_type_id(np.asarray(gdf.geometry.values))  # -1 for a missing geometry
+    fam = np.where(ids >= 0, _FAMILY_OF_TYPE_ID[np.clip(ids, 0, None)], "")  # "" also for a collection
     fams = [f for f in ("points", "lines", "areas") if (fam == f).any()] or ["areas"]
-    fam = fam.fillna(fams[0])
+    fam[fam == ""] = fams[0]
     out = {}
     for f in fams:
-        part = gdf[fam == f]
-        t = set(types[fam == f].dropna())
+        rows = fam == f
+        part = gdf[rows]
+        t = {_TYPE_NAME[i] for i in np.unique(ids[rows]) if i >= 0}
         if len(t) > 1 or (t and t <= {_MULTI[f]}):
             geoms = np.asarray(part.geometry.values)
-            single = np.array([g is not None and g.geom_type == _SINGLE[f] for g in geoms])
+            single = shapely.get_type_id(geoms) == _SINGLE_TYPE_ID[f]
             if single.any():
                 geoms = geoms.copy()
-                ctor = {"points": shapely.MultiPoint, "lines": shapely.MultiLineString,
-                        "areas": shapely.MultiPolygon}[f]
-                geoms[single] = [ctor([g]) for g in geoms[single]]
+                ctor = {"points": shapely.multipoints, "lines": shapely.multilinestrings,
+                        "areas": shapely.multipolygons}[f]
+                geoms[single] = ctor(geoms[single], indices=np.arange(int(single.sum())))  # one part each
                 part = part.set_geometry(gpd.GeoSeries(geoms, index=part.index, crs=part.crs))
             gtype = _MULTI[f]
         else:

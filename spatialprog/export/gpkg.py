@@ -1,9 +1,11 @@
 """Writing the GeoPackage: layers, metadata, ``layer_styles`` and ``qgis_projects``.
 
-Layers are written with pyogrio as GeoPackage 1.2 (``VERSION=1.2``: QGIS 3.22
-with GDAL 3.6 warns on 1.4), with their title and abstract as the
-gpkg_contents ``identifier`` and ``description``. The two QGIS tables are then
-added with plain SQLite, exactly as QGIS creates them:
+Layers are written with pyogrio through Arrow as GeoPackage 1.2 (``VERSION=1.2``:
+QGIS 3.22 with GDAL 3.6 warns on 1.4), with their title and abstract as the
+gpkg_contents ``identifier`` and ``description``. An input layer whose rows a
+result layer carries (:func:`same_rows`) is a spatial view over that layer
+(:func:`write_view`), so its geometry is stored once. The two QGIS tables are
+then added with plain SQLite, exactly as QGIS creates them:
 
 ``layer_styles``
     The DDL QGIS's OGR provider uses (``QgsOgrProviderUtils``), registered in
@@ -23,16 +25,21 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pyogrio
+import shapely
 
 from .catalog import ExportLayer
 
-__all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "LAYER_STYLES_COLUMNS", "QGIS_PROJECTS_DDL", "write_layer", "add_styles",
-           "add_project", "set_last_change", "fast_sqlite", "fsync"]
+__all__ = ["GEOMETRY_COLUMN", "LAYER_STYLES_DDL", "LAYER_STYLES_COLUMNS", "QGIS_PROJECTS_DDL", "write_layer",
+           "same_rows", "write_view", "add_styles", "add_project", "set_last_change", "finish", "fast_sqlite", "fsync"]
 
 GEOMETRY_COLUMN = "geom"
 
@@ -57,16 +64,109 @@ QGIS_PROJECTS_DDL = "CREATE TABLE IF NOT EXISTS qgis_projects(name TEXT PRIMARY 
 
 
 def write_layer(path: Path, layer: ExportLayer, *, first: bool) -> None:
-    """Write one layer or table with pyogrio (GeoPackage 1.2, EPSG of the data)."""
+    """Write one layer or table with pyogrio (GeoPackage 1.2, EPSG of the data).
+
+    Written through Arrow (``use_arrow=True``: GDAL takes the columns as
+    record batches instead of one Python call per feature); the rows, types
+    and NULLs are the same as with the feature-by-feature path.
+    """
     ds_opts = {"VERSION": "1.2"} if first else None
     lyr_opts = {"IDENTIFIER": layer.title, "DESCRIPTION": layer.abstract}
     if layer.is_spatial:
         lyr_opts["GEOMETRY_NAME"] = GEOMETRY_COLUMN
         pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", promote_to_multi=False,
-                                geometry_type=layer.geometry_type, dataset_options=ds_opts, layer_options=lyr_opts)
+                                geometry_type=layer.geometry_type, dataset_options=ds_opts, layer_options=lyr_opts,
+                                use_arrow=True)
     else:
         pyogrio.write_dataframe(layer.data, path, layer=layer.name, driver="GPKG", dataset_options=ds_opts,
-                                layer_options=lyr_opts)
+                                layer_options=lyr_opts, use_arrow=True)
+
+
+def _storage(dtype) -> str:
+    """What GDAL stores a column of this dtype as: ``text``, or the numpy dtype of its values (masked or not)."""
+    if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+        return "text"
+    return np.dtype(getattr(dtype, "numpy_dtype", dtype)).name
+
+
+def _same_values(a: pd.Series, b: pd.Series) -> bool:
+    """The same stored values: missing at the same rows, the others equal (numbers bit for bit)."""
+    kind = _storage(a.dtype)
+    if kind != _storage(b.dtype):
+        return False
+    ma, mb = a.isna().to_numpy(), b.isna().to_numpy()
+    if not np.array_equal(ma, mb):
+        return False
+    if kind == "text":  # as Arrow strings (what write_layer hands GDAL); an object column of other values is not
+        try:
+            va, vb = (pa.array(x.to_numpy(dtype=object)[~m]) for x, m in ((a, ma), (b, mb)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return False
+        if not len(va):  # no values: the same only as the same dtype (an all-missing object column is no text)
+            return a.dtype == b.dtype
+        return va.type == vb.type == pa.string() and va.equals(vb)
+    va = np.ascontiguousarray(a.to_numpy(dtype=kind, na_value=0)[~ma])
+    vb = np.ascontiguousarray(b.to_numpy(dtype=kind, na_value=0)[~mb])
+    return np.array_equal(va.view(np.uint8), vb.view(np.uint8))
+
+
+def same_rows(layer: ExportLayer, base: ExportLayer) -> bool:
+    """True when every row of ``layer`` is the row of ``base`` at the same position, on ``layer``'s columns.
+
+    Same geometry type and number of rows; each of ``layer``'s fields in
+    ``base``, stored the same way (text, or numbers of the same type: an
+    input's ``Int64`` is a result's ``int64``) with the same values (missing
+    at the same rows, numbers bit for bit); geometries identical
+    (coordinates and their order). Then ``layer`` can be a view over
+    ``base`` (:func:`write_view`): what QGIS and GDAL read is the same,
+    stored once.
+    """
+    if not (layer.is_spatial and base.is_spatial and layer.geometry_type == base.geometry_type
+            and len(layer.data) == len(base.data)):
+        return False
+    for c in layer.data.columns:
+        if c != "geometry" and (c not in base.data.columns or not _same_values(layer.data[c], base.data[c])):
+            return False
+    ga, gb = np.asarray(layer.data.geometry.values), np.asarray(base.data.geometry.values)
+    missing = shapely.is_missing(ga)
+    return bool((missing == shapely.is_missing(gb)).all() and shapely.equals_identical(ga[~missing], gb[~missing]).all())
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def write_view(path: Path, layer: ExportLayer, base: ExportLayer) -> None:
+    """Write ``layer`` as a spatial view over the written layer ``base`` (see :func:`same_rows`).
+
+    ``SELECT fid, geom, <layer's fields> FROM base``, registered in
+    gpkg_contents (title, abstract, the extent of ``base``) and
+    gpkg_geometry_columns, as GDAL documents spatial views: GDAL and QGIS
+    read it with the same fid, fields, features and extent as a table, and
+    filter it through ``base``'s spatial index. Read-only in QGIS.
+    """
+    cols = ", ".join(_q(c) for c in ["fid", GEOMETRY_COLUMN, *(c for c in layer.data.columns if c != "geometry")])
+    con = _connect(path)
+    try:
+        with con:
+            con.execute(f"CREATE VIEW {_q(layer.name)} AS SELECT {cols} FROM {_q(base.name)}")
+            con.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, min_x, min_y, "
+                "max_x, max_y, srs_id) SELECT ?, data_type, ?, ?, last_change, min_x, min_y, max_x, max_y, srs_id "
+                "FROM gpkg_contents WHERE table_name = ?", (layer.name, layer.title, layer.abstract, base.name))
+            con.execute(
+                "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) "
+                "SELECT ?, column_name, geometry_type_name, srs_id, z, m FROM gpkg_geometry_columns "
+                "WHERE table_name = ?", (layer.name, base.name))
+    finally:
+        con.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection that does not sync each commit to disk (the file is written as a temporary, fsynced once)."""
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA synchronous = OFF")
+    return con
 
 
 @contextmanager
@@ -112,7 +212,7 @@ def add_styles(path: Path, styles: Iterable[tuple[str, bool, str, str, str]], *,
     timestamp : str
         ``update_time`` (ISO 8601, UTC), e.g. the run date.
     """
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         with con:
             _ensure_layer_styles(con, timestamp)
@@ -135,7 +235,7 @@ def add_styles(path: Path, styles: Iterable[tuple[str, bool, str, str, str]], *,
 def add_project(path: Path, name: str, qgz: bytes, *, timestamp: str, user: str = "spatialprog") -> None:
     """Store a ``.qgz`` in the ``qgis_projects`` table (replacing one of the same name)."""
     meta = json.dumps({"last_modified_time": timestamp, "last_modified_user": user})
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         with con:
             con.execute(QGIS_PROJECTS_DDL)
@@ -147,9 +247,39 @@ def add_project(path: Path, name: str, qgz: bytes, *, timestamp: str, user: str 
 
 def set_last_change(path: Path, timestamp: str) -> None:
     """Set gpkg_contents.last_change of every table to ``timestamp`` (the run date: reproducible files)."""
-    con = sqlite3.connect(path)
+    con = _connect(path)
     try:
         with con:
             con.execute("UPDATE gpkg_contents SET last_change = ?", (timestamp,))
     finally:
         con.close()
+
+
+#: the SQLite header's file change counter and its copy, version-valid-for (https://sqlite.org/fileformat.html)
+_CHANGE_COUNTER_OFFSETS = (24, 92)
+
+
+def finish(path: Path, timestamp: str) -> None:
+    """Make the written GeoPackage reproducible in place, and flush it to disk.
+
+    Sets gpkg_contents.last_change of every table to ``timestamp`` and the
+    header's file change counter (with its copy, version-valid-for) to 1.
+    The pages are already the same for the same layers (written in one
+    order); only the counter, the number of write transactions GDAL made,
+    varies from run to run. Compacting instead (``VACUUM INTO``, as
+    :func:`spatialprog.writer.finish_geopackage` does) would copy the whole
+    file once more (633 MB at national scale).
+
+    Parameters
+    ----------
+    path : Path
+        The GeoPackage; no connection to it may be open.
+    timestamp : str
+        GeoPackage timestamp (``YYYY-MM-DDTHH:MM:SS.sssZ``), the run date.
+    """
+    set_last_change(path, timestamp)
+    with open(path, "r+b") as f:
+        for offset in _CHANGE_COUNTER_OFFSETS:
+            f.seek(offset)
+            f.write(struct.pack(">I", 1))
+    fsync(path)
