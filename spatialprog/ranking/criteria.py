@@ -7,7 +7,7 @@ from the plan, ``result.plan.reference``; nothing here opens a file.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import fields as F
 from ..errors import LayerValidationError, Problem
+from ..grouping import Groups
 from ..headroom import is_short
 from ..programme import shortfall_by_substation, zone_jobs
 from ..published import added_mva
@@ -26,6 +27,11 @@ SEVERITY_RANK = {"laag": 1, "middel": 2, "hoog": 3, "low": 1, "medium": 2, "high
 
 def _norm_key(v: Any) -> str:
     return " ".join(str(v).strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+def _is_empty(v: Any) -> bool:
+    """No category given: None, NaN, NA or blank text."""
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or str(v).strip() == ""
 
 
 def category_scores(values: pd.Series, categories: pd.DataFrame, *, layer: str, ids: pd.Series) -> pd.Series:
@@ -56,22 +62,26 @@ def category_scores(values: pd.Series, categories: pd.DataFrame, *, layer: str, 
         for n in names:
             if isinstance(n, str) and n.strip():
                 lookup[_norm_key(n)] = float(r.score)
-    out = []
-    probs = []
-    for v, fid in zip(values.tolist(), ids.tolist(), strict=True):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "" or v is pd.NA:
-            out.append(0.0)
+    # each distinct value looked up once (a national layer has 1e5 features and a handful of categories)
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    score_u = np.zeros(len(uniq))
+    bad_u = np.zeros(len(uniq), dtype=bool)
+    for k, v in enumerate(uniq.tolist()):
+        if _is_empty(v):
             continue
-        k = _norm_key(v)
-        if k not in lookup:
-            probs.append(Problem(layer, f"unknown priority category '{v}'", str(fid), "priority_category",
-                                 fix=f"use one of: {', '.join(categories['category'])} "
-                                     f"(data/priority_categories.csv), or leave it empty"))
-            out.append(0.0)
+        key = _norm_key(v)
+        if key in lookup:
+            score_u[k] = lookup[key]
         else:
-            out.append(lookup[k])
-    if probs:
-        raise LayerValidationError(probs)
+            bad_u[k] = True
+    out = np.where(codes >= 0, score_u[np.maximum(codes, 0)], 0.0) if len(uniq) else np.zeros(len(values))
+    bad = np.flatnonzero((codes >= 0) & bad_u[np.maximum(codes, 0)]) if len(uniq) else np.zeros(0, dtype=int)
+    if len(bad):
+        raw, fids = values.tolist(), ids.tolist()
+        raise LayerValidationError([
+            Problem(layer, f"unknown priority category '{raw[i]}'", str(fids[i]), "priority_category",
+                    fix=f"use one of: {', '.join(categories['category'])} "
+                        f"(data/priority_categories.csv), or leave it empty") for i in bad.tolist()])
     return pd.Series(out, index=values.index, dtype=float)
 
 
@@ -98,10 +108,25 @@ def conflict_severity(summary: pd.DataFrame | Mapping[str, pd.DataFrame] | None,
     idx = pd.Index([str(i) for i in ids])
     if summary is None:
         return pd.Series(np.nan, index=idx)
-    if isinstance(summary, Mapping):
-        parts = [df.assign(layer=k) for k, df in summary.items() if df is not None and len(df)]
-        summary = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["layer", "id"])
-    s = summary[summary["layer"] == layer] if "layer" in summary else summary.iloc[0:0]
+    return _severity_by_id(_layer_rows(summary, layer)).reindex(idx).fillna(0.0).astype(float)
+
+
+def _layer_rows(summary: pd.DataFrame | Mapping[str, pd.DataFrame], layer: str) -> pd.DataFrame:
+    """The summary rows of one layer; from a dict per layer with the columns of all its tables, as if concatenated."""
+    if not isinstance(summary, Mapping):
+        return summary[summary["layer"] == layer] if "layer" in summary else summary.iloc[0:0]
+    frames = {k: df for k, df in summary.items() if df is not None and len(df)}
+    if not frames:
+        return pd.DataFrame(columns=["layer", "id"])
+    cols = list(dict.fromkeys(c for df in frames.values() for c in df.columns))
+    if layer not in frames:
+        return pd.DataFrame(columns=[*cols, "layer"])
+    df = frames[layer]
+    return df.assign(layer=layer, **{c: np.nan for c in cols if c not in df})
+
+
+def _severity_by_id(s: pd.DataFrame) -> pd.Series:
+    """Worst severity rank per feature id (text) of one layer's summary rows (0 without conflicts)."""
     if "worst_severity_rank" in s:
         rank = pd.to_numeric(s["worst_severity_rank"], errors="coerce")
     elif "worst_severity" in s:
@@ -113,8 +138,9 @@ def conflict_severity(summary: pd.DataFrame | Mapping[str, pd.DataFrame] | None,
     if "n_conflicts" in s:
         rank = rank.where(pd.to_numeric(s["n_conflicts"], errors="coerce").fillna(0) > 0, 0.0)
     by_id = pd.Series(rank.to_numpy(dtype=float), index=s["id"].astype(str).to_numpy() if len(s) else [])
-    by_id = by_id.groupby(level=0).max()
-    return by_id.reindex(idx).fillna(0.0).astype(float)
+    if not by_id.index.is_unique:
+        by_id = by_id.groupby(level=0).max()
+    return by_id
 
 
 def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settings: RankingSettings,
@@ -164,10 +190,12 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     site_cat = _site_category_scores(result, cats)
     wait = waiting_demand(result.headroom, result.allocated, variant, jobs=zone_jobs(result.plan.layers)) \
         if waiting is None else waiting
-    if len(wait) and len(site_cat):
-        wk = pd.MultiIndex.from_frame(wait[[F.LAYER, F.SITE_ID]])
-        wait = wait.assign(_cat=site_cat.reindex(wk).fillna(0.0).to_numpy())
-        prio = wait.groupby(F.SUBSTATION_ID)["_cat"].max().reindex(ids).fillna(0.0)
+    if len(wait) and site_cat:
+        cat = np.nan_to_num(_pair_values(wait[F.LAYER], wait[F.SITE_ID], site_cat.get), nan=0.0)
+        sub, subs_u = pd.factorize(wait[F.SUBSTATION_ID])  # one row per waiting site and year: grouped by codes
+        ok = sub >= 0
+        prio = pd.Series(cat[ok]).groupby(sub[ok]).max()
+        prio = pd.Series(prio.to_numpy(), index=subs_u.take(prio.index.to_numpy())).reindex(ids).fillna(0.0)
     else:
         prio = pd.Series(0.0, index=ids)
 
@@ -187,17 +215,70 @@ def substation_criteria(result, variant: str, programme: pd.DataFrame, *, settin
     return out
 
 
-def _site_category_scores(result, categories: pd.DataFrame) -> pd.Series:
-    """Category score per (layer, site_id) for the site layers that carry priority_category."""
-    parts = []
+def _site_category_scores(result, categories: pd.DataFrame) -> dict[str, pd.Series]:
+    """Category score per site id (text), per layer that carries priority_category."""
+    out = {}
     for kind, df in result.plan.layers.items():
         if "priority_category" not in df:
             continue
         s = category_scores(df["priority_category"], categories, layer=kind, ids=df["id"])
-        parts.append(pd.Series(s.to_numpy(), index=pd.MultiIndex.from_arrays([[kind] * len(df), df["id"].astype(str)])))
-    if not parts:
-        return pd.Series(dtype=float)
-    return pd.concat(parts)
+        out[kind] = pd.Series(s.to_numpy(), index=df["id"].astype(str).to_numpy())
+    return out
+
+
+def _pair_values(layer: pd.Series, ids: pd.Series, of_layer: Callable[[str], pd.Series | None]) -> np.ndarray:
+    """The value of each (layer, id) row from ``of_layer(layer)`` (a Series indexed by id); NaN where absent.
+
+    Both columns are factorized first, so each distinct id is looked up once
+    per layer (a waiting table has millions of rows over 1e5 sites).
+    """
+    out = np.full(len(layer), np.nan)
+    lay, lay_u = pd.factorize(layer)
+    idc, ids_u = pd.factorize(ids)
+    for k, kind in enumerate(lay_u.tolist()):
+        series = of_layer(kind)
+        if series is None or not len(series):
+            continue
+        rows = np.flatnonzero((lay == k) & (idc >= 0))
+        used = np.unique(idc[rows])  # the ids of this layer, each looked up once
+        vals = np.full(len(ids_u), np.nan)
+        vals[used] = series.reindex(ids_u.take(used)).to_numpy(dtype=float)
+        out[rows] = vals[idc[rows]]
+    return out
+
+
+def _site_names(layers: Mapping[str, pd.DataFrame], kind: str) -> pd.Series | None:
+    """The name (text, else ``''``) per feature id (text) of a layer; the last one for an id given twice."""
+    df = layers.get(kind)
+    if df is None or "name" not in df or kind == "substations":
+        return None
+    col = df["name"]
+    if isinstance(col.dtype, pd.StringDtype):  # text or missing only
+        text = col.fillna("").to_numpy(dtype=object)
+    else:
+        text = np.array([n if isinstance(n, str) else "" for n in col.tolist()], dtype=object)
+    out = pd.Series(text, index=df["id"].astype(str).to_numpy(), dtype=object)
+    return out[~out.index.duplicated(keep="last")]
+
+
+def _group_max(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
+    """Per group 0 .. n-1 the largest value, missing values skipped (NaN where a group has none), as pandas' max."""
+    out = np.full(n, -np.inf)
+    np.fmax.at(out, group, values)
+    seen = np.zeros(n, dtype=bool)
+    seen[group[~np.isnan(values)]] = True
+    return np.where(seen, out, np.nan)
+
+
+def _first_per_group(group: np.ndarray, n: int, *sort_keys: np.ndarray) -> np.ndarray:
+    """Per group 0 .. n-1 the row that sorts first by ``sort_keys`` (most significant first); -1 for none."""
+    order = np.lexsort([*reversed(sort_keys), group])
+    g = group[order]
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    out = np.full(n, -1, dtype=np.int64)
+    out[g[first]] = order[first]
+    return out
 
 
 def site_criteria(result, variant: str, *, settings: RankingSettings,
@@ -211,84 +292,139 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     (:func:`spatialprog.headroom.is_short`: 0 MW headroom counts);
     dwellings and jobs per MW use the site's own peak offtake.
 
+    The long tables (demand per site and year, a million rows and more at
+    national scale) are grouped by integer codes of their keys
+    (:class:`spatialprog.grouping.Groups`), the sites looked up per layer by
+    id, and the urgency is a table of years per site and per substation
+    instead of a join.
+
     Returns
     -------
     DataFrame
         ``layer, site_id, name, substation_id`` (the main one) and one column per
-        criterion.
+        criterion, one row per site in the order of ``layer, site_id``.
     """
     years = result.project.years
-    d = result.demand[result.demand[F.VARIANT] == variant]
-    if "existing" in d:  # sites already connected are not developments to rank
-        d = d[~d["existing"].astype(bool)]
-    if F.CARRIER in d:  # ranked on their electricity (the other carriers are in their own units)
-        d = d[d[F.CARRIER] == F.ELECTRICITY]
     keys = [F.LAYER, F.SITE_ID]
-    g = d.groupby(keys, sort=True)
-    peak_off = g[F.OFFTAKE_MW].max()
-    peak_feed = g[F.FEEDIN_MW].max()
-    dwell = g[F.DWELLINGS_DELIVERED].max()
-    sites = peak_off.index[(peak_off > 0) | (peak_feed > 0)]
-    if not len(sites):
+    dem = result.demand
+    # one filter, of the columns used only (a national demand table has millions of rows)
+    rows = (dem[F.VARIANT] == variant).to_numpy(dtype=bool)
+    if "existing" in dem:  # sites already connected are not developments to rank
+        rows = rows & ~dem["existing"].astype(bool).to_numpy()
+    if F.CARRIER in dem:  # ranked on their electricity (the other carriers are in their own units)
+        rows = rows & (dem[F.CARRIER] == F.ELECTRICITY).to_numpy(dtype=bool)
+    d = dem.loc[rows, [*keys, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED]]
+    groups = Groups(d, keys)  # per (layer, site), in key order
+    in_group = groups.inverse >= 0
+    peak_off, peak_feed, dwell = (_group_max(groups.inverse[in_group], groups.n, d[c].to_numpy(dtype=float)[in_group])
+                                  for c in (F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED))
+    is_site = (peak_off > 0) | (peak_feed > 0)
+    if not is_site.any():
         return pd.DataFrame(columns=[*keys, "name", F.SUBSTATION_ID, *CRITERIA])
+    site_of_group = np.cumsum(is_site) - 1  # group -> site position (where is_site)
+    first = groups.first[is_site]
+    site_lay = d[F.LAYER].iloc[first].reset_index(drop=True)
+    site_id = d[F.SITE_ID].iloc[first].reset_index(drop=True)
+    n = len(site_id)
+    lookup = {}  # per layer: the position of each site by id
+    for kind in pd.unique(site_lay).tolist():
+        pos = np.flatnonzero((site_lay == kind).to_numpy())
+        lookup[kind] = pd.Series(pos, index=site_id.iloc[pos].to_numpy())
+
+    def site_pos(layer: pd.Series, ids: pd.Series) -> np.ndarray:
+        """Position among the sites of each (layer, id) row; -1 for no site."""
+        return np.nan_to_num(_pair_values(layer, ids, lookup.get), nan=-1).astype(np.int64)
+
+    # share-weighted substation figures per site (summed per site in the assignment's row order, as pandas sums)
     fs = shortfall_by_substation(result.shortfall, variant)
     asg = result.assignment[result.assignment[F.SUBSTATION_ID].notna()]
-    asg = asg.set_index(keys)
-    sub_short_off = asg[F.SUBSTATION_ID].map(fs["shortfall_offtake_mw"]).fillna(0.0) * asg[F.SHARE]
-    sub_short_feed = asg[F.SUBSTATION_ID].map(fs["shortfall_feedin_mw"]).fillna(0.0) * asg[F.SHARE]
-    land = asg[F.SUBSTATION_ID].isin(settings.land_reserved).astype(float) * asg[F.SHARE]
-    prog = asg[F.SUBSTATION_ID].isin(settings.provincial_programme).astype(float) * asg[F.SHARE]
-    by_site = lambda s: s.groupby(level=[0, 1]).sum().reindex(sites)  # noqa: E731
+    apos = site_pos(asg[F.LAYER], asg[F.SITE_ID])
+    sub = asg[F.SUBSTATION_ID]
+    share = asg[F.SHARE].to_numpy(dtype=float)
+    weighted = pd.DataFrame({
+        "off": sub.map(fs["shortfall_offtake_mw"]).fillna(0.0).to_numpy(dtype=float) * share,
+        "feed": sub.map(fs["shortfall_feedin_mw"]).fillna(0.0).to_numpy(dtype=float) * share,
+        "land": sub.isin(settings.land_reserved).to_numpy(dtype=float) * share,
+        "prog": sub.isin(settings.provincial_programme).to_numpy(dtype=float) * share,
+    })
+    on = apos >= 0
+    by_site = weighted[on].groupby(apos[on], sort=True).sum().reindex(np.arange(n)).fillna(0.0)
 
     # urgency: first year with demand at the site while one of its substations is short (per direction)
+    year_v = np.sort(pd.unique(d[F.YEAR].to_numpy(dtype=np.int64)))
+    gyear = np.searchsorted(year_v, d[F.YEAR].to_numpy(dtype=np.int64))
+    drow = in_group & is_site[np.maximum(groups.inverse, 0)]
+    dsite = site_of_group[groups.inverse[drow]]
+    sub_c, subs_u = pd.factorize(sub)
     h = result.headroom[(result.headroom[F.VARIANT] == variant) & is_short(result.headroom[F.HEADROOM_MW])]
-    short = h[[F.SUBSTATION_ID, F.DIRECTION, F.YEAR]].drop_duplicates()
-    dem = pd.concat([d.loc[d[col] > 0, [*keys, F.YEAR]].assign(**{F.DIRECTION: direction})
-                     for direction, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW))], ignore_index=True)
-    hits = (dem.merge(asg.reset_index()[[*keys, F.SUBSTATION_ID]], on=keys)
-               .merge(short, on=[F.SUBSTATION_ID, F.DIRECTION, F.YEAR]))
-    first_hit = hits.groupby(keys, sort=True)[F.YEAR].min()
-    urg = first_hit.reindex(sites).astype(float) - years[0]
+    hsub = pd.Index(subs_u).get_indexer(h[F.SUBSTATION_ID])
+    hyear = np.searchsorted(year_v, h[F.YEAR].to_numpy(dtype=np.int64))
+    hok = (hsub >= 0) & (hyear < len(year_v))
+    hok &= year_v[np.minimum(hyear, len(year_v) - 1)] == h[F.YEAR].to_numpy(dtype=np.int64)
+    hit = np.zeros((on.sum(), len(year_v)), dtype=bool)  # per assignment row of a site: the years it is hit
+    for direction, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
+        has = np.zeros((n, len(year_v)), dtype=bool)  # the site has demand in that direction and year
+        m = d[col].to_numpy(dtype=float)[drow] > 0
+        has[dsite[m], gyear[drow][m]] = True
+        short = np.zeros((len(subs_u), len(year_v)), dtype=bool)
+        hd = hok & (h[F.DIRECTION] == direction).to_numpy(dtype=bool)
+        short[hsub[hd], hyear[hd]] = True
+        hit |= has[apos[on]] & short[sub_c[on]]
+    first_year = np.where(hit.any(axis=1), year_v[hit.argmax(axis=1)].astype(float), np.inf)
+    urg = np.full(n, np.inf)
+    np.minimum.at(urg, apos[on], first_year)
+    urg = np.where(np.isinf(urg), np.nan, urg) - years[0]
 
     cats = result.plan.reference.priority_categories if categories is None else categories
     site_cat = _site_category_scores(result, cats)
-    jobs = pd.Series(0.0, index=sites)
+    jobs = np.zeros(n)
     jz = zone_jobs(result.plan.layers)
     if jz is not None:
         jz = jz.astype(float)
-        jobs = pd.Series([jz.get(s, np.nan) if lay == "industrial_zones" else 0.0 for lay, s in sites],
-                         index=sites).fillna(0.0)
-    names = {}
-    for kind, df in result.plan.layers.items():
-        if "name" in df and kind != "substations":
-            for i, n in zip(df["id"], df["name"], strict=True):
-                names[(kind, str(i))] = n if isinstance(n, str) else ""
-    primary = (result.assignment.assign(_o=result.assignment[F.SUBSTATION_ID].fillna("~"))
-               .sort_values([*keys, F.SHARE, "_o"], ascending=[True, True, False, True], kind="stable")
-               .drop_duplicates(keys).set_index(keys)[F.SUBSTATION_ID])
-    po = peak_off.reindex(sites)
-    conf = pd.Series(np.nan, index=sites)
+        jobs = np.nan_to_num(_pair_values(site_lay, site_id, {"industrial_zones": jz}.get), nan=0.0)
+    names = _pair_names(result.plan.layers, site_lay, site_id)
+    # the main substation: the largest share, on a tie the first id (an unassigned part last)
+    a_all = result.assignment
+    p_all = site_pos(a_all[F.LAYER], a_all[F.SITE_ID])
+    o_code, _ = pd.factorize(a_all[F.SUBSTATION_ID].fillna("~"), sort=True)
+    keep = np.flatnonzero(p_all >= 0)
+    best = _first_per_group(p_all[keep], n, -a_all[F.SHARE].to_numpy(dtype=float)[keep], o_code[keep])
+    primary = np.full(n, np.nan, dtype=object)
+    primary[best >= 0] = a_all[F.SUBSTATION_ID].to_numpy(dtype=object)[keep[best[best >= 0]]]
+    po = peak_off[is_site]
+    conf = np.full(n, np.nan)
     if conflicts is not None:
-        lays = sites.get_level_values(0).to_numpy()
-        vals = np.full(len(sites), np.nan)
-        for lay in sorted(set(lays)):
-            m = lays == lay
-            vals[m] = conflict_severity(conflicts, lay, sites.get_level_values(1)[m].tolist()).to_numpy()
-        conf = pd.Series(vals, index=sites)
-    out = pd.DataFrame({
-        F.LAYER: sites.get_level_values(0),
-        F.SITE_ID: sites.get_level_values(1),
-        "name": [names.get(k, "") for k in sites],
-        F.SUBSTATION_ID: primary.reindex(sites).to_numpy(),
-        "shortfall_offtake_mw": by_site(sub_short_off).fillna(0.0).to_numpy(),
-        "shortfall_feedin_mw": by_site(sub_short_feed).fillna(0.0).to_numpy(),
-        "urgency_years": urg.clip(lower=0).to_numpy(),
-        "dwellings_per_mw": (dwell.reindex(sites) / po).where(po > 0).to_numpy(),
-        "jobs_per_mw": (jobs / po).where(po > 0).to_numpy(),
-        "priority_category": site_cat.reindex(sites).fillna(0.0).to_numpy() if len(site_cat) else 0.0,
-        "conflicts": conf.to_numpy(dtype=float),
-        "land_reserved": by_site(land).fillna(0.0).to_numpy(),
-        "provincial_programme": by_site(prog).fillna(0.0).to_numpy(),
-    })
-    return out.reset_index(drop=True)
+        conf = np.nan_to_num(_pair_values(site_lay, site_id, lambda kind: _severity_by_id(_layer_rows(conflicts, kind))),
+                             nan=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pd.DataFrame({
+            F.LAYER: site_lay,
+            F.SITE_ID: site_id,
+            "name": names,
+            F.SUBSTATION_ID: primary,
+            "shortfall_offtake_mw": by_site["off"].to_numpy(),
+            "shortfall_feedin_mw": by_site["feed"].to_numpy(),
+            "urgency_years": np.clip(urg, 0, None),
+            "dwellings_per_mw": np.where(po > 0, dwell[is_site] / po, np.nan),
+            "jobs_per_mw": np.where(po > 0, jobs / po, np.nan),
+            "priority_category": (np.nan_to_num(_pair_values(site_lay, site_id, site_cat.get), nan=0.0)
+                                  if site_cat else 0.0),
+            "conflicts": conf,
+            "land_reserved": by_site["land"].to_numpy(),
+            "provincial_programme": by_site["prog"].to_numpy(),
+        })
+    return out
 
+
+def _pair_names(layers: Mapping[str, pd.DataFrame], site_lay: pd.Series, site_id: pd.Series) -> np.ndarray:
+    """The name of each site (``''`` where its layer has none)."""
+    lay, lay_u = pd.factorize(site_lay)
+    out = np.full(len(site_lay), "", dtype=object)
+    for k, kind in enumerate(lay_u.tolist()):
+        names = _site_names(layers, kind)
+        if names is None:
+            continue
+        rows = np.flatnonzero(lay == k)
+        v = names.reindex(site_id.iloc[rows].to_numpy()).to_numpy(dtype=object)
+        out[rows] = np.where(pd.isna(v), "", v)
+    return out

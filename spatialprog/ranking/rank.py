@@ -28,7 +28,7 @@ from ..waiting import WAITING_COLUMNS, waiting_demand
 from ..workbooks import programme_book
 from ..writer import run_timestamp, write_tables, write_xlsx
 from .criteria import site_criteria, substation_criteria
-from .scoring import SCORE_DECIMALS, score_table, sensitivity
+from .scoring import SCORE_DECIMALS, _Scored, _sensitivity, _table
 from .settings import RankingSettings, project_prefix
 
 #: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, what waits per year and
@@ -110,11 +110,15 @@ def _score(raw: pd.DataFrame, criteria: pd.DataFrame, applies_to: str, id_cols: 
            variant: str, horizon: int, settings: RankingSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score table (with the ``keep`` columns of ``raw``) and sensitivity of one kind of item in one variant."""
     crit = criteria[criteria["applies_to"].isin([applies_to, "both"])]
-    table = score_table(raw, crit, horizon_years=horizon, id_cols=id_cols)
-    table = table.merge(raw[[*id_cols, *keep]], on=id_cols, how="left")
+    scored = _Scored(raw, crit, horizon, id_cols)  # normalised once, ids sorted once: the table and the sensitivity
+    table, order = _table(scored, crit)
+    if not scored.ids.duplicated().any():  # row i of the table is row order[i] of raw: its columns by position
+        for c in keep:
+            table[c] = raw[c].iloc[order].reset_index(drop=True)
+    else:
+        table = table.merge(raw[[*id_cols, *keep]], on=id_cols, how="left")
     table.insert(0, F.VARIANT, variant)
-    sens = sensitivity(raw, crit, horizon_years=horizon, id_cols=id_cols, top_n=settings.top_n,
-                       pct=settings.sensitivity_pct)
+    sens = _sensitivity(scored, crit, top_n=settings.top_n, pct=settings.sensitivity_pct)
     sens.insert(0, "items", f"{applies_to}s")
     sens.insert(0, F.VARIANT, variant)
     return table, sens
