@@ -83,7 +83,7 @@ class Groups:
 
     def take(self, column: str) -> np.ndarray:
         """Per group the value of ``column`` in its first row."""
-        return self.frame[column].to_numpy()[self.first]
+        return self.frame[column].iloc[self.first].to_numpy()  # the first rows only to numpy (text: to objects)
 
     def sum(self, values, *, by: np.ndarray | None = None, n_by: int = 1) -> np.ndarray:
         """Per group (and per ``by`` code 0 .. ``n_by`` - 1, as columns) the sum of ``values``; missing values count 0.
