@@ -15,7 +15,6 @@ import pandas as pd
 
 from .. import fields as F
 from ..errors import LayerValidationError, Problem
-from ..grouping import Groups
 from ..headroom import is_short
 from ..programme import shortfall_by_substation, zone_jobs
 from ..published import added_mva
@@ -281,6 +280,76 @@ def _first_per_group(group: np.ndarray, n: int, *sort_keys: np.ndarray) -> np.nd
     return out
 
 
+class _SiteKeys:
+    """The sites of a run as integer keys, made once for every variant's :func:`site_criteria`.
+
+    Each (layer, site_id) of the demand rows that are ranked (planned sites,
+    electricity) is a key 0 .. K-1, in the order of layer then site_id (the
+    order of ``groupby([layer, site_id], sort=True)``). What does not depend on
+    the variant is looked up once per key: the name, the priority category,
+    the conflict severity, the jobs of a business park, the main substation,
+    and the key of each assignment row. A variant's groups are then the keys
+    of its rows, and every per-site figure an array over the keys.
+    """
+
+    def __init__(self, result, *, conflicts=None, categories: pd.DataFrame | None = None):
+        dem = result.demand
+        base = np.ones(len(dem), dtype=bool)
+        if "existing" in dem:  # sites already connected are not developments to rank
+            base &= ~dem["existing"].astype(bool).to_numpy()
+        if F.CARRIER in dem:  # ranked on their electricity (the other carriers are in their own units)
+            base &= (dem[F.CARRIER] == F.ELECTRICITY).to_numpy(dtype=bool)
+        lay_c, lay_u = pd.factorize(dem[F.LAYER], sort=True)
+        id_c, id_u = pd.factorize(dem[F.SITE_ID], sort=True)
+        n_id = max(len(id_u), 1)
+        base &= (lay_c >= 0) & (id_c >= 0)  # a row without a key is in no group, as in pandas
+        code = lay_c.astype(np.int64) * n_id + id_c
+        present = np.zeros(max(len(lay_u), 1) * n_id, dtype=bool)
+        present[code[base]] = True
+        key_of_code = np.cumsum(present) - 1
+        self.row_key = np.where(base, key_of_code[np.where(base, code, 0)], -1)
+        codes = np.flatnonzero(present)
+        self.n = len(codes)
+        self.layer = pd.Series(lay_u.take(codes // n_id))
+        self.site_id = pd.Series(id_u.take(codes % n_id))
+        self.result = result
+
+        def keys_of(frame: pd.DataFrame) -> np.ndarray:
+            """The key of each row of a table with layer and site_id; -1 where it is no key."""
+            lc = pd.Index(lay_u).get_indexer(frame[F.LAYER])
+            ic = pd.Index(id_u).get_indexer(frame[F.SITE_ID])
+            c = np.where((lc >= 0) & (ic >= 0), lc.astype(np.int64) * n_id + ic, 0)
+            return np.where((lc >= 0) & (ic >= 0) & present[c], key_of_code[c], -1)
+
+        # the main substation: the largest share, on a tie the first id (an unassigned part last)
+        a = result.assignment
+        a_key = keys_of(a)
+        self.asg = a[F.SUBSTATION_ID].notna().to_numpy()  # the assignment rows with a substation ...
+        self.asg_key = a_key[self.asg]  # ... and their keys
+        o_code, _ = pd.factorize(a[F.SUBSTATION_ID].fillna("~"), sort=True)
+        keep = np.flatnonzero(a_key >= 0)
+        best = _first_per_group(a_key[keep], self.n, -a[F.SHARE].to_numpy(dtype=float)[keep], o_code[keep])
+        self.primary = np.full(self.n, np.nan, dtype=object)
+        self.primary[best >= 0] = a[F.SUBSTATION_ID].to_numpy(dtype=object)[keep[best[best >= 0]]]
+
+        layers = result.plan.layers
+        cats = result.plan.reference.priority_categories if categories is None else categories
+        site_cat = _site_category_scores(result, cats)
+        self.category = (np.nan_to_num(_pair_values(self.layer, self.site_id, site_cat.get), nan=0.0)
+                         if site_cat else None)
+        self.jobs = np.zeros(self.n)
+        jz = zone_jobs(layers)
+        if jz is not None:
+            self.jobs = np.nan_to_num(_pair_values(self.layer, self.site_id, {"industrial_zones": jz.astype(float)}.get),
+                                      nan=0.0)
+        self.names = _pair_names(layers, self.layer, self.site_id)
+        self.conflicts = np.full(self.n, np.nan)
+        if conflicts is not None:
+            self.conflicts = np.nan_to_num(
+                _pair_values(self.layer, self.site_id, lambda kind: _severity_by_id(_layer_rows(conflicts, kind))),
+                nan=0.0)
+
+
 def site_criteria(result, variant: str, *, settings: RankingSettings,
                   conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
                   categories: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -292,11 +361,10 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     (:func:`spatialprog.headroom.is_short`: 0 MW headroom counts);
     dwellings and jobs per MW use the site's own peak offtake.
 
-    The long tables (demand per site and year, a million rows and more at
-    national scale) are grouped by integer codes of their keys
-    (:class:`spatialprog.grouping.Groups`), the sites looked up per layer by
-    id, and the urgency is a table of years per site and per substation
-    instead of a join.
+    The long demand table (a million rows and more at national scale) is
+    grouped by integer keys of its sites, the urgency is a table of years per
+    site and substation instead of a join, and every lookup by text is made
+    once per site.
 
     Returns
     -------
@@ -304,41 +372,31 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
         ``layer, site_id, name, substation_id`` (the main one) and one column per
         criterion, one row per site in the order of ``layer, site_id``.
     """
-    years = result.project.years
-    keys = [F.LAYER, F.SITE_ID]
-    dem = result.demand
-    # one filter, of the columns used only (a national demand table has millions of rows)
-    rows = (dem[F.VARIANT] == variant).to_numpy(dtype=bool)
-    if "existing" in dem:  # sites already connected are not developments to rank
-        rows = rows & ~dem["existing"].astype(bool).to_numpy()
-    if F.CARRIER in dem:  # ranked on their electricity (the other carriers are in their own units)
-        rows = rows & (dem[F.CARRIER] == F.ELECTRICITY).to_numpy(dtype=bool)
-    d = dem.loc[rows, [*keys, F.YEAR, F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED]]
-    groups = Groups(d, keys)  # per (layer, site), in key order
-    in_group = groups.inverse >= 0
-    peak_off, peak_feed, dwell = (_group_max(groups.inverse[in_group], groups.n, d[c].to_numpy(dtype=float)[in_group])
-                                  for c in (F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED))
-    is_site = (peak_off > 0) | (peak_feed > 0)
-    if not is_site.any():
-        return pd.DataFrame(columns=[*keys, "name", F.SUBSTATION_ID, *CRITERIA])
-    site_of_group = np.cumsum(is_site) - 1  # group -> site position (where is_site)
-    first = groups.first[is_site]
-    site_lay = d[F.LAYER].iloc[first].reset_index(drop=True)
-    site_id = d[F.SITE_ID].iloc[first].reset_index(drop=True)
-    n = len(site_id)
-    lookup = {}  # per layer: the position of each site by id
-    for kind in pd.unique(site_lay).tolist():
-        pos = np.flatnonzero((site_lay == kind).to_numpy())
-        lookup[kind] = pd.Series(pos, index=site_id.iloc[pos].to_numpy())
+    return _site_criteria(_SiteKeys(result, conflicts=conflicts, categories=categories), variant, settings=settings)
 
-    def site_pos(layer: pd.Series, ids: pd.Series) -> np.ndarray:
-        """Position among the sites of each (layer, id) row; -1 for no site."""
-        return np.nan_to_num(_pair_values(layer, ids, lookup.get), nan=-1).astype(np.int64)
+
+def _site_criteria(keys: _SiteKeys, variant: str, *, settings: RankingSettings) -> pd.DataFrame:
+    """:func:`site_criteria` of one variant, with the run's sites as keys."""
+    result = keys.result
+    years = result.project.years
+    dem = result.demand
+    rows = (dem[F.VARIANT] == variant).to_numpy(dtype=bool) & (keys.row_key >= 0)
+    rk = keys.row_key[rows]
+    col = {c: dem[c].to_numpy(dtype=float)[rows] for c in (F.OFFTAKE_MW, F.FEEDIN_MW, F.DWELLINGS_DELIVERED)}
+    peak_off, peak_feed, dwell = (_group_max(rk, keys.n, col[c]) for c in (F.OFFTAKE_MW, F.FEEDIN_MW,
+                                                                         F.DWELLINGS_DELIVERED))
+    is_site = (peak_off > 0) | (peak_feed > 0)  # NaN for a key without rows in this variant: no site
+    if not is_site.any():
+        return pd.DataFrame(columns=[F.LAYER, F.SITE_ID, "name", F.SUBSTATION_ID, *CRITERIA])
+    site_keys = np.flatnonzero(is_site)
+    n = len(site_keys)
+    pos_of_key = np.full(keys.n, -1, dtype=np.int64)
+    pos_of_key[site_keys] = np.arange(n)
 
     # share-weighted substation figures per site (summed per site in the assignment's row order, as pandas sums)
     fs = shortfall_by_substation(result.shortfall, variant)
-    asg = result.assignment[result.assignment[F.SUBSTATION_ID].notna()]
-    apos = site_pos(asg[F.LAYER], asg[F.SITE_ID])
+    asg = result.assignment[keys.asg]
+    apos = np.where(keys.asg_key >= 0, pos_of_key[np.maximum(keys.asg_key, 0)], -1)
     sub = asg[F.SUBSTATION_ID]
     share = asg[F.SHARE].to_numpy(dtype=float)
     weighted = pd.DataFrame({
@@ -351,10 +409,11 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     by_site = weighted[on].groupby(apos[on], sort=True).sum().reindex(np.arange(n)).fillna(0.0)
 
     # urgency: first year with demand at the site while one of its substations is short (per direction)
-    year_v = np.sort(pd.unique(d[F.YEAR].to_numpy(dtype=np.int64)))
-    gyear = np.searchsorted(year_v, d[F.YEAR].to_numpy(dtype=np.int64))
-    drow = in_group & is_site[np.maximum(groups.inverse, 0)]
-    dsite = site_of_group[groups.inverse[drow]]
+    year = dem[F.YEAR].to_numpy(dtype=np.int64)[rows]
+    year_v = np.sort(pd.unique(year))
+    gyear = np.searchsorted(year_v, year)
+    drow = is_site[rk]
+    dsite = pos_of_key[rk[drow]]
     sub_c, subs_u = pd.factorize(sub)
     h = result.headroom[(result.headroom[F.VARIANT] == variant) & is_short(result.headroom[F.HEADROOM_MW])]
     hsub = pd.Index(subs_u).get_indexer(h[F.SUBSTATION_ID])
@@ -362,9 +421,9 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     hok = (hsub >= 0) & (hyear < len(year_v))
     hok &= year_v[np.minimum(hyear, len(year_v) - 1)] == h[F.YEAR].to_numpy(dtype=np.int64)
     hit = np.zeros((on.sum(), len(year_v)), dtype=bool)  # per assignment row of a site: the years it is hit
-    for direction, col in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
+    for direction, c in ((F.OFFTAKE, F.OFFTAKE_MW), (F.FEEDIN, F.FEEDIN_MW)):
         has = np.zeros((n, len(year_v)), dtype=bool)  # the site has demand in that direction and year
-        m = d[col].to_numpy(dtype=float)[drow] > 0
+        m = col[c][drow] > 0
         has[dsite[m], gyear[drow][m]] = True
         short = np.zeros((len(subs_u), len(year_v)), dtype=bool)
         hd = hok & (h[F.DIRECTION] == direction).to_numpy(dtype=bool)
@@ -375,45 +434,23 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
     np.minimum.at(urg, apos[on], first_year)
     urg = np.where(np.isinf(urg), np.nan, urg) - years[0]
 
-    cats = result.plan.reference.priority_categories if categories is None else categories
-    site_cat = _site_category_scores(result, cats)
-    jobs = np.zeros(n)
-    jz = zone_jobs(result.plan.layers)
-    if jz is not None:
-        jz = jz.astype(float)
-        jobs = np.nan_to_num(_pair_values(site_lay, site_id, {"industrial_zones": jz}.get), nan=0.0)
-    names = _pair_names(result.plan.layers, site_lay, site_id)
-    # the main substation: the largest share, on a tie the first id (an unassigned part last)
-    a_all = result.assignment
-    p_all = site_pos(a_all[F.LAYER], a_all[F.SITE_ID])
-    o_code, _ = pd.factorize(a_all[F.SUBSTATION_ID].fillna("~"), sort=True)
-    keep = np.flatnonzero(p_all >= 0)
-    best = _first_per_group(p_all[keep], n, -a_all[F.SHARE].to_numpy(dtype=float)[keep], o_code[keep])
-    primary = np.full(n, np.nan, dtype=object)
-    primary[best >= 0] = a_all[F.SUBSTATION_ID].to_numpy(dtype=object)[keep[best[best >= 0]]]
-    po = peak_off[is_site]
-    conf = np.full(n, np.nan)
-    if conflicts is not None:
-        conf = np.nan_to_num(_pair_values(site_lay, site_id, lambda kind: _severity_by_id(_layer_rows(conflicts, kind))),
-                             nan=0.0)
+    po = peak_off[site_keys]
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = pd.DataFrame({
-            F.LAYER: site_lay,
-            F.SITE_ID: site_id,
-            "name": names,
-            F.SUBSTATION_ID: primary,
+        return pd.DataFrame({
+            F.LAYER: keys.layer.iloc[site_keys].reset_index(drop=True),
+            F.SITE_ID: keys.site_id.iloc[site_keys].reset_index(drop=True),
+            "name": keys.names[site_keys],
+            F.SUBSTATION_ID: keys.primary[site_keys],
             "shortfall_offtake_mw": by_site["off"].to_numpy(),
             "shortfall_feedin_mw": by_site["feed"].to_numpy(),
             "urgency_years": np.clip(urg, 0, None),
-            "dwellings_per_mw": np.where(po > 0, dwell[is_site] / po, np.nan),
-            "jobs_per_mw": np.where(po > 0, jobs / po, np.nan),
-            "priority_category": (np.nan_to_num(_pair_values(site_lay, site_id, site_cat.get), nan=0.0)
-                                  if site_cat else 0.0),
-            "conflicts": conf,
+            "dwellings_per_mw": np.where(po > 0, dwell[site_keys] / po, np.nan),
+            "jobs_per_mw": np.where(po > 0, keys.jobs[site_keys] / po, np.nan),
+            "priority_category": keys.category[site_keys] if keys.category is not None else 0.0,
+            "conflicts": keys.conflicts[site_keys],
             "land_reserved": by_site["land"].to_numpy(),
             "provincial_programme": by_site["prog"].to_numpy(),
         })
-    return out
 
 
 def _pair_names(layers: Mapping[str, pd.DataFrame], site_lay: pd.Series, site_id: pd.Series) -> np.ndarray:

@@ -27,7 +27,7 @@ from ..scales import higher_level_check, scale_sums
 from ..waiting import WAITING_COLUMNS, waiting_demand
 from ..workbooks import programme_book
 from ..writer import run_timestamp, write_tables, write_xlsx
-from .criteria import site_criteria, substation_criteria
+from .criteria import _site_criteria, _SiteKeys, substation_criteria
 from .scoring import SCORE_DECIMALS, _Scored, _sensitivity, _table
 from .settings import RankingSettings, project_prefix
 
@@ -167,6 +167,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     progs, subs_r, sites_r, sens, waits = [], [], [], [], []
     crit_used = []
     jobs = zone_jobs(result.plan.layers)
+    site_keys = None
     for v in variants:
         crit = settings.criteria_for(v)
         crit_used.append(crit.assign(variant=v)[["variant", "criterion", "weight", "direction", "normalisation",
@@ -182,7 +183,9 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
         subs_r.append(sc)
         sens.append(s)
 
-        raw_t = site_criteria(result, v, settings=settings, conflicts=conflicts, categories=cats)
+        if site_keys is None:  # the sites as integer keys, once for every variant
+            site_keys = _SiteKeys(result, conflicts=conflicts, categories=cats)
+        raw_t = _site_criteria(site_keys, v, settings=settings)
         if len(raw_t):
             st, s = _score(raw_t, crit, "site", [F.LAYER, F.SITE_ID], ["name", F.SUBSTATION_ID], variant=v,
                            horizon=horizon, settings=settings)
