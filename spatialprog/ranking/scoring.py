@@ -72,8 +72,8 @@ def _check_weights(criteria: pd.DataFrame) -> np.ndarray:
 def _score_matrix(raw: pd.DataFrame, criteria: pd.DataFrame, horizon_years: float) -> tuple[np.ndarray, np.ndarray]:
     """Raw values and normalised scores, one column per criterion (in the criteria's order)."""
     n, k = len(raw), len(criteria)
-    rawm = np.full((n, k), np.nan)
-    sm = np.zeros((n, k))
+    rawm = np.full((n, k), np.nan, order="F")  # column by column: each criterion's values side by side
+    sm = np.zeros((n, k), order="F")
     for j, r in enumerate(criteria.itertuples(index=False)):
         if r.criterion in raw:
             rawm[:, j] = pd.to_numeric(raw[r.criterion], errors="coerce").astype(float).to_numpy()
@@ -88,9 +88,18 @@ def _weighted(sm: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     contrib = np.zeros_like(sm)
     score = np.zeros(sm.shape[0])
     for j in range(sm.shape[1]):
-        contrib[:, j] = (float(w[j]) / total) * sm[:, j]
-        score = score + contrib[:, j]
+        np.multiply(float(w[j]) / total, sm[:, j], out=contrib[:, j])
+        score += contrib[:, j]
     return contrib, score
+
+
+def _score_of(sm: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The score of :func:`_weighted` alone (the same sums, in the same order)."""
+    total = float(w.sum())
+    score = np.zeros(sm.shape[0])
+    for j in range(sm.shape[1]):
+        score += (float(w[j]) / total) * sm[:, j]
+    return score
 
 
 def _order(score: np.ndarray, ids: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -153,13 +162,6 @@ def _unit_suffix(unit: str) -> str:
     return "" if re.search(r"\d\s*[-/]\s*\d", unit) or unit.startswith("score") else f" {unit}"
 
 
-def _texts(values: np.ndarray, fmt) -> np.ndarray:
-    """``fmt`` of each value, formatted once per distinct value (by its bits: ``-0.0`` is not ``0.0``)."""
-    values = np.ascontiguousarray(values, dtype=float)
-    _, first, inv = np.unique(values.view(np.int64), return_index=True, return_inverse=True)
-    return np.array([fmt(v) for v in values[first].tolist()], dtype=object)[inv.reshape(-1)]
-
-
 def _explanations(raw: np.ndarray, contrib: np.ndarray, words: Sequence[str], units: Sequence[str],
                   explain: int) -> np.ndarray:
     """The explanation of each row: its ``explain`` largest contributions, named with their raw value.
@@ -167,26 +169,36 @@ def _explanations(raw: np.ndarray, contrib: np.ndarray, words: Sequence[str], un
     Per row the criteria by contribution, largest first (equal ones in
     criterion order), each > 0 as ``<word> <raw> (+<contribution>)`` with
     Dutch decimals, ``; ``-joined; ``geen criterium telt mee`` without any.
-    The texts are built per criterion and place for all its rows at once, and
-    every number is formatted once per distinct value.
+    Each part is written once per criterion and distinct (raw value,
+    contribution) and placed in every row that names it.
     """
     n, k = contrib.shape
-    out = np.full(n, "", dtype=object)
-    if n and k:
-        best = np.argsort(-contrib, axis=1, kind="stable")[:, :explain]
-        rows = np.arange(n)
-        for p in range(best.shape[1]):
-            j_p = best[:, p]
-            c_p = contrib[rows, j_p]
-            on = c_p > 0
-            for j in np.unique(j_p[on]).tolist():
-                r = np.flatnonzero(on & (j_p == j))
-                # one replace of '.' over the whole part is the same as one per piece
-                head = f"{words[j]} ".replace(".", ",")
-                part = (head + _texts(raw[r, j], lambda v, u=units[j]: _fmt(v, u).replace(".", ",")) + " (+"
-                        + _texts(c_p[r], lambda v: f"{v:.3f}".replace(".", ",")) + ")")
-                out[r] = np.where(out[r] == "", part, out[r] + "; " + part)
-    out[out == ""] = "geen criterium telt mee"
+    out = np.full(n, "geen criterium telt mee", dtype=object)
+    if not (n and k and explain):
+        return out
+    best = np.argsort(-contrib, axis=1, kind="stable")[:, :explain]
+    c_best = np.take_along_axis(contrib, best, axis=1)
+    on = c_best > 0
+    parts = np.empty(best.shape, dtype=object)
+    for j in np.unique(best[on]).tolist():
+        sel = on & (best == j)
+        r = np.ascontiguousarray(raw[np.nonzero(sel)[0], j])
+        c = np.ascontiguousarray(c_best[sel])
+        # distinct raw values by their bits (-0.0 is not 0.0); the contribution follows from the raw value
+        inv, _ = pd.factorize(r.view(np.int64))
+        first = np.flatnonzero(inv > np.maximum.accumulate(np.concatenate([[-1], inv[:-1]])))
+        if not (c.view(np.int64) == c.view(np.int64)[first][inv]).all():  # it does not: every row its own text
+            inv, first = np.arange(len(r)), np.arange(len(r))
+        text = [f"{words[j]} {_fmt(v, units[j])} (+{w:.3f})".replace(".", ",")
+                for v, w in zip(r[first].tolist(), c[first].tolist(), strict=True)]
+        parts[sel] = np.array(text, dtype=object)[inv]
+    has = np.zeros(n, dtype=bool)
+    for p in range(best.shape[1]):
+        m = on[:, p]
+        new, more = m & ~has, m & has
+        out[new] = parts[new, p]
+        out[more] = out[more] + "; " + parts[more, p]
+        has |= m
     return out
 
 
@@ -277,7 +289,7 @@ def _sensitivity(sc: _Scored, criteria: pd.DataFrame, *, top_n: int, pct: float)
     """:func:`sensitivity` of prepared scores: each re-ranking is a weighted sum of the score columns and one sort."""
     w0, sm, ids = sc.w, sc.sm, sc.ids
     n = len(ids)
-    base_order = _order(_weighted(sm, w0)[1], sc.tie)
+    base_order = _order(_score_of(sm, w0), sc.tie)
     base_rank = _ranks(base_order)
     top = base_order[:top_n]
     rows, tops = [], []
@@ -287,7 +299,7 @@ def _sensitivity(sc: _Scored, criteria: pd.DataFrame, *, top_n: int, pct: float)
             w1[i] = w0[i] * (1 + sign * pct / 100.0)
             if float(w1.sum()) <= 0:
                 continue
-            order = _order(_weighted(sm, w1)[1], sc.tie)
+            order = _order(_score_of(sm, w1), sc.tie)
             rank = _ranks(order)
             new_top = order[:top_n]
             tops.append(new_top)
