@@ -303,11 +303,12 @@ class _SiteKeys:
         id_c, id_u = pd.factorize(dem[F.SITE_ID], sort=True)
         n_id = max(len(id_u), 1)
         base &= (lay_c >= 0) & (id_c >= 0)  # a row without a key is in no group, as in pandas
-        code = lay_c.astype(np.int64) * n_id + id_c
+        code = lay_c[base].astype(np.int64) * n_id + id_c[base]
         present = np.zeros(max(len(lay_u), 1) * n_id, dtype=bool)
-        present[code[base]] = True
+        present[code] = True
         key_of_code = np.cumsum(present) - 1
-        self.row_key = np.where(base, key_of_code[np.where(base, code, 0)], -1)
+        self.row_key = np.full(len(dem), -1, dtype=np.int64)
+        self.row_key[base] = key_of_code[code]
         codes = np.flatnonzero(present)
         self.n = len(codes)
         self.layer = pd.Series(lay_u.take(codes // n_id))
