@@ -280,7 +280,7 @@ def _first_per_group(group: np.ndarray, n: int, *sort_keys: np.ndarray) -> np.nd
     return out
 
 
-class _SiteKeys:
+class SiteKeys:
     """The sites of a run as integer keys, made once for every variant's :func:`site_criteria`.
 
     Each (layer, site_id) of the demand rows that are ranked (planned sites,
@@ -350,6 +350,10 @@ class _SiteKeys:
                 _pair_values(self.layer, self.site_id, lambda kind: _severity_by_id(_layer_rows(conflicts, kind))),
                 nan=0.0)
 
+    def criteria(self, variant: str, *, settings: RankingSettings) -> pd.DataFrame:
+        """:func:`site_criteria` of one variant."""
+        return _site_criteria(self, variant, settings=settings)
+
 
 def site_criteria(result, variant: str, *, settings: RankingSettings,
                   conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
@@ -373,11 +377,11 @@ def site_criteria(result, variant: str, *, settings: RankingSettings,
         ``layer, site_id, name, substation_id`` (the main one) and one column per
         criterion, one row per site in the order of ``layer, site_id``.
     """
-    return _site_criteria(_SiteKeys(result, conflicts=conflicts, categories=categories), variant, settings=settings)
+    return SiteKeys(result, conflicts=conflicts, categories=categories).criteria(variant, settings=settings)
 
 
-def _site_criteria(keys: _SiteKeys, variant: str, *, settings: RankingSettings) -> pd.DataFrame:
-    """:func:`site_criteria` of one variant, with the run's sites as keys."""
+def _site_criteria(keys: SiteKeys, variant: str, *, settings: RankingSettings) -> pd.DataFrame:
+    """:meth:`SiteKeys.criteria`."""
     result = keys.result
     years = result.project.years
     dem = result.demand

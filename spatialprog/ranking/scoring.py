@@ -202,8 +202,27 @@ def _explanations(raw: np.ndarray, contrib: np.ndarray, words: Sequence[str], un
     return out
 
 
-class _Scored:
-    """The scores of a table of items, shared by :func:`score_table` and :func:`sensitivity`."""
+class Scores:
+    """The normalised scores of a table of items, once for its score table and its sensitivity.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The id column(s) and one column of raw values per criterion.
+    criteria : DataFrame
+        As for :func:`score_table`.
+    horizon_years : float
+    id_cols : sequence of str
+
+    Examples
+    --------
+    >>> from spatialprog.reference import load_criteria
+    >>> crit = load_criteria()
+    >>> c = crit[crit["criterion"] == "shortfall_offtake_mw"].assign(weight=1.0)
+    >>> sc = Scores(pd.DataFrame({"id": ["A", "B"], "shortfall_offtake_mw": [5.0, 10.0]}), c, 15, ["id"])
+    >>> sc.table(c)[0]["id"].tolist(), sc.sensitivity(c, top_n=1, pct=25)["n_top_changed"].tolist()
+    (['B', 'A'], [0, 0])
+    """
 
     def __init__(self, raw: pd.DataFrame, criteria: pd.DataFrame, horizon_years: float, id_cols: Sequence[str]):
         self.id_cols = list(id_cols)
@@ -211,6 +230,14 @@ class _Scored:
         self.rawm, self.sm = _score_matrix(raw, criteria, horizon_years)
         self.ids = raw[self.id_cols].reset_index(drop=True)
         self.tie = _tie_ranks(self.ids)  # the ids sorted once; every ranking sorts numbers only
+
+    def table(self, criteria: pd.DataFrame, *, explain: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+        """:func:`score_table`, and the row order (positions in ``raw``) of its rows."""
+        return _table(self, criteria, explain=explain)
+
+    def sensitivity(self, criteria: pd.DataFrame, *, top_n: int = 10, pct: float = 25.0) -> pd.DataFrame:
+        """:func:`sensitivity`: each re-ranking is a weighted sum of the score columns and one sort."""
+        return _sensitivity(self, criteria, top_n=top_n, pct=pct)
 
 
 def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: float,
@@ -242,10 +269,10 @@ def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
         and its share of the score, e.g. ``tekort afname 39,5 MW (+0,134)``);
         sorted by rank.
     """
-    return _table(_Scored(raw, criteria, horizon_years, id_cols), criteria, explain=explain)[0]
+    return Scores(raw, criteria, horizon_years, id_cols).table(criteria, explain=explain)[0]
 
 
-def _table(sc: _Scored, criteria: pd.DataFrame, *, explain: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+def _table(sc: Scores, criteria: pd.DataFrame, *, explain: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
     """:func:`score_table` of prepared scores, and the row order (positions in ``raw``) of its rows."""
     names = criteria["criterion"].tolist()
     units = criteria["unit"].astype(str).tolist() if "unit" in criteria else [""] * len(names)
@@ -282,10 +309,10 @@ def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
         ``criterion, weight, change_pct, weight_varied, n_top_changed,
         n_entered_top, max_rank_shift, top_after`` (ids ``;``-joined).
     """
-    return _sensitivity(_Scored(raw, criteria, horizon_years, id_cols), criteria, top_n=top_n, pct=pct)
+    return Scores(raw, criteria, horizon_years, id_cols).sensitivity(criteria, top_n=top_n, pct=pct)
 
 
-def _sensitivity(sc: _Scored, criteria: pd.DataFrame, *, top_n: int, pct: float) -> pd.DataFrame:
+def _sensitivity(sc: Scores, criteria: pd.DataFrame, *, top_n: int, pct: float) -> pd.DataFrame:
     """:func:`sensitivity` of prepared scores: each re-ranking is a weighted sum of the score columns and one sort."""
     w0, sm, ids = sc.w, sc.sm, sc.ids
     n = len(ids)
