@@ -67,8 +67,10 @@ class Groups:
         if combined is None:
             stacked = np.column_stack(codes)
             _, first, inv = np.unique(stacked[~missing], axis=0, return_index=True, return_inverse=True)
-        else:
-            _, first, inv = np.unique(combined[~missing], return_index=True, return_inverse=True)
+        else:  # hashed, then the distinct keys sorted (sorting every row cost more at millions of rows)
+            inv, _ = pd.factorize(combined[~missing], sort=True)
+            first = np.full(inv.max() + 1 if len(inv) else 0, len(inv), dtype=np.int64)
+            np.minimum.at(first, inv, np.arange(len(inv), dtype=np.int64))
         rows = np.flatnonzero(~missing)
         self.inverse = np.full(len(frame), -1, dtype=np.int64)
         self.inverse[rows] = inv.reshape(-1)
@@ -81,7 +83,7 @@ class Groups:
 
     def take(self, column: str) -> np.ndarray:
         """Per group the value of ``column`` in its first row."""
-        return self.frame[column].to_numpy()[self.first]
+        return self.frame[column].iloc[self.first].to_numpy()  # the first rows only to numpy (text: to objects)
 
     def sum(self, values, *, by: np.ndarray | None = None, n_by: int = 1) -> np.ndarray:
         """Per group (and per ``by`` code 0 .. ``n_by`` - 1, as columns) the sum of ``values``; missing values count 0.

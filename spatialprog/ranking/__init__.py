@@ -43,10 +43,12 @@ Modules
 :mod:`~spatialprog.ranking.settings`
     The ``[ranking]`` section validated into :class:`RankingSettings` (pure).
 :mod:`~spatialprog.ranking.scoring`
-    :func:`normalise`, :func:`score_table`, :func:`sensitivity`.
+    :func:`normalise`, :func:`score_table`, :func:`sensitivity`; :class:`Scores`
+    (a table normalised once for both).
 :mod:`~spatialprog.ranking.criteria`
     Raw criterion values of a run: :func:`substation_criteria`,
-    :func:`site_criteria`, :func:`conflict_severity`, :func:`category_scores`.
+    :func:`site_criteria`, :func:`conflict_severity`, :func:`category_scores`;
+    :class:`SiteKeys` (a run's sites as integer keys, once for every variant).
 :mod:`~spatialprog.ranking.rank`
     :func:`rank_run` (the whole ranking of a run), :class:`RankingResult`,
     :func:`write_ranking`.
@@ -70,9 +72,15 @@ Examples
 
 from __future__ import annotations
 
-from .criteria import category_scores, conflict_severity, site_criteria, substation_criteria
+from .criteria import (
+    SiteKeys,
+    category_scores,
+    conflict_severity,
+    site_criteria,
+    substation_criteria,
+)
 from .rank import RANKING_FILES, RankingResult, rank_run, write_ranking
-from .scoring import normalise, score_table, sensitivity
+from .scoring import Scores, normalise, score_table, sensitivity
 from .settings import CRITERIA, NORMALISATIONS, RankingSettings, ranking_settings
 
 __all__ = [
@@ -80,6 +88,8 @@ __all__ = [
     "NORMALISATIONS",
     "RankingSettings",
     "RankingResult",
+    "Scores",
+    "SiteKeys",
     "category_scores",
     "ranking_settings",
     "normalise",

@@ -27,8 +27,8 @@ from ..scales import higher_level_check, scale_sums
 from ..waiting import WAITING_COLUMNS, waiting_demand
 from ..workbooks import programme_book
 from ..writer import run_timestamp, write_tables, write_xlsx
-from .criteria import site_criteria, substation_criteria
-from .scoring import SCORE_DECIMALS, score_table, sensitivity
+from .criteria import SiteKeys, substation_criteria
+from .scoring import SCORE_DECIMALS, Scores
 from .settings import RankingSettings, project_prefix
 
 #: files written by :func:`write_ranking`: a CSV per table of ``RankingResult.tables()``, what waits per year and
@@ -110,11 +110,15 @@ def _score(raw: pd.DataFrame, criteria: pd.DataFrame, applies_to: str, id_cols: 
            variant: str, horizon: int, settings: RankingSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score table (with the ``keep`` columns of ``raw``) and sensitivity of one kind of item in one variant."""
     crit = criteria[criteria["applies_to"].isin([applies_to, "both"])]
-    table = score_table(raw, crit, horizon_years=horizon, id_cols=id_cols)
-    table = table.merge(raw[[*id_cols, *keep]], on=id_cols, how="left")
+    scored = Scores(raw, crit, horizon, id_cols)  # normalised once, ids sorted once: the table and the sensitivity
+    table, order = scored.table(crit)
+    if not scored.ids.duplicated().any():  # row i of the table is row order[i] of raw: its columns by position
+        for c in keep:
+            table[c] = raw[c].iloc[order].reset_index(drop=True)
+    else:
+        table = table.merge(raw[[*id_cols, *keep]], on=id_cols, how="left")
     table.insert(0, F.VARIANT, variant)
-    sens = sensitivity(raw, crit, horizon_years=horizon, id_cols=id_cols, top_n=settings.top_n,
-                       pct=settings.sensitivity_pct)
+    sens = scored.sensitivity(crit, top_n=settings.top_n, pct=settings.sensitivity_pct)
     sens.insert(0, "items", f"{applies_to}s")
     sens.insert(0, F.VARIANT, variant)
     return table, sens
@@ -163,6 +167,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     progs, subs_r, sites_r, sens, waits = [], [], [], [], []
     crit_used = []
     jobs = zone_jobs(result.plan.layers)
+    site_keys = None
     for v in variants:
         crit = settings.criteria_for(v)
         crit_used.append(crit.assign(variant=v)[["variant", "criterion", "weight", "direction", "normalisation",
@@ -178,7 +183,9 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
         subs_r.append(sc)
         sens.append(s)
 
-        raw_t = site_criteria(result, v, settings=settings, conflicts=conflicts, categories=cats)
+        if site_keys is None:  # the sites as integer keys, once for every variant
+            site_keys = SiteKeys(result, conflicts=conflicts, categories=cats)
+        raw_t = site_keys.criteria(v, settings=settings)
         if len(raw_t):
             st, s = _score(raw_t, crit, "site", [F.LAYER, F.SITE_ID], ["name", F.SUBSTATION_ID], variant=v,
                            horizon=horizon, settings=settings)

@@ -72,8 +72,8 @@ def _check_weights(criteria: pd.DataFrame) -> np.ndarray:
 def _score_matrix(raw: pd.DataFrame, criteria: pd.DataFrame, horizon_years: float) -> tuple[np.ndarray, np.ndarray]:
     """Raw values and normalised scores, one column per criterion (in the criteria's order)."""
     n, k = len(raw), len(criteria)
-    rawm = np.full((n, k), np.nan)
-    sm = np.zeros((n, k))
+    rawm = np.full((n, k), np.nan, order="F")  # column by column: each criterion's values side by side
+    sm = np.zeros((n, k), order="F")
     for j, r in enumerate(criteria.itertuples(index=False)):
         if r.criterion in raw:
             rawm[:, j] = pd.to_numeric(raw[r.criterion], errors="coerce").astype(float).to_numpy()
@@ -88,25 +88,52 @@ def _weighted(sm: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     contrib = np.zeros_like(sm)
     score = np.zeros(sm.shape[0])
     for j in range(sm.shape[1]):
-        contrib[:, j] = (float(w[j]) / total) * sm[:, j]
-        score = score + contrib[:, j]
+        np.multiply(float(w[j]) / total, sm[:, j], out=contrib[:, j])
+        score += contrib[:, j]
     return contrib, score
+
+
+def _score_of(sm: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The score of :func:`_weighted` alone (the same sums, in the same order)."""
+    total = float(w.sum())
+    score = np.zeros(sm.shape[0])
+    for j in range(sm.shape[1]):
+        score += (float(w[j]) / total) * sm[:, j]
+    return score
 
 
 def _order(score: np.ndarray, ids: pd.DataFrame | np.ndarray) -> np.ndarray:
     """Row order by score (descending, rounded) then id(s) ascending.
 
     ``ids`` may be given as :func:`_tie_ranks` of the id columns, so that
-    ranking again (the sensitivity) sorts no text.
+    ranking again (the sensitivity) sorts no text. Both keys go into one
+    integer per row, ``-rint(score * 10**SCORE_DECIMALS) * n + tie``, sorted
+    once: the order :func:`numpy.lexsort` gives on the rounded score and the
+    tie (``numpy.round`` rounds ``score * 10**d`` to an integer, then divides,
+    which keeps the order; the integers are distinct, so any sort gives it).
     """
     tie = ids if isinstance(ids, np.ndarray) else _tie_ranks(ids)
+    n = len(score)
+    q = np.rint(np.asarray(score, dtype=float) * 10.0**SCORE_DECIMALS)
+    if n and np.isfinite(q).all() and (float(np.abs(q).max()) + 1.0) * n < 2.0**62:
+        return np.argsort(-q.astype(np.int64) * n + tie)
     return np.lexsort([tie, -np.round(score, SCORE_DECIMALS)])
 
 
 def _tie_ranks(ids: pd.DataFrame) -> np.ndarray:
-    """Each row's place in the order of its id(s) (ascending as text; equal ids in row order)."""
-    keys = [ids[c].astype(str).to_numpy(dtype=str) for c in reversed(list(ids.columns))]
-    return _ranks(np.lexsort(keys)) if keys else np.zeros(len(ids), dtype=int)
+    """Each row's place in the order of its id(s) (ascending as text; equal ids in row order).
+
+    Each id column is factorized (codes in the order of the text) and the
+    integer codes are sorted; with a missing id the text itself is sorted
+    (``'nan'`` among the others, as ``astype(str)`` writes it).
+    """
+    text = [ids[c].astype(str) for c in reversed(list(ids.columns))]
+    if not text:
+        return np.zeros(len(ids), dtype=int)
+    codes = [pd.factorize(t, sort=True)[0] for t in text]
+    if any((c < 0).any() for c in codes):
+        codes = [t.to_numpy(dtype=str) for t in text]
+    return _ranks(np.lexsort(codes))
 
 
 def _ranks(order: np.ndarray) -> np.ndarray:
@@ -133,6 +160,84 @@ def _fmt(v: float, unit: str) -> str:
 def _unit_suffix(unit: str) -> str:
     """`` MW`` after a raw value; nothing for a scale (``score 0-1``, ``ernst 0-3``)."""
     return "" if re.search(r"\d\s*[-/]\s*\d", unit) or unit.startswith("score") else f" {unit}"
+
+
+def _explanations(raw: np.ndarray, contrib: np.ndarray, words: Sequence[str], units: Sequence[str],
+                  explain: int) -> np.ndarray:
+    """The explanation of each row: its ``explain`` largest contributions, named with their raw value.
+
+    Per row the criteria by contribution, largest first (equal ones in
+    criterion order), each > 0 as ``<word> <raw> (+<contribution>)`` with
+    Dutch decimals, ``; ``-joined; ``geen criterium telt mee`` without any.
+    Each part is written once per criterion and distinct (raw value,
+    contribution) and placed in every row that names it.
+    """
+    n, k = contrib.shape
+    out = np.full(n, "geen criterium telt mee", dtype=object)
+    if not (n and k and explain):
+        return out
+    best = np.argsort(-contrib, axis=1, kind="stable")[:, :explain]
+    c_best = np.take_along_axis(contrib, best, axis=1)
+    on = c_best > 0
+    parts = np.empty(best.shape, dtype=object)
+    for j in np.unique(best[on]).tolist():
+        sel = on & (best == j)
+        r = np.ascontiguousarray(raw[np.nonzero(sel)[0], j])
+        c = np.ascontiguousarray(c_best[sel])
+        # distinct raw values by their bits (-0.0 is not 0.0); the contribution follows from the raw value
+        inv, _ = pd.factorize(r.view(np.int64))
+        first = np.flatnonzero(inv > np.maximum.accumulate(np.concatenate([[-1], inv[:-1]])))
+        if not (c.view(np.int64) == c.view(np.int64)[first][inv]).all():  # it does not: every row its own text
+            inv, first = np.arange(len(r)), np.arange(len(r))
+        text = [f"{words[j]} {_fmt(v, units[j])} (+{w:.3f})".replace(".", ",")
+                for v, w in zip(r[first].tolist(), c[first].tolist(), strict=True)]
+        parts[sel] = np.array(text, dtype=object)[inv]
+    has = np.zeros(n, dtype=bool)
+    for p in range(best.shape[1]):
+        m = on[:, p]
+        new, more = m & ~has, m & has
+        out[new] = parts[new, p]
+        out[more] = out[more] + "; " + parts[more, p]
+        has |= m
+    return out
+
+
+class Scores:
+    """The normalised scores of a table of items, once for its score table and its sensitivity.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The id column(s) and one column of raw values per criterion.
+    criteria : DataFrame
+        As for :func:`score_table`.
+    horizon_years : float
+    id_cols : sequence of str
+
+    Examples
+    --------
+    >>> from spatialprog.reference import load_criteria
+    >>> crit = load_criteria()
+    >>> c = crit[crit["criterion"] == "shortfall_offtake_mw"].assign(weight=1.0)
+    >>> sc = Scores(pd.DataFrame({"id": ["A", "B"], "shortfall_offtake_mw": [5.0, 10.0]}), c, 15, ["id"])
+    >>> sc.table(c)[0]["id"].tolist(), sc.sensitivity(c, top_n=1, pct=25)["n_top_changed"].tolist()
+    (['B', 'A'], [0, 0])
+    """
+
+    def __init__(self, raw: pd.DataFrame, criteria: pd.DataFrame, horizon_years: float, id_cols: Sequence[str]):
+        self.id_cols = list(id_cols)
+        self.w = _check_weights(criteria)
+        self.rawm, self.sm = _score_matrix(raw, criteria, horizon_years)
+        self.ids = raw[self.id_cols].reset_index(drop=True)
+        self.tie = _tie_ranks(self.ids)  # the ids sorted once; every ranking sorts numbers only
+
+    def table(self, criteria: pd.DataFrame, *, explain: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+        """:func:`score_table`, and the row order (positions in ``raw``) of its rows."""
+        return _table(self, criteria, explain=explain)
+
+    def sensitivity(self, criteria: pd.DataFrame, *, top_n: int = 10, pct: float = 25.0) -> pd.DataFrame:
+        """:func:`sensitivity`: each re-ranking is a weighted sum of the score columns and one sort."""
+        return _sensitivity(self, criteria, top_n=top_n, pct=pct)
 
 
 def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: float,
@@ -164,34 +269,29 @@ def score_table(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
         and its share of the score, e.g. ``tekort afname 39,5 MW (+0,134)``);
         sorted by rank.
     """
-    id_cols = list(id_cols)
-    w = _check_weights(criteria)
+    return Scores(raw, criteria, horizon_years, id_cols).table(criteria, explain=explain)[0]
+
+
+def _table(sc: Scores, criteria: pd.DataFrame, *, explain: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`score_table` of prepared scores, and the row order (positions in ``raw``) of its rows."""
     names = criteria["criterion"].tolist()
     units = criteria["unit"].astype(str).tolist() if "unit" in criteria else [""] * len(names)
     words = (criteria["label_nl"].where(criteria["label_nl"].notna(), criteria["criterion"]).astype(str).tolist()
              if "label_nl" in criteria else names)  # the explanation names each criterion in Dutch
-    rawm, sm = _score_matrix(raw, criteria, horizon_years)
-    contrib, score = _weighted(sm, w)
-    order = _order(score, raw[id_cols].reset_index(drop=True))
-    out = raw[id_cols].reset_index(drop=True).iloc[order].reset_index(drop=True)
-    out["rank"] = np.arange(1, len(out) + 1)
-    out["score"] = score[order]
+    rawm, sm = sc.rawm, sc.sm
+    contrib, score = _weighted(sm, sc.w)
+    order = _order(score, sc.tie)
+    out = sc.ids.iloc[order].reset_index(drop=True)
+    cols = {"rank": np.arange(1, len(out) + 1), "score": score[order]}
     for j, c in enumerate(names):
-        out[f"raw_{c}"] = rawm[order, j]
-        out[f"score_{c}"] = sm[order, j]
-        out[f"contrib_{c}"] = contrib[order, j]
+        cols[f"raw_{c}"] = rawm[order, j]
+        cols[f"score_{c}"] = sm[order, j]
+        cols[f"contrib_{c}"] = contrib[order, j]
+    for c, v in cols.items():
+        out[c] = v
     if explain:
-        mat = contrib[order]
-        # per row the criteria by contribution, largest first (equal ones in criterion order)
-        best = np.argsort(-mat, axis=1, kind="stable")[:, :explain] if len(names) else np.zeros((len(out), 0), int)
-        expl = []
-        for i in range(len(out)):
-            idx = best[i]
-            parts = [f"{words[j]} {_fmt(rawm[order[i], j], units[j])} (+{mat[i, j]:.3f})".replace(".", ",")
-                     for j in idx if mat[i, j] > 0]
-            expl.append("; ".join(parts) if parts else "geen criterium telt mee")
-        out["explanation"] = expl
-    return out
+        out["explanation"] = _explanations(rawm[order], contrib[order], words, units, explain)
+    return out, order
 
 
 def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: float, id_cols: Sequence[str] = ("id",),
@@ -209,28 +309,27 @@ def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
         ``criterion, weight, change_pct, weight_varied, n_top_changed,
         n_entered_top, max_rank_shift, top_after`` (ids ``;``-joined).
     """
-    id_cols = list(id_cols)
-    w0 = _check_weights(criteria)
-    _, sm = _score_matrix(raw, criteria, horizon_years)
-    ids = raw[id_cols].reset_index(drop=True)
-    key = ids[id_cols[0]].astype(str).to_numpy(dtype=object)
-    for c in id_cols[1:]:  # the ids '|'-joined, column by column (a row-wise join cost seconds at 1e5 sites)
-        key = key + "|" + ids[c].astype(str).to_numpy(dtype=object)
-    n = len(key)
-    tie = _tie_ranks(ids)  # the ids sorted once; every re-ranking below sorts numbers only
-    base_order = _order(_weighted(sm, w0)[1], tie)
+    return Scores(raw, criteria, horizon_years, id_cols).sensitivity(criteria, top_n=top_n, pct=pct)
+
+
+def _sensitivity(sc: Scores, criteria: pd.DataFrame, *, top_n: int, pct: float) -> pd.DataFrame:
+    """:func:`sensitivity` of prepared scores: each re-ranking is a weighted sum of the score columns and one sort."""
+    w0, sm, ids = sc.w, sc.sm, sc.ids
+    n = len(ids)
+    base_order = _order(_score_of(sm, w0), sc.tie)
     base_rank = _ranks(base_order)
     top = base_order[:top_n]
-    rows = []
+    rows, tops = [], []
     for i, c in enumerate(criteria["criterion"]):
         for sign in (-1, 1):
             w1 = w0.copy()
             w1[i] = w0[i] * (1 + sign * pct / 100.0)
             if float(w1.sum()) <= 0:
                 continue
-            order = _order(_weighted(sm, w1)[1], tie)
+            order = _order(_score_of(sm, w1), sc.tie)
             rank = _ranks(order)
             new_top = order[:top_n]
+            tops.append(new_top)
             rows.append({
                 "criterion": c,
                 "weight": float(w0[i]),
@@ -239,8 +338,13 @@ def sensitivity(raw: pd.DataFrame, criteria: pd.DataFrame, *, horizon_years: flo
                 "n_top_changed": int((rank[top] != base_rank[top]).sum()),
                 "n_entered_top": len(set(new_top.tolist()) - set(top.tolist())),
                 "max_rank_shift": int(np.abs(rank - base_rank).max()) if n else 0,
-                "top_after": ";".join(key[new_top]),
             })
+    # the ids '|'-joined, column by column, of the rows in some top only
+    need = np.unique(np.concatenate(tops)) if tops else np.zeros(0, dtype=int)
+    key = ids[sc.id_cols[0]].iloc[need].astype(str).to_numpy(dtype=object)
+    for c in sc.id_cols[1:]:
+        key = key + "|" + ids[c].iloc[need].astype(str).to_numpy(dtype=object)
+    for row, new_top in zip(rows, tops, strict=True):
+        row["top_after"] = ";".join(key[np.searchsorted(need, new_top)])
     return pd.DataFrame(rows, columns=["criterion", "weight", "change_pct", "weight_varied", "n_top_changed",
                                        "n_entered_top", "max_rank_shift", "top_after"])
-
