@@ -355,19 +355,32 @@ def zone_jobs(layers: Mapping[str, pd.DataFrame]) -> pd.Series | None:
     return zones.set_index("id")["jobs"] if zones is not None and "jobs" in zones else None
 
 
-def _advance_planned(headroom: pd.DataFrame, reinforcements: pd.DataFrame, sid: str, variant: str,
+def _advance_planned(headroom: pd.DataFrame | None, reinforcements: pd.DataFrame | None,
                      first_short: int) -> tuple[int, float] | None:
-    """A planned reinforcement after the first shortfall that ends the shortfall once in service."""
+    """A planned reinforcement after the first shortfall that ends the shortfall once in service.
+
+    ``headroom`` and ``reinforcements`` are one station's rows (of one variant), as :func:`_by_station` splits them.
+    """
     if reinforcements is None or not len(reinforcements):
         return None
-    r = reinforcements[(reinforcements[F.SUBSTATION_ID] == sid) & (reinforcements[F.YEAR] > first_short)]
+    r = reinforcements[reinforcements[F.YEAR] > first_short]
     if not len(r):
         return None
     last_year = int(r[F.YEAR].max())
-    h = headroom[(headroom[F.SUBSTATION_ID] == sid) & (headroom[F.VARIANT] == variant) & (headroom[F.YEAR] >= last_year)]
-    if len(h) and not is_short(h[F.HEADROOM_MW]).any():
+    h = headroom[headroom[F.YEAR] >= last_year] if headroom is not None else None
+    if h is not None and len(h) and not is_short(h[F.HEADROOM_MW]).any():
         return last_year, float(added_mva(r).sum())
     return None
+
+
+def _by_station(table: pd.DataFrame | None, ids: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """The rows of ``table`` per substation id in ``ids``, split once (a filter of the whole table per station
+    was most of the programme's time at national scale); rows keep their order."""
+    if table is None or not len(table):
+        return {}
+    want = table[F.SUBSTATION_ID].isin(set(ids)).to_numpy()
+    part = table[want]
+    return {str(k): g for k, g in part.groupby(F.SUBSTATION_ID, sort=False, observed=True)}
 
 
 def waiting_cells(wait: pd.DataFrame, sid: str, first_shortfall_year: int) -> dict[str, float | int]:
@@ -443,6 +456,10 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
     wait = waiting_summary(waiting)
 
     rows = []
+    head_of = _by_station(result.headroom[result.headroom[F.VARIANT] == variant], short.index)
+    reinf_of = _by_station(result.reinforcements, short.index)
+    steps_at: dict[float | None, list[float]] = {}  # per voltage (None: unknown), the standard steps
+    land_at: dict[float, float] = {}  # per installed MVA, the land of a new station
     for sid, r in short.iterrows():
         s = subs.loc[sid]
         kv = max_kv(s.get("voltage_kv"))
@@ -461,10 +478,13 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
         dirs = [d for d in F.DIRECTIONS if pd.notna(r[f"first_shortfall_{d}_year"])]
         need_off = r["shortfall_offtake_mw"] / pf
         need_feed = r["shortfall_feedin_mw"] / pf
-        step_sizes = _steps_for(steps, kv)
+        kv_key = float(kv) if np.isfinite(kv) else None
+        if kv_key not in steps_at:
+            steps_at[kv_key] = _steps_for(steps, kv)
+        step_sizes = steps_at[kv_key]
         is_reserved = sid in reserved
         note = ""
-        adv = _advance_planned(result.headroom, result.reinforcements, sid, variant, first)
+        adv = _advance_planned(head_of.get(str(sid)), reinf_of.get(str(sid)), first)
         n_new = 0
         land_m2 = 0.0
         size = dict(n1_min_kv=n1_min, feedin_n1=feedin_n1, need_offtake_mva=need_off, need_feedin_mva=need_feed,
@@ -500,7 +520,9 @@ def interventions(result, variant: str, *, land_reserved: Iterable[str] = (), st
                 n_new = cnt
                 added_inst = cnt * nu * unit_mva
                 added_firm = cnt * (f_off if need_off > 0 or need_feed <= 0 else f_feed)
-                land_m2 = cnt * land_for(nu * unit_mva, land)
+                if nu * unit_mva not in land_at:
+                    land_at[nu * unit_mva] = land_for(nu * unit_mva, land)
+                land_m2 = cnt * land_at[nu * unit_mva]
                 lead = build + (0.0 if is_reserved else search)
                 note = (f"het bestaande terrein biedt plaats aan ten hoogste {max_units} transformatoren; een nieuw "
                         f"station neemt de belasting over"

@@ -307,7 +307,19 @@ def _programme_pages(outputs: RunOutputs) -> list[Figure]:
 
 #: conflicts listed one by one in the report at most (a page holds about 30: a national run's 20,000 would be
 #: 700 pages that nobody reads; every conflict is in conflicts.csv and on the map)
-MAX_LISTED_CONFLICTS = 300
+#: a list in the report shows at most this many rows, with a line saying where all of them are: a national run
+#: has 20,000 conflicts (700 pages) and 800 measures in its variants comparison (45 pages)
+MAX_LISTED_ROWS = 300
+
+
+def _capped(fig: Figure, y: float, rows: Sequence, n_what: str, where: str) -> tuple[Sequence, float]:
+    """The first :data:`MAX_LISTED_ROWS` of ``rows`` and the ``y`` below a line on ``fig`` saying so ("De eerste
+    300 van de 20000 ``n_what``; ``where``."), or all of them and ``y`` when they are not more."""
+    if len(rows) <= MAX_LISTED_ROWS:
+        return rows, y
+    _text(fig, _LEFT, y, f"De eerste {MAX_LISTED_ROWS} van de {len(rows)} {n_what}; {where}.", fontsize=8,
+          va="top", color="#444")
+    return rows[:MAX_LISTED_ROWS], y - 0.03
 
 
 def _conflict_pages(outputs: RunOutputs) -> list[Figure]:
@@ -334,12 +346,9 @@ def _conflict_pages(outputs: RunOutputs) -> list[Figure]:
         return f"{fid} ({layers.get(str(layer), str(layer)).lower()})" if isinstance(fid, str) and fid else ""
 
     cells = []
-    if len(rows) > MAX_LISTED_CONFLICTS:  # a national run: the rule summary above, the list in conflicts.csv
-        _text(first, _LEFT, y, f"De eerste {MAX_LISTED_CONFLICTS} van de {len(rows)} conflicten (in de volgorde van "
-                   "de kaart); alle conflicten staan in conflicts.csv en op de kaart Conflicten.", fontsize=8,
-                   va="top", color="#444")
-        y -= 0.03
-        rows = rows.iloc[:MAX_LISTED_CONFLICTS]
+    # a national run: the rule summary above, the list in conflicts.csv
+    rows, y = _capped(first, y, rows, "conflicten (in de volgorde van de kaart)",
+                      "alle conflicten staan in conflicts.csv en op de kaart Conflicten")
     for r in rows.to_dict("records"):
         area, dist = r.get("area_m2"), r.get("dist_m")
         size = (f"{nl_number(area)} m²" if isinstance(area, float | int) and np.isfinite(area) and area > 0 else
@@ -388,19 +397,25 @@ def _carrier_pages(outputs: RunOutputs) -> list[Figure]:
     if p is None or F.CARRIER not in p or not (p[F.CARRIER] != F.ELECTRICITY).any():
         return pages
     other = p[p[F.CARRIER] != F.ELECTRICITY]
+    other = other.assign(_c=other[F.CARRIER].map(order)).sort_values(["_c", F.VARIANT, "programme_rank"],
+                                                                     kind="stable")
+    title = "Maatregelen voor waterstof, warmte en gas"
+    subtitle = "Het programma van de andere dragers, per drager en variant gerangschikt"
+    first = _page(outputs, title, subtitle)
+    other, y = _capped(first, _TOP, other, "maatregelen (in deze volgorde)",
+                       "alle maatregelen staan in programme.csv en programme.xlsx")
     rows = []
-    for r in other.assign(_c=other[F.CARRIER].map(order)).sort_values(["_c", F.VARIANT, "programme_rank"],
-                                                                      kind="stable").to_dict("records"):
+    for r in other.to_dict("records"):
         added = r.get("added_capacity_mw")
         rows.append([LABELS_NL.get(str(r[F.CARRIER]), str(r[F.CARRIER])), str(r[F.VARIANT]), str(r["programme_rank"]),
                      str(r[F.SUBSTATION_ID]), cell_text(r.get("name")), _wrap(r.get("transformer_step") or
                                                                                r.get("intervention"), 50),
                      (nl_number(float(added), 1) + f" {r.get(F.UNIT, '')}") if isinstance(added, float | int)
                      and np.isfinite(added) else "", cell_text(r.get("start_by"))])
-    return pages + _paged_table(outputs, "Maatregelen voor waterstof, warmte en gas",
-                                "Het programma van de andere dragers, per drager en variant gerangschikt",
+    return pages + _paged_table(outputs, title, subtitle,
                                 ["Drager", "Variant", "Rang", "Knooppunt", "Naam", "Maatregel", "Extra capaciteit",
-                                 "Start"], rows, numeric=[False, False, True, False, False, False, True, False])
+                                 "Start"], rows, numeric=[False, False, True, False, False, False, True, False],
+                                first=first, top=y)
 
 
 def _variant_pages(outputs: RunOutputs) -> list[Figure]:
@@ -434,6 +449,7 @@ def _variant_pages(outputs: RunOutputs) -> list[Figure]:
                fontsize=10, fontweight="bold", va="top")
     names = _names(outputs)
     words = {"no_regret": "geen spijt", "variant_dependent": "afhankelijk van variant"}
+    nr, y = _capped(first, y - 0.03, nr, "maatregelen (in deze volgorde)", "alle maatregelen staan in no_regret.csv")
     rows = [[LABELS_NL.get(str(r.get(F.CARRIER, F.ELECTRICITY)), str(r.get(F.CARRIER, ""))),
              str(r[F.SUBSTATION_ID]), names.get(str(r[F.SUBSTATION_ID]), ""),
              words.get(str(r.get("regret_class")), str(r.get("regret_class", ""))),
@@ -441,7 +457,7 @@ def _variant_pages(outputs: RunOutputs) -> list[Figure]:
             for r in nr.to_dict("records")]
     return _paged_table(outputs, "Varianten vergeleken", "", ["Drager", "Station", "Naam", "Klasse", "Varianten",
                                                               "Maatregel per variant"], rows, first=first,
-                        top=y - 0.03, fontsize=7)
+                        top=y, fontsize=7)
 
 
 def _method_pages(outputs: RunOutputs, toelichting: pd.DataFrame | None) -> list[Figure]:

@@ -237,7 +237,7 @@ def test_pdftoppm_renders_every_page(pdf, tmp_path, pages):
 
 
 def test_a_long_list_of_conflicts_is_cut_and_says_where_the_rest_is(example_run, monkeypatch):
-    """A national run's 20,000 conflicts are not 700 pages: the first ``MAX_LISTED_CONFLICTS`` (in the map's
+    """A national run's 20,000 conflicts are not 700 pages: the first ``MAX_LISTED_ROWS`` (in the map's
     order) after the count per rule, and a line pointing at conflicts.csv and the map."""
     import io
 
@@ -246,7 +246,7 @@ def test_a_long_list_of_conflicts_is_cut_and_says_where_the_rest_is(example_run,
     outputs = RunOutputs.read(example_run.out)
     n = len(pd.read_csv(example_run.out / "conflicts.csv"))
     assert n > 3
-    monkeypatch.setattr(report, "MAX_LISTED_CONFLICTS", 2)
+    monkeypatch.setattr(report, "MAX_LISTED_ROWS", 2)
     data = pdf_bytes(report.report_pages(outputs, figures={}))
     text = [" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(data)).pages]
     conflict = " ".join(p for p in text if p.startswith("Conflicten tussen ruimteclaims"))
@@ -254,6 +254,41 @@ def test_a_long_list_of_conflicts_is_cut_and_says_where_the_rest_is(example_run,
     rows = report.conflict_rows(outputs)
     listed = [str(nr) for nr in rows["nr"]]
     assert all(f" {nr} " in f" {conflict} " for nr in listed[:2])
+
+
+def test_the_long_lists_of_measures_are_cut_and_say_where_the_rest_is(example_run, monkeypatch):
+    """A national run's variants comparison (800 measures, 45 pages) and the other carriers' programme list their
+    first ``MAX_LISTED_ROWS`` rows, in the order of the table, with a line naming the file that has them all;
+    a list that is not longer is whole and without the line."""
+    import io
+
+    from spatialprog import report
+
+    outputs = RunOutputs.read(example_run.out)
+    nr = pd.read_csv(example_run.out / "no_regret.csv", dtype={"substation_id": str})
+    prog = pd.read_csv(example_run.out / "programme.csv", dtype={"substation_id": str})
+    n_other = int((prog["carrier"] != "electricity").sum())
+    assert len(nr) > 2 and n_other > 2
+
+    def text_of(limit: int) -> list[str]:
+        monkeypatch.setattr(report, "MAX_LISTED_ROWS", limit)
+        data = pdf_bytes(report.report_pages(outputs, figures={}))
+        return [" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+    whole, cut = text_of(10_000), text_of(2)
+    variants = " ".join(p for p in cut if p.startswith("Varianten vergeleken"))
+    assert f"De eerste 2 van de {len(nr)} maatregelen (in deze volgorde); alle maatregelen staan in no_regret.csv" \
+        in variants
+    other = " ".join(p for p in cut if p.startswith("Maatregelen voor waterstof, warmte en gas"))
+    assert f"De eerste 2 van de {n_other} maatregelen (in deze volgorde); alle maatregelen staan in programme.csv" \
+        in other
+    assert len(cut) <= len(whole) and not any("De eerste" in p for p in whole)
+    # the rows kept are the first of the table: its first two stations are listed, the last is not (where it
+    # is not among the first two)
+    ids = nr["substation_id"].tolist()
+    assert all(f" {sid} " in f" {variants} " for sid in ids[:2])
+    if ids[-1] not in ids[:2]:
+        assert f" {ids[-1]} " not in f" {variants} "
 
 
 def test_text_pages_in_a_standard_font_unless_a_character_is_missing(example_run):

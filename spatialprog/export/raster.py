@@ -87,7 +87,9 @@ def write_cog(data: np.ndarray | str | Path, dest: str | Path, *, transform: Aff
             with mem.open(**profile) as ds:
                 ds.write(arr, 1)
             with mem.open() as ds:
-                rio_copy(ds, tmp, driver="COG", COMPRESS="DEFLATE", OVERVIEWS="AUTO", BLOCKSIZE="256")
+                # tiles compressed on every core: each tile is compressed on its own, so the same bytes
+                rio_copy(ds, tmp, driver="COG", COMPRESS="DEFLATE", OVERVIEWS="AUTO", BLOCKSIZE="256",
+                         NUM_THREADS="ALL_CPUS")
         os.replace(tmp, dest)
     except OSError as e:
         raise OutputError(f"{dest}: cannot write the raster: {e} - choose a writable folder") from None
