@@ -255,7 +255,7 @@ def test_exactly_zero_headroom_is_short_everywhere(tmp_path):
 
     from spatialprog.compare import compare_variants, variant_summary
     from spatialprog.headroom import first_shortfall
-    from spatialprog.programme import _advance_planned
+    from spatialprog.programme import _advance_planned, _by_station
 
     r = run_tiny(tmp_path)
     h = r.headroom.copy()
@@ -307,5 +307,9 @@ def test_exactly_zero_headroom_is_short_everywhere(tmp_path):
 
     # a planned reinforcement that leaves exactly 0 MW does not end the shortfall: no "advance planned"
     reinf = pd.DataFrame({"substation_id": ["A"], "year": [2029], "reinforcement_mva": [10.0]})
-    assert _advance_planned(h, reinf, "A", "basis", 2027) is None
-    assert _advance_planned(h.assign(headroom_mw=h["headroom_mw"] + 1.0), reinf, "A", "basis", 2027) == (2029, 10.0)
+    def advance(head: pd.DataFrame):  # station A's rows of the base variant, as interventions splits them
+        return _advance_planned(_by_station(head[head["variant"] == "basis"], ["A"]).get("A"),
+                                _by_station(reinf, ["A"]).get("A"), 2027)
+
+    assert advance(h) is None
+    assert advance(h.assign(headroom_mw=h["headroom_mw"] + 1.0)) == (2029, 10.0)
