@@ -307,18 +307,22 @@ def _aspect(extent: np.ndarray) -> float:
 _SHOWN: dict[tuple[int, float], tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = {}
 
 
+def _memo(cache: dict, key: tuple, owner: gpd.GeoDataFrame, make):
+    """``make()``, kept in ``cache`` under ``key`` while ``owner`` is the same object (at most 32 entries)."""
+    hit = cache.get(key)
+    if hit is not None and hit[0] is owner:
+        return hit[1]
+    if len(cache) >= 32:
+        cache.clear()
+    value = make()
+    cache[key] = (owner, value)
+    return value
+
+
 def _shown(g: gpd.GeoDataFrame, tol: float) -> gpd.GeoDataFrame:
     """The simplified copy of a layer for drawing, made once for all figures and panels of a run (a national
     run's service areas, boundaries and sites were simplified again for every panel)."""
-    key = (id(g), tol)
-    hit = _SHOWN.get(key)
-    if hit is not None and hit[0] is g:
-        return hit[1]
-    if len(_SHOWN) >= 32:
-        _SHOWN.clear()
-    copy = D.display_copy(g, tolerance_m=tol, to_wgs84=False)
-    _SHOWN[key] = (g, copy)
-    return copy
+    return _memo(_SHOWN, (id(g), tol), g, lambda: D.display_copy(g, tolerance_m=tol, to_wgs84=False))
 
 
 #: the matplotlib paths of a display copy, made once for all its panels: id of the copy -> (the copy, its paths)
@@ -326,15 +330,7 @@ _PATHS: dict[tuple[int, str], tuple[gpd.GeoDataFrame, object]] = {}
 
 
 def _cached_paths(g: gpd.GeoDataFrame, kind: str, make):
-    key = (id(g), kind)
-    hit = _PATHS.get(key)
-    if hit is not None and hit[0] is g:
-        return hit[1]
-    if len(_PATHS) >= 32:
-        _PATHS.clear()
-    value = make(np.asarray(g.geometry.values))
-    _PATHS[key] = (g, value)
-    return value
+    return _memo(_PATHS, (id(g), kind), g, lambda: make(np.asarray(g.geometry.values)))
 
 
 def _polygon_paths(geoms: np.ndarray) -> tuple[list[MplPath], np.ndarray]:
