@@ -250,6 +250,7 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
         """The staged run as the maps and the export read it, read once for both (a national run's folder takes
         seconds to read); it is read after the ranking and siting files, which both need, are written."""
         if stage not in staged:
+            say("reading the run back for the maps and the QGIS export")
             staged[stage] = RunOutputs.read(stage)
         return staged[stage]
 
