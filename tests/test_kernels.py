@@ -210,16 +210,23 @@ def test_nearest_within_ties_in_morton_order(monkeypatch, morton_from):
 # ---- assign_sites through the kernels -------------------------------------------------------
 
 
+def _stations_and_areas(areas, names, rnd):
+    """Five substations called ``names`` on a 100 m square, and the non-empty ``areas`` as their service areas,
+    each given to one of them at random; returns (areas, their substation ids, substations, service areas)."""
+    areas = [g for g in areas if g is not None and not g.is_empty]
+    sub_ids = [rnd.choice(names) for _ in areas]
+    subs = gpd.GeoDataFrame({"id": names},
+                            geometry=shapely.points([[0, 0], [100, 0], [50, 50], [0, 100], [100, 100]]), crs=28992)
+    sa = gpd.GeoDataFrame({"id": [f"SA{i}" for i in range(len(areas))], "substation_id": sub_ids},
+                          geometry=areas, crs=28992)
+    return areas, sub_ids, subs, sa
+
+
 @settings(max_examples=60, deadline=None)
 @given(areas_strategy(), st.lists(point_strategy, min_size=1, max_size=50), st.sampled_from(["nearest", "unassigned"]),
        st.booleans(), st.randoms())
 def test_assign_sites_points_equal_the_plain_answer(areas, points, outside, grid, rnd):
-    areas = [g for g in areas if g is not None and not g.is_empty]
-    sub_ids = [rnd.choice(["A", "B", "C", "~", "é"]) for _ in areas]
-    subs = gpd.GeoDataFrame({"id": ["A", "B", "C", "~", "é"]},
-                            geometry=shapely.points([[0, 0], [100, 0], [50, 50], [0, 100], [100, 100]]), crs=28992)
-    sa = gpd.GeoDataFrame({"id": [f"SA{i}" for i in range(len(areas))], "substation_id": sub_ids},
-                          geometry=areas, crs=28992)
+    areas, sub_ids, subs, sa = _stations_and_areas(areas, ["A", "B", "C", "~", "é"], rnd)
     ids = [f"P{i:03d}" for i in range(len(points))]
     rnd.shuffle(ids)
     pts = gpd.GeoDataFrame({F.LAYER: "housing_sites", F.SITE_ID: ids}, geometry=points, crs=28992)
@@ -257,12 +264,7 @@ def test_assign_sites_points_equal_the_plain_answer(areas, points, outside, grid
 def test_assignment_table_equals_the_one_pandas_builds(areas, sites, shuffle, rnd):
     # the table built from integer codes (pyarrow takes, grouped sums, one sort key) is, column for column and
     # dtype for dtype, the one pandas builds from the same rows (merge-free groupby, sort_values)
-    areas = [g for g in areas if g is not None and not g.is_empty]
-    sub_ids = [rnd.choice(["A", "B", "~", "é", "A1"]) for _ in areas]
-    subs = gpd.GeoDataFrame({"id": ["A", "B", "~", "é", "A1"]},
-                            geometry=shapely.points([[0, 0], [100, 0], [50, 50], [0, 100], [100, 100]]), crs=28992)
-    sa = gpd.GeoDataFrame({"id": [f"SA{i}" for i in range(len(areas))], "substation_id": sub_ids},
-                          geometry=areas, crs=28992)
+    areas, sub_ids, subs, sa = _stations_and_areas(areas, ["A", "B", "~", "é", "A1"], rnd)
     ids = [f"P{i:03d}" for i in range(len(sites))]
     if shuffle:
         rnd.shuffle(ids)
