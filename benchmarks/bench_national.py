@@ -71,10 +71,48 @@ TARGETS = {"full": 60.0, "core": 30.0, "province": 8.0}
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def _children() -> list[str]:
+    """The pids of this process's children (the QGIS hand-off runs in one beside the maps)."""
+    pids: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:
+            continue
+    return pids
+
+
+def _pss_bytes(pid: str) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def rss_bytes() -> int:
-    """The resident memory of this process now."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * _PAGE
+    """The memory of this process and its children now: its resident set alone, or, while a forked child runs
+    (the QGIS hand-off beside the maps), the proportional set sizes of both, so that the pages they still share
+    are counted once."""
+    children = _children()
+    if not children:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    total = 0
+    for pid in ["self", *children]:
+        try:
+            total += _pss_bytes(pid)
+        except OSError:  # the child has just ended
+            continue
+    return total
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads) and of its children that have ended."""
+    import resource
+
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
 
 
 class Stages:
@@ -89,20 +127,20 @@ class Stages:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(0.2 if _children() else 0.02):  # smaps_rollup costs milliseconds
             self._peak = max(self._peak, rss_bytes())
 
     def __call__(self, text: str) -> None:
         """The progress callback: closes the step before and opens ``text``."""
         self._close()
         group = text.split(",")[0] if text.startswith("demand and headroom") else text
-        self._label, self._t, self._c, self._peak = text, time.perf_counter(), time.process_time(), rss_bytes()
-        self._group = "reading layers" if group.startswith("reading") else group
+        self._label, self._t, self._c, self._peak = text, time.perf_counter(), cpu_seconds(), rss_bytes()
+        self._group = "reading layers" if group.startswith("reading") and "run back" not in group else group
 
     def _close(self) -> None:
         if self._label is None:
             return
-        wall, cpu = time.perf_counter() - self._t, time.process_time() - self._c
+        wall, cpu = time.perf_counter() - self._t, cpu_seconds() - self._c
         peak = max(self._peak, rss_bytes())
         if self.rows and self.rows[-1][0] == self._group:
             last = self.rows[-1]
@@ -154,7 +192,7 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
     st = Stages()
     undo = [st.wrap(*w) for w in INNER]
     prof = cProfile.Profile() if profile else None
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     st.start("start")
     failed = None
     try:
@@ -170,7 +208,7 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
         st.stop()
         for u in undo:
             u()
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     peak = max(r[3] for r in st.rows)  # this run's own (ru_maxrss would keep an earlier run's)
     result = Result(wall, cpu, peak, [r for r in st.rows if r[0] not in ("start", "done")], failed)
     if quiet:

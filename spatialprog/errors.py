@@ -95,6 +95,14 @@ def _clip(text: object, limit: int = MESSAGE_CHARS) -> object:
     return f"{head} ... [{len(text) - len(head) - len(tail):,} characters cut] ... {tail}"
 
 
+def _rebuilt(cls: type, args: tuple, state: dict) -> BaseException:
+    """A pickled :class:`SpatialprogError` made again without calling its ``__init__``."""
+    e = cls.__new__(cls)
+    e.args = args
+    e.__dict__.update(state)
+    return e
+
+
 class SpatialprogError(Exception):
     """Root of every error a user of spatialprog can cause.
 
@@ -105,6 +113,11 @@ class SpatialprogError(Exception):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(_clip(a) for a in args))
+
+    def __reduce__(self):
+        # as it is, whatever a subclass's __init__ takes: a step run in another process
+        # (spatialprog.processes, a Dask worker) raises it again in this one
+        return _rebuilt, (type(self), self.args, dict(self.__dict__))
 
 
 class ProjectError(SpatialprogError, ValueError):

@@ -262,20 +262,42 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             return _in_stage(stage, write_siting(siting, stage, crs=plan.project.crs, when=when))
 
         extras.append(land)
-    if maps:
-        def draw_maps(stage: Path) -> list[Path]:
-            from .maps import write_maps
 
-            return _in_stage(stage, write_maps(read_back(stage), stage, progress=progress, report=True))
+    def draw_maps(stage: Path) -> list[Path]:
+        from .maps import write_maps
 
+        return _in_stage(stage, write_maps(read_back(stage), stage, progress=progress, report=True))
+
+    def qgis_files(stage: Path) -> list[Path]:
+        from .export import export_qgis
+
+        gpkg = export_qgis(read_back(stage), stage / "spatialprog.gpkg", inputs=plan.layers)
+        return _in_stage(stage, [gpkg, gpkg.with_suffix(".qgz")])
+
+    if maps and qgis:
+        def maps_and_handoff(stage: Path) -> list[Path]:
+            """The QGIS hand-off in a process of its own beside the maps (:mod:`spatialprog.processes`):
+            both only read the staged run, read back once before the fork, and write files of their own."""
+            from .processes import beside
+
+            read_back(stage)
+            say("writing spatialprog.gpkg (QGIS), beside the maps")
+            handoff = beside(qgis_files, stage)
+            try:
+                files = draw_maps(stage)
+            except BaseException:
+                handoff.cancel()
+                raise
+            say("finishing spatialprog.gpkg (QGIS)")
+            return files + handoff.result()
+
+        extras.append(maps_and_handoff)
+    elif maps:
         extras.append(draw_maps)
-    if qgis:
+    elif qgis:
         def qgis_handoff(stage: Path) -> list[Path]:
-            from .export import export_qgis
-
             say("writing spatialprog.gpkg (QGIS)")
-            gpkg = export_qgis(read_back(stage), stage / "spatialprog.gpkg", inputs=plan.layers)
-            return _in_stage(stage, [gpkg, gpkg.with_suffix(".qgz")])
+            return qgis_files(stage)
 
         extras.append(qgis_handoff)
     return extras

@@ -1,0 +1,126 @@
+"""One writer beside another: a step of the run's writing edge in a forked process.
+
+Drawing the maps and writing the QGIS hand-off both read the staged run and write
+files of their own into the stage; neither reads what the other writes. Both are
+Python-bound (matplotlib, SQLite through GDAL, which keep the GIL), so a thread
+gains nothing: :func:`beside` runs one of them in a child process forked from
+the run, which shares the run's tables read back from the stage (copy on write:
+nothing is pickled or read twice) and hands back only the paths it wrote, or the
+error it met. On a machine with one core, or where ``fork`` is not a start
+method (Windows, and macOS by Python's default), the step simply runs in this
+process first: the same function, the same files.
+
+A :class:`~spatialprog.errors.SpatialprogError` raised in the child is raised
+again in the parent as itself (its one line, its exit code); anything else
+becomes a :class:`BesideFailed` carrying the child's traceback.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Beside", "BesideFailed", "beside", "can_fork"]
+
+
+class BesideFailed(RuntimeError):
+    """A step run beside the run failed with something other than a SpatialprogError (a bug: the child's
+    traceback is the message), or its process died without an answer (killed, out of memory)."""
+
+
+def can_fork() -> bool:
+    """True when a step can run in a forked process here: ``fork`` is a start method and there are 2+ cores."""
+    return (os.cpu_count() or 1) > 1 and "fork" in mp.get_all_start_methods()
+
+
+def _child(conn, fn: Callable[..., Any], args: tuple) -> None:  # pragma: no cover (runs in the child)
+    try:
+        answer: tuple = ("ok", fn(*args))
+    except BaseException as e:  # noqa: BLE001 - every failure goes back to the parent
+        from .errors import SpatialprogError
+
+        if isinstance(e, SpatialprogError):
+            try:
+                answer = ("error", pickle.dumps(e))
+            except Exception:  # noqa: BLE001 - an unpicklable error still goes back as its line
+                answer = ("text", f"{type(e).__name__}: {e}")
+        else:
+            answer = ("text", "".join(traceback.format_exception(e)))
+    try:
+        conn.send(answer)
+    finally:
+        conn.close()
+
+
+class Beside:
+    """A step running beside the run (from :func:`beside`); :meth:`result` waits for it."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, *, fork: bool) -> None:
+        self._process = None
+        self._answer: tuple | None = None
+        if not fork:
+            try:
+                self._answer = ("ok", fn(*args))
+            except BaseException as e:
+                self._answer = ("raise", e)
+            return
+        ctx = mp.get_context("fork")
+        self._conn, child_end = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_child, args=(child_end, fn, args), daemon=True)
+        self._process.start()
+        child_end.close()
+
+    def result(self) -> Any:
+        """The step's return value, once it is done; raises what it raised (see the module's docstring)."""
+        if self._answer is None:
+            try:
+                self._answer = self._conn.recv()
+            except EOFError:
+                self._answer = ("text", f"the process died without an answer (exit code {self._wait()})")
+            finally:
+                self._conn.close()
+                self._wait()
+        kind, value = self._answer
+        if kind == "ok":
+            return value
+        if kind == "raise":
+            raise value
+        if kind == "error":
+            raise pickle.loads(value) from None
+        raise BesideFailed(value)
+
+    def cancel(self) -> None:
+        """Stop the step if it still runs (the run failed elsewhere) and wait for its process to end."""
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+        if self._process is not None:
+            self._wait()
+            self._conn.close()
+
+    def _wait(self) -> int | None:
+        self._process.join()
+        return self._process.exitcode
+
+
+def beside(fn: Callable[..., Any], *args: Any, fork: bool | None = None) -> Beside:
+    """Start ``fn(*args)`` beside the caller: in a forked process when :func:`can_fork` (or ``fork``), else now.
+
+    Parameters
+    ----------
+    fn : callable
+        Must not need what the caller does meanwhile; its return value must pickle (paths, say).
+    *args
+        Its arguments (shared with the child by the fork, not pickled).
+    fork : bool, optional
+        Default :func:`can_fork`. False runs ``fn`` here and now (the result waits in the handle).
+
+    Returns
+    -------
+    Beside
+        Call :meth:`Beside.result` for the value (or the error), :meth:`Beside.cancel` to abandon it.
+    """
+    return Beside(fn, args, fork=can_fork() if fork is None else fork)

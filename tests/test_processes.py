@@ -1,0 +1,110 @@
+"""A step beside the run (spatialprog.processes): answers, errors and their one line, a dead child; and a run
+whose QGIS hand-off is written beside the maps gives the same bytes as one that writes them one after the other."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from spatialprog import processes
+from spatialprog.errors import LayerValidationError, Problem, SpatialprogError
+from spatialprog.processes import BesideFailed, beside, can_fork
+from spatialprog.writer import WriteFailed
+
+ROOT = Path(__file__).resolve().parents[1]
+forks = pytest.mark.skipif(not can_fork(), reason="needs 'fork' and 2+ cores (spatialprog.processes)")
+
+
+def _pid_and(x):
+    return os.getpid(), x * 2
+
+
+def _disk_full(path):
+    raise WriteFailed(Path(path), OSError(28, "No space left on device"))
+
+
+def _invalid():
+    raise LayerValidationError([Problem(layer="woningbouw", feature="7", field="woningen", message="not a number")])
+
+
+def _bug():
+    return {}["no such key"]
+
+
+def _die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@forks
+def test_the_step_runs_in_another_process_and_hands_back_its_value():
+    pid, value = beside(_pid_and, 21).result()
+    assert value == 42 and pid != os.getpid()
+
+
+@pytest.mark.parametrize("fork", [pytest.param(True, marks=forks), False])
+def test_a_users_error_comes_back_as_itself(fork):
+    with pytest.raises(WriteFailed) as e:
+        beside(_disk_full, "/stage/spatialprog.gpkg", fork=fork).result()
+    assert str(e.value) == "/stage/spatialprog.gpkg: cannot write: No space left on device - free disk space or " \
+                           "choose another folder"
+    assert e.value.path == Path("/stage/spatialprog.gpkg") and e.value.exit_code == 2
+    with pytest.raises(LayerValidationError) as e:
+        beside(_invalid, fork=fork).result()
+    assert e.value.lines() == [str(Problem(layer="woningbouw", feature="7", field="woningen",
+                                           message="not a number"))]
+
+
+@forks
+def test_a_bug_comes_back_with_the_childs_traceback():
+    with pytest.raises(BesideFailed, match=r"(?s)Traceback.*_bug.*KeyError: 'no such key'"):
+        beside(_bug).result()
+
+
+@forks
+def test_a_child_that_dies_is_an_error_not_a_hang():
+    with pytest.raises(BesideFailed, match="died without an answer"):
+        beside(_die).result()
+
+
+@forks
+def test_cancel_stops_a_running_step(tmp_path):
+    import time
+
+    h = beside(time.sleep, 60)
+    t = time.perf_counter()
+    h.cancel()
+    assert time.perf_counter() - t < 10 and not h._process.is_alive()
+
+
+def test_every_spatialprog_error_pickles_as_itself():
+    import pickle
+
+    for e in (WriteFailed(Path("/x"), OSError(13, "Permission denied")), SpatialprogError("one line"),
+              LayerValidationError([Problem(layer="a", feature="1", field="f", message="m")])):
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is type(e) and str(back) == str(e) and back.__dict__ == e.__dict__
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+
+@forks
+def test_the_handoff_beside_the_maps_writes_the_same_files(tmp_path, monkeypatch):
+    from spatialprog.workflow import run
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    project = ROOT / "layers" / "example_region.toml"
+    steps: list[str] = []
+    run(project, tmp_path / "beside", variants=["basis"], progress=steps.append)
+    assert "writing spatialprog.gpkg (QGIS), beside the maps" in steps
+    monkeypatch.setattr(processes, "can_fork", lambda: False)
+    run(project, tmp_path / "inline", variants=["basis"])
+    beside_files, inline_files = _digest(tmp_path / "beside"), _digest(tmp_path / "inline")
+    assert "spatialprog.gpkg" in beside_files and "map.html" in beside_files
+    assert beside_files == inline_files
