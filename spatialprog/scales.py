@@ -113,15 +113,22 @@ def site_shares(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> pd.Da
     cols = ["level", "boundary_id", F.LAYER, F.SITE_ID, F.SHARE]
     if not len(points) or not len(boundaries):
         return pd.DataFrame(columns=cols)
+    from .conflicts.kernels import overlap_pairs
+
     geoms = np.asarray(points.geometry.values)
     bg = np.asarray(boundaries.geometry.values)
     tree = shapely.STRtree(bg)
-    si, bi = tree.query(geoms, predicate="intersects")
     area = shapely.area(geoms)
-    inter = shapely.area(shapely.intersection(geoms[si], bg[bi]))
-    is_area = area[si] > 0
-    share = np.where(is_area, np.divide(inter, area[si], out=np.zeros_like(inter), where=area[si] > 0),
-                     shapely.covers(bg[bi], geoms[si]).astype(float))
+    # a site with area: the area it shares with each boundary (the conflicts' overlap kernel: a site inside one
+    # boundary, the usual case, is a covers test, no overlay); a point: 1 in each boundary that covers it
+    polys = np.flatnonzero(area > 0)
+    pairs = overlap_pairs(geoms[polys], bg, min_area_m2=0.0, tree_b=tree)
+    pi, pb = tree.query(geoms[area <= 0], predicate="covered_by")
+    pi = np.flatnonzero(area <= 0)[pi]
+    si = np.concatenate([polys[pairs.index_a], pi]).astype(np.intp)
+    bi = np.concatenate([pairs.index_b, pb]).astype(np.intp)
+    is_area = np.concatenate([np.ones(len(pairs.index_a), dtype=bool), np.zeros(len(pi), dtype=bool)])
+    share = np.concatenate([pairs.area_m2 / area[polys[pairs.index_a]], np.ones(len(pi))])
     out = pd.DataFrame({
         "level": boundaries["level"].to_numpy()[bi],
         "boundary_id": boundaries["id"].astype(str).to_numpy()[bi],

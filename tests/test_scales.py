@@ -5,7 +5,9 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import box
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, box
 
 from spatialprog.errors import LayerValidationError, ProjectError
 from spatialprog.ranking import rank_run
@@ -109,3 +111,40 @@ def test_overlapping_extra_boundary_layer(tmp_path):
 
     with pytest.raises(LayerValidationError, match=r"feature M1, field 'geometry': overlaps M9 \(municipality\)"):
         read_plan(p)  # read at the input edge, with the plan
+
+
+def _plain_shares(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> dict:
+    """The shares by the plain overlay of every site with every boundary (the definition)."""
+    out = {}
+    for _, p in points.iterrows():
+        for _, b in boundaries.iterrows():
+            g = p.geometry
+            share = (g.intersection(b.geometry).area / g.area) if g.area > 0 else float(b.geometry.covers(g))
+            if share > 0:
+                out[(b["level"], str(b["id"]), p["layer"], p["site_id"])] = share
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 25), st.integers(0, 25)),
+                min_size=1, max_size=25))
+def test_site_shares_equal_the_plain_overlay(sites):
+    """Sites inside one boundary, across two, on an edge, points on a shared edge (to the first id only)."""
+    from spatialprog.scales import site_shares
+
+    cells = [box(x, y, x + 20, y + 20) for x in (0, 20, 40) for y in (0, 20, 40)]
+    boundaries = gpd.GeoDataFrame({"id": [f"B{i}" for i in range(9)], "level": "municipality"}, geometry=cells)
+    geoms = [box(x, y, x + w, y + h) if w and h else Point(x, y) for x, y, w, h in sites]
+    points = gpd.GeoDataFrame({"layer": "housing_sites", "site_id": [f"S{i:02d}" for i in range(len(geoms))]},
+                              geometry=geoms)
+    got = site_shares(points, boundaries)
+    plain = _plain_shares(points, boundaries)
+    is_point = {f"S{i:02d}" for i, g in enumerate(geoms) if g.area == 0}
+    # a point on the edge of several boundaries of one level goes to the first by id
+    for sid in is_point:
+        keys = sorted(k for k in plain if k[3] == sid)
+        for k in keys[1:]:
+            del plain[k]
+    assert {(r.level, r.boundary_id, r.layer, r.site_id) for r in got.itertuples()} == set(plain)
+    for r in got.itertuples():
+        assert r.share == pytest.approx(plain[(r.level, r.boundary_id, r.layer, r.site_id)], rel=1e-12)
