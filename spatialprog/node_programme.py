@@ -109,8 +109,8 @@ def _with_heat_dwellings(alloc: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFr
     if F.VARIANT not in demand:
         return alloc
     # only the rows of the sites on a network (a few of a national plan's): the filter first, the grouping after
-    el = demand[(demand[F.CARRIER] == F.ELECTRICITY).to_numpy() & demand[F.VARIANT].isin(set(alloc[F.VARIANT]))
-                .to_numpy() & demand[F.SITE_ID].isin(set(alloc[F.SITE_ID])).to_numpy()]
+    el = demand[demand[F.SITE_ID].isin(alloc[F.SITE_ID].unique()).to_numpy()]
+    el = el[(el[F.CARRIER] == F.ELECTRICITY).to_numpy() & el[F.VARIANT].isin(alloc[F.VARIANT].unique()).to_numpy()]
     on = el.groupby(keys, sort=False)[F.DWELLINGS_ON_HEAT_NETWORK].sum().rename("_on")
     out = alloc.join(on, on=keys)
     out[F.DWELLINGS_DELIVERED] = out["_on"].fillna(0.0) * out[F.SHARE]

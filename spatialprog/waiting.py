@@ -129,7 +129,7 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
     a = allocated.loc[rows, [*keys, F.YEAR, F.SHARE, F.DWELLINGS_DELIVERED, *_VALUE.values()]]
     if not len(a):
         return _empty()
-    years = np.array(sorted(set(a[F.YEAR].astype(int))), dtype=int)
+    years = np.unique(a[F.YEAR].to_numpy(dtype=int))
     groups = Groups(a, keys)  # per (substation, layer, site), in key order; sums as (sites x years) arrays
     year_of = np.searchsorted(years, a[F.YEAR].to_numpy(dtype=int))
     share_v = groups.take(F.SHARE).astype(float)
@@ -199,11 +199,14 @@ def _fractions(val: np.ndarray, arrival: np.ndarray, w: np.ndarray, group: np.nd
     sites, and each substation's arithmetic is the one of its own queue.
     """
     # one queue group per substation and arrival year, the latest arrival first within each substation
-    gkey, ginv = np.unique(np.column_stack([group, -arrival]), axis=0, return_inverse=True)
+    # (substation, latest arrival first) as one integer, in the order of the pairs
+    arrival = np.asarray(arrival, dtype=np.int64)
+    lo, hi = (int(arrival.min()), int(arrival.max())) if len(arrival) else (0, 0)
+    gkey, ginv = np.unique(np.asarray(group, dtype=np.int64) * (hi - lo + 1) + (hi - arrival), return_inverse=True)
     ginv = ginv.reshape(-1)
     gsum = np.zeros((len(gkey), val.shape[1]))
     np.add.at(gsum, ginv, val)  # in row order, as a sum over the rows of each group
-    gsub = gkey[:, 0]
+    gsub = gkey // (hi - lo + 1)
     rank = np.arange(len(gkey)) - np.searchsorted(gsub, gsub, side="left")
     # what the later arrivals at the same substation already cover (a running sum per substation)
     run = np.zeros_like(gsum)
