@@ -135,28 +135,36 @@ def no_regret(programme: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
     if F.CARRIER not in programme:
         programme = programme.assign(**{F.CARRIER: F.ELECTRICITY})
     carrier_order = {c: i for i, c in enumerate(CARRIERS)}
-    for (carrier, sid), g in sorted(programme.groupby([F.CARRIER, F.SUBSTATION_ID], sort=True),
-                                    key=lambda kv: (carrier_order.get(kv[0][0], 99), kv[0][1])):
-        g = g.assign(_o=g[F.VARIANT].map(order)).sort_values("_o", kind="stable")
-        vs = list(g[F.VARIANT])
+    # per carrier and station (carriers in their order, then station, as groupby's sorted keys), the variants in
+    # the order run: one sort, then plain lists per station (a national programme has a thousand stations)
+    p = programme[programme[F.CARRIER].notna().to_numpy() & programme[F.SUBSTATION_ID].notna().to_numpy()]
+    p = p.assign(_c=p[F.CARRIER].map(carrier_order).fillna(99), _o=p[F.VARIANT].map(order))
+    p = p.sort_values(["_c", F.SUBSTATION_ID, F.CARRIER, "_o"], kind="stable")
+    car, sub, var = p[F.CARRIER].tolist(), p[F.SUBSTATION_ID].tolist(), p[F.VARIANT].tolist()
+    kind, step = p["intervention"].tolist(), p["transformer_step"].tolist()
+    unit = p[F.UNIT].tolist() if F.UNIT in p else None
+    firm, capv = p["added_firm_mva"].to_numpy(dtype=float), p[cap].to_numpy(dtype=float)
+    need, start_by = p["needed_by_year"].to_numpy(), _start_by(p)
+    bounds = [i for i in range(1, len(p)) if car[i] != car[i - 1] or sub[i] != sub[i - 1]]
+    for a, b in zip([0, *bounds], [*bounds, len(p)], strict=True):
+        vs = var[a:b]
         every = set(variants) <= set(vs)
-        kinds = set(zip(g["intervention"], g["transformer_step"], strict=True))
         rows.append({
-            F.CARRIER: carrier,
-            F.UNIT: g[F.UNIT].iat[0] if F.UNIT in g else UNITS.get(carrier, ""),
-            F.SUBSTATION_ID: sid,
+            F.CARRIER: car[a],
+            F.UNIT: unit[a] if unit is not None else UNITS.get(car[a], ""),
+            F.SUBSTATION_ID: sub[a],
             "regret_class": "no_regret" if every else "variant_dependent",
             "n_variants": len(vs),
             "n_variants_run": len(variants),
             "variants": ";".join(vs),
-            "same_intervention": len(kinds) == 1,
-            "no_regret_firm_mva": float(g["added_firm_mva"].min()) if every else 0.0,
-            "max_firm_mva": float(g["added_firm_mva"].max()),
-            "no_regret_capacity_mw": float(g[cap].min()) if every else 0.0,
-            "earliest_needed_by_year": int(g["needed_by_year"].min()),
-            "latest_needed_by_year": int(g["needed_by_year"].max()),
-            "per_variant": "; ".join(f"{v}: {s}, {start}" for v, s, start in
-                                     zip(g[F.VARIANT], g["transformer_step"], _start_by(g), strict=True)),
+            "same_intervention": len(set(zip(kind[a:b], step[a:b], strict=True))) == 1,
+            "no_regret_firm_mva": float(np.fmin.reduce(firm[a:b])) if every else 0.0,
+            "max_firm_mva": float(np.fmax.reduce(firm[a:b])),
+            "no_regret_capacity_mw": float(np.fmin.reduce(capv[a:b])) if every else 0.0,
+            "earliest_needed_by_year": int(np.fmin.reduce(need[a:b])),
+            "latest_needed_by_year": int(np.fmax.reduce(need[a:b])),
+            "per_variant": "; ".join(f"{v}: {s}, {st}" for v, s, st in
+                                     zip(vs, step[a:b], start_by[a:b], strict=True)),
         })
     out = pd.DataFrame(rows, columns=cols)
     cls_order = {"no_regret": 0, "variant_dependent": 1}
