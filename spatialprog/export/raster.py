@@ -73,10 +73,6 @@ def write_cog(data: np.ndarray | str | Path, dest: str | Path, *, transform: Aff
             raise ValueError(f"write_cog: expected a 2-D array, got {arr.ndim} dimensions")
         if transform is None:
             raise ValueError("write_cog: an array needs its transform (e.g. Affine(100, 0, x0, 0, -100, y0))")
-    valid = arr[np.isfinite(arr)] if np.issubdtype(arr.dtype, np.floating) else arr.ravel()
-    if nodata is not None:
-        valid = valid[valid != nodata]
-    vmin, vmax = (float(valid.min()), float(valid.max())) if valid.size else (0.0, 1.0)
     profile = {"driver": "GTiff", "width": arr.shape[1], "height": arr.shape[0], "count": 1, "dtype": arr.dtype,
                "crs": crs, "transform": transform, "nodata": nodata}
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -96,9 +92,17 @@ def write_cog(data: np.ndarray | str | Path, dest: str | Path, *, transform: Aff
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    style = qml or raster_style_qml(vmin, vmax, classes=classes)
+    style = qml or raster_style_qml(*_data_range(arr, nodata), classes=classes)  # the range only when styled here
     dest.with_suffix(".qml").write_text(style, encoding="utf-8")
     return dest
+
+
+def _data_range(arr: np.ndarray, nodata: float | None) -> tuple[float, float]:
+    """The smallest and largest finite value of ``arr`` other than ``nodata`` (0, 1 when there is none)."""
+    valid = arr[np.isfinite(arr)] if np.issubdtype(arr.dtype, np.floating) else arr.ravel()
+    if nodata is not None:
+        valid = valid[valid != nodata]
+    return (float(valid.min()), float(valid.max())) if valid.size else (0.0, 1.0)
 
 
 def raster_info(path: str | Path) -> tuple[tuple[float, float, float, float], str]:

@@ -419,7 +419,12 @@ def _resample(coarse: Grid, arr: np.ndarray, fine: Grid) -> np.ndarray:
     x, y = fine.centre(np.arange(fine.height), np.arange(fine.width))
     ci = np.clip(np.floor((x - coarse.x0) / coarse.cell_m).astype(np.int64), 0, coarse.width - 1)
     ri = np.clip(np.floor((coarse.y0 - y) / coarse.cell_m).astype(np.int64), 0, coarse.height - 1)
-    return arr[np.ix_(ri, ci)]
+    if not len(ri) or not len(ci):
+        return arr[np.ix_(ri, ci)]
+    # both indices run up in steps of 0 or 1 (west to east, north to south): each coarse cell of the window
+    # repeated over the fine cells in it, which is arr[np.ix_(ri, ci)] without a gather per cell
+    rows = np.repeat(arr[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1], np.bincount(ri - ri[0]), axis=0)
+    return np.repeat(rows, np.bincount(ci - ci[0]), axis=1)
 
 
 def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_distance: np.ndarray | None,
