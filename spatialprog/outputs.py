@@ -55,6 +55,7 @@ from .folders import atomic_output_dir
 from .kinds import iter_layers
 from .operator_comparison import comparison_summary
 from .pipeline import RunResult
+from .processes import beside
 from .reference import sha256_file
 from .workbooks import headroom_book
 from .writer import (
@@ -358,6 +359,19 @@ def write_gpkg_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, name: str
             pyogrio.write_dataframe(df, path, layer=name, driver="GPKG", **options)
 
 
+def _write_results_gpkg(result: RunResult, gpkg: Path, when: datetime) -> str:
+    """results.gpkg of :func:`write_run`: the result layers, the conflicts by geometry type, the assignment."""
+    for name, gdf in result_layers(result).items():
+        if name == "conflicts":
+            for suffix, part in split_by_geometry(gdf).items():
+                write_gpkg_layer(part, gpkg, f"conflicts_{suffix}")
+        else:
+            write_gpkg_layer(gdf, gpkg, name)
+    write_gpkg_layer(result.assignment, gpkg, "assignment")
+    finish_geopackage(gpkg, when)  # the run's date, not GDAL's wall clock; reproducible bytes
+    return RESULTS_GPKG
+
+
 def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] | None = None,
               run_date: datetime | None = None,
               extras: Sequence[Callable[[Path], Sequence[Path | str]]] = (), parquet: bool = False) -> list[Path]:
@@ -399,31 +413,30 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
     when = run_timestamp(run_date)
     with atomic_output_dir(out_dir, kind="run") as stage:
         if progress:
-            progress("writing results.gpkg")
-        gpkg = stage / RESULTS_GPKG
-        for name, gdf in result_layers(result).items():
-            if name == "conflicts":
-                for suffix, part in split_by_geometry(gdf).items():
-                    write_gpkg_layer(part, gpkg, f"conflicts_{suffix}")
-            else:
-                write_gpkg_layer(gdf, gpkg, name)
-        write_gpkg_layer(result.assignment, gpkg, "assignment")
-        finish_geopackage(gpkg, when)  # the run's date, not GDAL's wall clock; reproducible bytes
-        files.append(RESULTS_GPKG)
+            progress("writing results.gpkg, beside the tables")
+        # results.gpkg in a process of its own (spatialprog.processes) while this one writes the tables
+        layers = beside(_write_results_gpkg, result, stage / RESULTS_GPKG, when)
+        try:
+            if progress:
+                progress("writing tables")
+            tables = result_tables(result)
+            if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
+                tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
+            files.extend(write_tables(stage, tables, parquet=parquet))
+            book = headroom_book(result, tables, when=when)  # Dutch headers, names, formats, the Toelichting
+            write_xlsx(stage / "headroom.xlsx", book.sheets, layout=book.layout, run_date=when)
+            files.append("headroom.xlsx")
+            if "operator_comparison" in tables:
+                tol = float(result.project.variants[BASE_VARIANT]["operator.flat_tolerance_mva"])
+                text = comparison_summary(tables["operator_comparison"], tolerance_mva=tol)
+                write_text(stage / "operator_comparison.txt", text)
+                files.append("operator_comparison.txt")
+        except BaseException:
+            layers.cancel()
+            raise
         if progress:
-            progress("writing tables")
-        tables = result_tables(result)
-        if result.conflicts is not None:  # the conflicts layer as a table too (geometry in results.gpkg)
-            tables = {**tables, "conflicts": pd.DataFrame(result.conflicts.conflicts.drop(columns="geometry"))}
-        files.extend(write_tables(stage, tables, parquet=parquet))
-        book = headroom_book(result, tables, when=when)  # Dutch headers, names, formats, the Toelichting
-        write_xlsx(stage / "headroom.xlsx", book.sheets, layout=book.layout, run_date=when)
-        files.append("headroom.xlsx")
-        if "operator_comparison" in tables:
-            tol = float(result.project.variants[BASE_VARIANT]["operator.flat_tolerance_mva"])
-            text = comparison_summary(tables["operator_comparison"], tolerance_mva=tol)
-            write_text(stage / "operator_comparison.txt", text)
-            files.append("operator_comparison.txt")
+            progress("finishing results.gpkg")
+        files.insert(0, layers.result())
 
         def write_run_manifest() -> None:
             write_manifest(stage, manifest(result, files + [MANIFEST], run_date=when))
