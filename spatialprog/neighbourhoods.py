@@ -11,6 +11,7 @@ Pure: nothing here opens a file.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 
@@ -66,15 +67,27 @@ def parse_transition(text: str) -> dict[int, dict[str, float]]:
     return dict(sorted(out.items()))
 
 
-def _neighbourhood_shares(nb: pd.DataFrame, params: ParameterSet, years: Sequence[int]
-                          ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Today's shares and EVs (per neighbourhood), and per year along its path (n, n_years)."""
+def _today_shares(nb: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Today's heating shares and EV share per neighbourhood (gas: what the others leave, unless given)."""
     today = {h: nb[f"share_{h}"].fillna(0.0).to_numpy(dtype=float) if f"share_{h}" in nb else np.zeros(len(nb))
              for h in NEIGHBOURHOOD_HEATING}
     named = sum(today[h] for h in NEIGHBOURHOOD_HEATING if h != "gas")
     today["gas"] = np.where(nb["share_gas"].notna(), today["gas"], 1.0 - named) if "share_gas" in nb \
         else 1.0 - named
     ev0 = nb["ev_share"].fillna(0.0).to_numpy(dtype=float) if "ev_share" in nb else np.zeros(len(nb))
+    return today, ev0
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> tuple[tuple[int, tuple[tuple[str, float], ...]], ...]:
+    """:func:`parse_transition` of one text, once per distinct text (a national layer repeats a few paths)."""
+    return tuple((year, tuple(shares.items())) for year, shares in parse_transition(text).items())
+
+
+def _neighbourhood_shares(nb: pd.DataFrame, params: ParameterSet, years: Sequence[int]
+                          ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Today's shares and EVs (per neighbourhood), and per year along its path (n, n_years)."""
+    today, ev0 = _today_shares(nb)
     yrs = np.asarray(years, dtype=float)
     base = float(years[0])
     path = {h: np.repeat(today[h][:, None], len(yrs), axis=1) for h in NEIGHBOURHOOD_HEATING}
@@ -83,7 +96,7 @@ def _neighbourhood_shares(nb: pd.DataFrame, params: ParameterSet, years: Sequenc
     for k, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
             continue
-        points = parse_transition(text)
+        points = {year: dict(shares) for year, shares in _parsed(text)}
         xs = [base, *points]
         for h in (*NEIGHBOURHOOD_HEATING[1:], "ev"):
             start = ev0[k] if h == "ev" else today[h][k]
@@ -107,7 +120,7 @@ def neighbourhood_base_mw(nb: pd.DataFrame, params: ParameterSet) -> np.ndarray:
     part: the transition path models it (:func:`spatialprog.headroom.grid_state`).
     """
     kw = params.group("demand.dwelling_kw")
-    today, ev0, _, _ = _neighbourhood_shares(nb, params, [0])
+    today, ev0 = _today_shares(nb)
     dw = nb["dwellings"].to_numpy(dtype=float)
     per = sum(today[h] * float(kw[h]) for h in NEIGHBOURHOOD_HEATING) + ev0 * float(params["demand.ev_kw_per_ev"])
     return dw * per / 1000.0
