@@ -17,7 +17,6 @@ becomes a :class:`BesideFailed` carrying the child's traceback.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing as mp
 import os
 import pickle
@@ -107,14 +106,14 @@ class Beside:
         return self._process.exitcode
 
 
-def beside(fn: Callable[..., Any], *args: Any, fork: bool | None = None, **kwargs: Any) -> Beside:
-    """Start ``fn(*args, **kwargs)`` beside the caller: in a forked process when :func:`can_fork` (or ``fork``), else now.
+def beside(fn: Callable[..., Any], *args: Any, fork: bool | None = None) -> Beside:
+    """Start ``fn(*args)`` beside the caller: in a forked process when :func:`can_fork` (or ``fork``), else now.
 
     Parameters
     ----------
     fn : callable
         Must not need what the caller does meanwhile; its return value must pickle (paths, say).
-    *args, **kwargs
+    *args
         Its arguments (shared with the child by the fork, not pickled).
     fork : bool, optional
         Default :func:`can_fork`. False runs ``fn`` here and now (the result waits in the handle).
@@ -124,4 +123,4 @@ def beside(fn: Callable[..., Any], *args: Any, fork: bool | None = None, **kwarg
     Beside
         Call :meth:`Beside.result` for the value (or the error), :meth:`Beside.cancel` to abandon it.
     """
-    return Beside(functools.partial(fn, **kwargs) if kwargs else fn, args, fork=can_fork() if fork is None else fork)
+    return Beside(fn, args, fork=can_fork() if fork is None else fork)

@@ -243,7 +243,7 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
     def programme(stage: Path) -> list[Path]:
         return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
 
-    extras: list[Callable[[Path], Sequence[Path | str]]] = []
+    extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
     staged: dict[Path, RunOutputs] = {}
 
     def read_back(stage: Path) -> RunOutputs:
@@ -254,28 +254,14 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             staged[stage] = RunOutputs.read(stage)
         return staged[stage]
 
-    if siting is None:
-        extras.append(programme)
-    else:  # before the maps and the QGIS hand-off, which read its layers from the stage
-        def programme_and_land(stage: Path) -> list[Path]:
-            """The siting surfaces (COGs: compression and overviews in GDAL, which keeps the GIL) in a process of
-            their own (:mod:`spatialprog.processes`) while this one writes the programme and the candidates."""
-            from .processes import beside
-            from .siting.write import write_candidates, write_surfaces
+    if siting is not None:  # before the maps and the QGIS hand-off, which read its layers from the stage
+        def land(stage: Path) -> list[Path]:
+            from .siting.write import write_siting
 
-            say("writing the siting surfaces, beside the programme")
-            surfaces = beside(write_surfaces, siting, stage, crs=plan.project.crs)
-            try:
-                files = programme(stage)
-                say("writing the candidate sites")
-                files += _in_stage(stage, write_candidates(siting, stage, when=when))
-            except BaseException:
-                surfaces.cancel()
-                raise
-            say("finishing the siting surfaces")
-            return _in_stage(stage, surfaces.result()) + files
+            say("writing the siting surfaces and candidate sites")
+            return _in_stage(stage, write_siting(siting, stage, crs=plan.project.crs, when=when))
 
-        extras.append(programme_and_land)
+        extras.append(land)
 
     def draw_maps(stage: Path) -> list[Path]:
         from .maps import write_maps

@@ -68,17 +68,9 @@ def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:2
     list of Path
         The files written (the GeoPackage too, when layers were added).
     """
-    return write_surfaces(siting, folder, crs=crs) + write_candidates(siting, folder, when=when, gpkg=gpkg)
-
-
-def write_surfaces(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:28992") -> list[Path]:
-    """The surfaces of :func:`write_siting` alone: one COG and its QGIS style per surface.
-
-    Returns
-    -------
-    list of Path
-    """
     from ..export.raster import write_cog
+    from ..outputs import RESULTS_GPKG, write_gpkg_layer
+    from ..writer import finish_geopackage, write_tables
 
     folder = Path(folder)
     out: list[Path] = []
@@ -87,22 +79,7 @@ def write_surfaces(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG
         tif = write_cog(arr, folder / f"{RASTER_PREFIX}{name}.tif", transform=siting.transform, crs=crs,
                         nodata=nodata, qml=_style(name, arr))
         out += [tif, tif.with_suffix(".qml")]
-    return out
-
-
-def write_candidates(siting: SitingResult, folder: str | Path, *, when: datetime | None = None,
-                     gpkg: str | Path | None = None) -> list[Path]:
-    """The tables and layers of :func:`write_siting` alone (everything but the surfaces).
-
-    Returns
-    -------
-    list of Path
-    """
-    from ..outputs import RESULTS_GPKG, write_gpkg_layer
-    from ..writer import finish_geopackage, write_tables
-
-    folder = Path(folder)
-    out = [folder / f for f in write_tables(folder, siting.tables())]
+    out += [folder / f for f in write_tables(folder, siting.tables())]
     target = Path(gpkg) if gpkg is not None else folder / RESULTS_GPKG
     if gpkg is not None or target.is_file():
         for name, layer in siting.layers().items():
