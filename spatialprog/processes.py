@@ -10,6 +10,10 @@ error it met. On a machine with one core, or where ``fork`` is not a start
 method (Windows, and macOS by Python's default), the step simply runs in this
 process first: the same function, the same files.
 
+A step that uses GDAL's worker threads (a COG written with ``NUM_THREADS``) must not run beside: GDAL
+keeps one pool of threads per process, and a forked child inherits the pool but not its threads, so it
+waits for them forever. The siting surfaces therefore stay in the run's own process.
+
 A :class:`~spatialprog.errors.SpatialprogError` raised in the child is raised
 again in the parent as itself (its one line, its exit code); anything else
 becomes a :class:`BesideFailed` carrying the child's traceback.
