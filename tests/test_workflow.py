@@ -83,7 +83,7 @@ def test_run_options_and_a_relative_out_dir(tmp_path, monkeypatch):
     assert not {"map.html", "spatialprog.gpkg", "spatialprog.qgz"} & names
     assert set(pd.read_csv(tmp_path / "out" / "headroom.csv")["variant"]) == {"basis"}
     assert set(done.ranking.programme["variant"]) == {"basis"}
-    assert "ranking and programme" in seen and "writing results.gpkg" in seen
+    assert "ranking and programme" in seen and "writing results.gpkg, beside the tables" in seen
 
 
 def test_run_of_a_missing_project_is_a_user_error(tmp_path):
