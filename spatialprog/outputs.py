@@ -415,8 +415,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
         if progress:
             progress("writing results.gpkg, beside the tables")
         # results.gpkg in a process of its own (spatialprog.processes) while this one writes the tables
-        layers = beside(_write_results_gpkg, result, stage / RESULTS_GPKG, when)
-        try:
+        with beside(_write_results_gpkg, result, stage / RESULTS_GPKG, when) as layers:
             if progress:
                 progress("writing tables")
             tables = result_tables(result)
@@ -431,9 +430,6 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
                 text = comparison_summary(tables["operator_comparison"], tolerance_mva=tol)
                 write_text(stage / "operator_comparison.txt", text)
                 files.append("operator_comparison.txt")
-        except BaseException:
-            layers.cancel()
-            raise
         if progress:
             progress("finishing results.gpkg")
         files.insert(0, layers.result())

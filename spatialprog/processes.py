@@ -78,6 +78,14 @@ class Beside:
         self._process.start()
         child_end.close()
 
+    def __enter__(self) -> Beside:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """On leaving the block: the caller's own work failed, so the step is abandoned (:meth:`cancel`)."""
+        if exc_type is not None:
+            self.cancel()
+
     def result(self) -> Any:
         """The step's return value, once it is done; raises what it raised (see the module's docstring)."""
         if self._answer is None:
@@ -125,6 +133,11 @@ def beside(fn: Callable[..., Any], *args: Any, fork: bool | None = None) -> Besi
     Returns
     -------
     Beside
-        Call :meth:`Beside.result` for the value (or the error), :meth:`Beside.cancel` to abandon it.
+        Call :meth:`Beside.result` for the value (or the error), :meth:`Beside.cancel` to abandon it. As a
+        context manager around the caller's own work it is cancelled when that work raises::
+
+            with beside(write_layers, result) as layers:
+                write_tables(result)          # meanwhile, here
+            files = layers.result()
     """
     return Beside(fn, args, fork=can_fork() if fork is None else fork)

@@ -282,12 +282,8 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
 
             read_back(stage)
             say("writing spatialprog.gpkg (QGIS), beside the maps")
-            handoff = beside(qgis_files, stage)
-            try:
+            with beside(qgis_files, stage) as handoff:
                 files = draw_maps(stage)
-            except BaseException:
-                handoff.cancel()
-                raise
             say("finishing spatialprog.gpkg (QGIS)")
             return files + handoff.result()
 

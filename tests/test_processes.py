@@ -108,3 +108,13 @@ def test_the_handoff_beside_the_maps_writes_the_same_files(tmp_path, monkeypatch
     beside_files, inline_files = _digest(tmp_path / "beside"), _digest(tmp_path / "inline")
     assert "spatialprog.gpkg" in beside_files and "map.html" in beside_files
     assert beside_files == inline_files
+
+
+@forks
+def test_a_failure_of_the_callers_own_work_cancels_the_step():
+    import time
+
+    with pytest.raises(ValueError, match="the tables failed"), beside(time.sleep, 60) as h:
+        t = time.perf_counter()
+        raise ValueError("the tables failed")
+    assert time.perf_counter() - t < 10 and not h._process.is_alive()
