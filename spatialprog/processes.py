@@ -1,9 +1,10 @@
 """One writer beside another: a step of the run's writing edge in a forked process.
 
-Drawing the maps and writing the QGIS hand-off both read the staged run and write
-files of their own into the stage; neither reads what the other writes. Both are
-Python-bound (matplotlib, SQLite through GDAL, which keep the GIL), so a thread
-gains nothing: :func:`beside` runs one of them in a child process forked from
+Writing the tables and results.gpkg, or drawing the maps and writing the QGIS
+hand-off, each pair reads the run and writes files of its own into the stage;
+neither reads what the other writes. Both are Python-bound (matplotlib, pandas,
+SQLite through GDAL, which keep the GIL), so a thread gains nothing:
+:func:`beside` runs one of them in a child process forked from
 the run, which shares the run's tables read back from the stage (copy on write:
 nothing is pickled or read twice) and hands back only the paths it wrote, or the
 error it met. On a machine with one core, or where ``fork`` is not a start

@@ -129,9 +129,8 @@ def waiting_demand(headroom: pd.DataFrame, allocated: pd.DataFrame, variant: str
     a = allocated.loc[rows, [*keys, F.YEAR, F.SHARE, F.DWELLINGS_DELIVERED, *_VALUE.values()]]
     if not len(a):
         return _empty()
-    years = np.unique(a[F.YEAR].to_numpy(dtype=int))
+    years, year_of = np.unique(a[F.YEAR].to_numpy(dtype=int), return_inverse=True)
     groups = Groups(a, keys)  # per (substation, layer, site), in key order; sums as (sites x years) arrays
-    year_of = np.searchsorted(years, a[F.YEAR].to_numpy(dtype=int))
     share_v = groups.take(F.SHARE).astype(float)
     layer_v, site_v = groups.take(F.LAYER), groups.take(F.SITE_ID)
     lay_jobs = None
