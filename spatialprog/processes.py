@@ -1,8 +1,10 @@
 """One writer beside another: a step of the run's writing edge in a forked process.
 
-Writing the tables and results.gpkg, or drawing the maps and writing the QGIS
-hand-off, each pair reads the run and writes files of its own into the stage;
-neither reads what the other writes. Both are Python-bound (matplotlib, pandas,
+Writing the tables and results.gpkg; drawing the maps and writing the QGIS
+hand-off; writing the PDF maps and the report, and ``map.html`` and the PNG maps
+(:func:`spatialprog.maps.draw_maps`, beside the hand-off as well): each pair reads
+the run and writes files of its own into the stage; neither reads what the other
+writes. Both are Python-bound (matplotlib, pandas,
 SQLite through GDAL, which keep the GIL), so a thread gains nothing:
 :func:`beside` runs one of them in a child process forked from
 the run, which shares the run's tables read back from the stage (copy on write:
@@ -15,9 +17,10 @@ A step that uses GDAL's worker threads (a COG written with ``NUM_THREADS``) must
 keeps one pool of threads per process, and a forked child inherits the pool but not its threads, so it
 waits for them forever. The siting surfaces therefore stay in the run's own process.
 
-A :class:`~spatialprog.errors.SpatialprogError` raised in the child is raised
-again in the parent as itself (its one line, its exit code); anything else
-becomes a :class:`BesideFailed` carrying the child's traceback.
+A :class:`~spatialprog.errors.SpatialprogError` or an ``OSError`` (a full disk, a
+folder without write access) raised in the child is raised again in the parent as
+itself, its one line and exit code, or the output folder's message naming the file;
+anything else becomes a :class:`BesideFailed` carrying the child's traceback.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ __all__ = ["Beside", "BesideFailed", "beside", "can_fork"]
 
 
 class BesideFailed(RuntimeError):
-    """A step run beside the run failed with something other than a SpatialprogError (a bug: the child's
-    traceback is the message), or its process died without an answer (killed, out of memory)."""
+    """A step run beside the run failed with something other than a SpatialprogError or an OSError (a bug:
+    the child's traceback is the message), or its process died without an answer (killed, out of memory)."""
 
 
 def can_fork() -> bool:
@@ -48,7 +51,7 @@ def _child(conn, fn: Callable[..., Any], args: tuple) -> None:  # pragma: no cov
     except BaseException as e:  # noqa: BLE001 - every failure goes back to the parent
         from .errors import SpatialprogError
 
-        if isinstance(e, SpatialprogError):
+        if isinstance(e, SpatialprogError | OSError):
             try:
                 answer = ("error", pickle.dumps(e))
             except Exception:  # noqa: BLE001 - an unpicklable error still goes back as its line

@@ -263,10 +263,11 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
 
         extras.append(land)
 
-    def draw_maps(stage: Path) -> list[Path]:
-        from .maps import write_maps
+    def maps_of(stage: Path) -> list[Path]:
+        """The maps and the report, written straight into the run's stage (itself replaced as a whole)."""
+        from .maps import draw_maps
 
-        return _in_stage(stage, write_maps(read_back(stage), stage, progress=progress, report=True))
+        return [Path(n) for n in draw_maps(read_back(stage), stage, progress=progress, report=True)]
 
     def qgis_files(stage: Path) -> list[Path]:
         from .export import export_qgis
@@ -283,13 +284,13 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             read_back(stage)
             say("writing spatialprog.gpkg (QGIS), beside the maps")
             with beside(qgis_files, stage) as handoff:
-                files = draw_maps(stage)
+                files = maps_of(stage)
             say("finishing spatialprog.gpkg (QGIS)")
             return files + handoff.result()
 
         extras.append(maps_and_handoff)
     elif maps:
-        extras.append(draw_maps)
+        extras.append(maps_of)
     elif qgis:
         def qgis_handoff(stage: Path) -> list[Path]:
             say("writing spatialprog.gpkg (QGIS)")

@@ -426,7 +426,8 @@ def test_map_export_and_rank_add_to_the_run_folder(tmp_path, tiny):
     assert {n: after[n] for n in kept} == {n: core[n] for n in kept}  # the run's own files, kept as they were
 
 
-def test_a_failing_map_leaves_the_run_folder_as_it_was(tmp_path, tiny, monkeypatch):
+@pytest.mark.parametrize("writer", ["save_pdf", "save_png"])  # this process's part and the part beside it
+def test_a_failing_map_leaves_the_run_folder_as_it_was(tmp_path, tiny, monkeypatch, writer):
     out = tmp_path / "out"
     assert _invoke("run", str(tiny), "--out", str(out), "--no-maps", "--no-qgis").exit_code == 0
     before = _digest(out)
@@ -435,7 +436,7 @@ def test_a_failing_map_leaves_the_run_folder_as_it_was(tmp_path, tiny, monkeypat
     def boom(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(static, "save_figure", boom)
+    monkeypatch.setattr(static, writer, boom)
     r = _invoke("map", str(out))
     assert r.exit_code == 2 and "No space left on device" in _one_line(r)
     assert _digest(out) == before and _beside(out) == []

@@ -27,6 +27,10 @@ def _disk_full(path):
     raise WriteFailed(Path(path), OSError(28, "No space left on device"))
 
 
+def _no_space(path):
+    raise OSError(28, "No space left on device", path)
+
+
 def _invalid():
     raise LayerValidationError([Problem(layer="woningbouw", feature="7", field="woningen", message="not a number")])
 
@@ -56,6 +60,9 @@ def test_a_users_error_comes_back_as_itself(fork):
         beside(_invalid, fork=fork).result()
     assert e.value.lines() == [str(Problem(layer="woningbouw", feature="7", field="woningen",
                                            message="not a number"))]
+    with pytest.raises(OSError) as e:  # the output folder turns it into its one line, as for this process's own
+        beside(_no_space, "/stage/kaart.png", fork=fork).result()
+    assert (e.value.errno, e.value.strerror, e.value.filename) == (28, "No space left on device", "/stage/kaart.png")
 
 
 @forks
@@ -103,6 +110,7 @@ def test_the_handoff_beside_the_maps_writes_the_same_files(tmp_path, monkeypatch
     steps: list[str] = []
     run(project, tmp_path / "beside", variants=["basis"], progress=steps.append)
     assert "writing spatialprog.gpkg (QGIS), beside the maps" in steps
+    assert "drawing the interactive map and the PNG maps, beside the PDF maps" in steps
     monkeypatch.setattr(processes, "can_fork", lambda: False)
     run(project, tmp_path / "inline", variants=["basis"])
     beside_files, inline_files = _digest(tmp_path / "beside"), _digest(tmp_path / "inline")
@@ -118,3 +126,39 @@ def test_a_failure_of_the_callers_own_work_cancels_the_step():
         t = time.perf_counter()
         raise ValueError("the tables failed")
     assert time.perf_counter() - t < 10 and not h._process.is_alive()
+
+
+@forks
+def test_a_handoff_that_ends_after_the_maps_is_kept(tmp_path, monkeypatch):
+    """The QGIS hand-off, in its own process, may end after the maps: its files are in the run and its
+    manifest all the same."""
+    import time
+
+    import spatialprog.export as export
+    import spatialprog.maps as maps
+    from spatialprog.workflow import run
+
+    done = tmp_path / "maps-done"
+    draw, export_qgis = maps.draw_maps, export.export_qgis
+
+    def maps_then_mark(*args, **kwargs):
+        names = draw(*args, **kwargs)
+        done.touch()
+        return names
+
+    def export_after_the_maps(*args, **kwargs):
+        t = time.monotonic()
+        while not done.exists() and time.monotonic() - t < 120:
+            time.sleep(0.05)
+        return export_qgis(*args, **kwargs)
+
+    monkeypatch.setattr(maps, "draw_maps", maps_then_mark)
+    monkeypatch.setattr(export, "export_qgis", export_after_the_maps)
+    out = tmp_path / "out"
+    run(ROOT / "layers" / "example_region.toml", out, variants=["basis"])
+    assert done.exists()
+    files = _digest(out)
+    assert {"spatialprog.gpkg", "spatialprog.qgz", "map.html", "rapport.pdf"} <= set(files)
+    import json
+
+    assert set(json.loads((out / "manifest.json").read_text())["outputs"]) == {*files, "manifest.json"}

@@ -33,7 +33,7 @@ from pathlib import Path
 from ..folders import atomic_output_dir
 from ..outputs import RunOutputs
 
-__all__ = ["write_maps", "MAP_HTML"]
+__all__ = ["write_maps", "draw_maps", "MAP_HTML"]
 
 #: File name of the interactive map in the output folder.
 MAP_HTML = "map.html"
@@ -76,27 +76,66 @@ def write_maps(outputs: RunOutputs, out_dir: str | Path, *, basemap: bool | str 
     list of Path
         The files written, ``map.html`` first.
     """
+    with atomic_output_dir(out_dir, add=True, kind="maps") as stage:
+        names = draw_maps(outputs, stage, basemap=basemap, static=static, progress=progress, report=report)
+    return [Path(out_dir) / n for n in names]
+
+
+def draw_maps(outputs: RunOutputs, folder: Path, *, basemap: bool | str = False, static: bool = True,
+              progress: Callable[[str], None] | None = None, report: bool = False) -> list[str]:
+    """Write the maps of :func:`write_maps` into ``folder`` as it is (a stage: nothing is staged here).
+
+    On two cores or more the work is shared by two processes (:func:`spatialprog.processes.beside`): once
+    the static maps are drawn as figures, a forked process writes ``map.html`` and the PNGs (Agg's pixels)
+    while this one writes the PDFs and the report (vector drawings); each file has one writer, so the files
+    are those of one process doing both one after the other, byte for byte.
+
+    Returns
+    -------
+    list of str
+        The names of the files written, ``map.html`` first, then each map's PNG and PDF, then the report.
+    """
+    from ..processes import beside
+
+    def say(text: str) -> None:
+        if progress:
+            progress(text)
+
+    if not static:
+        say("drawing the interactive map")
+        _write_html(outputs, folder, basemap)
+        return [MAP_HTML]
+    # matplotlib.figure.Figure without pyplot: rendered by Agg, no display, no global state
+    from .static import save_pdf, static_figures
+
+    say("drawing the static maps")
+    figures = static_figures(outputs)
+    say("drawing the interactive map and the PNG maps, beside the PDF maps")
+    names = [MAP_HTML]
+    with beside(_html_and_pngs, outputs, folder, basemap, figures) as pixels:
+        for stem, fig in figures.items():
+            names += [f"{stem}.png", save_pdf(fig, folder, stem).name]
+        if report:
+            from ..report import REPORT_PDF, write_report
+
+            say("writing the report")
+            names.append(write_report(outputs, folder / REPORT_PDF, figures=figures).name)
+    say("finishing the interactive map and the PNG maps")
+    pixels.result()
+    return names
+
+
+def _write_html(outputs: RunOutputs, folder: Path, basemap: bool | str) -> Path:
     from .interactive import interactive_html
 
-    names: list[str] = []
-    with atomic_output_dir(out_dir, add=True, kind="maps") as stage:
-        if progress:
-            progress("drawing the interactive map")
-        (stage / MAP_HTML).write_text(interactive_html(outputs, basemap=basemap), encoding="utf-8")
-        names.append(MAP_HTML)
-        if static:
-            # matplotlib.figure.Figure without pyplot: rendered by Agg, no display, no global state
-            from .static import save_figure, static_figures
+    path = folder / MAP_HTML
+    path.write_text(interactive_html(outputs, basemap=basemap), encoding="utf-8")
+    return path
 
-            if progress:
-                progress("drawing the static maps")
-            figures = static_figures(outputs)
-            for stem, fig in figures.items():
-                names += [p.name for p in save_figure(fig, stage, stem)]
-            if report:
-                from ..report import REPORT_PDF, write_report
 
-                if progress:
-                    progress("writing the report")
-                names.append(write_report(outputs, stage / REPORT_PDF, figures=figures).name)
-    return [Path(out_dir) / n for n in names]
+def _html_and_pngs(outputs: RunOutputs, folder: Path, basemap: bool | str, figures: dict) -> list[str]:
+    """``map.html`` and every static map's PNG (the part of :func:`draw_maps` beside the PDFs)."""
+    from .static import save_png
+
+    return [_write_html(outputs, folder, basemap).name, *(save_png(fig, folder, stem).name
+                                                          for stem, fig in figures.items())]

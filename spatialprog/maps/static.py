@@ -66,7 +66,7 @@ from .tables import (
 )
 
 __all__ = ["headroom_figure", "first_shortfall_figure", "conflicts_figure", "programme_figure", "static_figures",
-           "save_figure", "literal_text", "A4_LANDSCAPE_IN"]
+           "save_figure", "save_png", "save_pdf", "literal_text", "A4_LANDSCAPE_IN"]
 
 #: A4 landscape in inches.
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -803,15 +803,17 @@ _PNG_LEVEL = 3
 
 
 def save_figure(fig: Figure, folder: Path, stem: str) -> list[Path]:
-    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` in ``folder`` (deterministic metadata).
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` in ``folder`` (:func:`save_png`, :func:`save_pdf`)."""
+    return [save_png(fig, folder, stem), save_pdf(fig, folder, stem)]
 
-    The PNG at 200 dpi holds the pixels of matplotlib's ``savefig`` without its alpha channel (the page is
-    opaque white: a quarter less to pack), at zlib level :data:`_PNG_LEVEL`.
-    """
+
+def save_png(fig: Figure, folder: Path, stem: str) -> Path:
+    """Save ``fig`` as ``stem.png`` in ``folder``: 200 dpi, the pixels of matplotlib's ``savefig`` without its
+    alpha channel (the page is opaque white: a quarter less to pack), at zlib level :data:`_PNG_LEVEL`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    png, pdf = folder / f"{stem}.png", folder / f"{stem}.pdf"
+    png = folder / f"{stem}.png"
     canvas = fig.canvas
     try:
         with _dpi(fig, _DPI):
@@ -822,8 +824,14 @@ def save_figure(fig: Figure, folder: Path, stem: str) -> list[Path]:
     if image.getextrema()[3] == (255, 255):  # opaque: the colours alone
         image = image.convert("RGB")
     image.save(png, format="png", compress_level=_PNG_LEVEL, dpi=(_DPI, _DPI))
+    return png
+
+
+def save_pdf(fig: Figure, folder: Path, stem: str) -> Path:
+    """Save ``fig`` as ``stem.pdf`` in ``folder`` (no creation date or producer: the same map, the same bytes)."""
+    pdf = folder / f"{stem}.pdf"
     fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None, "Producer": None})
-    return [png, pdf]
+    return pdf
 
 
 @contextmanager
