@@ -42,7 +42,6 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 from . import fields as F
 from .carriers import LABELS_NL, NODE_LAYERS
@@ -53,6 +52,7 @@ from .maps.tables import (
     conflict_rows,
     draw_table,
     nl_number,
+    page_texts,
     periods_nl,
     place_text,
     programme_table,
@@ -659,8 +659,8 @@ def pdf_bytes(pages: Sequence[Figure], *, title: str = "") -> bytes:
 
     n = len(pages)
     marks = [f"pagina {i} van {n}" for i in range(1, n + 1)]
-    standard = all(_in_standard_fonts(t.get_text()) for fig in pages if not fig.axes
-                   for t in fig.findobj(Text)) and all(_in_standard_fonts(m) for m in marks)
+    standard = all(_in_standard_fonts(t) for fig in pages if not fig.axes
+                   for t in page_texts(fig)) and all(_in_standard_fonts(m) for m in marks)
     buf = io.BytesIO()
     meta = {"Title": title, "Creator": "spatialprog", "Producer": None, "CreationDate": None}
     with PdfPages(buf, metadata=meta) as pdf:
@@ -670,8 +670,7 @@ def pdf_bytes(pages: Sequence[Figure], *, title: str = "") -> bytes:
                 with _standard_fonts(standard and not fig.axes):
                     pdf.savefig(fig)
             finally:
-                for t in mark:
-                    t.remove()  # a map figure shared with the PNG keeps no page number
+                mark.remove()  # a map figure shared with the PNG keeps no page number
     return buf.getvalue()
 
 

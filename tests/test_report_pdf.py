@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from spatialprog.cli import cli
+from spatialprog.maps.tables import TextLines
 from spatialprog.outputs import RunOutputs
 from spatialprog.report import REPORT_PDF, pdf_bytes, report_pages
 
@@ -330,5 +331,57 @@ def test_a_table_over_pages_stays_above_the_foot_of_each(example_run):
         rules = [min(ln.get_ydata()) for ln in fig.lines if isinstance(ln, Line2D)] + [
             min(a.get_ydata()) for a in fig.artists if isinstance(a, Line2D)]
         assert rules and min(rules) >= report._BOTTOM - 1e-9
-        sizes |= {t.get_fontsize() for t in fig.texts if t.get_text().startswith("S")}
+        sizes |= {size for a in fig.findobj(TextLines) for _, _, text, _, size in a.get_lines() if text.startswith("S")}
     assert len(sizes) == 1  # one font size on every page
+
+
+@pytest.mark.parametrize("pdf_font", ["DejaVu Sans", "Helvetica"])
+def test_text_lines_draw_what_a_text_per_line_draws(pdf_font):
+    """TextLines puts every line where ``fig.text(..., va="baseline")`` puts it, in the same glyphs: the same
+    pixels from Agg, the same words at the same places in the PDF (in its embedded font and in Helvetica)."""
+    import io
+
+    import matplotlib as mpl
+    import pypdf
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    lines = [(0.05, 0.9, "Station Zuid – 12,5 MVA", "left", 9.0, "normal", "#333333"),
+             (0.95, 0.8, "1.234,5", "right", 7.5, "bold", "black"),
+             (0.5, 0.7, "Coördinaten € × m²", "center", 11.0, "normal", "#c00000"),
+             (0.3, 0.2, "it's (a) 'b'", "right", 6.0, "bold", "#555")]
+
+    def page(as_lines: bool) -> Figure:
+        fig = Figure(figsize=(11.69, 8.27))
+        if as_lines:
+            a = fig.add_artist(TextLines(fig))
+            for x, y, t, ha, size, weight, colour in lines:
+                a.add(x, y, t, fontsize=size, ha=ha, fontweight=weight, color=colour)
+        else:
+            for x, y, t, ha, size, weight, colour in lines:
+                fig.text(x, y, t, fontsize=size, ha=ha, va="baseline", fontweight=weight, color=colour)
+        return fig
+
+    def pixels(fig: Figure) -> np.ndarray:
+        return np.asarray(FigureCanvasAgg(fig).print_to_buffer()[0])
+
+    assert np.array_equal(pixels(page(True)), pixels(page(False)))
+
+    def pdf_words(fig: Figure) -> list[tuple]:
+        buf = io.BytesIO()
+        with mpl.rc_context({"pdf.use14corefonts": pdf_font == "Helvetica"}):
+            fig.savefig(buf, format="pdf")
+        found: list[tuple] = []
+
+        def seen(text, cm, tm, font, size):  # where the text matrix and the current matrix put it on the page
+            if text.strip():
+                found.append((text, round(tm[4] * cm[0] + tm[5] * cm[2] + cm[4], 2),
+                              round(tm[4] * cm[1] + tm[5] * cm[3] + cm[5], 2)))
+
+        pypdf.PdfReader(buf).pages[0].extract_text(visitor_text=seen)
+        return sorted(found)
+
+    words = pdf_words(page(True))
+    assert words == pdf_words(page(False))
+    assert len({y for _, _, y in words}) == len(lines)  # a baseline of its own for each line
+    assert all(any(t.strip() in line[2] for line in lines) for t, *_ in words)

@@ -20,7 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
@@ -34,7 +37,7 @@ from ..sheets import VALUES_NL, Label, column_labels
 from . import _data as D
 
 __all__ = ["nl_number", "cell_text", "short_years", "periods_nl", "variant_stems", "conflict_rows", "conflict_line",
-           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_fontsize", "table_height", "draw_table", "place_text",
+           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_fontsize", "table_height", "draw_table", "place_text", "TextLines", "page_texts",
            "LINE_ASCENT_EM", "LINE_DESCENT_EM"]
 
 
@@ -263,9 +266,70 @@ def text_rows(frame: pd.DataFrame, labels: dict[str, Label] | None = None, *, wi
 LINE_ASCENT_EM, LINE_DESCENT_EM = 1556 / 2048, 492 / 2048
 
 
+class TextLines(Artist):
+    """Lines of text at fixed places, drawn as one artist: each line where a ``fig.text`` of it with
+    ``va="baseline"`` would stand, in the same font, size, weight and colour, as the same glyphs.
+
+    A page of the report holds thousands of table cells; a :class:`~matplotlib.text.Text` each costs its
+    construction, its properties and its layout (the box of every line, measured each time it is drawn).
+    Here a line is a tuple, measured only when it is aligned right or centred. Drawn literally (no
+    mathtext, no TeX).
+    """
+
+    def __init__(self, fig: Figure) -> None:
+        super().__init__()
+        self.set_figure(fig)
+        self.set_transform(fig.transFigure)
+        self._lines: list[tuple[float, float, str, str, FontProperties, tuple]] = []
+        self.set_zorder(Text.zorder)  # drawn among the page's texts, above its patches and axes
+
+    def add(self, x: float, y: float, text: str, *, fontsize: float, ha: str = "left", color: object = "black",
+            fontweight: str | int = "normal", fontstyle: str = "normal") -> None:
+        """One line with its baseline at ``(x, y)`` (figure fraction); ``ha`` as matplotlib's."""
+        if ha not in ("left", "center", "right"):
+            raise ValueError(f"ha must be left, center or right, not {ha!r}")
+        if text:
+            prop = FontProperties(size=fontsize, weight=fontweight, style=fontstyle)
+            self._lines.append((float(x), float(y), text, ha, prop, to_rgba(color)))
+        self.stale = True
+
+    def get_texts(self) -> list[str]:
+        """The lines, in the order they were added."""
+        return [line[2] for line in self._lines]
+
+    def get_lines(self) -> list[tuple[float, float, str, str, float]]:
+        """``(x, y, text, ha, fontsize)`` of every line."""
+        return [(x, y, s, ha, prop.get_size_in_points()) for x, y, s, ha, prop, _ in self._lines]
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible() or not self._lines:
+            return
+        renderer.open_group("textlines", self.get_gid())
+        xy = self.get_transform().transform(np.array([(x, y) for x, y, *_ in self._lines], float))
+        _, canvas_h = renderer.get_canvas_width_height()
+        gc = renderer.new_gc()
+        gc.set_alpha(self.get_alpha())
+        for (px, py), (_, _, text, ha, prop, rgba) in zip(xy, self._lines, strict=True):
+            if ha != "left":
+                w = renderer.get_text_width_height_descent(text, prop, ismath=False)[0]
+                px -= w if ha == "right" else w / 2
+            if renderer.flipy():
+                py = canvas_h - py
+            gc.set_foreground(rgba, isRGBA=True)
+            renderer.draw_text(gc, px, py, text, prop, 0.0, ismath=False, mtext=None)
+        gc.restore()
+        renderer.close_group("textlines")
+        self.stale = False
+
+
+def page_texts(fig: Figure) -> list[str]:
+    """Every text of a figure: its :class:`~matplotlib.text.Text` artists' and its :class:`TextLines`' lines."""
+    return [t.get_text() for t in fig.findobj(Text)] + [s for a in fig.findobj(TextLines) for s in a.get_texts()]
+
+
 def place_text(fig: Figure, x: float, y: float, text: str, *, fontsize: float, va: str = "baseline",
-               linespacing: float = 1.2, **kw) -> list[Text]:
-    """``fig.text`` a line at a time, each line on a baseline of its own at a fixed step.
+               linespacing: float = 1.2, into: TextLines | None = None, **kw) -> TextLines:
+    """A text a line at a time, each line on a baseline of its own at a fixed step (:class:`TextLines`).
 
     The lines stand where matplotlib puts the lines of DejaVu Sans (a line box ``linespacing`` em high,
     ``va`` aligning the box of all lines), whatever the font and the glyphs of a line: matplotlib
@@ -285,13 +349,15 @@ def place_text(fig: Figure, x: float, y: float, text: str, *, fontsize: float, v
     va : str
     linespacing : float
         In em; 1.2 as matplotlib's default.
+    into : TextLines, optional
+        Add the lines to this artist (a table's); default a new one on ``fig``.
     **kw
-        For each :class:`~matplotlib.text.Text` (``ha``, ``color``, ``fontweight`` ...).
+        ``ha``, ``color``, ``fontweight``, ``fontstyle`` (:meth:`TextLines.add`).
 
     Returns
     -------
-    list of Text
-        One per line, top first.
+    TextLines
+        The artist holding the lines (``remove()`` takes a new one off the figure again).
 
     Examples
     --------
@@ -299,8 +365,8 @@ def place_text(fig: Figure, x: float, y: float, text: str, *, fontsize: float, v
     leading and the ascent (0.76 em) below the top:
 
     >>> fig = Figure(figsize=(8, 10))
-    >>> [round(float(t.get_position()[1]), 4) for t in place_text(fig, 0, 0.5, "a\\nb", fontsize=7.2, va="top",
-    ...                                                          linespacing=1.0)]
+    >>> [round(y, 4) for _, y, *_ in place_text(fig, 0, 0.5, "a\\nb", fontsize=7.2, va="top",
+    ...                                         linespacing=1.0).get_lines()]
     [0.4924, 0.4824]
     """
     lines = text.split("\n")
@@ -313,11 +379,9 @@ def place_text(fig: Figure, x: float, y: float, text: str, *, fontsize: float, v
     else:
         top = {"top": y, "center": y + len(lines) * step / 2, "bottom": y + len(lines) * step}[va]
         first = top - above
-    out = []
+    out = into if into is not None else fig.add_artist(TextLines(fig))
     for i, line in enumerate(lines):
-        t = fig.text(x, first - i * step, line, fontsize=fontsize, va="baseline", **kw)
-        t.set_parse_math(False)
-        out.append(t)
+        out.add(x, first - i * step, line, fontsize=fontsize, **kw)
     return out
 
 
@@ -358,8 +422,9 @@ def draw_table(fig: Figure, rect: tuple[float, float, float, float], heads: list
     """A table of text in ``rect`` (figure fraction, from its top): columns as wide as their text, filling the
     width (the font made smaller where the text would not fit), headers wrapped on grey, single-line rows
     spread up to ``max_row_h``, a cell of several lines (``\\n``) as high as it needs; numbers right-aligned
-    where ``numeric``. Every cell is a text of the figure; with ``fixed_lines`` each of its lines is one
-    (:func:`place_text`: the report's pages, whatever their PDF font), else matplotlib lays the lines out.
+    where ``numeric``. Every cell is a text of the figure; with ``fixed_lines`` each of its lines is a line of
+    one :class:`TextLines` for the whole table (:func:`place_text`: the report's pages, whatever their PDF
+    font), else a :class:`~matplotlib.text.Text` whose lines matplotlib lays out.
 
     Returns
     -------
@@ -383,7 +448,13 @@ def draw_table(fig: Figure, rect: tuple[float, float, float, float], heads: list
         right = numeric is not None and numeric[j]
         return (edges[j + 1] - 0.004, "right") if right else (edges[j] + 0.004, "left")
 
-    put = (lambda x, y, s, **kw: place_text(fig, x, y, s, **kw)) if fixed_lines else fig.text
+    if fixed_lines:
+        cell_lines = fig.add_artist(TextLines(fig))
+
+        def put(x: float, y: float, s: str, **kw) -> None:
+            place_text(fig, x, y, s, into=cell_lines, **kw)
+    else:
+        put = fig.text
     for j, lines in enumerate(wrapped):
         x, ha = x_of(j)
         put(x, top - 0.25 * line_h, "\n".join(lines), fontsize=fontsize, fontweight="bold", va="top", ha=ha,
