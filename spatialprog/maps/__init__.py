@@ -113,13 +113,14 @@ def draw_maps(outputs: RunOutputs, folder: Path, *, basemap: bool | str = False,
     say("drawing the interactive map and the PNG maps, beside the PDF maps")
     names = [MAP_HTML]
     with beside(_html_and_pngs, outputs, folder, basemap, figures) as pixels:
-        for stem, fig in figures.items():
-            names += [f"{stem}.png", save_pdf(fig, folder, stem).name]
+        pdfs = {stem: save_pdf(fig, folder, stem) for stem, fig in figures.items()}
+        for stem, pdf in pdfs.items():
+            names += [f"{stem}.png", pdf.name]
         if report:
             from ..report import REPORT_PDF, write_report
 
             say("writing the report")
-            names.append(write_report(outputs, folder / REPORT_PDF, figures=figures).name)
+            names.append(write_report(outputs, folder / REPORT_PDF, figures=figures, map_pdfs=pdfs).name)
     say("finishing the interactive map and the PNG maps")
     pixels.result()
     return names

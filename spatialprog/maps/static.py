@@ -29,6 +29,7 @@ switched off for all of them (:func:`literal_text`).
 
 from __future__ import annotations
 
+import io
 import math
 import textwrap
 from collections.abc import Sequence
@@ -66,7 +67,7 @@ from .tables import (
 )
 
 __all__ = ["headroom_figure", "first_shortfall_figure", "conflicts_figure", "programme_figure", "static_figures",
-           "save_figure", "save_png", "save_pdf", "literal_text", "A4_LANDSCAPE_IN"]
+           "save_figure", "save_png", "save_pdf", "pdf_of", "literal_text", "A4_LANDSCAPE_IN"]
 
 #: A4 landscape in inches.
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -828,10 +829,18 @@ def save_png(fig: Figure, folder: Path, stem: str) -> Path:
 
 
 def save_pdf(fig: Figure, folder: Path, stem: str) -> Path:
-    """Save ``fig`` as ``stem.pdf`` in ``folder`` (no creation date or producer: the same map, the same bytes)."""
+    """Save ``fig`` as ``stem.pdf`` in ``folder`` (:func:`pdf_of`)."""
     pdf = folder / f"{stem}.pdf"
-    fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None, "Producer": None})
+    pdf.write_bytes(pdf_of(fig))
     return pdf
+
+
+def pdf_of(fig: Figure) -> bytes:
+    """``fig`` as a one-page PDF, vector (no creation date or producer: the same map, the same bytes); the
+    report takes its map pages from these bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "Creator": None, "Producer": None})
+    return buf.getvalue()
 
 
 @contextmanager
