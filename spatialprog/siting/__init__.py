@@ -160,6 +160,25 @@ def _short_substations(headroom: pd.DataFrame, variant: str, years: list[int]) -
     return set(h.loc[is_short(h[F.HEADROOM_MW]).to_numpy(), F.SUBSTATION_ID])
 
 
+def _new_offtake(demand: pd.DataFrame, variants: list[str], years: list[int]) -> dict:
+    """The electricity offtake (MW) of each new site (not ``existing``) per variant and milestone year, as
+    ``(variant, year) -> frame of layer, site_id, offtake_mw`` sorted by layer and site; ``None`` -> an
+    empty frame (a variant or year without any).
+
+    One filter and one grouping of the national demand table (millions of rows) for all of them: the sums
+    of a group add its rows in the table's order, as a grouping per variant and year does.
+    """
+    keys = [F.VARIANT, F.YEAR, F.LAYER, F.SITE_ID]
+    m = (demand[F.CARRIER] == F.ELECTRICITY) & demand[F.VARIANT].isin(variants) & demand[F.YEAR].isin(years)
+    if "existing" in demand:
+        m &= ~demand["existing"].astype(bool)
+    sums = demand.loc[m.to_numpy(), [*keys, F.OFFTAKE_MW]].groupby(keys, sort=True)[F.OFFTAKE_MW].sum().reset_index()
+    out: dict = {None: sums.iloc[:0, 2:].reset_index(drop=True)}
+    for (v, y), g in sums.groupby([F.VARIANT, F.YEAR], sort=False):
+        out[(v, int(y))] = g.iloc[:, 2:].reset_index(drop=True)
+    return out
+
+
 def _site_geoms(layers: dict[str, gpd.GeoDataFrame], keys: pd.DataFrame) -> np.ndarray:
     """The geometry of each ``(layer, site_id)`` row of ``keys`` (None where the layer lacks it)."""
     out = np.full(len(keys), None, dtype=object)
@@ -315,14 +334,12 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
 
     surfaces: dict[str, np.ndarray] = {}
     cand_rows: list[dict] = []
+    offtake = _new_offtake(result.demand, variants, years)
     for v in variants:
         vp = project.variants[v]
-        d = result.demand[(result.demand[F.VARIANT] == v) & (result.demand[F.CARRIER] == F.ELECTRICITY)]
-        if "existing" in d:
-            d = d[~d["existing"].astype(bool)]
         dens_sites = {}
         for y in years:
-            dy = d[d[F.YEAR] == y].groupby([F.LAYER, F.SITE_ID], sort=True)[F.OFFTAKE_MW].sum().reset_index()
+            dy = offtake.get((v, y), offtake[None])
             dens_sites[y] = (_site_geoms(plan.layers, dy), dy[F.OFFTAKE_MW].to_numpy())
         a, short_geoms = short_of[v]
         if short_dist[v] is None and v == base_v:
