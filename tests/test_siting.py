@@ -459,3 +459,24 @@ def test_a_run_searches_at_most_max_searches_new_stations_first_by_rank_and_says
         {(first["variant"], first["substation_id"])}
     msg = [n.message for n in s.notices if "siting.max_searches = 1" in n.message]
     assert msg and msg[0].startswith(f"{len(new) - 1} of the programme's {len(new)} new substations get no")
+
+
+def test_new_offtake_per_variant_and_year_is_each_ones_own_grouping(example_result):
+    """The one grouping of the demand table gives, per variant and milestone year, the frame that filtering
+    and grouping that variant and year alone gives (the density surfaces are drawn from it), shuffled too."""
+    from spatialprog import fields as F
+    from spatialprog.outputs import milestone_years
+    from spatialprog.siting import _new_offtake
+
+    demand = example_result.demand
+    years = milestone_years(example_result.plan.project.years)
+    variants = list(dict.fromkeys(demand[F.VARIANT]))
+    shuffled = demand.sample(frac=1.0, random_state=7)
+    for table in (demand, shuffled):
+        got = _new_offtake(table, variants, years)
+        for v in variants:
+            d = table[(table[F.VARIANT] == v) & (table[F.CARRIER] == F.ELECTRICITY) & ~table["existing"].astype(bool)]
+            for y in years:
+                want = d[d[F.YEAR] == y].groupby([F.LAYER, F.SITE_ID], sort=True)[F.OFFTAKE_MW].sum().reset_index()
+                pd.testing.assert_frame_equal(got.get((v, y), got[None]), want)
+                assert len(want) and want[F.OFFTAKE_MW].sum() > 0
