@@ -466,17 +466,35 @@ def test_new_offtake_per_variant_and_year_is_each_ones_own_grouping(example_resu
     and grouping that variant and year alone gives (the density surfaces are drawn from it), shuffled too."""
     from spatialprog import fields as F
     from spatialprog.outputs import milestone_years
-    from spatialprog.siting import _new_offtake
+    from spatialprog.siting.surfaces import new_offtake_mw
 
     demand = example_result.demand
     years = milestone_years(example_result.plan.project.years)
     variants = list(dict.fromkeys(demand[F.VARIANT]))
     shuffled = demand.sample(frac=1.0, random_state=7)
     for table in (demand, shuffled):
-        got = _new_offtake(table, variants, years)
+        got = new_offtake_mw(table, variants, years)
         for v in variants:
             d = table[(table[F.VARIANT] == v) & (table[F.CARRIER] == F.ELECTRICITY) & ~table["existing"].astype(bool)]
             for y in years:
                 want = d[d[F.YEAR] == y].groupby([F.LAYER, F.SITE_ID], sort=True)[F.OFFTAKE_MW].sum().reset_index()
                 pd.testing.assert_frame_equal(got.get((v, y), got[None]), want)
                 assert len(want) and want[F.OFFTAKE_MW].sum() > 0
+
+
+def test_distances_on_every_core_are_each_masks_own():
+    """The transforms run side by side give each mask's own distance, in the masks' order; an empty mask +inf."""
+    from spatialprog.siting.surfaces import distance_m, distances_m
+
+    g = Grid(x0=0.0, y0=2500.0, cell_m=25.0, width=120, height=100)
+    rng = np.random.default_rng(3)
+    masks = {k: rng.random(g.shape) < p for k, p in (("a", 0.001), ("b", 0.01), ("c", 0.0), ("d", 0.05))}
+    got = distances_m(g, masks)
+    assert list(got) == list(masks)
+    for k, m in masks.items():
+        want = distance_m(g, m)
+        if want is None:
+            assert np.isinf(got[k]).all()
+        else:
+            np.testing.assert_array_equal(got[k], want)
+            assert got[k].dtype == np.float32 and got[k][m].max() == 0 and got[k].max() > 25

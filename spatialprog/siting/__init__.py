@@ -38,7 +38,6 @@ True
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -56,9 +55,10 @@ from .surfaces import (
     FACTORS,
     ROLES,
     demand_density_kw_ha,
-    distance_m,
+    distances_m,
     exclusion,
     exclusion_zones,
+    new_offtake_mw,
     role_rules,
     site_mask,
     suitability,
@@ -158,25 +158,6 @@ def _short_substations(headroom: pd.DataFrame, variant: str, years: list[int]) -
 
     h = headroom[(headroom[F.VARIANT] == variant) & headroom[F.YEAR].isin(years)]
     return set(h.loc[is_short(h[F.HEADROOM_MW]).to_numpy(), F.SUBSTATION_ID])
-
-
-def _new_offtake(demand: pd.DataFrame, variants: list[str], years: list[int]) -> dict:
-    """The electricity offtake (MW) of each new site (not ``existing``) per variant and milestone year, as
-    ``(variant, year) -> frame of layer, site_id, offtake_mw`` sorted by layer and site; ``None`` -> an
-    empty frame (a variant or year without any).
-
-    One filter and one grouping of the national demand table (millions of rows) for all of them: the sums
-    of a group add its rows in the table's order, as a grouping per variant and year does.
-    """
-    keys = [F.VARIANT, F.YEAR, F.LAYER, F.SITE_ID]
-    m = (demand[F.CARRIER] == F.ELECTRICITY) & demand[F.VARIANT].isin(variants) & demand[F.YEAR].isin(years)
-    if "existing" in demand:
-        m &= ~demand["existing"].astype(bool)
-    sums = demand.loc[m.to_numpy(), [*keys, F.OFFTAKE_MW]].groupby(keys, sort=True)[F.OFFTAKE_MW].sum().reset_index()
-    out: dict = {None: sums.iloc[:0, 2:].reset_index(drop=True)}
-    for (v, y), g in sums.groupby([F.VARIANT, F.YEAR], sort=False):
-        out[(v, int(y))] = g.iloc[:, 2:].reset_index(drop=True)
-    return out
 
 
 def _site_geoms(layers: dict[str, gpd.GeoDataFrame], keys: pd.DataFrame) -> np.ndarray:
@@ -334,7 +315,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
 
     surfaces: dict[str, np.ndarray] = {}
     cand_rows: list[dict] = []
-    offtake = _new_offtake(result.demand, variants, years)
+    offtake = new_offtake_mw(result.demand, variants, years)
     for v in variants:
         vp = project.variants[v]
         dens_sites = {}
@@ -457,26 +438,6 @@ def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_distance: np.ndarra
     return out
 
 
-def _distances(g: Grid, masks: dict) -> dict:
-    """:func:`distance_m` of every mask, +inf everywhere for an empty one (0 after scaling).
-
-    The transforms run on every core, one mask each (scipy's Euclidean transform lets go of the GIL; the
-    national overview grid at 100 m is 7 million cells, about a second each): the same arrays as one
-    after the other.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(mask: np.ndarray) -> np.ndarray:
-        dist = distance_m(g, mask)
-        return dist if dist is not None else np.full(g.shape, np.inf, dtype="float32")
-
-    workers = min(len(masks), os.cpu_count() or 1)
-    if workers <= 1:
-        return {k: one(m) for k, m in masks.items()}
-    with ThreadPoolExecutor(workers) as pool:
-        return dict(zip(masks, pool.map(one, masks.values()), strict=True))
-
-
 def _distance_surfaces(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarray]], hv_geoms: np.ndarray
                        ) -> tuple[dict[str, np.ndarray | None], np.ndarray | None]:
     """Per variant, the distance to the sites its short substations serve (None when there are none), and
@@ -504,7 +465,7 @@ def _distance_surfaces(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarr
             masks[sets[v]] = shared | site_mask(g, own)
     if len(hv_geoms):
         masks["hv_lines"] = site_mask(g, hv_geoms)
-    dist = _distances(g, masks)
+    dist = distances_m(g, masks)
     return {v: dist[sets[v]] if k else None for v, k in keys.items()}, dist.get("hv_lines")
 
 
