@@ -220,9 +220,10 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
         print(f"{label:<50}{w:9.2f}{c:9.2f}{p / 1e9:9.2f}{w / wall:8.0%}")
     print(f"{'total':<50}{wall:9.2f}{cpu:9.2f}{peak / 1e9:9.2f}")
     load, cpus = os.getloadavg()[0], os.cpu_count() or 1
-    if load > cpus:
-        print(f"note: load average {load:.1f} on {cpus} CPUs at the end of this run: other work stretched the wall "
-              "times; CPU is what the run itself used")
+    own = cpu / wall if wall > 0 else 0.0  # the run's own processes (it forks writers beside itself)
+    if load - own > 1.0 and load > cpus:
+        print(f"note: load average {load:.1f} on {cpus} CPUs at the end of this run, {own:.1f} of it the run's own: "
+              "other work stretched the wall times; CPU is what the run itself used")
     if failed:
         print(f"THE RUN FAILED in the last stage above: {failed}")
     print("\nof which (summed over calls):")
