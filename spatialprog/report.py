@@ -727,7 +727,7 @@ def toelichting_of(out_dir: str | Path) -> pd.DataFrame | None:
 
 
 def write_report(outputs: RunOutputs, path: str | Path, *, toelichting: pd.DataFrame | None = None,
-                 figures: Mapping[str, Figure] | None = None, map_pdfs: Mapping[str, Path] | None = None) -> Path:
+                 figures: Mapping[str, Figure] | None = None, map_pdfs: Mapping[str, bytes] | None = None) -> Path:
     """Write the report of a run as one PDF at ``path``.
 
     Parameters
@@ -740,8 +740,8 @@ def write_report(outputs: RunOutputs, path: str | Path, *, toelichting: pd.DataF
     figures : mapping, optional
         The static maps when already drawn (``write_maps`` hands them over).
     map_pdfs : mapping, optional
-        The PDF file of each of ``figures`` (by the same key) when already written: the report's map pages
-        are taken from them (:func:`pdf_bytes`) instead of drawn again.
+        The PDF of each of ``figures`` (by the same key, :func:`~spatialprog.maps.static.pdf_of`) when already
+        drawn for its file: the report's map pages are taken from them (:func:`pdf_bytes`), not drawn again.
 
     Returns
     -------
@@ -757,7 +757,7 @@ def write_report(outputs: RunOutputs, path: str | Path, *, toelichting: pd.DataF
         toelichting = toelichting_of(outputs.out_dir)
     drawn = {}
     if figures is not None and map_pdfs is not None:
-        drawn = {id(figures[k]): Path(p).read_bytes() for k, p in map_pdfs.items() if k in figures}
+        drawn = {id(figures[k]): data for k, data in map_pdfs.items() if k in figures}
     data = pdf_bytes(report_pages(outputs, toelichting=toelichting, figures=figures),
                      title=f"Netruimte en programma \u2013 {outputs.project_name}", drawn=drawn)
     tmp = path.with_name(f".{path.name}.part")

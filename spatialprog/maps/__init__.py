@@ -114,8 +114,7 @@ def draw_maps(outputs: RunOutputs, folder: Path, *, basemap: bool | str = False,
     names = [MAP_HTML]
     with beside(_html_and_pngs, outputs, folder, basemap, figures) as pixels:
         pdfs = {stem: save_pdf(fig, folder, stem) for stem, fig in figures.items()}
-        for stem, pdf in pdfs.items():
-            names += [f"{stem}.png", pdf.name]
+        names += [f"{stem}.{ext}" for stem in pdfs for ext in ("png", "pdf")]
         if report:
             from ..report import REPORT_PDF, write_report
 

@@ -805,7 +805,9 @@ _PNG_LEVEL = 3
 
 def save_figure(fig: Figure, folder: Path, stem: str) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf`` in ``folder`` (:func:`save_png`, :func:`save_pdf`)."""
-    return [save_png(fig, folder, stem), save_pdf(fig, folder, stem)]
+    png = save_png(fig, folder, stem)
+    save_pdf(fig, folder, stem)
+    return [png, folder / f"{stem}.pdf"]
 
 
 def save_png(fig: Figure, folder: Path, stem: str) -> Path:
@@ -828,11 +830,11 @@ def save_png(fig: Figure, folder: Path, stem: str) -> Path:
     return png
 
 
-def save_pdf(fig: Figure, folder: Path, stem: str) -> Path:
-    """Save ``fig`` as ``stem.pdf`` in ``folder`` (:func:`pdf_of`)."""
-    pdf = folder / f"{stem}.pdf"
-    pdf.write_bytes(pdf_of(fig))
-    return pdf
+def save_pdf(fig: Figure, folder: Path, stem: str) -> bytes:
+    """Save ``fig`` as ``stem.pdf`` in ``folder`` (:func:`pdf_of`); the bytes written (the report's map page)."""
+    data = pdf_of(fig)
+    (folder / f"{stem}.pdf").write_bytes(data)
+    return data
 
 
 def pdf_of(fig: Figure) -> bytes:

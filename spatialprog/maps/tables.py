@@ -37,8 +37,8 @@ from ..sheets import VALUES_NL, Label, column_labels
 from . import _data as D
 
 __all__ = ["nl_number", "cell_text", "short_years", "periods_nl", "variant_stems", "conflict_rows", "conflict_line",
-           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_fontsize", "table_height", "draw_table", "place_text", "TextLines", "page_texts",
-           "LINE_ASCENT_EM", "LINE_DESCENT_EM"]
+           "PROGRAMME_COLUMNS", "programme_table", "text_rows", "table_fontsize", "table_height", "draw_table", "place_text",
+           "TextLines", "page_texts", "LINE_ASCENT_EM", "LINE_DESCENT_EM"]
 
 
 def nl_number(v: float, decimals: int = 0, *, thousands: bool = True) -> str:
