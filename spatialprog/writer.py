@@ -219,8 +219,9 @@ def _map_text(df: pd.DataFrame, fn: Callable[[str], str]) -> pd.DataFrame:
             new = values.copy()
             new[at] = repl[codes[at]]
             changed[i] = new.tolist()
-    cols = [fn(c) if isinstance(c, str) and c[:1] in _FIRST else c for c in df.columns]
-    renamed = any(a is not b for a, b in zip(cols, df.columns, strict=True))
+    names = df.columns.tolist()  # once: a pyarrow-backed Index gives a new str object at every look
+    cols = [fn(c) if isinstance(c, str) and c[:1] in _FIRST else c for c in names]
+    renamed = any(a is not b for a, b in zip(cols, names, strict=True))
     if not changed and not renamed:
         return df
     out = df.copy()

@@ -97,6 +97,19 @@ def test_csv_column_names_are_escaped_too(tmp_path):
     assert list(read_csv(p).columns) == ["=bad"]
 
 
+def test_a_frame_without_anything_to_escape_is_not_copied():
+    # pandas' str columns and Index are pyarrow-backed: each look at a name is a new str object, which must not
+    # count as a renamed column (every national table read back was copied whole for it)
+    from spatialprog.writer import escape_frame, unescape_frame
+
+    df = pd.DataFrame({"variant": pd.array(["basis", "hoog"], dtype="str"), "site_id": ["WB1", "WB2"],
+                       "offtake_mw": [-1.5, 2.0]})
+    assert isinstance(df.columns.dtype, pd.StringDtype)
+    assert escape_frame(df) is df and unescape_frame(df) is df
+    renamed = unescape_frame(df.rename(columns={"site_id": "'=id"}))
+    assert list(renamed.columns) == ["variant", "=id", "offtake_mw"]
+
+
 def test_xlsx_text_is_a_string_cell_never_a_formula(tmp_path):
     df = pd.DataFrame({"id": [SUB_A, SUB_B, "#N/A", "+1", "\tx", NAME_B, "bad\x01char"],
                        "value_mw": [-3.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
