@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from spatialprog.conflicts import Rule, RuleSet
@@ -22,6 +24,7 @@ from spatialprog.siting.surfaces import (
     demand_density_kw_ha,
     distance_m,
     exclusion,
+    scale_tops,
     site_mask,
     suitability,
 )
@@ -77,6 +80,27 @@ def test_suitability_of_a_tiny_grid_by_hand():
     alone = suitability({"distance_to_short_demand": demand}, {"distance_to_short_demand": 0.5,
                         "distance_to_hv_lines": 0.5}, excluded, scales={"distance_to_short_demand": 100.0})
     assert alone[0, [0, 1, 3, 4]].tolist() == pytest.approx([1.0, 0.75, 0.25, 0.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), h=st.integers(1, 30), w=st.integers(1, 30), data=st.data())
+def test_the_suitability_of_a_window_is_that_window_of_the_whole(seed, h, w, data):
+    """compute_siting works the suitability out in each search window only, scaled by the whole grid's
+    scale_tops: every cell must be the one of the region's surface, bit for bit."""
+    rng = np.random.default_rng(seed)
+    density = rng.gamma(0.5, 200.0, (h, w)) * (rng.random((h, w)) < 0.7)  # zeros and a long tail, in float64
+    factors = {"demand_density": density, "distance_to_short_demand": rng.uniform(0, 3000, (h, w)),
+               "distance_to_hv_lines": rng.uniform(0, 9000, (h, w)).astype("float32")}
+    weights = {"demand_density": data.draw(st.sampled_from([0.0, 0.4, 1.0])), "distance_to_short_demand": 0.35,
+               "distance_to_hv_lines": data.draw(st.sampled_from([0.0, 0.25]))}
+    excluded = rng.random((h, w)) < 0.2
+    scales = {"distance_to_short_demand": 2000.0, "distance_to_hv_lines": 5000.0}
+    r0, c0 = data.draw(st.integers(0, h - 1)), data.draw(st.integers(0, w - 1))
+    rs, cs = slice(r0, data.draw(st.integers(r0 + 1, h))), slice(c0, data.draw(st.integers(c0 + 1, w)))
+    whole = suitability(factors, weights, excluded, scales=scales)
+    part = suitability({k: a[rs, cs] for k, a in factors.items()}, weights, excluded[rs, cs], scales=scales,
+                       tops=scale_tops(factors))
+    assert part.dtype == whole.dtype and part.tobytes() == whole[rs, cs].tobytes()
 
 
 def test_demand_density_spreads_a_site_over_its_hectares():

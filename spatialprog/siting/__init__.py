@@ -60,6 +60,7 @@ from .surfaces import (
     exclusion_zones,
     new_offtake_mw,
     role_rules,
+    scale_tops,
     site_mask,
     suitability,
 )
@@ -343,7 +344,10 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                 surfaces["distance_to_hv_lines_m"] = factors["distance_to_hv_lines"]
             surfaces["suitability"] = suitability(factors, weights, ex, scales=scales)
         searches = []  # per row: (row, mva, the grid searched, the search area on it)
-        tops = {"demand_density": float(factors["demand_density"].max())} if windowed and factors else None
+        # the suitability is worked out in each search window only (cell by cell, but for the scale of a "max"
+        # factor): scaled as the region's suitability surface is (in float32 the largest of the fine cells
+        # resampled from the overview is the overview's)
+        tops = scale_tops(factors)
         for (_, r), mva in zip(rows.iterrows(), mvas, strict=True):
             sid = r[F.SUBSTATION_ID]
             if sid not in search_of:  # the same for every variant
@@ -358,11 +362,10 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         for r, mva, (searched, rs, cs, sub, inside) in searches:
             sid = r[F.SUBSTATION_ID]
             # windowed: the factors of the overview cell each fine cell lies in; the exclusion at the fine cells
-            fac = {k: _resample(grid, arr, searched) for k, arr in factors.items()} if windowed else factors
+            fac = {k: (_resample(grid, arr, searched) if windowed else arr)[rs, cs] for k, arr in factors.items()}
             land = float(r["land_m2"]) / max(int(r["n_new_stations"]), 1)
-            suit = suitability(fac, {k: float(x) for k, x in vp.group("siting.weight").items()},
-                               excluded_for(searched, mva), scales=scales, tops=tops)
-            win = suit[rs, cs]
+            win = suitability(fac, {k: float(x) for k, x in vp.group("siting.weight").items()},
+                              excluded_for(searched, mva)[rs, cs], scales=scales, tops=tops)
             found = best_footprints(sub, inside & np.isfinite(win), win, land_m2=land,
                                     aspect=float(vp["siting.footprint_aspect"]),
                                     angle_step_deg=float(vp["siting.angle_step_deg"]))

@@ -50,7 +50,7 @@ from ..errors import NoticeLog
 from .grid import Grid
 
 __all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "site_mask", "exclusion", "exclusion_zones", "ExclusionZones",
-           "distance_m", "distances_m", "new_offtake_mw", "suitability", "role_rules", "near_grid"]
+           "distance_m", "distances_m", "new_offtake_mw", "scale_tops", "suitability", "role_rules", "near_grid"]
 
 #: the layer names a candidate site takes in the conflict rules: a land reserve, and a substation for the
 #: distance zones keyed by its capacity (VNG)
@@ -327,6 +327,19 @@ def new_offtake_mw(demand: pd.DataFrame, variants: list[str], years: list[int]) 
     return out
 
 
+def scale_tops(factors: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """The value each ``"max"`` factor of :data:`FACTORS` is scaled by in :func:`suitability`: its largest on
+    these surfaces. Passed as ``tops`` with a window of them, the window gets the cells of the whole.
+
+    Examples
+    --------
+    >>> scale_tops({"demand_density": np.array([[1.0, 4.0], [np.nan, 2.0]]), "distance_to_hv_lines": np.ones((2, 2))})
+    {'demand_density': 4.0}
+    """
+    return {k: float(np.nanmax(np.asarray(a, dtype="float32"))) if np.size(a) else 0.0
+            for k, a in factors.items() if FACTORS[k][0] != "distance"}
+
+
 def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float], excluded: np.ndarray, *,
                 scales: Mapping[str, float], tops: Mapping[str, float] | None = None) -> np.ndarray:
     """The weighted suitability (0..1, NaN where excluded).
@@ -344,8 +357,8 @@ def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float],
         The distance at which a distance factor reaches 0 (m).
     tops : mapping of str -> float, optional
         The value a ``"max"`` factor is scaled by (default: its largest value
-        on this grid; a window of a larger search passes the largest of all
-        its windows, so every window is scaled alike).
+        on this grid, :func:`scale_tops`; a window of a larger grid passes
+        the larger grid's, so every window is scaled alike).
 
     Returns
     -------
@@ -353,6 +366,7 @@ def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float],
     """
     num = np.zeros(excluded.shape, dtype="float32")  # float32 throughout: a few full-size arrays at most
     total = 0.0
+    tops = scale_tops(factors) if tops is None else tops
     for name, arr in factors.items():
         w = float(weights.get(name, 0.0))
         if w <= 0:
@@ -362,7 +376,7 @@ def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float],
         if how == "distance":
             s = 1.0 - np.clip(a / np.float32(scales[name]), 0.0, 1.0)
         else:
-            top = float(tops[name]) if tops and name in tops else float(np.nanmax(a)) if a.size else 0.0
+            top = float(tops[name]) if name in tops else scale_tops({name: a})[name]
             s = a / np.float32(top) if top > 0 else np.zeros_like(a)
         num += np.float32(w) * s
         total += w
