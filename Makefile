@@ -35,8 +35,8 @@ bench: $(STAMP)  ## benchmarks: print figures, assert nothing (the kernels at --
 bench-kernels: $(STAMP)  ## the core spatial kernels at national sizes beside their peers (a few minutes)
 	$(BIN)/python benchmarks/bench_kernels.py
 
-bench-national: $(STAMP)  ## the national run (1e5 sites) per stage, its scaling exponent over 1e4/3e4/1e5, the kernels beside their peers
-	$(BIN)/python benchmarks/bench_national.py --scaling --kernels $(BENCH_ARGS)
+bench-national: $(STAMP)  ## the national run (1e5 sites) per stage, its scaling exponent over 1e4/3e4/1e5, a province (1e4), the kernels beside their peers
+	$(BIN)/python benchmarks/bench_national.py --scaling --province 10000 --kernels $(BENCH_ARGS)
 
 bench-dask: $(STAMP)  ## the heavy steps on a Dask LocalCluster beside the local engine, 1e4 and 1e5 sites
 	$(BIN)/python benchmarks/bench_dask.py $(BENCH_ARGS)

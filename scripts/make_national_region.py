@@ -4,6 +4,9 @@ Deterministic (a fixed seed): the same command gives the same features. The
 region is a 240 x 280 km rectangle in EPSG:28992 (x 20-260 km, y 320-600 km,
 about the size of the Netherlands), split into 340 fictional municipalities;
 every name and number is made up and every layer says so in its description.
+``--province`` builds a province instead (:data:`PROVINCE`: 80 x 70 km, about
+Gelderland's size, with a twelfth of the country's substations, towns and
+claims; the sites are as many as asked, so 1e4 sites is a province's load).
 
 What it holds (``--sites`` sets the total of planned sites, default 1e5, split
 over the site kinds of :mod:`spatialprog.kinds` in fixed shares):
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,10 +47,31 @@ from spatialprog.network import derive_service_areas  # noqa: E402
 
 CRS = "EPSG:28992"
 SEED = 20261201
-X0, Y0, W, H = 20_000.0, 320_000.0, 240_000.0, 280_000.0
-N_SUBSTATIONS = 400
-N_NODES = 20
-MUNI_NX, MUNI_NY = 17, 20  # 340 municipalities
+
+
+@dataclass(frozen=True)
+class Extent:
+    """Where the region lies and how much of the fixed network it holds (the sites are given apart)."""
+
+    name: str  # of the files: NAME.gpkg, NAME.toml
+    x0: float
+    y0: float
+    w: float
+    h: float
+    n_substations: int
+    n_nodes: int  # TenneT nodes above the substations
+    muni_nx: int  # municipalities, a grid of muni_nx x muni_ny
+    muni_ny: int
+    n_towns: int  # the sites cluster around them
+    n_reserves: int  # substation land reserves
+    n_hv_lines: int
+    n_natura: int
+
+
+#: the country: 240 x 280 km, 400 substations, 340 municipalities
+NATIONAL = Extent("national", 20_000.0, 320_000.0, 240_000.0, 280_000.0, 400, 20, 17, 20, 300, 200, 150, 160)
+#: a province of 80 x 70 km (5,600 km2, a twelfth of the national rectangle, Gelderland's size)
+PROVINCE = Extent("province", 150_000.0, 420_000.0, 80_000.0, 70_000.0, 34, 2, 6, 5, 25, 17, 13, 14)
 FICTIONAL = "FICTIEF - synthetische nationale regio voor de benchmark van spatialprog (fictional, not real)"
 #: shares of the planned sites per kind (sum 1)
 SHARES = {"housing_sites": 0.55, "charging_hubs": 0.20, "generation": 0.12, "industrial_zones": 0.08,
@@ -69,20 +94,24 @@ def _ids(prefix: str, n: int) -> np.ndarray:
     return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), 6)).astype(object)
 
 
-def _centres(rng: np.random.Generator, n: int, towns: np.ndarray, spread_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Centres clustered around towns (70 %) and spread over the country (30 %), inside the region."""
-    k = rng.random(n) < 0.7
-    t = towns[rng.integers(0, len(towns), n)]
-    x = np.where(k, t[:, 0] + rng.normal(0.0, spread_m, n), rng.uniform(X0, X0 + W, n))
-    y = np.where(k, t[:, 1] + rng.normal(0.0, spread_m, n), rng.uniform(Y0, Y0 + H, n))
-    return np.clip(x, X0 + 500, X0 + W - 500), np.clip(y, Y0 + 500, Y0 + H - 500)
+def build(n_sites: int, seed: int, extent: Extent = NATIONAL) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer of the synthetic region, by GeoPackage layer name."""
+    X0, Y0, W, H = extent.x0, extent.y0, extent.w, extent.h
+    MUNI_NX, MUNI_NY = extent.muni_nx, extent.muni_ny
 
+    def _centres(rng: np.random.Generator, n: int, towns: np.ndarray, spread_m: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Centres clustered around towns (70 %) and spread over the region (30 %), inside the region."""
+        k = rng.random(n) < 0.7
+        t = towns[rng.integers(0, len(towns), n)]
+        x = np.where(k, t[:, 0] + rng.normal(0.0, spread_m, n), rng.uniform(X0, X0 + W, n))
+        y = np.where(k, t[:, 1] + rng.normal(0.0, spread_m, n), rng.uniform(Y0, Y0 + H, n))
+        return np.clip(x, X0 + 500, X0 + W - 500), np.clip(y, Y0 + 500, Y0 + H - 500)
 
-def build(n_sites: int, seed: int) -> dict[str, gpd.GeoDataFrame]:
-    """Every layer of the synthetic national region, by GeoPackage layer name."""
     rng = np.random.default_rng(seed)
     n = {k: max(1, int(round(n_sites * s))) for k, s in SHARES.items()}
-    towns = np.column_stack([rng.uniform(X0 + 2000, X0 + W - 2000, 300), rng.uniform(Y0 + 2000, Y0 + H - 2000, 300)])
+    towns = np.column_stack([rng.uniform(X0 + 2000, X0 + W - 2000, extent.n_towns),
+                             rng.uniform(Y0 + 2000, Y0 + H - 2000, extent.n_towns)])
     out: dict[str, gpd.GeoDataFrame] = {}
 
     # municipalities: a grid of rectangles (ids GM0001..)
@@ -100,7 +129,7 @@ def build(n_sites: int, seed: int) -> dict[str, gpd.GeoDataFrame]:
         return gm[j * MUNI_NX + i]
 
     # substations: near towns, 150/20 (N-1) and 50/10 (N-0), some reinforced
-    m = N_SUBSTATIONS
+    m = extent.n_substations
     sx, sy = _centres(rng, m, towns, 6000.0)
     sid = np.char.add("S", np.char.zfill(np.arange(1, m + 1).astype(str), 4)).astype(object)
     n_tr = rng.choice([1, 2, 2, 3], m)
@@ -114,7 +143,7 @@ def build(n_sites: int, seed: int) -> dict[str, gpd.GeoDataFrame]:
          "peak_feedin_mw": np.round(firm * rng.uniform(0.1, 0.6, m), 1),
          "reinforcement_year": np.where(reinf, rng.integers(2026, 2036, m), np.nan),
          "reinforcement_mva": np.where(reinf, rng.choice([40.0, 63.0, 80.0], m), np.nan),
-         "higher_level_id": np.char.add("TN-", np.char.zfill(rng.integers(1, N_NODES + 1, m).astype(str), 2))},
+         "higher_level_id": np.char.add("TN-", np.char.zfill(rng.integers(1, extent.n_nodes + 1, m).astype(str), 2))},
         geometry=shapely.points(sx, sy), crs=CRS)
     region = shapely.box(X0, Y0, X0 + W, Y0 + H)
     areas = derive_service_areas(out["onderstations"], region)
@@ -216,12 +245,12 @@ def build(n_sites: int, seed: int) -> dict[str, gpd.GeoDataFrame]:
         crs=CRS)
 
     # claims and constraints: substation land reserves, HV lines, Natura 2000
-    k = 200
+    k = extent.n_reserves
     x, y = _centres(rng, k, towns, 5000.0)
     out["reserveringen"] = gpd.GeoDataFrame(
         {"id": _ids("RES", k), "name": "Reservering onderstation (fictief)", "substation_id": None,
          "status": "verkenning"}, geometry=_stars(rng, x, y, np.full(k, 60.0), 8), crs=CRS)
-    k = 150
+    k = extent.n_hv_lines
     x0, y0 = rng.uniform(X0, X0 + W, k), rng.uniform(Y0, Y0 + H, k)
     ang, ln = rng.uniform(0, np.pi, k), rng.uniform(5_000, 40_000, k)
     x1 = np.clip(x0 + ln * np.cos(ang), X0, X0 + W)
@@ -230,7 +259,7 @@ def build(n_sites: int, seed: int) -> dict[str, gpd.GeoDataFrame]:
         {"id": _ids("HS", k), "name": "Hoogspanningslijn (fictief)", "voltage_kv": rng.choice([110.0, 150.0, 380.0], k)},
         geometry=shapely.linestrings(np.stack([np.column_stack([x0, x1]), np.column_stack([y0, y1])], axis=-1)),
         crs=CRS)
-    k = 160
+    k = extent.n_natura
     x, y = rng.uniform(X0, X0 + W, k), rng.uniform(Y0, Y0 + H, k)
     out["natura2000"] = gpd.GeoDataFrame(
         {"sitecode": _ids("NL99", k), "name": "Natura 2000 (fictief)"},
@@ -238,69 +267,69 @@ def build(n_sites: int, seed: int) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-PROJECT = """# Synthetic national region (FICTIONAL data), made by scripts/make_national_region.py --sites {n_sites} --seed {seed}
+PROJECT = """# Synthetic {scale_en} (FICTIONAL data), made by scripts/make_national_region.py --sites {n_sites} --seed {seed}{flag}
 [project]
-name = "Synthetische nationale regio (fictief)"
-description = "Fictional national-scale benchmark region: {n_subs} substations, {n_sites} planned sites."
+name = "Synthetische {kind} (fictief)"
+description = "Fictional {scale}-scale benchmark region: {n_subs} substations, {n_sites} planned sites."
 crs = "EPSG:28992"
 base_year = {y0}
 horizon = [{y0}, {y1}]
 fictional = true
 
 [layers.substations]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "onderstations"
 
 [layers.service_areas]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "voedingsgebieden"
 
 [layers.boundaries]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "gemeenten"
 
 [layers.housing_sites]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "woningbouw"
 
 [layers.industrial_zones]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "bedrijventerreinen"
 
 [layers.charging_hubs]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "laadpleinen"
 
 [layers.heat_networks]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "warmtenetten"
 
 [layers.heat_sources]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "warmtebronnen"
 
 [layers.generation]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "opwek"
 
 [layers.neighbourhoods]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "buurten"
 
 [layers.conversion_assets]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "conversie"
 
 [layers.substation_reserves]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "reserveringen"
 
 [layers.hv_lines]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "hoogspanningslijnen"
 
 [constraints.natura2000]
-path = "national.gpkg"
+path = "{gpkg}"
 layer = "natura2000"
 columns = {{ id = "sitecode" }}
 
@@ -324,53 +353,60 @@ parameters = {{ "housing.delay_years" = 3, "housing.delivery_share" = 0.8 }}
 """
 
 
-def write(folder: Path, n_sites: int = 100_000, seed: int = SEED) -> Path:
-    """Write national.gpkg and national.toml into ``folder``; return the project file's path."""
+def write(folder: Path, n_sites: int = 100_000, seed: int = SEED, extent: Extent = NATIONAL) -> Path:
+    """Write NAME.gpkg and NAME.toml (``extent.name``: national, province) into ``folder``; return the project
+    file's path."""
     folder = Path(folder)
     if folder.resolve().is_relative_to(ROOT):
-        raise SystemExit(f"{folder}: write the national region outside the repository (it is never committed)")
+        raise SystemExit(f"{folder}: write the synthetic region outside the repository (it is never committed)")
     folder.mkdir(parents=True, exist_ok=True)
-    gpkg = folder / "national.gpkg"
+    gpkg = folder / f"{extent.name}.gpkg"
     gpkg.unlink(missing_ok=True)
-    for name, gdf in build(n_sites, seed).items():
+    for name, gdf in build(n_sites, seed, extent).items():
         pyogrio.write_dataframe(gdf, gpkg, layer=name, layer_options={"DESCRIPTION": FICTIONAL})
+    k = extent.n_nodes
     nodes = "\n".join(f'"TN-{i:02d}" = {{ capacity_mva = {c:.0f}, name = "TenneT knooppunt {i:02d} (fictief)", '
                       f'operator = "TenneT" }}'
-                      for i, c in zip(range(1, N_NODES + 1), np.random.default_rng(seed + 1).uniform(400, 1200, N_NODES),
-                                      strict=True))
-    toml = folder / "national.toml"
-    toml.write_text(PROJECT.format(n_sites=n_sites, seed=seed, n_subs=N_SUBSTATIONS, y0=YEARS[0], y1=YEARS[1],
-                                   nodes=nodes), encoding="utf-8")
+                      for i, c in zip(range(1, k + 1), np.random.default_rng(seed + 1).uniform(400, 1200, k), strict=True))
+    toml = folder / f"{extent.name}.toml"
+    kind = {"national": "nationale regio", "province": "provincie"}.get(extent.name, extent.name)
+    toml.write_text(PROJECT.format(n_sites=n_sites, seed=seed, n_subs=extent.n_substations, y0=YEARS[0], y1=YEARS[1],
+                                   nodes=nodes, gpkg=gpkg.name, kind=kind, scale=extent.name,
+                                   scale_en="national region" if extent is NATIONAL else extent.name,
+                                   flag=" --province" if extent is PROVINCE else ""), encoding="utf-8")
     return toml
 
 
-def region(folder: Path, n_sites: int, seed: int = SEED) -> Path:
-    """The project file of the region of ``n_sites`` in ``folder / region-<n_sites>``, written when missing.
+def region(folder: Path, n_sites: int, seed: int = SEED, extent: Extent = NATIONAL) -> Path:
+    """The project file of the region of ``n_sites`` in ``folder / region-<n_sites>`` (a province:
+    ``province-<n_sites>``), written when missing.
 
     The benchmarks share it: a region once generated is reused (generating is not what they time).
     """
-    toml = Path(folder) / f"region-{n_sites}" / "national.toml"
+    sub = f"region-{n_sites}" if extent is NATIONAL else f"{extent.name}-{n_sites}"
+    toml = Path(folder) / sub / f"{extent.name}.toml"
     if not toml.exists():
         import time
 
         t = time.perf_counter()
-        write(toml.parent, n_sites, seed)
+        write(toml.parent, n_sites, seed, extent)
         print(f"generated {toml} ({n_sites:,} sites) in {time.perf_counter() - t:.1f} s (not timed)")
     return toml
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: the folder, ``--sites``, ``--seed``."""
+    """Command line: the folder, ``--sites``, ``--seed``, ``--province``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("folder", type=Path, help="where national.gpkg and national.toml go (outside the repository)")
+    p.add_argument("folder", type=Path, help="where NAME.gpkg and NAME.toml go (outside the repository)")
     p.add_argument("--sites", type=int, default=100_000, help="planned sites over all kinds (default 1e5)")
     p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--province", action="store_true",
+                   help="a province of 80 x 70 km with 34 substations (province.gpkg, province.toml) instead")
     args = p.parse_args(argv)
-    toml = write(args.folder, args.sites, args.seed)
+    toml = write(args.folder, args.sites, args.seed, PROVINCE if args.province else NATIONAL)
     print(f"wrote {toml} and {toml.with_suffix('.gpkg')}")
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
