@@ -313,3 +313,30 @@ def test_exactly_zero_headroom_is_short_everywhere(tmp_path):
 
     assert advance(h) is None
     assert advance(h.assign(headroom_mw=h["headroom_mw"] + 1.0)) == (2029, 10.0)
+
+
+def test_scale_sums_summed_beside_are_the_same(tmp_path, monkeypatch):
+    """A large run sums the scale sums in a forked process while the variants are ranked: the same ranking,
+    table for table; and a failure there comes back as itself, with its one line."""
+    import spatialprog.ranking.rank as R
+    from spatialprog.processes import can_fork
+
+    if not can_fork():
+        pytest.skip("this machine cannot fork (one core, or no fork start method): nothing runs beside")
+    r = run_tiny(tmp_path)
+    here = rank_run(r)
+    monkeypatch.setattr(R, "SUMS_BESIDE_ROWS", 0)
+    forked = []
+    real = R.beside
+    monkeypatch.setattr(R, "beside", lambda fn, *a, fork=None: forked.append(fork) or real(fn, *a, fork=fork))
+    there = rank_run(r)
+    assert forked == [True]
+    for name, table in here.tables().items():
+        pd.testing.assert_frame_equal(there.tables()[name], table, check_exact=True, obj=name)
+
+    def broken(result, *, boundaries=None):
+        raise ProjectError("boundaries: the level 'wijk' is unknown - use municipality, province or region")
+
+    monkeypatch.setattr(R, "scale_sums", broken)
+    with pytest.raises(ProjectError, match="level 'wijk' is unknown"):
+        rank_run(r)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..compare import compare_variants, no_regret, variant_summary
 from ..errors import NoticeLog, ProjectError
 from ..folders import atomic_output_dir
 from ..node_programme import node_programme
+from ..processes import beside, can_fork
 from ..programme import PROGRAMME_COLUMNS, interventions, zone_jobs
 from ..scales import higher_level_check, scale_sums
 from ..waiting import WAITING_COLUMNS, waiting_demand
@@ -124,6 +126,10 @@ def _score(raw: pd.DataFrame, criteria: pd.DataFrame, applies_to: str, id_cols: 
     return table, sens
 
 
+#: below this many demand rows the scale sums are summed in the run's own process (a fork costs more)
+SUMS_BESIDE_ROWS = 200_000
+
+
 def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
              settings: RankingSettings | None = None, boundaries=None) -> RankingResult:
     """Rank substations and sites, build the programme, compare variants and scale levels.
@@ -159,11 +165,54 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
     _check_ids(settings.land_reserved, known, "land_reserved", fname)
     _check_ids(settings.provincial_programme, known, "provincial_programme", fname)
     notices = NoticeLog()
-    years = project.years
-    horizon = max(len(years) - 1, 1)
     variants = list(dict.fromkeys(result.headroom[F.VARIANT]))
-    cats = ref.priority_categories
 
+    # the scale sums need nothing of the variants' ranking: summed in a process of their own meanwhile
+    # (spatialprog.processes) when the run is large enough to pay for the fork
+    b = boundaries if boundaries is not None else ref.boundaries
+    sums_of = partial(scale_sums, boundaries=b)
+    with beside(sums_of, result, fork=can_fork() and len(result.demand) >= SUMS_BESIDE_ROWS) as sums_job:
+        ranked = _rank_variants(result, variants, settings=settings, conflicts=conflicts)
+    progs, subs_r, sites_r, sens, waits, crit_used = ranked
+    cols = [PROGRAMME_COLUMNS[0], "programme_rank", *PROGRAMME_COLUMNS[1:], "score", "explanation"]
+    programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(columns=cols)
+    nr = no_regret(programme, variants)
+    if len(programme):
+        cls = nr.set_index([F.CARRIER, F.SUBSTATION_ID])["regret_class"]
+        programme["regret_class"] = cls.reindex(pd.MultiIndex.from_frame(programme[[F.CARRIER, F.SUBSTATION_ID]])
+                                                ).to_numpy()
+    else:
+        programme["regret_class"] = pd.Series(dtype=object)
+    every = [t for t in (result.headroom, result.carrier_headroom) if len(t)]
+    comp = compare_variants(pd.concat(every, ignore_index=True) if len(every) > 1 else result.headroom)
+    summary = variant_summary(comp, programme)
+
+    sums = sums_job.result()
+    hl = higher_level_check(result.headroom, result.plan.layers["substations"], settings.higher_level,
+                            params=project.variants, notices=notices)
+    return RankingResult(
+        programme=programme,
+        substations=pd.concat(subs_r, ignore_index=True),
+        sites=pd.concat(sites_r, ignore_index=True) if sites_r else pd.DataFrame(),
+        sensitivity=pd.concat(sens, ignore_index=True),
+        variants_comparison=comp,
+        variants_summary=summary,
+        no_regret=nr,
+        scale_sums=sums,
+        higher_level_check=hl,
+        criteria=pd.concat(crit_used, ignore_index=True),
+        notices=notices,
+        waiting=pd.concat(waits, ignore_index=True),
+        run=result,
+    )
+
+
+def _rank_variants(result, variants: list[str], *, settings: RankingSettings, conflicts) -> tuple[list, ...]:
+    """Per variant: the programme's parts, the ranked substations and sites, their sensitivity, what waits and
+    the criteria used (lists, in the variants' order)."""
+    ref = result.plan.reference
+    horizon = max(len(result.project.years) - 1, 1)
+    cats = ref.priority_categories
     progs, subs_r, sites_r, sens, waits = [], [], [], [], []
     crit_used = []
     jobs = zone_jobs(result.plan.layers)
@@ -200,39 +249,7 @@ def rank_run(result, *, conflicts: pd.DataFrame | Mapping[str, pd.DataFrame] | N
             p.insert(1, "programme_rank", np.arange(1, len(p) + 1))
             progs.append(p)
         progs.extend(node_programme(result, v))
-
-    cols = [PROGRAMME_COLUMNS[0], "programme_rank", *PROGRAMME_COLUMNS[1:], "score", "explanation"]
-    programme = pd.concat(progs, ignore_index=True) if progs else pd.DataFrame(columns=cols)
-    nr = no_regret(programme, variants)
-    if len(programme):
-        cls = nr.set_index([F.CARRIER, F.SUBSTATION_ID])["regret_class"]
-        programme["regret_class"] = cls.reindex(pd.MultiIndex.from_frame(programme[[F.CARRIER, F.SUBSTATION_ID]])
-                                                ).to_numpy()
-    else:
-        programme["regret_class"] = pd.Series(dtype=object)
-    every = [t for t in (result.headroom, result.carrier_headroom) if len(t)]
-    comp = compare_variants(pd.concat(every, ignore_index=True) if len(every) > 1 else result.headroom)
-    summary = variant_summary(comp, programme)
-
-    b = boundaries if boundaries is not None else ref.boundaries
-    sums = scale_sums(result, boundaries=b)
-    hl = higher_level_check(result.headroom, result.plan.layers["substations"], settings.higher_level,
-                            params=project.variants, notices=notices)
-    return RankingResult(
-        programme=programme,
-        substations=pd.concat(subs_r, ignore_index=True),
-        sites=pd.concat(sites_r, ignore_index=True) if sites_r else pd.DataFrame(),
-        sensitivity=pd.concat(sens, ignore_index=True),
-        variants_comparison=comp,
-        variants_summary=summary,
-        no_regret=nr,
-        scale_sums=sums,
-        higher_level_check=hl,
-        criteria=pd.concat(crit_used, ignore_index=True),
-        notices=notices,
-        waiting=pd.concat(waits, ignore_index=True),
-        run=result,
-    )
+    return progs, subs_r, sites_r, sens, waits, crit_used
 
 
 # --------------------------------------------------------------------------------------
