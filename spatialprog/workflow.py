@@ -241,6 +241,7 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             progress(text)
 
     def programme(stage: Path) -> list[Path]:
+        say("writing the ranking tables and the programme")
         return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
 
     extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
