@@ -17,7 +17,9 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -46,6 +48,7 @@ from .layers import read_layer
 from .neighbourhoods import neighbourhood_base_mw
 from .network import allocate, assign_sites, derive_service_areas
 from .operator_comparison import operator_comparison
+from .processes import beside, can_fork
 from .published import (
     StationBasis,
     in_published_figures,
@@ -388,6 +391,78 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
     date_of = dict(zip(sids, ref_dates, strict=True))
     reinf = investment_table(subs, project.reinforcements, reference_year=dict(zip(sids, ref_years, strict=True)),
                              base_year=project.base_year, notices=notices)
+    capacity = firm_capacity(subs, base)
+    # the land-claim conflicts need nothing of the demand: a large plan's are found in a process of their own
+    # meanwhile (spatialprog.processes), when they run on this machine
+    with_conflicts = project.conflicts.enabled if conflicts is None else conflicts
+    conflicts_job = None
+    if with_conflicts and engine.name == "local" and can_fork() and _claim_features(plan) >= CONFLICTS_BESIDE_FEATURES:
+        if progress:
+            progress("land-claim conflicts, beside the demand")
+        conflicts_job = beside(partial(land_claim_conflicts, capacity=capacity, engine=engine), plan)
+    with conflicts_job or nullcontext():
+        demand_parts, alloc_parts, head_parts, grid, bases = _variants(
+            plan, names, assignment, date_of=date_of, reinf=reinf, engine=engine, notices=notices, progress=progress)
+        headroom = with_carrier(pd.concat(head_parts, ignore_index=True))
+        carrier_head, carrier_alloc = carrier_results(
+            layers, points, {v: d for v, d in zip(names, demand_parts, strict=True)},
+            {v: project.variants[v] for v in names}, project.years, classes=plan.reference.status_classes,
+            notices=notices)
+        check_batteries(layers.get("conversion_assets"), assignment, capacity, notices)
+        first = names[0]
+        basis = bases[first]
+        capacity = capacity.merge(basis.table(), on=F.SUBSTATION_ID, how="left")
+        comparison = operator_comparison(subs, project.variants[first], reinf, basis, base_year=project.base_year,
+                                         headroom=headroom, variant=first)
+        if with_conflicts:
+            if progress:
+                progress("land-claim conflicts")
+            found = conflicts_job.result() if conflicts_job is not None else \
+                land_claim_conflicts(plan, capacity=capacity, engine=engine)
+            notices.extend(found.notices)
+        else:
+            found = None
+    return RunResult(
+        plan=plan,
+        service_areas=areas,
+        assignment_method=method,
+        points=points,
+        assignment=assignment,
+        capacity=capacity,
+        reinforcements=reinf,
+        demand=pd.concat(demand_parts, ignore_index=True),
+        allocated=pd.concat(alloc_parts, ignore_index=True),
+        headroom=headroom,
+        shortfall=first_shortfall(headroom),
+        notices=notices,
+        conflicts=found,
+        grid=grid,
+        operator_comparison=comparison,
+        carrier_headroom=carrier_head,
+        carrier_allocated=carrier_alloc,
+        carrier_shortfall=first_shortfall(carrier_head, keys=(F.CARRIER,)) if len(carrier_head) else pd.DataFrame(),
+    )
+
+
+#: a plan with at least this many features in its claim and constraint layers has its land-claim conflicts found
+#: beside the demand (a fork costs more than a small plan's conflicts)
+CONFLICTS_BESIDE_FEATURES = 20_000
+
+
+def _claim_features(plan: Plan) -> int:
+    """The features of the plan's claim and constraint layers (what the conflicts stage pairs)."""
+    claims = set(claim_kinds())
+    return sum(len(v) for k, v in plan.layers.items() if k in claims) + sum(len(v) for v in plan.constraints.values())
+
+
+def _variants(plan: Plan, names: list[str], assignment: pd.DataFrame, *, date_of: dict, reinf: pd.DataFrame,
+              engine: Engine, notices: NoticeLog, progress: Progress | None) -> tuple:
+    """Per variant: its demand, the demand split over the substations, its headroom, grid state and station
+    basis (lists and dicts in the variants' order)."""
+    project = plan.project
+    layers = plan.layers
+    subs = layers["substations"]
+    sids = subs["id"].to_numpy()
     demand_parts, alloc_parts, head_parts = [], [], []
     grid: dict[str, GridState] = {}
     bases: dict[str, StationBasis] = {}
@@ -419,45 +494,7 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
         alloc_parts.append(a)
         head_parts.append(headroom_frame(state, variant=v, classes=plan.reference.status_classes,
                                          forecast=basis.forecast))
-    headroom = with_carrier(pd.concat(head_parts, ignore_index=True))
-    carrier_head, carrier_alloc = carrier_results(
-        layers, points, {v: d for v, d in zip(names, demand_parts, strict=True)},
-        {v: project.variants[v] for v in names}, project.years, classes=plan.reference.status_classes,
-        notices=notices)
-    capacity = firm_capacity(subs, base)
-    check_batteries(layers.get("conversion_assets"), assignment, capacity, notices)
-    first = names[0]
-    basis = bases[first]
-    capacity = capacity.merge(basis.table(), on=F.SUBSTATION_ID, how="left")
-    comparison = operator_comparison(subs, project.variants[first], reinf, basis, base_year=project.base_year,
-                                     headroom=headroom, variant=first)
-    if project.conflicts.enabled if conflicts is None else conflicts:
-        if progress:
-            progress("land-claim conflicts")
-        found = land_claim_conflicts(plan, capacity=capacity, engine=engine)
-        notices.extend(found.notices)
-    else:
-        found = None
-    return RunResult(
-        plan=plan,
-        service_areas=areas,
-        assignment_method=method,
-        points=points,
-        assignment=assignment,
-        capacity=capacity,
-        reinforcements=reinf,
-        demand=pd.concat(demand_parts, ignore_index=True),
-        allocated=pd.concat(alloc_parts, ignore_index=True),
-        headroom=headroom,
-        shortfall=first_shortfall(headroom),
-        notices=notices,
-        conflicts=found,
-        grid=grid,
-        operator_comparison=comparison,
-        carrier_headroom=carrier_head,
-        carrier_allocated=carrier_alloc,
-        carrier_shortfall=first_shortfall(carrier_head, keys=(F.CARRIER,)) if len(carrier_head) else pd.DataFrame(),
-    )
+    return demand_parts, alloc_parts, head_parts, grid, bases
 
 
 def _heat_shares(engine: Engine, layers: dict[str, gpd.GeoDataFrame], years: list[int],

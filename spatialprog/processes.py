@@ -4,9 +4,10 @@ Writing the tables and results.gpkg; drawing the maps and writing the QGIS
 hand-off; writing the PDF maps and the report, and ``map.html`` and the PNG maps
 (:func:`spatialprog.maps.draw_maps`, beside the hand-off as well): each pair reads
 the run and writes files of its own into the stage; neither reads what the other
-writes. In the middle of the run, a large run's scale sums are summed beside the
-ranking of its variants (:func:`spatialprog.ranking.rank_run`): pure computation,
-only the table goes back. Both are Python-bound (matplotlib, pandas,
+writes. In the middle of the run, a large plan's land-claim conflicts are found beside
+its demand (:func:`spatialprog.pipeline.compute`, on the local engine), and a
+large run's scale sums are summed beside the ranking of its variants
+(:func:`spatialprog.ranking.rank_run`): pure computation, only the tables go back. Both are Python-bound (matplotlib, pandas,
 SQLite through GDAL, which keep the GIL), so a thread gains nothing:
 :func:`beside` runs one of them in a child process forked from
 the run, which shares the run's tables read back from the stage (copy on write:

@@ -146,3 +146,21 @@ def test_conflicts_command(tmp_path):
     assert "Land-claim conflicts: 10 in 7 pairs of layers" in r.output
     assert {p.name for p in (tmp_path / "c").iterdir()} == {"conflicts.gpkg", "conflicts.csv", "conflict_matrix.csv",
                                                      "manifest.json"}
+
+
+def test_conflicts_found_beside_the_demand_are_the_same(example_result, monkeypatch):
+    """A large plan's conflicts are found in a forked process while the demand is computed: the same conflicts,
+    matrix and notices as found here (the example, made to count as large)."""
+    import spatialprog.pipeline as P
+    from spatialprog.processes import can_fork
+
+    if not can_fork():
+        pytest.skip("this machine cannot fork (one core, or no fork start method): nothing runs beside")
+    monkeypatch.setattr(P, "CONFLICTS_BESIDE_FEATURES", 0)
+    steps: list[str] = []
+    r = compute(example_result.plan, progress=steps.append)
+    assert "land-claim conflicts, beside the demand" in steps
+    pd.testing.assert_frame_equal(r.conflicts.conflicts, example_result.conflicts.conflicts, check_exact=True)
+    pd.testing.assert_frame_equal(r.conflicts.matrix, example_result.conflicts.matrix, check_exact=True)
+    assert [(n.level, n.layer, n.feature, n.message) for n in r.notices] == \
+        [(n.level, n.layer, n.feature, n.message) for n in example_result.notices]
