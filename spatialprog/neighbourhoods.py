@@ -4,7 +4,7 @@ A neighbourhood (for example a CBS buurt) has existing dwellings with today's
 heating mix and EVs, and a transition path of shares by year. Its extra demand
 against the base year lands at the substations that serve it; its base-year
 demand is inside the measured peak, so the substations' autonomous growth leaves
-it out (:func:`neighbourhood_base_mw`, :func:`spatialprog.pipeline.modelled_base`).
+it out (:func:`neighbourhood_base_mw`, :func:`modelled_base`).
 
 Pure: nothing here opens a file.
 """
@@ -19,10 +19,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import fields as F
 from .demand import demand_frame
 from .params import ParameterSet
 
-__all__ = ["NEIGHBOURHOOD_HEATING", "parse_transition", "neighbourhood_base_mw", "neighbourhood_demand"]
+__all__ = ["NEIGHBOURHOOD_HEATING", "parse_transition", "neighbourhood_base_mw", "neighbourhood_demand",
+           "modelled_base"]
 
 #: the heating types a neighbourhood's transition path moves between, and their share columns
 NEIGHBOURHOOD_HEATING = ("gas", "hybrid", "all_electric", "heat_network")
@@ -158,3 +160,26 @@ def neighbourhood_demand(nb: gpd.GeoDataFrame, params: ParameterSet, years: Sequ
         frames.append(demand_frame("neighbourhoods", [ids[i] for i in k], years, heat[k], np.zeros_like(heat[k]),
                                    carrier="heat"))
     return pd.concat(frames, ignore_index=True)
+
+
+def modelled_base(layers: dict[str, gpd.GeoDataFrame], assignment: pd.DataFrame, params, substation_ids) -> np.ndarray:
+    """Per substation, the base-year electricity of the existing neighbourhoods it serves (MW, split by area).
+
+    The autonomous growth of the substation's load leaves this part out: the
+    neighbourhoods' own transition paths model it (:func:`spatialprog.headroom.grid_state`).
+    """
+    out = np.zeros(len(substation_ids))
+    nb = layers.get("neighbourhoods")
+    if nb is None or not len(nb):
+        return out
+    base = pd.DataFrame({F.LAYER: "neighbourhoods", F.SITE_ID: nb["id"].to_numpy(), F.YEAR: 0,
+                         F.OFFTAKE_MW: neighbourhood_base_mw(nb, params), F.FEEDIN_MW: 0.0})
+    from .network import allocate
+
+    per_substation = allocate(base, assignment)
+    per = per_substation[per_substation[F.SUBSTATION_ID].notna()].groupby(F.SUBSTATION_ID)[F.OFFTAKE_MW].sum()
+    pos = {s: i for i, s in enumerate(substation_ids)}
+    for sid, mw in per.items():
+        if sid in pos:
+            out[pos[sid]] = mw
+    return out

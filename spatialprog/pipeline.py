@@ -45,7 +45,7 @@ from .headroom import (
 )
 from .kinds import CONSTRAINT, LAYER_KINDS, claim_kinds
 from .layers import read_layer
-from .neighbourhoods import neighbourhood_base_mw
+from .neighbourhoods import modelled_base
 from .network import allocate, assign_sites, derive_service_areas
 from .operator_comparison import operator_comparison
 from .processes import beside, can_fork
@@ -187,27 +187,6 @@ def read_plan(project: Project | str | Path, *, progress: Progress | None = None
             constraints[name] = read_layer(src, CONSTRAINT, working_crs=project.crs, bbox=bbox,
                                            notices=notices)
     return Plan(project=project, layers=layers, notices=notices, constraints=constraints, reference=reference)
-
-
-def modelled_base(layers: dict[str, gpd.GeoDataFrame], assignment: pd.DataFrame, params, substation_ids) -> np.ndarray:
-    """Per substation, the base-year electricity of the existing neighbourhoods it serves (MW, split by area).
-
-    The autonomous growth of the substation's load leaves this part out: the
-    neighbourhoods' own transition paths model it (:func:`spatialprog.headroom.grid_state`).
-    """
-    out = np.zeros(len(substation_ids))
-    nb = layers.get("neighbourhoods")
-    if nb is None or not len(nb):
-        return out
-    base = pd.DataFrame({F.LAYER: "neighbourhoods", F.SITE_ID: nb["id"].to_numpy(), F.YEAR: 0,
-                         F.OFFTAKE_MW: neighbourhood_base_mw(nb, params), F.FEEDIN_MW: 0.0})
-    per_substation = allocate(base, assignment)
-    per = per_substation[per_substation[F.SUBSTATION_ID].notna()].groupby(F.SUBSTATION_ID)[F.OFFTAKE_MW].sum()
-    pos = {s: i for i, s in enumerate(substation_ids)}
-    for sid, mw in per.items():
-        if sid in pos:
-            out[pos[sid]] = mw
-    return out
 
 
 def _read_changes(project: Project) -> dict[str, list[dict]]:

@@ -7,7 +7,10 @@ the run and writes files of its own into the stage; neither reads what the other
 writes. In the middle of the run, a large plan's land-claim conflicts are found beside
 its demand (:func:`spatialprog.pipeline.compute`, on the local engine), and a
 large run's scale sums are summed beside the ranking of its variants
-(:func:`spatialprog.ranking.rank_run`): pure computation, only the tables go back. Both are Python-bound (matplotlib, pandas,
+(:func:`spatialprog.ranking.rank_run`), and a large grid's candidate sites of the
+variants other than the base are searched beside the base's
+(:func:`spatialprog.siting.compute_siting`): pure computation, only the tables
+go back. Both are Python-bound (matplotlib, pandas,
 SQLite through GDAL, which keep the GIL), so a thread gains nothing:
 :func:`beside` runs one of them in a child process forked from
 the run, which shares the run's tables read back from the stage (copy on write:

@@ -522,3 +522,28 @@ def test_distances_on_every_core_are_each_masks_own():
         else:
             np.testing.assert_array_equal(got[k], want)
             assert got[k].dtype == np.float32 and got[k][m].max() == 0 and got[k].max() > 25
+
+
+def test_the_variants_searched_beside_the_base_give_the_same_siting(example_result, monkeypatch):
+    """A large grid has the other variants' candidate sites (and the MV/LV stations) found in a forked process
+    while the base variant's are: the same surfaces, candidates, stations and notices, in the same order."""
+    import spatialprog.siting as S
+    from spatialprog.processes import can_fork
+    from spatialprog.workflow import ranking_of
+
+    if not can_fork():
+        pytest.skip("this machine cannot fork (one core, or no fork start method): nothing runs beside")
+    programme = ranking_of(example_result).programme
+    assert programme["variant"][programme["intervention"] == "new_substation"].nunique() > 1  # others to search
+    here = compute_siting(example_result, programme)
+    forked = []
+    real = S.beside
+    monkeypatch.setattr(S, "BESIDE_CELLS", 0)
+    monkeypatch.setattr(S, "beside", lambda fn, *a, fork=None: forked.append(fn.__name__) or real(fn, *a, fork=fork))
+    there = compute_siting(example_result, programme)
+    assert forked == ["later"]
+    assert {k: v.tobytes() for k, v in there.surfaces.items()} == {k: v.tobytes() for k, v in here.surfaces.items()}
+    for a, b in ((there.candidates, here.candidates), (there.mvlv, here.mvlv),
+                 (there.mvlv_substations, here.mvlv_substations)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert list(there.notices) == list(here.notices)

@@ -48,6 +48,7 @@ from affine import Affine
 
 from .. import fields as F
 from ..errors import NoticeLog, ProjectError
+from ..processes import beside, can_fork
 from .candidates import best_footprints
 from .grid import Grid
 from .mvlv import mvlv_per_substation, mvlv_stations
@@ -66,6 +67,10 @@ from .surfaces import (
 )
 
 __all__ = ["SitingResult", "compute_siting", "CANDIDATE_COLUMNS", "Grid", "enabled"]
+
+#: a grid of at least this many cells has the candidate sites of its variants other than the base searched in a
+#: process of their own, beside the base's (a smaller one costs less than the fork)
+BESIDE_CELLS = 1_000_000
 
 #: columns of the candidate-site table (besides the geometry)
 CANDIDATE_COLUMNS = [F.VARIANT, "candidate_id", F.SUBSTATION_ID, "candidate_rank", "score", "land_m2", "area_m2",
@@ -314,10 +319,12 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
     search_of: dict[str, tuple] = {}  # per substation: its search area, the grid searched, the window and its cells
     served_of: dict[tuple, shapely.Geometry | None] = {}  # per set of short sites served: their union
 
-    surfaces: dict[str, np.ndarray] = {}
-    cand_rows: list[dict] = []
     offtake = new_offtake_mw(result.demand, variants, years)
-    for v in variants:
+
+    def search_variant(v: str, log: NoticeLog) -> tuple[dict[str, np.ndarray], list[dict]]:
+        """One variant's candidate sites (and the base variant's surfaces), its notices into ``log``."""
+        own: dict[str, np.ndarray] = {}
+        rows_v: list[dict] = []
         vp = project.variants[v]
         dens_sites = {}
         for y in years:
@@ -325,8 +332,8 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
             dens_sites[y] = (_site_geoms(plan.layers, dy), dy[F.OFFTAKE_MW].to_numpy())
         a, short_geoms = short_of[v]
         if short_dist[v] is None and v == base_v:
-            notices.add("siting", f"variant {v}: no substation is short in a milestone year: no distance to short "
-                        "demand and no candidate sites", level="info")
+            log.add("siting", f"variant {v}: no substation is short in a milestone year: no distance to short "
+                    "demand and no candidate sites", level="info")
         rows = new[new[F.VARIANT] == v] if len(new) else new
         mvas = [float(r["added_installed_mva"]) / max(int(r["n_new_stations"]), 1) for _, r in rows.iterrows()]
         dens = {y: demand_density_kw_ha(grid, *dens_sites[y]) for y in (years if v == base_v else years[-1:])}
@@ -336,13 +343,13 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
             mva0 = max(mvas) if mvas else 0.0
             ex = excluded_for(grid, mva0)
             for y in years:
-                surfaces[f"demand_density_kw_ha_{y}"] = dens[y]
-            surfaces["exclusion"] = ex.astype("uint8")
+                own[f"demand_density_kw_ha_{y}"] = dens[y]
+            own["exclusion"] = ex.astype("uint8")
             if "distance_to_short_demand" in factors:
-                surfaces["distance_to_short_demand_m"] = factors["distance_to_short_demand"]
+                own["distance_to_short_demand_m"] = factors["distance_to_short_demand"]
             if "distance_to_hv_lines" in factors:
-                surfaces["distance_to_hv_lines_m"] = factors["distance_to_hv_lines"]
-            surfaces["suitability"] = suitability(factors, weights, ex, scales=scales)
+                own["distance_to_hv_lines_m"] = factors["distance_to_hv_lines"]
+            own["suitability"] = suitability(factors, weights, ex, scales=scales)
         searches = []  # per row: (row, mva, the grid searched, the search area on it)
         # the suitability is worked out in each search window only (cell by cell, but for the scale of a "max"
         # factor): scaled as the region's suitability surface is (in float32 the largest of the fine cells
@@ -356,7 +363,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                 search_of[sid] = None if search is None or search.is_empty else _search_window(
                     Grid.covering(search.bounds, cell_m=cell_m) if windowed else grid, search)
             if search_of[sid] is None:
-                notices.add("siting", f"{sid}: no service area to search a new substation site in", feature=sid)
+                log.add("siting", f"{sid}: no service area to search a new substation site in", feature=sid)
                 continue
             searches.append((r, mva, search_of[sid]))
         for r, mva, (searched, rs, cs, sub, inside) in searches:
@@ -371,9 +378,9 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                                     angle_step_deg=float(vp["siting.angle_step_deg"]))
             found = found[: int(vp["siting.max_candidates_per_substation"])]
             if not found:
-                notices.add("siting", f"variant {v}, {sid}: no site of {land:,.0f} m2 fits in its service area and "
-                            f"{margin:g} m around it", feature=sid, level="warning",
-                            fix="lower siting.exclude_min_severity, widen siting.search_margin_m or reserve land")
+                log.add("siting", f"variant {v}, {sid}: no site of {land:,.0f} m2 fits in its service area and "
+                        f"{margin:g} m around it", feature=sid, level="warning",
+                        fix="lower siting.exclude_min_severity, widen siting.search_margin_m or reserve land")
             served = a[a[F.SUBSTATION_ID] == sid]
             known = served.index.to_numpy()[pd.notna(short_geoms[served.index.to_numpy()])]
             key = tuple(zip(a[F.LAYER].to_numpy()[known].tolist(), a[F.SITE_ID].to_numpy()[known].tolist(),
@@ -383,7 +390,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
             served_geom = served_of[key] if len(served) else None
             for k, c in enumerate(found, start=1):
                 g = c["geometry"]
-                cand_rows.append({
+                rows_v.append({
                     F.VARIANT: v, "candidate_id": f"K-{v}-{sid}-{k}", F.SUBSTATION_ID: sid, "candidate_rank": k,
                     "score": c["score"], "land_m2": land, "area_m2": float(g.area), "angle_deg": c["angle_deg"],
                     "group_area_m2": c["group_area_m2"], "capacity_mva": mva,
@@ -392,6 +399,26 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                     "distance_to_hv_line_m": float(shapely.distance(g, hv_union)) if hv_union is not None else np.nan,
                     "geometry": g,
                 })
+        return own, rows_v
+
+    def later(log: NoticeLog) -> tuple[list[dict], NoticeLog, list[pd.DataFrame]]:
+        """The other variants' candidate sites and every variant's MV/LV stations (nothing of the base's)."""
+        rows_l = [row for v in variants[1:] for row in search_variant(v, log)[1]]
+        mv_l = [mvlv_stations(plan.layers, result.demand, project.variants[v], variant=v, year=project.years[-1])
+                for v in dict.fromkeys(result.headroom[F.VARIANT])]
+        return rows_l, log, mv_l
+
+    # the base variant here, the others in a process of their own meanwhile (spatialprog.processes) when the
+    # grid is large enough to pay for the fork; the notices as one after the other would give them
+    if can_fork() and len(variants) > 1 and grid.width * grid.height >= BESIDE_CELLS:
+        with beside(later, NoticeLog()) as job:
+            surfaces, cand_rows = search_variant(base_v, notices)
+        rows_l, log, mv_parts = job.result()
+    else:
+        surfaces, cand_rows = search_variant(base_v, notices)
+        rows_l, log, mv_parts = later(NoticeLog())
+    cand_rows += rows_l
+    notices.extend(log)
     cands = gpd.GeoDataFrame(cand_rows, columns=[*CANDIDATE_COLUMNS[:-3], "geometry"], geometry="geometry", crs=crs)
     if len(new) == 0:
         notices.add("siting", "the programme proposes no new substation: no candidate sites searched", level="info")
@@ -400,8 +427,6 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         cands[c] = conf[c].to_numpy() if len(cands) else pd.Series(dtype=object)
     cands = cands[[*CANDIDATE_COLUMNS, "geometry"]]
 
-    mv_parts = [mvlv_stations(plan.layers, result.demand, project.variants[v], variant=v, year=project.years[-1])
-                for v in dict.fromkeys(result.headroom[F.VARIANT])]
     mv = gpd.GeoDataFrame(pd.concat(mv_parts, ignore_index=True), geometry="geometry", crs=crs)
     return SitingResult(grid=grid, surfaces=surfaces, candidates=cands, mvlv=mv,
                         mvlv_substations=mvlv_per_substation(mv, result.assignment), notices=notices)
