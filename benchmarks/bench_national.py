@@ -76,7 +76,9 @@ INNER = [
 ]
 TARGETS = {"full": 60.0, "core": 30.0, "province": 8.0}
 #: the run's progress steps of the siting part (spatialprog.siting), which came after issue 13's targets
-LATER_STAGES = ("land for new substations and MV/LV stations", "writing the siting surfaces and candidate sites")
+#: (the surfaces are written beside the ranking tables: their CPU is counted when that process ends, in the last)
+LATER_STAGES = ("land for new substations and MV/LV stations", "writing the siting surfaces and candidate sites",
+                "writing the siting tables and candidate sites", "finishing the siting surfaces")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

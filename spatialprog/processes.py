@@ -21,7 +21,8 @@ process first: the same function, the same files.
 
 A step that uses GDAL's worker threads (a COG written with ``NUM_THREADS``) must not run beside: GDAL
 keeps one pool of threads per process, and a forked child inherits the pool but not its threads, so it
-waits for them forever. The siting surfaces therefore stay in the run's own process.
+waits for them forever. The siting surfaces, written beside the ranking tables, are therefore compressed
+on one core there (``write_cog(threads=False)``: the same bytes).
 
 A :class:`~spatialprog.errors.SpatialprogError` or an ``OSError`` (a full disk, a
 folder without write access) raised in the child is raised again in the parent as

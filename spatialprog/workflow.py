@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -241,8 +242,25 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             progress(text)
 
     def programme(stage: Path) -> list[Path]:
-        say("writing the ranking tables and the programme")
-        return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
+        """The ranking tables and, with the siting, its tables and layers; its surfaces are written beside
+        them (processes.beside: GeoTIFFs through GDAL, compressed on one core there), before the maps and the
+        QGIS hand-off, which read the siting's layers and rasters from the stage."""
+        from .processes import beside, can_fork
+
+        if siting is None:
+            say("writing the ranking tables and the programme")
+            return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
+        from .siting.write import write_siting, write_surfaces
+
+        fork = can_fork()
+        say("writing the ranking tables and the programme" + (", beside the siting surfaces" if fork else ""))
+        with beside(partial(write_surfaces, crs=plan.project.crs, threads=not fork), siting, stage,
+                    fork=fork) as surfaces:
+            files = _in_stage(stage, write_ranking(ranking, stage, run_date=when))
+            say("writing the siting tables and candidate sites")
+            land = write_siting(siting, stage, crs=plan.project.crs, when=when, surfaces=False)
+        say("finishing the siting surfaces")
+        return files + _in_stage(stage, [*surfaces.result(), *land])
 
     extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
     staged: dict[Path, RunOutputs] = {}
@@ -254,15 +272,6 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
             say("reading the run back for the maps and the QGIS export")
             staged[stage] = RunOutputs.read(stage)
         return staged[stage]
-
-    if siting is not None:  # before the maps and the QGIS hand-off, which read its layers from the stage
-        def land(stage: Path) -> list[Path]:
-            from .siting.write import write_siting
-
-            say("writing the siting surfaces and candidate sites")
-            return _in_stage(stage, write_siting(siting, stage, crs=plan.project.crs, when=when))
-
-        extras.append(land)
 
     def maps_of(stage: Path) -> list[Path]:
         """The maps and the report, written straight into the run's stage (itself replaced as a whole)."""

@@ -477,3 +477,28 @@ def test_source_date_epoch_must_be_a_number(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(OutputError, match="SOURCE_DATE_EPOCH"):
         writer.run_timestamp()
+
+
+@pytest.mark.parametrize("part", ["surfaces", "ranking"])  # the part beside, and this process's part meanwhile
+def test_a_failing_siting_surface_or_ranking_table_leaves_the_run_folder_as_it_was(tmp_path, tiny, monkeypatch, part):
+    """The siting surfaces are written beside the ranking tables: a full disk in either stops the run with its
+    one line and leaves the previous run as it was (the other part stopped, nothing left beside the folder)."""
+    out = tmp_path / "out"
+    assert _invoke("run", str(tiny), "--out", str(out), "--no-maps", "--no-qgis").exit_code == 0
+    before = _digest(out)
+    assert any(n.startswith("siting_") and n.endswith(".tif") for n in before)
+
+    def boom(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if part == "surfaces":
+        from spatialprog.export import raster
+
+        monkeypatch.setattr(raster, "write_cog", boom)
+    else:
+        from spatialprog import ranking
+
+        monkeypatch.setattr(ranking, "write_ranking", boom)
+    r = _invoke("run", str(tiny), "--out", str(out), "--no-maps", "--no-qgis")
+    assert r.exit_code == 2 and "No space left on device" in _one_line(r)
+    assert _digest(out) == before and _beside(out) == []

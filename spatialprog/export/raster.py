@@ -21,7 +21,7 @@ __all__ = ["write_cog", "raster_info"]
 
 def write_cog(data: np.ndarray | str | Path, dest: str | Path, *, transform: Affine | None = None,
               crs: str = "EPSG:28992", nodata: float | None = None, qml: str | None = None,
-              classes: list[tuple[float, str, str]] | None = None) -> Path:
+              classes: list[tuple[float, str, str]] | None = None, threads: bool = True) -> Path:
     """Write a single-band raster as a Cloud-Optimized GeoTIFF plus ``.qml``.
 
     Parameters
@@ -41,6 +41,10 @@ def write_cog(data: np.ndarray | str | Path, dest: str | Path, *, transform: Aff
         ``classes``).
     classes : list of (value, label, colour), optional
         Discrete classes for a categorical raster.
+    threads : bool
+        Compress the tiles on every core (default). A process forked from one whose GDAL already
+        started its worker threads must pass False (it would wait for threads it does not have); the
+        bytes are the same either way.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def write_cog(data: np.ndarray | str | Path, dest: str | Path, *, transform: Aff
             with mem.open() as ds:
                 # tiles compressed on every core: each tile is compressed on its own, so the same bytes
                 rio_copy(ds, tmp, driver="COG", COMPRESS="DEFLATE", OVERVIEWS="AUTO", BLOCKSIZE="256",
-                         NUM_THREADS="ALL_CPUS")
+                         **({"NUM_THREADS": "ALL_CPUS"} if threads else {}))
         os.replace(tmp, dest)
     except OSError as e:
         raise OutputError(f"{dest}: cannot write the raster: {e} - choose a writable folder") from None

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import SitingResult
 
-__all__ = ["write_siting", "siting_rasters", "RASTER_PREFIX"]
+__all__ = ["write_siting", "write_surfaces", "siting_rasters", "RASTER_PREFIX"]
 
 #: file-name prefix of the siting rasters in a run folder
 RASTER_PREFIX = "siting_"
@@ -46,8 +46,27 @@ def _style(name: str, arr: np.ndarray) -> str:
     return raster_style_qml(lo, hi, colours=ramp)
 
 
+def write_surfaces(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:28992",
+                   threads: bool = True) -> list[Path]:
+    """Write each surface as ``siting_<name>.tif`` (a Cloud-Optimized GeoTIFF) with its ``.qml``; return them.
+
+    ``threads``: compress on every core (:func:`spatialprog.export.raster.write_cog`; False in a forked
+    process, the same bytes).
+    """
+    from ..export.raster import write_cog
+
+    folder = Path(folder)
+    out: list[Path] = []
+    for name, arr in siting.surfaces.items():
+        nodata = float("nan") if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any() else None
+        tif = write_cog(arr, folder / f"{RASTER_PREFIX}{name}.tif", transform=siting.transform, crs=crs,
+                        nodata=nodata, qml=_style(name, arr), threads=threads)
+        out += [tif, tif.with_suffix(".qml")]
+    return out
+
+
 def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:28992",
-                 when: datetime | None = None, gpkg: str | Path | None = None) -> list[Path]:
+                 when: datetime | None = None, gpkg: str | Path | None = None, surfaces: bool = True) -> list[Path]:
     """Write the surfaces, tables and layers of a siting result into ``folder``.
 
     Parameters
@@ -62,23 +81,19 @@ def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:2
     gpkg : path, optional
         The GeoPackage to add the layers to, created when missing (default
         ``folder / results.gpkg``, when it exists; else no GeoPackage).
+    surfaces : bool
+        Also the surfaces (:func:`write_surfaces`; default True: a run writes them beside, itself).
 
     Returns
     -------
     list of Path
         The files written (the GeoPackage too, when layers were added).
     """
-    from ..export.raster import write_cog
     from ..outputs import RESULTS_GPKG, write_gpkg_layer
     from ..writer import finish_geopackage, write_tables
 
     folder = Path(folder)
-    out: list[Path] = []
-    for name, arr in siting.surfaces.items():
-        nodata = float("nan") if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any() else None
-        tif = write_cog(arr, folder / f"{RASTER_PREFIX}{name}.tif", transform=siting.transform, crs=crs,
-                        nodata=nodata, qml=_style(name, arr))
-        out += [tif, tif.with_suffix(".qml")]
+    out: list[Path] = write_surfaces(siting, folder, crs=crs) if surfaces else []
     out += [folder / f for f in write_tables(folder, siting.tables())]
     target = Path(gpkg) if gpkg is not None else folder / RESULTS_GPKG
     if gpkg is not None or target.is_file():
