@@ -375,13 +375,44 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
     # meanwhile (spatialprog.processes), when they run on this machine
     with_conflicts = project.conflicts.enabled if conflicts is None else conflicts
     conflicts_job = None
-    if with_conflicts and engine.name == "local" and can_fork() and _claim_features(plan) >= CONFLICTS_BESIDE_FEATURES:
+    claims = set(claim_kinds())  # what the conflicts stage pairs: the claim and constraint layers' features
+    n_claims = sum(len(v) for k, v in layers.items() if k in claims) + sum(map(len, plan.constraints.values()))
+    if with_conflicts and engine.name == "local" and can_fork() and n_claims >= CONFLICTS_BESIDE_FEATURES:
         if progress:
             progress("land-claim conflicts, beside the demand")
         conflicts_job = beside(partial(land_claim_conflicts, capacity=capacity, engine=engine), plan)
     with conflicts_job or nullcontext():
-        demand_parts, alloc_parts, head_parts, grid, bases = _variants(
-            plan, names, assignment, date_of=date_of, reinf=reinf, engine=engine, notices=notices, progress=progress)
+        demand_parts, alloc_parts, head_parts = [], [], []
+        grid: dict[str, GridState] = {}
+        bases: dict[str, StationBasis] = {}
+        shares: list = []  # the housing sites' heat-network shares as a variant has them (reused when unchanged)
+        for v in names:
+            if progress:
+                progress(f"demand and headroom, variant {v}")
+            params = project.variants[v]
+            chosen = apply_changes(layers, plan.choices.get(v, ()))  # the features as this variant has them
+            d = site_demand(chosen, params, project.years, kinds=LAYER_KINDS,
+                            extra=_heat_shares(engine, chosen, project.years, shares))
+            d.insert(0, F.VARIANT, v)
+            # the substations carry electricity; the other carriers go to their own nodes (carriers.carrier_results)
+            a = allocate(d[d[F.CARRIER] == F.ELECTRICITY], assignment)
+            # demand already in the operators' figures is shown and counted, never added to the load again
+            existing = in_published_figures(a, layers, project.layers, date_of, notices=notices if v == names[0] else None)
+            if existing.any():
+                site_existing = a.assign(existing=existing).groupby([F.LAYER, F.SITE_ID])["existing"].all()
+                d["existing"] = pd.MultiIndex.from_frame(d[[F.LAYER, F.SITE_ID]]).map(site_existing).fillna(False)
+                a = a[~existing].reset_index(drop=True)
+            else:
+                d["existing"] = False
+            basis = station_basis(subs, firm_capacity(subs, params), params, reinf, base_year=project.base_year,
+                                  notices=notices if v == names[0] else None)
+            state = grid_state(subs, a, params, project.years, base_year=project.base_year, reinforcements=reinf,
+                               basis=basis, modelled_mw=modelled_base(chosen, assignment, params, sids))
+            grid[v], bases[v] = state, basis
+            demand_parts.append(d)
+            alloc_parts.append(a)
+            head_parts.append(headroom_frame(state, variant=v, classes=plan.reference.status_classes,
+                                             forecast=basis.forecast))
         headroom = with_carrier(pd.concat(head_parts, ignore_index=True))
         carrier_head, carrier_alloc = carrier_results(
             layers, points, {v: d for v, d in zip(names, demand_parts, strict=True)},
@@ -426,54 +457,6 @@ def compute(plan: Plan, *, variants: list[str] | None = None, conflicts: bool | 
 #: a plan with at least this many features in its claim and constraint layers has its land-claim conflicts found
 #: beside the demand (a fork costs more than a small plan's conflicts)
 CONFLICTS_BESIDE_FEATURES = 20_000
-
-
-def _claim_features(plan: Plan) -> int:
-    """The features of the plan's claim and constraint layers (what the conflicts stage pairs)."""
-    claims = set(claim_kinds())
-    return sum(len(v) for k, v in plan.layers.items() if k in claims) + sum(len(v) for v in plan.constraints.values())
-
-
-def _variants(plan: Plan, names: list[str], assignment: pd.DataFrame, *, date_of: dict, reinf: pd.DataFrame,
-              engine: Engine, notices: NoticeLog, progress: Progress | None) -> tuple:
-    """Per variant: its demand, the demand split over the substations, its headroom, grid state and station
-    basis (lists and dicts in the variants' order)."""
-    project = plan.project
-    layers = plan.layers
-    subs = layers["substations"]
-    sids = subs["id"].to_numpy()
-    demand_parts, alloc_parts, head_parts = [], [], []
-    grid: dict[str, GridState] = {}
-    bases: dict[str, StationBasis] = {}
-    shares: list = []  # the heat-network shares of the housing sites as a variant has them (reused when unchanged)
-    for v in names:
-        if progress:
-            progress(f"demand and headroom, variant {v}")
-        params = project.variants[v]
-        chosen = apply_changes(layers, plan.choices.get(v, ()))  # the features as this variant has them
-        d = site_demand(chosen, params, project.years, kinds=LAYER_KINDS,
-                        extra=_heat_shares(engine, chosen, project.years, shares))
-        d.insert(0, F.VARIANT, v)
-        # the substations carry electricity; the other carriers go to their own nodes (carriers.carrier_results)
-        a = allocate(d[d[F.CARRIER] == F.ELECTRICITY], assignment)
-        # demand already in the operators' figures is shown and counted, never added to the load again
-        existing = in_published_figures(a, layers, project.layers, date_of, notices=notices if v == names[0] else None)
-        if existing.any():
-            site_existing = a.assign(existing=existing).groupby([F.LAYER, F.SITE_ID])["existing"].all()
-            d["existing"] = pd.MultiIndex.from_frame(d[[F.LAYER, F.SITE_ID]]).map(site_existing).fillna(False)
-            a = a[~existing].reset_index(drop=True)
-        else:
-            d["existing"] = False
-        basis = station_basis(subs, firm_capacity(subs, params), params, reinf, base_year=project.base_year,
-                              notices=notices if v == names[0] else None)
-        state = grid_state(subs, a, params, project.years, base_year=project.base_year, reinforcements=reinf,
-                           basis=basis, modelled_mw=modelled_base(chosen, assignment, params, sids))
-        grid[v], bases[v] = state, basis
-        demand_parts.append(d)
-        alloc_parts.append(a)
-        head_parts.append(headroom_frame(state, variant=v, classes=plan.reference.status_classes,
-                                         forecast=basis.forecast))
-    return demand_parts, alloc_parts, head_parts, grid, bases
 
 
 def _heat_shares(engine: Engine, layers: dict[str, gpd.GeoDataFrame], years: list[int],

@@ -110,7 +110,7 @@ def test_computation_opens_no_files(module):
     tree = ast.parse(f.read_text(encoding="utf-8"))
     if module == "pipeline":  # its input edge is read_plan; the computation is compute and what it calls
         tree = ast.Module([n for n in tree.body if isinstance(n, ast.FunctionDef)
-                           and n.name in ("compute", "_variants", "land_claim_conflicts", "region_of")], [])
+                           and n.name in ("compute", "land_claim_conflicts", "region_of")], [])
     called = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
               for n in ast.walk(tree) if isinstance(n, ast.Call)}
     assert not called & {"open", "read_csv", "read_layer", "data_dir", "read_dataframe", "read_text",

@@ -158,8 +158,6 @@ def test_exclusion_zones_made_once_give_every_window_its_own_exclusion():
 def test_resample_is_the_gather_by_coarse_cell(cw, ch, ov, fx, fy, fw, fh, cell, seed):
     """The overview factors at a window's fine cells: the plain gather ``arr[np.ix_(row, column)]`` of the coarse
     cell each fine centre lies in (clipped to the grid), whatever the sizes, offsets and steps; ties included."""
-    from spatialprog.siting import _resample
-
     coarse = Grid(x0=0.0, y0=ch * 25.0 * ov, cell_m=25.0 * ov, width=cw, height=ch)
     fine = Grid(x0=fx * 10.0, y0=ch * 25.0 * ov - fy * 10.0, cell_m=cell, width=fw, height=fh)
     arr = np.random.default_rng(seed).integers(0, 3, size=coarse.shape).astype("float32")  # many equal values
@@ -167,6 +165,6 @@ def test_resample_is_the_gather_by_coarse_cell(cw, ch, ov, fx, fy, fw, fh, cell,
     x, y = fine.centre(np.arange(fine.height), np.arange(fine.width))
     ci = np.clip(np.floor((x - coarse.x0) / coarse.cell_m).astype(np.int64), 0, coarse.width - 1)
     ri = np.clip(np.floor((coarse.y0 - y) / coarse.cell_m).astype(np.int64), 0, coarse.height - 1)
-    got = _resample(coarse, arr, fine)
+    got = coarse.resample(arr, fine)
     assert got.dtype == arr.dtype and got.shape == fine.shape
     np.testing.assert_array_equal(got, arr[np.ix_(ri, ci)])

@@ -63,6 +63,7 @@ from .surfaces import (
     role_rules,
     scale_tops,
     site_mask,
+    smoothed,
     suitability,
 )
 
@@ -369,7 +370,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         for r, mva, (searched, rs, cs, sub, inside) in searches:
             sid = r[F.SUBSTATION_ID]
             # windowed: the factors of the overview cell each fine cell lies in; the exclusion at the fine cells
-            fac = {k: (_resample(grid, arr, searched) if windowed else arr)[rs, cs] for k, arr in factors.items()}
+            fac = {k: (grid.resample(arr, searched) if windowed else arr)[rs, cs] for k, arr in factors.items()}
             land = float(r["land_m2"]) / max(int(r["n_new_stations"]), 1)
             win = suitability(fac, {k: float(x) for k, x in vp.group("siting.weight").items()},
                               excluded_for(searched, mva)[rs, cs], scales=scales, tops=tops)
@@ -432,34 +433,13 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
                         mvlv_substations=mvlv_per_substation(mv, result.assignment), notices=notices)
 
 
-def _resample(coarse: Grid, arr: np.ndarray, fine: Grid) -> np.ndarray:
-    """``arr`` (on ``coarse``) at the cells of ``fine``: the value of the coarse cell each fine cell centre lies in.
-
-    Examples
-    --------
-    >>> c = Grid(x0=0.0, y0=200.0, cell_m=100.0, width=2, height=2)
-    >>> f = Grid(x0=50.0, y0=150.0, cell_m=50.0, width=2, height=2)
-    >>> _resample(c, np.array([[1.0, 2.0], [3.0, 4.0]]), f).tolist()
-    [[1.0, 2.0], [3.0, 4.0]]
-    """
-    x, y = fine.centre(np.arange(fine.height), np.arange(fine.width))
-    ci = np.clip(np.floor((x - coarse.x0) / coarse.cell_m).astype(np.int64), 0, coarse.width - 1)
-    ri = np.clip(np.floor((coarse.y0 - y) / coarse.cell_m).astype(np.int64), 0, coarse.height - 1)
-    if not len(ri) or not len(ci):
-        return arr[np.ix_(ri, ci)]
-    # both indices run up in steps of 0 or 1 (west to east, north to south): each coarse cell of the window
-    # repeated over the fine cells in it, which is arr[np.ix_(ri, ci)] without a gather per cell
-    rows = np.repeat(arr[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1], np.bincount(ri - ri[0]), axis=0)
-    return np.repeat(rows, np.bincount(ci - ci[0]), axis=1)
-
-
 def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_distance: np.ndarray | None,
                 hv_distance: np.ndarray | None, smoothing_m: float) -> dict[str, np.ndarray]:
     """The suitability's factor surfaces on the region's grid, from the last milestone year's density.
 
     A distance factor without features (None) is left out (the suitability re-weighs the rest).
     """
-    out = {"demand_density": _smooth(density_kw_ha, g, smoothing_m)}
+    out = {"demand_density": smoothed(density_kw_ha, g, smoothing_m)}
     for name, dist in (("distance_to_short_demand", short_distance), ("distance_to_hv_lines", hv_distance)):
         if dist is not None:
             out[name] = dist
@@ -502,18 +482,3 @@ def _search_window(searched: Grid, search: shapely.Geometry) -> tuple[Grid, slic
     rs, cs = searched.window(search)
     sub = searched.sub(rs, cs)
     return searched, rs, cs, sub, sub.rasterize([search]).astype(bool)
-
-
-def _smooth(density: np.ndarray, grid: Grid, sigma_m: float) -> np.ndarray:
-    """The density averaged over about ``sigma_m`` around each cell, for the suitability.
-
-    Two passes of a box average ``2 sigma`` wide (close to a Gaussian, and its cost does not
-    grow with the distance: :func:`scipy.ndimage.uniform_filter` keeps running sums).
-    """
-    from scipy import ndimage
-
-    size = 2 * int(round(sigma_m / grid.cell_m)) + 1
-    if size <= 1:
-        return density
-    once = ndimage.uniform_filter(density.astype("float64"), size=size, mode="constant")
-    return np.maximum(ndimage.uniform_filter(once, size=size, mode="constant"), 0.0)  # running sums round below 0

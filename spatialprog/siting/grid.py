@@ -136,6 +136,26 @@ class Grid:
         return Grid(x0=self.x0 + cols.start * self.cell_m, y0=self.y0 - rows.start * self.cell_m, cell_m=self.cell_m,
                     width=cols.stop - cols.start, height=rows.stop - rows.start)
 
+    def resample(self, arr: np.ndarray, fine: Grid) -> np.ndarray:
+        """``arr`` (on this grid) at the cells of ``fine``: the value of the cell each fine cell centre lies in.
+
+        Examples
+        --------
+        >>> c = Grid(x0=0.0, y0=200.0, cell_m=100.0, width=2, height=2)
+        >>> f = Grid(x0=50.0, y0=150.0, cell_m=50.0, width=2, height=2)
+        >>> c.resample(np.array([[1.0, 2.0], [3.0, 4.0]]), f).tolist()
+        [[1.0, 2.0], [3.0, 4.0]]
+        """
+        x, y = fine.centre(np.arange(fine.height), np.arange(fine.width))
+        ci = np.clip(np.floor((x - self.x0) / self.cell_m).astype(np.int64), 0, self.width - 1)
+        ri = np.clip(np.floor((self.y0 - y) / self.cell_m).astype(np.int64), 0, self.height - 1)
+        if not len(ri) or not len(ci):
+            return arr[np.ix_(ri, ci)]
+        # both indices run up in steps of 0 or 1 (west to east, north to south): each cell of the window
+        # repeated over the fine cells in it, which is arr[np.ix_(ri, ci)] without a gather per cell
+        rows = np.repeat(arr[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1], np.bincount(ri - ri[0]), axis=0)
+        return np.repeat(rows, np.bincount(ci - ci[0]), axis=1)
+
     def rasterize(self, geoms: Sequence[shapely.Geometry] | np.ndarray, values: Sequence[float] | None = None, *,
                   all_touched: bool = False, add: bool = False, dtype: str = "uint8") -> np.ndarray:
         """Burn geometries into an array of the grid's shape (in memory).

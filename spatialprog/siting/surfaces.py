@@ -50,7 +50,7 @@ from ..errors import NoticeLog
 from .grid import Grid
 
 __all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "site_mask", "exclusion", "exclusion_zones", "ExclusionZones",
-           "distance_m", "distances_m", "new_offtake_mw", "scale_tops", "suitability", "role_rules", "near_grid"]
+           "distance_m", "distances_m", "new_offtake_mw", "scale_tops", "smoothed", "suitability", "role_rules", "near_grid"]
 
 #: the layer names a candidate site takes in the conflict rules: a land reserve, and a substation for the
 #: distance zones keyed by its capacity (VNG)
@@ -384,3 +384,24 @@ def suitability(factors: Mapping[str, np.ndarray], weights: Mapping[str, float],
         num /= np.float32(total)
     num[excluded] = np.nan
     return num
+
+
+def smoothed(density: np.ndarray, grid: Grid, sigma_m: float) -> np.ndarray:
+    """The density averaged over about ``sigma_m`` around each cell, for the suitability.
+
+    Two passes of a box average ``2 sigma`` wide (close to a Gaussian, and its cost does not
+    grow with the distance: :func:`scipy.ndimage.uniform_filter` keeps running sums).
+
+    Examples
+    --------
+    >>> g = Grid(x0=0.0, y0=150.0, cell_m=25.0, width=6, height=6)
+    >>> d = np.zeros((6, 6)); d[2, 2] = 9.0          # 9 kW/ha in one cell, spread over 5 x 5 cells
+    >>> s = smoothed(d, g, 25.0)
+    >>> round(float(s.sum()), 9), round(float(s[2, 2]), 9), round(float(s[0, 0]), 9)
+    (9.0, 1.0, 0.111111111)
+    """
+    size = 2 * int(round(sigma_m / grid.cell_m)) + 1
+    if size <= 1:
+        return density
+    once = ndimage.uniform_filter(density.astype("float64"), size=size, mode="constant")
+    return np.maximum(ndimage.uniform_filter(once, size=size, mode="constant"), 0.0)  # running sums round below 0
