@@ -82,7 +82,8 @@ def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:2
         The GeoPackage to add the layers to, created when missing (default
         ``folder / results.gpkg``, when it exists; else no GeoPackage).
     surfaces : bool
-        Also the surfaces (:func:`write_surfaces`; default True: a run writes them beside, itself).
+        Also the surfaces (:func:`write_surfaces`; default True). A run passes False: it writes them in a
+        process of its own beside the ranking tables.
 
     Returns
     -------
