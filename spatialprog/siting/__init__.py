@@ -403,7 +403,8 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         return own, rows_v
 
     def later(log: NoticeLog) -> tuple[list[dict], NoticeLog, list[pd.DataFrame]]:
-        """The other variants' candidate sites and every variant's MV/LV stations (nothing of the base's)."""
+        """The other variants' candidate sites and every variant's MV/LV stations (nothing the base variant's
+        search needs or changes, so it may run beside it)."""
         rows_l = [row for v in variants[1:] for row in search_variant(v, log)[1]]
         mv_l = [mvlv_stations(plan.layers, result.demand, project.variants[v], variant=v, year=project.years[-1])
                 for v in dict.fromkeys(result.headroom[F.VARIANT])]
