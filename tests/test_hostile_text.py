@@ -43,6 +43,7 @@ from click.testing import CliRunner
 from spatialprog.cli import cli
 from spatialprog.maps import MAP_HTML
 from spatialprog.maps import _data as D
+from spatialprog.maps.labels import map_texts
 from spatialprog.outputs import RunOutputs
 
 from .clients.chromium import chromium_available, load_page
@@ -410,7 +411,8 @@ def test_static_maps_draw_every_text_literally(hostile_run):
         assert dollars, stem
         parsed = [t.get_text() for t in dollars if t.get_parse_math() or t.get_usetex()]
         assert parsed == [], f"{stem}: drawn as mathtext: {parsed[:2]}"
-        seen += [t.get_text() for t in dollars]
+        fig.savefig(io.BytesIO(), format="pdf")
+        seen += [t.get_text() for t in dollars] + [t for t in map_texts(fig) if "$" in t]
     assert any(outputs.project_name in s for s in seen)
     assert r"OS $\nosuchmacro$ 50% $x_1$" in seen
 

@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from spatialprog.maps import _data as D
+from spatialprog.maps.labels import map_texts
 from spatialprog.maps.static import static_figures
 from spatialprog.maps.tables import periods_nl, variant_stems
 from spatialprog.outputs import RunOutputs
@@ -65,7 +66,7 @@ def test_every_year_of_shortfall_is_named_os07_included(run_outputs, figures, ex
     assert 2028 not in D.years_of(run_outputs)[1] and 2029 not in D.years_of(run_outputs)[1]  # not milestones
     fig = figures["eerste_tekort_afname"]
     basis = fig.axes[0]
-    labels = [t.get_text() for t in basis.texts]
+    labels = map_texts(basis)
     assert "OS Hoekwaard\ntekort 2028\u20132029" in labels
     # every substation short in the base variant carries its short years, from the shortfall table
     sf = pd.read_csv(example_run.out / "shortfall.csv")
@@ -91,7 +92,7 @@ def test_boundaries_and_substations_carry_their_names(run_outputs, figures):
     assert len(places) == 4 and len(stations) == 12
     for stem in ("netruimte_afname", "eerste_tekort_invoeding", "conflicten", "programma"):
         ax = figures[stem].axes[0]
-        texts = [t.get_text().split("\n")[0] for t in ax.texts]
+        texts = [t.split("\n")[0] for t in map_texts(ax)]
         assert set(places) <= set(texts), stem
         assert set(stations) <= set(texts), stem
         assert "gemeentegrenzen (met naam)" in _legend(figures[stem]), stem

@@ -40,7 +40,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib import colormaps, patheffects
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_hex
@@ -55,6 +55,7 @@ from .. import fields as F
 from ..config import BASE_VARIANT
 from ..outputs import RunOutputs
 from . import _data as D
+from .labels import MapLabels
 from .tables import (
     conflict_line,
     conflict_rows,
@@ -221,7 +222,7 @@ def _year_colours(years: Sequence[int]) -> dict[int, str]:
 # --------------------------------------------------------------------------------------
 # context: the region's own boundaries with their names, the substations with theirs
 
-_HALO = [patheffects.withStroke(linewidth=2.4, foreground="white")]
+_HALO_PT = 2.4  # the white halo around a place name, points
 _PLACE_MAX = 60  # name the boundaries up to this many
 _NO_SHORTFALL = "#d9ead3"
 
@@ -259,10 +260,13 @@ def _context(ax: Axes, outputs: RunOutputs, tol: float, *, fontsize: float = 9.0
         subs = outputs.layers.get("substations")
         avoid = (np.column_stack([subs.geometry.x, subs.geometry.y]) if subs is not None and len(subs)
                  else np.empty((0, 2)))
-        for (x, y), nm in zip(_place_points(g, avoid), g["name"], strict=True):
+        names = MapLabels(fontsize=fontsize, style="italic", color="#222", alpha=0.85, halo_pt=_HALO_PT)
+        names.set_zorder(7)
+        places = _cached_paths(g, "places", lambda _: _place_points(g, avoid))  # the same for every panel
+        for (x, y), nm in zip(places, g["name"], strict=True):
             if isinstance(nm, str) and nm.strip():
-                ax.text(x, y, nm, ha="center", va="center", fontsize=fontsize, style="italic", color="#222",
-                        alpha=0.85, zorder=7, path_effects=_HALO)
+                names.add(x, y, nm)
+        ax.add_artist(names)
     return True
 
 
@@ -277,13 +281,15 @@ def _substation_labels(ax: Axes, subs: gpd.GeoDataFrame, *, fontsize: float = 6.
     if len(subs) > _LABEL_MAX:
         return
     names = subs["name"] if "name" in subs else subs["id"]
+    labels = MapLabels(fontsize=fontsize, va="top" if below else "bottom", offset_pt=(0, -6 if below else 5.5),
+                       linespacing=1.1, box={"pad": 0.12, "fc": "white", "alpha": 0.8}, clip=True)
+    labels.set_zorder(6)
     for sid, x, y, nm in zip(subs["id"].astype(str), subs.geometry.x, subs.geometry.y, names, strict=True):
         text = str(nm) if isinstance(nm, str) and nm else sid
         if extra and sid in extra:
             text += "\n" + extra[sid]
-        ax.annotate(text, (x, y), xytext=(0, -6 if below else 5.5), textcoords="offset points", ha="center",
-                    va="top" if below else "bottom", fontsize=fontsize, zorder=6, linespacing=1.1,
-                    bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.8})
+        labels.add(x, y, text)
+    ax.add_artist(labels)
 
 
 def _status_legend(fig: Figure, classes: list[D.StatusClass], present: set[str], *, extra: list | None = None,
