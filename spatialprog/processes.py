@@ -22,7 +22,8 @@ process first: the same function, the same files.
 A step that uses GDAL's worker threads (a COG written with ``NUM_THREADS``) must not run beside: GDAL
 keeps one pool of threads per process, and a forked child inherits the pool but not its threads, so it
 waits for them forever. The siting surfaces, written beside the ranking tables, are therefore compressed
-on one core there (``write_cog(threads=False)``: the same bytes).
+on one core there (``write_cog(threads=False)``: the same bytes); the run takes the surfaces still left
+once its own tables are written, one core each, the two drawing from one counter (:func:`turns`).
 
 A :class:`~spatialprog.errors.SpatialprogError` or an ``OSError`` (a full disk, a
 folder without write access) raised in the child is raised again in the parent as
@@ -39,7 +40,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Beside", "BesideFailed", "beside", "can_fork"]
+__all__ = ["Beside", "BesideFailed", "beside", "can_fork", "turns"]
 
 
 class BesideFailed(RuntimeError):
@@ -152,3 +153,32 @@ def beside(fn: Callable[..., Any], *args: Any, fork: bool | None = None) -> Besi
             files = layers.result()
     """
     return Beside(fn, args, fork=can_fork() if fork is None else fork)
+
+
+def turns(n: int, *, shared: bool) -> Callable[[], int | None]:
+    """Hand out ``0 .. n-1`` once each, in order: a call returns the next, or None when all are taken.
+
+    With ``shared``, this process and the processes it forks after this call draw from one counter in
+    shared memory, so two that work through the same list share it out between them as they go (each
+    item is done by one of them: a file has one writer). Without, a plain counter.
+
+    Examples
+    --------
+    >>> take = turns(2, shared=False)
+    >>> take(), take(), take()
+    (0, 1, None)
+    """
+    if not shared:
+        left = iter(range(n))
+        return lambda: next(left, None)
+    counter = mp.get_context("fork").Value("q", 0)
+
+    def take() -> int | None:
+        with counter.get_lock():
+            i = counter.value
+            if i >= n:
+                return None
+            counter.value = i + 1
+            return i
+
+    return take

@@ -243,24 +243,28 @@ def _extras(plan: Plan, ranking: RankingResult, *, maps: bool, qgis: bool, progr
 
     def programme(stage: Path) -> list[Path]:
         """The ranking tables and, with the siting, its tables and layers; its surfaces are written beside
-        them (processes.beside: GeoTIFFs through GDAL, compressed on one core there), before the maps and the
-        QGIS hand-off, which read the siting's layers and rasters from the stage."""
-        from .processes import beside, can_fork
+        them (processes.beside: GeoTIFFs through GDAL, compressed on one core there), and this process takes
+        its share of the surfaces left once its tables are written (processes.turns: each file has one
+        writer), before the maps and the QGIS hand-off, which read the siting's layers and rasters."""
+        from .processes import beside, can_fork, turns
 
         if siting is None:
             say("writing the ranking tables and the programme")
             return _in_stage(stage, write_ranking(ranking, stage, run_date=when))
-        from .siting.write import write_siting, write_surfaces
+        from .siting.write import surface_files, write_siting, write_surfaces
 
         fork = can_fork()
+        take = turns(len(siting.surfaces), shared=fork)  # shared out: this process joins in after its tables
         say("writing the ranking tables and the programme" + (", beside the siting surfaces" if fork else ""))
-        with beside(partial(write_surfaces, crs=plan.project.crs, threads=not fork), siting, stage,
+        with beside(partial(write_surfaces, crs=plan.project.crs, threads=not fork, take=take), siting, stage,
                     fork=fork) as surfaces:
             files = _in_stage(stage, write_ranking(ranking, stage, run_date=when))
             say("writing the siting tables and candidate sites")
             land = write_siting(siting, stage, crs=plan.project.crs, when=when, surfaces=False)
-        say("finishing the siting surfaces")
-        return files + _in_stage(stage, [*surfaces.result(), *land])
+            say("finishing the siting surfaces")
+            write_surfaces(siting, stage, crs=plan.project.crs, threads=False, take=take)
+        surfaces.result()
+        return files + _in_stage(stage, [*surface_files(siting, stage), *land])
 
     extras: list[Callable[[Path], Sequence[Path | str]]] = [programme]
     staged: dict[Path, RunOutputs] = {}

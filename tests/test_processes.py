@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from spatialprog import processes
 from spatialprog.errors import LayerValidationError, Problem, SpatialprogError
-from spatialprog.processes import BesideFailed, beside, can_fork
+from spatialprog.processes import BesideFailed, beside, can_fork, turns
 from spatialprog.writer import WriteFailed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,3 +163,28 @@ def test_a_handoff_that_ends_after_the_maps_is_kept(tmp_path, monkeypatch):
     import json
 
     assert set(json.loads((out / "manifest.json").read_text())["outputs"]) == {*files, "manifest.json"}
+
+
+def _draw_all(take) -> list[int]:
+    got = []
+    while (i := take()) is not None:
+        got.append(i)
+        time.sleep(0.002)  # long enough that the other process draws in between
+    return got
+
+
+@forks
+def test_turns_share_a_list_out_between_this_process_and_a_forked_one():
+    """Each number is drawn once, by one of the two, and both draw (a file has one writer; both work)."""
+    take = turns(200, shared=True)
+    with beside(_draw_all, take) as child:
+        mine = _draw_all(take)
+    theirs = child.result()
+    assert sorted(mine + theirs) == list(range(200))
+    assert mine and theirs
+    assert take() is None
+
+
+def test_unshared_turns_count_through_once():
+    take = turns(3, shared=False)
+    assert [take() for _ in range(5)] == [0, 1, 2, None, None]

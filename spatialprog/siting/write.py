@@ -15,14 +15,16 @@ Into the folder (a run's staging folder):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from ..processes import turns
 from . import SitingResult
 
-__all__ = ["write_siting", "write_surfaces", "siting_rasters", "RASTER_PREFIX"]
+__all__ = ["write_siting", "write_surfaces", "surface_files", "siting_rasters", "RASTER_PREFIX"]
 
 #: file-name prefix of the siting rasters in a run folder
 RASTER_PREFIX = "siting_"
@@ -47,22 +49,32 @@ def _style(name: str, arr: np.ndarray) -> str:
 
 
 def write_surfaces(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:28992",
-                   threads: bool = True) -> list[Path]:
+                   threads: bool = True, take: Callable[[], int | None] | None = None) -> list[Path]:
     """Write each surface as ``siting_<name>.tif`` (a Cloud-Optimized GeoTIFF) with its ``.qml``; return them.
 
     ``threads``: compress on every core (:func:`spatialprog.export.raster.write_cog`; False in a forked
-    process, the same bytes).
+    process, the same bytes). ``take``: the surfaces to write, by their number in ``siting.surfaces``, one
+    call at a time until it returns None (:func:`spatialprog.processes.turns`: a run shares them out
+    between two processes); default all. Returns what this call wrote, in the surfaces' order.
     """
     from ..export.raster import write_cog
 
     folder = Path(folder)
+    items = list(siting.surfaces.items())
+    take = take or turns(len(items), shared=False)
     out: list[Path] = []
-    for name, arr in siting.surfaces.items():
+    while (i := take()) is not None:
+        name, arr = items[i]
         nodata = float("nan") if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any() else None
         tif = write_cog(arr, folder / f"{RASTER_PREFIX}{name}.tif", transform=siting.transform, crs=crs,
                         nodata=nodata, qml=_style(name, arr), threads=threads)
         out += [tif, tif.with_suffix(".qml")]
     return out
+
+
+def surface_files(siting: SitingResult, folder: str | Path) -> list[Path]:
+    """The files :func:`write_surfaces` writes for ``siting`` into ``folder``, in its order."""
+    return [Path(folder) / f"{RASTER_PREFIX}{name}{ext}" for name in siting.surfaces for ext in (".tif", ".qml")]
 
 
 def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:28992",
