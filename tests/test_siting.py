@@ -25,6 +25,7 @@ from spatialprog.siting.surfaces import (
     distance_m,
     exclusion,
     scale_tops,
+    site_cells,
     site_mask,
     suitability,
 )
@@ -111,6 +112,27 @@ def test_demand_density_spreads_a_site_over_its_hectares():
     assert d[:2, :2].tolist() == [[3000.0, 3000.0], [3000.0, 3000.0]]  # overlapping sites add up (2 + 1 MW)
     assert d[3, 3] == 2000.0
     assert float(d.sum()) * 0.25 == pytest.approx(3000.0 + 500.0)  # kW/ha x ha = the kW of the sites
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_the_densities_of_one_set_of_site_cells_are_each_sets_own_bit_for_bit(seed):
+    """SiteCells burns each offtake on cells found once for all sites: a site without offtake (0, or a negative
+    one) adds nothing, so each density is demand_density_kw_ha of that set's sites alone, in the same order."""
+    rng = np.random.default_rng(seed)
+    g = Grid(x0=0.0, y0=1000.0, cell_m=25.0, width=40, height=40)
+    n = 30
+    x, y = rng.uniform(0, 1000, n), rng.uniform(0, 1000, n)
+    w, h = rng.uniform(0, 180, n), rng.uniform(0, 180, n)
+    geoms = np.array([box(a, b, a + c, b + d) if i % 4 else Point(a, b)
+                      for i, (a, b, c, d) in enumerate(zip(x, y, w, h, strict=True))], dtype=object)
+    geoms[3] = None
+    cells = site_cells(g, geoms)
+    for _ in range(3):
+        mw = np.where(rng.random(n) < 0.4, 0.0, rng.uniform(-0.2, 5.0, n))
+        own = mw > 0
+        alone = demand_density_kw_ha(g, geoms[own], mw[own])
+        assert cells.density_kw_ha(mw).tobytes() == alone.tobytes()
 
 
 def test_exclusion_follows_the_rules_with_their_zones_and_severities():

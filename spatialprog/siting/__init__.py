@@ -55,13 +55,13 @@ from .mvlv import mvlv_per_substation, mvlv_stations
 from .surfaces import (
     FACTORS,
     ROLES,
-    demand_density_kw_ha,
     distances_m,
     exclusion,
     exclusion_zones,
     new_offtake_mw,
     role_rules,
     scale_tops,
+    site_cells,
     site_mask,
     smoothed,
     suitability,
@@ -316,29 +316,44 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         a = result.assignment[result.assignment[F.SUBSTATION_ID].isin(short) & (result.assignment[F.SHARE] > 0)]
         a = a.drop_duplicates([F.LAYER, F.SITE_ID, F.SUBSTATION_ID]).reset_index(drop=True)
         short_of[v] = (a, _site_geoms(plan.layers, a))
-    short_dist, hv_dist = _distance_surfaces(grid, short_of, hv_geoms)
+    # the distances to them: the base variant's and the HV lines' here, the other variants' where they are
+    # searched (beside the base's search, on a large grid)
+    set_of, masks = _distance_masks(grid, short_of, hv_geoms)
+    dists = distances_m(grid, {k: masks[k] for k in dict.fromkeys([set_of[base_v], "hv_lines"]) if k in masks})
+    hv_dist = dists.get("hv_lines")
+
+    def short_distance(v: str) -> np.ndarray | None:
+        return None if set_of[v] is None else dists[set_of[v]]
     search_of: dict[str, tuple] = {}  # per substation: its search area, the grid searched, the window and its cells
     served_of: dict[tuple, shapely.Geometry | None] = {}  # per set of short sites served: their union
 
+    # the density of the new sites' offtake: the base variant's at every milestone year, the others' at the last;
+    # the cells of all their sites found once, each density burnt on them
     offtake = new_offtake_mw(result.demand, variants, years)
+    wanted = [(base_v, y) for y in years] + [(v, years[-1]) for v in variants[1:]]
+    sets = [offtake.get(k, offtake[None]) for k in wanted]
+    keys = pd.concat([f[[F.LAYER, F.SITE_ID]] for f in sets], ignore_index=True).drop_duplicates()
+    keys = keys.sort_values([F.LAYER, F.SITE_ID], kind="stable").reset_index(drop=True)  # as each set is sorted
+    at = pd.MultiIndex.from_frame(keys)
+    mw = np.zeros((len(keys), len(wanted)))
+    for j, f in enumerate(sets):
+        mw[at.get_indexer(pd.MultiIndex.from_frame(f[[F.LAYER, F.SITE_ID]])), j] = f[F.OFFTAKE_MW].to_numpy()
+    cells = site_cells(grid, _site_geoms(plan.layers, keys))
+    density_of = {k: mw[:, j] for j, k in enumerate(wanted)}
 
     def search_variant(v: str, log: NoticeLog) -> tuple[dict[str, np.ndarray], list[dict]]:
         """One variant's candidate sites (and the base variant's surfaces), its notices into ``log``."""
         own: dict[str, np.ndarray] = {}
         rows_v: list[dict] = []
         vp = project.variants[v]
-        dens_sites = {}
-        for y in years:
-            dy = offtake.get((v, y), offtake[None])
-            dens_sites[y] = (_site_geoms(plan.layers, dy), dy[F.OFFTAKE_MW].to_numpy())
         a, short_geoms = short_of[v]
-        if short_dist[v] is None and v == base_v:
+        if short_distance(v) is None and v == base_v:
             log.add("siting", f"variant {v}: no substation is short in a milestone year: no distance to short "
                     "demand and no candidate sites", level="info")
         rows = new[new[F.VARIANT] == v] if len(new) else new
         mvas = [float(r["added_installed_mva"]) / max(int(r["n_new_stations"]), 1) for _, r in rows.iterrows()]
-        dens = {y: demand_density_kw_ha(grid, *dens_sites[y]) for y in (years if v == base_v else years[-1:])}
-        factors = (_factors_on(grid, dens[years[-1]], short_distance=short_dist[v], hv_distance=hv_dist,
+        dens = {y: cells.density_kw_ha(density_of[(v, y)]) for y in (years if v == base_v else years[-1:])}
+        factors = (_factors_on(grid, dens[years[-1]], short_distance=short_distance(v), hv_distance=hv_dist,
                                smoothing_m=smoothing_m) if v == base_v or len(rows) else {})
         if v == base_v:
             mva0 = max(mvas) if mvas else 0.0
@@ -405,6 +420,8 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
     def later(log: NoticeLog) -> tuple[list[dict], NoticeLog, list[pd.DataFrame]]:
         """The other variants' candidate sites and every variant's MV/LV stations (nothing the base variant's
         search needs or changes, so it may run beside it)."""
+        dists.update(distances_m(grid, {k: masks[k] for k in dict.fromkeys(set_of[v] for v in variants[1:])
+                                        if k is not None and k not in dists}))
         rows_l = [row for v in variants[1:] for row in search_variant(v, log)[1]]
         mv_l = [mvlv_stations(plan.layers, result.demand, project.variants[v], variant=v, year=project.years[-1])
                 for v in dict.fromkeys(result.headroom[F.VARIANT])]
@@ -447,14 +464,15 @@ def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_distance: np.ndarra
     return out
 
 
-def _distance_surfaces(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarray]], hv_geoms: np.ndarray
-                       ) -> tuple[dict[str, np.ndarray | None], np.ndarray | None]:
-    """Per variant, the distance to the sites its short substations serve (None when there are none), and
-    the distance to the HV lines (None without any).
+def _distance_masks(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarray]], hv_geoms: np.ndarray
+                    ) -> tuple[dict[str, frozenset | None], dict[object, np.ndarray]]:
+    """The masks whose distances the suitability weighs (:func:`~.surfaces.distances_m`): per variant the key
+    of the mask of the sites its short substations serve (None when there are none), and the masks by key,
+    with ``"hv_lines"`` the HV lines' (when there are any).
 
     The sites all variants share are burnt once, and each variant adds its own: burning a set of
     features is burning each (:func:`site_mask` burns every cell a feature touches), so the mask is
-    the same as burning the variant's sites at once. Variants with the same sites share one distance.
+    the same as burning the variant's sites at once. Variants with the same sites share one mask.
     """
     keys: dict[str, list[tuple]] = {}
     geom_of: dict[tuple, shapely.Geometry] = {}
@@ -474,8 +492,7 @@ def _distance_surfaces(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarr
             masks[sets[v]] = shared | site_mask(g, own)
     if len(hv_geoms):
         masks["hv_lines"] = site_mask(g, hv_geoms)
-    dist = distances_m(g, masks)
-    return {v: dist[sets[v]] if k else None for v, k in keys.items()}, dist.get("hv_lines")
+    return {v: sets[v] if k else None for v, k in keys.items()}, masks
 
 
 def _search_window(searched: Grid, search: shapely.Geometry) -> tuple[Grid, slice, slice, Grid, np.ndarray]:

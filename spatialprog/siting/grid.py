@@ -204,15 +204,25 @@ class Grid:
 
     def _burn_centres(self, geoms: np.ndarray, values: np.ndarray, *, add: bool, dtype: str,
                       max_pairs: int = 4_000_000) -> np.ndarray:
-        """Burn polygons by cell centre, vectorised: every (polygon, cell in its bounding box) pair at once.
+        """Burn polygons by cell centre, vectorised (:meth:`centre_cells`), each value once or summed."""
+        return self.burn_cells(self.centre_cells(geoms, max_pairs=max_pairs), values, add=add, dtype=dtype)
+
+    def centre_cells(self, geoms: np.ndarray, *, max_pairs: int = 4_000_000) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The cells whose centre each polygon covers, every (polygon, cell in its bounding box) pair at once.
 
         The pairs are tested with :func:`shapely.intersects_xy` (a centre on the boundary counts, as
         GDAL counts it) in chunks of at most ``max_pairs``. A polygon whose bounding box holds more
         than ``_LARGE_CELLS`` cells (a search area) is tested only where its boundary passes
         (:meth:`_large_hits`); its cells join the chunk's in the same order, so sums add up in the
         same order either way.
+
+        Returns
+        -------
+        list of (ndarray, ndarray)
+            Per chunk of polygons: the flat index of each cell covered and the polygon covering it
+            (its position in ``geoms``), polygon by polygon, each row by row. :meth:`burn_cells` burns
+            values on them, as often as asked, without testing a cell again.
         """
-        out = np.zeros(self.shape, dtype="float64" if add else dtype)
         b = shapely.bounds(geoms)
         c0 = np.clip(np.floor((b[:, 0] - self.x0) / self.cell_m - 0.5).astype(np.int64) + 1, 0, self.width)
         c1 = np.clip(np.floor((b[:, 2] - self.x0) / self.cell_m - 0.5).astype(np.int64), -1, self.width - 1)
@@ -222,6 +232,7 @@ class Grid:
         k = nc * nr
         shapely.prepare(geoms)
         ends = np.cumsum(k)
+        chunks = []
         i = 0
         while i < len(geoms):  # chunks of whole polygons, at most max_pairs pairs (one huge polygon alone)
             j = max(int(np.searchsorted(ends, (ends[i - 1] if i else 0) + max_pairs, side="right")), i + 1)
@@ -238,12 +249,21 @@ class Grid:
                 owner = np.concatenate([owner, *(np.full(len(h), q) for q, h in zip(large, parts, strict=True))])
                 order = np.argsort(owner, kind="stable")  # polygon by polygon, each row by row: as the pairs come
                 flat, owner = np.concatenate([flat, *parts])[order], owner[order]
+            chunks.append((flat, owner))
+            i = j
+        shapely.destroy_prepared(geoms)
+        return chunks
+
+    def burn_cells(self, cells: list[tuple[np.ndarray, np.ndarray]], values: np.ndarray, *, add: bool,
+                   dtype: str) -> np.ndarray:
+        """Burn ``values`` (one per polygon) on the cells of :meth:`centre_cells`: summed (``add``, chunk by
+        chunk, each in its pairs' order) or the first value on every cell covered."""
+        out = np.zeros(self.shape, dtype="float64" if add else dtype)
+        for flat, owner in cells:
             if add:
                 out += np.bincount(flat, weights=values[owner], minlength=out.size).reshape(self.shape)
             else:
                 out.ravel()[flat] = values[0]
-            i = j
-        shapely.destroy_prepared(geoms)
         return out.astype(dtype, copy=False)
 
     def _large_hits(self, geom: shapely.Geometry, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:

@@ -49,7 +49,7 @@ from ..conflicts.rules import SEVERITY_RANK, Rule, RuleSet
 from ..errors import NoticeLog
 from .grid import Grid
 
-__all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "site_mask", "exclusion", "exclusion_zones", "ExclusionZones",
+__all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "SiteCells", "site_cells", "site_mask", "exclusion", "exclusion_zones", "ExclusionZones",
            "distance_m", "distances_m", "new_offtake_mw", "scale_tops", "smoothed", "suitability", "role_rules", "near_grid"]
 
 #: the layer names a candidate site takes in the conflict rules: a land reserve, and a substation for the
@@ -87,21 +87,58 @@ def demand_density_kw_ha(grid: Grid, geoms: np.ndarray, offtake_mw: np.ndarray) 
     >>> demand_density_kw_ha(g, np.array([site]), np.array([1.0])).tolist()
     [[500.0, 500.0], [0.0, 0.0]]
     """
+    return site_cells(grid, geoms).density_kw_ha(offtake_mw)
+
+
+@dataclass(frozen=True)
+class SiteCells:
+    """The cells of a set of sites on a grid, found once (:func:`site_cells`): the demand density of any
+    offtake of those sites is then burnt on them without testing a cell again (:meth:`density_kw_ha`)."""
+
+    grid: Grid
+    geoms: np.ndarray  # every site, as given
+    big: np.ndarray  # the sites burnt as areas (by the cells whose centre they cover)
+    small: np.ndarray  # the sites burnt on the cell their point on surface lies in
+    kw_ha_per_mw_big: np.ndarray  # 1000 / hectares of each area site
+    cells: list  # Grid.centre_cells of the area sites
+    points: np.ndarray  # the small sites' points on surface
+
+    def density_kw_ha(self, offtake_mw: np.ndarray) -> np.ndarray:
+        """:func:`demand_density_kw_ha` of ``offtake_mw`` (one value per site; 0 or less: not burnt), float32.
+
+        A site without offtake adds nothing (its cells get ``+ 0.0``), so the sums are those of burning the
+        sites with offtake alone, in the same order."""
+        mw = np.asarray(offtake_mw, dtype="float64")
+        mw = np.where(mw > 0, mw, 0.0)
+        out = np.zeros(self.grid.shape, dtype="float64")
+        if self.big.any() and mw[self.big].any():
+            out += self.grid.burn_cells(self.cells, mw[self.big] * self.kw_ha_per_mw_big, add=True, dtype="float64")
+        if self.small.any() and mw[self.small].any():
+            out += self.grid.rasterize(self.points, mw[self.small] * 1000.0 / (self.grid.cell_area_m2 / 1e4),
+                                       add=True, dtype="float64")
+        return out.astype("float32")
+
+
+def site_cells(grid: Grid, geoms: np.ndarray) -> SiteCells:
+    """The cells of ``geoms`` on ``grid`` for :meth:`SiteCells.density_kw_ha` (missing and empty ones: none).
+
+    Examples
+    --------
+    >>> g = Grid(x0=0.0, y0=200.0, cell_m=100.0, width=2, height=2)
+    >>> cells = site_cells(g, np.array([shapely.box(0, 100, 200, 200), shapely.Point(150, 50)]))
+    >>> cells.density_kw_ha(np.array([1.0, 0.0])).tolist(), cells.density_kw_ha(np.array([0.0, 0.1])).tolist()
+    ([[500.0, 500.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 100.0]])
+    """
     geoms = np.asarray(geoms, dtype=object)
-    mw = np.asarray(offtake_mw, dtype="float64")
-    keep = (mw > 0) & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    geoms, mw = geoms[keep], mw[keep]
-    if not len(geoms):
-        return np.zeros(grid.shape, dtype="float32")
-    big, small = _polygons_and_points(geoms, grid.cell_area_m2)
-    out = np.zeros(grid.shape, dtype="float64")
-    if big.any():
-        out += grid.rasterize(geoms[big], mw[big] * 1000.0 / (shapely.area(geoms[big]) / 1e4), add=True,
-                              dtype="float64")
-    if small.any():
-        pts = shapely.point_on_surface(geoms[small])
-        out += grid.rasterize(pts, mw[small] * 1000.0 / (grid.cell_area_m2 / 1e4), add=True, dtype="float64")
-    return out.astype("float32")
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
+    big, small = _polygons_and_points(np.where(present, geoms, None), grid.cell_area_m2)
+    big &= present
+    small &= present
+    areas = geoms[big]
+    cells = grid.centre_cells(areas) if len(areas) else []
+    return SiteCells(grid=grid, geoms=geoms, big=big, small=small,
+                     kw_ha_per_mw_big=1000.0 / (shapely.area(areas) / 1e4), cells=cells,
+                     points=shapely.point_on_surface(geoms[small]))
 
 
 def site_mask(grid: Grid, geoms: np.ndarray) -> np.ndarray:
