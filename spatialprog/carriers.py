@@ -178,6 +178,9 @@ def carrier_assignment(points: gpd.GeoDataFrame, nodes: Nodes, layers: Mapping[s
         a = assign_sites(points, nodes.points, nodes.points.assign(**{F.SUBSTATION_ID: nodes.ids}).iloc[0:0],
                          method="nearest", max_distance_m=limit, outside="unassigned", notices=quiet)
     declared = _declared(layers, nodes)
+    if len(declared):  # of the sites given only: a check of one site must not connect the plan's other sites
+        declared = declared[pd.MultiIndex.from_frame(declared[[F.LAYER, F.SITE_ID]]).isin(
+            pd.MultiIndex.from_frame(points[[F.LAYER, F.SITE_ID]]))]
     if len(declared):
         key = pd.MultiIndex.from_frame(a[[F.LAYER, F.SITE_ID]])
         keep = ~key.isin(pd.MultiIndex.from_frame(declared[[F.LAYER, F.SITE_ID]]))
