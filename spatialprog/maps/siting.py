@@ -100,7 +100,8 @@ def _png(rgba: np.ndarray) -> bytes:
         im.putpalette(colours.view(np.uint8).tobytes(), "RGBA")
     else:
         im = Image.fromarray(rgba, "RGBA")
-    im.save(buf, format="PNG", optimize=True)
+    im.save(buf, format="PNG", compress_level=6)  # zlib's default: a national surface in half the time of
+    # optimize=True (level 9), 1 % larger
     return buf.getvalue()
 
 
