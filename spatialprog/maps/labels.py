@@ -100,7 +100,8 @@ class MapLabels(Artist):
         self._clip = clip
         self._points: list[tuple[float, float]] = []
         self._texts: list[str] = []
-        self._lines: list[list[tuple[float, float, str]]] = []  # per name: (x, y) of each line's baseline start
+        # per name, per line: where its baseline starts from the anchor (points), and its text
+        self._lines: list[list[tuple[float, float, str]]] = []
         self._boxes: list[tuple[float, float, float, float]] = []  # per name: x0, y0, width, height (points)
 
     def add(self, x: float, y: float, text: str) -> None:

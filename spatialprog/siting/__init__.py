@@ -55,6 +55,7 @@ from .mvlv import mvlv_per_substation, mvlv_stations
 from .surfaces import (
     FACTORS,
     ROLES,
+    distance_masks,
     distances_m,
     exclusion,
     exclusion_zones,
@@ -62,7 +63,6 @@ from .surfaces import (
     role_rules,
     scale_tops,
     site_cells,
-    site_mask,
     smoothed,
     suitability,
 )
@@ -318,7 +318,7 @@ def compute_siting(result, programme: pd.DataFrame | None, *, notices: NoticeLog
         short_of[v] = (a, _site_geoms(plan.layers, a))
     # the distances to them: the base variant's and the HV lines' here, the other variants' where they are
     # searched (beside the base's search, on a large grid)
-    set_of, masks = _distance_masks(grid, short_of, hv_geoms)
+    set_of, masks = distance_masks(grid, short_of, hv_geoms)
     dists = distances_m(grid, {k: masks[k] for k in dict.fromkeys([set_of[base_v], "hv_lines"]) if k in masks})
     hv_dist = dists.get("hv_lines")
 
@@ -462,37 +462,6 @@ def _factors_on(g: Grid, density_kw_ha: np.ndarray, *, short_distance: np.ndarra
         if dist is not None:
             out[name] = dist
     return out
-
-
-def _distance_masks(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarray]], hv_geoms: np.ndarray
-                    ) -> tuple[dict[str, frozenset | None], dict[object, np.ndarray]]:
-    """The masks whose distances the suitability weighs (:func:`~.surfaces.distances_m`): per variant the key
-    of the mask of the sites its short substations serve (None when there are none), and the masks by key,
-    with ``"hv_lines"`` the HV lines' (when there are any).
-
-    The sites all variants share are burnt once, and each variant adds its own: burning a set of
-    features is burning each (:func:`site_mask` burns every cell a feature touches), so the mask is
-    the same as burning the variant's sites at once. Variants with the same sites share one mask.
-    """
-    keys: dict[str, list[tuple]] = {}
-    geom_of: dict[tuple, shapely.Geometry] = {}
-    for v, (a, geoms) in short_of.items():
-        known = pd.notna(geoms)
-        keys[v] = list(zip(a[F.LAYER].to_numpy()[known].tolist(), a[F.SITE_ID].to_numpy()[known].tolist(),
-                           strict=True))
-        geom_of.update(zip(keys[v], geoms[known], strict=True))
-    sets = {v: frozenset(k) for v, k in keys.items()}
-    common = frozenset.intersection(*sets.values()) if sets else frozenset()
-    first = next(iter(keys.values()), [])
-    shared = site_mask(g, np.array([geom_of[k] for k in dict.fromkeys(first) if k in common], dtype=object))
-    masks: dict[object, np.ndarray] = {}
-    for v, k in keys.items():
-        if k and sets[v] not in masks:
-            own = np.array([geom_of[x] for x in dict.fromkeys(k) if x not in common], dtype=object)
-            masks[sets[v]] = shared | site_mask(g, own)
-    if len(hv_geoms):
-        masks["hv_lines"] = site_mask(g, hv_geoms)
-    return {v: sets[v] if k else None for v, k in keys.items()}, masks
 
 
 def _search_window(searched: Grid, search: shapely.Geometry) -> tuple[Grid, slice, slice, Grid, np.ndarray]:

@@ -49,8 +49,9 @@ from ..conflicts.rules import SEVERITY_RANK, Rule, RuleSet
 from ..errors import NoticeLog
 from .grid import Grid
 
-__all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "SiteCells", "site_cells", "site_mask", "exclusion", "exclusion_zones", "ExclusionZones",
-           "distance_m", "distances_m", "new_offtake_mw", "scale_tops", "smoothed", "suitability", "role_rules", "near_grid"]
+__all__ = ["ROLES", "FACTORS", "demand_density_kw_ha", "SiteCells", "site_cells", "site_mask", "exclusion",
+           "exclusion_zones", "ExclusionZones", "distance_m", "distances_m", "distance_masks", "new_offtake_mw",
+           "scale_tops", "smoothed", "suitability", "role_rules", "near_grid"]
 
 #: the layer names a candidate site takes in the conflict rules: a land reserve, and a substation for the
 #: distance zones keyed by its capacity (VNG)
@@ -96,7 +97,6 @@ class SiteCells:
     offtake of those sites is then burnt on them without testing a cell again (:meth:`density_kw_ha`)."""
 
     grid: Grid
-    geoms: np.ndarray  # every site, as given
     big: np.ndarray  # the sites burnt as areas (by the cells whose centre they cover)
     small: np.ndarray  # the sites burnt on the cell their point on surface lies in
     kw_ha_per_mw_big: np.ndarray  # 1000 / hectares of each area site
@@ -136,7 +136,7 @@ def site_cells(grid: Grid, geoms: np.ndarray) -> SiteCells:
     small &= present
     areas = geoms[big]
     cells = grid.centre_cells(areas) if len(areas) else []
-    return SiteCells(grid=grid, geoms=geoms, big=big, small=small,
+    return SiteCells(grid=grid, big=big, small=small,
                      kw_ha_per_mw_big=1000.0 / (shapely.area(areas) / 1e4), cells=cells,
                      points=shapely.point_on_surface(geoms[small]))
 
@@ -343,6 +343,37 @@ def distances_m(g: Grid, masks: Mapping) -> dict:
         return {k: one(m) for k, m in masks.items()}
     with ThreadPoolExecutor(workers) as pool:
         return dict(zip(masks, pool.map(one, masks.values()), strict=True))
+
+
+def distance_masks(g: Grid, short_of: dict[str, tuple[pd.DataFrame, np.ndarray]], hv_geoms: np.ndarray
+                   ) -> tuple[dict[str, frozenset | None], dict[object, np.ndarray]]:
+    """The masks whose distances the suitability weighs (:func:`distances_m`): per variant the key
+    of the mask of the sites its short substations serve (None when there are none), and the masks by key,
+    with ``"hv_lines"`` the HV lines' (when there are any).
+
+    The sites all variants share are burnt once, and each variant adds its own: burning a set of
+    features is burning each (:func:`site_mask` burns every cell a feature touches), so the mask is
+    the same as burning the variant's sites at once. Variants with the same sites share one mask.
+    """
+    keys: dict[str, list[tuple]] = {}
+    geom_of: dict[tuple, shapely.Geometry] = {}
+    for v, (a, geoms) in short_of.items():
+        known = pd.notna(geoms)
+        keys[v] = list(zip(a[F.LAYER].to_numpy()[known].tolist(), a[F.SITE_ID].to_numpy()[known].tolist(),
+                           strict=True))
+        geom_of.update(zip(keys[v], geoms[known], strict=True))
+    sets = {v: frozenset(k) for v, k in keys.items()}
+    common = frozenset.intersection(*sets.values()) if sets else frozenset()
+    first = next(iter(keys.values()), [])
+    shared = site_mask(g, np.array([geom_of[k] for k in dict.fromkeys(first) if k in common], dtype=object))
+    masks: dict[object, np.ndarray] = {}
+    for v, k in keys.items():
+        if k and sets[v] not in masks:
+            own = np.array([geom_of[x] for x in dict.fromkeys(k) if x not in common], dtype=object)
+            masks[sets[v]] = shared | site_mask(g, own)
+    if len(hv_geoms):
+        masks["hv_lines"] = site_mask(g, hv_geoms)
+    return {v: sets[v] if k else None for v, k in keys.items()}, masks
 
 
 def new_offtake_mw(demand: pd.DataFrame, variants: list[str], years: list[int]) -> dict:

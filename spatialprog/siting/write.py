@@ -66,7 +66,7 @@ def write_surfaces(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG
     while (i := take()) is not None:
         name, arr = items[i]
         nodata = float("nan") if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any() else None
-        tif = write_cog(arr, folder / f"{RASTER_PREFIX}{name}.tif", transform=siting.transform, crs=crs,
+        tif = write_cog(arr, _tif(folder, name), transform=siting.transform, crs=crs,
                         nodata=nodata, qml=_style(name, arr), threads=threads)
         out += [tif, tif.with_suffix(".qml")]
     return out
@@ -74,7 +74,11 @@ def write_surfaces(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG
 
 def surface_files(siting: SitingResult, folder: str | Path) -> list[Path]:
     """The files :func:`write_surfaces` writes for ``siting`` into ``folder``, in its order."""
-    return [Path(folder) / f"{RASTER_PREFIX}{name}{ext}" for name in siting.surfaces for ext in (".tif", ".qml")]
+    return [p for name in siting.surfaces for tif in [_tif(Path(folder), name)] for p in (tif, tif.with_suffix(".qml"))]
+
+
+def _tif(folder: Path, name: str) -> Path:
+    return folder / f"{RASTER_PREFIX}{name}.tif"
 
 
 def write_siting(siting: SitingResult, folder: str | Path, *, crs: str = "EPSG:28992",
