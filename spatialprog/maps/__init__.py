@@ -87,7 +87,8 @@ def draw_maps(outputs: RunOutputs, folder: Path, *, basemap: bool | str = False,
 
     On two cores or more the work is shared by two processes (:func:`spatialprog.processes.beside`): once
     the static maps are drawn as figures, a forked process writes ``map.html`` and the PNGs (Agg's pixels)
-    while this one writes the PDFs and the report (vector drawings); each file has one writer, so the files
+    while this one writes the PDFs and the report (vector drawings), then takes the PNGs still left (the two
+    draw from one counter: :func:`spatialprog.processes.turns`); each file has one writer, so the files
     are those of one process doing both one after the other, byte for byte.
 
     Returns
@@ -95,7 +96,7 @@ def draw_maps(outputs: RunOutputs, folder: Path, *, basemap: bool | str = False,
     list of str
         The names of the files written, ``map.html`` first, then each map's PNG and PDF, then the report.
     """
-    from ..processes import beside
+    from ..processes import beside, can_fork, turns
 
     def say(text: str) -> None:
         if progress:
@@ -112,7 +113,9 @@ def draw_maps(outputs: RunOutputs, folder: Path, *, basemap: bool | str = False,
     figures = static_figures(outputs)
     say("drawing the interactive map and the PNG maps, beside the PDF maps")
     names = [MAP_HTML]
-    with beside(_html_and_pngs, outputs, folder, basemap, figures) as pixels:
+    fork = can_fork()
+    take = turns(len(figures), shared=fork)  # the PNGs: this process joins in once its PDFs and report are done
+    with beside(_html_and_pngs, outputs, folder, basemap, figures, take, fork=fork) as pixels:
         pdfs = {stem: save_pdf(fig, folder, stem) for stem, fig in figures.items()}
         names += [f"{stem}.{ext}" for stem in pdfs for ext in ("png", "pdf")]
         if report:
@@ -120,7 +123,8 @@ def draw_maps(outputs: RunOutputs, folder: Path, *, basemap: bool | str = False,
 
             say("writing the report")
             names.append(write_report(outputs, folder / REPORT_PDF, figures=figures, map_pdfs=pdfs).name)
-    say("finishing the interactive map and the PNG maps")
+        say("finishing the interactive map and the PNG maps")
+        _pngs(figures, folder, take)
     pixels.result()
     return names
 
@@ -133,9 +137,16 @@ def _write_html(outputs: RunOutputs, folder: Path, basemap: bool | str) -> Path:
     return path
 
 
-def _html_and_pngs(outputs: RunOutputs, folder: Path, basemap: bool | str, figures: dict) -> list[str]:
-    """``map.html`` and every static map's PNG (the part of :func:`draw_maps` beside the PDFs)."""
+def _html_and_pngs(outputs: RunOutputs, folder: Path, basemap: bool | str, figures: dict,
+                   take: Callable[[], int | None]) -> list[str]:
+    """``map.html``, then the static maps' PNGs that ``take`` hands out: the part of :func:`draw_maps` beside
+    the PDFs (the process drawing those takes the PNGs still left once it is done)."""
+    return [_write_html(outputs, folder, basemap).name, *_pngs(figures, folder, take)]
+
+
+def _pngs(figures: dict, folder: Path, take: Callable[[], int | None]) -> list[str]:
+    """The PNG of each figure ``take`` hands out, until it hands out no more; their file names."""
     from .static import save_png
 
-    return [_write_html(outputs, folder, basemap).name, *(save_png(fig, folder, stem).name
-                                                          for stem, fig in figures.items())]
+    items = list(figures.items())
+    return [save_png(items[i][1], folder, items[i][0]).name for i in iter(take, None)]
