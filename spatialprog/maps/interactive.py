@@ -395,10 +395,12 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
         cols.append({"l": f"{A.get(base_col, base_col)} {_year_of(c)}", **_column(g[c])})
     if F.SUBSTATION_ID in g:
         cols.append({"l": A[F.SUBSTATION_ID], **_column(
-            f"{sub_names.get(s, s)} ({s})" if isinstance(s, str) and s else None for s in g[F.SUBSTATION_ID].tolist())})
+            f"{sub_names.get(s, s)} ({s})" if isinstance(s, str) and s else None
+            for s in g[F.SUBSTATION_ID].tolist())})
     if "substation_ids" in g:
         cols.append({"l": "verdeeld over", **_column(
-            m.replace(";", ", ") if isinstance(m, str) and ";" in m else None for m in g["substation_ids"].tolist())})
+            m.replace(";", ", ") if isinstance(m, str) and ";" in m else None
+            for m in g["substation_ids"].tolist())})
     if "assignment_method" in g:
         cols.append({"l": A[F.METHOD], **_column(
             D.METHOD_NL.get(m, m) if isinstance(m, str) else None for m in g["assignment_method"].tolist())})
@@ -422,8 +424,8 @@ def _site_table(kind: str, g: gpd.GeoDataFrame, outputs: RunOutputs, sub_names: 
                  "has": "".join("1" if h else "0" for h in has)}
     letters, geo = D.encode_geometries(np.asarray(g.geometry.values))
     out = {"kind": kind, "title": lk.title_nl, "colour": D.site_colour(kind), "ids": _id_column(ids.tolist()),
-           "names": _column([n if isinstance(n, str) and n else None for n in names.tolist()]), "cols": cols, "years": years,
-           "t": letters, "g": geo}
+           "names": _column([n if isinstance(n, str) and n else None for n in names.tolist()]), "cols": cols,
+           "years": years, "t": letters, "g": geo}
     if len(g) > LAZY_SITES and out["t"].count("A"):
         # many areas: a point each for the clustered overview, their outlines only when zoomed in
         # (as the step from the area's first vertex, a few digits; 0 for a feature that is not an area)

@@ -262,7 +262,7 @@ def _context(ax: Axes, outputs: RunOutputs, tol: float, *, fontsize: float = 9.0
                  else np.empty((0, 2)))
         names = MapLabels(fontsize=fontsize, style="italic", color="#222", alpha=0.85, halo_pt=_HALO_PT)
         names.set_zorder(7)
-        places = _cached_paths(g, "places", lambda _: _place_points(g, avoid))  # the same for every panel
+        places = _memo(_PATHS, (id(g), "places"), g, lambda: _place_points(g, avoid))  # the same for every panel
         for (x, y), nm in zip(places, g["name"], strict=True):
             if isinstance(nm, str) and nm.strip():
                 names.add(x, y, nm)
