@@ -10,6 +10,9 @@ import pypdf
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import PathPatch
+from matplotlib.textpath import TextPath
 
 from spatialprog.maps.labels import MapLabels, map_texts
 
@@ -109,6 +112,48 @@ def test_a_later_name_covers_an_earlier_one():
     canvas2.draw()
     alone = np.asarray(canvas2.buffer_rgba())[..., :3].astype(int)[y0:y1 + 1, x0:x1 + 1].sum(axis=2) < 300
     assert (inside == alone).mean() > 0.97  # the later name's box of ink is (nearly) as if drawn alone
+
+
+def _light(draw) -> np.ndarray:
+    """The light pixels of a dark 288 x 72 pt figure (data units are points) after ``draw(ax)``."""
+    fig = Figure(figsize=(4, 1), dpi=DPI, facecolor="#404040")
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 288)
+    ax.set_ylim(0, 72)
+    ax.set_axis_off()
+    draw(ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].astype(int).sum(axis=2) > 3 * 160
+
+
+@pytest.mark.parametrize(("text", "size"), [("Gemeente Hoekwaard (fictief)", 9.0), ("Oosterhout à Bé", 24.0)])
+def test_a_halo_covers_what_a_stroke_along_the_glyph_outline_covers(text, size):
+    """The halo, filled, lights the pixels a white stroke of its width along the glyphs' outline lights (the
+    way matplotlib's ``withStroke`` draws one), within 2 % of them: its edge strays at most 0.13 pt. At 24 pt
+    the counters of O, e and B are wider than the stroke and stay dark (filling them misses 18 %; a 0.5 pt
+    simplification 8-12 %)."""
+    def ours(ax):
+        labels = MapLabels(fontsize=size, style="italic", color="#222", ha="left", va="baseline", halo_pt=2.4)
+        ax.add_artist(labels).add(10, 30, text)
+
+    def stroked(ax):
+        glyphs = TextPath((10, 30), text, size=size, prop=FontProperties(style="italic"))
+        ax.add_patch(PathPatch(glyphs, facecolor="none", edgecolor="white", lw=2.4, joinstyle="round",
+                               capstyle="round"))
+        ax.add_patch(PathPatch(glyphs, facecolor="#222", lw=0))
+
+    theirs = _light(stroked)
+    assert (_light(ours) ^ theirs).sum() < 0.02 * theirs.sum()
+
+
+def test_a_blank_name_has_no_halo_and_draws_nothing():
+    """A name of blanks has no glyphs to dilate: no halo, no error, a white page."""
+    fig, ax = _axes()
+    ax.add_artist(MapLabels(fontsize=8, halo_pt=2.4)).add(50, 50, "   ")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    assert (np.asarray(canvas.buffer_rgba())[..., :3] == 255).all()
 
 
 def test_bad_alignment_is_refused():

@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from spatialprog.maps import _data as D
+from spatialprog.maps import _shapes
 from spatialprog.maps.labels import map_texts
 from spatialprog.maps.static import static_figures
 from spatialprog.maps.tables import periods_nl, variant_stems
@@ -235,7 +236,7 @@ def test_areas_and_boundaries_draw_as_geopandas_plot_draws_them():
 
     def ours(ax):
         static._plot_areas(ax, g, colours, edgecolor="white", linewidth=0.6, zorder=1)
-        lines = static._cached_paths(g, "boundaries", lambda x: static._line_segments(shapely.boundary(x)))
+        lines = static._cached_paths(g, "boundaries", lambda x: _shapes.line_segments(shapely.boundary(x)))
         ax.add_collection(LineCollection(lines, linewidth=0.9, linestyle="--", zorder=3, color="#333"))
 
     def theirs(ax):

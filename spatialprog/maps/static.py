@@ -47,7 +47,6 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
-from matplotlib.path import Path as MplPath
 from matplotlib.table import Table
 from matplotlib.text import Text
 
@@ -55,6 +54,7 @@ from .. import fields as F
 from ..config import BASE_VARIANT
 from ..outputs import RunOutputs
 from . import _data as D
+from ._shapes import line_segments, outline_path, polygon_paths
 from .labels import MapLabels
 from .tables import (
     conflict_line,
@@ -254,7 +254,7 @@ def _context(ax: Axes, outputs: RunOutputs, tol: float, *, fontsize: float = 9.0
     if b is None or not len(b):
         return False
     g = _shown(b, tol)
-    segments = _cached_paths(g, "boundaries", lambda geoms: _line_segments(shapely.boundary(geoms)))
+    segments = _cached_paths(g, "boundaries", lambda geoms: line_segments(shapely.boundary(geoms)))
     ax.add_collection(LineCollection(segments, linewidth=0.9, linestyle="--", zorder=3, color="#333"), autolim=False)
     if "name" in g and len(g) <= _PLACE_MAX:
         subs = outputs.layers.get("substations")
@@ -340,36 +340,6 @@ def _cached_paths(g: gpd.GeoDataFrame, kind: str, make):
     return _memo(_PATHS, (id(g), kind), g, lambda: make(np.asarray(g.geometry.values)))
 
 
-def _polygon_paths(geoms: np.ndarray) -> tuple[list[MplPath], np.ndarray]:
-    """One compound path per (multi)polygon, every ring closed, as geopandas' ``plot`` makes them of the
-    normalized geometries (one ``PathPatch`` each), from shapely's coordinates at once; and the positions of
-    those polygons."""
-    geoms = shapely.normalize(geoms)  # as geopandas' plot: the order of the rings and where each starts
-    types = shapely.get_type_id(geoms)
-    at = np.flatnonzero(np.isin(types, (3, 6)))  # Polygon, MultiPolygon
-    parts, part_of = shapely.get_parts(geoms[at], return_index=True)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)  # per part: its exterior, then its holes
-    xy, vertex_of = shapely.get_coordinates(rings, return_index=True)
-    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
-    if len(xy):
-        start = np.r_[0, np.flatnonzero(np.diff(vertex_of)) + 1]
-        codes[start] = MplPath.MOVETO
-        codes[np.r_[start[1:] - 1, len(xy) - 1]] = MplPath.CLOSEPOLY
-    geom_of = part_of[ring_of[vertex_of]]
-    cuts = np.searchsorted(geom_of, np.arange(1, len(at)))
-    paths = [MplPath(v, c) for v, c in zip(np.split(xy, cuts), np.split(codes, cuts), strict=True)]
-    return paths, at
-
-
-def _line_segments(geoms: np.ndarray) -> list[np.ndarray]:
-    """The coordinates of every part of (multi)lines, one array each, as geopandas' ``plot`` draws them (of the
-    normalized lines: where the dashes start)."""
-    geoms = shapely.normalize(geoms)
-    parts = shapely.get_parts(geoms[np.isin(shapely.get_type_id(geoms), (1, 2, 5))])
-    xy, which = shapely.get_coordinates(parts, return_index=True)
-    return np.split(xy, np.searchsorted(which, np.arange(1, len(parts))))
-
-
 class _AreaCollection(PathCollection):
     """The polygons of one layer on one panel (geopandas' ``plot`` draws them as a ``PatchCollection``; a
     ``PathCollection`` as such on these maps is a layer of dots)."""
@@ -379,8 +349,8 @@ def _plot_areas(ax: Axes, g: gpd.GeoDataFrame, facecolor, *, once: bool = True, 
     """``g.plot(ax=ax, facecolor=..., **kw)`` for a layer of polygons: the same collection as geopandas draws
     (one compound path per polygon), without a ``PathPatch`` per polygon (400 service areas on 32 panels made
     13,000; a national run's conflicts 20,000); with ``once`` the paths are made once for every panel."""
-    paths, at = (_cached_paths(g, "polygons", _polygon_paths) if once
-                 else _polygon_paths(np.asarray(g.geometry.values)))
+    paths, at = (_cached_paths(g, "polygons", polygon_paths) if once
+                 else polygon_paths(np.asarray(g.geometry.values)))
     if not len(paths):
         return
     if not isinstance(facecolor, str):
@@ -390,7 +360,7 @@ def _plot_areas(ax: Axes, g: gpd.GeoDataFrame, facecolor, *, once: bool = True, 
 
 def _plot_lines(ax: Axes, g: gpd.GeoDataFrame, *, color: str, **kw) -> None:
     """``g.plot(ax=ax, color=..., **kw)`` for a layer of lines: the collection geopandas draws."""
-    ax.add_collection(LineCollection(_line_segments(np.asarray(g.geometry.values)), **kw, color=color),
+    ax.add_collection(LineCollection(line_segments(np.asarray(g.geometry.values)), **kw, color=color),
                       autolim=False)
 
 
@@ -575,11 +545,11 @@ def conflicts_figure(outputs: RunOutputs) -> Figure | None:
         # each layer's outlines as one path (one draw call, also in the PDF; 1e5 sites drew 1e5 patches)
         if poly.any():
             # add_artist: the frame sets the limits; add_patch would walk every vertex in Python for them
-            ax.add_artist(PathPatch(_outline_path(gd.geometry[poly].to_numpy()), facecolor="none", edgecolor=c,
+            ax.add_artist(PathPatch(outline_path(gd.geometry[poly].to_numpy()), facecolor="none", edgecolor=c,
                                     linewidth=0.7, zorder=2))
             handles.append(Patch(facecolor="none", edgecolor=c, label=title))
         if line.any():
-            ax.add_artist(PathPatch(_outline_path(gd.geometry[line].to_numpy()), facecolor="none", edgecolor=c,
+            ax.add_artist(PathPatch(outline_path(gd.geometry[line].to_numpy()), facecolor="none", edgecolor=c,
                                     linewidth=1.0, zorder=2))
             handles.append(Line2D([], [], color=c, linewidth=1.2, label=title))
         if pts.any():
@@ -659,20 +629,6 @@ def _records(frame: pd.DataFrame, chunk: int = 64):
     beside the map holds about thirty of a national run's 20,000)."""
     for i in range(0, len(frame), chunk):
         yield from frame.iloc[i:i + chunk].to_dict("records")
-
-
-def _outline_path(geoms: np.ndarray) -> MplPath:
-    """Every ring of polygons (or every line) as one matplotlib path, built from shapely's coordinates at once."""
-    parts = shapely.get_parts(geoms)
-    rings = shapely.get_rings(parts[np.isin(shapely.get_type_id(parts), (3,))]) if len(parts) else parts
-    lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
-    pieces = np.concatenate([rings, lines]) if len(lines) else rings
-    xy, which = shapely.get_coordinates(pieces, return_index=True)
-    if not len(xy):
-        return MplPath(np.zeros((0, 2)))
-    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
-    codes[np.r_[0, np.flatnonzero(np.diff(which)) + 1]] = MplPath.MOVETO
-    return MplPath(xy, codes)
 
 
 def _spread(xs: np.ndarray, ys: np.ndarray, placed: list[tuple[float, float]], d: float
