@@ -34,8 +34,9 @@ SedonaDB and DuckDB is not timed; fetching their result pairs is. Agreement:
 the previous implementation must give the identical table (assignment) or the
 same pairs and areas to 1e-9 relative (conflicts); the peers the same
 per-point answer or the same pairs. SedonaDB and DuckDB are used when
-installed (``pip install sedonadb geoarrow-pyarrow duckdb
-duckdb-extension-spatial``), else printed as skipped with the reason
+installed (the ``bench`` extra, ``pip install -e ".[bench]"``, which the
+make targets ``bench``, ``bench-kernels`` and ``bench-national`` install
+first), else printed as skipped with the reason
 (``--without sedonadb,duckdb`` leaves them out). Each row shows the wall time
 and the CPU time of the process (all threads); the run ends with the issue's
 table: per operation spatialprog's lines, the fastest peer and the target,
@@ -309,7 +310,7 @@ def _open_duckdb(threads: int) -> tuple[Any, str]:
     try:
         import duckdb
     except ImportError:
-        return None, "duckdb is not installed (pip install duckdb duckdb-extension-spatial)"
+        return None, "duckdb is not installed (pip install -e \".[bench]\", or make bench-kernels)"
     spec = importlib.util.find_spec("duckdb_extension_spatial")
     ext = (Path(spec.submodule_search_locations[0]) / "extensions" / f"v{duckdb.__version__}"
            / "spatial.duckdb_extension") if spec and spec.submodule_search_locations else None
@@ -332,7 +333,7 @@ def _open_sedonadb() -> tuple[Any, str]:
         import geoarrow.pyarrow  # noqa: F401  (sedonadb needs it to hand results back)
         import sedonadb
     except ImportError as e:
-        return None, f"{e.name} is not installed (pip install sedonadb geoarrow-pyarrow)"
+        return None, f"{e.name} is not installed (pip install -e \".[bench]\", or make bench-kernels)"
     return sedonadb.connect(), ""
 
 

@@ -187,14 +187,34 @@ class Stages:
         return lambda: setattr(mod, attr, fn)
 
 
+def speed_probe() -> float:
+    """CPU seconds of a fixed single-core workload (sorting 1e6 floats, packing 4 MB with zlib), the best of
+    three: the same code on the same machine takes the same time, so a probe that moves between runs says
+    the machine itself went faster or slower (shared hosts do, by tens of per cent) and by how much."""
+    import zlib
+
+    rng = np.random.default_rng(0)
+    values = rng.random(1_000_000)
+    data = rng.integers(0, 16, 4_000_000, dtype=np.uint8).tobytes()
+    best = float("inf")
+    for _ in range(3):
+        c = time.process_time()
+        np.sort(values)
+        zlib.compress(data, 6)
+        best = min(best, time.process_time() - c)
+    return best
+
+
 class Result(NamedTuple):
-    """One timed run: totals, and per stage ``[label, wall s, CPU s, peak bytes]``."""
+    """One timed run: totals, and per stage ``[label, wall s, CPU s, peak bytes]``; the speed probe (CPU s,
+    :func:`speed_probe`) before and after it."""
 
     wall: float
     cpu: float
     peak: int
     stages: list[list]
     failed: str | None
+    probe: tuple[float, float] = (float("nan"), float("nan"))
 
 
 def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int = 0,
@@ -203,6 +223,7 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
     st = Stages()
     undo = [st.wrap(*w) for w in INNER]
     prof = cProfile.Profile() if profile else None
+    before = speed_probe()
     t0, c0 = time.perf_counter(), cpu_seconds()
     st.start("start")
     failed = None
@@ -221,7 +242,8 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
             u()
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     peak = max(r[3] for r in st.rows)  # this run's own (ru_maxrss would keep an earlier run's)
-    result = Result(wall, cpu, peak, [r for r in st.rows if r[0] not in ("start", "done")], failed)
+    result = Result(wall, cpu, peak, [r for r in st.rows if r[0] not in ("start", "done")], failed,
+                    (before, speed_probe()))
     if quiet:
         return result
     print(f"\n{'stage':<50}{'wall s':>9}{'CPU s':>9}{'peak GB':>9}{'share':>8}")
@@ -240,6 +262,8 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
     if load - own > 1.0 and load > cpus:
         print(f"note: load average {load:.1f} on {cpus} CPUs at the end of this run, {own:.1f} of it the run's own: "
               "other work stretched the wall times; CPU is what the run itself used")
+    print(f"machine speed probe (CPU s of a fixed workload, lower is faster): {result.probe[0]:.3f} before the run, "
+          f"{result.probe[1]:.3f} after it")
     if failed:
         print(f"THE RUN FAILED in the last stage above: {failed}")
     print("\nof which (summed over calls):")
@@ -340,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warm-up: {args.warmup_sites:,} sites in {r.wall:.2f} s wall (not counted)")
             for n in smaller:
                 r = results[n] = run_once(region(folder, n), folder / f"out-{n}", maps=maps, qgis=qgis, quiet=True)
-                print(f"{n:>8,} sites: {r.wall:7.2f} s wall, {r.cpu:7.2f} s CPU, {r.peak / 1e9:5.2f} GB"
+                print(f"{n:>8,} sites: {r.wall:7.2f} s wall, {r.cpu:7.2f} s CPU, {r.peak / 1e9:5.2f} GB; speed probe "
+                      f"{r.probe[0]:.3f} / {r.probe[1]:.3f} s"
                       + (f"  THE RUN FAILED: {r.failed}" if r.failed else ""))
                 if n == 10_000 and not args.province:
                     print(f"  target province scale (1e4) < {TARGETS['province']:g} s: "

