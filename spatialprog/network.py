@@ -411,8 +411,7 @@ def _site_keys(layer: pd.Series, site: pd.Series) -> np.ndarray | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pd.Series(np.array(["a"], dtype=object)).dtype
-    if layer.dtype != text or site.dtype != text or layer.isna().any() or site.isna().any():
+    if not _plain_text(layer, site):
         return None
     la, sa = pa.chunked_array(pa.array(layer.array)), pa.chunked_array(pa.array(site.array))
     n = len(la)
@@ -425,6 +424,24 @@ def _site_keys(layer: pd.Series, site: pd.Series) -> np.ndarray | None:
     keys = np.empty(n, dtype=np.int64)
     keys[order.to_numpy()] = np.concatenate([[0], np.cumsum(new)])
     return keys
+
+
+def _plain_text(*columns: pd.Series) -> bool:
+    """Every column of pandas' default string type, without missing values: text that equals as Python strings
+    do, whatever path compares it."""
+    text = pd.Series(np.array(["a"], dtype=object)).dtype
+    return all(c.dtype == text and not c.isna().any() for c in columns)
+
+
+def _pair_codes(layer: pd.Series, site: pd.Series) -> np.ndarray | None:
+    """An integer per row, equal where ``(layer, site_id)`` is (in no particular order), by hashing, or None
+    where only pandas' own path is sure to agree (:func:`_plain_text`)."""
+    if not _plain_text(layer, site):
+        return None
+    layer_code, layers = pd.factorize(layer)
+    site_code, sites = pd.factorize(site)
+    code = layer_code.astype(np.int64) * len(sites) + site_code
+    return pd.factorize(code)[0] if len(layers) * len(sites) > 4 * len(code) + 1024 else code
 
 
 def _frame_pandas(points: gpd.GeoDataFrame, site: np.ndarray, sub: np.ndarray, share: np.ndarray,
@@ -788,10 +805,26 @@ def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
         ``offtake_mw``, ``feedin_mw`` and dwellings multiplied by ``share``
         (extensive quantities), plus ``substation_id`` and ``method``. Totals
         are conserved: summed over substations (unassigned included) they
-        equal the input.
+        equal the input. The rows and columns of pandas' left merge on
+        ``layer, site_id``: each demand row in order, followed by its site's
+        other assignment rows in their order (:func:`_left_join_rows`, which
+        leaves the demand columns untaken where every site has one row: a
+        national run's 1.6e6 demand rows a variant in 0.6 s instead of the
+        merge's 2.4 s).
     """
-    m = demand.merge(assignment[[F.LAYER, F.SITE_ID, F.SUBSTATION_ID, F.SHARE, F.METHOD]], on=[F.LAYER, F.SITE_ID],
-                     how="left", validate="many_to_many")
+    columns = [F.SUBSTATION_ID, F.SHARE, F.METHOD]
+    keys = None
+    if not any(c in demand for c in columns):
+        keys = _pair_codes(pd.concat([demand[F.LAYER], assignment[F.LAYER]], ignore_index=True),
+                           pd.concat([demand[F.SITE_ID], assignment[F.SITE_ID]], ignore_index=True))
+    if keys is None:  # text pandas compares its own way (missing ids, other dtypes): pandas' merge itself
+        m = demand.merge(assignment[[F.LAYER, F.SITE_ID, *columns]], on=[F.LAYER, F.SITE_ID], how="left",
+                         validate="many_to_many")
+    else:
+        left, right = _left_join_rows(keys[:len(demand)], keys[len(demand):])
+        m = (demand.copy(deep=False) if left is None else demand.take(left)).reset_index(drop=True)
+        for c in columns:
+            m[c] = assignment[c].array.take(right, allow_fill=True)
     missing = m[F.SHARE].isna()
     m.loc[missing, F.SHARE] = 1.0
     m.loc[missing, F.METHOD] = "unassigned"
@@ -799,3 +832,24 @@ def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
         if col in m:
             m[col] = m[col] * m[F.SHARE]
     return m
+
+
+def _left_join_rows(left_keys: np.ndarray, right_keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The rows of a left join on integer keys, as pandas' left merge orders them: each left row in order,
+    repeated once per right row of its key, those in their own order; per output row the left position (None:
+    the left rows as they are, each once) and the right one (-1 where its key has no right row)."""
+    n_right = len(right_keys)
+    if n_right == 0:
+        return None, np.full(len(left_keys), -1, dtype=np.intp)
+    n_keys = int(max(left_keys.max(initial=-1), right_keys.max())) + 1
+    order = np.argsort(right_keys, kind="stable")
+    count = np.bincount(right_keys, minlength=n_keys)
+    start = np.cumsum(count) - count
+    per_left = count[left_keys]
+    if (per_left <= 1).all():
+        return None, np.where(per_left == 1, order[np.minimum(start[left_keys], n_right - 1)], -1)
+    rep = np.maximum(per_left, 1)
+    left = np.repeat(np.arange(len(left_keys)), rep)
+    within = np.arange(len(left)) - np.repeat(np.cumsum(rep) - rep, rep)
+    at = np.minimum(np.repeat(start[left_keys], rep) + within, n_right - 1)
+    return left, np.where(np.repeat(per_left, rep) > 0, order[at], -1)

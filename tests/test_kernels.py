@@ -278,6 +278,35 @@ def test_assignment_table_equals_the_one_pandas_builds(areas, sites, shuffle, rn
         pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["housing_sites", "business_parks", "é"]), st.sampled_from(list("abcdef")),
+                          st.integers(2025, 2027), st.floats(0, 10)), max_size=40),
+       st.lists(st.tuples(st.sampled_from(["housing_sites", "business_parks", "é"]), st.sampled_from(list("abcdeg")),
+                          st.sampled_from(["S1", "S2", "S3"]), st.floats(0.01, 1)), max_size=12),
+       st.booleans())
+def test_allocate_equals_pandas_left_merge(demand_rows, assignment_rows, missing_id):
+    """The demand split over substations from integer codes (network._left_join_rows) is, row for row, column
+    for column and dtype for dtype, pandas' left merge on layer and site: sites with no assignment row, with
+    several (in their order), assignment rows of no demand, demand in any order; a missing id takes pandas'
+    own path."""
+    demand = pd.DataFrame(demand_rows, columns=[F.LAYER, F.SITE_ID, F.YEAR, F.OFFTAKE_MW])
+    demand[F.FEEDIN_MW] = demand[F.OFFTAKE_MW] / 3
+    assignment = pd.DataFrame(assignment_rows, columns=[F.LAYER, F.SITE_ID, F.SUBSTATION_ID, F.SHARE])
+    assignment[F.METHOD] = "service_area"
+    demand = demand.astype({F.LAYER: "str", F.SITE_ID: "str"})
+    assignment = assignment.astype({F.LAYER: "str", F.SITE_ID: "str", F.SUBSTATION_ID: "str", F.METHOD: "str"})
+    if missing_id and len(demand):
+        demand.loc[0, F.SITE_ID] = None
+    want = demand.merge(assignment[[F.LAYER, F.SITE_ID, F.SUBSTATION_ID, F.SHARE, F.METHOD]],
+                        on=[F.LAYER, F.SITE_ID], how="left", validate="many_to_many")
+    missing = want[F.SHARE].isna()
+    want.loc[missing, F.SHARE] = 1.0
+    want.loc[missing, F.METHOD] = "unassigned"
+    for col in (F.OFFTAKE_MW, F.FEEDIN_MW):
+        want[col] = want[col] * want[F.SHARE]
+    pd.testing.assert_frame_equal(network.allocate(demand, assignment), want, check_exact=True)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 4),
        st.lists(st.tuples(st.floats(0, 90), st.floats(0, 90), st.floats(0.5, 60), st.floats(0.5, 60)),
