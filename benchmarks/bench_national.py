@@ -187,10 +187,19 @@ class Stages:
         return lambda: setattr(mod, attr, fn)
 
 
-def speed_probe() -> float:
-    """CPU seconds of a fixed single-core workload (sorting 1e6 floats, packing 4 MB with zlib), the best of
-    three: the same code on the same machine takes the same time, so a probe that moves between runs says
-    the machine itself went faster or slower (shared hosts do, by tens of per cent) and by how much."""
+def speed_probe() -> tuple[float, float, float]:
+    """How fast the machine is now: the CPU seconds of a fixed single-core workload (sorting 1e6 floats, packing
+    4 MB with zlib; the best of three), the wall seconds of touching 512 MB of memory this process has not
+    used before (a fresh mapping, written once), and the memory bandwidth, GB/s, of copying 256 MB (already
+    touched; the best of three), which neighbours on a shared host take their share of.
+
+    The same code on the same machine takes the same time, so a probe that moves between runs says the
+    machine itself changed. The second figure matters on a virtual machine whose host backs a guest's memory
+    only when the guest first touches it (KVM with a balloon that hands free pages back): there a run, which
+    allocates and frees many GB, pays for every page it is given afresh. On the 2-core KVM guest of issue
+    13's figures it ranged from 0.1 s to over 2 s within one session, with the first figure steady.
+    """
+    import mmap
     import zlib
 
     rng = np.random.default_rng(0)
@@ -202,19 +211,32 @@ def speed_probe() -> float:
         np.sort(values)
         zlib.compress(data, 6)
         best = min(best, time.process_time() - c)
-    return best
+    size = 512 * 2**20
+    with mmap.mmap(-1, size) as fresh:
+        t = time.perf_counter()
+        np.frombuffer(fresh, dtype=np.uint8)[::mmap.PAGESIZE] = 1  # one byte a page: every page touched once
+        touch = time.perf_counter() - t
+    src = np.ones(2**25)  # 256 MB
+    dst = np.empty_like(src)
+    copy = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        copy = min(copy, time.perf_counter() - t)
+    return best, touch, src.nbytes / copy / 1e9
 
 
 class Result(NamedTuple):
-    """One timed run: totals, and per stage ``[label, wall s, CPU s, peak bytes]``; the speed probe (CPU s,
-    :func:`speed_probe`) before and after it."""
+    """One timed run: totals, and per stage ``[label, wall s, CPU s, peak bytes]``; the speed probe
+    (:func:`speed_probe`: CPU s of a fixed workload, s to touch 512 MB of fresh memory, GB/s copied) before and
+    after it."""
 
     wall: float
     cpu: float
     peak: int
     stages: list[list]
     failed: str | None
-    probe: tuple[float, float] = (float("nan"), float("nan"))
+    probe: tuple[tuple[float, ...], tuple[float, ...]] = ((float("nan"),) * 3, (float("nan"),) * 3)
 
 
 def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int = 0,
@@ -262,8 +284,10 @@ def run_once(project: Path, out: Path, *, maps: bool, qgis: bool, profile: int =
     if load - own > 1.0 and load > cpus:
         print(f"note: load average {load:.1f} on {cpus} CPUs at the end of this run, {own:.1f} of it the run's own: "
               "other work stretched the wall times; CPU is what the run itself used")
-    print(f"machine speed probe (CPU s of a fixed workload, lower is faster): {result.probe[0]:.3f} before the run, "
-          f"{result.probe[1]:.3f} after it")
+    (cpu_0, touch_0, copy_0), (cpu_1, touch_1, copy_1) = result.probe
+    print(f"machine speed probe, before / after the run (benchmarks/bench_national.speed_probe): a fixed workload "
+          f"{cpu_0:.3f} / {cpu_1:.3f} s CPU; touching 512 MB of fresh memory {touch_0:.2f} / {touch_1:.2f} s; "
+          f"copying memory {copy_0:.1f} / {copy_1:.1f} GB/s")
     if failed:
         print(f"THE RUN FAILED in the last stage above: {failed}")
     print("\nof which (summed over calls):")
@@ -364,8 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warm-up: {args.warmup_sites:,} sites in {r.wall:.2f} s wall (not counted)")
             for n in smaller:
                 r = results[n] = run_once(region(folder, n), folder / f"out-{n}", maps=maps, qgis=qgis, quiet=True)
-                print(f"{n:>8,} sites: {r.wall:7.2f} s wall, {r.cpu:7.2f} s CPU, {r.peak / 1e9:5.2f} GB; speed probe "
-                      f"{r.probe[0]:.3f} / {r.probe[1]:.3f} s"
+                print(f"{n:>8,} sites: {r.wall:7.2f} s wall, {r.cpu:7.2f} s CPU, {r.peak / 1e9:5.2f} GB; probe before: "
+                      f"{r.probe[0][0]:.3f} s CPU, {r.probe[0][1]:.2f} s to touch 512 MB, {r.probe[0][2]:.1f} GB/s"
                       + (f"  THE RUN FAILED: {r.failed}" if r.failed else ""))
                 if n == 10_000 and not args.province:
                     print(f"  target province scale (1e4) < {TARGETS['province']:g} s: "
