@@ -808,9 +808,9 @@ def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
         equal the input. The rows and columns of pandas' left merge on
         ``layer, site_id``: each demand row in order, followed by its site's
         other assignment rows in their order (:func:`_left_join_rows`, which
-        leaves the demand columns untaken where every site has one row: a
-        national run's 1.6e6 demand rows a variant in 0.6 s instead of the
-        merge's 2.4 s).
+        leaves the demand columns untaken where every site has one row): a
+        national variant's 1.6e6 demand rows in 0.29 s against the merge's
+        0.42 s (medians of six calls, alternating).
     """
     columns = [F.SUBSTATION_ID, F.SHARE, F.METHOD]
     keys = None
