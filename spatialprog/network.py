@@ -822,7 +822,7 @@ def allocate(demand: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
                          validate="many_to_many")
     else:
         left, right = _left_join_rows(keys[:len(demand)], keys[len(demand):])
-        m = (demand.copy(deep=False) if left is None else demand.take(left)).reset_index(drop=True)
+        m = (demand if left is None else demand.take(left)).reset_index(drop=True)  # a new frame: demand keeps its columns
         for c in columns:
             m[c] = assignment[c].array.take(right, allow_fill=True)
     missing = m[F.SHARE].isna()
