@@ -193,6 +193,7 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     from .folders import atomic_output_dir
     from .outputs import write_run
     from .pipeline import compute, read_plan
+    from .processes import long_lived
     from .writer import run_timestamp
 
     def say(text: str) -> None:
@@ -202,12 +203,17 @@ def run(project: Project | str | Path, out_dir: str | Path, *, variants: Sequenc
     if isinstance(variants, str):
         variants = [variants]
     when = run_timestamp(run_date)
-    with atomic_output_dir(out_dir, kind="run") as stage:  # locked and checked before anything is computed
+    # locked and checked before anything is computed; each stage's results, alive to the end, are settled
+    with atomic_output_dir(out_dir, kind="run") as stage, long_lived() as settle:
         plan = read_plan(project, progress=progress)
+        settle()
         result = compute(plan, variants=list(variants) if variants else None, progress=progress)
+        settle()
         say("ranking and programme")
         ranking = ranking_of(result)
+        settle()
         siting = _siting(result, ranking, progress=progress)  # land for new substations, MV/LV stations
+        settle()
         if siting is not None:
             result.notices.extend(siting.notices)
         written = write_run(result, stage, progress=progress, run_date=when, parquet=parquet,

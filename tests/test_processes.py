@@ -3,6 +3,7 @@ whose QGIS hand-off is written beside the maps gives the same bytes as one that 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import signal
@@ -188,3 +189,60 @@ def test_turns_share_a_list_out_between_this_process_and_a_forked_one():
 def test_unshared_turns_count_through_once():
     take = turns(3, shared=False)
     assert [take() for _ in range(5)] == [0, 1, 2, None, None]
+
+
+class _Cycle:
+    """An object in a reference cycle with itself: only the collector frees it."""
+
+    def __init__(self):
+        self.me = self
+
+
+def _frozen_in_child():
+    return gc.get_freeze_count()
+
+
+def test_long_lived_keeps_what_was_settled_out_of_the_collector_until_its_end():
+    import weakref
+
+    assert gc.get_freeze_count() == 0
+    with processes.long_lived() as settle:
+        kept = [object() for _ in range(10)]
+        cycle = _Cycle()
+        gone = weakref.ref(cycle)
+        settle()
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(kept)
+        del cycle
+        gc.collect()
+        assert gone() is not None  # a settled cycle waits for the end of the block
+        with processes.long_lived() as inner:  # nested: the outer block manages the freeze
+            inner()
+            assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone() is None and len(kept) == 10
+
+
+def test_long_lived_leaves_a_process_frozen_by_someone_else_as_it_was():
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with processes.long_lived() as settle:
+            junk = [object() for _ in range(100)]
+            settle()
+            assert gc.get_freeze_count() == before
+        assert gc.get_freeze_count() == before and junk
+    finally:
+        gc.unfreeze()
+
+
+@forks
+def test_a_forked_step_inherits_the_run_frozen_and_this_process_is_handed_back_its_objects():
+    assert gc.get_freeze_count() == 0
+    assert beside(_frozen_in_child).result() > 0  # the child's collector leaves the parent's objects alone
+    assert gc.get_freeze_count() == 0  # outside a run: unfrozen again here at once
+    with processes.long_lived():
+        assert beside(_frozen_in_child).result() > 0
+        assert gc.get_freeze_count() > 0  # inside: frozen until the block ends
+    assert gc.get_freeze_count() == 0
