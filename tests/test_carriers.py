@@ -252,3 +252,24 @@ def test_greenhouse_cluster_with_chp_and_a_data_centre_by_hand():
     # data centre: its contract, and 0.8 x 50 = 40 MWth of residual heat shown as a possible heat source
     assert got[("DC", "electricity")] == (pytest.approx(50.0), 0.0)
     assert got[("DC", "heat")] == (0.0, pytest.approx(40.0))
+
+
+def test_the_run_summary_names_a_carriers_earliest_short_nodes_and_counts_the_rest(example_result, monkeypatch):
+    """A national run has hundreds of short heat networks: the summary names the first few by year, not all."""
+    import dataclasses
+
+    from spatialprog.cli import report
+    from spatialprog.cli.options import console
+
+    cs = example_result.carrier_shortfall
+    base = cs[(cs[F.VARIANT] == "basis") & (cs[F.CARRIER] == "heat")].iloc[[0]]
+    many = pd.concat([base.assign(**{F.SUBSTATION_ID: f"WN{i:04d}", F.FIRST_SHORTFALL_YEAR: 2040 - i})
+                      for i in range(10)], ignore_index=True)
+    result = dataclasses.replace(example_result, carrier_shortfall=many)
+    monkeypatch.setattr(report, "SHORT_NODES_LISTED", 3)
+    with console.capture() as out:
+        report.print_summary(result)
+    text = " ".join(out.get().split())  # as one line, however wide the console
+    assert ("warmte: 10 nodes, short (earliest first): WN0009 offtake 2031, WN0008 offtake 2032, WN0007 offtake 2033 "
+            "and 7 more (shortfall.csv)") in text
+    assert "WN0006" not in text

@@ -29,6 +29,10 @@ def print_notices(notices: NoticeLog, *, limit: int = 15) -> None:
         console.print(f"[dim]{len(info)} remark(s), e.g. {lit(info[0])}[/]", soft_wrap=True, highlight=False)
 
 
+#: how many of a carrier's short nodes the summary names (the earliest shortfalls first)
+SHORT_NODES_LISTED = 6
+
+
 def worst_substations(headroom: pd.DataFrame, shortfall: pd.DataFrame, names: pd.Series, *, n: int = 10,
                       variant: str = BASE_VARIANT) -> pd.DataFrame:
     """The substations with the least offtake headroom over the horizon (for the summary)."""
@@ -83,10 +87,13 @@ def print_summary(result) -> None:
             mine = cs[cs[F.VARIANT] == v]
             parts = []
             for carrier, g in mine.groupby(F.CARRIER, sort=True):
-                short = g[g[F.FIRST_SHORTFALL_YEAR].notna()]
+                short = g[g[F.FIRST_SHORTFALL_YEAR].notna()].sort_values(
+                    [F.FIRST_SHORTFALL_YEAR, F.SUBSTATION_ID, F.DIRECTION], kind="stable")
                 first = ", ".join(f"{lit(r.substation_id)} {r.direction} {int(r.first_shortfall_year)}"
-                                  for r in short.itertuples(index=False))
+                                  for r in short.head(SHORT_NODES_LISTED).itertuples(index=False))
+                if len(short) > SHORT_NODES_LISTED:  # a national run: hundreds, all in shortfall.csv
+                    first += f" and {len(short) - SHORT_NODES_LISTED} more (shortfall.csv)"
                 parts.append(f"{LABELS_NL[carrier]}: {g[F.SUBSTATION_ID].nunique()} nodes"
-                             + (f", short: {first}" if first else ", none short"))
+                             + (f", short (earliest first): {first}" if first else ", none short"))
             if parts:
                 console.print(f"    {'; '.join(parts)}")
