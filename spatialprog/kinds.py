@@ -746,7 +746,10 @@ def _check_neighbourhoods(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog)
         probs.append(Problem(layer, f"today's heating shares add up to {total[i]:g}, more than 1", ids[i],
                              shares[0], fix="give shares of dwellings that add up to 1 (or leave gas blank: the rest)"))
     if "transition_path" in gdf:
-        for i, text in gdf["transition_path"].items():
+        today = [c for c in shares if c != "share_gas"]
+        # today's shares as one array, read by position (a cell lookup per row and share cost 0.5 ms a row)
+        now = gdf[today].astype(float).fillna(0.0).to_numpy() if today else np.zeros((len(gdf), 0))
+        for pos, (i, text) in enumerate(gdf["transition_path"].items()):
             if not isinstance(text, str) or not text.strip():
                 continue
             try:
@@ -755,7 +758,7 @@ def _check_neighbourhoods(gdf: gpd.GeoDataFrame, layer: str, notices: NoticeLog)
                 probs.append(Problem(layer, f"transition path: {e}", ids[i], "transition_path",
                                      fix="write e.g. '2030: all_electric=0.3, ev=0.4; 2040: all_electric=0.6'"))
                 continue
-            carried = {c[6:]: float(gdf.at[i, c]) if pd.notna(gdf.at[i, c]) else 0.0 for c in shares if c != "share_gas"}
+            carried = {c[6:]: float(v) for c, v in zip(today, now[pos], strict=True)}
             for year, s in points.items():
                 carried.update({k: v for k, v in s.items() if k != "ev"})
                 if sum(carried.values()) > 1.0 + 1e-6:
