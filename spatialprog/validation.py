@@ -37,6 +37,14 @@ def _coerce(series: pd.Series, col: Column, na_values: set[str]) -> tuple[pd.Ser
     Returns the coerced series, a mask of values that could not be read, and
     whether a repair happened (text holding numbers).
     """
+    if col.dtype != "str" and series.dtype.kind in "iufb":  # already numbers (a GeoPackage's columns): no text to read
+        arr = series.to_numpy(dtype="float64", na_value=np.nan)
+        inf = np.isinf(arr)
+        vals = pd.Series(np.where(inf, np.nan, arr), index=series.index)  # an infinite cell is unreadable
+        bad = pd.Series(inf, index=series.index)
+        if col.dtype in ("int", "year"):
+            bad = bad | (vals.notna() & (vals != np.round(vals)))
+        return vals, bad, False
     s = series.astype(object).where(series.notna(), None)
     s = s.map(lambda v: None if (isinstance(v, str) and v.strip() in na_values) else v)
     if col.dtype == "str":

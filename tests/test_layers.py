@@ -233,3 +233,36 @@ def test_the_national_natura2000_file_with_its_north_sea_sites_is_accepted():
     assert minx < -10_000 and maxy > 850_000     # the North Sea sites, not refused
     dogger = n[n["name"].str.contains("Doggersbank")]
     assert len(dogger) == 1 and dogger.geometry.iloc[0].centroid.y > 750_000   # about 200 km off the coast
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "Int64", "Float64", "bool", "boolean"])
+@pytest.mark.parametrize("schema", ["float", "int", "year"])
+def test_a_numeric_column_is_read_as_the_same_numbers_as_the_same_values_given_as_objects(dtype, schema):
+    """Numbers that are numbers already (a GeoPackage's columns) skip reading text: the same values, the same
+    unreadable cells (infinite, a fraction where a whole number is asked) as the general path gives."""
+    import numpy as np
+
+    from spatialprog.kinds import Column
+    from spatialprog.validation import _coerce
+
+    rng = np.random.default_rng(7)
+    raw = np.concatenate([rng.normal(0, 1e3, 40), np.round(rng.normal(0, 50, 40)), [np.nan, np.inf, -np.inf, 0.5, 2]])
+    if dtype in ("bool", "boolean"):
+        values = pd.Series(rng.random(len(raw)) < 0.5, index=rng.permutation(len(raw)) * 2).astype(dtype)
+        if dtype == "boolean":
+            values.iloc[3] = pd.NA
+    elif dtype in ("int64", "Int64"):
+        values = pd.Series(np.round(np.nan_to_num(raw, nan=1, posinf=9, neginf=-9)).astype("int64"), index=rng.permutation(len(raw)) * 2).astype(dtype)
+        if dtype == "Int64":
+            values.iloc[5] = pd.NA
+    else:
+        values = pd.Series(raw, index=rng.permutation(len(raw)) * 2).astype(dtype)
+    col = Column("x", schema)
+    fast, fast_bad, fast_text = _coerce(values, col, set())
+    general, general_bad, general_text = _coerce(values.astype(object), col, set())  # the path that reads text
+    assert values.dtype.kind in "iufb"  # the fast path was taken
+    pd.testing.assert_series_equal(fast, general, check_names=False)
+    pd.testing.assert_series_equal(fast_bad, general_bad, check_names=False)
+    assert fast_text is general_text is False
+    if dtype == "float64":
+        assert fast_bad.sum() >= 2 + (schema != "float")  # the infinities, and 0.5 where whole numbers are asked
