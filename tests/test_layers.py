@@ -266,3 +266,31 @@ def test_a_numeric_column_is_read_as_the_same_numbers_as_the_same_values_given_a
     assert fast_text is general_text is False
     if dtype == "float64":
         assert fast_bad.sum() >= 2 + (schema != "float")  # the infinities, and 0.5 where whole numbers are asked
+
+
+@pytest.mark.parametrize("dtype", ["object", "string"])
+def test_a_text_column_is_read_as_the_same_texts_as_by_the_general_path(dtype):
+    """Texts only (a GeoPackage's text columns) are stripped as one array: the same texts and missing cells as
+    the path that looks at each value (a marker of ``na_values`` or a blank is missing)."""
+    from spatialprog.kinds import Column
+    from spatialprog.validation import _coerce
+
+    cells = ["  Zwolle ", "n.v.t.", " n.v.t. ", "", "   ", None, "=1+1", "\tTab", "Oost\n", "-", "ABC", "é ", "nan"]
+    values = pd.Series(cells * 3, index=[f"r{i}" for i in range(len(cells) * 3)], dtype=dtype)
+    col = Column("x", "str")
+    fast, bad, text = _coerce(values, col, {"n.v.t.", "-"})
+    mixed = pd.concat([values.astype(object), pd.Series([7], index=["int"])])  # one number: the general path
+    general, _, _ = _coerce(mixed, col, {"n.v.t.", "-"})
+    pd.testing.assert_series_equal(fast, general.drop("int"), check_names=False)
+    assert fast.dtype == object and not bad.any() and text is False
+    assert fast.iloc[0] == "Zwolle" and fast.iloc[1:6].isna().all() and fast.iloc[6] == "=1+1"
+
+
+def test_an_empty_text_column_stays_a_column_of_text():
+    from spatialprog.kinds import Column
+    from spatialprog.validation import _coerce
+
+    for values in (pd.Series([float("nan")] * 3), pd.Series([None] * 3, dtype=object), pd.Series([], dtype=object)):
+        out, _, _ = _coerce(values, Column("x", "str"), set())
+        assert out.dtype == object and out.isna().all()
+        assert out.map(lambda v: v).dtype == object  # as the allowed-values check maps it: still text, not float
