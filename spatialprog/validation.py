@@ -45,17 +45,16 @@ def _coerce(series: pd.Series, col: Column, na_values: set[str]) -> tuple[pd.Ser
         if col.dtype in ("int", "year"):
             bad = bad | (vals.notna() & (vals != np.round(vals)))
         return vals, bad, False
+    s = series.astype(object).where(series.notna(), None)
     if col.dtype == "str" and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
         # texts only (and missing cells): stripped, a missing-value marker or nothing left is missing, as one array
-        text = series.astype(object).where(series.notna(), None)
-        stripped = text.str.strip()
+        stripped = s.str.strip()
         blank = stripped.isna() | (stripped == "") | stripped.isin(list(na_values))
         cells = stripped.to_numpy(dtype=object, copy=True)
         cells[blank.to_numpy()] = None
         # the general path's last step, on the same cells: pandas makes the same missing values of them
         out = pd.Series(cells, index=series.index, dtype=object).map(lambda v: v)
         return out.astype(object), pd.Series(False, index=series.index), False
-    s = series.astype(object).where(series.notna(), None)
     s = s.map(lambda v: None if (isinstance(v, str) and v.strip() in na_values) else v)
     if col.dtype == "str":
         out = s.map(lambda v: None if v is None else (str(v).strip() if not isinstance(v, float) or not np.isnan(v) else None))
